@@ -1,0 +1,69 @@
+"""create_app(config): the only place where the forum is wired together. run.py and every
+test use it."""
+from __future__ import annotations
+
+import logging
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from forum import ROOT, i18n
+from forum.config import Config
+from forum.db import Database
+from forum.keys import actor_key, config_key, csrf_token_key, services_key
+from forum.mail import Mailer
+from forum.services import Services, iso, system_clock
+from forum.web import templating
+from forum.web.middleware import csrf_middleware, error_middleware, security_headers, session_middleware
+from forum.web.routes import setup_routes
+
+log = logging.getLogger(__name__)
+
+
+async def _template_context(request: web.Request) -> dict:
+    return {
+        "actor": request.get(actor_key),
+        "csrf_token": request.get(csrf_token_key, ""),
+        "locale": i18n.current_locale(),
+        "current_path": request.path_qs,
+        "errors": {},
+        "values": {},
+    }
+
+
+def create_app(config: Config, *, clock=system_clock) -> web.Application:
+    config = config.with_secret()
+    app = web.Application(
+        middlewares=[error_middleware, session_middleware, csrf_middleware],
+        client_max_size=config.max_body_bytes,
+    )
+    app[config_key] = config
+
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(ROOT / "templates"),
+        context_processors=[_template_context],
+        extensions=["jinja2.ext.i18n"],
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    templating.configure(env)
+
+    db = Database(config.db_path)
+    mailer = Mailer(config, db, now=lambda: iso(clock()))
+    app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock)
+
+    async def resources(app: web.Application):
+        await db.open()
+        db.on_commit(mailer.wake)
+        mailer.start()
+        mailer.wake()  # mail left queued by an earlier run goes out now
+        yield
+        await mailer.stop()
+        await db.close()
+
+    app.cleanup_ctx.append(resources)
+    app.on_response_prepare.append(security_headers)
+    setup_routes(app)
+    return app

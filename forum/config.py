@@ -1,0 +1,71 @@
+"""Settings for one running forum, read once from the environment (and flags) into a frozen Config."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    site_url: str = "http://127.0.0.1:8080"
+    secret_key: str = ""
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "forum@localhost"
+    bcrypt_rounds: int = 12
+    max_body_bytes: int = 1024 * 1024
+    session_days: int = 30
+    log_level: str = "INFO"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "forum.sqlite3"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.site_url.startswith("https://")
+
+    def with_secret(self) -> "Config":
+        """Return a copy with a secret key: the configured one, or one generated once and kept
+        in the data directory so sessions and signed links survive restarts."""
+        if self.secret_key:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return replace(self, secret_key=key_file.read_text().strip())
+
+
+def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
+    env = os.environ if env is None else env
+    host = env.get("FORUM_HOST", "127.0.0.1")
+    port = int(env.get("FORUM_PORT", "8080"))
+    values = dict(
+        host=host,
+        port=port,
+        data_dir=Path(env.get("FORUM_DATA_DIR", "data")),
+        site_url=env.get("FORUM_SITE_URL", f"http://{host}:{port}").rstrip("/"),
+        secret_key=env.get("FORUM_SECRET_KEY", ""),
+        smtp_host=env.get("FORUM_SMTP_HOST") or None,
+        smtp_port=int(env.get("FORUM_SMTP_PORT", "25")),
+        smtp_user=env.get("FORUM_SMTP_USER") or None,
+        smtp_password=env.get("FORUM_SMTP_PASSWORD") or None,
+        mail_from=env.get("FORUM_SMTP_FROM", "forum@localhost"),
+        log_level=env.get("FORUM_LOG_LEVEL", "INFO"),
+    )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Config(**values)

@@ -1,0 +1,137 @@
+"""The database room: connections, PRAGMAs, one serialised writer, readers, and migrations.
+
+Only this module and forum/store know the database is SQLite. Every write goes through
+`Database.write()` (one connection, BEGIN IMMEDIATE, serialised by a lock), so concurrent
+requests never meet "database is locked"; reads use their own connections and, thanks to WAL,
+never wait for the writer.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import sqlite3
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator, Callable
+
+import aiosqlite
+
+from forum import ROOT
+
+log = logging.getLogger(__name__)
+
+SCHEMA_FILE = ROOT / "schema.sql"
+
+# Numbered migrations applied after schema.sql (which is version 1). Append, never edit:
+# {2: "ALTER TABLE ..."}. PRAGMA user_version records how far a database has come.
+MIGRATIONS: dict[int, str] = {}
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",  # an acknowledged write survives a power cut
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+def latest_version() -> int:
+    return max([1, *MIGRATIONS])
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    for pragma in PRAGMAS:
+        await conn.execute(pragma)
+    return conn
+
+
+class Database:
+    def __init__(self, path: Path, readers: int = 2):
+        self.path = path
+        self._reader_count = readers
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: list[aiosqlite.Connection] = []
+        self._next_reader = None
+        self._lock = asyncio.Lock()
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await _connect(self.path)
+        await self._migrate()
+        self._readers = [await _connect(self.path) for _ in range(self._reader_count)]
+        for reader in self._readers:
+            await reader.execute("PRAGMA query_only=ON")
+        self._next_reader = itertools.cycle(self._readers)
+
+    async def close(self) -> None:
+        for conn in [*self._readers, self._writer]:
+            if conn is not None:
+                await conn.close()
+        self._readers, self._writer = [], None
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every committed write (the live hub and the mailer wake here)."""
+        self._commit_listeners.append(listener)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. Anything raised inside rolls the whole change back."""
+        async with self._lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+        for listener in self._commit_listeners:
+            listener()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        yield next(self._next_reader)
+
+    async def _migrate(self) -> None:
+        conn = self._writer
+        version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+        if version == 0:
+            log.info("creating schema in %s", self.path)
+            await conn.executescript(
+                "BEGIN IMMEDIATE;\n" + SCHEMA_FILE.read_text() + "\nPRAGMA user_version=1;\nCOMMIT;"
+            )
+            version = 1
+        for number in sorted(n for n in MIGRATIONS if n > version):
+            log.info("applying migration %d", number)
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version={number};\nCOMMIT;"
+            )
+
+
+def backup_file(source: Path, destination: Path) -> None:
+    """Online backup: consistent even while the server is writing."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(destination)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def check_file(path: Path) -> list[str]:
+    """Problems found by SQLite's own checks; an empty list means healthy."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
+        problems += [f"foreign key: {row}" for row in conn.execute("PRAGMA foreign_key_check")]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != latest_version():
+            problems.append(f"schema version {version}, expected {latest_version()}")
+        return problems
+    finally:
+        conn.close()

@@ -1,0 +1,17 @@
+"""Typed keys for everything stored on the application and on requests, declared in one place."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from forum.config import Config
+from forum.policy import Actor
+from forum.services import Services
+
+config_key = web.AppKey("config", Config)
+services_key = web.AppKey("services", Services)
+
+actor_key = web.RequestKey("actor", Actor)
+session_hash_key = web.RequestKey("session_hash", object)  # str, or None for visitors
+csrf_token_key = web.RequestKey("csrf_token", str)
+new_anon_cookie_key = web.RequestKey("new_anon_cookie", object)  # str to set on the response, or None
+openapi_key = web.AppKey("openapi", dict)

@@ -1,0 +1,187 @@
+"""Who may do what: every access decision of the forum lives here.
+
+Two faces of one rule: `can()` answers for a single object, and `visible_groups_sql()` /
+`readable_groups_sql()` give the same answer as SQL filters for lists and counts.
+tests/test_policy.py proves they agree over a generated matrix. What an actor may not see
+is refused with NotFound, exactly as if it did not exist.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Mapping
+
+from forum.errors import Forbidden, NotFound
+
+GROUP_MEMBER_ROLES = ("owner", "moderator", "member")
+GROUP_MODERATOR_ROLES = ("owner", "moderator")
+
+
+class Action(StrEnum):
+    VIEW_GROUP = "view_group"          # name and description
+    READ = "read"                      # threads, posts, member list
+    JOIN = "join"                      # join, request to join, or accept an invitation
+    LEAVE = "leave"
+    START_THREAD = "start_thread"
+    REPLY = "reply"
+    EDIT_POST = "edit_post"
+    DELETE_POST = "delete_post"
+    MODERATE_GROUP = "moderate_group"  # requests, invitations, member roles, others' posts
+    TRANSFER_OWNERSHIP = "transfer_ownership"
+    CREATE_GROUP = "create_group"
+    ADMINISTER = "administer"          # site settings, users, outbox
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None = None
+    role: str = "visitor"              # visitor, member, editor, admin
+    status: str = "active"             # active, pending, suspended
+    display_name: str = ""
+    email: str = ""
+    locale: str = "nl"
+    memberships: Mapping[int, str] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        """A logged-in account in good standing; pending and suspended ones act as visitors."""
+        return self.user_id is not None and self.status == "active"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.active and self.role == "admin"
+
+    def group_role(self, group_id: int) -> str | None:
+        return self.memberships.get(group_id) if self.active else None
+
+
+VISITOR = Actor()
+
+
+@dataclass(frozen=True)
+class GroupDraft:
+    """What a group-creation check needs to know before the group exists."""
+    kind: str
+    members_may_create_werkgroepen: bool
+
+
+def _group_of(obj: Any) -> tuple[int, str]:
+    """(group id, visibility) of a group, thread or post row.
+
+    Thread and post rows carry their group's id and visibility as group_id/group_visibility."""
+    keys = obj.keys()
+    if "group_visibility" in keys:
+        return obj["group_id"], obj["group_visibility"]
+    return obj["id"], obj["visibility"]
+
+
+def can_view_group(actor: Actor, group_id: int, visibility: str) -> bool:
+    if actor.is_admin or visibility == "open":
+        return True
+    if not actor.active:
+        return False
+    if visibility == "closed":
+        return True
+    return actor.group_role(group_id) in (*GROUP_MEMBER_ROLES, "invited")
+
+
+def can_read(actor: Actor, group_id: int, visibility: str) -> bool:
+    if actor.is_admin or visibility == "open":
+        return True
+    return actor.group_role(group_id) in GROUP_MEMBER_ROLES
+
+
+def can(actor: Actor, action: Action, obj: Any = None) -> bool:
+    if action is Action.ADMINISTER:
+        return actor.is_admin
+    if action is Action.CREATE_GROUP:
+        if not actor.active:
+            return False
+        if actor.role in ("editor", "admin"):
+            return True
+        return obj.kind == "werkgroep" and obj.members_may_create_werkgroepen
+
+    group_id, visibility = _group_of(obj)
+    role = actor.group_role(group_id)
+    is_member = role in GROUP_MEMBER_ROLES
+    is_moderator = role in GROUP_MODERATOR_ROLES or actor.is_admin
+
+    if action is Action.VIEW_GROUP:
+        return can_view_group(actor, group_id, visibility)
+    if action is Action.READ:
+        return can_read(actor, group_id, visibility)
+    if action is Action.JOIN:
+        if not actor.active or is_member or role == "pending":
+            return False
+        return role == "invited" or visibility in ("open", "closed")
+    if action is Action.LEAVE:
+        return role is not None
+    if action in (Action.START_THREAD, Action.REPLY):
+        if action is Action.REPLY and obj["locked"] and not is_moderator:
+            return False
+        return actor.active and (is_member or actor.is_admin)
+    if action in (Action.EDIT_POST, Action.DELETE_POST):
+        if obj["deleted_at"] is not None:
+            return False
+        if not can_read(actor, group_id, visibility):
+            return False
+        return is_moderator or (actor.active and obj["author_id"] == actor.user_id)
+    if action is Action.MODERATE_GROUP:
+        return is_moderator
+    if action is Action.TRANSFER_OWNERSHIP:
+        return role == "owner" or actor.is_admin
+    raise ValueError(f"unknown action {action!r}")
+
+
+def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
+    """Whether the object itself is visible to the actor: if not, a refusal must look like 404."""
+    if action is Action.ADMINISTER:
+        return False  # the admin area does not exist for anyone else
+    if action is Action.CREATE_GROUP:
+        return True
+    group_id, visibility = _group_of(obj)
+    if action in (Action.VIEW_GROUP, Action.JOIN, Action.LEAVE, Action.MODERATE_GROUP,
+                  Action.TRANSFER_OWNERSHIP):
+        return can_view_group(actor, group_id, visibility)
+    return can_read(actor, group_id, visibility)
+
+
+def require(actor: Actor, action: Action, obj: Any = None) -> None:
+    """Raise NotFound if the actor may not even see `obj`, Forbidden if it may see but not act."""
+    if obj is None and action not in (Action.ADMINISTER, Action.CREATE_GROUP):
+        raise NotFound()
+    if can(actor, action, obj):
+        return
+    if not _can_see(actor, action, obj):
+        raise NotFound()
+    raise Forbidden()
+
+
+# --- the same rules as SQL filters, for lists and counts -------------------------------
+
+def visible_groups_sql(actor: Actor, alias: str = "g") -> tuple[str, list]:
+    """WHERE fragment: groups whose name and description the actor may see."""
+    if actor.is_admin:
+        return "1=1", []
+    if not actor.active:
+        return f"{alias}.visibility = 'open'", []
+    return (
+        f"({alias}.visibility IN ('open', 'closed') OR {alias}.id IN "
+        "(SELECT group_id FROM memberships WHERE user_id = ? "
+        "AND role IN ('owner', 'moderator', 'member', 'invited')))",
+        [actor.user_id],
+    )
+
+
+def readable_groups_sql(actor: Actor, alias: str = "g") -> tuple[str, list]:
+    """WHERE fragment: groups whose threads and posts the actor may read."""
+    if actor.is_admin:
+        return "1=1", []
+    if not actor.active:
+        return f"{alias}.visibility = 'open'", []
+    return (
+        f"({alias}.visibility = 'open' OR {alias}.id IN "
+        "(SELECT group_id FROM memberships WHERE user_id = ? "
+        "AND role IN ('owner', 'moderator', 'member')))",
+        [actor.user_id],
+    )

@@ -1,0 +1,33 @@
+"""Use cases: each checks the policy, makes its change in one write transaction, and appends
+the events users watch inside that same transaction. No HTTP, no HTML."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from forum.config import Config
+from forum.db import Database
+from forum.mail import Mailer
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    db: Database
+    config: Config
+    mailer: Mailer
+    clock: Callable[[], datetime] = system_clock
+
+    def now(self) -> str:
+        return iso(self.clock())
+
+    def later(self, **delta) -> str:
+        return iso(self.clock() + timedelta(**delta))

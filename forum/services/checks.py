@@ -1,0 +1,68 @@
+"""Field rules shared by forms and the API, so both refuse the same input with the same words."""
+from __future__ import annotations
+
+import re
+
+from forum.errors import Invalid, N_
+from forum.security import PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS
+
+EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+MAX_TITLE = 200
+MAX_BODY = 50_000
+MAX_NAME = 80
+MAX_BIO = 2_000
+MAX_DESCRIPTION = 500
+
+
+class FieldErrors:
+    """Collects per-field messages and raises them together, so a form shows every problem at once."""
+
+    def __init__(self):
+        self.fields: dict[str, str | tuple[str, dict]] = {}
+
+    def add(self, name: str, message: str, **params) -> None:
+        self.fields.setdefault(name, (message, params) if params else message)
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise Invalid(fields=self.fields)
+
+
+def clean_text(value: str) -> str:
+    """Strip surrounding space and control characters that have no place in a name or title."""
+    return "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32).strip()
+
+
+def text_field(errors: FieldErrors, name: str, value: str, *, max_len: int, required: bool = True,
+               single_line: bool = True) -> str:
+    value = clean_text(value)
+    if single_line:
+        value = " ".join(value.split())
+    if required and not value:
+        errors.add(name, N_("Dit veld is verplicht."))
+    elif len(value) > max_len:
+        errors.add(name, N_("Dit is te lang (hoogstens %(max)d tekens)."), max=max_len)
+    return value
+
+
+def email_field(errors: FieldErrors, value: str) -> str:
+    value = value.strip()
+    if not value:
+        errors.add("email", N_("Dit veld is verplicht."))
+    elif len(value) > 254 or not EMAIL_RE.match(value):
+        errors.add("email", N_("Vul een geldig e-mailadres in."))
+    return value
+
+
+def password_field(errors: FieldErrors, value: str, name: str = "password") -> str:
+    if len(value) < PASSWORD_MIN_CHARS:
+        errors.add(name, N_("Het wachtwoord moet minstens 12 tekens lang zijn."))
+    elif len(value) > PASSWORD_MAX_CHARS:
+        errors.add(name, N_("Het wachtwoord mag hoogstens 1024 tekens lang zijn."))
+    return value
+
+
+def choice_field(errors: FieldErrors, name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        errors.add(name, N_("Kies een van de mogelijkheden."))
+    return value

@@ -1,0 +1,204 @@
+"""Discussions: threads in a group and their tree of posts, with edits, revisions and
+soft deletion. Every change appends its event in the same transaction."""
+from __future__ import annotations
+
+import base64
+import binascii
+
+from forum import policy
+from forum.errors import BadRequest, Invalid, N_, NotFound
+from forum.markdown import render_markdown
+from forum.policy import Action, Actor
+from forum.services import Services
+from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, text_field
+from forum.store import groups as group_store
+from forum.store import threads as store
+
+PAGE_SIZE = 30
+
+
+def post_out(post) -> dict:
+    """A post as clients see it. A removed post keeps its place in the tree but not its words."""
+    deleted = post["deleted_at"] is not None
+    return {
+        "id": post["id"],
+        "thread_id": post["thread_id"],
+        "parent_id": post["parent_id"],
+        "depth": post["depth"],
+        "author": {"id": post["author_id"], "display_name": post["author_name"]},
+        "body_html": "" if deleted else post["body_html"],
+        "created_at": post["created_at"],
+        "edited_at": post["edited_at"],
+        "deleted": deleted,
+    }
+
+
+def thread_out(thread) -> dict:
+    return {
+        "id": thread["id"],
+        "group_id": thread["group_id"],
+        "group_name": thread["group_name"],
+        "title": thread["title"],
+        "author": {"id": thread["author_id"], "display_name": thread["author_name"]},
+        "created_at": thread["created_at"],
+        "last_activity_at": thread["last_activity_at"],
+        "last_poster": {"id": thread["last_poster_id"], "display_name": thread["last_poster_name"]},
+        "reply_count": thread["reply_count"],
+        "locked": bool(thread["locked"]),
+        "pinned": bool(thread["pinned"]),
+    }
+
+
+def encode_cursor(thread) -> str:
+    raw = f"{thread['last_activity_at']}|{thread['id']}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, thread_id = raw.partition("|")
+        number = int(thread_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest(N_("Ongeldige paginaverwijzing."))
+    if not moment or not 0 < number < 2**63:
+        raise BadRequest(N_("Ongeldige paginaverwijzing."))
+    return moment, number
+
+
+def _body_field(errors: FieldErrors, body: str) -> str:
+    body = body.strip()
+    if not body:
+        errors.add("body", N_("Dit veld is verplicht."))
+    elif len(body) > MAX_BODY:
+        errors.add("body", N_("Dit is te lang (hoogstens %(max)d tekens)."), max=MAX_BODY)
+    return body
+
+
+async def group_threads(svc: Services, actor: Actor, group_id: int, *, before: str | None = None,
+                        limit: int = PAGE_SIZE):
+    """(group, threads, next cursor) for one page of a group's discussions."""
+    keyset = decode_cursor(before)
+    async with svc.db.read() as conn:
+        group = await group_store.by_id(conn, group_id)
+        policy.require(actor, Action.READ, group)
+        rows = await store.group_threads(conn, group_id, before=keyset, limit=limit + 1)
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return group, rows[:limit], next_cursor
+
+
+async def recent_threads(svc: Services, actor: Actor, limit: int = 10):
+    where, params = policy.readable_groups_sql(actor)
+    async with svc.db.read() as conn:
+        return await store.recent_threads(conn, where, params, limit)
+
+
+async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str, body: str):
+    errors = FieldErrors()
+    title = text_field(errors, "title", title, max_len=MAX_TITLE)
+    body = _body_field(errors, body)
+    async with svc.db.read() as conn:
+        group = await group_store.by_id(conn, group_id)
+    policy.require(actor, Action.START_THREAD, group)
+    errors.raise_if_any()
+    html = render_markdown(body)
+    async with svc.db.write() as tx:
+        now = svc.now()
+        thread_id = await store.insert_thread(tx, group_id=group_id, author_id=actor.user_id, title=title, now=now)
+        post_id = await store.insert_post(
+            tx, thread_id=thread_id, parent_id=None, depth=0, author_id=actor.user_id,
+            body=body, body_html=html, now=now,
+        )
+        thread = await store.get_thread(tx, thread_id)
+        post = await store.get_post(tx, post_id)
+        await store.append_event(tx, f"group:{group_id}", "thread.created", {"thread": thread_out(thread)}, now)
+    return thread, post
+
+
+async def thread_with_posts(svc: Services, actor: Actor, thread_id: int):
+    async with svc.db.read() as conn:
+        thread = await store.get_thread(conn, thread_id)
+        policy.require(actor, Action.READ, thread)
+        posts = await store.thread_posts(conn, thread_id)
+    return thread, posts
+
+
+async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, parent_id: int | None = None):
+    errors = FieldErrors()
+    body = _body_field(errors, body)
+    html = render_markdown(body) if not errors.fields else ""
+    async with svc.db.write() as tx:
+        thread = await store.get_thread(tx, thread_id)
+        policy.require(actor, Action.REPLY, thread)
+        errors.raise_if_any()
+        depth = 0
+        if parent_id is not None:
+            parent = await store.get_post(tx, parent_id)
+            if parent is None or parent["thread_id"] != thread_id:
+                raise Invalid(fields={"parent_id": N_("Dit bericht bestaat niet in deze discussie.")})
+            depth = parent["depth"] + 1
+        now = svc.now()
+        post_id = await store.insert_post(
+            tx, thread_id=thread_id, parent_id=parent_id, depth=depth, author_id=actor.user_id,
+            body=body, body_html=html, now=now,
+        )
+        await store.touch_thread(tx, thread_id, poster_id=actor.user_id, now=now)
+        post = await store.get_post(tx, post_id)
+        await store.append_event(tx, f"thread:{thread_id}", "post.created", {"post": post_out(post)}, now)
+        await store.append_event(
+            tx, f"group:{thread['group_id']}", "thread.updated",
+            {"thread_id": thread_id, "last_activity_at": now, "reply_count": thread["reply_count"] + 1}, now,
+        )
+    return post
+
+
+async def get_post(svc: Services, actor: Actor, post_id: int):
+    async with svc.db.read() as conn:
+        post = await store.get_post(conn, post_id)
+    policy.require(actor, Action.READ, post)
+    return post
+
+
+async def edit_post(svc: Services, actor: Actor, post_id: int, *, body: str):
+    errors = FieldErrors()
+    body = _body_field(errors, body)
+    html = render_markdown(body) if not errors.fields else ""
+    async with svc.db.write() as tx:
+        post = await store.get_post(tx, post_id)
+        policy.require(actor, Action.EDIT_POST, post)
+        errors.raise_if_any()
+        if body == post["body"]:
+            return post
+        now = svc.now()
+        # The revision keeps the words being replaced, with who wrote them and when.
+        await store.insert_revision(
+            tx, post_id=post_id, body=post["body"], body_html=post["body_html"],
+            author_id=post["author_id"], created_at=post["edited_at"] or post["created_at"],
+        )
+        await store.update_post_body(tx, post_id, body=body, body_html=html, now=now)
+        post = await store.get_post(tx, post_id)
+        await store.append_event(tx, f"thread:{post['thread_id']}", "post.edited", {"post": post_out(post)}, now)
+    return post
+
+
+async def delete_post(svc: Services, actor: Actor, post_id: int) -> None:
+    async with svc.db.write() as tx:
+        post = await store.get_post(tx, post_id)
+        policy.require(actor, Action.DELETE_POST, post)
+        now = svc.now()
+        await store.mark_post_deleted(tx, post_id, by=actor.user_id, now=now)
+        await store.append_event(
+            tx, f"thread:{post['thread_id']}", "post.deleted", {"post_id": post_id, "thread_id": post["thread_id"]}, now
+        )
+
+
+async def revisions(svc: Services, actor: Actor, post_id: int):
+    """Earlier versions of a post, for anyone who may read it (as on Discourse)."""
+    async with svc.db.read() as conn:
+        post = await store.get_post(conn, post_id)
+        policy.require(actor, Action.READ, post)
+        if post["deleted_at"] is not None and not policy.can(actor, Action.MODERATE_GROUP, post):
+            return post, []
+        return post, await store.revisions(conn, post_id)

@@ -1,0 +1,231 @@
+"""Groups: proeftuinen and werkgroepen, joining, requests, invitations and member roles."""
+from __future__ import annotations
+
+from forum import policy
+from forum.errors import Conflict, Invalid, N_, NotFound
+from forum.i18n import translate_in
+from forum.policy import Action, Actor, GroupDraft
+from forum.services import Services
+from forum.services.checks import (MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field,
+                                   email_field, text_field)
+from forum.store import groups as group_store
+from forum.store import threads as thread_store
+from forum.store import users as user_store
+
+KINDS = ("proeftuin", "werkgroep")
+VISIBILITIES = ("open", "closed", "hidden")
+
+
+async def _membership_event(tx, svc: Services, group_id: int, user_id: int, role: str | None) -> None:
+    payload = {"group_id": group_id, "user_id": user_id, "role": role}
+    await thread_store.append_event(tx, f"group:{group_id}", "membership.changed", payload, svc.now())
+    await thread_store.append_event(tx, f"user:{user_id}", "membership.changed", payload, svc.now())
+
+
+async def list_groups(svc: Services, actor: Actor):
+    where, params = policy.visible_groups_sql(actor)
+    async with svc.db.read() as conn:
+        return await group_store.visible(conn, where, params)
+
+
+async def get_group(svc: Services, actor: Actor, group_id: int):
+    async with svc.db.read() as conn:
+        group = await group_store.by_id(conn, group_id)
+    policy.require(actor, Action.VIEW_GROUP, group)
+    return group
+
+
+def _group_fields(errors: FieldErrors, name: str, visibility: str, description: str):
+    name = text_field(errors, "name", name, max_len=MAX_NAME)
+    choice_field(errors, "visibility", visibility, VISIBILITIES)
+    description = text_field(errors, "description", description, max_len=MAX_DESCRIPTION, required=False)
+    return name, description
+
+
+async def create_group(svc: Services, actor: Actor, *, name: str, kind: str, visibility: str,
+                       description: str = ""):
+    errors = FieldErrors()
+    name, description = _group_fields(errors, name, visibility, description)
+    choice_field(errors, "kind", kind, KINDS)
+    async with svc.db.write() as tx:
+        settings = await user_store.settings(tx)
+        policy.require(actor, Action.CREATE_GROUP,
+                       GroupDraft(kind, settings["members_create_werkgroepen"] == "1"))
+        errors.raise_if_any()
+        if await group_store.name_taken(tx, name):
+            raise Conflict(fields={"name": N_("Er bestaat al een groep met deze naam.")})
+        group_id = await group_store.insert(
+            tx, name=name, kind=kind, visibility=visibility, description=description,
+            created_by=actor.user_id, now=svc.now(),
+        )
+        await group_store.put_membership(tx, group_id, actor.user_id, "owner", svc.now())
+        await _membership_event(tx, svc, group_id, actor.user_id, "owner")
+        return await group_store.by_id(tx, group_id)
+
+
+async def update_group(svc: Services, actor: Actor, group_id: int, *, name: str, visibility: str,
+                       description: str):
+    errors = FieldErrors()
+    name, description = _group_fields(errors, name, visibility, description)
+    async with svc.db.write() as tx:
+        group = await group_store.by_id(tx, group_id)
+        policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
+        errors.raise_if_any()
+        if await group_store.name_taken(tx, name, except_id=group_id):
+            raise Conflict(fields={"name": N_("Er bestaat al een groep met deze naam.")})
+        await group_store.update(tx, group_id, name=name, visibility=visibility, description=description)
+        await thread_store.append_event(
+            tx, f"group:{group_id}", "group.updated",
+            {"group_id": group_id, "name": name, "visibility": visibility}, svc.now())
+        return await group_store.by_id(tx, group_id)
+
+
+async def join(svc: Services, actor: Actor, group_id: int) -> str:
+    """Join an open group, request to join a closed one, or accept an invitation. Returns the role."""
+    async with svc.db.write() as tx:
+        group = await group_store.by_id(tx, group_id)
+        current = await group_store.membership(tx, group_id, actor.user_id) if actor.active else None
+        if group is not None and current in ("owner", "moderator", "member", "pending"):
+            if policy.can(actor, Action.VIEW_GROUP, group):
+                return current  # joining twice is not an error: the answer is the same state
+        policy.require(actor, Action.JOIN, group)
+        role = "member" if current == "invited" or group["visibility"] == "open" else "pending"
+        await group_store.put_membership(tx, group_id, actor.user_id, role, svc.now())
+        await _membership_event(tx, svc, group_id, actor.user_id, role)
+        return role
+
+
+async def leave(svc: Services, actor: Actor, group_id: int) -> None:
+    """Leave a group, withdraw a request, or decline an invitation."""
+    async with svc.db.write() as tx:
+        group = await group_store.by_id(tx, group_id)
+        policy.require(actor, Action.LEAVE, group)
+        role = await group_store.membership(tx, group_id, actor.user_id)
+        if role == "owner" and await group_store.count_role(tx, group_id, "owner") <= 1:
+            raise Conflict(N_("U bent de enige eigenaar. Draag het eigenaarschap eerst over."))
+        await group_store.delete_membership(tx, group_id, actor.user_id)
+        await _membership_event(tx, svc, group_id, actor.user_id, None)
+
+
+async def members(svc: Services, actor: Actor, group_id: int):
+    """Members for anyone who may read the group; requests and invitations for its moderators only."""
+    async with svc.db.read() as conn:
+        group = await group_store.by_id(conn, group_id)
+        policy.require(actor, Action.READ, group)
+        rows = await group_store.members(conn, group_id)
+        invited_emails = await group_store.email_invitations(conn, group_id)
+    if policy.can(actor, Action.MODERATE_GROUP, group):
+        return group, rows, invited_emails
+    return group, [r for r in rows if r["role"] in policy.GROUP_MEMBER_ROLES], []
+
+
+async def _moderated_target(tx, actor: Actor, group_id: int, user_id: int):
+    group = await group_store.by_id(tx, group_id)
+    policy.require(actor, Action.MODERATE_GROUP, group)
+    role = await group_store.membership(tx, group_id, user_id)
+    if role is None:
+        raise NotFound(N_("Deze persoon hoort niet bij de groep."))
+    return group, role
+
+
+async def decide_request(svc: Services, actor: Actor, group_id: int, user_id: int, *, approve: bool) -> str | None:
+    async with svc.db.write() as tx:
+        group, role = await _moderated_target(tx, actor, group_id, user_id)
+        if role != "pending":
+            raise Conflict(N_("Er ligt geen verzoek van deze persoon."))
+        if approve:
+            await group_store.put_membership(tx, group_id, user_id, "member", svc.now())
+        else:
+            await group_store.delete_membership(tx, group_id, user_id)
+        new_role = "member" if approve else None
+        await _membership_event(tx, svc, group_id, user_id, new_role)
+        return new_role
+
+
+async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | None = None,
+                 email: str | None = None) -> dict:
+    """Invite a registered user, or an email address that may register later."""
+    if (user_id is None) == (email is None):
+        raise Invalid(fields={"email": N_("Geef een e-mailadres of een gebruiker op.")})
+    errors = FieldErrors()
+    if email is not None:
+        email = email_field(errors, email)
+    async with svc.db.write() as tx:
+        group = await group_store.by_id(tx, group_id)
+        policy.require(actor, Action.MODERATE_GROUP, group)
+        errors.raise_if_any()
+        if user_id is not None:
+            target = await user_store.by_id(tx, user_id)
+            if target is None:
+                raise NotFound(N_("Deze gebruiker bestaat niet."))
+        else:
+            target = await user_store.by_email_with_hash(tx, email)
+        link = f"{svc.config.site_url}/groups/{group_id}"
+        if target is None:
+            await group_store.put_email_invitation(tx, group_id, email, actor.user_id, svc.now())
+            locale, address, result = "nl", email, {"email": email.lower(), "role": "invited"}
+            link = f"{svc.config.site_url}/register"
+        else:
+            current = await group_store.membership(tx, group_id, target["id"])
+            if current in policy.GROUP_MEMBER_ROLES:
+                raise Conflict(N_("Deze persoon is al lid."))
+            role = "member" if current == "pending" else "invited"  # inviting a requester admits them
+            await group_store.put_membership(tx, group_id, target["id"], role, svc.now())
+            await _membership_event(tx, svc, group_id, target["id"], role)
+            locale, address = target["locale"], target["email"]
+            result = {"user_id": target["id"], "role": role}
+        await svc.mailer.queue(
+            tx, to=address,
+            subject=translate_in(locale, N_("Uitnodiging voor %(group)s"), group=group["name"]),
+            body=translate_in(
+                locale,
+                N_("%(inviter)s nodigt u uit voor de groep %(group)s.\n\nBekijk de uitnodiging: %(link)s"),
+                inviter=actor.display_name, group=group["name"], link=link,
+            ),
+        )
+        return result
+
+
+async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: int, role: str) -> str:
+    """Promote, demote, or (owner and admin only) hand over ownership."""
+    errors = FieldErrors()
+    choice_field(errors, "role", role, ("owner", "moderator", "member"))
+    async with svc.db.write() as tx:
+        group, current = await _moderated_target(tx, actor, group_id, user_id)
+        errors.raise_if_any()
+        if current not in policy.GROUP_MEMBER_ROLES:
+            raise Conflict(N_("Alleen leden kunnen een andere rol krijgen."))
+        # Moderators promote members; acting on a moderator or on ownership is for owners and admins.
+        if role == "owner" or current in ("owner", "moderator"):
+            policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
+        if current == "owner" and await group_store.count_role(tx, group_id, "owner") <= 1:
+            raise Conflict(N_("Een groep houdt altijd een eigenaar. Draag het eigenaarschap eerst over."))
+        await group_store.put_membership(tx, group_id, user_id, role, svc.now())
+        await _membership_event(tx, svc, group_id, user_id, role)
+        if role == "owner" and actor.group_role(group_id) == "owner" and actor.user_id != user_id:
+            await group_store.put_membership(tx, group_id, actor.user_id, "moderator", svc.now())
+            await _membership_event(tx, svc, group_id, actor.user_id, "moderator")
+        return role
+
+
+async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int) -> None:
+    async with svc.db.write() as tx:
+        group, current = await _moderated_target(tx, actor, group_id, user_id)
+        if current == "owner":
+            raise Conflict(N_("De eigenaar kan niet worden verwijderd."))
+        if current == "moderator":
+            policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
+        await group_store.delete_membership(tx, group_id, user_id)
+        await _membership_event(tx, svc, group_id, user_id, None)
+
+
+async def invitations_for(svc: Services, actor: Actor):
+    if not actor.active:
+        return []
+    async with svc.db.read() as conn:
+        return await group_store.pending_invitations_for(conn, actor.user_id)
+
+
+async def members_may_create_werkgroepen(svc: Services) -> bool:
+    async with svc.db.read() as conn:
+        return (await user_store.settings(conn))["members_create_werkgroepen"] == "1"

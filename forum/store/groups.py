@@ -1,0 +1,130 @@
+"""Groups (proeftuinen and werkgroepen), their memberships and email invitations."""
+from __future__ import annotations
+
+from forum.store import execute, fetch_all, fetch_one, fetch_value
+
+GROUP_COLUMNS = "g.id, g.name, g.kind, g.visibility, g.description, g.created_at"
+COUNTS = (
+    "(SELECT COUNT(*) FROM memberships m WHERE m.group_id = g.id"
+    " AND m.role IN ('owner', 'moderator', 'member')) AS member_count,"
+    " (SELECT COUNT(*) FROM threads t WHERE t.group_id = g.id AND t.deleted_at IS NULL) AS thread_count"
+)
+
+
+async def insert(conn, *, name, kind, visibility, description, created_by, now) -> int:
+    return await execute(
+        conn,
+        "INSERT INTO groups (name, name_norm, kind, visibility, description, created_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (name, name.casefold(), kind, visibility, description, created_by, now),
+    )
+
+
+async def name_taken(conn, name: str, except_id: int | None = None) -> bool:
+    return bool(await fetch_value(
+        conn, "SELECT 1 FROM groups WHERE name_norm = ? AND id IS NOT ?", (name.casefold(), except_id)
+    ))
+
+
+async def update(conn, group_id: int, *, name, visibility, description) -> None:
+    await execute(
+        conn, "UPDATE groups SET name = ?, name_norm = ?, visibility = ?, description = ? WHERE id = ?",
+        (name, name.casefold(), visibility, description, group_id),
+    )
+
+
+async def by_id(conn, group_id: int):
+    return await fetch_one(conn, f"SELECT {GROUP_COLUMNS}, {COUNTS} FROM groups g WHERE g.id = ?", (group_id,))
+
+
+async def visible(conn, where: str, params: list):
+    """Groups passing a policy filter, with counts; proeftuinen first, then by name."""
+    return await fetch_all(
+        conn,
+        f"SELECT {GROUP_COLUMNS}, {COUNTS} FROM groups g WHERE {where}"
+        " ORDER BY g.kind = 'werkgroep', g.name_norm",
+        params,
+    )
+
+
+async def of_user(conn, user_id: int, where: str, params: list):
+    """The groups a user belongs to, as far as the viewer's filter lets them be seen."""
+    return await fetch_all(
+        conn,
+        f"SELECT {GROUP_COLUMNS}, m.role FROM groups g JOIN memberships m ON m.group_id = g.id"
+        f" WHERE m.user_id = ? AND m.role IN ('owner', 'moderator', 'member') AND {where}"
+        " ORDER BY g.name_norm",
+        (user_id, *params),
+    )
+
+
+# --- memberships ------------------------------------------------------------------------
+
+async def membership(conn, group_id: int, user_id: int) -> str | None:
+    return await fetch_value(
+        conn, "SELECT role FROM memberships WHERE group_id = ? AND user_id = ?", (group_id, user_id)
+    )
+
+
+async def put_membership(conn, group_id: int, user_id: int, role: str, now: str) -> None:
+    await execute(
+        conn,
+        "INSERT INTO memberships (group_id, user_id, role, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role",
+        (group_id, user_id, role, now),
+    )
+
+
+async def delete_membership(conn, group_id: int, user_id: int) -> None:
+    await execute(conn, "DELETE FROM memberships WHERE group_id = ? AND user_id = ?", (group_id, user_id))
+
+
+async def count_role(conn, group_id: int, role: str) -> int:
+    return await fetch_value(
+        conn, "SELECT COUNT(*) FROM memberships WHERE group_id = ? AND role = ?", (group_id, role)
+    )
+
+
+async def members(conn, group_id: int):
+    """Everyone with a relation to the group, owners first, then moderators, members, requests, invitations."""
+    return await fetch_all(
+        conn,
+        "SELECT u.id, u.display_name, m.role, m.created_at FROM memberships m"
+        " JOIN users u ON u.id = m.user_id WHERE m.group_id = ?"
+        " ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 WHEN 'member' THEN 2"
+        " WHEN 'pending' THEN 3 ELSE 4 END, u.display_name",
+        (group_id,),
+    )
+
+
+async def pending_invitations_for(conn, user_id: int):
+    return await fetch_all(
+        conn,
+        f"SELECT {GROUP_COLUMNS} FROM groups g JOIN memberships m ON m.group_id = g.id"
+        " WHERE m.user_id = ? AND m.role = 'invited' ORDER BY g.name_norm",
+        (user_id,),
+    )
+
+
+# --- invitations by email ---------------------------------------------------------------
+
+async def put_email_invitation(conn, group_id: int, email: str, invited_by: int, now: str) -> None:
+    await execute(
+        conn,
+        "INSERT OR IGNORE INTO email_invitations (group_id, email_norm, invited_by, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (group_id, email.lower(), invited_by, now),
+    )
+
+
+async def take_email_invitations(conn, email: str) -> list[int]:
+    rows = await fetch_all(conn, "SELECT group_id FROM email_invitations WHERE email_norm = ?", (email.lower(),))
+    await execute(conn, "DELETE FROM email_invitations WHERE email_norm = ?", (email.lower(),))
+    return [row[0] for row in rows]
+
+
+async def email_invitations(conn, group_id: int) -> list[str]:
+    rows = await fetch_all(
+        conn, "SELECT email_norm FROM email_invitations WHERE group_id = ? ORDER BY created_at", (group_id,)
+    )
+    return [row[0] for row in rows]

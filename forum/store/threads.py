@@ -1,0 +1,139 @@
+"""Threads and their posts, post revisions, and the event log."""
+from __future__ import annotations
+
+import json
+
+from forum.store import execute, fetch_all, fetch_one
+
+THREAD_SELECT = (
+    "SELECT t.id, t.group_id, t.author_id, t.title, t.created_at, t.last_activity_at, t.reply_count,"
+    " t.locked, t.pinned, t.deleted_at, g.visibility AS group_visibility, g.name AS group_name,"
+    " g.kind AS group_kind, a.display_name AS author_name, t.last_poster_id,"
+    " lp.display_name AS last_poster_name"
+    " FROM threads t JOIN groups g ON g.id = t.group_id JOIN users a ON a.id = t.author_id"
+    " LEFT JOIN users lp ON lp.id = t.last_poster_id"
+)
+
+POST_SELECT = (
+    "SELECT p.id, p.thread_id, p.parent_id, p.depth, p.author_id, u.display_name AS author_name,"
+    " p.body, p.body_html, p.created_at, p.edited_at, p.deleted_at"
+)
+
+
+async def insert_thread(conn, *, group_id, author_id, title, now) -> int:
+    return await execute(
+        conn,
+        "INSERT INTO threads (group_id, author_id, title, created_at, last_activity_at, last_poster_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (group_id, author_id, title, now, now, author_id),
+    )
+
+
+async def get_thread(conn, thread_id: int):
+    return await fetch_one(conn, f"{THREAD_SELECT} WHERE t.id = ? AND t.deleted_at IS NULL", (thread_id,))
+
+
+async def group_threads(conn, group_id: int, *, before: tuple[str, int] | None, limit: int):
+    """One page of a group's threads by last activity, keyset-paginated (no OFFSET)."""
+    where, params = "t.group_id = ? AND t.deleted_at IS NULL", [group_id]
+    if before:
+        where += " AND (t.last_activity_at, t.id) < (?, ?)"
+        params += list(before)
+    return await fetch_all(
+        conn, f"{THREAD_SELECT} WHERE {where} ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?",
+        (*params, limit),
+    )
+
+
+async def recent_threads(conn, where: str, params: list, limit: int):
+    """Latest activity across the groups a policy filter lets through (alias g)."""
+    return await fetch_all(
+        conn,
+        f"{THREAD_SELECT} WHERE t.deleted_at IS NULL AND {where}"
+        " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?",
+        (*params, limit),
+    )
+
+
+async def touch_thread(conn, thread_id: int, *, poster_id: int, now: str) -> None:
+    await execute(
+        conn,
+        "UPDATE threads SET last_activity_at = ?, last_poster_id = ?, reply_count = reply_count + 1"
+        " WHERE id = ?",
+        (now, poster_id, thread_id),
+    )
+
+
+# --- posts ------------------------------------------------------------------------------
+
+async def insert_post(conn, *, thread_id, parent_id, depth, author_id, body, body_html, now) -> int:
+    return await execute(
+        conn,
+        "INSERT INTO posts (thread_id, parent_id, depth, author_id, body, body_html, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (thread_id, parent_id, depth, author_id, body, body_html, now),
+    )
+
+
+async def get_post(conn, post_id: int):
+    """A post with what the policy needs to judge it: its thread's group and lock."""
+    return await fetch_one(
+        conn,
+        f"{POST_SELECT}, t.group_id, g.visibility AS group_visibility, t.locked, t.title AS thread_title"
+        " FROM posts p JOIN users u ON u.id = p.author_id JOIN threads t ON t.id = p.thread_id"
+        " JOIN groups g ON g.id = t.group_id WHERE p.id = ? AND t.deleted_at IS NULL",
+        (post_id,),
+    )
+
+
+async def thread_posts(conn, thread_id: int):
+    return await fetch_all(
+        conn, f"{POST_SELECT} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.thread_id = ? ORDER BY p.id",
+        (thread_id,),
+    )
+
+
+async def update_post_body(conn, post_id: int, *, body: str, body_html: str, now: str) -> None:
+    await execute(
+        conn, "UPDATE posts SET body = ?, body_html = ?, edited_at = ? WHERE id = ?",
+        (body, body_html, now, post_id),
+    )
+
+
+async def mark_post_deleted(conn, post_id: int, *, by: int, now: str) -> None:
+    await execute(
+        conn, "UPDATE posts SET deleted_at = ?, deleted_by = ? WHERE id = ?", (now, by, post_id)
+    )
+
+
+async def insert_revision(conn, *, post_id, body, body_html, author_id, created_at) -> None:
+    await execute(
+        conn,
+        "INSERT INTO post_revisions (post_id, body, body_html, author_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        (post_id, body, body_html, author_id, created_at),
+    )
+
+
+async def revisions(conn, post_id: int):
+    return await fetch_all(
+        conn,
+        "SELECT r.id, r.body, r.body_html, r.created_at, r.author_id, u.display_name AS author_name"
+        " FROM post_revisions r JOIN users u ON u.id = r.author_id WHERE r.post_id = ? ORDER BY r.id",
+        (post_id,),
+    )
+
+
+# --- events -----------------------------------------------------------------------------
+
+async def append_event(conn, channel: str, kind: str, payload: dict, now: str) -> int:
+    return await execute(
+        conn, "INSERT INTO events (channel, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+        (channel, kind, json.dumps(payload, separators=(",", ":")), now),
+    )
+
+
+async def events_after(conn, after_id: int, limit: int = 1000):
+    return await fetch_all(
+        conn, "SELECT id, channel, kind, payload, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?",
+        (after_id, limit),
+    )

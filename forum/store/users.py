@@ -1,0 +1,134 @@
+"""Accounts, their sessions, password-reset tokens and site settings."""
+from __future__ import annotations
+
+from forum.store import execute, fetch_all, fetch_one, fetch_value
+
+USER_COLUMNS = "id, email, display_name, role, status, status_reason, bio, locale, created_at"
+
+
+async def insert(conn, *, email, display_name, password_hash, role, status, locale, now) -> int:
+    return await execute(
+        conn,
+        "INSERT INTO users (email, email_norm, display_name, password_hash, role, status, locale, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (email, email.lower(), display_name, password_hash, role, status, locale, now),
+    )
+
+
+async def count(conn) -> int:
+    return await fetch_value(conn, "SELECT COUNT(*) FROM users")
+
+
+async def by_id(conn, user_id: int):
+    return await fetch_one(conn, f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+
+
+async def by_email_with_hash(conn, email: str):
+    return await fetch_one(
+        conn, f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email_norm = ?", (email.lower(),)
+    )
+
+
+async def password_hash(conn, user_id: int) -> str | None:
+    return await fetch_value(conn, "SELECT password_hash FROM users WHERE id = ?", (user_id,))
+
+
+async def listing(conn, *, status: str | None = None, limit: int = 200):
+    where, params = ("WHERE status = ?", [status]) if status else ("", [])
+    return await fetch_all(
+        conn, f"SELECT {USER_COLUMNS} FROM users {where} ORDER BY id LIMIT ?", (*params, limit)
+    )
+
+
+async def update_profile(conn, user_id: int, *, display_name: str, bio: str, locale: str) -> None:
+    await execute(
+        conn, "UPDATE users SET display_name = ?, bio = ?, locale = ? WHERE id = ?",
+        (display_name, bio, locale, user_id),
+    )
+
+
+async def set_password_hash(conn, user_id: int, password_hash: str) -> None:
+    await execute(conn, "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+async def set_role(conn, user_id: int, role: str) -> None:
+    await execute(conn, "UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+
+async def set_status(conn, user_id: int, status: str, reason: str = "") -> None:
+    await execute(conn, "UPDATE users SET status = ?, status_reason = ? WHERE id = ?", (status, reason, user_id))
+
+
+async def group_roles(conn, user_id: int) -> dict[int, str]:
+    rows = await fetch_all(conn, "SELECT group_id, role FROM memberships WHERE user_id = ?", (user_id,))
+    return {row[0]: row[1] for row in rows}
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+async def insert_session(conn, token_hash: str, user_id: int, now: str, expires_at: str) -> None:
+    await execute(
+        conn, "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        (token_hash, user_id, now, expires_at),
+    )
+
+
+async def session_user(conn, token_hash: str, now: str):
+    return await fetch_one(
+        conn,
+        f"SELECT {', '.join('u.' + c for c in USER_COLUMNS.split(', '))} FROM sessions s"
+        " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
+        (token_hash, now),
+    )
+
+
+async def delete_session(conn, token_hash: str) -> None:
+    await execute(conn, "DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+
+async def delete_sessions_of(conn, user_id: int, keep: str | None = None) -> None:
+    await execute(
+        conn, "DELETE FROM sessions WHERE user_id = ? AND token_hash IS NOT ?", (user_id, keep)
+    )
+
+
+async def count_sessions_of(conn, user_id: int) -> int:
+    return await fetch_value(conn, "SELECT COUNT(*) FROM sessions WHERE user_id = ?", (user_id,))
+
+
+# --- password resets --------------------------------------------------------------------
+
+async def insert_reset(conn, token_hash: str, user_id: int, now: str, expires_at: str) -> None:
+    await execute(
+        conn,
+        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        (token_hash, user_id, now, expires_at),
+    )
+
+
+async def usable_reset(conn, token_hash: str, now: str):
+    return await fetch_one(
+        conn,
+        "SELECT token_hash, user_id FROM password_resets"
+        " WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        (token_hash, now),
+    )
+
+
+async def use_reset(conn, token_hash: str, now: str) -> None:
+    await execute(conn, "UPDATE password_resets SET used_at = ? WHERE token_hash = ?", (now, token_hash))
+
+
+# --- site settings ----------------------------------------------------------------------
+
+async def settings(conn) -> dict[str, str]:
+    return {row[0]: row[1] for row in await fetch_all(conn, "SELECT key, value FROM site_settings")}
+
+
+async def set_setting(conn, key: str, value: str) -> None:
+    await execute(
+        conn,
+        "INSERT INTO site_settings (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )

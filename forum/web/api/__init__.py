@@ -1,0 +1,86 @@
+"""JSON API views under /api/v1 and the helpers they share: strict input parsing into pydantic
+models, integer path parameters, and the user/group shapes clients see."""
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from forum.errors import BadRequest, Invalid, N_, NotFound, ServiceError
+
+Model = TypeVar("Model", bound=BaseModel)
+MAX_ID = 2**63 - 1
+
+
+class In(BaseModel):
+    """Base of request bodies: exact JSON types (no "1" for 1, no true for 1)."""
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class UnsupportedMediaType(ServiceError):
+    status, code = 415, "unsupported_media_type"
+    default_message = N_("Stuur JSON (Content-Type: application/json).")
+
+
+class TooLarge(ServiceError):
+    status, code = 413, "too_large"
+    default_message = N_("Het verzoek is te groot.")
+
+
+PYDANTIC_MESSAGES = {
+    "missing": N_("Dit veld is verplicht."),
+    "string_type": N_("Verwacht tekst."),
+    "int_type": N_("Verwacht een geheel getal."),
+    "bool_type": N_("Verwacht true of false."),
+    "list_type": N_("Verwacht een lijst."),
+}
+
+
+async def read_json(request: web.Request, model: type[Model]) -> Model:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType()
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise TooLarge()
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(N_("De body is geen geldige JSON."))
+    if not isinstance(data, dict):
+        raise BadRequest(N_("De body moet een JSON-object zijn."))
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fields = {}
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]) or "body"
+            fields.setdefault(name, PYDANTIC_MESSAGES.get(problem["type"], N_("Ongeldige waarde.")))
+        raise Invalid(fields=fields)
+
+
+def int_param(request: web.Request, name: str) -> int:
+    """A path id; anything that is not a plausible id cannot name anything, so it is a 404."""
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+        raise NotFound()
+    return int(raw)
+
+
+def json_out(data: dict, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status)
+
+
+def user_out(user, *, private: bool = False) -> dict:
+    out = {"id": user["id"], "display_name": user["display_name"], "bio": user["bio"],
+           "role": user["role"], "created_at": user["created_at"]}
+    if private:
+        out.update(email=user["email"], locale=user["locale"], status=user["status"])
+    return out
+
+
+def group_out(group) -> dict:
+    return {key: group[key] for key in
+            ("id", "name", "kind", "visibility", "description", "member_count", "thread_count", "created_at")}

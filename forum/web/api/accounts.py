@@ -1,0 +1,170 @@
+"""API: registration, login, the current user, profiles and site administration."""
+from __future__ import annotations
+
+from aiohttp import web
+from forum.keys import actor_key, config_key, csrf_token_key, services_key, session_hash_key
+from forum.security import csrf_token_for_session, token_hash
+from forum.services import accounts
+from forum.errors import Unauthorized
+from forum.web.api import In, int_param, json_out, read_json, user_out
+from forum.web.cookies import clear_session_cookie, set_session_cookie
+
+
+class RegisterIn(In):
+    email: str
+    password: str
+    display_name: str
+    locale: str = "nl"
+
+
+class LoginIn(In):
+    email: str
+    password: str
+
+
+class PasswordChangeIn(In):
+    current_password: str
+    new_password: str
+
+
+class ResetRequestIn(In):
+    email: str
+
+
+class ResetIn(In):
+    token: str
+    password: str
+
+
+class ProfileIn(In):
+    display_name: str
+    bio: str = ""
+    locale: str = "nl"
+
+
+class RoleIn(In):
+    role: str
+
+
+class SuspendIn(In):
+    reason: str
+
+
+class SettingsIn(In):
+    registration_mode: str
+    members_create_werkgroepen: bool
+
+
+async def register(request: web.Request) -> web.Response:
+    data = await read_json(request, RegisterIn)
+    user = await accounts.register(request.app[services_key], **data.model_dump())
+    return json_out({"user": user_out(user, private=True)}, status=201)
+
+
+async def login(request: web.Request) -> web.Response:
+    data = await read_json(request, LoginIn)
+    svc = request.app[services_key]
+    token, user = await accounts.login(svc, email=data.email, password=data.password)
+    response = json_out({"user": user_out(user, private=True),
+                         "csrf_token": csrf_token_for_session(svc.config.secret_key, token_hash(token))})
+    set_session_cookie(response, request.app[config_key], token)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    await accounts.logout(request.app[services_key], request[session_hash_key])
+    response = json_out({"ok": True})
+    clear_session_cookie(response)
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    actor = request[actor_key]
+    if not actor.active:
+        raise Unauthorized()
+    user, groups = await accounts.profile(request.app[services_key], actor, actor.user_id)
+    return json_out({"user": user_out(user, private=True), "csrf_token": request[csrf_token_key],
+                     "groups": [{"id": g["id"], "name": g["name"], "role": g["role"]} for g in groups]})
+
+
+async def update_me(request: web.Request) -> web.Response:
+    data = await read_json(request, ProfileIn)
+    user = await accounts.update_profile(request.app[services_key], request[actor_key], **data.model_dump())
+    return json_out({"user": user_out(user, private=True)})
+
+
+async def change_password(request: web.Request) -> web.Response:
+    data = await read_json(request, PasswordChangeIn)
+    svc = request.app[services_key]
+    token = await accounts.change_password(svc, request[actor_key], **data.model_dump())
+    response = json_out({"ok": True, "csrf_token": csrf_token_for_session(svc.config.secret_key, token_hash(token))})
+    set_session_cookie(response, request.app[config_key], token)
+    return response
+
+
+async def request_reset(request: web.Request) -> web.Response:
+    data = await read_json(request, ResetRequestIn)
+    await accounts.request_password_reset(request.app[services_key], email=data.email)
+    return json_out({"ok": True}, status=202)
+
+
+async def reset(request: web.Request) -> web.Response:
+    data = await read_json(request, ResetIn)
+    await accounts.reset_password(request.app[services_key], token=data.token, new_password=data.password)
+    return json_out({"ok": True})
+
+
+async def user_profile(request: web.Request) -> web.Response:
+    user, groups = await accounts.profile(request.app[services_key], request[actor_key], int_param(request, "user_id"))
+    return json_out({"user": user_out(user),
+                     "groups": [{"id": g["id"], "name": g["name"], "kind": g["kind"], "role": g["role"]} for g in groups]})
+
+
+# --- administration ---------------------------------------------------------------------
+
+async def admin_users(request: web.Request) -> web.Response:
+    status = request.query.get("status")
+    users = await accounts.list_users(request.app[services_key], request[actor_key],
+                                      status if status in ("active", "pending", "suspended") else None)
+    return json_out({"users": [user_out(u, private=True) for u in users]})
+
+
+async def admin_set_role(request: web.Request) -> web.Response:
+    data = await read_json(request, RoleIn)
+    user = await accounts.set_site_role(request.app[services_key], request[actor_key],
+                                        int_param(request, "user_id"), data.role)
+    return json_out({"user": user_out(user, private=True)})
+
+
+async def admin_approve(request: web.Request) -> web.Response:
+    user = await accounts.approve_account(request.app[services_key], request[actor_key], int_param(request, "user_id"))
+    return json_out({"user": user_out(user, private=True)})
+
+
+async def admin_suspend(request: web.Request) -> web.Response:
+    data = await read_json(request, SuspendIn)
+    user = await accounts.suspend_account(request.app[services_key], request[actor_key],
+                                          int_param(request, "user_id"), data.reason)
+    return json_out({"user": user_out(user, private=True)})
+
+
+async def admin_unsuspend(request: web.Request) -> web.Response:
+    user = await accounts.unsuspend_account(request.app[services_key], request[actor_key], int_param(request, "user_id"))
+    return json_out({"user": user_out(user, private=True)})
+
+
+async def admin_get_settings(request: web.Request) -> web.Response:
+    settings = await accounts.site_settings(request.app[services_key], request[actor_key])
+    return json_out({"settings": _settings_out(settings)})
+
+
+async def admin_put_settings(request: web.Request) -> web.Response:
+    data = await read_json(request, SettingsIn)
+    settings = await accounts.update_site_settings(request.app[services_key], request[actor_key], **data.model_dump())
+    return json_out({"settings": _settings_out(settings)})
+
+
+def _settings_out(settings: dict) -> dict:
+    return {"registration_mode": settings["registration_mode"],
+            "members_create_werkgroepen": settings["members_create_werkgroepen"] == "1"}
+

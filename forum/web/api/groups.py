@@ -1,0 +1,115 @@
+"""API: groups, membership flows and member roles."""
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from forum.keys import actor_key, services_key
+from forum.services import groups
+from forum.web.api import MAX_ID, In, group_out, int_param, json_out, read_json
+
+
+class GroupIn(In):
+    name: str
+    kind: str
+    visibility: str
+    description: str = ""
+
+
+class GroupUpdateIn(In):
+    name: str
+    visibility: str
+    description: str = ""
+
+
+class InvitationIn(In):
+    email: str | None = None
+    user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class MemberRoleIn(In):
+    role: str
+
+
+async def list_groups(request: web.Request) -> web.Response:
+    rows = await groups.list_groups(request.app[services_key], request[actor_key])
+    return json_out({"groups": [group_out(g) for g in rows]})
+
+
+async def create_group(request: web.Request) -> web.Response:
+    data = await read_json(request, GroupIn)
+    group = await groups.create_group(request.app[services_key], request[actor_key], **data.model_dump())
+    return json_out({"group": group_out(group)}, status=201)
+
+
+async def get_group(request: web.Request) -> web.Response:
+    actor = request[actor_key]
+    group = await groups.get_group(request.app[services_key], actor, int_param(request, "group_id"))
+    role = actor.group_role(group["id"])
+    return json_out({"group": group_out(group), "membership": {"role": role} if role else None})
+
+
+async def update_group(request: web.Request) -> web.Response:
+    data = await read_json(request, GroupUpdateIn)
+    group = await groups.update_group(request.app[services_key], request[actor_key],
+                                      int_param(request, "group_id"), **data.model_dump())
+    return json_out({"group": group_out(group)})
+
+
+async def join(request: web.Request) -> web.Response:
+    role = await groups.join(request.app[services_key], request[actor_key], int_param(request, "group_id"))
+    return json_out({"membership": {"role": role}})
+
+
+async def leave(request: web.Request) -> web.Response:
+    await groups.leave(request.app[services_key], request[actor_key], int_param(request, "group_id"))
+    return json_out({"membership": None})
+
+
+async def members(request: web.Request) -> web.Response:
+    _, rows, invited_emails = await groups.members(
+        request.app[services_key], request[actor_key], int_param(request, "group_id"))
+    return json_out({
+        "members": [{"user": {"id": r["id"], "display_name": r["display_name"]}, "role": r["role"],
+                     "since": r["created_at"]} for r in rows],
+        "invited_emails": invited_emails,
+    })
+
+
+async def approve(request: web.Request) -> web.Response:
+    role = await groups.decide_request(request.app[services_key], request[actor_key],
+                                       int_param(request, "group_id"), int_param(request, "user_id"), approve=True)
+    return json_out({"membership": {"role": role}})
+
+
+async def reject(request: web.Request) -> web.Response:
+    await groups.decide_request(request.app[services_key], request[actor_key],
+                                int_param(request, "group_id"), int_param(request, "user_id"), approve=False)
+    return json_out({"membership": None})
+
+
+async def set_role(request: web.Request) -> web.Response:
+    data = await read_json(request, MemberRoleIn)
+    role = await groups.set_member_role(request.app[services_key], request[actor_key],
+                                        int_param(request, "group_id"), int_param(request, "user_id"), data.role)
+    return json_out({"membership": {"role": role}})
+
+
+async def remove_member(request: web.Request) -> web.Response:
+    await groups.remove_member(request.app[services_key], request[actor_key],
+                               int_param(request, "group_id"), int_param(request, "user_id"))
+    return json_out({"membership": None})
+
+
+async def invite(request: web.Request) -> web.Response:
+    data = await read_json(request, InvitationIn)
+    result = await groups.invite(request.app[services_key], request[actor_key], int_param(request, "group_id"),
+                                 user_id=data.user_id, email=data.email)
+    return json_out({"invitation": result}, status=201)
+
+
+async def my_invitations(request: web.Request) -> web.Response:
+    rows = await groups.invitations_for(request.app[services_key], request[actor_key])
+    return json_out({"groups": [{"id": g["id"], "name": g["name"], "kind": g["kind"]} for g in rows]})
+
+

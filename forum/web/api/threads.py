@@ -1,0 +1,76 @@
+"""API: a group's threads, a thread's posts, replies, edits, deletions and revisions."""
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from forum.keys import actor_key, services_key
+from forum.services import discussions
+from forum.services.discussions import post_out, thread_out
+from forum.web.api import MAX_ID, In, int_param, json_out, read_json
+
+
+class ThreadIn(In):
+    title: str
+    body: str
+
+
+class PostIn(In):
+    body: str
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class PostEditIn(In):
+    body: str
+
+
+async def group_threads(request: web.Request) -> web.Response:
+    _, rows, next_cursor = await discussions.group_threads(
+        request.app[services_key], request[actor_key], int_param(request, "group_id"),
+        before=request.query.get("before"),
+    )
+    return json_out({"threads": [thread_out(t) for t in rows], "next": next_cursor})
+
+
+async def start_thread(request: web.Request) -> web.Response:
+    data = await read_json(request, ThreadIn)
+    thread, post = await discussions.start_thread(
+        request.app[services_key], request[actor_key], int_param(request, "group_id"), **data.model_dump())
+    return json_out({"thread": thread_out(thread), "post": post_out(post)}, status=201)
+
+
+async def get_thread(request: web.Request) -> web.Response:
+    thread, posts = await discussions.thread_with_posts(
+        request.app[services_key], request[actor_key], int_param(request, "thread_id"))
+    return json_out({"thread": thread_out(thread), "posts": [post_out(p) for p in posts]})
+
+
+async def create_post(request: web.Request) -> web.Response:
+    data = await read_json(request, PostIn)
+    post = await discussions.reply(request.app[services_key], request[actor_key],
+                                   int_param(request, "thread_id"), body=data.body, parent_id=data.parent_id)
+    return json_out({"post": post_out(post)}, status=201)
+
+
+async def get_post(request: web.Request) -> web.Response:
+    post = await discussions.get_post(request.app[services_key], request[actor_key], int_param(request, "post_id"))
+    return json_out({"post": post_out(post)})
+
+
+async def edit_post(request: web.Request) -> web.Response:
+    data = await read_json(request, PostEditIn)
+    post = await discussions.edit_post(request.app[services_key], request[actor_key],
+                                       int_param(request, "post_id"), body=data.body)
+    return json_out({"post": post_out(post)})
+
+
+async def delete_post(request: web.Request) -> web.Response:
+    await discussions.delete_post(request.app[services_key], request[actor_key], int_param(request, "post_id"))
+    return json_out({"ok": True})
+
+
+async def post_revisions(request: web.Request) -> web.Response:
+    _, rows = await discussions.revisions(request.app[services_key], request[actor_key], int_param(request, "post_id"))
+    return json_out({"revisions": [
+        {"id": r["id"], "body_html": r["body_html"], "created_at": r["created_at"],
+         "author": {"id": r["author_id"], "display_name": r["author_name"]}} for r in rows]})

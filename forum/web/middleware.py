@@ -1,0 +1,154 @@
+"""Middlewares, outermost first: errors → session (actor, language, CSRF token) → CSRF check;
+and the security headers every response gets. Views can rely on request[actor_key] and request[csrf_token_key]."""
+from __future__ import annotations
+
+import logging
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from forum.errors import ServiceError
+from forum.i18n import LOCALES, gettext, negotiate, set_locale
+from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_key,
+                        services_key, session_hash_key)
+from forum.security import (csrf_token_for_session, csrf_token_for_visitor, new_token,
+                            signature_matches)
+from forum.services import accounts
+from forum.web.cookies import ANON_COOKIE, LANG_COOKIE, SESSION_COOKIE, set_cookie
+
+log = logging.getLogger(__name__)
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def translate_fields(fields: dict) -> dict[str, str]:
+    out = {}
+    for name, message in fields.items():
+        text, params = message if isinstance(message, tuple) else (message, {})
+        out[name] = gettext(text, **params)
+    return out
+
+
+def error_json(status: int, code: str, message: str, fields: dict | None = None) -> web.Response:
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return web.json_response({"error": error}, status=status)
+
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "too_large",
+              415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
+
+
+def _http_message(status: int) -> str:
+    return {
+        404: gettext("Niet gevonden."),
+        405: gettext("Deze methode is hier niet toegestaan."),
+        413: gettext("Het verzoek is te groot."),
+    }.get(status, gettext("Ongeldig verzoek."))
+
+
+async def _error_page(request: web.Request, status: int, message: str) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        "error.html", request, {"status": status, "message": message}, status=status
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except ServiceError as error:
+        message = gettext(error.message, **error.params)
+        if is_api(request):
+            return error_json(error.status, error.code, message, translate_fields(error.fields))
+        if error.status == 401:
+            raise web.HTTPSeeOther(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
+        return await _error_page(request, error.status, message)
+    except web.HTTPException as http_error:
+        if http_error.status < 400:
+            raise
+        if is_api(request):
+            return error_json(http_error.status, HTTP_CODES.get(http_error.status, "error"),
+                              _http_message(http_error.status))
+        if actor_key not in request:  # failed before the session middleware: a plain page
+            request[actor_key] = accounts.policy.VISITOR
+            request[csrf_token_key] = ""
+        return await _error_page(request, http_error.status, _http_message(http_error.status))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if is_api(request):
+            return error_json(500, "internal", "Internal server error.")
+        return web.Response(status=500, text="500: interne fout / internal server error")
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler):
+    if request.path.startswith("/static/"):
+        return await handler(request)
+    svc = request.app[services_key]
+    secret = request.app[config_key].secret_key
+    actor, session_hash = await accounts.actor_for_session(svc, request.cookies.get(SESSION_COOKIE))
+    request[actor_key] = actor
+    request[session_hash_key] = session_hash
+    request[new_anon_cookie_key] = None
+    if session_hash:
+        request[csrf_token_key] = csrf_token_for_session(secret, session_hash)
+    else:
+        anon = request.cookies.get(ANON_COOKIE)
+        if not anon or len(anon) > 100:
+            anon = new_token()
+            request[new_anon_cookie_key] = anon
+        request[csrf_token_key] = csrf_token_for_visitor(secret, anon)
+
+    if actor.active:
+        locale = actor.locale
+    else:
+        locale = request.cookies.get(LANG_COOKIE)
+        if locale not in LOCALES:
+            locale = negotiate(request.headers.get("Accept-Language"))
+    set_locale(locale)
+
+    response = await handler(request)
+    if request[new_anon_cookie_key] and not is_api(request):
+        set_cookie(response, request.app[config_key], ANON_COOKIE, request[new_anon_cookie_key])
+    return response
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler):
+    if request.method in UNSAFE_METHODS and csrf_token_key in request:
+        expected = request[csrf_token_key]
+        if is_api(request):
+            # Only cookie-authenticated changes can be forged by another site.
+            if request[session_hash_key] and not signature_matches(expected, request.headers.get("X-CSRF-Token")):
+                return error_json(403, "csrf", gettext("De X-CSRF-Token-header ontbreekt of klopt niet."))
+        else:
+            given = request.headers.get("X-CSRF-Token")
+            if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                given = (await request.post()).get("csrf_token")
+            if request[new_anon_cookie_key] or not signature_matches(expected, given if isinstance(given, str) else None):
+                return await _error_page(
+                    request, 403,
+                    gettext("Het formulier is verlopen. Ga terug, laad de pagina opnieuw en probeer het nog eens."),
+                )
+    return await handler(request)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every response gets these, errors and static files included."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    )
+    if request.app[config_key].secure_cookies:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -1,0 +1,51 @@
+"""HTML page views: parse the form, call one service, render or redirect (post/redirect/get).
+Helpers here keep each view to those steps."""
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from forum.errors import ServiceError
+from forum.i18n import gettext
+from forum.web.middleware import translate_fields
+
+
+async def form_of(request: web.Request) -> dict[str, str]:
+    data = await request.post()
+    return {key: value for key, value in data.items() if isinstance(value, str)}
+
+
+def render(request: web.Request, template: str, context: dict | None = None, status: int = 200) -> web.Response:
+    return aiohttp_jinja2.render_template(template, request, context or {}, status=status)
+
+
+def url(request: web.Request, name: str, query: dict | None = None, **parts) -> str:
+    resource = request.app.router[name]
+    built = resource.url_for(**{key: str(value) for key, value in parts.items()})
+    return str(built.with_query(query) if query else built)
+
+
+def redirect(request: web.Request, name: str, anchor: str = "", **parts) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(url(request, name, **parts) + anchor)
+
+
+def form_errors(error: ServiceError) -> dict[str, str]:
+    """Messages per field, plus a form-level one under '' when the error names no field."""
+    fields = translate_fields(error.fields)
+    if not fields:
+        fields[""] = gettext(error.message, **error.params)
+    return fields
+
+
+def rerender(request: web.Request, template: str, error: ServiceError, context: dict) -> web.Response:
+    """The form again, with the user's input kept and a message at each field."""
+    if error.status in (401, 404):
+        raise error
+    return render(request, template, {**context, "errors": form_errors(error)}, status=error.status)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths, so a login link cannot send someone elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"

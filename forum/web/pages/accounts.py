@@ -1,0 +1,160 @@
+"""Pages: Lid worden (register), log in and out, password reset, profile and settings."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from forum.errors import ServiceError, Unauthorized
+from forum.i18n import LOCALES, current_locale, gettext
+from forum.keys import actor_key, config_key, services_key, session_hash_key
+from forum.services import accounts
+from forum.web.api import int_param
+from forum.web.cookies import LANG_COOKIE, clear_session_cookie, set_cookie, set_session_cookie
+from forum.web.pages import form_of, redirect, render, rerender, safe_next
+
+
+async def register_form(request: web.Request) -> web.Response:
+    return render(request, "register.html", {"values": {}})
+
+
+async def register_submit(request: web.Request) -> web.Response:
+    form = await form_of(request)
+    svc = request.app[services_key]
+    try:
+        user = await accounts.register(
+            svc, email=form.get("email", ""), password=form.get("password", ""),
+            display_name=form.get("display_name", ""), locale=current_locale(),
+        )
+    except ServiceError as error:
+        return rerender(request, "register.html", error, {"values": form})
+    if user["status"] == "pending":
+        return render(request, "message.html", {
+            "title": gettext("Aanmelding ontvangen"),
+            "message": gettext("Een beheerder keurt uw aanmelding goed. Daarna kunt u inloggen."),
+        })
+    token, _ = await accounts.login(svc, email=form["email"], password=form["password"])
+    response = web.HTTPSeeOther("/groups")
+    set_session_cookie(response, request.app[config_key], token)
+    raise response
+
+
+async def login_form(request: web.Request) -> web.Response:
+    return render(request, "login.html", {"values": {}, "next": safe_next(request.query.get("next"))})
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    form = await form_of(request)
+    target = safe_next(form.get("next"))
+    try:
+        token, _ = await accounts.login(request.app[services_key], email=form.get("email", ""),
+                                        password=form.get("password", ""))
+    except ServiceError as error:
+        return render(request, "login.html", {
+            "values": {"email": form.get("email", "")}, "next": target,
+            "errors": {"": gettext(error.message, **error.params)},
+        }, status=error.status)
+    response = web.HTTPSeeOther(target)
+    set_session_cookie(response, request.app[config_key], token)
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    await accounts.logout(request.app[services_key], request[session_hash_key])
+    response = web.HTTPSeeOther("/")
+    clear_session_cookie(response)
+    raise response
+
+
+async def forgot_form(request: web.Request) -> web.Response:
+    return render(request, "forgot.html", {"values": {}})
+
+
+async def forgot_submit(request: web.Request) -> web.Response:
+    form = await form_of(request)
+    await accounts.request_password_reset(request.app[services_key], email=form.get("email", ""))
+    return render(request, "message.html", {
+        "title": gettext("Kijk in uw mailbox"),
+        "message": gettext("Als dit adres bij ons bekend is, ontvangt u een link om een nieuw wachtwoord "
+                           "in te stellen. De link is een uur geldig."),
+    })
+
+
+async def reset_form(request: web.Request) -> web.Response:
+    usable = await accounts.reset_token_usable(request.app[services_key], request.match_info["token"])
+    return render(request, "reset.html", {"usable": usable, "values": {}}, status=200 if usable else 404)
+
+
+async def reset_submit(request: web.Request) -> web.Response:
+    form = await form_of(request)
+    try:
+        await accounts.reset_password(request.app[services_key], token=request.match_info["token"],
+                                      new_password=form.get("password", ""))
+    except ServiceError as error:
+        if error.status == 404:
+            return render(request, "reset.html", {"usable": False, "values": {}}, status=404)
+        return rerender(request, "reset.html", error, {"usable": True, "values": {}})
+    return render(request, "message.html", {
+        "title": gettext("Wachtwoord gewijzigd"),
+        "message": gettext("Uw nieuwe wachtwoord is ingesteld. U kunt nu inloggen."),
+        "link": ("/login", gettext("Inloggen")),
+    })
+
+
+async def set_language(request: web.Request) -> web.Response:
+    form = await form_of(request)
+    locale = form.get("locale") if form.get("locale") in LOCALES else "nl"
+    actor = request[actor_key]
+    svc = request.app[services_key]
+    if actor.active:
+        user, _ = await accounts.profile(svc, actor, actor.user_id)
+        await accounts.update_profile(svc, actor, display_name=user["display_name"], bio=user["bio"], locale=locale)
+    response = web.HTTPSeeOther(safe_next(form.get("next")))
+    set_cookie(response, request.app[config_key], LANG_COOKIE, locale, max_age=365 * 86400)
+    raise response
+
+
+async def profile(request: web.Request) -> web.Response:
+    user, groups = await accounts.profile(request.app[services_key], request[actor_key], int_param(request, "user_id"))
+    return render(request, "profile.html", {"user": user, "groups": groups})
+
+
+def _require_login(request: web.Request):
+    actor = request[actor_key]
+    if not actor.active:
+        raise Unauthorized()
+    return actor
+
+
+async def settings_form(request: web.Request) -> web.Response:
+    actor = _require_login(request)
+    user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
+    return render(request, "settings_profile.html", {"values": dict(user)})
+
+
+async def settings_submit(request: web.Request) -> web.Response:
+    actor = _require_login(request)
+    form = await form_of(request)
+    try:
+        await accounts.update_profile(request.app[services_key], actor, display_name=form.get("display_name", ""),
+                                      bio=form.get("bio", ""), locale=form.get("locale", ""))
+    except ServiceError as error:
+        return rerender(request, "settings_profile.html", error, {"values": form})
+    raise redirect(request, "user", user_id=actor.user_id)
+
+
+async def password_form(request: web.Request) -> web.Response:
+    _require_login(request)
+    return render(request, "settings_password.html", {"values": {}, "changed": "changed" in request.query})
+
+
+async def password_submit(request: web.Request) -> web.Response:
+    actor = _require_login(request)
+    form = await form_of(request)
+    try:
+        token = await accounts.change_password(
+            request.app[services_key], actor, current_password=form.get("current_password", ""),
+            new_password=form.get("new_password", ""))
+    except ServiceError as error:
+        return rerender(request, "settings_password.html", error, {"values": {}})
+    response = web.HTTPSeeOther("/settings/password?changed=1")
+    set_session_cookie(response, request.app[config_key], token)
+    raise response

@@ -1,0 +1,71 @@
+"""Pages for site admins: accounts (approve, roles, suspend), site settings and the mail outbox."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from forum.errors import ServiceError
+from forum.keys import actor_key, services_key
+from forum.services import accounts, outbox
+from forum.web.api import int_param
+from forum.web.pages import form_of, redirect, render, rerender
+
+
+async def _users_page(request: web.Request, error: ServiceError | None = None) -> web.Response:
+    status = request.query.get("status")
+    users = await accounts.list_users(request.app[services_key], request[actor_key],
+                                      status if status in ("active", "pending", "suspended") else None)
+    context = {"users": users, "status": status, "values": {}}
+    if error is not None:
+        return rerender(request, "admin_users.html", error, context)
+    return render(request, "admin_users.html", context)
+
+
+async def users(request: web.Request) -> web.Response:
+    return await _users_page(request)
+
+
+async def user_action(request: web.Request) -> web.Response:
+    actor, svc = request[actor_key], request.app[services_key]
+    user_id = int_param(request, "user_id")
+    form = await form_of(request)
+    action = form.get("action", "")
+    try:
+        if action == "approve":
+            await accounts.approve_account(svc, actor, user_id)
+        elif action == "suspend":
+            await accounts.suspend_account(svc, actor, user_id, form.get("reason", ""))
+        elif action == "unsuspend":
+            await accounts.unsuspend_account(svc, actor, user_id)
+        else:
+            await accounts.set_site_role(svc, actor, user_id, form.get("role", ""))
+    except ServiceError as error:
+        if error.status not in (409, 422):
+            raise
+        return await _users_page(request, error)
+    raise redirect(request, "admin.users")
+
+
+async def settings_form(request: web.Request) -> web.Response:
+    settings = await accounts.site_settings(request.app[services_key], request[actor_key])
+    return render(request, "admin_settings.html", {"values": settings, "saved": "saved" in request.query})
+
+
+async def settings_submit(request: web.Request) -> web.Response:
+    form = await form_of(request)
+    try:
+        await accounts.update_site_settings(
+            request.app[services_key], request[actor_key], registration_mode=form.get("registration_mode", ""),
+            members_create_werkgroepen=form.get("members_create_werkgroepen") == "1")
+    except ServiceError as error:
+        return rerender(request, "admin_settings.html", error, {"values": form})
+    raise web.HTTPSeeOther("/admin/settings?saved=1")
+
+
+async def outbox_page(request: web.Request) -> web.Response:
+    mails = await outbox.latest(request.app[services_key], request[actor_key])
+    return render(request, "admin_outbox.html", {"mails": mails})
+
+
+async def mail(request: web.Request) -> web.Response:
+    row = await outbox.get(request.app[services_key], request[actor_key], int_param(request, "mail_id"))
+    return render(request, "admin_mail.html", {"mail": row})

@@ -1,0 +1,155 @@
+"""Pages: the groups overview, one group with its threads, creating and editing groups,
+joining and leaving, and the member page where moderators handle requests and invitations."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from forum import policy
+from forum.errors import ServiceError
+from forum.keys import actor_key, services_key
+from forum.policy import Action
+from forum.services import discussions, groups
+from forum.web.api import int_param
+from forum.web.pages import form_of, redirect, render, rerender
+
+
+async def index(request: web.Request) -> web.Response:
+    actor = request[actor_key]
+    svc = request.app[services_key]
+    rows = await groups.list_groups(svc, actor)
+    invitations = await groups.invitations_for(svc, actor)
+    return render(request, "groups.html", {
+        "proeftuinen": [g for g in rows if g["kind"] == "proeftuin"],
+        "werkgroepen": [g for g in rows if g["kind"] == "werkgroep"],
+        "invitations": invitations,
+        "may_create": await _may_create(request),
+    })
+
+
+async def _may_create(request: web.Request) -> bool:
+    actor = request[actor_key]
+    if not actor.active:
+        return False
+    return actor.role in ("editor", "admin") or await groups.members_may_create_werkgroepen(request.app[services_key])
+
+
+async def show(request: web.Request) -> web.Response:
+    actor = request[actor_key]
+    svc = request.app[services_key]
+    group_id = int_param(request, "group_id")
+    group = await groups.get_group(svc, actor, group_id)
+    context = {"group": group, "role": actor.group_role(group_id), "threads": [], "next": None,
+               "may_read": policy.can(actor, Action.READ, group),
+               "may_post": policy.can(actor, Action.START_THREAD, group),
+               "may_moderate": policy.can(actor, Action.MODERATE_GROUP, group),
+               "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
+               "may_join": policy.can(actor, Action.JOIN, group)}
+    if context["may_read"]:
+        _, context["threads"], context["next"] = await discussions.group_threads(
+            svc, actor, group_id, before=request.query.get("before"))
+    return render(request, "group.html", context)
+
+
+async def new_form(request: web.Request) -> web.Response:
+    if not await _may_create(request):
+        policy.require(request[actor_key], Action.CREATE_GROUP, policy.GroupDraft("werkgroep", False))
+    return render(request, "group_form.html", {"values": {"kind": "werkgroep", "visibility": "open"},
+                                               "creating": True})
+
+
+async def new_submit(request: web.Request) -> web.Response:
+    form = await form_of(request)
+    try:
+        group = await groups.create_group(
+            request.app[services_key], request[actor_key], name=form.get("name", ""), kind=form.get("kind", ""),
+            visibility=form.get("visibility", ""), description=form.get("description", ""))
+    except ServiceError as error:
+        return rerender(request, "group_form.html", error, {"values": form, "creating": True})
+    raise redirect(request, "group", group_id=group["id"])
+
+
+async def edit_form(request: web.Request) -> web.Response:
+    actor = request[actor_key]
+    group = await groups.get_group(request.app[services_key], actor, int_param(request, "group_id"))
+    policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
+    return render(request, "group_form.html", {"values": dict(group), "group": group, "creating": False})
+
+
+async def edit_submit(request: web.Request) -> web.Response:
+    form = await form_of(request)
+    group_id = int_param(request, "group_id")
+    try:
+        await groups.update_group(request.app[services_key], request[actor_key], group_id,
+                                  name=form.get("name", ""), visibility=form.get("visibility", ""),
+                                  description=form.get("description", ""))
+    except ServiceError as error:
+        group = await groups.get_group(request.app[services_key], request[actor_key], group_id)
+        return rerender(request, "group_form.html", error, {"values": form, "group": group, "creating": False})
+    raise redirect(request, "group", group_id=group_id)
+
+
+async def join(request: web.Request) -> web.Response:
+    group_id = int_param(request, "group_id")
+    await groups.join(request.app[services_key], request[actor_key], group_id)
+    raise redirect(request, "group", group_id=group_id)
+
+
+async def leave(request: web.Request) -> web.Response:
+    group_id = int_param(request, "group_id")
+    try:
+        await groups.leave(request.app[services_key], request[actor_key], group_id)
+    except ServiceError as error:
+        if error.status != 409:
+            raise
+        return await _members_page(request, group_id, notice=error)
+    raise redirect(request, "group", group_id=group_id)
+
+
+async def _members_page(request: web.Request, group_id: int, notice: ServiceError | None = None,
+                        values: dict | None = None) -> web.Response:
+    actor = request[actor_key]
+    group, rows, invited_emails = await groups.members(request.app[services_key], actor, group_id)
+    context = {"group": group, "members": rows, "invited_emails": invited_emails, "values": values or {},
+               "may_moderate": policy.can(actor, Action.MODERATE_GROUP, group),
+               "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group)}
+    if notice is not None:
+        return rerender(request, "members.html", notice, context)
+    return render(request, "members.html", context)
+
+
+async def members(request: web.Request) -> web.Response:
+    return await _members_page(request, int_param(request, "group_id"))
+
+
+async def member_action(request: web.Request) -> web.Response:
+    """One form target for the member list's buttons: approve, reject, a new role, or remove."""
+    actor, svc = request[actor_key], request.app[services_key]
+    group_id, user_id = int_param(request, "group_id"), int_param(request, "user_id")
+    form = await form_of(request)
+    action = form.get("action", "")
+    try:
+        if action in ("approve", "reject"):
+            await groups.decide_request(svc, actor, group_id, user_id, approve=action == "approve")
+        elif action == "remove":
+            await groups.remove_member(svc, actor, group_id, user_id)
+        else:
+            await groups.set_member_role(svc, actor, group_id, user_id, form.get("role", ""))
+    except ServiceError as error:
+        if error.status not in (409, 422):
+            raise
+        return await _members_page(request, group_id, notice=error)
+    raise redirect(request, "group.members", group_id=group_id)
+
+
+async def invite(request: web.Request) -> web.Response:
+    group_id = int_param(request, "group_id")
+    form = await form_of(request)
+    try:
+        await groups.invite(request.app[services_key], request[actor_key], group_id, email=form.get("email", ""))
+    except ServiceError as error:
+        if error.status not in (409, 422):
+            raise
+        return await _members_page(request, group_id, notice=error, values=form)
+    raise redirect(request, "group.members", group_id=group_id)
+
+

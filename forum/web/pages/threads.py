@@ -1,0 +1,146 @@
+"""Pages: the home page (Actueel), a thread as a tree or in time order, starting threads,
+replying, editing and removing posts, and a post's earlier versions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from forum import policy
+from forum.errors import ServiceError
+from forum.keys import actor_key, services_key
+from forum.policy import Action
+from forum.services import discussions, groups
+from forum.web.api import int_param
+from forum.web.pages import form_of, redirect, render, rerender
+
+INDENT_CAP = 6  # deeper replies stay at this indent, with an "in reply to NAME" link
+
+
+@dataclass
+class ShownPost:
+    post: object
+    indent: int
+    reply_to: object | None  # the parent post, named when the indent no longer shows it
+
+
+def as_tree(posts) -> list[ShownPost]:
+    """Depth-first order: each post followed by its replies, oldest first."""
+    children: dict[int | None, list] = {}
+    by_id = {}
+    for post in posts:
+        children.setdefault(post["parent_id"], []).append(post)
+        by_id[post["id"]] = post
+    shown: list[ShownPost] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        post = stack.pop()
+        parent = by_id.get(post["parent_id"])
+        indent = min(post["depth"], INDENT_CAP)
+        shown.append(ShownPost(post, indent, parent if post["depth"] > INDENT_CAP else None))
+        stack.extend(reversed(children.get(post["id"], [])))
+    return shown
+
+
+def in_time_order(posts) -> list[ShownPost]:
+    by_id = {post["id"]: post for post in posts}
+    return [ShownPost(post, 0, by_id.get(post["parent_id"])) for post in posts]
+
+
+async def home(request: web.Request) -> web.Response:
+    actor, svc = request[actor_key], request.app[services_key]
+    rows = await groups.list_groups(svc, actor)
+    return render(request, "home.html", {
+        "recent": await discussions.recent_threads(svc, actor),
+        "proeftuinen": [g for g in rows if g["kind"] == "proeftuin"],
+    })
+
+
+async def show(request: web.Request) -> web.Response:
+    actor = request[actor_key]
+    thread, posts = await discussions.thread_with_posts(request.app[services_key], actor,
+                                                        int_param(request, "thread_id"))
+    chronological = request.query.get("view") == "chronological"
+    reply_to = request.query.get("reply_to", "")
+    return render(request, "thread.html", {
+        "thread": thread,
+        "shown": in_time_order(posts) if chronological else as_tree(posts),
+        "chronological": chronological,
+        "may_reply": policy.can(actor, Action.REPLY, thread),
+        "may_moderate": policy.can(actor, Action.MODERATE_GROUP, thread),
+        "reply_to": int(reply_to) if reply_to.isdigit() and len(reply_to) < 19 else None,
+        "values": {},
+    })
+
+
+async def new_form(request: web.Request) -> web.Response:
+    actor = request[actor_key]
+    group = await groups.get_group(request.app[services_key], actor, int_param(request, "group_id"))
+    policy.require(actor, Action.START_THREAD, group)
+    return render(request, "thread_new.html", {"group": group, "values": {}})
+
+
+async def new_submit(request: web.Request) -> web.Response:
+    actor, svc = request[actor_key], request.app[services_key]
+    group_id = int_param(request, "group_id")
+    form = await form_of(request)
+    try:
+        thread, _ = await discussions.start_thread(svc, actor, group_id, title=form.get("title", ""),
+                                                   body=form.get("body", ""))
+    except ServiceError as error:
+        group = await groups.get_group(svc, actor, group_id)
+        return rerender(request, "thread_new.html", error, {"group": group, "values": form})
+    raise redirect(request, "thread", thread_id=thread["id"])
+
+
+async def reply(request: web.Request) -> web.Response:
+    actor, svc = request[actor_key], request.app[services_key]
+    thread_id = int_param(request, "thread_id")
+    form = await form_of(request)
+    parent = form.get("parent_id", "")
+    parent_id = int(parent) if parent.isdigit() and len(parent) < 19 else None
+    try:
+        post = await discussions.reply(svc, actor, thread_id, body=form.get("body", ""), parent_id=parent_id)
+    except ServiceError as error:
+        if error.status not in (409, 422):
+            raise
+        thread, posts = await discussions.thread_with_posts(svc, actor, thread_id)
+        return rerender(request, "thread.html", error, {
+            "thread": thread, "shown": as_tree(posts), "chronological": False,
+            "may_reply": policy.can(actor, Action.REPLY, thread),
+            "may_moderate": policy.can(actor, Action.MODERATE_GROUP, thread),
+            "reply_to": parent_id, "values": form,
+        })
+    raise redirect(request, "thread", anchor=f"#post-{post['id']}", thread_id=thread_id)
+
+
+async def edit_form(request: web.Request) -> web.Response:
+    actor = request[actor_key]
+    post = await discussions.get_post(request.app[services_key], actor, int_param(request, "post_id"))
+    policy.require(actor, Action.EDIT_POST, post)
+    return render(request, "post_edit.html", {"post": post, "values": {"body": post["body"]}})
+
+
+async def edit_submit(request: web.Request) -> web.Response:
+    actor, svc = request[actor_key], request.app[services_key]
+    post_id = int_param(request, "post_id")
+    form = await form_of(request)
+    try:
+        post = await discussions.edit_post(svc, actor, post_id, body=form.get("body", ""))
+    except ServiceError as error:
+        post = await discussions.get_post(svc, actor, post_id)
+        return rerender(request, "post_edit.html", error, {"post": post, "values": form})
+    raise redirect(request, "thread", anchor=f"#post-{post_id}", thread_id=post["thread_id"])
+
+
+async def delete(request: web.Request) -> web.Response:
+    actor, svc = request[actor_key], request.app[services_key]
+    post = await discussions.get_post(svc, actor, int_param(request, "post_id"))
+    await discussions.delete_post(svc, actor, post["id"])
+    raise redirect(request, "thread", anchor=f"#post-{post['id']}", thread_id=post["thread_id"])
+
+
+async def revisions(request: web.Request) -> web.Response:
+    post, rows = await discussions.revisions(request.app[services_key], request[actor_key],
+                                             int_param(request, "post_id"))
+    return render(request, "revisions.html", {"post": post, "revisions": rows})

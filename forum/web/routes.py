@@ -1,0 +1,163 @@
+"""The one URL map: every page and API route, each named. The API table also feeds the
+OpenAPI document, so the two cannot drift apart."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from forum import ROOT
+from forum.keys import openapi_key
+from forum.web.api import accounts as api_accounts
+from forum.web.api import groups as api_groups
+from forum.web.api import threads as api_threads
+from forum.web.api import openapi
+from forum.web.pages import accounts, admin, groups, threads
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    name: str
+    summary: str
+    body: type | None = None
+    status: int = 200
+    auth: bool = True   # needs a logged-in session (and so X-CSRF-Token on changes)
+
+
+API_ROUTES = [
+    ApiRoute("GET", "/api/v1/openapi.json", openapi.serve, "api.openapi", "This document", auth=False),
+    ApiRoute("POST", "/api/v1/register", api_accounts.register, "api.register", "Register an account",
+             api_accounts.RegisterIn, 201, auth=False),
+    ApiRoute("POST", "/api/v1/login", api_accounts.login, "api.login", "Log in; sets the session cookie",
+             api_accounts.LoginIn, auth=False),
+    ApiRoute("POST", "/api/v1/logout", api_accounts.logout, "api.logout", "Log out; ends the session"),
+    ApiRoute("GET", "/api/v1/me", api_accounts.me, "api.me", "The current user and a CSRF token"),
+    ApiRoute("PATCH", "/api/v1/me", api_accounts.update_me, "api.me.update", "Update my profile",
+             api_accounts.ProfileIn),
+    ApiRoute("POST", "/api/v1/me/password", api_accounts.change_password, "api.me.password",
+             "Change my password; ends my other sessions", api_accounts.PasswordChangeIn),
+    ApiRoute("GET", "/api/v1/me/invitations", api_groups.my_invitations, "api.me.invitations",
+             "Groups that invited me"),
+    ApiRoute("POST", "/api/v1/password/forgot", api_accounts.request_reset, "api.password.forgot",
+             "Mail a password-reset link (answers the same whether the address exists)",
+             api_accounts.ResetRequestIn, 202, auth=False),
+    ApiRoute("POST", "/api/v1/password/reset", api_accounts.reset, "api.password.reset",
+             "Set a new password with a reset token", api_accounts.ResetIn, auth=False),
+    ApiRoute("GET", "/api/v1/users/{user_id}", api_accounts.user_profile, "api.user", "A user's profile",
+             auth=False),
+    ApiRoute("GET", "/api/v1/groups", api_groups.list_groups, "api.groups", "Groups the viewer may see",
+             auth=False),
+    ApiRoute("POST", "/api/v1/groups", api_groups.create_group, "api.groups.create", "Create a group",
+             api_groups.GroupIn, 201),
+    ApiRoute("GET", "/api/v1/groups/{group_id}", api_groups.get_group, "api.group",
+             "A group and my membership", auth=False),
+    ApiRoute("PATCH", "/api/v1/groups/{group_id}", api_groups.update_group, "api.group.update",
+             "Rename or change a group (owner, admin)", api_groups.GroupUpdateIn),
+    ApiRoute("POST", "/api/v1/groups/{group_id}/join", api_groups.join, "api.group.join",
+             "Join (open), request (closed) or accept an invitation"),
+    ApiRoute("POST", "/api/v1/groups/{group_id}/leave", api_groups.leave, "api.group.leave",
+             "Leave, withdraw a request or decline an invitation"),
+    ApiRoute("GET", "/api/v1/groups/{group_id}/members", api_groups.members, "api.group.members",
+             "Members (and, for moderators, requests and invitations)", auth=False),
+    ApiRoute("POST", "/api/v1/groups/{group_id}/members/{user_id}/approve", api_groups.approve,
+             "api.group.approve", "Approve a join request"),
+    ApiRoute("POST", "/api/v1/groups/{group_id}/members/{user_id}/reject", api_groups.reject,
+             "api.group.reject", "Reject a join request"),
+    ApiRoute("PATCH", "/api/v1/groups/{group_id}/members/{user_id}", api_groups.set_role,
+             "api.group.member.role", "Change a member's role (owner hands over ownership)",
+             api_groups.MemberRoleIn),
+    ApiRoute("DELETE", "/api/v1/groups/{group_id}/members/{user_id}", api_groups.remove_member,
+             "api.group.member.remove", "Remove a member"),
+    ApiRoute("POST", "/api/v1/groups/{group_id}/invitations", api_groups.invite, "api.group.invite",
+             "Invite a user or an email address", api_groups.InvitationIn, 201),
+    ApiRoute("GET", "/api/v1/groups/{group_id}/threads", api_threads.group_threads, "api.group.threads",
+             "A page of threads by last activity; pass `next` as `before` for the following page",
+             auth=False),
+    ApiRoute("POST", "/api/v1/groups/{group_id}/threads", api_threads.start_thread, "api.group.threads.create",
+             "Start a thread", api_threads.ThreadIn, 201),
+    ApiRoute("GET", "/api/v1/threads/{thread_id}", api_threads.get_thread, "api.thread",
+             "A thread with all its posts", auth=False),
+    ApiRoute("POST", "/api/v1/threads/{thread_id}/posts", api_threads.create_post, "api.thread.reply",
+             "Reply to the thread or to one of its posts", api_threads.PostIn, 201),
+    ApiRoute("GET", "/api/v1/posts/{post_id}", api_threads.get_post, "api.post", "One post", auth=False),
+    ApiRoute("PATCH", "/api/v1/posts/{post_id}", api_threads.edit_post, "api.post.edit", "Edit a post",
+             api_threads.PostEditIn),
+    ApiRoute("DELETE", "/api/v1/posts/{post_id}", api_threads.delete_post, "api.post.delete",
+             "Remove a post (its place in the tree stays)"),
+    ApiRoute("GET", "/api/v1/posts/{post_id}/revisions", api_threads.post_revisions, "api.post.revisions",
+             "Earlier versions of a post", auth=False),
+    ApiRoute("GET", "/api/v1/admin/users", api_accounts.admin_users, "api.admin.users",
+             "All accounts (admin); ?status=pending|active|suspended"),
+    ApiRoute("PATCH", "/api/v1/admin/users/{user_id}", api_accounts.admin_set_role, "api.admin.user.role",
+             "Change a site role (admin)", api_accounts.RoleIn),
+    ApiRoute("POST", "/api/v1/admin/users/{user_id}/approve", api_accounts.admin_approve,
+             "api.admin.user.approve", "Approve a pending account (admin)"),
+    ApiRoute("POST", "/api/v1/admin/users/{user_id}/suspend", api_accounts.admin_suspend,
+             "api.admin.user.suspend", "Suspend an account and end its sessions (admin)", api_accounts.SuspendIn),
+    ApiRoute("POST", "/api/v1/admin/users/{user_id}/unsuspend", api_accounts.admin_unsuspend,
+             "api.admin.user.unsuspend", "Lift a suspension (admin)"),
+    ApiRoute("GET", "/api/v1/admin/settings", api_accounts.admin_get_settings, "api.admin.settings",
+             "Site settings (admin)"),
+    ApiRoute("PUT", "/api/v1/admin/settings", api_accounts.admin_put_settings, "api.admin.settings.update",
+             "Change site settings (admin)", api_accounts.SettingsIn),
+]
+
+
+def page_routes() -> list[web.RouteDef]:
+    g, p = web.get, web.post
+    return [
+        g("/", threads.home, name="home"),
+        g("/register", accounts.register_form, name="register"),
+        p("/register", accounts.register_submit),
+        g("/login", accounts.login_form, name="login"),
+        p("/login", accounts.login_submit),
+        p("/logout", accounts.logout, name="logout"),
+        g("/password/forgot", accounts.forgot_form, name="password.forgot"),
+        p("/password/forgot", accounts.forgot_submit),
+        g("/password/reset/{token}", accounts.reset_form, name="password.reset"),
+        p("/password/reset/{token}", accounts.reset_submit),
+        p("/language", accounts.set_language, name="language"),
+        g("/users/{user_id}", accounts.profile, name="user"),
+        g("/settings/profile", accounts.settings_form, name="settings.profile"),
+        p("/settings/profile", accounts.settings_submit),
+        g("/settings/password", accounts.password_form, name="settings.password"),
+        p("/settings/password", accounts.password_submit),
+        g("/groups", groups.index, name="groups"),
+        g("/groups/new", groups.new_form, name="groups.new"),
+        p("/groups/new", groups.new_submit),
+        g("/groups/{group_id}", groups.show, name="group"),
+        g("/groups/{group_id}/edit", groups.edit_form, name="group.edit"),
+        p("/groups/{group_id}/edit", groups.edit_submit),
+        p("/groups/{group_id}/join", groups.join, name="group.join"),
+        p("/groups/{group_id}/leave", groups.leave, name="group.leave"),
+        g("/groups/{group_id}/members", groups.members, name="group.members"),
+        p("/groups/{group_id}/members/{user_id}", groups.member_action, name="group.member"),
+        p("/groups/{group_id}/invitations", groups.invite, name="group.invite"),
+        g("/groups/{group_id}/threads/new", threads.new_form, name="thread.new"),
+        p("/groups/{group_id}/threads/new", threads.new_submit),
+        g("/threads/{thread_id}", threads.show, name="thread"),
+        p("/threads/{thread_id}/reply", threads.reply, name="thread.reply"),
+        g("/posts/{post_id}/edit", threads.edit_form, name="post.edit"),
+        p("/posts/{post_id}/edit", threads.edit_submit),
+        p("/posts/{post_id}/delete", threads.delete, name="post.delete"),
+        g("/posts/{post_id}/revisions", threads.revisions, name="post.revisions"),
+        g("/admin/users", admin.users, name="admin.users"),
+        p("/admin/users/{user_id}", admin.user_action, name="admin.user"),
+        g("/admin/settings", admin.settings_form, name="admin.settings"),
+        p("/admin/settings", admin.settings_submit),
+        g("/admin/outbox", admin.outbox_page, name="admin.outbox"),
+        g("/admin/outbox/{mail_id}", admin.mail, name="admin.mail"),
+    ]
+
+
+def setup_routes(app: web.Application) -> None:
+    app[openapi_key] = openapi.build(API_ROUTES)
+    for route in API_ROUTES:
+        app.router.add_route(route.method, route.path, route.handler, name=route.name)
+    app.router.add_routes(page_routes())
+    # follow_symlinks stays off and there is no listing: nothing outside static/ is served.
+    app.router.add_static("/static/", ROOT / "static", name="static", show_index=False)
