@@ -8,10 +8,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from forum import ROOT, i18n
+from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.keys import actor_key, config_key, csrf_token_key, services_key
+from forum.keys import config_key, services_key
 from forum.mail import Mailer
 from forum.services import Services, iso, system_clock
 from forum.web import templating
@@ -19,17 +19,6 @@ from forum.web.middleware import csrf_middleware, error_middleware, security_hea
 from forum.web.routes import setup_routes
 
 log = logging.getLogger(__name__)
-
-
-async def _template_context(request: web.Request) -> dict:
-    return {
-        "actor": request.get(actor_key),
-        "csrf_token": request.get(csrf_token_key, ""),
-        "locale": i18n.current_locale(),
-        "current_path": request.path_qs,
-        "errors": {},
-        "values": {},
-    }
 
 
 def create_app(config: Config, *, clock=system_clock) -> web.Application:
@@ -43,7 +32,6 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(ROOT / "templates"),
-        context_processors=[_template_context],
         extensions=["jinja2.ext.i18n"],
         autoescape=True,
         undefined=jinja2.StrictUndefined,

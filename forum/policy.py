@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Mapping
 
-from forum.errors import Forbidden, NotFound
+from forum.errors import Forbidden, NotFound, Unauthorized
 
 GROUP_MEMBER_ROLES = ("owner", "moderator", "member")
 GROUP_MODERATOR_ROLES = ("owner", "moderator")
@@ -147,13 +147,16 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
 
 
 def require(actor: Actor, action: Action, obj: Any = None) -> None:
-    """Raise NotFound if the actor may not even see `obj`, Forbidden if it may see but not act."""
+    """Raise NotFound if the actor may not even see `obj`; if it may see but not act, Unauthorized
+    for someone not logged in (logging in might help) and Forbidden otherwise."""
     if obj is None and action not in (Action.ADMINISTER, Action.CREATE_GROUP):
         raise NotFound()
     if can(actor, action, obj):
         return
     if not _can_see(actor, action, obj):
         raise NotFound()
+    if not actor.active:
+        raise Unauthorized()
     raise Forbidden()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from forum.errors import ServiceError
@@ -14,6 +13,7 @@ from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_k
 from forum.security import (csrf_token_for_session, csrf_token_for_visitor, new_token,
                             signature_matches)
 from forum.services import accounts
+from forum.web.templating import render
 from forum.web.cookies import ANON_COOKIE, LANG_COOKIE, SESSION_COOKIE, set_cookie
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,7 @@ def _http_message(status: int) -> str:
 
 
 async def _error_page(request: web.Request, status: int, message: str) -> web.Response:
-    return aiohttp_jinja2.render_template(
-        "error.html", request, {"status": status, "message": message}, status=status
-    )
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 
 @web.middleware

@@ -4,10 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import aiohttp_jinja2
 import jinja2
+from aiohttp import web
 from babel.dates import format_datetime
 
 from forum import i18n
+from forum.keys import actor_key, csrf_token_key
 
 DISPLAY_ZONE = ZoneInfo("Europe/Amsterdam")
 
@@ -23,3 +26,16 @@ def configure(env: jinja2.Environment) -> None:
     env.install_gettext_callables(i18n.template_gettext, i18n.template_ngettext, newstyle=True)
     env.filters["when"] = when
     env.globals["LOCALES"] = i18n.LOCALES
+
+
+def render(request: web.Request, template: str, context: dict | None = None, status: int = 200) -> web.Response:
+    """Render a page with what every page needs: who is looking, their CSRF token and language."""
+    base = {
+        "actor": request.get(actor_key),
+        "csrf_token": request.get(csrf_token_key, ""),
+        "locale": i18n.current_locale(),
+        "current_path": request.path_qs,
+        "errors": {},
+        "values": {},
+    }
+    return aiohttp_jinja2.render_template(template, request, {**base, **(context or {})}, status=status)

@@ -2,21 +2,17 @@
 Helpers here keep each view to those steps."""
 from __future__ import annotations
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from forum.errors import ServiceError
 from forum.i18n import gettext
 from forum.web.middleware import translate_fields
+from forum.web.templating import render
 
 
 async def form_of(request: web.Request) -> dict[str, str]:
     data = await request.post()
     return {key: value for key, value in data.items() if isinstance(value, str)}
-
-
-def render(request: web.Request, template: str, context: dict | None = None, status: int = 200) -> web.Response:
-    return aiohttp_jinja2.render_template(template, request, context or {}, status=status)
 
 
 def url(request: web.Request, name: str, query: dict | None = None, **parts) -> str:

@@ -1,0 +1,128 @@
+"""Fixtures: the real app factory on a real temporary SQLite database, and API users that
+carry their own cookie jar and CSRF token."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from forum.app import create_app
+from forum.config import Config
+from forum.keys import services_key
+
+PASSWORD = "correct horse battery staple"
+
+
+class Clock:
+    """A controllable clock: tests move time forward instead of sleeping."""
+
+    def __init__(self):
+        self.moment = datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        self.moment += timedelta(microseconds=1)  # every reading is distinct, as on a real clock
+        return self.moment
+
+    def advance(self, **delta) -> None:
+        self.moment += timedelta(**delta)
+
+
+class ApiUser:
+    def __init__(self, client, email: str):
+        self.client = client
+        self.email = email
+        self.csrf: str | None = None
+        self.id: int | None = None
+
+    async def call(self, method: str, path: str, json=None, expect: int | None = 200, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if self.csrf and "X-CSRF-Token" not in headers:
+            headers["X-CSRF-Token"] = self.csrf
+        response = await self.client.request(method, path, json=json, headers=headers, **kwargs)
+        body = await response.json()
+        if expect is not None:
+            assert response.status == expect, (method, path, response.status, body)
+        return body
+
+    async def get(self, path, expect=200, **kw):
+        return await self.call("GET", path, expect=expect, **kw)
+
+    async def post(self, path, json=None, expect=200, **kw):
+        return await self.call("POST", path, json=json, expect=expect, **kw)
+
+    async def patch(self, path, json=None, expect=200, **kw):
+        return await self.call("PATCH", path, json=json, expect=expect, **kw)
+
+    async def delete(self, path, expect=200, **kw):
+        return await self.call("DELETE", path, expect=expect, **kw)
+
+    async def login(self, password: str = PASSWORD):
+        body = await self.post("/api/v1/login", {"email": self.email, "password": password})
+        self.csrf = body["csrf_token"]
+        self.id = body["user"]["id"]
+        return body
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def config(tmp_path):
+    return Config(data_dir=tmp_path / "data", bcrypt_rounds=4, secret_key="test-secret-key",
+                  site_url="http://127.0.0.1:8080")
+
+
+@pytest.fixture
+def app(config, clock):
+    return create_app(config, clock=clock)
+
+
+@pytest.fixture
+async def server(aiohttp_server, app):
+    return await aiohttp_server(app)
+
+
+@pytest.fixture
+def svc(server):
+    return server.app[services_key]
+
+
+@pytest.fixture
+def anonymous(aiohttp_client, server):
+    async def make() -> ApiUser:
+        return ApiUser(await aiohttp_client(server), "")
+    return make
+
+
+@pytest.fixture
+def make_user(aiohttp_client, server):
+    """Register (through the API) and log in a user with its own client."""
+    async def make(name: str, *, password: str = PASSWORD, login: bool = True) -> ApiUser:
+        email = f"{name.lower().replace(' ', '.')}@example.nl"
+        user = ApiUser(await aiohttp_client(server), email)
+        await user.post("/api/v1/register", {"email": email, "password": password, "display_name": name}, expect=201)
+        if login:
+            await user.login(password)
+        return user
+    return make
+
+
+@pytest.fixture
+async def admin(make_user):
+    """The first account on a fresh site, which makes it the admin."""
+    return await make_user("Beheerder")
+
+
+async def count(svc, table: str) -> int:
+    async with svc.db.read() as conn:
+        async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
+            return (await cursor.fetchone())[0]
+
+
+async def open_group(owner: ApiUser, name: str = "Werkgroep Energie", visibility: str = "open",
+                     kind: str = "werkgroep") -> dict:
+    body = await owner.post("/api/v1/groups", {"name": name, "kind": kind, "visibility": visibility,
+                                               "description": "Samen aan de slag"}, expect=201)
+    return body["group"]

@@ -1,0 +1,171 @@
+"""Groups: the seeded proeftuinen, creating groups, and every membership flow per visibility."""
+from __future__ import annotations
+
+from tests.conftest import count, open_group
+
+PROEFTUINEN = {"Noordoost Fryslân", "Regio Zwolle", "Metropoolregio Amsterdam", "Drechtsteden", "Zeeland",
+               "Stedelijk Gebied Eindhoven"}
+
+
+async def test_fresh_install_has_the_six_open_proeftuinen(anonymous):
+    visitor = await anonymous()
+    groups = (await visitor.get("/api/v1/groups"))["groups"]
+    assert {g["name"] for g in groups} == PROEFTUINEN
+    assert all(g["kind"] == "proeftuin" and g["visibility"] == "open" and g["description"] for g in groups)
+
+
+async def test_members_may_not_create_groups_unless_the_admin_allows_werkgroepen(admin, make_user):
+    member = await make_user("Lid")
+    await member.post("/api/v1/groups", {"name": "WG", "kind": "werkgroep", "visibility": "open"}, expect=403)
+    await admin.call("PUT", "/api/v1/admin/settings", {"registration_mode": "open", "members_create_werkgroepen": True})
+    group = await open_group(member, "WG")
+    assert group["kind"] == "werkgroep"
+    await member.post("/api/v1/groups", {"name": "Regio X", "kind": "proeftuin", "visibility": "open"}, expect=403)
+    mine = await member.get(f"/api/v1/groups/{group['id']}")
+    assert mine["membership"] == {"role": "owner"}
+
+
+async def test_editor_creates_groups_and_names_are_unique(admin, make_user):
+    editor = await make_user("Redacteur")
+    await admin.patch(f"/api/v1/admin/users/{editor.id}", {"role": "editor"})
+    await open_group(editor, "Werkgroep Wonen")
+    body = await editor.post("/api/v1/groups", {"name": "werkgroep wonen", "kind": "werkgroep",
+                                                "visibility": "open"}, expect=409)
+    assert "name" in body["error"]["fields"]
+    body = await editor.post("/api/v1/groups", {"name": "X", "kind": "club", "visibility": "secret"}, expect=422)
+    assert set(body["error"]["fields"]) == {"kind", "visibility"}
+
+
+async def test_open_group_join_and_leave(admin, make_user):
+    member = await make_user("Jan")
+    assert (await member.post("/api/v1/groups/2/join"))["membership"] == {"role": "member"}
+    assert (await member.post("/api/v1/groups/2/join"))["membership"] == {"role": "member"}  # idempotent
+    group = await member.get("/api/v1/groups/2")
+    assert group["membership"] == {"role": "member"} and group["group"]["member_count"] == 1
+    await member.post("/api/v1/groups/2/leave")
+    assert (await member.get("/api/v1/groups/2"))["membership"] is None
+
+
+async def test_visitors_cannot_join(anonymous):
+    visitor = await anonymous()
+    await visitor.post("/api/v1/groups/1/join", expect=401)
+
+
+async def test_closed_group_request_then_approve_or_reject(admin, make_user):
+    group = await open_group(admin, "Besloten", "closed")
+    gid = group["id"]
+    alice, bob = await make_user("Alice"), await make_user("Bob")
+    assert (await alice.post(f"/api/v1/groups/{gid}/join"))["membership"] == {"role": "pending"}
+    assert (await bob.post(f"/api/v1/groups/{gid}/join"))["membership"] == {"role": "pending"}
+    await alice.get(f"/api/v1/groups/{gid}/threads", expect=404)       # not yet
+    await alice.post(f"/api/v1/groups/{gid}/members/{bob.id}/approve", expect=403)  # not a moderator
+    await admin.post(f"/api/v1/groups/{gid}/members/{alice.id}/approve")
+    await admin.post(f"/api/v1/groups/{gid}/members/{bob.id}/reject")
+    await alice.get(f"/api/v1/groups/{gid}/threads")
+    assert (await bob.get(f"/api/v1/groups/{gid}"))["membership"] is None
+    await admin.post(f"/api/v1/groups/{gid}/members/{bob.id}/approve", expect=404)  # nothing to approve
+
+
+async def test_closed_group_meta_is_for_logged_in_members_only(admin, anonymous, make_user):
+    group = await open_group(admin, "Besloten", "closed")
+    visitor = await anonymous()
+    await visitor.get(f"/api/v1/groups/{group['id']}", expect=404)
+    assert group["id"] not in [g["id"] for g in (await visitor.get("/api/v1/groups"))["groups"]]
+    member = await make_user("Lid")
+    await member.get(f"/api/v1/groups/{group['id']}")
+    await member.get(f"/api/v1/groups/{group['id']}/members", expect=404)
+
+
+async def test_hidden_group_does_not_exist_for_outsiders(admin, make_user):
+    group = await open_group(admin, "Geheim", "hidden")
+    gid = group["id"]
+    outsider = await make_user("Buiten")
+    await outsider.get(f"/api/v1/groups/{gid}", expect=404)
+    await outsider.post(f"/api/v1/groups/{gid}/join", expect=404)
+    await outsider.get(f"/api/v1/groups/{gid}/threads", expect=404)
+    assert gid not in [g["id"] for g in (await outsider.get("/api/v1/groups"))["groups"]]
+    # by invitation, it appears and can be joined
+    await admin.post(f"/api/v1/groups/{gid}/invitations", {"user_id": outsider.id}, expect=201)
+    assert (await outsider.get(f"/api/v1/groups/{gid}"))["membership"] == {"role": "invited"}
+    invitations = await outsider.get("/api/v1/me/invitations")
+    assert [g["id"] for g in invitations["groups"]] == [gid]
+    await outsider.get(f"/api/v1/groups/{gid}/threads", expect=404)   # invited is not yet a member
+    assert (await outsider.post(f"/api/v1/groups/{gid}/join"))["membership"] == {"role": "member"}
+    await outsider.get(f"/api/v1/groups/{gid}/threads")
+
+
+async def test_invitation_by_email_is_found_after_registering(admin, make_user, svc):
+    group = await open_group(admin, "Geheim", "hidden")
+    await admin.post(f"/api/v1/groups/{group['id']}/invitations", {"email": "Later@Example.nl"}, expect=201)
+    assert await count(svc, "outbox") == 1
+    members = await admin.get(f"/api/v1/groups/{group['id']}/members")
+    assert members["invited_emails"] == ["later@example.nl"]
+    later = await make_user("Later")
+    assert (await later.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "invited"}
+    await later.post(f"/api/v1/groups/{group['id']}/join")
+
+
+async def test_invite_validation(admin, make_user):
+    group = await open_group(admin)
+    member = await make_user("Lid")
+    await admin.post(f"/api/v1/groups/{group['id']}/invitations", {}, expect=422)
+    await admin.post(f"/api/v1/groups/{group['id']}/invitations", {"email": "geen adres"}, expect=422)
+    await admin.post(f"/api/v1/groups/{group['id']}/invitations", {"user_id": 999999}, expect=404)
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    await admin.post(f"/api/v1/groups/{group['id']}/invitations", {"user_id": member.id}, expect=409)
+    await member.post(f"/api/v1/groups/{group['id']}/invitations", {"email": "x@example.nl"}, expect=403)
+
+
+async def test_roles_promote_demote_remove_and_transfer(admin, make_user):
+    owner = admin
+    group = await open_group(owner)
+    gid = group["id"]
+    mod, member, other = await make_user("Mod"), await make_user("Mem"), await make_user("Other")
+    for user in (mod, member, other):
+        await user.post(f"/api/v1/groups/{gid}/join")
+    await owner.patch(f"/api/v1/groups/{gid}/members/{mod.id}", {"role": "moderator"})
+    # a moderator promotes and removes members, but not other moderators or the owner
+    await mod.patch(f"/api/v1/groups/{gid}/members/{member.id}", {"role": "moderator"})
+    await mod.patch(f"/api/v1/groups/{gid}/members/{member.id}", {"role": "member"}, expect=403)
+    await mod.delete(f"/api/v1/groups/{gid}/members/{owner.id}", expect=409)
+    await mod.delete(f"/api/v1/groups/{gid}/members/{other.id}")
+    await mod.patch(f"/api/v1/groups/{gid}/members/{mod.id}", {"role": "owner"}, expect=403)
+    await owner.patch(f"/api/v1/groups/{gid}/members/{member.id}", {"role": "member"})
+    # the last owner cannot leave, but can hand over ownership and then leave
+    await owner.post(f"/api/v1/groups/{gid}/leave", expect=409)
+    await owner.patch(f"/api/v1/groups/{gid}/members/{mod.id}", {"role": "owner"})
+    roles = {m["user"]["id"]: m["role"] for m in (await mod.get(f"/api/v1/groups/{gid}/members"))["members"]}
+    assert roles == {mod.id: "owner", owner.id: "moderator", member.id: "member"}
+    await owner.post(f"/api/v1/groups/{gid}/leave")
+    await mod.patch(f"/api/v1/groups/{gid}/members/{member.id}", {"role": "king"}, expect=422)
+
+
+async def test_owner_edits_group_and_changes_visibility(admin, make_user):
+    group = await open_group(admin, "WG")
+    member = await make_user("Lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    await member.patch(f"/api/v1/groups/{group['id']}", {"name": "X", "visibility": "hidden"}, expect=403)
+    await admin.patch(f"/api/v1/groups/{group['id']}", {"name": "WG Energie", "visibility": "closed",
+                                                         "description": "Nieuw"})
+    assert (await member.get(f"/api/v1/groups/{group['id']}"))["group"]["name"] == "WG Energie"
+
+
+async def test_group_list_counts(admin, make_user):
+    group = await open_group(admin)
+    member = await make_user("Lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Hoi", "body": "Eerste"}, expect=201)
+    listed = {g["id"]: g for g in (await member.get("/api/v1/groups"))["groups"]}
+    assert listed[group["id"]]["member_count"] == 2
+    assert listed[group["id"]]["thread_count"] == 1
+
+
+async def test_membership_changes_write_events(admin, make_user, svc):
+    group = await open_group(admin)
+    member = await make_user("Lid")
+    before = await count(svc, "events")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    async with svc.db.read() as conn:
+        rows = await (await conn.execute("SELECT channel, kind FROM events WHERE id > ? ORDER BY id", (before,))).fetchall()
+    assert [tuple(r) for r in rows] == [(f"group:{group['id']}", "membership.changed"),
+                                       (f"user:{member.id}", "membership.changed")]

@@ -1,0 +1,210 @@
+"""Discussions: who may start and reply, nested replies of any depth, both views, edits with
+revisions, tombstones, safe Markdown, and keyset pagination of the thread list."""
+from __future__ import annotations
+
+import re
+
+from tests.conftest import count, open_group
+
+
+async def _group_with_members(admin, make_user, visibility="open"):
+    group = await open_group(admin, visibility=visibility)
+    member = await make_user("Jan de Vries")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    if visibility != "open":
+        await admin.post(f"/api/v1/groups/{group['id']}/members/{member.id}/approve")
+    return group, member
+
+
+async def test_members_start_threads_and_outsiders_do_not(admin, make_user, anonymous):
+    group, member = await _group_with_members(admin, make_user)
+    outsider = await make_user("Buiten")
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads",
+                                {"title": "Regiodeal", "body": "Wie **doet** mee?"}, expect=201)
+    assert created["thread"]["title"] == "Regiodeal"
+    assert created["post"]["body_html"] == "<p>Wie <strong>doet</strong> mee?</p>\n"
+    await outsider.post(f"/api/v1/groups/{group['id']}/threads", {"title": "x", "body": "y"}, expect=403)
+    visitor = await anonymous()
+    await visitor.post(f"/api/v1/groups/{group['id']}/threads", {"title": "x", "body": "y"}, expect=401)
+    # but everyone reads an open group
+    thread = await visitor.get(f"/api/v1/threads/{created['thread']['id']}")
+    assert [p["body_html"] for p in thread["posts"]] == [created["post"]["body_html"]]
+
+
+async def test_closed_group_content_is_404_for_non_members(admin, make_user, anonymous):
+    group, member = await _group_with_members(admin, make_user, "closed")
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Intern", "body": "x"}, expect=201)
+    tid = created["thread"]["id"]
+    outsider = await make_user("Buiten")
+    visitor = await anonymous()
+    for user in (outsider, visitor):
+        await user.get(f"/api/v1/threads/{tid}", expect=404)
+        await user.get(f"/api/v1/posts/{created['post']['id']}", expect=404)
+        await user.post(f"/api/v1/threads/{tid}/posts", {"body": "hoi"}, expect=404)
+        await user.patch(f"/api/v1/posts/{created['post']['id']}", {"body": "weg"}, expect=404)
+
+
+async def test_replies_nest_to_any_depth(admin, make_user):
+    group, member = await _group_with_members(admin, make_user)
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Diep", "body": "Start"}, expect=201)
+    tid = created["thread"]["id"]
+    parent = created["post"]["id"]
+    ids = []
+    for level in range(10):
+        post = (await admin.post(f"/api/v1/threads/{tid}/posts", {"body": f"niveau {level}", "parent_id": parent},
+                                 expect=201))["post"]
+        assert post["parent_id"] == parent and post["depth"] == level + 1
+        ids.append(post["id"])
+        parent = post["id"]
+    top = (await admin.post(f"/api/v1/threads/{tid}/posts", {"body": "los"}, expect=201))["post"]
+    assert top["parent_id"] is None
+    thread = await member.get(f"/api/v1/threads/{tid}")
+    assert thread["thread"]["reply_count"] == 11
+    assert [p["id"] for p in thread["posts"]][1:] == ids + [top["id"]]
+
+
+async def test_parent_from_another_thread_is_refused(admin, make_user, svc):
+    group, member = await _group_with_members(admin, make_user)
+    one = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Een", "body": "1"}, expect=201)
+    two = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Twee", "body": "2"}, expect=201)
+    before = await count(svc, "posts")
+    body = await member.post(f"/api/v1/threads/{one['thread']['id']}/posts",
+                             {"body": "x", "parent_id": two["post"]["id"]}, expect=422)
+    assert "parent_id" in body["error"]["fields"]
+    assert await count(svc, "posts") == before
+
+
+async def test_tree_page_caps_indent_and_names_the_parent(admin, make_user, anonymous):
+    group, member = await _group_with_members(admin, make_user)
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Diep", "body": "Start"}, expect=201)
+    tid = created["thread"]["id"]
+    parent = created["post"]["id"]
+    for level in range(9):
+        parent = (await admin.post(f"/api/v1/threads/{tid}/posts", {"body": f"niveau {level}", "parent_id": parent},
+                                   expect=201))["post"]["id"]
+    late = (await member.post(f"/api/v1/threads/{tid}/posts", {"body": "los antwoord"}, expect=201))["post"]["id"]
+    visitor = await anonymous()
+    html = await (await visitor.client.get(f"/threads/{tid}")).text()
+    indents = [int(n) for n in re.findall(r'class="post indent-(\d+)"', html)]
+    assert indents == [0, 1, 2, 3, 4, 5, 6, 6, 6, 6, 0]
+    assert html.count("in reactie op") == 3  # depth 7, 8 and 9 name their parent
+    # chronological view: time order, flat, every reply names its parent
+    flat = await (await visitor.client.get(f"/threads/{tid}?view=chronological")).text()
+    order = [int(n) for n in re.findall(r'data-post-id="(\d+)"', flat)]
+    assert order == sorted(order) and order[-1] == late
+    assert set(re.findall(r'class="post indent-(\d+)"', flat)) == {"0"}
+    assert flat.count("in reactie op") == 9  # every reply to a post; not the loose one
+
+
+async def test_edit_keeps_revisions_and_shows_edited(admin, make_user, anonymous):
+    group, member = await _group_with_members(admin, make_user)
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "eerste versie"},
+                                expect=201)
+    pid = created["post"]["id"]
+    await member.patch(f"/api/v1/posts/{pid}", {"body": "tweede versie"})
+    edited = (await member.patch(f"/api/v1/posts/{pid}", {"body": "derde versie"}))["post"]
+    assert edited["edited_at"] and "derde" in edited["body_html"]
+    revisions = (await member.get(f"/api/v1/posts/{pid}/revisions"))["revisions"]
+    assert ["eerste" in r["body_html"] for r in revisions] == [True, False]
+    assert "tweede" in revisions[1]["body_html"]
+    visitor = await anonymous()
+    page = await (await visitor.client.get(f"/threads/{created['thread']['id']}")).text()
+    assert "bewerkt" in page and f"/posts/{pid}/revisions" in page
+
+
+async def test_only_author_moderators_and_admins_edit_or_delete(admin, make_user):
+    group, member = await _group_with_members(admin, make_user)
+    other = await make_user("Ander")
+    await other.post(f"/api/v1/groups/{group['id']}/join")
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "mijn tekst"},
+                                expect=201)
+    pid = created["post"]["id"]
+    await other.patch(f"/api/v1/posts/{pid}", {"body": "gekaapt"}, expect=403)
+    await other.delete(f"/api/v1/posts/{pid}", expect=403)
+    await admin.patch(f"/api/v1/groups/{group['id']}/members/{other.id}", {"role": "moderator"})
+    await other.patch(f"/api/v1/posts/{pid}", {"body": "door moderator aangepast"})
+
+
+async def test_delete_leaves_a_tombstone_and_keeps_the_tree(admin, make_user):
+    group, member = await _group_with_members(admin, make_user)
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "start"}, expect=201)
+    tid = created["thread"]["id"]
+    middle = (await member.post(f"/api/v1/threads/{tid}/posts", {"body": "geheim"}, expect=201))["post"]["id"]
+    child = (await admin.post(f"/api/v1/threads/{tid}/posts", {"body": "antwoord", "parent_id": middle},
+                              expect=201))["post"]["id"]
+    await member.delete(f"/api/v1/posts/{middle}")
+    posts = {p["id"]: p for p in (await member.get(f"/api/v1/threads/{tid}"))["posts"]}
+    assert posts[middle]["deleted"] and posts[middle]["body_html"] == ""
+    assert posts[child]["parent_id"] == middle and not posts[child]["deleted"]
+    await member.patch(f"/api/v1/posts/{middle}", {"body": "terug"}, expect=403)
+    await member.delete(f"/api/v1/posts/{middle}", expect=403)
+    page = await (await member.client.get(f"/threads/{tid}")).text()
+    assert "geheim" not in page and "Dit bericht is verwijderd." in page
+
+
+async def test_markdown_is_sanitised(admin, make_user, anonymous):
+    group, member = await _group_with_members(admin, make_user)
+    body = ('<script>alert(1)</script> <img src=x onerror=alert(2)> [klik](javascript:alert(3)) '
+            '[site](https://example.nl) <a href="https://evil.example" onclick="x()">a</a>')
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "<b>Titel</b>", "body": body},
+                                expect=201)
+    html = created["post"]["body_html"]
+    tags = re.findall(r"<([a-z]+)([^>]*)>", html)
+    assert {name for name, _ in tags} == {"p", "a"}
+    assert all("javascript" not in attrs and " on" not in attrs for _, attrs in tags)
+    assert '<a href="https://example.nl" rel="nofollow ugc noopener">site</a>' in html
+    visitor = await anonymous()
+    page = await (await visitor.client.get(f"/threads/{created['thread']['id']}")).text()
+    assert "<script>alert" not in page and "<b>Titel</b>" not in page and "&lt;b&gt;Titel&lt;/b&gt;" in page
+
+
+async def test_thread_list_is_keyset_paginated_by_last_activity(admin, make_user, anonymous):
+    group, member = await _group_with_members(admin, make_user)
+    ids = []
+    for n in range(65):
+        ids.append((await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": f"T{n}", "body": "x"},
+                                      expect=201))["thread"]["id"])
+    # a reply moves an old thread to the top
+    await admin.post(f"/api/v1/threads/{ids[3]}/posts", {"body": "omhoog"}, expect=201)
+    expected = [ids[3]] + [i for i in reversed(ids) if i != ids[3]]
+    visitor = await anonymous()
+    seen, cursor = [], None
+    while True:
+        query = f"?before={cursor}" if cursor else ""
+        page = await visitor.get(f"/api/v1/groups/{group['id']}/threads{query}")
+        seen += [t["id"] for t in page["threads"]]
+        assert len(page["threads"]) <= 30
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert seen == expected
+    first = (await visitor.get(f"/api/v1/groups/{group['id']}/threads"))["threads"][0]
+    assert first["reply_count"] == 1 and first["last_poster"]["display_name"] == "Beheerder"
+    await visitor.get(f"/api/v1/groups/{group['id']}/threads?before=%%%", expect=400)
+    await visitor.get(f"/api/v1/groups/{group['id']}/threads?before=bm9ub25zZQ", expect=400)
+
+
+async def test_posts_write_events_in_their_transaction(admin, make_user, svc):
+    group, member = await _group_with_members(admin, make_user)
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"}, expect=201)
+    tid = created["thread"]["id"]
+    reply = (await admin.post(f"/api/v1/threads/{tid}/posts", {"body": "y"}, expect=201))["post"]
+    await admin.patch(f"/api/v1/posts/{reply['id']}", {"body": "z"})
+    await admin.delete(f"/api/v1/posts/{reply['id']}")
+    async with svc.db.read() as conn:
+        rows = await (await conn.execute(
+            "SELECT channel, kind FROM events WHERE channel IN (?, ?) ORDER BY id",
+            (f"thread:{tid}", f"group:{group['id']}"))).fetchall()
+    kinds = [tuple(r) for r in rows if r[1] != "membership.changed"]
+    assert kinds == [(f"group:{group['id']}", "thread.created"), (f"thread:{tid}", "post.created"),
+                     (f"group:{group['id']}", "thread.updated"), (f"thread:{tid}", "post.edited"),
+                     (f"thread:{tid}", "post.deleted")]
+
+
+async def test_a_failed_write_leaves_no_event(admin, make_user, svc):
+    group, member = await _group_with_members(admin, make_user)
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"}, expect=201)
+    events, posts = await count(svc, "events"), await count(svc, "posts")
+    await member.post(f"/api/v1/threads/{created['thread']['id']}/posts", {"body": "x", "parent_id": 10**9}, expect=422)
+    await member.post(f"/api/v1/threads/{created['thread']['id']}/posts", {"body": "   "}, expect=422)
+    assert await count(svc, "events") == events and await count(svc, "posts") == posts
