@@ -82,7 +82,8 @@ def can_view_group(actor: Actor, group_id: int, visibility: str) -> bool:
         return False
     if visibility == "closed":
         return True
-    return actor.group_role(group_id) in (*GROUP_MEMBER_ROLES, "invited")
+    # Someone invited, or whose request is still open, knows the group exists.
+    return actor.group_role(group_id) in (*GROUP_MEMBER_ROLES, "invited", "pending")
 
 
 def can_read(actor: Actor, group_id: int, visibility: str) -> bool:
@@ -171,7 +172,7 @@ def visible_groups_sql(actor: Actor, alias: str = "g") -> tuple[str, list]:
     return (
         f"({alias}.visibility IN ('open', 'closed') OR {alias}.id IN "
         "(SELECT group_id FROM memberships WHERE user_id = ? "
-        "AND role IN ('owner', 'moderator', 'member', 'invited')))",
+        "AND role IN ('owner', 'moderator', 'member', 'invited', 'pending')))",
         [actor.user_id],
     )
 

@@ -1,0 +1,112 @@
+"""Bad input gets a clear 4xx with a JSON error and changes nothing; never a 500."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from tests.conftest import count, open_group
+
+TABLES = ("users", "groups", "memberships", "threads", "posts", "post_revisions", "events", "outbox", "sessions")
+
+
+async def snapshot(svc) -> dict:
+    return {table: await count(svc, table) for table in TABLES}
+
+
+@pytest.fixture
+async def scene(admin, make_user):
+    group = await open_group(admin)
+    member = await make_user("Lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"}, expect=201)
+    return {"admin": admin, "member": member, "group": group["id"], "thread": created["thread"]["id"],
+            "post": created["post"]["id"]}
+
+
+def raw_cases(scene):
+    g, t, p = scene["group"], scene["thread"], scene["post"]
+    return [
+        # (method, path, body bytes, content type, expected status)
+        ("POST", f"/api/v1/threads/{t}/posts", b"{not json", "application/json", 400),
+        ("POST", f"/api/v1/threads/{t}/posts", b"[1, 2]", "application/json", 400),
+        ("POST", f"/api/v1/threads/{t}/posts", b"", "application/json", 400),
+        ("POST", f"/api/v1/threads/{t}/posts", b"\xff\xfe", "application/json", 400),
+        ("POST", f"/api/v1/threads/{t}/posts", b"body=hi", "application/x-www-form-urlencoded", 415),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": 5}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": ["a"]}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": {"a": 1}}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": "x", "parent_id": "1"}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": "x", "parent_id": true}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": "x", "parent_id": 1.5}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": "x", "parent_id": 100000000000000000000000}',
+         "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": "x", "parent_id": -4}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": "' + b"x" * 50_001 + b'"}', "application/json", 422),
+        ("POST", "/api/v1/threads/999999/posts", b'{"body": "x"}', "application/json", 404),
+        ("POST", "/api/v1/threads/99999999999999999999999999/posts", b'{"body": "x"}', "application/json", 404),
+        ("POST", "/api/v1/threads/0/posts", b'{"body": "x"}', "application/json", 404),
+        ("POST", "/api/v1/threads/abc/posts", b'{"body": "x"}', "application/json", 404),
+        ("PATCH", "/api/v1/posts/999999", b'{"body": "x"}', "application/json", 404),
+        ("PATCH", f"/api/v1/posts/{p}", b'{"body": null}', "application/json", 422),
+        ("DELETE", "/api/v1/posts/999999", b"", "application/json", 404),
+        ("POST", f"/api/v1/groups/{g}/threads", b'{"title": "", "body": ""}', "application/json", 422),
+        ("POST", f"/api/v1/groups/{g}/threads", b'{"title": "' + b"t" * 201 + b'", "body": "x"}', "application/json", 422),
+        ("POST", "/api/v1/groups", b'{"name": 1, "kind": [], "visibility": {}}', "application/json", 422),
+        ("PATCH", f"/api/v1/groups/{g}/members/999999", b'{"role": "member"}', "application/json", 404),
+        ("POST", f"/api/v1/groups/{g}/invitations", b'{"user_id": "7"}', "application/json", 422),
+        ("PUT", "/api/v1/admin/settings", b'{"registration_mode": "open", "members_create_werkgroepen": "yes"}',
+         "application/json", 422),
+        ("PATCH", "/api/v1/me", b'{"display_name": "' + b"n" * 81 + b'"}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/posts", b'{"body": "' + b"x" * (1024 * 1024 + 10) + b'"}', "application/json", 413),
+        ("GET", "/api/v1/nothing-here", b"", "application/json", 404),
+        ("PUT", "/api/v1/groups", b"{}", "application/json", 405),
+    ]
+
+
+async def test_bad_requests_answer_4xx_and_change_nothing(scene, svc):
+    admin = scene["admin"]
+    for method, path, body, content_type, status in raw_cases(scene):
+        before = await snapshot(svc)
+        response = await admin.client.request(method, path, data=io.BytesIO(body), headers={
+            "Content-Type": content_type, "X-CSRF-Token": admin.csrf})
+        assert response.status == status, (method, path, body[:60], response.status, await response.text())
+        error = (await response.json())["error"]
+        assert error["code"] and error["message"], (method, path)
+        assert await snapshot(svc) == before, (method, path)
+
+
+async def test_register_and_login_with_odd_values(anonymous, svc):
+    client = await anonymous()
+    cases = [
+        {"email": "x@example.nl", "password": "a" * 20, "display_name": None},
+        {"email": ["x@example.nl"], "password": "a" * 20, "display_name": "X"},
+        {"email": "geen-adres", "password": "a" * 20, "display_name": "X"},
+        {"email": "x@example.nl", "password": 123456789012, "display_name": "X"},
+        {"email": "x@example.nl", "password": "a" * 20, "display_name": "   "},
+        {"email": "x@example.nl", "password": "a" * 20, "display_name": "X", "locale": 5},
+    ]
+    for case in cases:
+        body = await client.post("/api/v1/register", case, expect=422)
+        assert body["error"]["fields"], case
+    assert await count(svc, "users") == 0
+    await client.post("/api/v1/login", {"email": "x@example.nl"}, expect=422)
+    await client.post("/api/v1/login", {"email": "x@example.nl", "password": "\ud800" * 20}, expect=401)
+    response = await client.client.post("/api/v1/register", data=json.dumps(
+        {"email": "s@example.nl", "password": "\ud800 lone surrogate pw", "display_name": "S"}),
+        headers={"Content-Type": "application/json"})
+    assert response.status == 201
+    await client.post("/api/v1/login", {"email": "s@example.nl", "password": "\ud800 lone surrogate pw"})
+
+
+async def test_bad_form_input_on_pages_is_4xx(scene):
+    member = scene["member"]
+    response = await member.client.post(f"/threads/{scene['thread']}/reply", data={
+        "csrf_token": member.csrf, "body": "", "parent_id": "99999999999999999999999"})
+    assert response.status == 422
+    response = await member.client.get("/threads/99999999999999999999999999")
+    assert response.status == 404
+    response = await member.client.get("/groups/x")
+    assert response.status == 404
