@@ -66,6 +66,8 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         smtp_password=env.get("FORUM_SMTP_PASSWORD") or None,
         mail_from=env.get("FORUM_SMTP_FROM", "forum@localhost"),
         log_level=env.get("FORUM_LOG_LEVEL", "INFO"),
+        # Lower only to speed up tests; 12 is the production cost.
+        bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Config(**values)

@@ -29,6 +29,7 @@ class Mailer:
         self.now = now
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     async def queue(self, tx, *, to: str, subject: str, body: str) -> int:
         """Queue a mail in the caller's write transaction: it goes out only if that commits."""
@@ -41,21 +42,23 @@ class Mailer:
         self._task = asyncio.create_task(self._run(), name="mailer")
 
     async def stop(self) -> None:
+        """Let a delivery round in progress finish, then end the loop (nothing is cut off mid-send)."""
         if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            self._stopping = True
+            self._wake.set()
+            await self._task
             self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
-                await asyncio.wait_for(self._wake.wait(), RETRY_SECONDS)
+                async with asyncio.timeout(RETRY_SECONDS):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.deliver_queued()
             except Exception:  # keep the loop alive; the mail stays queued for the next round
