@@ -47,7 +47,9 @@ CREATE TABLE groups (
     visibility      TEXT NOT NULL CHECK (visibility IN ('open', 'closed', 'hidden')),
     description     TEXT NOT NULL DEFAULT '',
     created_by      INTEGER REFERENCES users(id),
-    created_at      TEXT NOT NULL
+    created_at      TEXT NOT NULL,
+    member_count    INTEGER NOT NULL DEFAULT 0,    -- kept by the triggers below, so lists
+    thread_count    INTEGER NOT NULL DEFAULT 0     -- never count rows per group
 );
 
 CREATE TABLE memberships (
@@ -58,6 +60,21 @@ CREATE TABLE memberships (
     PRIMARY KEY (group_id, user_id)
 );
 CREATE INDEX memberships_user ON memberships(user_id, role);
+
+CREATE TRIGGER memberships_count_insert AFTER INSERT ON memberships
+WHEN NEW.role IN ('owner', 'moderator', 'member')
+BEGIN UPDATE groups SET member_count = member_count + 1 WHERE id = NEW.group_id; END;
+
+CREATE TRIGGER memberships_count_delete AFTER DELETE ON memberships
+WHEN OLD.role IN ('owner', 'moderator', 'member')
+BEGIN UPDATE groups SET member_count = member_count - 1 WHERE id = OLD.group_id; END;
+
+CREATE TRIGGER memberships_count_update AFTER UPDATE OF role ON memberships
+BEGIN
+    UPDATE groups SET member_count = member_count
+        + (NEW.role IN ('owner', 'moderator', 'member')) - (OLD.role IN ('owner', 'moderator', 'member'))
+    WHERE id = NEW.group_id;
+END;
 
 -- An invitation to an email address nobody has registered yet; turned into an
 -- 'invited' membership when that address registers.
@@ -82,7 +99,20 @@ CREATE TABLE threads (
     pinned          INTEGER NOT NULL DEFAULT 0,
     deleted_at      TEXT
 );
-CREATE INDEX threads_group_activity ON threads(group_id, last_activity_at DESC, id DESC);
+-- deleted_at in the key lets both the live-thread count and the keyset list stay inside the index.
+CREATE TRIGGER threads_count_insert AFTER INSERT ON threads WHEN NEW.deleted_at IS NULL
+BEGIN UPDATE groups SET thread_count = thread_count + 1 WHERE id = NEW.group_id; END;
+
+CREATE TRIGGER threads_count_update AFTER UPDATE OF deleted_at, group_id ON threads
+BEGIN
+    UPDATE groups SET thread_count = thread_count - (OLD.deleted_at IS NULL) WHERE id = OLD.group_id;
+    UPDATE groups SET thread_count = thread_count + (NEW.deleted_at IS NULL) WHERE id = NEW.group_id;
+END;
+
+CREATE TRIGGER threads_count_delete AFTER DELETE ON threads WHEN OLD.deleted_at IS NULL
+BEGIN UPDATE groups SET thread_count = thread_count - 1 WHERE id = OLD.group_id; END;
+
+CREATE INDEX threads_group_activity ON threads(group_id, deleted_at, last_activity_at DESC, id DESC);
 
 CREATE TABLE posts (
     id              INTEGER PRIMARY KEY,

@@ -35,6 +35,7 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
         extensions=["jinja2.ext.i18n"],
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=config.reload_templates,  # off in production: no stat() per render
     )
     templating.configure(env)
 

@@ -23,6 +23,7 @@ class Config:
     max_body_bytes: int = 1024 * 1024
     session_days: int = 30
     log_level: str = "INFO"
+    reload_templates: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -66,6 +67,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         smtp_password=env.get("FORUM_SMTP_PASSWORD") or None,
         mail_from=env.get("FORUM_SMTP_FROM", "forum@localhost"),
         log_level=env.get("FORUM_LOG_LEVEL", "INFO"),
+        reload_templates=env.get("FORUM_RELOAD_TEMPLATES", "") == "1",
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),
     )

@@ -39,9 +39,26 @@ def latest_version() -> int:
     return max([1, *MIGRATIONS])
 
 
+class Record(dict):
+    """A row as a dict whose columns also read as attributes, so templates reach `post.title`
+    on the first try (Jinja tries attributes before items; sqlite3.Row has none)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def record_factory(cursor, row) -> Record:
+    return Record(zip([column[0] for column in cursor.description], row))
+
+
 async def _connect(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
+    conn.row_factory = record_factory
     for pragma in PRAGMAS:
         await conn.execute(pragma)
     return conn
@@ -97,7 +114,7 @@ class Database:
 
     async def _migrate(self) -> None:
         conn = self._writer
-        version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+        version = (await (await conn.execute("PRAGMA user_version")).fetchone())["user_version"]
         if version == 0:
             log.info("creating schema in %s", self.path)
             await conn.executescript(

@@ -103,7 +103,7 @@ async def test_stored_session_is_hashed(admin, svc):
     token = admin.client.session.cookie_jar.filter_cookies(admin.client.make_url("/"))["forum_session"].value
     async with svc.db.read() as conn:
         rows = await (await conn.execute("SELECT token_hash FROM sessions")).fetchall()
-    assert rows and all(row[0] != token for row in rows)
+    assert rows and all(row["token_hash"] != token for row in rows)
 
 
 async def test_logout_ends_the_session_on_the_server(admin, anonymous):
@@ -172,7 +172,7 @@ async def test_admin_changes_roles(admin, make_user):
 async def _reset_link(svc) -> str:
     async with svc.db.read() as conn:
         row = await (await conn.execute("SELECT body_text FROM outbox ORDER BY id DESC LIMIT 1")).fetchone()
-    return re.search(r"/password/reset/(\S+)", row[0]).group(1)
+    return re.search(r"/password/reset/(\S+)", row["body_text"]).group(1)
 
 
 async def test_password_reset_is_single_use(admin, anonymous, svc):

@@ -97,7 +97,7 @@ async def test_password_reset_mail_goes_out_by_smtp(aiohttp_client, config, cloc
     svc = app[services_key]
     for _ in range(50):
         async with svc.db.read() as conn:
-            status = (await (await conn.execute("SELECT status FROM outbox")).fetchone())[0]
+            status = (await (await conn.execute("SELECT status FROM outbox")).fetchone())["status"]
         if status == "sent":
             break
         await asyncio.sleep(0.05)
@@ -127,4 +127,4 @@ async def test_unreachable_smtp_keeps_mail_queued(aiohttp_client, config, clock)
     await svc.mailer.deliver_queued()
     async with svc.db.read() as conn:
         row = await (await conn.execute("SELECT status, attempts, last_error FROM outbox")).fetchone()
-    assert row[0] == "queued" and row[1] >= 1 and row[2]
+    assert row["status"] == "queued" and row["attempts"] >= 1 and row["last_error"]

@@ -167,5 +167,23 @@ async def test_membership_changes_write_events(admin, make_user, svc):
     await member.post(f"/api/v1/groups/{group['id']}/join")
     async with svc.db.read() as conn:
         rows = await (await conn.execute("SELECT channel, kind FROM events WHERE id > ? ORDER BY id", (before,))).fetchall()
-    assert [tuple(r) for r in rows] == [(f"group:{group['id']}", "membership.changed"),
+    assert [tuple(r.values()) for r in rows] == [(f"group:{group['id']}", "membership.changed"),
                                        (f"user:{member.id}", "membership.changed")]
+
+
+async def test_counts_follow_every_membership_and_thread_change(admin, make_user, svc):
+    group = await open_group(admin)
+    gid = group["id"]
+    a, b = await make_user("A"), await make_user("B")
+    await a.post(f"/api/v1/groups/{gid}/join")
+    await b.post(f"/api/v1/groups/{gid}/join")
+    await a.post(f"/api/v1/groups/{gid}/threads", {"title": "T", "body": "x"}, expect=201)
+    await admin.patch(f"/api/v1/groups/{gid}/members/{a.id}", {"role": "moderator"})   # role change: no count change
+    await admin.delete(f"/api/v1/groups/{gid}/members/{b.id}")
+    async with svc.db.read() as conn:
+        stored = await (await conn.execute(
+            "SELECT member_count, thread_count,"
+            " (SELECT COUNT(*) FROM memberships WHERE group_id = ? AND role IN ('owner','moderator','member')) AS m,"
+            " (SELECT COUNT(*) FROM threads WHERE group_id = ? AND deleted_at IS NULL) AS t"
+            " FROM groups WHERE id = ?", (gid, gid, gid))).fetchone()
+    assert (stored["member_count"], stored["thread_count"]) == (stored["m"], stored["t"]) == (2, 1)

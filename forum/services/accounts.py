@@ -77,10 +77,9 @@ async def actor_for_session(svc: Services, token: str | None) -> tuple[Actor, st
     hashed = token_hash(token)
     async with svc.db.read() as conn:
         user = await user_store.session_user(conn, hashed, svc.now())
-        if user is None or user["status"] != "active":
-            return policy.VISITOR, None
-        roles = await user_store.group_roles(conn, user["id"])
-    return actor_from_row(user, roles), hashed
+    if user is None or user["status"] != "active":
+        return policy.VISITOR, None
+    return actor_from_row(user, user_store.unpack_group_roles(user["group_roles"])), hashed
 
 
 def actor_from_row(user, roles: dict[int, str]) -> Actor:

@@ -4,11 +4,7 @@ from __future__ import annotations
 from forum.store import execute, fetch_all, fetch_one, fetch_value
 
 GROUP_COLUMNS = "g.id, g.name, g.kind, g.visibility, g.description, g.created_at"
-COUNTS = (
-    "(SELECT COUNT(*) FROM memberships m WHERE m.group_id = g.id"
-    " AND m.role IN ('owner', 'moderator', 'member')) AS member_count,"
-    " (SELECT COUNT(*) FROM threads t WHERE t.group_id = g.id AND t.deleted_at IS NULL) AS thread_count"
-)
+COUNTS = "g.member_count, g.thread_count"  # kept current by triggers in schema.sql
 
 
 async def insert(conn, *, name, kind, visibility, description, created_by, now) -> int:
@@ -120,11 +116,11 @@ async def put_email_invitation(conn, group_id: int, email: str, invited_by: int,
 async def take_email_invitations(conn, email: str) -> list[int]:
     rows = await fetch_all(conn, "SELECT group_id FROM email_invitations WHERE email_norm = ?", (email.lower(),))
     await execute(conn, "DELETE FROM email_invitations WHERE email_norm = ?", (email.lower(),))
-    return [row[0] for row in rows]
+    return [row["group_id"] for row in rows]
 
 
 async def email_invitations(conn, group_id: int) -> list[str]:
     rows = await fetch_all(
         conn, "SELECT email_norm FROM email_invitations WHERE group_id = ? ORDER BY created_at", (group_id,)
     )
-    return [row[0] for row in rows]
+    return [row["email_norm"] for row in rows]

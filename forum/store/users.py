@@ -61,7 +61,7 @@ async def set_status(conn, user_id: int, status: str, reason: str = "") -> None:
 
 async def group_roles(conn, user_id: int) -> dict[int, str]:
     rows = await fetch_all(conn, "SELECT group_id, role FROM memberships WHERE user_id = ?", (user_id,))
-    return {row[0]: row[1] for row in rows}
+    return {row["group_id"]: row["role"] for row in rows}
 
 
 # --- sessions ---------------------------------------------------------------------------
@@ -74,12 +74,24 @@ async def insert_session(conn, token_hash: str, user_id: int, now: str, expires_
 
 
 async def session_user(conn, token_hash: str, now: str):
+    """The user behind a session, with their group roles packed as 'id:role,...' (one trip)."""
     return await fetch_one(
         conn,
-        f"SELECT {', '.join('u.' + c for c in USER_COLUMNS.split(', '))} FROM sessions s"
+        f"SELECT {', '.join('u.' + c for c in USER_COLUMNS.split(', '))},"
+        " (SELECT group_concat(m.group_id || ':' || m.role) FROM memberships m WHERE m.user_id = u.id)"
+        " AS group_roles FROM sessions s"
         " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
         (token_hash, now),
     )
+
+
+def unpack_group_roles(packed: str | None) -> dict[int, str]:
+    roles = {}
+    for item in (packed or "").split(","):
+        if item:
+            group_id, _, role = item.partition(":")
+            roles[int(group_id)] = role
+    return roles
 
 
 async def delete_session(conn, token_hash: str) -> None:
@@ -122,7 +134,7 @@ async def use_reset(conn, token_hash: str, now: str) -> None:
 # --- site settings ----------------------------------------------------------------------
 
 async def settings(conn) -> dict[str, str]:
-    return {row[0]: row[1] for row in await fetch_all(conn, "SELECT key, value FROM site_settings")}
+    return {row["key"]: row["value"] for row in await fetch_all(conn, "SELECT key, value FROM site_settings")}
 
 
 async def set_setting(conn, key: str, value: str) -> None:

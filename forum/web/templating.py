@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
@@ -15,11 +16,16 @@ from forum.keys import actor_key, csrf_token_key
 DISPLAY_ZONE = ZoneInfo("Europe/Amsterdam")
 
 
-def when(value: str | None) -> str:
-    if not value:
-        return ""
+@lru_cache(maxsize=65536)
+def _format_when(value: str, locale: str) -> str:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return format_datetime(moment, "d MMM yyyy HH:mm", tzinfo=DISPLAY_ZONE, locale=i18n.current_locale())
+    return format_datetime(moment, "d MMM yyyy HH:mm", tzinfo=DISPLAY_ZONE, locale=locale)
+
+
+def when(value: str | None) -> str:
+    """A stored UTC time as Dutch (or English) local time. Cached: a page shows the same
+    timestamps to every reader, and Babel's formatting is the costliest step of a render."""
+    return _format_when(value, i18n.current_locale()) if value else ""
 
 
 def configure(env: jinja2.Environment) -> None:

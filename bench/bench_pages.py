@@ -1,0 +1,125 @@
+"""Page speed: the anonymous thread page (20 posts), a group's thread list and the logged-in
+thread page, each beside a plain aiohttp + aiosqlite + Jinja2 page measured in the same run.
+
+    python bench/bench_pages.py [--seconds 10] [--connections 32] [--rounds 3]
+
+Needs wrk (Debian: apt-get install wrk). Servers bind to 127.0.0.1 only; every load run is
+bounded in time. Prints requests/s and p99 latency per target (medians over rounds) and the
+ratio to the baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dataset import BENCH_PASSWORD, build  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None) -> tuple[float, float]:
+    """(requests/s, p99 ms) for one bounded load run."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for key, value in (headers or {}).items():
+        command += ["-H", f"{key}: {value}"]
+    output = subprocess.run(command + [url], capture_output=True, text=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()
+    p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    if "Non-2xx" in output:
+        raise SystemExit(f"errors while loading {url}:\n{output}")
+    return rps, p99
+
+
+def login_cookie(base: str) -> str:
+    request = urllib.request.Request(f"{base}/api/v1/login", method="POST",
+                                     data=json.dumps({"email": "user2@example.nl", "password": BENCH_PASSWORD}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        cookie = response.headers["Set-Cookie"]
+    return cookie.split(";", 1)[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "forum-bench-data")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    db_path = build(args.data)
+    forum_port, base_port = free_port(), free_port()
+    env = {**os.environ, "FORUM_DATA_DIR": str(args.data), "FORUM_LOG_LEVEL": "WARNING",
+           "FORUM_HOST": "127.0.0.1", "FORUM_PORT": str(forum_port)}
+    servers = [
+        subprocess.Popen([sys.executable, str(ROOT / "run.py")], env=env, stdout=subprocess.DEVNULL),
+        subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline.py"), str(db_path), str(base_port)],
+                         stdout=subprocess.DEVNULL),
+    ]
+    try:
+        forum = f"http://127.0.0.1:{forum_port}"
+        baseline = f"http://127.0.0.1:{base_port}"
+        thread_id = 4321  # every generated thread has 20 posts
+        wait_until_up(f"{forum}/threads/{thread_id}")
+        wait_until_up(f"{baseline}/threads/{thread_id}")
+        cookie = login_cookie(forum)
+        targets = {
+            "baseline: aiosqlite + Jinja2 page": (f"{baseline}/threads/{thread_id}", None),
+            "thread page, anonymous (20 posts)": (f"{forum}/threads/{thread_id}", None),
+            "group thread list, anonymous": (f"{forum}/groups/3", None),
+            "thread page, logged in": (f"{forum}/threads/{thread_id}", {"Cookie": cookie}),
+        }
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
+        for name, (url, headers) in targets.items():  # warm-up
+            wrk(url, 2, args.connections, headers)
+        for _ in range(args.rounds):  # interleaved rounds, so machine noise hits every target alike
+            for name, (url, headers) in targets.items():
+                results[name].append(wrk(url, args.seconds, args.connections, headers))
+        base_rps = statistics.median(r for r, _ in results["baseline: aiosqlite + Jinja2 page"])
+        print(f"{args.connections} connections, {args.seconds}s x {args.rounds} rounds, medians")
+        print(f"{'target':40} {'req/s':>8} {'p99 ms':>8} {'vs baseline':>12}")
+        for name, runs in results.items():
+            rps = statistics.median(r for r, _ in runs)
+            p99 = statistics.median(p for _, p in runs)
+            print(f"{name:40} {rps:8.0f} {p99:8.1f} {rps / base_rps:11.2f}x")
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
