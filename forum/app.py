@@ -32,7 +32,6 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(ROOT / "templates"),
-        extensions=["jinja2.ext.i18n"],
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         auto_reload=config.reload_templates,  # off in production: no stat() per render

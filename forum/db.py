@@ -52,13 +52,18 @@ class Record(dict):
             raise AttributeError(name) from None
 
 
-def record_factory(cursor, row) -> Record:
-    return Record(zip([column[0] for column in cursor.description], row))
+def as_records(rows: list[sqlite3.Row]) -> list[Record]:
+    """Rows come back as C-level sqlite3.Row (cheap to build); the column names are read
+    once per result, not once per row."""
+    if not rows:
+        return []
+    names = rows[0].keys()
+    return [Record(zip(names, row)) for row in rows]
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = record_factory
+    conn.row_factory = sqlite3.Row
     for pragma in PRAGMAS:
         await conn.execute(pragma)
     return conn

@@ -118,7 +118,7 @@ async def admin(make_user):
 async def count(svc, table: str) -> int:
     async with svc.db.read() as conn:
         async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
-            return next(iter((await cursor.fetchone()).values()))
+            return (await cursor.fetchone())[0]
 
 
 async def open_group(owner: ApiUser, name: str = "Werkgroep Energie", visibility: str = "open",

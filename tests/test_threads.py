@@ -195,7 +195,7 @@ async def test_posts_write_events_in_their_transaction(admin, make_user, svc):
         rows = await (await conn.execute(
             "SELECT channel, kind FROM events WHERE channel IN (?, ?) ORDER BY id",
             (f"thread:{tid}", f"group:{group['id']}"))).fetchall()
-    kinds = [tuple(r.values()) for r in rows if r["kind"] != "membership.changed"]
+    kinds = [tuple(r) for r in rows if r["kind"] != "membership.changed"]
     assert kinds == [(f"group:{group['id']}", "thread.created"), (f"thread:{tid}", "post.created"),
                      (f"group:{group['id']}", "thread.updated"), (f"thread:{tid}", "post.edited"),
                      (f"thread:{tid}", "post.deleted")]

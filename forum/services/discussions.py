@@ -80,13 +80,21 @@ def _body_field(errors: FieldErrors, body: str) -> str:
 async def group_threads(svc: Services, actor: Actor, group_id: int, *, before: str | None = None,
                         limit: int = PAGE_SIZE):
     """(group, threads, next cursor) for one page of a group's discussions."""
-    keyset = decode_cursor(before)
     async with svc.db.read() as conn:
         group = await group_store.by_id(conn, group_id)
-        policy.require(actor, Action.READ, group)
-        rows = await store.group_threads(conn, group_id, before=keyset, limit=limit + 1)
+    threads, next_cursor = await threads_of_group(svc, actor, group, before=before, limit=limit)
+    return group, threads, next_cursor
+
+
+async def threads_of_group(svc: Services, actor: Actor, group, *, before: str | None = None,
+                           limit: int = PAGE_SIZE):
+    """(threads, next cursor) for a group the caller already loaded (saves the page a trip)."""
+    policy.require(actor, Action.READ, group)
+    keyset = decode_cursor(before)
+    async with svc.db.read() as conn:
+        rows = await store.group_threads(conn, group["id"], before=keyset, limit=limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return group, rows[:limit], next_cursor
+    return rows[:limit], next_cursor
 
 
 async def recent_threads(svc: Services, actor: Actor, limit: int = 10):

@@ -11,14 +11,16 @@ from typing import Any, Iterable
 
 import aiosqlite
 
+from forum.db import Record, as_records
+
 
 async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> dict | None:
     rows = await conn.execute_fetchall(sql, tuple(params))
-    return rows[0] if rows else None
+    return Record(zip(rows[0].keys(), rows[0])) if rows else None
 
 
 async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[dict]:
-    return list(await conn.execute_fetchall(sql, tuple(params)))
+    return as_records(list(await conn.execute_fetchall(sql, tuple(params))))
 
 
 async def fetch_value(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
@@ -29,4 +31,4 @@ async def fetch_value(conn: aiosqlite.Connection, sql: str, params: Iterable[Any
 async def execute(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> int:
     """Run a change; returns the new row id for INSERTs."""
     row = await conn.execute_insert(sql, tuple(params))
-    return next(iter(row.values())) if row else 0
+    return row[0] if row else 0

@@ -29,7 +29,7 @@ def when(value: str | None) -> str:
 
 
 def configure(env: jinja2.Environment) -> None:
-    env.install_gettext_callables(i18n.template_gettext, i18n.template_ngettext, newstyle=True)
+    env.globals.update(_=i18n.template_gettext, gettext=i18n.template_gettext, ngettext=i18n.template_ngettext)
     env.filters["when"] = when
     env.globals["LOCALES"] = i18n.LOCALES
 

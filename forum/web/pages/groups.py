@@ -45,8 +45,8 @@ async def show(request: web.Request) -> web.Response:
                "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
                "may_join": policy.can(actor, Action.JOIN, group)}
     if context["may_read"]:
-        _, context["threads"], context["next"] = await discussions.group_threads(
-            svc, actor, group_id, before=request.query.get("before"))
+        context["threads"], context["next"] = await discussions.threads_of_group(
+            svc, actor, group, before=request.query.get("before"))
     return render(request, "group.html", context)
 
 

@@ -3,11 +3,16 @@ replying, editing and removing posts, and a post's earlier versions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from forum import policy
 from forum.errors import ServiceError
+from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups
@@ -22,6 +27,31 @@ class ShownPost:
     post: object
     indent: int
     reply_to: object | None  # the parent post, named when the indent no longer shows it
+    article: Markup | None = None
+
+
+@lru_cache(maxsize=20_000)
+def _article(template: jinja2.Template, locale: str, post_id: int, author_id: int, author_name: str,
+             created_at: str, edited_at: str | None, deleted_at: str | None, body_html: str,
+             reply_to_id: int | None, reply_to_name: str | None) -> Markup:
+    post = {"id": post_id, "author_id": author_id, "author_name": author_name, "created_at": created_at,
+            "edited_at": edited_at, "deleted_at": deleted_at, "body_html": body_html}
+    reply_to = {"id": reply_to_id, "author_name": reply_to_name} if reply_to_id else None
+    return Markup(template.render(p=post, reply_to=reply_to))
+
+
+def with_articles(request: web.Request, shown: list[ShownPost]) -> list[ShownPost]:
+    """Render each post's header and words once per version and reuse them for every reader:
+    the cache key is every input of the fragment, so an edit, a removal or a new display
+    name simply makes a new entry."""
+    template = aiohttp_jinja2.get_env(request.app).get_template("post_article.html")
+    locale = current_locale()
+    for item in shown:
+        p, parent = item.post, item.reply_to
+        item.article = _article(template, locale, p["id"], p["author_id"], p["author_name"], p["created_at"],
+                                p["edited_at"], p["deleted_at"], p["body_html"],
+                                parent["id"] if parent else None, parent["author_name"] if parent else None)
+    return shown
 
 
 def as_tree(posts) -> list[ShownPost]:
@@ -64,7 +94,7 @@ async def show(request: web.Request) -> web.Response:
     reply_to = request.query.get("reply_to", "")
     return render(request, "thread.html", {
         "thread": thread,
-        "shown": in_time_order(posts) if chronological else as_tree(posts),
+        "shown": with_articles(request, in_time_order(posts) if chronological else as_tree(posts)),
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
         "may_moderate": policy.can(actor, Action.MODERATE_GROUP, thread),
@@ -106,7 +136,7 @@ async def reply(request: web.Request) -> web.Response:
             raise
         thread, posts = await discussions.thread_with_posts(svc, actor, thread_id)
         return rerender(request, "thread.html", error, {
-            "thread": thread, "shown": as_tree(posts), "chronological": False,
+            "thread": thread, "shown": with_articles(request, as_tree(posts)), "chronological": False,
             "may_reply": policy.can(actor, Action.REPLY, thread),
             "may_moderate": policy.can(actor, Action.MODERATE_GROUP, thread),
             "reply_to": parent_id, "values": form,
