@@ -269,15 +269,17 @@ async def create_admin(svc: Services, *, email: str, password: str) -> tuple[obj
     async with svc.db.read() as conn:
         existing = await user_store.by_email_with_hash(conn, email.strip())
     if existing is not None:
+        new_hash = None
+        if password:
+            errors = FieldErrors()
+            password_field(errors, password)
+            errors.raise_if_any()
+            new_hash = await hash_password(password, svc.config.bcrypt_rounds)  # outside the write lock
         async with svc.db.write() as tx:
             await user_store.set_role(tx, existing["id"], "admin")
             await user_store.set_status(tx, existing["id"], "active")
-            if password:
-                errors = FieldErrors()
-                password_field(errors, password)
-                errors.raise_if_any()
-                await user_store.set_password_hash(
-                    tx, existing["id"], await hash_password(password, svc.config.bcrypt_rounds))
+            if new_hash:
+                await user_store.set_password_hash(tx, existing["id"], new_hash)
             return await user_store.by_id(tx, existing["id"]), False
     user = await register(svc, email=email, password=password, display_name=email.split("@")[0])
     async with svc.db.write() as tx:
