@@ -152,3 +152,32 @@ def test_every_message_has_an_english_translation():
             untranslated.append(message)
     assert untranslated == []
     assert translations("en").gettext("Lid worden") == "Join"
+
+
+async def test_moderator_handles_requests_and_invitations_in_the_browser(admin, make_user):
+    group = (await admin.post("/api/v1/groups", {"name": "Besloten WG", "kind": "werkgroep", "visibility": "closed"},
+                              expect=201))["group"]
+    asker = await make_user("Vrager")
+    page = await (await asker.client.get(f"/groups/{group['id']}")).text()
+    assert "Lidmaatschap aanvragen" in page and "Alleen leden van deze groep lezen de discussies." in page
+    response = await asker.client.post(f"/groups/{group['id']}/join", data={"csrf_token": asker.csrf})
+    assert "wacht op een moderator" in await response.text()
+    members = await (await admin.client.get(f"/groups/{group['id']}/members")).text()
+    assert "Vrager" in members and "aangevraagd" in members and "Toelaten" in members
+    response = await admin.client.post(f"/groups/{group['id']}/members/{asker.id}",
+                                       data={"csrf_token": admin.csrf, "action": "approve"})
+    assert response.status == 200
+    assert (await asker.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "member"}
+    response = await admin.client.post(f"/groups/{group['id']}/invitations",
+                                       data={"csrf_token": admin.csrf, "email": "geen-adres"})
+    assert response.status == 422 and 'value="geen-adres"' in await response.text()
+    response = await admin.client.post(f"/groups/{group['id']}/invitations",
+                                       data={"csrf_token": admin.csrf, "email": "nieuw@example.nl"})
+    assert "nieuw@example.nl" in await response.text()
+    # the member cannot reach the moderation actions
+    response = await asker.client.post(f"/groups/{group['id']}/members/{admin.id}",
+                                       data={"csrf_token": asker.csrf, "action": "remove"})
+    assert response.status == 403
+    # the last owner is told why leaving is refused
+    response = await admin.client.post(f"/groups/{group['id']}/leave", data={"csrf_token": admin.csrf})
+    assert response.status == 409 and "enige eigenaar" in await response.text()
