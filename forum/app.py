@@ -11,11 +11,13 @@ from aiohttp import web
 from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.keys import config_key, services_key
+from forum.cache import GenerationCache
+from forum.keys import config_key, page_cache_key, services_key
 from forum.mail import Mailer
 from forum.services import Services, iso, system_clock
 from forum.web import templating
 from forum.web.middleware import csrf_middleware, error_middleware, security_headers, session_middleware
+from forum.web.page_cache import page_cache_middleware
 from forum.web.routes import setup_routes
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,7 @@ log = logging.getLogger(__name__)
 def create_app(config: Config, *, clock=system_clock) -> web.Application:
     config = config.with_secret()
     app = web.Application(
-        middlewares=[error_middleware, session_middleware, csrf_middleware],
+        middlewares=[error_middleware, session_middleware, page_cache_middleware, csrf_middleware],
         client_max_size=config.max_body_bytes,
     )
     app[config_key] = config
@@ -41,6 +43,7 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
     db = Database(config.db_path)
     mailer = Mailer(config, db, now=lambda: iso(clock()))
     app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock)
+    app[page_cache_key] = GenerationCache(db, max_entries=config.page_cache_entries)
 
     async def resources(app: web.Application):
         await db.open()

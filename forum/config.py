@@ -24,6 +24,7 @@ class Config:
     session_days: int = 30
     log_level: str = "INFO"
     reload_templates: bool = False
+    page_cache_entries: int = 2000       # visitors' pages kept until the next write; 0 turns it off
     extra: dict = field(default_factory=dict)
 
     @property
@@ -68,6 +69,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         mail_from=env.get("FORUM_SMTP_FROM", "forum@localhost"),
         log_level=env.get("FORUM_LOG_LEVEL", "INFO"),
         reload_templates=env.get("FORUM_RELOAD_TEMPLATES", "") == "1",
+        page_cache_entries=int(env.get("FORUM_PAGE_CACHE", "2000")),
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),
     )

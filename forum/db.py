@@ -78,6 +78,7 @@ class Database:
         self._next_reader = None
         self._lock = asyncio.Lock()
         self._commit_listeners: list[Callable[[], None]] = []
+        self.generation = 0  # commits made through this object; forum/cache.py keys on it
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +111,7 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
+            self.generation += 1
         for listener in self._commit_listeners:
             listener()
 

@@ -15,3 +15,4 @@ session_hash_key = web.RequestKey("session_hash", object)  # str, or None for vi
 csrf_token_key = web.RequestKey("csrf_token", str)
 new_anon_cookie_key = web.RequestKey("new_anon_cookie", object)  # str to set on the response, or None
 openapi_key = web.AppKey("openapi", dict)
+page_cache_key = web.AppKey("page_cache", object)

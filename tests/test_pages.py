@@ -56,6 +56,9 @@ async def test_a_new_member_does_everything_in_the_browser(admin, anonymous):
     answer = (await admin.post(f"/api/v1/threads/{thread_id}/posts", {"body": "Ik!", "parent_id": int(first_post)},
                                expect=201))["post"]["id"]
     page = await (await client.get(f"/threads/{thread_id}")).text()
+    assert f'href="/threads/{thread_id}?reply_to={answer}#reply"' in page
+    page = await (await client.get(f"/threads/{thread_id}?reply_to={answer}")).text()
+    assert "Reageer op Beheerder" in page and f'name="parent_id" value="{answer}"' in page
     response = await client.post(f"/threads/{thread_id}/reply", data={
         "csrf_token": csrf_of(page), "body": "Mooi, welkom", "parent_id": str(answer)}, allow_redirects=False)
     assert response.status == 303 and re.search(r"/threads/\d+#post-\d+$", response.headers["Location"])
@@ -99,8 +102,9 @@ async def test_english_on_request(admin, anonymous):
     page = await (await dutch.client.get("/groups", headers={"Accept-Language": "nl-NL"})).text()
     assert "Proeftuinen" in page
     # a visitor's choice is kept in a cookie and beats the header
-    response = await dutch.client.post("/language", data={"csrf_token": csrf_of(page), "locale": "en",
-                                                          "next": "/groups"})
+    link = re.search(r'href="(/language\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    response = await dutch.client.get(link, headers={"Accept-Language": "nl-NL"})
+    assert str(response.url).endswith("/groups")
     assert "Pilot regions" in await response.text()
     # a member's choice is stored on the profile, and used for API messages too
     await admin.patch("/api/v1/me", {"display_name": "Beheerder", "bio": "", "locale": "en"})

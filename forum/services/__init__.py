@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from forum.cache import GenerationCache
 from forum.config import Config
 from forum.db import Database
 from forum.mail import Mailer
@@ -25,6 +26,11 @@ class Services:
     config: Config
     mailer: Mailer
     clock: Callable[[], datetime] = system_clock
+    sessions: GenerationCache | None = None  # token hash → session user, until the next write
+
+    def __post_init__(self):
+        if self.sessions is None:
+            self.sessions = GenerationCache(self.db, max_entries=10_000)
 
     def now(self) -> str:
         return iso(self.clock())

@@ -75,8 +75,14 @@ async def actor_for_session(svc: Services, token: str | None) -> tuple[Actor, st
     if not token or len(token) > 200:
         return policy.VISITOR, None
     hashed = token_hash(token)
-    async with svc.db.read() as conn:
-        user = await user_store.session_user(conn, hashed, svc.now())
+    now = svc.now()
+    user = svc.sessions.get(hashed)
+    if user is None or user["expires_at"] <= now:
+        generation = svc.db.generation
+        async with svc.db.read() as conn:
+            user = await user_store.session_user(conn, hashed, now)
+        if user is not None:
+            svc.sessions.put(hashed, user, generation)
     if user is None or user["status"] != "active":
         return policy.VISITOR, None
     return actor_from_row(user, user_store.unpack_group_roles(user["group_roles"])), hashed

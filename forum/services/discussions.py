@@ -6,7 +6,7 @@ import base64
 import binascii
 
 from forum import policy
-from forum.errors import BadRequest, Invalid, N_, NotFound
+from forum.errors import BadRequest, Invalid, N_
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services

@@ -79,7 +79,7 @@ async def session_user(conn, token_hash: str, now: str):
         conn,
         f"SELECT {', '.join('u.' + c for c in USER_COLUMNS.split(', '))},"
         " (SELECT group_concat(m.group_id || ':' || m.role) FROM memberships m WHERE m.user_id = u.id)"
-        " AS group_roles FROM sessions s"
+        " AS group_roles, s.expires_at FROM sessions s"
         " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
         (token_hash, now),
     )

@@ -10,7 +10,7 @@ from forum.errors import ServiceError
 from forum.i18n import LOCALES, gettext, negotiate, set_locale
 from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_key,
                         services_key, session_hash_key)
-from forum.security import (csrf_token_for_session, csrf_token_for_visitor, new_token,
+from forum.security import (csrf_token_for_session, csrf_token_for_visitor,
                             signature_matches)
 from forum.services import accounts
 from forum.web.templating import render
@@ -77,6 +77,7 @@ async def error_middleware(request: web.Request, handler):
         if actor_key not in request:  # failed before the session middleware: a plain page
             request[actor_key] = accounts.policy.VISITOR
             request[csrf_token_key] = ""
+            request[new_anon_cookie_key] = None
         return await _error_page(request, http_error.status, _http_message(http_error.status))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -98,11 +99,10 @@ async def session_middleware(request: web.Request, handler):
     if session_hash:
         request[csrf_token_key] = csrf_token_for_session(secret, session_hash)
     else:
+        # A visitor's token is tied to a cookie, made only when a page first shows a form
+        # (ensure_csrf_token): pages without forms stay the same for every visitor.
         anon = request.cookies.get(ANON_COOKIE)
-        if not anon or len(anon) > 100:
-            anon = new_token()
-            request[new_anon_cookie_key] = anon
-        request[csrf_token_key] = csrf_token_for_visitor(secret, anon)
+        request[csrf_token_key] = csrf_token_for_visitor(secret, anon) if anon and len(anon) <= 100 else ""
 
     if actor.active:
         locale = actor.locale
@@ -121,7 +121,7 @@ async def session_middleware(request: web.Request, handler):
 @web.middleware
 async def csrf_middleware(request: web.Request, handler):
     if request.method in UNSAFE_METHODS and csrf_token_key in request:
-        expected = request[csrf_token_key]
+        expected = request[csrf_token_key]  # "" for a visitor without the cookie: nothing matches
         if is_api(request):
             # Only cookie-authenticated changes can be forged by another site.
             if request[session_hash_key] and not signature_matches(expected, request.headers.get("X-CSRF-Token")):
@@ -130,7 +130,7 @@ async def csrf_middleware(request: web.Request, handler):
             given = request.headers.get("X-CSRF-Token")
             if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 given = (await request.post()).get("csrf_token")
-            if request[new_anon_cookie_key] or not signature_matches(expected, given if isinstance(given, str) else None):
+            if not signature_matches(expected, given if isinstance(given, str) else None):
                 return await _error_page(
                     request, 403,
                     gettext("Het formulier is verlopen. Ga terug, laad de pagina opnieuw en probeer het nog eens."),

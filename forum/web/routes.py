@@ -121,6 +121,7 @@ def page_routes() -> list[web.RouteDef]:
         g("/password/reset/{token}", accounts.reset_form, name="password.reset"),
         p("/password/reset/{token}", accounts.reset_submit),
         p("/language", accounts.set_language, name="language"),
+        g("/language", accounts.set_visitor_language),
         g("/users/{user_id}", accounts.profile, name="user"),
         g("/settings/profile", accounts.settings_form, name="settings.profile"),
         p("/settings/profile", accounts.settings_submit),

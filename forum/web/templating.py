@@ -11,7 +11,8 @@ from aiohttp import web
 from babel.dates import format_datetime
 
 from forum import i18n
-from forum.keys import actor_key, csrf_token_key
+from forum.keys import actor_key
+from forum.web.csrf import CsrfToken
 
 DISPLAY_ZONE = ZoneInfo("Europe/Amsterdam")
 
@@ -38,7 +39,7 @@ def render(request: web.Request, template: str, context: dict | None = None, sta
     """Render a page with what every page needs: who is looking, their CSRF token and language."""
     base = {
         "actor": request.get(actor_key),
-        "csrf_token": request.get(csrf_token_key, ""),
+        "csrf_token": CsrfToken(request),
         "locale": i18n.current_locale(),
         "current_path": request.path_qs,
         "errors": {},

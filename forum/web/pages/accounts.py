@@ -112,6 +112,16 @@ async def set_language(request: web.Request) -> web.Response:
     raise response
 
 
+async def set_visitor_language(request: web.Request) -> web.Response:
+    """GET /language: a visitor's language choice, kept in a cookie (members use the form,
+    which stores it on their profile)."""
+    locale = request.query.get("locale")
+    response = web.HTTPSeeOther(safe_next(request.query.get("next")))
+    if locale in LOCALES:
+        set_cookie(response, request.app[config_key], LANG_COOKIE, locale, max_age=365 * 86400)
+    raise response
+
+
 async def profile(request: web.Request) -> web.Response:
     user, groups = await accounts.profile(request.app[services_key], request[actor_key], int_param(request, "user_id"))
     return render(request, "profile.html", {"user": user, "groups": groups})

@@ -91,16 +91,24 @@ async def show(request: web.Request) -> web.Response:
     thread, posts = await discussions.thread_with_posts(request.app[services_key], actor,
                                                         int_param(request, "thread_id"))
     chronological = request.query.get("view") == "chronological"
-    reply_to = request.query.get("reply_to", "")
-    return render(request, "thread.html", {
+    return render(request, "thread.html", _thread_context(request, thread, posts, chronological,
+                                                          request.query.get("reply_to", "")))
+
+
+def _thread_context(request: web.Request, thread, posts, chronological: bool, reply_to: str,
+                    values: dict | None = None) -> dict:
+    actor = request[actor_key]
+    parent_id = int(reply_to) if reply_to.isdigit() and len(reply_to) < 19 else None
+    reply_parent = next((p for p in posts if p["id"] == parent_id and not p["deleted_at"]), None)
+    return {
         "thread": thread,
         "shown": with_articles(request, in_time_order(posts) if chronological else as_tree(posts)),
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
         "may_moderate": policy.can(actor, Action.MODERATE_GROUP, thread),
-        "reply_to": int(reply_to) if reply_to.isdigit() and len(reply_to) < 19 else None,
-        "values": {},
-    })
+        "reply_parent": reply_parent,
+        "values": values or {},
+    }
 
 
 async def new_form(request: web.Request) -> web.Response:
@@ -135,12 +143,8 @@ async def reply(request: web.Request) -> web.Response:
         if error.status not in (409, 422):
             raise
         thread, posts = await discussions.thread_with_posts(svc, actor, thread_id)
-        return rerender(request, "thread.html", error, {
-            "thread": thread, "shown": with_articles(request, as_tree(posts)), "chronological": False,
-            "may_reply": policy.can(actor, Action.REPLY, thread),
-            "may_moderate": policy.can(actor, Action.MODERATE_GROUP, thread),
-            "reply_to": parent_id, "values": form,
-        })
+        return rerender(request, "thread.html", error,
+                        _thread_context(request, thread, posts, False, parent, values=form))
     raise redirect(request, "thread", anchor=f"#post-{post['id']}", thread_id=thread_id)
 
 

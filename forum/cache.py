@@ -1,0 +1,43 @@
+"""Small in-process caches that are right by construction: every entry remembers the database
+generation (the count of commits this process has made) it was computed at, and is ignored
+once anything has been written since. No entry can outlive the data it was built from.
+
+This holds while one process does all the writing. When several processes share a database
+(see ARCHITECTURE.md, "Growing past one machine"), the generation has to come from the shared
+event log instead: that is the one place to change.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Hashable
+
+from forum.db import Database
+
+_MISSING = object()
+
+
+class GenerationCache:
+    def __init__(self, db: Database, max_entries: int):
+        self.db = db
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        entry = self._entries.get(key, _MISSING)
+        if entry is _MISSING:
+            return default
+        generation, value = entry
+        if generation != self.db.generation:
+            del self._entries[key]
+            return default
+        self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: Any, generation: int) -> None:
+        """Store a value computed from data read at `generation` (read it before computing)."""
+        if generation != self.db.generation:
+            return  # something was written meanwhile: the value may already be stale
+        self._entries[key] = (generation, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)

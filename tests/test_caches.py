@@ -1,0 +1,60 @@
+"""The in-process caches never show what a write has changed: visitors' pages and session
+lookups are valid only until the next commit."""
+from __future__ import annotations
+
+from forum.keys import page_cache_key
+from tests.conftest import open_group
+
+
+async def test_visitor_pages_are_shared_but_never_stale(admin, make_user, anonymous, server):
+    group = await open_group(admin)
+    member = await make_user("Lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    thread = (await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "eerste"},
+                                expect=201))["thread"]["id"]
+    one, two = await anonymous(), await anonymous()
+    first = await one.client.get(f"/threads/{thread}")
+    html = await first.text()
+    assert "Set-Cookie" not in first.headers and "csrf_token" not in html  # nothing per visitor
+    assert server.app[page_cache_key].get((f"/threads/{thread}", "nl")) is not None
+    assert await (await two.client.get(f"/threads/{thread}")).text() == html
+    await member.post(f"/api/v1/threads/{thread}/posts", {"body": "een verse reactie"}, expect=201)
+    assert "een verse reactie" in await (await one.client.get(f"/threads/{thread}")).text()
+    # language is part of the key
+    english = await (await two.client.get(f"/threads/{thread}", headers={"Accept-Language": "en"})).text()
+    assert 'lang="en"' in english
+    # members never get a visitor's page
+    mine = await (await member.client.get(f"/threads/{thread}")).text()
+    assert "Bewerken" in mine and "csrf_token" in mine
+
+
+async def test_a_page_rendered_across_a_write_is_not_kept(admin, server, svc):
+    cache = server.app[page_cache_key]
+    generation = svc.db.generation
+    await admin.patch("/api/v1/me", {"display_name": "Nieuwe naam", "bio": "", "locale": "nl"})
+    cache.put(("/x", "nl"), b"stale", generation)
+    assert cache.get(("/x", "nl")) is None
+
+
+async def test_cached_sessions_end_with_logout_and_suspension(admin, make_user):
+    member = await make_user("Lid")
+    await member.get("/api/v1/me")
+    await member.get("/api/v1/me")  # now served from the session cache
+    await admin.post(f"/api/v1/admin/users/{member.id}/suspend", {"reason": "test"})
+    await member.get("/api/v1/me", expect=401)
+    await admin.post(f"/api/v1/admin/users/{member.id}/unsuspend")
+    await member.login()
+    await member.get("/api/v1/me")
+    await member.post("/api/v1/logout")
+    await member.get("/api/v1/me", expect=401)
+
+
+async def test_membership_changes_reach_a_cached_session_at_once(admin, make_user):
+    group = await open_group(admin, "Besloten", "closed")
+    member = await make_user("Lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    await member.get(f"/api/v1/groups/{group['id']}/threads", expect=404)
+    await admin.post(f"/api/v1/groups/{group['id']}/members/{member.id}/approve")
+    await member.get(f"/api/v1/groups/{group['id']}/threads")
+    await admin.delete(f"/api/v1/groups/{group['id']}/members/{member.id}")
+    await member.get(f"/api/v1/groups/{group['id']}/threads", expect=404)
