@@ -1,6 +1,10 @@
 """Page speed: the anonymous thread page (20 posts), a group's thread list and the logged-in
 thread page, each beside a plain aiohttp + aiosqlite + Jinja2 page measured in the same run.
 
+Visitors' pages are cached until the next write (forum/web/page_cache.py), so the anonymous
+pages are measured three ways: with the cache, with the cache while a reply is posted every
+0.2 s (each post voids it), and by a second server with the cache off (FORUM_PAGE_CACHE=0).
+
     python bench/bench_pages.py [--seconds 10] [--connections 32] [--rounds 3]
 
 Needs wrk (Debian: apt-get install wrk). Servers bind to 127.0.0.1 only; every load run is
@@ -19,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -60,13 +65,35 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None
     return rps, p99
 
 
-def login_cookie(base: str) -> str:
+def login(base: str, email: str = "user2@example.nl") -> tuple[str, str]:
+    """(cookie header value, CSRF token) of a fresh session."""
     request = urllib.request.Request(f"{base}/api/v1/login", method="POST",
-                                     data=json.dumps({"email": "user2@example.nl", "password": BENCH_PASSWORD}).encode(),
+                                     data=json.dumps({"email": email, "password": BENCH_PASSWORD}).encode(),
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
         cookie = response.headers["Set-Cookie"]
-    return cookie.split(";", 1)[0]
+        token = json.loads(response.read())["csrf_token"]
+    return cookie.split(";", 1)[0], token
+
+
+class Writer(threading.Thread):
+    """Posts a reply every `interval` seconds to another thread of the same site until stopped."""
+
+    def __init__(self, base: str, thread_id: int, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.base, self.thread_id, self.interval = base, thread_id, interval
+        self.cookie, self.token = login(base, "user1@example.nl")  # the admin may post anywhere
+        self.stopped = threading.Event()
+        self.posted = 0
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            request = urllib.request.Request(
+                f"{self.base}/api/v1/threads/{self.thread_id}/posts", method="POST",
+                data=json.dumps({"body": f"reactie {self.posted}"}).encode(),
+                headers={"Content-Type": "application/json", "Cookie": self.cookie, "X-CSRF-Token": self.token})
+            urllib.request.urlopen(request, timeout=5).read()
+            self.posted += 1
 
 
 def main() -> None:
@@ -80,33 +107,49 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
 
     db_path = build(args.data)
-    forum_port, base_port = free_port(), free_port()
+    forum_port, uncached_port, base_port = free_port(), free_port(), free_port()
     env = {**os.environ, "FORUM_DATA_DIR": str(args.data), "FORUM_LOG_LEVEL": "WARNING",
            "FORUM_HOST": "127.0.0.1", "FORUM_PORT": str(forum_port)}
     servers = [
         subprocess.Popen([sys.executable, str(ROOT / "run.py")], env=env, stdout=subprocess.DEVNULL),
+        subprocess.Popen([sys.executable, str(ROOT / "run.py")], stdout=subprocess.DEVNULL,
+                         env={**env, "FORUM_PORT": str(uncached_port), "FORUM_PAGE_CACHE": "0"}),
         subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline.py"), str(db_path), str(base_port)],
                          stdout=subprocess.DEVNULL),
     ]
     try:
         forum = f"http://127.0.0.1:{forum_port}"
+        uncached = f"http://127.0.0.1:{uncached_port}"
         baseline = f"http://127.0.0.1:{base_port}"
         thread_id = 4321  # every generated thread has 20 posts
-        wait_until_up(f"{forum}/threads/{thread_id}")
-        wait_until_up(f"{baseline}/threads/{thread_id}")
-        cookie = login_cookie(forum)
+        for url in (forum, uncached, baseline):
+            wait_until_up(f"{url}/threads/{thread_id}")
+        cookie, _ = login(uncached)
+        group_id = 3
         targets = {
-            "baseline: aiosqlite + Jinja2 page": (f"{baseline}/threads/{thread_id}", None),
-            "thread page, anonymous (20 posts)": (f"{forum}/threads/{thread_id}", None),
-            "group thread list, anonymous": (f"{forum}/groups/3", None),
-            "thread page, logged in": (f"{forum}/threads/{thread_id}", {"Cookie": cookie}),
+            "baseline: aiosqlite + Jinja2 page": (f"{baseline}/threads/{thread_id}", None, False),
+            "thread page, anonymous, cached": (f"{forum}/threads/{thread_id}", None, False),
+            "thread page, anonymous, 5 writes/s": (f"{forum}/threads/{thread_id}", None, True),
+            "thread page, anonymous, no cache": (f"{uncached}/threads/{thread_id}", None, False),
+            "group thread list, anonymous, cached": (f"{forum}/groups/{group_id}", None, False),
+            "group thread list, anon., 5 writes/s": (f"{forum}/groups/{group_id}", None, True),
+            "group thread list, anonymous, no cache": (f"{uncached}/groups/{group_id}", None, False),
+            "thread page, logged in": (f"{uncached}/threads/{thread_id}", {"Cookie": cookie}, False),
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
-        for name, (url, headers) in targets.items():  # warm-up
+        for name, (url, headers, _) in targets.items():  # warm-up
             wrk(url, 2, args.connections, headers)
         for _ in range(args.rounds):  # interleaved rounds, so machine noise hits every target alike
-            for name, (url, headers) in targets.items():
-                results[name].append(wrk(url, args.seconds, args.connections, headers))
+            for name, (url, headers, with_writes) in targets.items():
+                writer = Writer(forum, thread_id + 1) if with_writes else None
+                if writer:
+                    writer.start()
+                try:
+                    results[name].append(wrk(url, args.seconds, args.connections, headers))
+                finally:
+                    if writer:
+                        writer.stopped.set()
+                        writer.join(timeout=10)
         base_rps = statistics.median(r for r, _ in results["baseline: aiosqlite + Jinja2 page"])
         print(f"{args.connections} connections, {args.seconds}s x {args.rounds} rounds, medians")
         print(f"{'target':40} {'req/s':>8} {'p99 ms':>8} {'vs baseline':>12}")
@@ -114,6 +157,7 @@ def main() -> None:
             rps = statistics.median(r for r, _ in runs)
             p99 = statistics.median(p for _, p in runs)
             print(f"{name:40} {rps:8.0f} {p99:8.1f} {rps / base_rps:11.2f}x")
+        print("(the logged-in page is read from the server without the visitors' cache; sessions are cached on both)")
     finally:
         for server in servers:
             server.terminate()

@@ -122,16 +122,27 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
             return False
         return actor.active and (is_member or actor.is_admin)
     if action in (Action.EDIT_POST, Action.DELETE_POST):
-        if obj["deleted_at"] is not None:
-            return False
-        if not can_read(actor, group_id, visibility):
-            return False
-        return is_moderator or (actor.active and obj["author_id"] == actor.user_id)
+        return _may_change_post(actor, group_id, visibility, obj["author_id"], obj["deleted_at"])
     if action is Action.MODERATE_GROUP:
         return is_moderator
     if action is Action.TRANSFER_OWNERSHIP:
         return role == "owner" or actor.is_admin
     raise ValueError(f"unknown action {action!r}")
+
+
+def _may_change_post(actor: Actor, group_id: int, visibility: str, author_id: int, deleted_at) -> bool:
+    if deleted_at is not None or not can_read(actor, group_id, visibility):
+        return False
+    if actor.is_admin or actor.group_role(group_id) in GROUP_MODERATOR_ROLES:
+        return True
+    return actor.active and author_id == actor.user_id
+
+
+def can_change_post_in(actor: Actor, thread: Any, post: Any) -> bool:
+    """EDIT_POST / DELETE_POST for a post listed under a thread row (which carries the group),
+    so a thread page can ask once per post without loading each post's group again."""
+    return _may_change_post(actor, thread["group_id"], thread["group_visibility"], post["author_id"],
+                            post["deleted_at"])
 
 
 def _can_see(actor: Actor, action: Action, obj: Any) -> bool:

@@ -88,6 +88,8 @@ async def test_single_object_checks_equal_list_filters(world, svc):
                 except (Forbidden, Unauthorized):
                     outcome = "refused"
                 assert (outcome == "allowed") == policy.can(actor, action, obj), (name, visibility, action)
+                if action is Action.EDIT_POST:  # the thread page's per-post shortcut says the same
+                    assert policy.can_change_post_in(actor, obj, obj) == policy.can(actor, action, obj)
                 hidden = not (may_view if action in (Action.VIEW_GROUP, Action.JOIN, Action.LEAVE,
                                                      Action.MODERATE_GROUP, Action.TRANSFER_OWNERSHIP)
                               else may_read)

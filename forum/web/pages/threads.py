@@ -28,29 +28,37 @@ class ShownPost:
     indent: int
     reply_to: object | None  # the parent post, named when the indent no longer shows it
     article: Markup | None = None
+    id: int = 0
+    removed: bool = False
+    may_edit: bool = False
 
 
 @lru_cache(maxsize=20_000)
-def _article(template: jinja2.Template, locale: str, post_id: int, author_id: int, author_name: str,
-             created_at: str, edited_at: str | None, deleted_at: str | None, body_html: str,
-             reply_to_id: int | None, reply_to_name: str | None) -> Markup:
-    post = {"id": post_id, "author_id": author_id, "author_name": author_name, "created_at": created_at,
-            "edited_at": edited_at, "deleted_at": deleted_at, "body_html": body_html}
+def _article(template: jinja2.Template, locale: str, indent: int, post_id: int, parent_id: int | None,
+             author_id: int, author_name: str, created_at: str, edited_at: str | None, deleted_at: str | None,
+             body_html: str, reply_to_id: int | None, reply_to_name: str | None) -> Markup:
+    post = {"id": post_id, "parent_id": parent_id, "author_id": author_id, "author_name": author_name,
+            "created_at": created_at, "edited_at": edited_at, "deleted_at": deleted_at, "body_html": body_html}
     reply_to = {"id": reply_to_id, "author_name": reply_to_name} if reply_to_id else None
-    return Markup(template.render(p=post, reply_to=reply_to))
+    return Markup(template.render(p=post, reply_to=reply_to, indent=indent))
 
 
-def with_articles(request: web.Request, shown: list[ShownPost]) -> list[ShownPost]:
-    """Render each post's header and words once per version and reuse them for every reader:
-    the cache key is every input of the fragment, so an edit, a removal or a new display
-    name simply makes a new entry."""
+def with_articles(request: web.Request, shown: list[ShownPost], thread) -> list[ShownPost]:
+    """Render each post's place, header and words once per version and reuse them for every
+    reader: the cache key is every input of the fragment, so an edit, a removal or a new
+    display name simply makes a new entry. What differs per reader (may this one edit?) is
+    decided here, once per post, by the policy."""
     template = aiohttp_jinja2.get_env(request.app).get_template("post_article.html")
     locale = current_locale()
+    actor = request[actor_key]
     for item in shown:
         p, parent = item.post, item.reply_to
-        item.article = _article(template, locale, p["id"], p["author_id"], p["author_name"], p["created_at"],
-                                p["edited_at"], p["deleted_at"], p["body_html"],
+        item.article = _article(template, locale, item.indent, p["id"], p["parent_id"], p["author_id"],
+                                p["author_name"], p["created_at"], p["edited_at"], p["deleted_at"], p["body_html"],
                                 parent["id"] if parent else None, parent["author_name"] if parent else None)
+        item.id = p["id"]
+        item.removed = p["deleted_at"] is not None
+        item.may_edit = policy.can_change_post_in(actor, thread, p)
     return shown
 
 
@@ -102,10 +110,9 @@ def _thread_context(request: web.Request, thread, posts, chronological: bool, re
     reply_parent = next((p for p in posts if p["id"] == parent_id and not p["deleted_at"]), None)
     return {
         "thread": thread,
-        "shown": with_articles(request, in_time_order(posts) if chronological else as_tree(posts)),
+        "shown": with_articles(request, in_time_order(posts) if chronological else as_tree(posts), thread),
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
-        "may_moderate": policy.can(actor, Action.MODERATE_GROUP, thread),
         "reply_parent": reply_parent,
         "values": values or {},
     }
