@@ -11,13 +11,12 @@ from aiohttp import web
 from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.cache import GenerationCache
 from forum.keys import config_key, page_cache_key, services_key
 from forum.mail import Mailer
 from forum.services import Services, iso, system_clock
 from forum.web import templating
 from forum.web.middleware import csrf_middleware, error_middleware, security_headers, session_middleware
-from forum.web.page_cache import page_cache_middleware
+from forum.web.page_cache import PageCache, page_cache_middleware
 from forum.web.routes import setup_routes
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
     db = Database(config.db_path)
     mailer = Mailer(config, db, now=lambda: iso(clock()))
     app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock)
-    app[page_cache_key] = GenerationCache(db, max_entries=config.page_cache_entries)
+    app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries)
 
     async def resources(app: web.Application):
         await db.open()

@@ -2,6 +2,8 @@
 lookups are valid only until the next commit."""
 from __future__ import annotations
 
+import asyncio
+
 from forum.keys import page_cache_key
 from tests.conftest import open_group
 
@@ -58,3 +60,27 @@ async def test_membership_changes_reach_a_cached_session_at_once(admin, make_use
     await member.get(f"/api/v1/groups/{group['id']}/threads")
     await admin.delete(f"/api/v1/groups/{group['id']}/members/{member.id}")
     await member.get(f"/api/v1/groups/{group['id']}/threads", expect=404)
+
+
+async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, monkeypatch):
+    from forum.web.pages import threads as thread_pages
+    group = await open_group(admin)
+    thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"},
+                               expect=201))["thread"]["id"]
+    renders = 0
+    original = thread_pages.discussions.thread_with_posts
+
+    async def slow_and_counted(*args, **kwargs):
+        nonlocal renders
+        renders += 1
+        await asyncio.sleep(0.05)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(thread_pages.discussions, "thread_with_posts", slow_and_counted)
+    visitors = [await anonymous() for _ in range(5)]
+
+    async def visit(visitor):
+        return await (await visitor.client.get(f"/threads/{thread}")).text()
+
+    pages = await asyncio.gather(*[visit(v) for v in visitors])
+    assert renders == 1 and len(set(pages)) == 1 and "<h1>T</h1>" in pages[0]

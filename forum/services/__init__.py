@@ -27,10 +27,24 @@ class Services:
     mailer: Mailer
     clock: Callable[[], datetime] = system_clock
     sessions: GenerationCache | None = None  # token hash → session user, until the next write
+    reads: GenerationCache | None = None     # hot page reads (a thread, a group's first page)
 
     def __post_init__(self):
         if self.sessions is None:
             self.sessions = GenerationCache(self.db, max_entries=10_000)
+        if self.reads is None:
+            self.reads = GenerationCache(self.db, max_entries=1_000)
+
+    async def cached_read(self, key, load):
+        """`load(conn)` through the read cache: the result is reused until the next write.
+        The caller still applies the policy to what comes back, for every request."""
+        value = self.reads.get(key)
+        if value is None:
+            generation = self.db.generation
+            async with self.db.read() as conn:
+                value = await load(conn)
+            self.reads.put(key, value, generation)
+        return value
 
     def now(self) -> str:
         return iso(self.clock())

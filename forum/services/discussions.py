@@ -91,8 +91,9 @@ async def threads_of_group(svc: Services, actor: Actor, group, *, before: str | 
     """(threads, next cursor) for a group the caller already loaded (saves the page a trip)."""
     policy.require(actor, Action.READ, group)
     keyset = decode_cursor(before)
-    async with svc.db.read() as conn:
-        rows = await store.group_threads(conn, group["id"], before=keyset, limit=limit + 1)
+    rows = await svc.cached_read(
+        ("group_threads", group["id"], keyset, limit),
+        lambda conn: store.group_threads(conn, group["id"], before=keyset, limit=limit + 1))
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
@@ -126,10 +127,12 @@ async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str
 
 
 async def thread_with_posts(svc: Services, actor: Actor, thread_id: int):
-    async with svc.db.read() as conn:
+    async def load(conn):
         thread = await store.get_thread(conn, thread_id)
-        policy.require(actor, Action.READ, thread)
-        posts = await store.thread_posts(conn, thread_id)
+        return thread, (await store.thread_posts(conn, thread_id) if thread else [])
+
+    thread, posts = await svc.cached_read(("thread", thread_id), load)
+    policy.require(actor, Action.READ, thread)
     return thread, posts
 
 

@@ -29,8 +29,7 @@ async def list_groups(svc: Services, actor: Actor):
 
 
 async def get_group(svc: Services, actor: Actor, group_id: int):
-    async with svc.db.read() as conn:
-        group = await group_store.by_id(conn, group_id)
+    group = await svc.cached_read(("group", group_id), lambda conn: group_store.by_id(conn, group_id))
     policy.require(actor, Action.VIEW_GROUP, group)
     return group
 

@@ -2,9 +2,13 @@
 
 Most readers of a public forum are not logged in, and they all see the same page for a path
 and language: no forms with per-visitor tokens (see forum/web/csrf.py), nothing personal.
-Such pages are kept in a GenerationCache, so any commit makes them be rendered afresh.
+Such pages are kept in a GenerationCache, so any commit makes them be rendered afresh; and
+when many visitors ask for the same page at once after a write, one renders it and the others
+wait for that render instead of all doing the same work.
 """
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp import web
 
@@ -13,19 +17,49 @@ from forum.i18n import current_locale
 from forum.keys import actor_key, new_anon_cookie_key, page_cache_key
 
 
+class PageCache(GenerationCache):
+    def __init__(self, db, max_entries: int):
+        super().__init__(db, max_entries)
+        self.rendering: dict[tuple, asyncio.Future] = {}
+
+
+def _html(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="text/html", charset="utf-8")
+
+
+def _shareable(request: web.Request, response: web.StreamResponse) -> bool:
+    return (response.status == 200 and isinstance(response, web.Response) and response.content_type == "text/html"
+            and not request.get(new_anon_cookie_key) and not response.cookies and response.body is not None)
+
+
 @web.middleware
 async def page_cache_middleware(request: web.Request, handler):
     actor = request.get(actor_key)
     if request.method != "GET" or actor is None or actor.active or request.path.startswith(("/api/", "/static/")):
         return await handler(request)
-    cache: GenerationCache = request.app[page_cache_key]
+    cache: PageCache = request.app[page_cache_key]
+    if cache.max_entries == 0:
+        return await handler(request)
     key = (request.path_qs, current_locale())
     body = cache.get(key)
     if body is not None:
-        return web.Response(body=body, content_type="text/html", charset="utf-8")
-    generation = cache.db.generation  # before rendering: a write during it leaves the result uncached
-    response = await handler(request)
-    if (response.status == 200 and isinstance(response, web.Response) and response.content_type == "text/html"
-            and not request.get(new_anon_cookie_key) and not response.cookies and response.body is not None):
-        cache.put(key, response.body, generation)
-    return response
+        return _html(body)
+    in_progress = cache.rendering.get(key)
+    if in_progress is not None:
+        body = await asyncio.shield(in_progress)
+        if body is not None:
+            return _html(body)
+        return await handler(request)  # that render was not shareable (an error, a redirect)
+    done = asyncio.get_running_loop().create_future()
+    cache.rendering[key] = done
+    shared = None
+    try:
+        generation = cache.db.generation  # before rendering: a write during it leaves the result uncached
+        response = await handler(request)
+        if _shareable(request, response):
+            shared = response.body
+            cache.put(key, shared, generation)
+        return response
+    finally:
+        del cache.rendering[key]
+        done.set_result(shared)

@@ -9,6 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from babel.dates import format_datetime
+from markupsafe import Markup
 
 from forum import i18n
 from forum.keys import actor_key
@@ -46,3 +47,16 @@ def render(request: web.Request, template: str, context: dict | None = None, sta
         "values": {},
     }
     return aiohttp_jinja2.render_template(template, request, {**base, **(context or {})}, status=status)
+
+
+@lru_cache(maxsize=50_000)
+def _fragment(template: jinja2.Template, locale: str, items: tuple) -> Markup:
+    return Markup(template.render(dict(items)))
+
+
+def fragment(request: web.Request, name: str, **values) -> Markup:
+    """A piece of page that depends only on `values` and the language (a post, a thread row):
+    rendered once per distinct set of values and reused for every reader. The values are the
+    whole key, so an edit or a new reply count simply makes a new entry; old ones age out."""
+    template = aiohttp_jinja2.get_env(request.app).get_template(name)
+    return _fragment(template, i18n.current_locale(), tuple(values.items()))

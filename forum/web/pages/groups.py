@@ -11,6 +11,7 @@ from forum.policy import Action
 from forum.services import discussions, groups
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
+from forum.web.templating import fragment
 
 
 async def index(request: web.Request) -> web.Response:
@@ -38,15 +39,20 @@ async def show(request: web.Request) -> web.Response:
     svc = request.app[services_key]
     group_id = int_param(request, "group_id")
     group = await groups.get_group(svc, actor, group_id)
-    context = {"group": group, "role": actor.group_role(group_id), "threads": [], "next": None,
+    context = {"group": group, "role": actor.group_role(group_id), "thread_rows": [], "next": None,
                "may_read": policy.can(actor, Action.READ, group),
                "may_post": policy.can(actor, Action.START_THREAD, group),
                "may_moderate": policy.can(actor, Action.MODERATE_GROUP, group),
                "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
                "may_join": policy.can(actor, Action.JOIN, group)}
     if context["may_read"]:
-        context["threads"], context["next"] = await discussions.threads_of_group(
+        threads, context["next"] = await discussions.threads_of_group(
             svc, actor, group, before=request.query.get("before"))
+        context["thread_rows"] = [
+            fragment(request, "thread_row.html", id=t["id"], title=t["title"], author_name=t["author_name"],
+                     reply_count=t["reply_count"], last_poster_name=t["last_poster_name"],
+                     last_activity_at=t["last_activity_at"])
+            for t in threads]
     return render(request, "group.html", context)
 
 

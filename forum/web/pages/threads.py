@@ -3,21 +3,17 @@ replying, editing and removing posts, and a post's earlier versions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
 from forum import policy
 from forum.errors import ServiceError
-from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
+from forum.web.templating import fragment
 
 INDENT_CAP = 6  # deeper replies stay at this indent, with an "in reply to NAME" link
 
@@ -33,29 +29,19 @@ class ShownPost:
     may_edit: bool = False
 
 
-@lru_cache(maxsize=20_000)
-def _article(template: jinja2.Template, locale: str, indent: int, post_id: int, parent_id: int | None,
-             author_id: int, author_name: str, created_at: str, edited_at: str | None, deleted_at: str | None,
-             body_html: str, reply_to_id: int | None, reply_to_name: str | None) -> Markup:
-    post = {"id": post_id, "parent_id": parent_id, "author_id": author_id, "author_name": author_name,
-            "created_at": created_at, "edited_at": edited_at, "deleted_at": deleted_at, "body_html": body_html}
-    reply_to = {"id": reply_to_id, "author_name": reply_to_name} if reply_to_id else None
-    return Markup(template.render(p=post, reply_to=reply_to, indent=indent))
-
-
 def with_articles(request: web.Request, shown: list[ShownPost], thread) -> list[ShownPost]:
     """Render each post's place, header and words once per version and reuse them for every
     reader: the cache key is every input of the fragment, so an edit, a removal or a new
     display name simply makes a new entry. What differs per reader (may this one edit?) is
     decided here, once per post, by the policy."""
-    template = aiohttp_jinja2.get_env(request.app).get_template("post_article.html")
-    locale = current_locale()
     actor = request[actor_key]
     for item in shown:
         p, parent = item.post, item.reply_to
-        item.article = _article(template, locale, item.indent, p["id"], p["parent_id"], p["author_id"],
-                                p["author_name"], p["created_at"], p["edited_at"], p["deleted_at"], p["body_html"],
-                                parent["id"] if parent else None, parent["author_name"] if parent else None)
+        item.article = fragment(
+            request, "post_article.html", indent=item.indent, id=p["id"], parent_id=p["parent_id"],
+            author_id=p["author_id"], author_name=p["author_name"], created_at=p["created_at"],
+            edited_at=p["edited_at"], deleted_at=p["deleted_at"], body_html=p["body_html"],
+            reply_to_id=parent["id"] if parent else None, reply_to_name=parent["author_name"] if parent else None)
         item.id = p["id"]
         item.removed = p["deleted_at"] is not None
         item.may_edit = policy.can_change_post_in(actor, thread, p)
