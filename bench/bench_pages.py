@@ -1,9 +1,10 @@
 """Page speed: the anonymous thread page (20 posts), a group's thread list and the logged-in
 thread page, each beside a plain aiohttp + aiosqlite + Jinja2 page measured in the same run.
 
-Visitors' pages are cached until the next write (forum/web/page_cache.py), so the anonymous
-pages are measured three ways: with the cache, with the cache while a reply is posted every
-0.2 s (each post voids it), and by a second server with the cache off (FORUM_PAGE_CACHE=0).
+Visitors' pages and hot reads are cached until the next write (forum/web/page_cache.py,
+Services.cached_read), so each page is measured three ways: with the caches, with the caches
+while a reply is posted every 0.2 s (each post voids them), and by a second server with both
+caches off (FORUM_PAGE_CACHE=0 FORUM_READ_CACHE=0).
 
     python bench/bench_pages.py [--seconds 10] [--connections 32] [--rounds 3]
 
@@ -113,7 +114,8 @@ def main() -> None:
     servers = [
         subprocess.Popen([sys.executable, str(ROOT / "run.py")], env=env, stdout=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, str(ROOT / "run.py")], stdout=subprocess.DEVNULL,
-                         env={**env, "FORUM_PORT": str(uncached_port), "FORUM_PAGE_CACHE": "0"}),
+                         env={**env, "FORUM_PORT": str(uncached_port), "FORUM_PAGE_CACHE": "0",
+                              "FORUM_READ_CACHE": "0"}),
         subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline.py"), str(db_path), str(base_port)],
                          stdout=subprocess.DEVNULL),
     ]
@@ -124,17 +126,20 @@ def main() -> None:
         thread_id = 4321  # every generated thread has 20 posts
         for url in (forum, uncached, baseline):
             wait_until_up(f"{url}/threads/{thread_id}")
-        cookie, _ = login(uncached)
+        cookie, _ = login(forum)
+        uncached_cookie, _ = login(uncached)
         group_id = 3
         targets = {
             "baseline: aiosqlite + Jinja2 page": (f"{baseline}/threads/{thread_id}", None, False),
-            "thread page, anonymous, cached": (f"{forum}/threads/{thread_id}", None, False),
-            "thread page, anonymous, 5 writes/s": (f"{forum}/threads/{thread_id}", None, True),
-            "thread page, anonymous, no cache": (f"{uncached}/threads/{thread_id}", None, False),
-            "group thread list, anonymous, cached": (f"{forum}/groups/{group_id}", None, False),
-            "group thread list, anon., 5 writes/s": (f"{forum}/groups/{group_id}", None, True),
-            "group thread list, anonymous, no cache": (f"{uncached}/groups/{group_id}", None, False),
-            "thread page, logged in": (f"{uncached}/threads/{thread_id}", {"Cookie": cookie}, False),
+            "thread page, anonymous": (f"{forum}/threads/{thread_id}", None, False),
+            "  ... while 5 replies/s are posted": (f"{forum}/threads/{thread_id}", None, True),
+            "  ... caches off": (f"{uncached}/threads/{thread_id}", None, False),
+            "group thread list, anonymous": (f"{forum}/groups/{group_id}", None, False),
+            "  ... while 5 replies/s are posted ": (f"{forum}/groups/{group_id}", None, True),
+            "  ... caches off ": (f"{uncached}/groups/{group_id}", None, False),
+            "thread page, logged in": (f"{forum}/threads/{thread_id}", {"Cookie": cookie}, False),
+            "  ... while 5 replies/s are posted  ": (f"{forum}/threads/{thread_id}", {"Cookie": cookie}, True),
+            "  ... caches off  ": (f"{uncached}/threads/{thread_id}", {"Cookie": uncached_cookie}, False),
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
         for name, (url, headers, _) in targets.items():  # warm-up
@@ -157,7 +162,6 @@ def main() -> None:
             rps = statistics.median(r for r, _ in runs)
             p99 = statistics.median(p for _, p in runs)
             print(f"{name:40} {rps:8.0f} {p99:8.1f} {rps / base_rps:11.2f}x")
-        print("(the logged-in page is read from the server without the visitors' cache; sessions are cached on both)")
     finally:
         for server in servers:
             server.terminate()

@@ -8,8 +8,9 @@ event log instead: that is the one place to change.
 """
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
-from typing import Any, Hashable
+from typing import Any, Awaitable, Callable, Hashable
 
 from forum.db import Database
 
@@ -21,6 +22,7 @@ class GenerationCache:
         self.db = db
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._loading: dict[Hashable, asyncio.Future] = {}
 
     def get(self, key: Hashable, default: Any = None) -> Any:
         entry = self._entries.get(key, _MISSING)
@@ -35,9 +37,34 @@ class GenerationCache:
 
     def put(self, key: Hashable, value: Any, generation: int) -> None:
         """Store a value computed from data read at `generation` (read it before computing)."""
-        if generation != self.db.generation:
+        if generation != self.db.generation or self.max_entries <= 0:
             return  # something was written meanwhile: the value may already be stale
         self._entries[key] = (generation, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        """The cached value, or `load()`'s; callers that miss together share one load (after a
+        write, a popular page would otherwise be read by every waiting request at once)."""
+        value = self.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        pending = asyncio.get_running_loop().create_future()
+        self._loading[key] = pending
+        try:
+            generation = self.db.generation
+            value = await load()
+            self.put(key, value, generation)
+        except BaseException as error:
+            pending.set_exception(error)
+            pending.exception()  # retrieved: waiters get it, nobody else must
+            raise
+        else:
+            pending.set_result(value)
+            return value
+        finally:
+            del self._loading[key]

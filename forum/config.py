@@ -25,6 +25,7 @@ class Config:
     log_level: str = "INFO"
     reload_templates: bool = False
     page_cache_entries: int = 2000       # visitors' pages kept until the next write; 0 turns it off
+    read_cache_entries: int = 1000       # hot reads (threads, group pages) likewise
     extra: dict = field(default_factory=dict)
 
     @property
@@ -70,6 +71,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         log_level=env.get("FORUM_LOG_LEVEL", "INFO"),
         reload_templates=env.get("FORUM_RELOAD_TEMPLATES", "") == "1",
         page_cache_entries=int(env.get("FORUM_PAGE_CACHE", "2000")),
+        read_cache_entries=int(env.get("FORUM_READ_CACHE", "1000")),
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),
     )

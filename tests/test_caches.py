@@ -84,3 +84,25 @@ async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, 
 
     pages = await asyncio.gather(*[visit(v) for v in visitors])
     assert renders == 1 and len(set(pages)) == 1 and "<h1>T</h1>" in pages[0]
+
+
+async def test_read_cache_loads_once_for_simultaneous_misses_and_shares_failures(svc):
+    calls = 0
+
+    async def load():
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.02)
+        return {"value": 1}
+
+    results = await asyncio.gather(*[svc.reads.get_or_load(("k",), load) for _ in range(10)])
+    assert calls == 1 and all(r == {"value": 1} for r in results)
+
+    async def broken():
+        await asyncio.sleep(0.01)
+        raise RuntimeError("disk")
+
+    outcomes = await asyncio.gather(*[svc.reads.get_or_load(("b",), broken) for _ in range(3)],
+                                    return_exceptions=True)
+    assert all(isinstance(o, RuntimeError) for o in outcomes)
+    assert svc.reads.get(("b",)) is None

@@ -33,18 +33,15 @@ class Services:
         if self.sessions is None:
             self.sessions = GenerationCache(self.db, max_entries=10_000)
         if self.reads is None:
-            self.reads = GenerationCache(self.db, max_entries=1_000)
+            self.reads = GenerationCache(self.db, max_entries=self.config.read_cache_entries)
 
     async def cached_read(self, key, load):
         """`load(conn)` through the read cache: the result is reused until the next write.
         The caller still applies the policy to what comes back, for every request."""
-        value = self.reads.get(key)
-        if value is None:
-            generation = self.db.generation
+        async def read():
             async with self.db.read() as conn:
-                value = await load(conn)
-            self.reads.put(key, value, generation)
-        return value
+                return await load(conn)
+        return await self.reads.get_or_load(key, read)
 
     def now(self) -> str:
         return iso(self.clock())
