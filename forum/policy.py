@@ -145,6 +145,12 @@ def can_change_post_in(actor: Actor, thread: Any, post: Any) -> bool:
                             post["deleted_at"])
 
 
+def can_view_profile(actor: Actor, user: Any) -> bool:
+    """Profiles of active accounts are public; pending and suspended ones only to admins and
+    to their owner."""
+    return user["status"] == "active" or actor.is_admin or actor.user_id == user["id"]
+
+
 def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
     """Whether the object itself is visible to the actor: if not, a refusal must look like 404."""
     if action is Action.ADMINISTER:

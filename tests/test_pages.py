@@ -185,3 +185,19 @@ async def test_moderator_handles_requests_and_invitations_in_the_browser(admin, 
     # the last owner is told why leaving is refused
     response = await admin.client.post(f"/groups/{group['id']}/leave", data={"csrf_token": admin.csrf})
     assert response.status == 409 and "enige eigenaar" in await response.text()
+
+
+async def test_creating_groups_in_the_browser(admin, make_user):
+    page = await (await admin.client.get("/groups/new")).text()
+    assert 'value="proeftuin"' in page
+    response = await admin.client.post("/groups/new", data={"csrf_token": admin.csrf, "name": "", "kind": "werkgroep",
+                                                            "visibility": "open", "description": "Iets"})
+    assert response.status == 422 and 'value="Iets"' in await response.text()
+    response = await admin.client.post("/groups/new", data={"csrf_token": admin.csrf, "name": "WG Wonen",
+                                                            "kind": "werkgroep", "visibility": "closed"})
+    assert "<h1>WG Wonen</h1>" in await response.text()
+    member = await make_user("Lid")
+    assert (await member.client.get("/groups/new")).status == 403
+    await admin.call("PUT", "/api/v1/admin/settings", {"registration_mode": "open", "members_create_werkgroepen": True})
+    page = await (await member.client.get("/groups/new")).text()
+    assert 'value="werkgroep"' in page and 'value="proeftuin"' not in page

@@ -170,7 +170,7 @@ async def profile(svc: Services, viewer: Actor, user_id: int):
     """A user's public profile and the groups of theirs the viewer may see."""
     async with svc.db.read() as conn:
         user = await user_store.by_id(conn, user_id)
-        if user is None or (user["status"] != "active" and not viewer.is_admin and viewer.user_id != user_id):
+        if user is None or not policy.can_view_profile(viewer, user):
             raise NotFound()
         where, params = policy.visible_groups_sql(viewer)
         groups = await group_store.of_user(conn, user_id, where, params)

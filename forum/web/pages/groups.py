@@ -27,11 +27,12 @@ async def index(request: web.Request) -> web.Response:
     })
 
 
-async def _may_create(request: web.Request) -> bool:
+async def _may_create(request: web.Request, kind: str = "werkgroep") -> bool:
     actor = request[actor_key]
     if not actor.active:
         return False
-    return actor.role in ("editor", "admin") or await groups.members_may_create_werkgroepen(request.app[services_key])
+    members_may = await groups.members_may_create_werkgroepen(request.app[services_key])
+    return policy.can(actor, Action.CREATE_GROUP, policy.GroupDraft(kind, members_may))
 
 
 async def show(request: web.Request) -> web.Response:
@@ -60,7 +61,8 @@ async def new_form(request: web.Request) -> web.Response:
     if not await _may_create(request):
         policy.require(request[actor_key], Action.CREATE_GROUP, policy.GroupDraft("werkgroep", False))
     return render(request, "group_form.html", {"values": {"kind": "werkgroep", "visibility": "open"},
-                                               "creating": True})
+                                               "creating": True,
+                                               "may_create_proeftuin": await _may_create(request, "proeftuin")})
 
 
 async def new_submit(request: web.Request) -> web.Response:
@@ -70,7 +72,8 @@ async def new_submit(request: web.Request) -> web.Response:
             request.app[services_key], request[actor_key], name=form.get("name", ""), kind=form.get("kind", ""),
             visibility=form.get("visibility", ""), description=form.get("description", ""))
     except ServiceError as error:
-        return rerender(request, "group_form.html", error, {"values": form, "creating": True})
+        return rerender(request, "group_form.html", error, {
+            "values": form, "creating": True, "may_create_proeftuin": await _may_create(request, "proeftuin")})
     raise redirect(request, "group", group_id=group["id"])
 
 
