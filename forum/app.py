@@ -11,7 +11,8 @@ from aiohttp import web
 from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.keys import config_key, page_cache_key, services_key
+from forum.keys import config_key, hub_key, page_cache_key, services_key
+from forum.live.hub import Hub
 from forum.mail import Mailer
 from forum.services import Services, iso, system_clock
 from forum.web import templating
@@ -44,16 +45,26 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
     app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock)
     app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries)
 
+    hub = Hub(app[services_key])
+    app[hub_key] = hub
+
     async def resources(app: web.Application):
         await db.open()
         db.on_commit(mailer.wake)
+        db.on_commit(hub.wake)
         mailer.start()
         mailer.wake()  # mail left queued by an earlier run goes out now
+        await hub.start()
         yield
+        await hub.stop()
         await mailer.stop()
         await db.close()
 
+    async def close_sockets(app: web.Application):
+        await hub.close_all()
+
     app.cleanup_ctx.append(resources)
+    app.on_shutdown.append(close_sockets)
     app.on_response_prepare.append(security_headers)
     setup_routes(app)
     return app

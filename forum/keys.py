@@ -16,3 +16,4 @@ csrf_token_key = web.RequestKey("csrf_token", str)
 new_anon_cookie_key = web.RequestKey("new_anon_cookie", object)  # str to set on the response, or None
 openapi_key = web.AppKey("openapi", dict)
 page_cache_key = web.AppKey("page_cache", object)
+hub_key = web.AppKey("hub", object)

@@ -151,6 +151,19 @@ def can_view_profile(actor: Actor, user: Any) -> bool:
     return user["status"] == "active" or actor.is_admin or actor.user_id == user["id"]
 
 
+def can_watch(actor: Actor, channel: str, target: Any) -> bool:
+    """Live channels: thread:ID and group:ID for readers of that thread or group (target is its
+    row), user:ID for that user alone, site for everyone."""
+    kind, _, ident = channel.partition(":")
+    if kind == "site":
+        return True
+    if kind == "user":
+        return actor.active and ident == str(actor.user_id)
+    if kind in ("thread", "group"):
+        return target is not None and can(actor, Action.READ, target)
+    return False
+
+
 def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
     """Whether the object itself is visible to the actor: if not, a refusal must look like 404."""
     if action is Action.ADMINISTER:

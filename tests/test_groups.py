@@ -167,8 +167,8 @@ async def test_membership_changes_write_events(admin, make_user, svc):
     await member.post(f"/api/v1/groups/{group['id']}/join")
     async with svc.db.read() as conn:
         rows = await (await conn.execute("SELECT channel, kind FROM events WHERE id > ? ORDER BY id", (before,))).fetchall()
-    assert [tuple(r) for r in rows] == [(f"group:{group['id']}", "membership.changed"),
-                                       (f"user:{member.id}", "membership.changed")]
+    assert [tuple(r) for r in rows] == [(f"user:{member.id}", "membership.changed"),
+                                       (f"group:{group['id']}", "membership.changed")]
 
 
 async def test_counts_follow_every_membership_and_thread_change(admin, make_user, svc):

@@ -14,6 +14,7 @@ from forum.services import Services
 from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field, email_field,
                                    password_field, text_field)
 from forum.store import groups as group_store
+from forum.store import threads as thread_store
 from forum.store import users as user_store
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,18 @@ def actor_from_row(user, roles: dict[int, str]) -> Actor:
     )
 
 
-async def logout(svc: Services, session_hash: str | None) -> None:
+async def _account_changed(tx, svc: Services, user_id: int) -> None:
+    """Tell the live hub that this account's sessions or rights changed: it re-checks (or
+    closes) that user's open sockets."""
+    await thread_store.append_event(tx, f"user:{user_id}", "account.changed", {"user_id": user_id}, svc.now())
+
+
+async def logout(svc: Services, actor: Actor, session_hash: str | None) -> None:
     if session_hash:
         async with svc.db.write() as tx:
             await user_store.delete_session(tx, session_hash)
+            if actor.user_id is not None:
+                await _account_changed(tx, svc, actor.user_id)
 
 
 async def change_password(svc: Services, actor: Actor, *, current_password: str, new_password: str) -> str:
@@ -117,6 +126,7 @@ async def change_password(svc: Services, actor: Actor, *, current_password: str,
     async with svc.db.write() as tx:
         await user_store.set_password_hash(tx, actor.user_id, new_hash)
         await user_store.delete_sessions_of(tx, actor.user_id)
+        await _account_changed(tx, svc, actor.user_id)
         await user_store.insert_session(
             tx, token_hash(token), actor.user_id, svc.now(), svc.later(days=svc.config.session_days)
         )
@@ -164,6 +174,7 @@ async def reset_password(svc: Services, *, token: str, new_password: str) -> Non
         await user_store.use_reset(tx, reset["token_hash"], svc.now())
         await user_store.set_password_hash(tx, reset["user_id"], new_hash)
         await user_store.delete_sessions_of(tx, reset["user_id"])
+        await _account_changed(tx, svc, reset["user_id"])
 
 
 async def profile(svc: Services, viewer: Actor, user_id: int):
@@ -216,6 +227,7 @@ async def set_site_role(svc: Services, actor: Actor, user_id: int, role: str):
         if user_id == actor.user_id and role != "admin":
             raise Conflict(N_("U kunt uw eigen beheerdersrol niet afnemen."))
         await user_store.set_role(tx, user_id, role)
+        await _account_changed(tx, svc, user_id)
         return await user_store.by_id(tx, user_id)
 
 
@@ -239,6 +251,7 @@ async def suspend_account(svc: Services, actor: Actor, user_id: int, reason: str
             raise Conflict(N_("U kunt uzelf niet schorsen."))
         await user_store.set_status(tx, user_id, "suspended", reason)
         await user_store.delete_sessions_of(tx, user_id)
+        await _account_changed(tx, svc, user_id)
         return await user_store.by_id(tx, user_id)
 
 

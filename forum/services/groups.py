@@ -18,8 +18,10 @@ VISIBILITIES = ("open", "closed", "hidden")
 
 async def _membership_event(tx, svc: Services, group_id: int, user_id: int, role: str | None) -> None:
     payload = {"group_id": group_id, "user_id": user_id, "role": role}
-    await thread_store.append_event(tx, f"group:{group_id}", "membership.changed", payload, svc.now())
+    # The user's own channel first: the live hub updates that user's rights before the
+    # group hears of it, so a removed member gets nothing more from the group.
     await thread_store.append_event(tx, f"user:{user_id}", "membership.changed", payload, svc.now())
+    await thread_store.append_event(tx, f"group:{group_id}", "membership.changed", payload, svc.now())
 
 
 async def list_groups(svc: Services, actor: Actor):

@@ -137,3 +137,28 @@ async def events_after(conn, after_id: int, limit: int = 1000):
         conn, "SELECT id, channel, kind, payload, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?",
         (after_id, limit),
     )
+
+
+async def events_on_channels(conn, channels: list[str], after_id: int, up_to_id: int, limit: int = 5000):
+    marks = ", ".join("?" for _ in channels)
+    return await fetch_all(
+        conn,
+        f"SELECT id, channel, kind, payload, created_at FROM events WHERE channel IN ({marks})"
+        " AND id > ? AND id <= ? ORDER BY id LIMIT ?",
+        (*channels, after_id, up_to_id, limit),
+    )
+
+
+async def event_id_range(conn) -> tuple[int, int]:
+    """(oldest retained id, newest id); (0, 0) when the log is empty."""
+    row = await fetch_one(conn, "SELECT COALESCE(MIN(id), 0) AS low, COALESCE(MAX(id), 0) AS high FROM events")
+    return row["low"], row["high"]
+
+
+async def trim_events(conn, *, older_than: str, keep_newest: int) -> None:
+    """Drop events that are both older than the cut-off and beyond the newest `keep_newest`."""
+    await execute(
+        conn,
+        "DELETE FROM events WHERE created_at < ? AND id <= (SELECT COALESCE(MAX(id), 0) FROM events) - ?",
+        (older_than, keep_newest),
+    )

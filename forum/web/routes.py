@@ -9,6 +9,7 @@ from aiohttp import web
 
 from forum import ROOT
 from forum.keys import openapi_key
+from forum.live import endpoint as live_endpoint
 from forum.web.api import accounts as api_accounts
 from forum.web.api import groups as api_groups
 from forum.web.api import threads as api_threads
@@ -30,6 +31,8 @@ class ApiRoute:
 
 API_ROUTES = [
     ApiRoute("GET", "/api/v1/openapi.json", openapi.serve, "api.openapi", "This document", auth=False),
+    ApiRoute("GET", "/api/v1/live", live_endpoint.live, "api.live",
+             "WebSocket (upgrade): live events with catch-up; see the README for the protocol", auth=False),
     ApiRoute("POST", "/api/v1/register", api_accounts.register, "api.register", "Register an account",
              api_accounts.RegisterIn, 201, auth=False),
     ApiRoute("POST", "/api/v1/login", api_accounts.login, "api.login", "Log in; sets the session cookie",

@@ -72,7 +72,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    await accounts.logout(request.app[services_key], request[session_hash_key])
+    await accounts.logout(request.app[services_key], request[actor_key], request[session_hash_key])
     response = json_out({"ok": True})
     clear_session_cookie(response)
     return response

@@ -58,7 +58,7 @@ async def login_submit(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    await accounts.logout(request.app[services_key], request[session_hash_key])
+    await accounts.logout(request.app[services_key], request[actor_key], request[session_hash_key])
     response = web.HTTPSeeOther("/")
     clear_session_cookie(response)
     raise response

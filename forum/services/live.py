@@ -1,0 +1,48 @@
+"""What the live hub needs from the rest of the forum: what a channel name points at, the
+retained event log, and its trimming. The decisions themselves are policy.can_watch's."""
+from __future__ import annotations
+
+import re
+
+from forum.services import Services
+from forum.store import groups as group_store
+from forum.store import threads as thread_store
+
+CHANNEL_RE = re.compile(r"^(?:(thread|group|user):([1-9][0-9]{0,17})|site)$")
+RETAIN_DAYS = 7
+RETAIN_EVENTS = 100_000
+
+
+def valid_channel(channel: object) -> bool:
+    return isinstance(channel, str) and CHANNEL_RE.match(channel) is not None
+
+
+async def channel_target(svc: Services, channel: str):
+    """The row a thread: or group: channel is about (None if it does not exist); None otherwise."""
+    kind, _, ident = channel.partition(":")
+    if kind == "thread":
+        return await svc.cached_read(("thread_row", int(ident)),
+                                     lambda conn: thread_store.get_thread(conn, int(ident)))
+    if kind == "group":
+        return await svc.cached_read(("group", int(ident)), lambda conn: group_store.by_id(conn, int(ident)))
+    return None
+
+
+async def events_after(svc: Services, after_id: int, limit: int = 1000):
+    async with svc.db.read() as conn:
+        return await thread_store.events_after(conn, after_id, limit)
+
+
+async def backlog(svc: Services, channels: list[str], after_id: int, up_to_id: int):
+    async with svc.db.read() as conn:
+        return await thread_store.events_on_channels(conn, channels, after_id, up_to_id)
+
+
+async def event_id_range(svc: Services) -> tuple[int, int]:
+    async with svc.db.read() as conn:
+        return await thread_store.event_id_range(conn)
+
+
+async def trim(svc: Services) -> None:
+    async with svc.db.write() as tx:
+        await thread_store.trim_events(tx, older_than=svc.later(days=-RETAIN_DAYS), keep_newest=RETAIN_EVENTS)

@@ -1,0 +1,272 @@
+"""The live layer: delivery after commit, permission at delivery, gapless catch-up, presence
+and typing, malformed frames, Origin, slow clients and shutdown."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+
+from forum.keys import hub_key, services_key
+from forum.live.hub import CLOSE_RESUME, CLOSE_SESSION_ENDED, QUEUE_FRAMES, Client
+from forum.policy import VISITOR
+from tests.conftest import open_group
+
+
+async def connect(user):
+    return await user.client.ws_connect("/api/v1/live")
+
+
+async def next_frame(ws, type_=None, kind=None, timeout=3.0):
+    """The next frame of the given type (and event kind), skipping presence/typing noise."""
+    while True:
+        message = await asyncio.wait_for(ws.receive(), timeout)
+        assert message.type == aiohttp.WSMsgType.TEXT, message
+        data = json.loads(message.data)
+        if (type_ is None or data["type"] == type_) and (kind is None or data.get("kind") == kind):
+            return data
+
+
+async def no_frame(ws, type_="event", wait=0.3):
+    try:
+        while True:
+            message = await asyncio.wait_for(ws.receive(), wait)
+            if message.type != aiohttp.WSMsgType.TEXT:
+                return
+            data = json.loads(message.data)
+            assert data["type"] != type_, data
+    except asyncio.TimeoutError:
+        return
+
+
+@pytest.fixture
+async def scene(admin, make_user):
+    group = await open_group(admin, "Besloten", "closed")
+    member = await make_user("Lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    await admin.post(f"/api/v1/groups/{group['id']}/members/{member.id}/approve")
+    created = await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Live", "body": "start"}, expect=201)
+    return {"group": group["id"], "thread": created["thread"]["id"], "first_post": created["post"]["id"],
+            "admin": admin, "member": member}
+
+
+async def test_a_reply_arrives_live_with_its_place_in_the_tree(scene):
+    ws = await connect(scene["member"])
+    await ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}"]})
+    subscribed = await next_frame(ws, "subscribed")
+    assert subscribed["channels"] == [f"thread:{scene['thread']}"]
+    await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts",
+                              {"body": "Hallo **live**", "parent_id": scene["first_post"]}, expect=201)
+    event = await next_frame(ws, "event")
+    assert event["kind"] == "post.created" and event["id"] > subscribed["last_event_id"]
+    assert event["data"]["post"]["parent_id"] == scene["first_post"]
+    assert "<strong>live</strong>" in event["data"]["post"]["body_html"]
+    await ws.close()
+
+
+async def test_unreadable_channels_look_like_missing_ones(scene, make_user, anonymous):
+    outsider = await make_user("Buiten")
+    visitor = await anonymous()
+    for user in (outsider, visitor):
+        ws = await connect(user)
+        await ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}"]})
+        secret = await next_frame(ws, "error")
+        await ws.send_json({"type": "subscribe", "channels": ["thread:999999"]})
+        missing = await next_frame(ws, "error")
+        assert secret["code"] == missing["code"] == "not_found"
+        assert {k: v for k, v in secret.items() if k != "channel"} == {k: v for k, v in missing.items() if k != "channel"}
+        await ws.send_json({"type": "subscribe", "channels": [f"user:{scene['admin'].id}"]})
+        assert (await next_frame(ws, "error"))["code"] == "not_found"
+        await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "geheim"}, expect=201)
+        await no_frame(ws)
+        await ws.close()
+
+
+async def test_removed_member_stops_receiving_at_once(scene):
+    ws = await connect(scene["member"])
+    await ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}", f"group:{scene['group']}"]})
+    await next_frame(ws, "subscribed")
+    await scene["admin"].delete(f"/api/v1/groups/{scene['group']}/members/{scene['member'].id}")
+    await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "na verwijderen"}, expect=201)
+    await no_frame(ws)
+    await ws.close()
+
+
+async def test_group_made_hidden_stops_delivery_to_outsiders(admin, make_user):
+    group = await open_group(admin, "Open groep")
+    thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"},
+                               expect=201))["thread"]["id"]
+    reader = await make_user("Lezer")
+    ws = await connect(reader)
+    await ws.send_json({"type": "subscribe", "channels": [f"thread:{thread}"]})
+    await next_frame(ws, "subscribed")
+    await admin.patch(f"/api/v1/groups/{group['id']}", {"name": "Open groep", "visibility": "hidden"})
+    await admin.post(f"/api/v1/threads/{thread}/posts", {"body": "nu verborgen"}, expect=201)
+    await no_frame(ws)
+    await ws.close()
+
+
+@pytest.mark.parametrize("how", ["suspend", "logout", "password"])
+async def test_ended_sessions_close_their_sockets(scene, how):
+    member = scene["member"]
+    ws = await connect(member)
+    await ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}"]})
+    await next_frame(ws, "subscribed")
+    if how == "suspend":
+        await scene["admin"].post(f"/api/v1/admin/users/{member.id}/suspend", {"reason": "test"})
+    elif how == "logout":
+        await member.post("/api/v1/logout")
+    else:
+        await member.post("/api/v1/me/password", {"current_password": "correct horse battery staple",
+                                                  "new_password": "een heel nieuw wachtwoord"})
+    message = await asyncio.wait_for(ws.receive(), 3)
+    while message.type == aiohttp.WSMsgType.TEXT:
+        message = await asyncio.wait_for(ws.receive(), 3)
+    # (a password change gives this client a fresh session; the socket's old one has ended)
+    assert ws.close_code == CLOSE_SESSION_ENDED
+
+
+async def test_catch_up_has_no_gap_and_no_duplicate(scene):
+    channel = f"thread:{scene['thread']}"
+    ws = await connect(scene["member"])
+    await ws.send_json({"type": "subscribe", "channels": [channel]})
+    last_seen = (await next_frame(ws, "subscribed"))["last_event_id"]
+    await ws.close()
+    missed = []
+    for n in range(5):
+        missed.append((await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": f"gemist {n}"},
+                                                 expect=201))["post"]["id"])
+    ws = await connect(scene["member"])
+    await ws.send_json({"type": "subscribe", "channels": [channel], "last_event_id": last_seen})
+    # replies keep coming while the replay runs
+    during = asyncio.gather(*[scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts",
+                                                  {"body": f"tijdens {n}"}, expect=201) for n in range(5)])
+    received, ids = [], []
+    await during
+    while len(received) < 10:
+        event = await next_frame(ws, "event")
+        received.append(event["data"]["post"]["id"])
+        ids.append(event["id"])
+    await no_frame(ws)
+    assert received[:5] == missed and len(set(received)) == 10
+    assert ids == sorted(ids)
+    await ws.close()
+
+
+async def test_reset_when_the_log_no_longer_reaches_back(scene, svc):
+    channel = f"thread:{scene['thread']}"
+    await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "x"}, expect=201)
+    async with svc.db.write() as tx:
+        await tx.execute("DELETE FROM events WHERE id < (SELECT MAX(id) FROM events)")
+    ws = await connect(scene["member"])
+    await ws.send_json({"type": "subscribe", "channels": [channel], "last_event_id": 1})
+    assert await next_frame(ws, "reset") == {"type": "reset", "channel": channel}
+    await ws.close()
+
+
+async def test_presence_and_typing(scene):
+    channel = f"thread:{scene['thread']}"
+    one, two = await connect(scene["member"]), await connect(scene["admin"])
+    await one.send_json({"type": "subscribe", "channels": [channel]})
+    await next_frame(one, "subscribed")
+    await two.send_json({"type": "subscribe", "channels": [channel]})
+    presence = await next_frame(one, "presence")
+    while presence["readers"] != 2:
+        presence = await next_frame(one, "presence")
+    assert presence["channel"] == channel and presence["at"]
+    await two.send_json({"type": "typing", "thread_id": scene["thread"]})
+    typing = await next_frame(one, "typing")
+    assert typing["user"]["display_name"] == "Beheerder" and typing["expires_in"] > 0
+    await two.close()
+    presence = await next_frame(one, "presence")
+    assert presence["readers"] == 1
+    await one.close()
+
+
+async def test_malformed_frames_get_errors_and_the_socket_lives_on(scene):
+    ws = await connect(scene["member"])
+    for bad in ["{nope", "[1,2]", '"text"', '{"type": "dance"}', '{"type": "subscribe", "channels": "thread:1"}',
+                '{"type": "subscribe", "channels": [{"a": 1}]}', '{"type": "subscribe", "channels": []}',
+                '{"type": "subscribe", "channels": ["thread:1"], "last_event_id": "5"}',
+                '{"type": "typing", "thread_id": [1]}', '{"type": "unsubscribe", "channels": [1]}']:
+        await ws.send_str(bad)
+        error = await next_frame(ws, "error")
+        assert error["code"] == "bad_request" and error["message"]
+    await ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}"]})
+    await next_frame(ws, "subscribed")
+    await ws.send_str("x" * (64 * 1024 + 1))
+    message = await asyncio.wait_for(ws.receive(), 3)
+    while message.type == aiohttp.WSMsgType.TEXT:
+        message = await asyncio.wait_for(ws.receive(), 3)
+    assert ws.close_code == 1009
+    ws = await connect(scene["member"])
+    await ws.send_bytes(b"\x00\x01")
+    message = await asyncio.wait_for(ws.receive(), 3)
+    assert ws.close_code == 1003 or message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_foreign_origin_is_refused_before_the_upgrade(scene):
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await scene["member"].client.ws_connect("/api/v1/live", origin="http://evil.example")
+    assert refused.value.status == 403
+    ws = await scene["member"].client.ws_connect("/api/v1/live", origin="http://127.0.0.1:8080")
+    await ws.close()
+
+
+class StuckSocket:
+    """A socket whose peer never reads: every send waits forever."""
+    closed = False
+    close_code = None
+
+    async def send_str(self, text):
+        await asyncio.Event().wait()
+
+    async def close(self, code=1000, message=b""):
+        self.close_code = code
+        self.closed = True
+
+
+class FastSocket(StuckSocket):
+    def __init__(self):
+        self.received = []
+
+    async def send_str(self, text):
+        self.received.append(text)
+
+
+async def test_a_slow_client_is_told_to_resume_and_delays_nobody(scene, server):
+    hub = server.app[hub_key]
+    channel = f"thread:{scene['thread']}"
+    stuck_ws, fast_ws = StuckSocket(), FastSocket()
+    stuck, fast = Client(stuck_ws, VISITOR, None), Client(fast_ws, VISITOR, None)
+    admin_actor = scene["admin"]
+    from forum.services import accounts
+    actor, _ = await accounts.actor_for_session(server.app[services_key], admin_actor.client.session.cookie_jar
+                                                .filter_cookies(admin_actor.client.make_url("/"))["forum_session"].value)
+    stuck.actor = fast.actor = actor
+    for client in (stuck, fast):
+        hub.add(client)
+        await hub.subscribe(client, [channel], None)
+    for n in range(QUEUE_FRAMES + 20):
+        await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": f"{n}"}, expect=201)
+    for _ in range(100):
+        if len([t for t in fast_ws.received if '"post.created"' in t]) >= QUEUE_FRAMES + 20:
+            break
+        await asyncio.sleep(0.02)
+    assert len([t for t in fast_ws.received if '"post.created"' in t]) == QUEUE_FRAMES + 20
+    assert stuck.closing and stuck_ws.close_code == CLOSE_RESUME
+    for client in (stuck, fast):
+        await hub.remove(client)
+
+
+async def test_shutdown_closes_sockets_with_1001(scene, server):
+    ws = await connect(scene["member"])
+    await ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}"]})
+    await next_frame(ws, "subscribed")
+    closing = asyncio.ensure_future(server.app[hub_key].close_all())
+    message = await asyncio.wait_for(ws.receive(), 3)
+    while message.type == aiohttp.WSMsgType.TEXT:
+        message = await asyncio.wait_for(ws.receive(), 3)
+    await closing
+    assert ws.close_code == 1001
