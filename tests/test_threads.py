@@ -87,13 +87,13 @@ async def test_tree_page_caps_indent_and_names_the_parent(admin, make_user, anon
     html = await (await visitor.client.get(f"/threads/{tid}")).text()
     indents = [int(n) for n in re.findall(r'class="post indent-(\d+)"', html)]
     assert indents == [0, 1, 2, 3, 4, 5, 6, 6, 6, 6, 0]
-    assert html.count("in reactie op") == 3  # depth 7, 8 and 9 name their parent
+    assert html.count("in reactie op <a") == 3  # depth 7, 8 and 9 name their parent
     # chronological view: time order, flat, every reply names its parent
     flat = await (await visitor.client.get(f"/threads/{tid}?view=chronological")).text()
     order = [int(n) for n in re.findall(r'data-post-id="(\d+)"', flat)]
     assert order == sorted(order) and order[-1] == late
     assert set(re.findall(r'class="post indent-(\d+)"', flat)) == {"0"}
-    assert flat.count("in reactie op") == 9  # every reply to a post; not the loose one
+    assert flat.count("in reactie op <a") == 9  # every reply to a post; not the loose one
 
 
 async def test_edit_keeps_revisions_and_shows_edited(admin, make_user, anonymous):

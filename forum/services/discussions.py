@@ -127,13 +127,16 @@ async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str
 
 
 async def thread_with_posts(svc: Services, actor: Actor, thread_id: int):
+    """(thread, posts, event id): the page shows at least everything up to that event, so a
+    live client subscribing from it misses nothing (a few events may repeat; ids dedupe)."""
     async def load(conn):
+        _, last_event_id = await store.event_id_range(conn)  # read first: the data is at least this new
         thread = await store.get_thread(conn, thread_id)
-        return thread, (await store.thread_posts(conn, thread_id) if thread else [])
+        return thread, (await store.thread_posts(conn, thread_id) if thread else []), last_event_id
 
-    thread, posts = await svc.cached_read(("thread", thread_id), load)
+    thread, posts, last_event_id = await svc.cached_read(("thread", thread_id), load)
     policy.require(actor, Action.READ, thread)
-    return thread, posts
+    return thread, posts, last_event_id
 
 
 async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, parent_id: int | None = None):

@@ -40,9 +40,10 @@ async def start_thread(request: web.Request) -> web.Response:
 
 
 async def get_thread(request: web.Request) -> web.Response:
-    thread, posts = await discussions.thread_with_posts(
+    thread, posts, last_event_id = await discussions.thread_with_posts(
         request.app[services_key], request[actor_key], int_param(request, "thread_id"))
-    return json_out({"thread": thread_out(thread), "posts": [post_out(p) for p in posts]})
+    return json_out({"thread": thread_out(thread), "posts": [post_out(p) for p in posts],
+                     "last_event_id": last_event_id})
 
 
 async def create_post(request: web.Request) -> web.Response:

@@ -8,7 +8,7 @@ from forum import policy
 from forum.errors import ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups
+from forum.services import discussions, groups, live
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.templating import fragment
@@ -41,12 +41,14 @@ async def show(request: web.Request) -> web.Response:
     group_id = int_param(request, "group_id")
     group = await groups.get_group(svc, actor, group_id)
     context = {"group": group, "role": actor.group_role(group_id), "thread_rows": [], "next": None,
+               "last_event_id": 0,
                "may_read": policy.can(actor, Action.READ, group),
                "may_post": policy.can(actor, Action.START_THREAD, group),
                "may_moderate": policy.can(actor, Action.MODERATE_GROUP, group),
                "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
                "may_join": policy.can(actor, Action.JOIN, group)}
     if context["may_read"]:
+        _, context["last_event_id"] = await live.event_id_range(svc)  # before the list: it is at least this new
         threads, context["next"] = await discussions.threads_of_group(
             svc, actor, group, before=request.query.get("before"))
         context["thread_rows"] = [

@@ -38,7 +38,7 @@ def with_articles(request: web.Request, shown: list[ShownPost], thread) -> list[
     for item in shown:
         p, parent = item.post, item.reply_to
         item.article = fragment(
-            request, "post_article.html", indent=item.indent, id=p["id"], parent_id=p["parent_id"],
+            request, "post_article.html", indent=item.indent, id=p["id"], parent_id=p["parent_id"], depth=p["depth"],
             author_id=p["author_id"], author_name=p["author_name"], created_at=p["created_at"],
             edited_at=p["edited_at"], deleted_at=p["deleted_at"], body_html=p["body_html"],
             reply_to_id=parent["id"] if parent else None, reply_to_name=parent["author_name"] if parent else None)
@@ -82,15 +82,15 @@ async def home(request: web.Request) -> web.Response:
 
 async def show(request: web.Request) -> web.Response:
     actor = request[actor_key]
-    thread, posts = await discussions.thread_with_posts(request.app[services_key], actor,
-                                                        int_param(request, "thread_id"))
+    thread, posts, last_event_id = await discussions.thread_with_posts(request.app[services_key], actor,
+                                                                       int_param(request, "thread_id"))
     chronological = request.query.get("view") == "chronological"
     return render(request, "thread.html", _thread_context(request, thread, posts, chronological,
-                                                          request.query.get("reply_to", "")))
+                                                          request.query.get("reply_to", ""), last_event_id))
 
 
 def _thread_context(request: web.Request, thread, posts, chronological: bool, reply_to: str,
-                    values: dict | None = None) -> dict:
+                    last_event_id: int, values: dict | None = None) -> dict:
     actor = request[actor_key]
     parent_id = int(reply_to) if reply_to.isdigit() and len(reply_to) < 19 else None
     reply_parent = next((p for p in posts if p["id"] == parent_id and not p["deleted_at"]), None)
@@ -100,6 +100,7 @@ def _thread_context(request: web.Request, thread, posts, chronological: bool, re
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
         "reply_parent": reply_parent,
+        "last_event_id": last_event_id,
         "values": values or {},
     }
 
@@ -135,9 +136,9 @@ async def reply(request: web.Request) -> web.Response:
     except ServiceError as error:
         if error.status not in (409, 422):
             raise
-        thread, posts = await discussions.thread_with_posts(svc, actor, thread_id)
+        thread, posts, last_event_id = await discussions.thread_with_posts(svc, actor, thread_id)
         return rerender(request, "thread.html", error,
-                        _thread_context(request, thread, posts, False, parent, values=form))
+                        _thread_context(request, thread, posts, False, parent, last_event_id, values=form))
     raise redirect(request, "thread", anchor=f"#post-{post['id']}", thread_id=thread_id)
 
 

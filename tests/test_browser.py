@@ -1,0 +1,105 @@
+"""End to end in real headless Chromium (Debian's, driven by Playwright): two people in two
+browsers; one replies, the other sees it arrive without reloading; the second one's network
+is cut, three replies are posted, the network comes back and all three show exactly once,
+in their place."""
+from __future__ import annotations
+
+import socket
+from dataclasses import replace
+
+import pytest
+from playwright.async_api import async_playwright
+
+from forum.app import create_app
+from tests.conftest import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture
+async def site(aiohttp_server, config, clock):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # the site URL must be the address the browser uses: the websocket checks its Origin
+    app = create_app(replace(config, site_url=f"http://127.0.0.1:{port}"), clock=clock)
+    await aiohttp_server(app, host="127.0.0.1", port=port)
+    return f"http://127.0.0.1:{port}"
+
+
+async def log_in(context, base: str, email: str):
+    page = await context.new_page()
+    await page.goto(f"{base}/login")
+    await page.fill("#f-email", email)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await page.wait_for_url(f"{base}/")
+    return page
+
+
+async def register(context, base: str, email: str, name: str):
+    page = await context.new_page()
+    await page.goto(f"{base}/register")
+    await page.fill("#f-email", email)
+    await page.fill("#f-display_name", name)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("main form button[type=submit]")
+    await page.wait_for_url(f"{base}/groups")
+    return page
+
+
+async def test_two_people_see_each_others_replies_live_across_a_dropped_connection(site):
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            anna_ctx = await browser.new_context(locale="nl-NL")
+            bert_ctx = await browser.new_context(locale="nl-NL")
+            anna = await register(anna_ctx, site, "anna@example.nl", "Anna")
+            bert = await register(bert_ctx, site, "bert@example.nl", "Bert")
+            # Anna joins Regio Zwolle and starts a discussion, all in the browser
+            await anna.goto(f"{site}/groups/2")
+            await anna.click("text=Lid worden van deze groep")
+            await anna.click("text=Nieuwe discussie")
+            await anna.fill("#f-title", "Regiodeal")
+            await anna.fill("#f-body", "Wie doet mee?")
+            await anna.click("main form button[type=submit]")
+            await anna.wait_for_selector("h1:has-text('Regiodeal')")
+            thread_url = anna.url
+            first_post = await anna.get_attribute("ol.posts li.post", "data-post-id")
+
+            await bert.goto(thread_url)
+            await bert.evaluate("window.__notReloaded = true")
+            await bert.wait_for_function("document.getElementById('live') !== null")
+
+            # Anna replies to her own opening post; Bert sees it without reloading
+            await anna.goto(f"{thread_url}?reply_to={first_post}")
+            await anna.fill("#reply textarea", "Eerste reactie, live")
+            await anna.click("#reply button[type=submit]")
+            await bert.wait_for_selector("text=Eerste reactie, live", timeout=5000)
+            assert await bert.evaluate("window.__notReloaded === true")
+            live_reply = bert.locator("li.post", has_text="Eerste reactie, live")
+            assert await live_reply.get_attribute("data-parent-id") == first_post
+            assert "indent-1" in await live_reply.get_attribute("class")
+            assert "Nieuw bericht van Anna" in await bert.text_content("#live-activity")
+
+            # Bert's network goes; three replies are posted; it comes back
+            await bert_ctx.set_offline(True)
+            await bert.wait_for_timeout(300)
+            for n in range(3):
+                await anna.goto(thread_url)
+                await anna.fill("#reply textarea", f"Gemiste reactie {n}")
+                await anna.click("#reply button[type=submit]")
+                await anna.wait_for_selector(f"text=Gemiste reactie {n}")
+            await bert_ctx.set_offline(False)
+            for n in range(3):
+                await bert.wait_for_selector(f"text=Gemiste reactie {n}", timeout=20000)
+            await bert.wait_for_timeout(500)
+            for n in range(3):
+                assert await bert.locator("li.post", has_text=f"Gemiste reactie {n}").count() == 1
+            order = await bert.eval_on_selector_all("ol.posts li.post", "els => els.map(e => e.innerText)")
+            assert [i for i, t in enumerate(order) if "Gemiste reactie" in t] == [2, 3, 4]
+            assert await bert.evaluate("window.__notReloaded === true")
+        finally:
+            await browser.close()
