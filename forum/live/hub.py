@@ -49,6 +49,7 @@ class Client:
         self.closing = False
         self.last_typing = 0.0
         self.sender: asyncio.Task | None = None
+        self.closer: asyncio.Task | None = None
 
     def offer(self, text: str) -> None:
         if self.closing:
@@ -62,7 +63,8 @@ class Client:
         if self.closing:
             return
         self.closing = True
-        asyncio.get_running_loop().create_task(self.ws.close(code=code, message=reason.encode()))
+        # kept on the client: the loop holds only weak references to tasks
+        self.closer = asyncio.get_running_loop().create_task(self.ws.close(code=code, message=reason.encode()))
 
     async def send_loop(self) -> None:
         while True:

@@ -104,10 +104,6 @@ async def delete_sessions_of(conn, user_id: int, keep: str | None = None) -> Non
     )
 
 
-async def count_sessions_of(conn, user_id: int) -> int:
-    return await fetch_value(conn, "SELECT COUNT(*) FROM sessions WHERE user_id = ?", (user_id,))
-
-
 # --- password resets --------------------------------------------------------------------
 
 async def insert_reset(conn, token_hash: str, user_id: int, now: str, expires_at: str) -> None:
