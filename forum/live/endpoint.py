@@ -48,9 +48,12 @@ async def live(request: web.Request) -> web.StreamResponse:
     if not _origin_ok(request):
         return error_json(403, "forbidden", "Origin not allowed.")
     hub = request.app[hub_key]
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME)
+    # No permessage-deflate: it would compress every frame once per socket, where the hub
+    # writes the same encoded frame to all of them.
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME, compress=False)
     await ws.prepare(request)
-    client = Client(ws, request[actor_key], request.cookies.get(SESSION_COOKIE))
+    client = Client(ws, request.transport, request[actor_key], request.cookies.get(SESSION_COOKIE),
+                    queue_frames=hub.queue_frames, close_seconds=hub.close_seconds)
     hub.add(client)
     try:
         async for message in ws:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import struct
+from collections import deque
 from datetime import datetime, timezone
 
 from aiohttp import web
@@ -23,9 +25,12 @@ from forum.services import Services, accounts, live
 log = logging.getLogger(__name__)
 
 QUEUE_FRAMES = 512           # frames waiting for one client before it is told to resume
+DIRECT_WRITE_BYTES = 64 * 1024  # below this much unsent output a frame is written at once
+CLOSE_SECONDS = 5            # a closing handshake the peer does not read is cut off after this
 CLOSE_RESUME = 4000          # "you fell behind (or the server is busy): reconnect and resume"
 CLOSE_SESSION_ENDED = 4001   # logged out, suspended, or the password changed
 TYPING_SECONDS = 6
+PRESENCE_DELAY = 0.5         # "N reading" changes are gathered this long, then sent once
 TRIM_EVERY_SECONDS = 3600
 
 
@@ -33,48 +38,99 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def frame(**fields) -> str:
-    return json.dumps(fields, separators=(",", ":"))
+class Frame:
+    """One outgoing message, encoded once for all its receivers: the JSON text and the whole
+    websocket frame (RFC 6455 section 5.2: final text frame, unmasked, uncompressed). Sockets
+    are opened without permessage-deflate, so these bytes are valid on every one of them."""
+    __slots__ = ("text", "wire")
+
+    def __init__(self, text: str):
+        payload = text.encode()
+        size = len(payload)
+        if size < 126:
+            header = struct.pack("!BB", 0x81, size)
+        elif size < 1 << 16:
+            header = struct.pack("!BBH", 0x81, 126, size)
+        else:
+            header = struct.pack("!BBQ", 0x81, 127, size)
+        self.text = text
+        self.wire = header + payload
+
+
+def frame(**fields) -> Frame:
+    return Frame(json.dumps(fields, separators=(",", ":")))
 
 
 class Client:
-    def __init__(self, ws: web.WebSocketResponse, actor: Actor, session_token: str | None):
+    """One websocket. A frame for a client that keeps up is written straight to its transport:
+    no task switch per socket, so a broadcast costs what a plain loop of writes costs. When
+    output piles up (the peer reads slowly) frames wait in this client's own bounded queue,
+    drained by its own sender task under aiohttp's flow control; nobody else waits for it."""
+
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None, actor: Actor,
+                 session_token: str | None, queue_frames: int = QUEUE_FRAMES,
+                 close_seconds: float = CLOSE_SECONDS):
         self.ws = ws
+        self.transport = transport
         self.actor = actor
+        self.user_id = actor.user_id  # fixed at the handshake, even when the session later ends
         self.session_token = session_token
         self.channels: set[str] = set()
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_FRAMES)
-        self.held: list[tuple[str, int, str]] | None = None  # live events held back during a replay
-        self.seen: dict[str, int] = {}                   # channel → newest event id sent on it
+        self.pending: deque[Frame] = deque()
+        self.queue_frames = queue_frames
+        self.close_seconds = close_seconds
+        self.held: list[tuple[str, int, Frame]] | None = None  # live events held back during a replay
+        self.seen: dict[str, int] = {}                          # channel → newest event id sent on it
         self.closing = False
         self.last_typing = 0.0
         self.sender: asyncio.Task | None = None
         self.closer: asyncio.Task | None = None
 
-    def offer(self, text: str) -> None:
-        if self.closing:
+    def _writable_now(self) -> bool:
+        transport = self.transport
+        return (self.sender is None and transport is not None and not transport.is_closing()
+                and transport.get_write_buffer_size() < DIRECT_WRITE_BYTES)
+
+    def offer(self, message: Frame) -> None:
+        if self.closing or self.ws.closed:
             return
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if self._writable_now():
+            self.transport.write(message.wire)
+            return
+        if len(self.pending) >= self.queue_frames:
             self.close_soon(CLOSE_RESUME, "resume")
+            return
+        self.pending.append(message)
+        if self.sender is None:
+            self.sender = asyncio.get_running_loop().create_task(self._send_pending())
+
+    async def _send_pending(self) -> None:
+        try:
+            while self.pending and not self.closing:
+                await self.ws.send_str(self.pending.popleft().text)  # waits while the peer is behind
+        except (ConnectionError, RuntimeError):
+            self.pending.clear()
+        finally:
+            self.sender = None
 
     def close_soon(self, code: int, reason: str) -> None:
         if self.closing:
             return
         self.closing = True
+        self.pending.clear()
         # kept on the client: the loop holds only weak references to tasks
-        self.closer = asyncio.get_running_loop().create_task(self.ws.close(code=code, message=reason.encode()))
+        self.closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
-    async def send_loop(self) -> None:
-        while True:
-            text = await self.queue.get()
-            if text is None or self.ws.closed:
-                return
-            try:
-                await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), self.close_seconds)
+        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+            pass
+        finally:
+            # A peer that stopped reading never takes the close frame; transport.close() would
+            # wait for it for ever, holding the socket and its buffered output.
+            if self.transport is not None and self.transport.get_write_buffer_size():
+                self.transport.abort()
 
 
 class Hub:
@@ -82,7 +138,12 @@ class Hub:
         self.svc = svc
         self.clients: set[Client] = set()
         self.by_channel: dict[str, set[Client]] = {}
+        self.by_user: dict[int, set[Client]] = {}
+        self._presence_due: set[str] = set()
+        self._presence_timer: asyncio.TimerHandle | None = None
         self.delivered_id = 0
+        self.queue_frames = QUEUE_FRAMES    # per client; tests lower them to reach the limits fast
+        self.close_seconds = CLOSE_SECONDS
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
@@ -105,6 +166,8 @@ class Hub:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        if self._presence_timer is not None:
+            self._presence_timer.cancel()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -113,12 +176,19 @@ class Hub:
 
     def add(self, client: Client) -> None:
         self.clients.add(client)
-        client.sender = asyncio.get_running_loop().create_task(client.send_loop())
+        if client.user_id:
+            self.by_user.setdefault(client.user_id, set()).add(client)
 
     async def remove(self, client: Client) -> None:
         self.clients.discard(client)
+        same_user = self.by_user.get(client.user_id)
+        if same_user is not None:
+            same_user.discard(client)
+            if not same_user:
+                del self.by_user[client.user_id]
         for channel in list(client.channels):
             self._unregister(client, channel)
+        client.pending.clear()
         if client.sender:
             client.sender.cancel()
             await asyncio.gather(client.sender, return_exceptions=True)
@@ -138,14 +208,26 @@ class Hub:
         self._presence(channel)
 
     def _presence(self, channel: str) -> None:
-        """'N reading' for a thread: ephemeral, stamped with server time, never logged."""
+        """'N reading' for a thread: ephemeral, stamped with server time, never logged. Changes
+        are gathered for PRESENCE_DELAY and sent once: a thousand readers arriving together
+        cost a thousand frames, not a million."""
         if not channel.startswith("thread:"):
             return
-        watchers = self.by_channel.get(channel, set())
-        readers = len({c.actor.user_id or id(c) for c in watchers})
-        text = frame(type="presence", channel=channel, readers=readers, at=_now())
-        for client in watchers:
-            client.offer(text)
+        self._presence_due.add(channel)
+        if self._presence_timer is None:
+            self._presence_timer = asyncio.get_running_loop().call_later(PRESENCE_DELAY, self._send_presence)
+
+    def _send_presence(self) -> None:
+        self._presence_timer = None
+        due, self._presence_due = self._presence_due, set()
+        for channel in due:
+            watchers = self.by_channel.get(channel)
+            if not watchers:
+                continue
+            readers = len({c.actor.user_id or id(c) for c in watchers})
+            message = frame(type="presence", channel=channel, readers=readers, at=_now())
+            for client in watchers:
+                client.offer(message)
 
     async def subscribe(self, client: Client, channels: list[str], last_event_id: int | None) -> None:
         allowed = []
@@ -183,16 +265,16 @@ class Hub:
                 client.seen[channel] = max(client.seen.get(channel, 0), snapshot)
             client.offer(frame(type="subscribed", channels=allowed, last_event_id=snapshot))
             held, client.held = client.held, None
-            for channel, event_id, text in held:
-                self._deliver(client, channel, event_id, text)
+            for channel, event_id, message in held:
+                self._deliver(client, channel, event_id, message)
         finally:
             client.held = None
 
     @staticmethod
-    def _deliver(client: Client, channel: str, event_id: int, text: str) -> None:
+    def _deliver(client: Client, channel: str, event_id: int, message: Frame) -> None:
         """Send unless this event was already sent on this channel (the replay/live seam)."""
         if event_id > client.seen.get(channel, 0):
-            client.offer(text)
+            client.offer(message)
             client.seen[channel] = event_id
 
     def unsubscribe(self, client: Client, channels: list[str]) -> None:
@@ -209,19 +291,19 @@ class Hub:
         if thread is None or not policy.can(client.actor, Action.REPLY, thread):
             return
         client.last_typing = loop_time
-        text = frame(type="typing", channel=channel, at=_now(), expires_in=TYPING_SECONDS,
-                     user={"id": client.actor.user_id, "display_name": client.actor.display_name})
+        message = frame(type="typing", channel=channel, at=_now(), expires_in=TYPING_SECONDS,
+                        user={"id": client.actor.user_id, "display_name": client.actor.display_name})
         for other in self.by_channel.get(channel, ()):
             if other is not client and policy.can_watch(other.actor, channel, thread):
-                other.offer(text)
+                other.offer(message)
 
     # --- delivery -----------------------------------------------------------------------
 
     @staticmethod
-    def _encode(event) -> str:
+    def _encode(event) -> Frame:
         # The stored payload is already JSON: it is spliced in, not parsed and dumped again.
-        return ('{"type":"event","id":%d,"channel":%s,"kind":%s,"data":%s}'
-                % (event["id"], json.dumps(event["channel"]), json.dumps(event["kind"]), event["payload"]))
+        return Frame('{"type":"event","id":%d,"channel":%s,"kind":%s,"data":%s}'
+                     % (event["id"], json.dumps(event["channel"]), json.dumps(event["kind"]), event["payload"]))
 
     async def _pump(self) -> None:
         while not self._stopping:
@@ -244,18 +326,18 @@ class Hub:
         watchers = self.by_channel.get(channel)
         if watchers:
             target = await live.channel_target(self.svc, channel)
-            text = self._encode(event)  # once, for every receiver
+            message = self._encode(event)  # once, for every receiver
             for client in list(watchers):
                 if not policy.can_watch(client.actor, channel, target):
                     continue  # checked now, not only at subscribe: removed members stop here
                 if client.held is not None:
-                    client.held.append((channel, event["id"], text))
+                    client.held.append((channel, event["id"], message))
                 else:
-                    self._deliver(client, channel, event["id"], text)
+                    self._deliver(client, channel, event["id"], message)
         self.delivered_id = event["id"]
 
     async def _refresh_actors(self, user_id: int) -> None:
-        for client in [c for c in self.clients if c.actor.user_id == user_id]:
+        for client in list(self.by_user.get(user_id, ())):
             actor, _ = await accounts.actor_for_session(self.svc, client.session_token)
             if not actor.active:
                 client.close_soon(CLOSE_SESSION_ENDED, "session ended")
