@@ -3,7 +3,7 @@ the API, and we measure the time from the POST to the last client receiving the 
 a plain aiohttp server broadcasting a message of the same size to N clients, in the same run.
 Also: server memory per idle connection, and the thread page's speed with 1,000 sockets open.
 
-    python bench/bench_live.py [--clients 1000 5000] [--posts 30]
+    python bench/bench_live.py [--clients 1000 5000] [--posts 20] [--rounds 3]
 
 Servers bind to 127.0.0.1; every loop is bounded in count and time.
 """
@@ -110,12 +110,15 @@ async def measure_baseline(base: str, count: int, posts: int, size: int):
         return latencies
 
 
-async def idle_memory(base: str, pid: int, count: int) -> float:
+async def idle_memory(base: str, pid: int, count: int, thread_id: int) -> float:
+    """Server RSS growth per open, subscribed, idle socket. Measured first, on a fresh server:
+    memory freed by earlier runs would otherwise be reused and hide the cost."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         await asyncio.sleep(0.5)
         before = rss_kb(pid)
-        sockets = await open_sockets(session, base.replace("http", "ws") + "/api/v1/live", count, None)
-        await asyncio.sleep(1.0)
+        sockets = await open_sockets(session, base.replace("http", "ws") + "/api/v1/live", count,
+                                     json.dumps({"type": "subscribe", "channels": [f"thread:{thread_id}"]}))
+        await asyncio.sleep(2.0)  # presence frames sent, buffers settled
         after = rss_kb(pid)
         for ws in sockets:
             await ws.close()
@@ -151,7 +154,8 @@ async def thread_page_with_sockets(base: str, thread_id: int, count: int, second
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, nargs="+", default=[1000, 5000])
-    parser.add_argument("--posts", type=int, default=30)
+    parser.add_argument("--posts", type=int, default=20, help="replies per round")
+    parser.add_argument("--rounds", type=int, default=3, help="forum and plain runs, interleaved")
     parser.add_argument("--seconds", type=int, default=8)
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="forum-live-bench-"))
@@ -166,15 +170,19 @@ def main() -> None:
         wait_until_up(f"{base}/")
         time.sleep(1)
         thread_id, token, cookie = setup_site(base)
+        idle = max(args.clients)
+        per_connection = asyncio.run(idle_memory(base, forum.pid, idle, thread_id))
+        print(f"memory per idle subscribed connection: {per_connection:.1f} KB (server RSS growth / {idle:,})")
         print(f"{'clients':>8} {'forum p50':>10} {'forum p99':>10} {'plain p50':>10} {'plain p99':>10} {'p50 ratio':>10}")
         for count in args.clients:
-            forum_lat, size = asyncio.run(measure_forum(base, thread_id, token, cookie, count, args.posts))
-            plain_lat = asyncio.run(measure_baseline(plain_base, count, args.posts, size))
+            forum_lat, plain_lat = [], []
+            for _ in range(args.rounds):  # interleaved, so a noisy moment hits both sides
+                latencies, size = asyncio.run(measure_forum(base, thread_id, token, cookie, count, args.posts))
+                forum_lat += latencies
+                plain_lat += asyncio.run(measure_baseline(plain_base, count, args.posts, size))
             f50, f99 = statistics.median(forum_lat) * 1000, percentile(forum_lat, 0.99) * 1000
             p50, p99 = statistics.median(plain_lat) * 1000, percentile(plain_lat, 0.99) * 1000
             print(f"{count:8d} {f50:8.1f}ms {f99:8.1f}ms {p50:8.1f}ms {p99:8.1f}ms {f50 / p50:9.2f}x")
-        per_connection = asyncio.run(idle_memory(base, forum.pid, 1000))
-        print(f"memory per idle connection: {per_connection:.1f} KB (server RSS growth / 1000)")
         quiet = wrk(f"{base}/threads/{thread_id}", args.seconds, 32)
         loaded = asyncio.run(thread_page_with_sockets(base, thread_id, 1000, args.seconds))
         print(f"thread page: {quiet[0]:.0f} req/s alone, {loaded[0]:.0f} req/s with 1,000 sockets open"
