@@ -11,6 +11,8 @@ import struct
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from forum.keys import hub_key
 from forum.live.hub import CLOSE_SESSION_ENDED
@@ -155,6 +157,79 @@ async def test_catch_up_has_no_gap_and_no_duplicate(scene):
     assert received[:5] == missed and len(set(received)) == 10
     assert ids == sorted(ids)
     await ws.close()
+
+
+class Watcher:
+    """A reader that drops and resumes the way live.js does: from the newest event id it saw."""
+
+    def __init__(self, user, channel: str, last_event_id: int):
+        self.user, self.channel, self.last_event_id = user, channel, last_event_id
+        self.ws = self.reader = None
+        self.events: list[dict] = []
+
+    async def resume(self) -> None:
+        self.ws = await connect(self.user)
+        await self.ws.send_json({"type": "subscribe", "channels": [self.channel],
+                                 "last_event_id": self.last_event_id})
+        self.reader = asyncio.ensure_future(self._read(self.ws))
+
+    async def _read(self, ws) -> None:
+        async for message in ws:
+            data = json.loads(message.data)
+            if data["type"] == "event":
+                self.events.append(data)
+                self.last_event_id = data["id"]
+            assert data["type"] != "reset", data
+
+    async def drop(self) -> None:
+        await self.ws.close()
+        await self.reader
+        self.ws = None
+
+
+STEPS = st.lists(st.sampled_from(["post", "drop", "resume", "resume_while_posting", "post_burst"]),
+                 min_size=1, max_size=12)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+async def test_catch_up_under_any_interleaving_of_posts_and_reconnects(scene, steps):
+    """Whatever the order of posts, drops and resumes (also resumes racing with posts), the
+    reader ends with every reply exactly once, in the order of the log."""
+    admin, thread = scene["admin"], scene["thread"]
+    start = (await admin.get(f"/api/v1/threads/{thread}"))["last_event_id"]
+    watcher = Watcher(scene["member"], f"thread:{thread}", start)
+    await watcher.resume()
+    posted: list[int] = []
+
+    async def post(n: int = 1) -> None:
+        replies = await asyncio.gather(*[admin.post(f"/api/v1/threads/{thread}/posts", {"body": "stap"},
+                                                    expect=201) for _ in range(n)])
+        posted.extend(reply["post"]["id"] for reply in replies)
+
+    for step in steps:
+        if step == "post":
+            await post()
+        elif step == "post_burst":
+            await post(3)
+        elif step == "drop" and watcher.ws is not None:
+            await watcher.drop()
+        elif step == "resume" and watcher.ws is None:
+            await watcher.resume()
+        elif step == "resume_while_posting" and watcher.ws is None:
+            await asyncio.gather(watcher.resume(), post(2))
+    if watcher.ws is None:
+        await watcher.resume()
+    for _ in range(150):
+        if len(watcher.events) >= len(posted):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)  # a duplicate would arrive now
+    await watcher.drop()
+    received = [event["data"]["post"]["id"] for event in watcher.events]
+    assert sorted(received) == sorted(posted) and len(received) == len(set(received))
+    ids = [event["id"] for event in watcher.events]
+    assert ids == sorted(ids)
 
 
 async def test_reset_when_the_log_no_longer_reaches_back(scene, svc):
