@@ -25,7 +25,11 @@ SCHEMA_FILE = ROOT / "schema.sql"
 
 # Numbered migrations applied after schema.sql (which is version 1). Append, never edit:
 # {2: "ALTER TABLE ..."}. PRAGMA user_version records how far a database has come.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    # pinned threads are listed apart, above the keyset-paginated rest
+    2: "CREATE INDEX threads_group_pinned ON threads(group_id, last_activity_at DESC, id DESC)"
+       " WHERE pinned = 1 AND deleted_at IS NULL;",
+}
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",

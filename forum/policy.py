@@ -26,6 +26,8 @@ class Action(StrEnum):
     REPLY = "reply"
     EDIT_POST = "edit_post"
     DELETE_POST = "delete_post"
+    RENAME_THREAD = "rename_thread"    # its author, and the group's moderators
+    MODERATE_THREAD = "moderate_thread"  # lock and pin: the group's moderators
     MODERATE_GROUP = "moderate_group"  # requests, invitations, member roles, others' posts
     TRANSFER_OWNERSHIP = "transfer_ownership"
     CREATE_GROUP = "create_group"
@@ -121,8 +123,10 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
         if action is Action.REPLY and obj["locked"] and not is_moderator:
             return False
         return actor.active and (is_member or actor.is_admin)
-    if action in (Action.EDIT_POST, Action.DELETE_POST):
+    if action in (Action.EDIT_POST, Action.DELETE_POST, Action.RENAME_THREAD):
         return _may_change_post(actor, group_id, visibility, obj["author_id"], obj["deleted_at"])
+    if action is Action.MODERATE_THREAD:
+        return is_moderator and obj["deleted_at"] is None
     if action is Action.MODERATE_GROUP:
         return is_moderator
     if action is Action.TRANSFER_OWNERSHIP:

@@ -141,22 +141,87 @@
 
   // --- group page -----------------------------------------------------------------------
 
-  function insertThread(thread) {
-    var rows = document.getElementById("thread-rows");
-    if (!rows || rows.querySelector('[data-thread-id="' + thread.id + '"]')) return;
-    var row = el("tr", { "data-thread-id": String(thread.id), "class": "live-new" }, [
-      el("td", {}, [el("a", { href: "/threads/" + thread.id }, [thread.title]), " ",
-        el("span", { "class": "meta" }, [fill(text.by, { name: thread.author.display_name })])]),
+  function threadRow(thread) {
+    var tags = [];
+    if (thread.pinned) tags.push(el("span", { "class": "tag" }, [text.pinned]), " ");
+    if (thread.locked) tags.push(el("span", { "class": "tag" }, [text.closed]), " ");
+    var attrs = { "data-thread-id": String(thread.id), "class": "live-new" };
+    if (thread.pinned) attrs["data-pinned"] = "1";
+    return el("tr", attrs, [
+      el("td", {}, tags.concat([el("a", { href: "/threads/" + thread.id }, [thread.title]), " ",
+        el("span", { "class": "meta" }, [fill(text.by, { name: thread.author.display_name })])])),
       el("td", {}, [String(thread.reply_count)]),
       el("td", {}, [thread.last_poster.display_name + ", ",
         el("time", { datetime: thread.last_activity_at }, [timeFormat.format(new Date(thread.last_activity_at))])])
     ]);
-    rows.insertBefore(row, rows.firstChild);
+  }
+
+  function placeOnTop(rows, row, pinned) {
+    // pinned threads head the list; the others follow, latest activity first
+    var anchor = rows.firstElementChild;
+    if (!pinned) while (anchor && anchor.dataset.pinned === "1") anchor = anchor.nextElementSibling;
+    rows.insertBefore(row, anchor);
+  }
+
+  function insertThread(thread) {
+    var rows = document.getElementById("thread-rows");
+    if (!rows || rows.querySelector('[data-thread-id="' + thread.id + '"]')) return;
+    var row = threadRow(thread);
+    placeOnTop(rows, row, thread.pinned);
     rows.closest("table").hidden = false;
     var empty = document.getElementById("no-threads");
     if (empty) empty.remove();
     announce(fill(text.new_thread, { title: thread.title }));
     noteUnseen(row);
+  }
+
+  function updateThreadRow(thread) {
+    var rows = document.getElementById("thread-rows");
+    if (!rows) return;
+    var old = rows.querySelector('[data-thread-id="' + thread.id + '"]');
+    var time = old && old.querySelector("time");
+    var active = !old || (time && time.getAttribute("datetime") !== thread.last_activity_at);
+    var row = threadRow(thread);
+    if (!old) {
+      if (rows.dataset.firstPage === "1" && (thread.pinned || active)) placeOnTop(rows, row, thread.pinned);
+      return;
+    }
+    if (active || (old.dataset.pinned === "1") !== thread.pinned) {
+      old.remove();
+      placeOnTop(rows, row, thread.pinned);
+    } else {
+      row.className = "";
+      old.replaceWith(row);
+    }
+  }
+
+  function updateThread(thread) {
+    var title = document.getElementById("thread-title");
+    if (title && title.textContent !== thread.title) {
+      document.title = document.title.replace(title.textContent, thread.title);
+      title.textContent = thread.title;
+      announce(fill(text.renamed, { title: thread.title }));
+    }
+    var pinned = document.getElementById("thread-pinned");
+    if (pinned) pinned.hidden = !thread.pinned;
+    var list = document.getElementById("posts");
+    var moderator = list.dataset.mayModerate === "1";
+    var notice = document.getElementById("thread-locked");
+    var reply = document.getElementById("reply");
+    if (notice && notice.hidden === thread.locked) {
+      notice.hidden = false;
+      notice.textContent = thread.locked ? text.locked : text.reopened;
+      if (!thread.locked && (reply || moderator)) notice.hidden = true;
+      announce(notice.textContent);
+    }
+    if (!moderator) {
+      if (reply) reply.hidden = thread.locked;
+      list.querySelectorAll('.actions a[href*="reply_to="]').forEach(function (link) { link.hidden = thread.locked; });
+      if (reply) list.dataset.mayReply = thread.locked ? "0" : "1";
+    }
+    var lock = document.getElementById("thread-lock"), pin = document.getElementById("thread-pin");
+    if (lock) { lock.value = thread.locked ? "unlock" : "lock"; lock.textContent = thread.locked ? text.unlock : text.lock; }
+    if (pin) { pin.value = thread.pinned ? "unpin" : "pin"; pin.textContent = thread.pinned ? text.unpin : text.pin; }
   }
 
   // --- the connection -------------------------------------------------------------------
@@ -170,6 +235,8 @@
       else if (message.kind === "post.edited") updatePost(data.post);
       else if (message.kind === "post.deleted") removePost(data.post_id);
       else if (message.kind === "thread.created") insertThread(data.thread);
+      else if (message.kind === "thread.updated" && view === "group") updateThreadRow(data.thread);
+      else if (message.kind === "thread.updated") updateThread(data.thread);
     } else if (message.type === "subscribed") {
       lastId = Math.max(lastId, message.last_event_id);
     } else if (message.type === "reset") {

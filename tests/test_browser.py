@@ -69,6 +69,10 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
             thread_url = anna.url
             first_post = await anna.get_attribute("ol.posts li.post", "data-post-id")
 
+            await bert.goto(f"{site}/groups/2")
+            await bert.click("text=Lid worden van deze groep")
+            bert_group = await bert_ctx.new_page()  # a second tab on the group's list
+            await bert_group.goto(f"{site}/groups/2")
             await bert.goto(thread_url)
             await bert.evaluate("window.__notReloaded = true")
             await bert.wait_for_function("document.getElementById('live') !== null")
@@ -100,6 +104,23 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
                 assert await bert.locator("li.post", has_text=f"Gemiste reactie {n}").count() == 1
             order = await bert.eval_on_selector_all("ol.posts li.post", "els => els.map(e => e.innerText)")
             assert [i for i, t in enumerate(order) if "Gemiste reactie" in t] == [2, 3, 4]
+            assert await bert.evaluate("window.__notReloaded === true")
+
+            # Anna (the first account, so admin) renames and locks the thread from its page;
+            # Bert's thread tab and group tab follow without reloading
+            await anna.goto(thread_url)
+            await anna.click("text=Titel wijzigen")
+            await anna.fill("#f-title", "Regiodeal: besluit")
+            await anna.click("main form button[type=submit]")
+            await anna.click("#thread-lock")
+            await anna.wait_for_selector("#thread-locked:not([hidden])")
+            await bert.wait_for_selector("h1:has-text('Regiodeal: besluit')", timeout=5000)
+            await bert.wait_for_selector("#thread-locked:not([hidden])", timeout=5000)
+            assert await bert.is_hidden("#reply")
+            assert "Regiodeal: besluit" in await bert.title()
+            row = bert_group.locator("#thread-rows tr", has_text="Regiodeal: besluit")
+            await row.wait_for(timeout=5000)
+            assert "Gesloten" in await row.inner_text() and "4" in await row.inner_text()
             assert await bert.evaluate("window.__notReloaded === true")
         finally:
             await browser.close()

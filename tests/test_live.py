@@ -70,6 +70,23 @@ async def test_a_reply_arrives_live_with_its_place_in_the_tree(scene):
     await ws.close()
 
 
+async def test_renames_locks_and_pins_reach_thread_and_group_viewers(scene):
+    thread_ws, group_ws = await connect(scene["member"]), await connect(scene["member"])
+    await thread_ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}"]})
+    await group_ws.send_json({"type": "subscribe", "channels": [f"group:{scene['group']}"]})
+    await next_frame(thread_ws, "subscribed")
+    await next_frame(group_ws, "subscribed")
+    await scene["admin"].patch(f"/api/v1/threads/{scene['thread']}", {"title": "Nieuwe naam", "locked": True})
+    for ws in (thread_ws, group_ws):
+        event = await next_frame(ws, "event", "thread.updated")
+        assert event["data"]["thread"]["title"] == "Nieuwe naam" and event["data"]["thread"]["locked"]
+    await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "nog een"}, expect=201)
+    moved = await next_frame(group_ws, "event", "thread.updated")
+    assert moved["data"]["thread"]["reply_count"] == 1 and moved["data"]["thread"]["last_poster"]["id"]
+    await thread_ws.close()
+    await group_ws.close()
+
+
 async def test_unreadable_channels_look_like_missing_ones(scene, make_user, anonymous):
     outsider = await make_user("Buiten")
     visitor = await anonymous()

@@ -75,7 +75,8 @@ async def test_single_object_checks_equal_list_filters(world, svc):
             # every action's refusal looks like absence exactly where the lists hide the object
             for action in GROUP_ACTIONS:
                 obj = group
-                if action in (Action.REPLY, Action.EDIT_POST, Action.DELETE_POST):
+                if action in (Action.REPLY, Action.EDIT_POST, Action.DELETE_POST, Action.RENAME_THREAD,
+                              Action.MODERATE_THREAD):
                     obj = {**dict(group), "group_id": gid, "group_visibility": group["visibility"],
                            "locked": 0, "deleted_at": None, "author_id": -1}
                 try:

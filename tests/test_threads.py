@@ -208,3 +208,73 @@ async def test_a_failed_write_leaves_no_event(admin, make_user, svc):
     await member.post(f"/api/v1/threads/{created['thread']['id']}/posts", {"body": "x", "parent_id": 10**9}, expect=422)
     await member.post(f"/api/v1/threads/{created['thread']['id']}/posts", {"body": "   "}, expect=422)
     assert await count(svc, "events") == events and await count(svc, "posts") == posts
+
+
+async def test_authors_rename_and_moderators_lock_and_pin(admin, make_user, anonymous):
+    group, member = await _group_with_members(admin, make_user)
+    other = await make_user("Ander lid")
+    await other.post(f"/api/v1/groups/{group['id']}/join")
+    tid = (await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Eerst", "body": "x"},
+                             expect=201))["thread"]["id"]
+    renamed = await member.patch(f"/api/v1/threads/{tid}", {"title": "  Beter   onderwerp "})
+    assert renamed["thread"]["title"] == "Beter onderwerp"
+    await other.patch(f"/api/v1/threads/{tid}", {"title": "Van mij"}, expect=403)
+    await member.patch(f"/api/v1/threads/{tid}", {"locked": True}, expect=403)  # authors do not lock
+    await (await anonymous()).patch(f"/api/v1/threads/{tid}", {"pinned": True}, expect=401)
+    locked = await admin.patch(f"/api/v1/threads/{tid}", {"locked": True, "pinned": True})
+    assert locked["thread"]["locked"] and locked["thread"]["pinned"]
+    refused = await member.post(f"/api/v1/threads/{tid}/posts", {"body": "nog iets"}, expect=403)
+    assert refused["error"]["code"] == "forbidden"
+    await admin.post(f"/api/v1/threads/{tid}/posts", {"body": "als moderator"}, expect=201)
+    page = await (await member.client.get(f"/threads/{tid}")).text()
+    assert "Deze discussie is gesloten" in page and 'action="/threads/%d/reply"' % tid not in page
+    await admin.patch(f"/api/v1/threads/{tid}", {"locked": False})
+    await member.post(f"/api/v1/threads/{tid}/posts", {"body": "weer open"}, expect=201)
+
+
+async def test_pinned_threads_head_the_first_page_only(admin, make_user, anonymous):
+    group, member = await _group_with_members(admin, make_user)
+    ids = [(await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": f"T{n}", "body": "x"},
+                              expect=201))["thread"]["id"] for n in range(35)]
+    await admin.patch(f"/api/v1/threads/{ids[0]}", {"pinned": True})
+    visitor = await anonymous()
+    first = await visitor.get(f"/api/v1/groups/{group['id']}/threads")
+    assert first["threads"][0]["id"] == ids[0] and first["threads"][0]["pinned"]
+    second = await visitor.get(f"/api/v1/groups/{group['id']}/threads?before={first['next']}")
+    listed = [t["id"] for t in first["threads"] + second["threads"]]
+    assert sorted(listed) == sorted(ids) and len(listed) == len(set(listed))  # none lost, none twice
+    page = await (await visitor.client.get(f"/groups/{group['id']}")).text()
+    assert page.index(f'data-thread-id="{ids[0]}"') < page.index(f'data-thread-id="{ids[-1]}"')
+    assert "Vastgezet" in page
+
+
+async def test_thread_forms_rename_lock_and_pin(admin, make_user):
+    group, member = await _group_with_members(admin, make_user)
+    tid = (await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Oud", "body": "x"},
+                             expect=201))["thread"]["id"]
+    page = await (await member.client.get(f"/threads/{tid}")).text()
+    assert f'href="/threads/{tid}/edit"' in page and f'action="/threads/{tid}/moderate"' not in page
+    form = await member.client.get(f"/threads/{tid}/edit")
+    assert form.status == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await form.text()).group(1)
+    empty = await member.client.post(f"/threads/{tid}/edit", data={"csrf_token": token, "title": ""})
+    assert empty.status == 422 and "Dit veld is verplicht." in await empty.text()
+    done = await member.client.post(f"/threads/{tid}/edit", data={"csrf_token": token, "title": "Nieuw"},
+                                    allow_redirects=False)
+    assert done.status == 303
+    assert (await member.get(f"/api/v1/threads/{tid}"))["thread"]["title"] == "Nieuw"
+    page = await (await admin.client.get(f"/threads/{tid}")).text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    for action in ("lock", "pin"):
+        answer = await admin.client.post(f"/threads/{tid}/moderate", data={"csrf_token": token, "action": action},
+                                         allow_redirects=False)
+        assert answer.status == 303
+    thread = (await member.get(f"/api/v1/threads/{tid}"))["thread"]
+    assert thread["locked"] and thread["pinned"]
+    odd = await admin.client.post(f"/threads/{tid}/moderate", data={"csrf_token": token, "action": "explode"})
+    assert odd.status == 400
+    own_token = re.search(r'name="csrf_token" value="([^"]+)"',
+                          await (await member.client.get(f"/threads/{tid}/edit")).text()).group(1)
+    sneaky = await member.client.post(f"/threads/{tid}/moderate", data={"csrf_token": own_token, "action": "unlock"})
+    assert sneaky.status == 403
+    assert (await member.get(f"/api/v1/threads/{tid}"))["thread"]["locked"]

@@ -15,6 +15,7 @@ from forum.store import groups as group_store
 from forum.store import threads as store
 
 PAGE_SIZE = 30
+MAX_PINNED = 20  # pinned threads shown above a group's list
 
 
 def post_out(post) -> dict:
@@ -88,14 +89,18 @@ async def group_threads(svc: Services, actor: Actor, group_id: int, *, before: s
 
 async def threads_of_group(svc: Services, actor: Actor, group, *, before: str | None = None,
                            limit: int = PAGE_SIZE):
-    """(threads, next cursor) for a group the caller already loaded (saves the page a trip)."""
+    """(threads, next cursor) for a group the caller already loaded (saves the page a trip).
+    The first page starts with the pinned threads; the cursor walks the others."""
     policy.require(actor, Action.READ, group)
     keyset = decode_cursor(before)
-    rows = await svc.cached_read(
-        ("group_threads", group["id"], keyset, limit),
-        lambda conn: store.group_threads(conn, group["id"], before=keyset, limit=limit + 1))
+
+    async def load(conn):
+        pinned = [] if keyset else await store.pinned_threads(conn, group["id"], MAX_PINNED)
+        return pinned, await store.group_threads(conn, group["id"], before=keyset, limit=limit + 1)
+
+    pinned, rows = await svc.cached_read(("group_threads", group["id"], keyset, limit), load)
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return pinned + rows[:limit], next_cursor
 
 
 async def recent_threads(svc: Services, actor: Actor, limit: int = 10):
@@ -124,6 +129,37 @@ async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str
         post = await store.get_post(tx, post_id)
         await store.append_event(tx, f"group:{group_id}", "thread.created", {"thread": thread_out(thread)}, now)
     return thread, post
+
+
+async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: str | None = None,
+                        locked: bool | None = None, pinned: bool | None = None):
+    """Rename (author or moderator), lock or pin (moderators). Viewers of the thread and of its
+    group are told at once; a locked thread takes no more replies except from moderators."""
+    errors = FieldErrors()
+    if title is not None:
+        title = text_field(errors, "title", title, max_len=MAX_TITLE)
+    if title is None and locked is None and pinned is None:
+        errors.add("", N_("Er is niets om te wijzigen."))
+    async with svc.db.write() as tx:
+        thread = await store.get_thread(tx, thread_id)
+        policy.require(actor, Action.READ, thread)
+        if title is not None:
+            policy.require(actor, Action.RENAME_THREAD, thread)
+        if locked is not None or pinned is not None:
+            policy.require(actor, Action.MODERATE_THREAD, thread)
+        errors.raise_if_any()
+        changed = {"title": thread["title"] if title is None else title,
+                   "locked": bool(thread["locked"]) if locked is None else locked,
+                   "pinned": bool(thread["pinned"]) if pinned is None else pinned}
+        if changed == {"title": thread["title"], "locked": bool(thread["locked"]), "pinned": bool(thread["pinned"])}:
+            return thread
+        await store.update_thread(tx, thread_id, **changed)
+        thread = await store.get_thread(tx, thread_id)
+        now = svc.now()
+        payload = {"thread": thread_out(thread)}
+        await store.append_event(tx, f"thread:{thread_id}", "thread.updated", payload, now)
+        await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated", payload, now)
+    return thread
 
 
 async def thread_with_posts(svc: Services, actor: Actor, thread_id: int):
@@ -161,10 +197,9 @@ async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, paren
         await store.touch_thread(tx, thread_id, poster_id=actor.user_id, now=now)
         post = await store.get_post(tx, post_id)
         await store.append_event(tx, f"thread:{thread_id}", "post.created", {"post": post_out(post)}, now)
-        await store.append_event(
-            tx, f"group:{thread['group_id']}", "thread.updated",
-            {"thread_id": thread_id, "last_activity_at": now, "reply_count": thread["reply_count"] + 1}, now,
-        )
+        # the group's list moves the thread up with its new count and last poster
+        await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated",
+                                 {"thread": thread_out(await store.get_thread(tx, thread_id))}, now)
     return post
 
 

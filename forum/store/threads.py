@@ -34,8 +34,8 @@ async def get_thread(conn, thread_id: int):
 
 
 async def group_threads(conn, group_id: int, *, before: tuple[str, int] | None, limit: int):
-    """One page of a group's threads by last activity, keyset-paginated (no OFFSET)."""
-    where, params = "t.group_id = ? AND t.deleted_at IS NULL", [group_id]
+    """One page of a group's unpinned threads by last activity, keyset-paginated (no OFFSET)."""
+    where, params = "t.group_id = ? AND t.deleted_at IS NULL AND t.pinned = 0", [group_id]
     if before:
         where += " AND (t.last_activity_at, t.id) < (?, ?)"
         params += list(before)
@@ -43,6 +43,21 @@ async def group_threads(conn, group_id: int, *, before: tuple[str, int] | None, 
         conn, f"{THREAD_SELECT} WHERE {where} ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?",
         (*params, limit),
     )
+
+
+async def pinned_threads(conn, group_id: int, limit: int):
+    """Threads a moderator pinned: shown above the others on a group's first page."""
+    return await fetch_all(
+        conn,
+        f"{THREAD_SELECT} WHERE t.group_id = ? AND t.deleted_at IS NULL AND t.pinned = 1"
+        " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?",
+        (group_id, limit),
+    )
+
+
+async def update_thread(conn, thread_id: int, *, title: str, locked: bool, pinned: bool) -> None:
+    await execute(conn, "UPDATE threads SET title = ?, locked = ?, pinned = ? WHERE id = ?",
+                  (title, int(locked), int(pinned), thread_id))
 
 
 async def recent_threads(conn, where: str, params: list, limit: int):

@@ -15,6 +15,12 @@ class ThreadIn(In):
     body: str
 
 
+class ThreadUpdateIn(In):
+    title: str | None = None
+    locked: bool | None = None
+    pinned: bool | None = None
+
+
 class PostIn(In):
     body: str
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -44,6 +50,13 @@ async def get_thread(request: web.Request) -> web.Response:
         request.app[services_key], request[actor_key], int_param(request, "thread_id"))
     return json_out({"thread": thread_out(thread), "posts": [post_out(p) for p in posts],
                      "last_event_id": last_event_id})
+
+
+async def update_thread(request: web.Request) -> web.Response:
+    data = await read_json(request, ThreadUpdateIn)
+    thread = await discussions.update_thread(request.app[services_key], request[actor_key],
+                                             int_param(request, "thread_id"), **data.model_dump())
+    return json_out({"thread": thread_out(thread)})
 
 
 async def create_post(request: web.Request) -> web.Response:

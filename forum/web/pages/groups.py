@@ -41,6 +41,7 @@ async def show(request: web.Request) -> web.Response:
     group_id = int_param(request, "group_id")
     group = await groups.get_group(svc, actor, group_id)
     context = {"group": group, "role": actor.group_role(group_id), "thread_rows": [], "next": None,
+               "first_page": not request.query.get("before"),
                "last_event_id": 0,
                "may_read": policy.can(actor, Action.READ, group),
                "may_post": policy.can(actor, Action.START_THREAD, group),
@@ -54,7 +55,7 @@ async def show(request: web.Request) -> web.Response:
         context["thread_rows"] = [
             fragment(request, "thread_row.html", id=t["id"], title=t["title"], author_name=t["author_name"],
                      reply_count=t["reply_count"], last_poster_name=t["last_poster_name"],
-                     last_activity_at=t["last_activity_at"])
+                     last_activity_at=t["last_activity_at"], pinned=t["pinned"], locked=t["locked"])
             for t in threads]
     return render(request, "group.html", context)
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from forum import policy
-from forum.errors import ServiceError
+from forum.errors import BadRequest, N_, ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups
@@ -99,6 +99,8 @@ def _thread_context(request: web.Request, thread, posts, chronological: bool, re
         "shown": with_articles(request, in_time_order(posts) if chronological else as_tree(posts), thread),
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
+        "may_rename": policy.can(actor, Action.RENAME_THREAD, thread),
+        "may_moderate": policy.can(actor, Action.MODERATE_THREAD, thread),
         "reply_parent": reply_parent,
         "last_event_id": last_event_id,
         "values": values or {},
@@ -123,6 +125,43 @@ async def new_submit(request: web.Request) -> web.Response:
         group = await groups.get_group(svc, actor, group_id)
         return rerender(request, "thread_new.html", error, {"group": group, "values": form})
     raise redirect(request, "thread", thread_id=thread["id"])
+
+
+async def rename_form(request: web.Request) -> web.Response:
+    actor = request[actor_key]
+    thread, _, _ = await discussions.thread_with_posts(request.app[services_key], actor,
+                                                       int_param(request, "thread_id"))
+    policy.require(actor, Action.RENAME_THREAD, thread)
+    return render(request, "thread_edit.html", {"thread": thread, "values": {"title": thread["title"]}})
+
+
+async def rename_submit(request: web.Request) -> web.Response:
+    actor, svc = request[actor_key], request.app[services_key]
+    thread_id = int_param(request, "thread_id")
+    form = await form_of(request)
+    try:
+        await discussions.update_thread(svc, actor, thread_id, title=form.get("title", ""))
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        thread, _, _ = await discussions.thread_with_posts(svc, actor, thread_id)
+        return rerender(request, "thread_edit.html", error, {"thread": thread, "values": form})
+    raise redirect(request, "thread", thread_id=thread_id)
+
+
+MODERATION_FORM_ACTIONS = {"lock": {"locked": True}, "unlock": {"locked": False},
+                           "pin": {"pinned": True}, "unpin": {"pinned": False}}
+
+
+async def moderate(request: web.Request) -> web.Response:
+    actor, svc = request[actor_key], request.app[services_key]
+    thread_id = int_param(request, "thread_id")
+    form = await form_of(request)
+    change = MODERATION_FORM_ACTIONS.get(form.get("action", ""))
+    if change is None:
+        raise BadRequest(N_("Onbekende actie."))
+    await discussions.update_thread(svc, actor, thread_id, **change)
+    raise redirect(request, "thread", thread_id=thread_id)
 
 
 async def reply(request: web.Request) -> web.Response:
