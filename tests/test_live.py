@@ -260,6 +260,32 @@ async def test_reset_when_the_log_no_longer_reaches_back(scene, svc):
     await ws.close()
 
 
+async def test_trimming_keeps_the_younger_events_and_the_newest_count(scene, svc, clock):
+    from dataclasses import replace
+    from forum.services import live as live_service
+    for n in range(5):  # old events, more of them than the young ones to come
+        await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": f"oud {n}"}, expect=201)
+    async with svc.db.read() as conn:
+        before = [r["id"] for r in await (await conn.execute("SELECT id FROM events ORDER BY id")).fetchall()]
+    clock.advance(days=8)
+    for n in range(3):  # young events
+        await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": f"jong {n}"}, expect=201)
+    svc.config = replace(svc.config, events_keep_days=7, events_keep_count=len(before))
+    await live_service.trim(svc)
+    async with svc.db.read() as conn:
+        after = [r["id"] for r in await (await conn.execute("SELECT id FROM events ORDER BY id")).fetchall()]
+    young = after[-6:]  # each reply wrote a thread and a group event
+    assert young[0] > before[-1]  # all six young events stayed
+    # the old ones went, except as many as keep the log at `keep_count` events
+    assert len(before) > 6 and len(after) == len(before) and after[0] > before[0]
+    svc.config = replace(svc.config, events_keep_count=1000)
+    clock.advance(days=30)
+    await live_service.trim(svc)
+    async with svc.db.read() as conn:
+        kept = (await (await conn.execute("SELECT COUNT(*) AS n FROM events")).fetchone())["n"]
+    assert kept == len(after)  # fewer than keep_count: nothing goes, however old
+
+
 async def test_presence_and_typing(scene):
     channel = f"thread:{scene['thread']}"
     one, two = await connect(scene["member"]), await connect(scene["admin"])

@@ -9,8 +9,6 @@ from forum.store import groups as group_store
 from forum.store import threads as thread_store
 
 CHANNEL_RE = re.compile(r"^(?:(thread|group|user):([1-9][0-9]{0,17})|site)$")
-RETAIN_DAYS = 7
-RETAIN_EVENTS = 100_000
 
 
 def valid_channel(channel: object) -> bool:
@@ -45,4 +43,5 @@ async def event_id_range(svc: Services) -> tuple[int, int]:
 
 async def trim(svc: Services) -> None:
     async with svc.db.write() as tx:
-        await thread_store.trim_events(tx, older_than=svc.later(days=-RETAIN_DAYS), keep_newest=RETAIN_EVENTS)
+        await thread_store.trim_events(tx, older_than=svc.later(days=-svc.config.events_keep_days),
+                                       keep_newest=svc.config.events_keep_count)
