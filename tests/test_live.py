@@ -316,6 +316,8 @@ async def test_malformed_frames_get_errors_and_the_socket_lives_on(scene):
         assert error["code"] == "bad_request" and error["message"]
     await ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}"]})
     await next_frame(ws, "subscribed")
+    await ws.send_json({"type": "subscribe", "channels": [f"group:{n}" for n in range(1, 101)]})
+    assert "At most 100" in (await next_frame(ws, "error"))["message"]  # 101 per connection is too many
     await ws.send_str("x" * (64 * 1024 + 1))
     message = await asyncio.wait_for(ws.receive(), 3)
     while message.type == aiohttp.WSMsgType.TEXT:

@@ -83,6 +83,8 @@ async def _handle(hub, client: Client, text: str) -> None:
         last = data.get("last_event_id")
         if channels is None:
             client.offer(_bad(f"channels must be a list of 1 to {MAX_CHANNELS} channel names."))
+        elif len(client.channels | set(channels)) > MAX_CHANNELS:
+            client.offer(_bad(f"At most {MAX_CHANNELS} channels per connection."))
         elif last is not None and (type(last) is not int or not 0 <= last < 2**63):
             client.offer(_bad("last_event_id must be a whole number."))
         else:
