@@ -11,10 +11,11 @@ from aiohttp import web
 from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.keys import config_key, hub_key, page_cache_key, services_key
+from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, services_key
 from forum.live.hub import Hub
 from forum.mail import Mailer
-from forum.services import Services, iso, system_clock
+from forum.scheduler import Scheduler
+from forum.services import Services, accounts, iso, system_clock
 from forum.web import templating
 from forum.web.middleware import csrf_middleware, error_middleware, security_headers, session_middleware
 from forum.web.page_cache import PageCache, page_cache_middleware
@@ -47,15 +48,22 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
 
     hub = Hub(app[services_key])
     app[hub_key] = hub
+    scheduler = Scheduler(app[services_key])
+    app[scheduler_key] = scheduler
 
     async def resources(app: web.Application):
         await db.open()
         db.on_commit(mailer.wake)
         db.on_commit(hub.wake)
+        db.on_commit(scheduler.wake)
+        await accounts.give_handles(app[services_key])
         mailer.start()
         mailer.wake()  # mail left queued by an earlier run goes out now
         await hub.start()
+        scheduler.start()
+        scheduler.wake()  # work left by an earlier run is taken up now
         yield
+        await scheduler.stop()
         await hub.stop()
         await mailer.stop()
         await db.close()

@@ -28,6 +28,7 @@ class Config:
     read_cache_entries: int = 1000       # hot reads (threads, group pages) likewise
     events_keep_days: int = 7            # the live log reaches back at least this far...
     events_keep_count: int = 100_000     # ...or at least this many events, whichever keeps more
+    notify_mail_minutes: int = 10        # an unseen notification is mailed after this (setting "batched")
     extra: dict = field(default_factory=dict)
 
     @property
@@ -76,6 +77,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         read_cache_entries=int(env.get("FORUM_READ_CACHE", "1000")),
         events_keep_days=max(1, int(env.get("FORUM_EVENTS_KEEP_DAYS", "7"))),
         events_keep_count=max(1000, int(env.get("FORUM_EVENTS_KEEP", "100000"))),
+        notify_mail_minutes=max(1, int(env.get("FORUM_NOTIFY_MAIL_MINUTES", "10"))),
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),
     )

@@ -29,6 +29,73 @@ MIGRATIONS: dict[int, str] = {
     # pinned threads are listed apart, above the keyset-paginated rest
     2: "CREATE INDEX threads_group_pinned ON threads(group_id, last_activity_at DESC, id DESC)"
        " WHERE pinned = 1 AND deleted_at IS NULL;",
+    # notifications, following, read tracking, handles and mail settings (issue 4)
+    3: """
+ALTER TABLE users ADD COLUMN handle TEXT;
+CREATE UNIQUE INDEX users_handle ON users(handle);
+ALTER TABLE users ADD COLUMN email_notifications TEXT NOT NULL DEFAULT 'batched'
+    CHECK (email_notifications IN ('immediately', 'batched', 'never'));
+ALTER TABLE users ADD COLUMN digest TEXT NOT NULL DEFAULT 'weekly' CHECK (digest IN ('daily', 'weekly', 'never'));
+ALTER TABLE users ADD COLUMN digest_since TEXT;   -- activity after this goes into the next digest
+ALTER TABLE users ADD COLUMN digest_due_at TEXT;  -- when the next digest is made (NULL: not planned)
+CREATE INDEX users_digest_due ON users(digest_due_at) WHERE digest_due_at IS NOT NULL;
+
+CREATE TABLE thread_subscriptions (
+    thread_id       INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    level           TEXT NOT NULL CHECK (level IN ('watching', 'normal', 'muted')),
+    PRIMARY KEY (thread_id, user_id)
+) WITHOUT ROWID;
+
+CREATE TABLE group_subscriptions (
+    group_id        INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    level           TEXT NOT NULL CHECK (level IN ('watching', 'new_threads', 'normal', 'muted')),
+    PRIMARY KEY (group_id, user_id)
+) WITHOUT ROWID;
+
+CREATE TABLE thread_reads (
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    thread_id       INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    last_read_post_id INTEGER NOT NULL,
+    PRIMARY KEY (user_id, thread_id)
+) WITHOUT ROWID;
+
+CREATE TABLE notifications (
+    id              INTEGER PRIMARY KEY,
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind            TEXT NOT NULL,
+    actor_id        INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    group_id        INTEGER REFERENCES groups(id) ON DELETE CASCADE,
+    thread_id       INTEGER REFERENCES threads(id) ON DELETE CASCADE,
+    post_id         INTEGER REFERENCES posts(id) ON DELETE CASCADE,  -- the first post it is about
+    count           INTEGER NOT NULL DEFAULT 1,                      -- posts folded into it
+    data            TEXT NOT NULL DEFAULT '{}',
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    read_at         TEXT,
+    mail_due_at     TEXT,   -- when it is mailed if still unseen; NULL once mailed, read or not to be mailed
+    mailed_at       TEXT
+);
+CREATE INDEX notifications_user ON notifications(user_id, id);
+CREATE INDEX notifications_unread ON notifications(user_id, thread_id) WHERE read_at IS NULL;
+CREATE INDEX notifications_folding ON notifications(thread_id, kind, user_id) WHERE read_at IS NULL;
+CREATE INDEX notifications_mail_due ON notifications(mail_due_at) WHERE mail_due_at IS NOT NULL;
+
+-- Durable work for the server's own scheduler (notification fan-out): written in the
+-- transaction of the change that causes it, deleted in the transaction that finishes it.
+CREATE TABLE jobs (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT NOT NULL DEFAULT ''
+);
+
+ALTER TABLE outbox ADD COLUMN body_html TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
+""",
 }
 
 PRAGMAS = (

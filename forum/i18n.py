@@ -60,6 +60,11 @@ def translate_in(locale: str, message: str, **params) -> str:
     return text % params if params else text
 
 
+def ntranslate_in(locale: str, singular: str, plural: str, n: int, **params) -> str:
+    text = translations(locale if locale in LOCALES else DEFAULT_LOCALE).ngettext(singular, plural, n)
+    return text % {"num": n, **params}
+
+
 def negotiate(accept_language: str | None) -> str:
     """Best of our locales for an Accept-Language header; Dutch when nothing matches."""
     best, best_q = DEFAULT_LOCALE, -1.0

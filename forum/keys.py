@@ -17,3 +17,4 @@ new_anon_cookie_key = web.RequestKey("new_anon_cookie", object)  # str to set on
 openapi_key = web.AppKey("openapi", dict)
 page_cache_key = web.AppKey("page_cache", object)
 hub_key = web.AppKey("hub", object)
+scheduler_key = web.AppKey("scheduler", object)

@@ -43,6 +43,8 @@ class Actor:
     email: str = ""
     locale: str = "nl"
     memberships: Mapping[int, str] = field(default_factory=dict)
+    handle: str = ""
+    unread_notifications: int = 0      # for the bell in the header; no decision depends on it
 
     @property
     def active(self) -> bool:
@@ -155,6 +157,20 @@ def can_view_profile(actor: Actor, user: Any) -> bool:
     return user["status"] == "active" or actor.is_admin or actor.user_id == user["id"]
 
 
+def can_see_notification(actor: Actor, note: Any) -> bool:
+    """Whether a notification may still show what it is about (its title, excerpt, link):
+    access is judged when it is shown or mailed, not when it was made."""
+    if not actor.active or note["user_id"] != actor.user_id:
+        return False
+    if note["group_id"] is None or note["group_visibility"] is None:
+        return note["group_id"] is None
+    if note["thread_id"] is not None:
+        return note["thread_deleted_at"] is None and can(actor, Action.READ, note)
+    if note["kind"] == "join_request":
+        return can(actor, Action.MODERATE_GROUP, note)
+    return can(actor, Action.VIEW_GROUP, note)
+
+
 def can_watch(actor: Actor, channel: str, target: Any) -> bool:
     """Live channels: thread:ID and group:ID for readers of that thread or group (target is its
     row), user:ID for that user alone, site for everyone."""
@@ -223,3 +239,13 @@ def readable_groups_sql(actor: Actor, alias: str = "g") -> tuple[str, list]:
         "AND role IN ('owner', 'moderator', 'member')))",
         [actor.user_id],
     )
+
+
+def account_reads_group_sql(user: str = "u", group: str = "g") -> str:
+    """WHERE fragment over a users row and a groups row: that account, active, may read that
+    group now (can(actor, READ, group) for an active account). Notification fan-out, mail and
+    digests use it to pick recipients; tests/test_policy.py proves it agrees with can()."""
+    member_roles = ", ".join(f"'{role}'" for role in GROUP_MEMBER_ROLES)
+    return (f"({user}.status = 'active' AND ({user}.role = 'admin' OR {group}.visibility = 'open'"
+            f" OR EXISTS (SELECT 1 FROM memberships rm WHERE rm.group_id = {group}.id AND rm.user_id = {user}.id"
+            f" AND rm.role IN ({member_roles}))))")

@@ -6,6 +6,7 @@ Nothing is dropped: a failed SMTP attempt stays queued and is retried.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -31,9 +32,11 @@ class Mailer:
         self._task: asyncio.Task | None = None
         self._stopping = False
 
-    async def queue(self, tx, *, to: str, subject: str, body: str) -> int:
+    async def queue(self, tx, *, to: str, subject: str, body: str, html: str = "",
+                    headers: dict | None = None) -> int:
         """Queue a mail in the caller's write transaction: it goes out only if that commits."""
-        return await outbox_store.insert(tx, to_addr=to, subject=subject, body_text=body, now=self.now())
+        return await outbox_store.insert(tx, to_addr=to, subject=subject, body_text=body, body_html=html,
+                                         headers=headers, now=self.now())
 
     def wake(self) -> None:
         self._wake.set()
@@ -71,7 +74,11 @@ class Mailer:
         message["Subject"] = row["subject"]
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain="forum")
+        for name, value in json.loads(row.get("headers") or "{}").items():
+            message[name] = value
         message.set_content(row["body_text"])
+        if row.get("body_html"):
+            message.add_alternative(row["body_html"], subtype="html")
         return message
 
     async def deliver_queued(self) -> int:

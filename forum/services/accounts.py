@@ -3,6 +3,8 @@ site settings."""
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 
 from forum import policy
 from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound, Unauthorized
@@ -42,6 +44,8 @@ async def register(svc: Services, *, email: str, password: str, display_name: st
             role="admin" if first else "member", status=status,
             locale=locale if locale in ("nl", "en") else "nl", now=svc.now(),
         )
+        await user_store.set_handle(tx, user_id, await free_handle(tx, display_name))
+        await user_store.plan_first_digest(tx, user_id, since=svc.now(), due=svc.later(days=DIGEST_DAYS["weekly"]))
         for group_id in await group_store.take_email_invitations(tx, email):
             await group_store.put_membership(tx, group_id, user_id, "invited", svc.now())
         user = await user_store.by_id(tx, user_id)
@@ -92,7 +96,8 @@ async def actor_for_session(svc: Services, token: str | None) -> tuple[Actor, st
 def actor_from_row(user, roles: dict[int, str]) -> Actor:
     return Actor(
         user_id=user["id"], role=user["role"], status=user["status"], display_name=user["display_name"],
-        email=user["email"], locale=user["locale"], memberships=roles,
+        email=user["email"], locale=user["locale"], memberships=roles, handle=user["handle"] or "",
+        unread_notifications=user.get("unread_notifications", 0),
     )
 
 
@@ -188,17 +193,55 @@ async def profile(svc: Services, viewer: Actor, user_id: int):
     return user, groups
 
 
-async def update_profile(svc: Services, actor: Actor, *, display_name: str, bio: str, locale: str):
+async def update_profile(svc: Services, actor: Actor, *, display_name: str, bio: str, locale: str,
+                         handle: str | None = None):
     if not actor.active:
         raise Unauthorized()
     errors = FieldErrors()
     display_name = text_field(errors, "display_name", display_name, max_len=MAX_NAME)
     bio = text_field(errors, "bio", bio, max_len=MAX_BIO, required=False, single_line=False)
     choice_field(errors, "locale", locale, ("nl", "en"))
+    if handle is not None:
+        handle = handle.strip().lstrip("@").lower()
+        if not HANDLE_RE.match(handle):
+            errors.add("handle", N_("Een gebruikersnaam heeft 2 tot 30 kleine letters, cijfers of streepjes."))
     errors.raise_if_any()
     async with svc.db.write() as tx:
+        if handle is not None and handle != actor.handle:
+            if await user_store.handle_owner(tx, handle) not in (None, actor.user_id):
+                raise Conflict(fields={"handle": N_("Deze gebruikersnaam is al in gebruik.")})
+            await user_store.set_handle(tx, actor.user_id, handle)
         await user_store.update_profile(tx, actor.user_id, display_name=display_name, bio=bio, locale=locale)
         return await user_store.by_id(tx, actor.user_id)
+
+
+HANDLE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$")
+DIGEST_DAYS = {"daily": 1, "weekly": 7}
+
+
+def handle_base(display_name: str) -> str:
+    """'Jan de Vries' → 'jan-de-vries'; 'Anaïs Çelik' → 'anais-celik'."""
+    ascii_name = unicodedata.normalize("NFKD", display_name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:26].strip("-")
+    return base if len(base) >= 2 else "lid"
+
+
+async def free_handle(tx, display_name: str) -> str:
+    base = handle_base(display_name)
+    taken = await user_store.handles_like(tx, base)
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+async def give_handles(svc: Services) -> None:
+    """Accounts made before handles existed get one derived from their name (run at start)."""
+    async with svc.db.write() as tx:
+        for user in await user_store.without_handle(tx):
+            await user_store.set_handle(tx, user["id"], await free_handle(tx, user["display_name"]))
 
 
 # --- administration ---------------------------------------------------------------------

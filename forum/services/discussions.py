@@ -9,7 +9,7 @@ from forum import policy
 from forum.errors import BadRequest, Invalid, N_
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
-from forum.services import Services
+from forum.services import Services, notifications
 from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, text_field
 from forum.store import groups as group_store
 from forum.store import threads as store
@@ -128,6 +128,7 @@ async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str
         thread = await store.get_thread(tx, thread_id)
         post = await store.get_post(tx, post_id)
         await store.append_event(tx, f"group:{group_id}", "thread.created", {"thread": thread_out(thread)}, now)
+        await notifications.after_thread_started(tx, svc, actor, thread_id, post_id)
     return thread, post
 
 
@@ -200,6 +201,7 @@ async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, paren
         # the group's list moves the thread up with its new count and last poster
         await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated",
                                  {"thread": thread_out(await store.get_thread(tx, thread_id))}, now)
+        await notifications.after_reply(tx, svc, actor, thread_id, post_id)
     return post
 
 

@@ -5,10 +5,11 @@ from forum import policy
 from forum.errors import Conflict, Invalid, N_, NotFound
 from forum.i18n import translate_in
 from forum.policy import Action, Actor, GroupDraft
-from forum.services import Services
+from forum.services import Services, notifications
 from forum.services.checks import (MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field,
                                    email_field, text_field)
 from forum.store import groups as group_store
+from forum.store import notifications as note_store
 from forum.store import threads as thread_store
 from forum.store import users as user_store
 
@@ -93,6 +94,10 @@ async def join(svc: Services, actor: Actor, group_id: int) -> str:
         role = "member" if current == "invited" or group["visibility"] == "open" else "pending"
         await group_store.put_membership(tx, group_id, actor.user_id, role, svc.now())
         await _membership_event(tx, svc, group_id, actor.user_id, role)
+        if role == "pending":  # moderators hear of requests whatever their level
+            await notifications.notify_moderators(tx, svc, group_id, "join_request", actor_id=actor.user_id)
+        else:
+            await note_store.set_group_level(tx, actor.user_id, group_id, "normal")
         return role
 
 
@@ -140,6 +145,10 @@ async def decide_request(svc: Services, actor: Actor, group_id: int, user_id: in
             await group_store.delete_membership(tx, group_id, user_id)
         new_role = "member" if approve else None
         await _membership_event(tx, svc, group_id, user_id, new_role)
+        if approve:
+            await note_store.set_group_level(tx, user_id, group_id, "normal")
+        await notifications.notify_one(tx, svc, user_id, "request_approved" if approve else "request_rejected",
+                                       actor_id=actor.user_id, group_id=group_id)
         return new_role
 
 
@@ -173,6 +182,10 @@ async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | N
             role = "member" if current == "pending" else "invited"  # inviting a requester admits them
             await group_store.put_membership(tx, group_id, target["id"], role, svc.now())
             await _membership_event(tx, svc, group_id, target["id"], role)
+            if role == "member":
+                await note_store.set_group_level(tx, target["id"], group_id, "normal")
+            await notifications.notify_one(tx, svc, target["id"], "invitation" if role == "invited" else
+                                           "request_approved", actor_id=actor.user_id, group_id=group_id)
             locale, address = target["locale"], target["email"]
             result = {"user_id": target["id"], "role": role}
         await svc.mailer.queue(
@@ -203,6 +216,9 @@ async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: i
             raise Conflict(N_("Een groep houdt altijd een eigenaar. Draag het eigenaarschap eerst over."))
         await group_store.put_membership(tx, group_id, user_id, role, svc.now())
         await _membership_event(tx, svc, group_id, user_id, role)
+        if role != current and user_id != actor.user_id:
+            await notifications.notify_one(tx, svc, user_id, "role_changed", actor_id=actor.user_id,
+                                           group_id=group_id, data={"role": role})
         if role == "owner" and actor.group_role(group_id) == "owner" and actor.user_id != user_id:
             await group_store.put_membership(tx, group_id, actor.user_id, "moderator", svc.now())
             await _membership_event(tx, svc, group_id, actor.user_id, "moderator")

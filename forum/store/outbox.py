@@ -1,19 +1,23 @@
 """Mail waiting to go out, and what became of it."""
 from __future__ import annotations
 
+import json
+
 from forum.store import execute, fetch_all, fetch_one
 
 
-async def insert(conn, *, to_addr: str, subject: str, body_text: str, now: str) -> int:
+async def insert(conn, *, to_addr: str, subject: str, body_text: str, now: str, body_html: str = "",
+                 headers: dict | None = None) -> int:
     return await execute(
-        conn, "INSERT INTO outbox (to_addr, subject, body_text, created_at) VALUES (?, ?, ?, ?)",
-        (to_addr, subject, body_text, now),
+        conn, "INSERT INTO outbox (to_addr, subject, body_text, body_html, headers, created_at)"
+              " VALUES (?, ?, ?, ?, ?, ?)",
+        (to_addr, subject, body_text, body_html, json.dumps(headers or {}), now),
     )
 
 
 async def queued(conn, limit: int = 50):
     return await fetch_all(
-        conn, "SELECT id, to_addr, subject, body_text, created_at, attempts FROM outbox"
+        conn, "SELECT id, to_addr, subject, body_text, body_html, headers, created_at, attempts FROM outbox"
         " WHERE status = 'queued' ORDER BY id LIMIT ?", (limit,),
     )
 

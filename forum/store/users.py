@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from forum.store import execute, fetch_all, fetch_one, fetch_value
 
-USER_COLUMNS = "id, email, display_name, role, status, status_reason, bio, locale, created_at"
+USER_COLUMNS = ("id, email, display_name, handle, role, status, status_reason, bio, locale, created_at,"
+                " email_notifications, digest")
 
 
 async def insert(conn, *, email, display_name, password_hash, role, status, locale, now) -> int:
@@ -47,6 +48,30 @@ async def update_profile(conn, user_id: int, *, display_name: str, bio: str, loc
     )
 
 
+async def handles_like(conn, base: str) -> set[str]:
+    """Handles taken that `base` or `base-N` would clash with."""
+    rows = await fetch_all(conn, "SELECT handle FROM users WHERE handle = ? OR handle LIKE ?",
+                           (base, base + "-%"))
+    return {row["handle"] for row in rows}
+
+
+async def handle_owner(conn, handle: str) -> int | None:
+    return await fetch_value(conn, "SELECT id FROM users WHERE handle = ?", (handle,))
+
+
+async def set_handle(conn, user_id: int, handle: str) -> None:
+    await execute(conn, "UPDATE users SET handle = ? WHERE id = ?", (handle, user_id))
+
+
+async def without_handle(conn):
+    return await fetch_all(conn, "SELECT id, display_name FROM users WHERE handle IS NULL ORDER BY id")
+
+
+async def plan_first_digest(conn, user_id: int, *, since: str, due: str) -> None:
+    await execute(conn, "UPDATE users SET digest_since = ?, digest_due_at = ? WHERE id = ? AND digest != 'never'",
+                  (since, due, user_id))
+
+
 async def set_password_hash(conn, user_id: int, password_hash: str) -> None:
     await execute(conn, "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
@@ -79,7 +104,9 @@ async def session_user(conn, token_hash: str, now: str):
         conn,
         f"SELECT {', '.join('u.' + c for c in USER_COLUMNS.split(', '))},"
         " (SELECT group_concat(m.group_id || ':' || m.role) FROM memberships m WHERE m.user_id = u.id)"
-        " AS group_roles, s.expires_at FROM sessions s"
+        " AS group_roles, s.expires_at,"
+        " (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread_notifications"
+        " FROM sessions s"
         " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
         (token_hash, now),
     )

@@ -1,0 +1,436 @@
+"""Notifications: who is told what, at which level, in the app (live on user:ID) and by mail.
+
+A reply or a new thread writes a durable job in its own transaction; the scheduler then fans
+it out in chunks, each chunk one transaction that also moves the job's cursor, so a crash
+repeats nothing and loses nothing. Membership news (requests, decisions, invitations, roles)
+reaches few people and is written at once, with the change. What a notification shows is
+judged by the policy when it is shown or mailed, never only when it was made.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from forum import policy
+from forum.errors import BadRequest, Invalid, N_, NotFound, Unauthorized
+from forum.i18n import ntranslate_in, translate_in
+from forum.policy import Action, Actor
+from forum.services import Services
+from forum.store import groups as group_store
+from forum.store import notifications as store
+from forum.store import threads as thread_store
+
+log = logging.getLogger(__name__)
+
+THREAD_LEVELS = ("watching", "normal", "muted")
+GROUP_LEVELS = ("watching", "new_threads", "normal", "muted")
+FOLDING_KINDS = ("watched_post", "reply")       # many posts in one thread make one notification
+MENTION_RE = re.compile(r"(?<![\w@/.])@([a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?)\b", re.IGNORECASE)
+CODE_RE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+MAX_MENTIONS = 20
+FANOUT_CHUNK = 1000
+PAGE_SIZE = 30
+EXCERPT_CHARS = 140
+
+
+# --- what a notification says ----------------------------------------------------------------
+
+def describe(note, locale: str, visible: bool) -> str:
+    """One line, in the reader's language: who did what, where."""
+    if not visible:
+        return translate_in(locale, N_("Een melding over iets wat u niet (meer) kunt zien."))
+    actor = note["actor_name"] or translate_in(locale, N_("Iemand"))
+    thread, group, count = note["thread_title"] or "", note["group_name"] or "", note["count"]
+    kind = note["kind"]
+    if kind == "reply":
+        if count > 1:
+            return ntranslate_in(locale, N_("%(num)d reactie op uw bericht in %(thread)s"),
+                                 N_("%(num)d reacties op uw bericht in %(thread)s"), count, thread=thread)
+        return translate_in(locale, N_("%(actor)s reageerde op uw bericht in %(thread)s"), actor=actor, thread=thread)
+    if kind == "mention":
+        return translate_in(locale, N_("%(actor)s noemde u in %(thread)s"), actor=actor, thread=thread)
+    if kind == "watched_post":
+        if count > 1:
+            return ntranslate_in(locale, N_("%(num)d nieuw bericht in %(thread)s"),
+                                 N_("%(num)d nieuwe berichten in %(thread)s"), count, thread=thread)
+        return translate_in(locale, N_("%(actor)s schreef in %(thread)s"), actor=actor, thread=thread)
+    if kind == "new_thread":
+        return translate_in(locale, N_("%(actor)s begon de discussie %(thread)s in %(group)s"),
+                            actor=actor, thread=thread, group=group)
+    if kind == "join_request":
+        return translate_in(locale, N_("%(actor)s wil lid worden van %(group)s"), actor=actor, group=group)
+    if kind == "request_approved":
+        return translate_in(locale, N_("U bent nu lid van %(group)s"), group=group)
+    if kind == "request_rejected":
+        return translate_in(locale, N_("Uw verzoek om lid te worden van %(group)s is afgewezen"), group=group)
+    if kind == "invitation":
+        return translate_in(locale, N_("%(actor)s nodigde u uit voor %(group)s"), actor=actor, group=group)
+    if kind == "role_changed":
+        role = json.loads(note["data"] or "{}").get("role", "")
+        names = {"owner": N_("eigenaar"), "moderator": N_("moderator"), "member": N_("lid")}
+        return translate_in(locale, N_("U bent nu %(role)s van %(group)s"),
+                            role=translate_in(locale, names.get(role, role)), group=group)
+    return kind
+
+
+def link(note) -> str:
+    if note["thread_id"]:
+        return f"/threads/{note['thread_id']}" + (f"#post-{note['post_id']}" if note["post_id"] else "")
+    if note["kind"] == "join_request":
+        return f"/groups/{note['group_id']}/members"
+    return f"/groups/{note['group_id']}" if note["group_id"] else "/notifications"
+
+
+def excerpt(note) -> str:
+    body = note["post_body"] if note["post_deleted_at"] is None else None
+    if not body:
+        return ""
+    text = " ".join(CODE_RE.sub(" ", body).split())
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def note_out(note, actor: Actor) -> dict:
+    """A notification as clients see it; what the reader may no longer see is left out."""
+    visible = policy.can_see_notification(actor, note)
+    return {
+        "id": note["id"], "kind": note["kind"],
+        "actor": {"id": note["actor_id"], "display_name": note["actor_name"]} if visible and note["actor_id"] else None,
+        "thread_id": note["thread_id"] if visible else None,
+        "group_id": note["group_id"] if visible else None,
+        "text": describe(note, actor.locale, visible),
+        "excerpt": excerpt(note) if visible else "",
+        "url": link(note) if visible else None,
+        "count": note["count"],
+        "created_at": note["updated_at"],
+        "read": note["read_at"] is not None,
+    }
+
+
+# --- writing: called inside the transaction of the change ------------------------------------
+
+def mentioned_handles(body: str) -> list[str]:
+    handles = dict.fromkeys(match.lower() for match in MENTION_RE.findall(CODE_RE.sub(" ", body)))
+    return list(handles)[:MAX_MENTIONS]
+
+
+async def after_thread_started(tx, svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:
+    await store.follow_thread(tx, actor.user_id, thread_id)
+    await store.add_job(tx, "thread", {"post_id": post_id}, svc.now())
+
+
+async def after_reply(tx, svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:
+    await store.follow_thread(tx, actor.user_id, thread_id)
+    await store.add_job(tx, "post", {"post_id": post_id}, svc.now())
+
+
+def _mail_due(svc: Services, setting: str) -> str | None:
+    if setting == "immediately":
+        return svc.now()
+    if setting == "batched":
+        return svc.later(minutes=svc.config.notify_mail_minutes)
+    return None
+
+
+async def notify_one(tx, svc: Services, user_id: int, kind: str, *, actor_id: int | None, group_id: int,
+                     data: dict | None = None) -> None:
+    """A membership notification: few recipients, written with the change that causes it."""
+    user = await store.mail_settings(tx, user_id)
+    if user is None or user["status"] != "active":
+        return
+    now = svc.now()
+    await store.insert_many(tx, [(user_id, kind, actor_id, group_id, None, None, json.dumps(data or {}), now, now,
+                                  _mail_due(svc, user["email_notifications"]))])
+    await _push(tx, svc, [user_id])
+
+
+async def notify_moderators(tx, svc: Services, group_id: int, kind: str, *, actor_id: int) -> None:
+    for moderator in await store.moderators_of(tx, group_id):
+        if moderator["user_id"] != actor_id:
+            await notify_one(tx, svc, moderator["user_id"], kind, actor_id=actor_id, group_id=group_id)
+
+
+async def _push(tx, svc: Services, user_ids: list[int], *, post_id: int | None = None,
+                kinds: tuple[str, ...] = ()) -> None:
+    """notification.created events for the newest notification of each user, with their
+    unread counts, in the same transaction."""
+    if not user_ids:
+        return
+    counts = await store.unread_counts(tx, user_ids)
+    rows = await tx.execute_fetchall(
+        f"{store.NOTIFICATION_SELECT} WHERE n.id IN (SELECT MAX(id) FROM notifications"
+        " WHERE user_id IN (SELECT value FROM json_each(?)) GROUP BY user_id)", (json.dumps(user_ids),))
+    await _events_for(tx, svc, [dict(zip(row.keys(), row)) for row in rows], counts)
+
+
+async def _events_for(tx, svc: Services, notes: list[dict], counts: dict[int, int]) -> None:
+    users = {row["id"]: row for row in await tx.execute_fetchall(
+        "SELECT id, locale, role, status FROM users WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted({n["user_id"] for n in notes})),))}
+    now, events = svc.now(), []
+    roles = await _roles_of(tx, users)
+    for note in notes:
+        user = users[note["user_id"]]
+        reader = Actor(user_id=user["id"], role=user["role"], status=user["status"], locale=user["locale"],
+                       memberships=roles.get(user["id"], {}))
+        payload = {"notification": note_out(note, reader), "unread_count": counts.get(note["user_id"], 0)}
+        events.append((f"user:{note['user_id']}", "notification.created",
+                       json.dumps(payload, separators=(",", ":")), now))
+    await store.insert_events(tx, events)
+
+
+async def _roles_of(tx, users: dict) -> dict[int, dict[int, str]]:
+    rows = await tx.execute_fetchall(
+        "SELECT user_id, group_id, role FROM memberships WHERE user_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(users)),))
+    roles: dict[int, dict[int, str]] = {}
+    for user_id, group_id, role in rows:
+        roles.setdefault(user_id, {})[group_id] = role
+    return roles
+
+
+async def _notify_about_post(tx, svc: Services, recipients, *, kind: str, post, thread) -> None:
+    """Write (or fold into unread ones) the notifications of these recipients about a post,
+    and their live events. Set-based: a few statements whatever the number of recipients."""
+    if not recipients:
+        return
+    now = svc.now()
+    user_ids = [r["user_id"] for r in recipients]
+    folds = await store.unread_folds(tx, thread_id=thread["id"], kind=kind, user_ids=user_ids) \
+        if kind in FOLDING_KINDS else {}
+    due = {r["user_id"]: _mail_due(svc, r["email_notifications"]) for r in recipients}
+    await store.insert_many(tx, [(uid, kind, post["author_id"], thread["group_id"], thread["id"], post["id"], "{}",
+                                  now, now, due[uid]) for uid in user_ids if uid not in folds])
+    await store.fold_many(tx, [(post["author_id"], now, due[uid], folds[uid]["id"]) for uid in folds])
+    counts = await store.unread_counts(tx, user_ids)
+    new_ids = await store.ids_for_post(tx, post_id=post["id"], kinds=(kind,), user_ids=user_ids)
+    ids = [folds[uid]["id"] if uid in folds else new_ids[uid] for uid in user_ids if uid in folds or uid in new_ids]
+    rows = await tx.execute_fetchall(f"{store.NOTIFICATION_SELECT} WHERE n.id IN (SELECT value FROM json_each(?))",
+                                     (json.dumps(ids),))
+    await _events_for(tx, svc, [dict(zip(row.keys(), row)) for row in rows], counts)
+
+
+def _muted(row) -> bool:
+    level = row["thread_level"] or row["group_level"] or "normal"
+    return level == "muted"
+
+
+async def _targeted(tx, svc: Services, post, thread) -> set[int]:
+    """Mentions and the reply to someone's post: told whatever their level, unless muted."""
+    reads = policy.account_reads_group_sql("u", "g")
+    mentioned = {row["id"] for row in await store.members_by_handles(tx, thread["group_id"], mentioned_handles(post["body"]))}
+    mentioned.discard(post["author_id"])
+    replied_to = set()
+    if post["parent_id"]:
+        parent = await thread_store.get_post(tx, post["parent_id"])
+        if parent and parent["deleted_at"] is None and parent["author_id"] != post["author_id"]:
+            replied_to = {parent["author_id"]} - mentioned
+    rows = await store.readers_with_levels(tx, reads, user_ids=mentioned | replied_to, thread_id=thread["id"],
+                                           group_id=thread["group_id"])
+    rows = [row for row in rows if not _muted(row)]
+    await _notify_about_post(tx, svc, [r for r in rows if r["user_id"] in mentioned], kind="mention",
+                             post=post, thread=thread)
+    await _notify_about_post(tx, svc, [r for r in rows if r["user_id"] in replied_to], kind="reply",
+                             post=post, thread=thread)
+    return mentioned | replied_to
+
+
+async def _fanout_step(tx, svc: Services, job) -> bool:
+    """One chunk of a post's (or new thread's) fan-out; True when the job is finished."""
+    payload = json.loads(job["payload"])
+    post = await thread_store.get_post(tx, payload["post_id"])
+    thread = await thread_store.get_thread(tx, post["thread_id"]) if post else None
+    if post is None or thread is None or post["deleted_at"] is not None:
+        await store.delete_job(tx, job["id"])
+        return True
+    if "told" not in payload:
+        payload["told"] = sorted(await _targeted(tx, svc, post, thread))
+    reads = policy.account_reads_group_sql("u", "g")
+    if job["kind"] == "thread":
+        rows = await store.group_watchers(tx, reads, group_id=thread["group_id"], author_id=post["author_id"],
+                                          after_user_id=payload.get("after", 0), limit=FANOUT_CHUNK)
+        kind = "new_thread"
+    else:
+        rows = await store.thread_watchers(tx, reads, thread_id=thread["id"], group_id=thread["group_id"],
+                                           author_id=post["author_id"], after_user_id=payload.get("after", 0),
+                                           limit=FANOUT_CHUNK)
+        kind = "watched_post"
+    told = set(payload["told"])
+    await _notify_about_post(tx, svc, [r for r in rows if r["user_id"] not in told], kind=kind, post=post,
+                             thread=thread)
+    if len(rows) < FANOUT_CHUNK:
+        await store.delete_job(tx, job["id"])
+        return True
+    payload["after"] = rows[-1]["user_id"]
+    await store.save_job(tx, job["id"], payload)
+    return False
+
+
+async def run_jobs(svc: Services) -> int:
+    """Fan out what replies and new threads left to do; returns the jobs finished."""
+    async with svc.db.read() as conn:
+        jobs = await store.next_jobs(conn)
+    finished = 0
+    for job in jobs:
+        try:
+            done = False
+            while not done:
+                async with svc.db.write() as tx:
+                    done = await _fanout_step(tx, svc, job)
+                    if not done:  # the next chunk starts from the saved cursor
+                        job = {**job, "payload": (await tx.execute_fetchall(
+                            "SELECT payload FROM jobs WHERE id = ?", (job["id"],)))[0][0]}
+            finished += 1
+        except Exception as error:  # the job stays, to be tried again on the next round
+            log.exception("notification job %s failed", job["id"])
+            async with svc.db.write() as tx:
+                await store.job_failed(tx, job["id"], repr(error))
+    return finished
+
+
+# --- levels ------------------------------------------------------------------------------------
+
+async def set_thread_level(svc: Services, actor: Actor, thread_id: int, level: str) -> str:
+    if level not in THREAD_LEVELS:
+        raise Invalid(fields={"level": N_("Kies watching, normal of muted.")})
+    async with svc.db.write() as tx:
+        thread = await thread_store.get_thread(tx, thread_id)
+        policy.require(actor, Action.READ, thread)
+        if not actor.active:
+            raise Unauthorized()
+        await store.set_thread_level(tx, actor.user_id, thread_id, level)
+    return level
+
+
+async def set_group_level(svc: Services, actor: Actor, group_id: int, level: str) -> str:
+    if level not in GROUP_LEVELS:
+        raise Invalid(fields={"level": N_("Kies watching, new_threads, normal of muted.")})
+    async with svc.db.write() as tx:
+        group = await group_store.by_id(tx, group_id)
+        policy.require(actor, Action.READ, group)
+        if not actor.active:
+            raise Unauthorized()
+        await store.set_group_level(tx, actor.user_id, group_id, level)
+    return level
+
+
+async def levels_for(svc: Services, actor: Actor, *, group_id: int, thread_id: int | None = None):
+    """(thread level or None, group level): what the level controls on a page show."""
+    if not actor.active:
+        return None, None
+    async with svc.db.read() as conn:
+        thread_level, group_level = await store.levels(conn, actor.user_id, thread_id, group_id)
+    return thread_level, group_level
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+async def page(svc: Services, actor: Actor, *, unread_only: bool = False, before: int | None = None,
+               limit: int = PAGE_SIZE):
+    """(notifications as clients see them, unread count, next cursor)."""
+    if not actor.active:
+        raise Unauthorized()
+    async with svc.db.read() as conn:
+        rows = await store.page_for(conn, actor.user_id, unread_only=unread_only, before=before, limit=limit + 1)
+        unread = await store.unread_count(conn, actor.user_id)
+    shown = [note_out(row, actor) for row in rows[:limit]]
+    return shown, unread, (rows[limit - 1]["id"] if len(rows) > limit else None)
+
+
+async def mark_read(svc: Services, actor: Actor, ids: list[int] | None) -> int:
+    """Mark these (or, with None, all) of the actor's notifications read; every tab is told."""
+    if not actor.active:
+        raise Unauthorized()
+    async with svc.db.write() as tx:
+        changed = await store.mark_read(tx, actor.user_id, ids, svc.now())
+        unread = await store.unread_count(tx, actor.user_id)
+        if changed:
+            await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
+                                            {"unread_count": unread}, svc.now())
+    return unread
+
+
+async def seen_thread(svc: Services, actor: Actor, thread, posts) -> int | None:
+    """A reader opened a thread: remember the newest post they have now seen (on the server,
+    so every device agrees) and mark what they were told about it read. Returns the first
+    post they had not seen before, for "jump to first unread". Writes only when something
+    changed, so reloading a page costs no write."""
+    if not actor.active or not posts:
+        return None
+    newest = max(post["id"] for post in posts)
+    async with svc.db.read() as conn:
+        state = await store.thread_seen_state(conn, actor.user_id, thread["id"])
+    last_read = state["last_read"]
+    if (last_read is None or last_read < newest) or state["unread"]:
+        async with svc.db.write() as tx:
+            await store.record_read(tx, actor.user_id, thread["id"], newest)
+            if await store.mark_read_where(tx, actor.user_id, thread_id=thread["id"], now=svc.now()):
+                await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
+                                                {"unread_count": await store.unread_count(tx, actor.user_id)},
+                                                svc.now())
+    if last_read is None:
+        return None
+    return next((post["id"] for post in sorted(posts, key=lambda p: p["id"]) if post["id"] > last_read), None)
+
+
+async def record_read(svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:
+    """The live page reports reading up to a post that arrived while it was open."""
+    async with svc.db.write() as tx:
+        post = await thread_store.get_post(tx, post_id)
+        if post is None or post["thread_id"] != thread_id:
+            thread = await thread_store.get_thread(tx, thread_id)
+            policy.require(actor, Action.READ, thread)
+            raise Invalid(fields={"post_id": N_("Dit bericht bestaat niet in deze discussie.")})
+        policy.require(actor, Action.READ, post)
+        if not actor.active:
+            raise Unauthorized()
+        await store.record_read(tx, actor.user_id, thread_id, post_id)
+        if await store.mark_read_where(tx, actor.user_id, thread_id=thread_id, now=svc.now()):
+            await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
+                                            {"unread_count": await store.unread_count(tx, actor.user_id)}, svc.now())
+
+
+async def seen_group(svc: Services, actor: Actor, group_id: int) -> None:
+    """Opening a group's page reads what was notified about the group itself."""
+    if not actor.active or not actor.unread_notifications:
+        return
+    async with svc.db.write() as tx:
+        if await store.mark_read_where(tx, actor.user_id, group_id=group_id, now=svc.now()):
+            await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
+                                            {"unread_count": await store.unread_count(tx, actor.user_id)}, svc.now())
+
+
+async def mark_group_read(svc: Services, actor: Actor, group_id: int) -> None:
+    async with svc.db.write() as tx:
+        group = await group_store.by_id(tx, group_id)
+        policy.require(actor, Action.READ, group)
+        if not actor.active:
+            raise Unauthorized()
+        await store.mark_group_read(tx, actor.user_id, group_id)
+
+
+async def new_counts(svc: Services, actor: Actor, threads) -> dict[int, int | None]:
+    """Per listed thread, the posts the reader has not seen (None when never opened)."""
+    if not actor.active or not threads:
+        return {}
+    async with svc.db.read() as conn:
+        return await store.new_counts(conn, actor.user_id, [t["id"] for t in threads])
+
+
+async def mention_candidates(svc: Services, actor: Actor, group_id: int, query: str, limit: int = 8):
+    """People the writer may mention in this group: its members (for autocomplete)."""
+    if len(query) > 40:
+        raise BadRequest(N_("De zoekterm is te lang."))
+    async with svc.db.read() as conn:
+        group = await group_store.by_id(conn, group_id)
+        policy.require(actor, Action.START_THREAD, group)
+        rows = await store.mention_candidates(conn, group_id, query.lstrip("@"), limit)
+    return [row for row in rows if row["id"] != actor.user_id]
+
+
+async def notification_exists(svc: Services, actor: Actor, notification_id: int):
+    async with svc.db.read() as conn:
+        note = await store.by_id(conn, notification_id)
+    if note is None or note["user_id"] != actor.user_id:
+        raise NotFound()
+    return note

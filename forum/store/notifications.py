@@ -1,0 +1,349 @@
+"""Notifications, who follows what (thread and group levels), what each user has read, and
+the durable jobs that fan notifications out. Lists of user ids travel as one JSON parameter
+(json_each), so a fan-out to ten thousand readers is a handful of statements."""
+from __future__ import annotations
+
+import json
+
+from forum.store import execute, fetch_all, fetch_one, fetch_value
+
+NOTIFICATION_SELECT = (
+    "SELECT n.id, n.user_id, n.kind, n.actor_id, a.display_name AS actor_name, n.group_id,"
+    " g.name AS group_name, g.visibility AS group_visibility, n.thread_id, t.title AS thread_title,"
+    " t.deleted_at AS thread_deleted_at, n.post_id, p.body AS post_body, p.deleted_at AS post_deleted_at,"
+    " n.count, n.data, n.created_at, n.updated_at, n.read_at"
+    " FROM notifications n LEFT JOIN users a ON a.id = n.actor_id LEFT JOIN groups g ON g.id = n.group_id"
+    " LEFT JOIN threads t ON t.id = n.thread_id LEFT JOIN posts p ON p.id = n.post_id"
+)
+
+
+def _ids(user_ids) -> str:
+    return json.dumps(sorted(set(user_ids)))
+
+
+# --- levels -------------------------------------------------------------------------------
+
+async def follow_thread(conn, user_id: int, thread_id: int) -> None:
+    """Start watching, unless the user already chose a level for this thread."""
+    await execute(conn, "INSERT OR IGNORE INTO thread_subscriptions (thread_id, user_id, level) VALUES (?, ?, 'watching')",
+                  (thread_id, user_id))
+
+
+async def set_thread_level(conn, user_id: int, thread_id: int, level: str) -> None:
+    await execute(conn, "INSERT INTO thread_subscriptions (thread_id, user_id, level) VALUES (?, ?, ?)"
+                        " ON CONFLICT (thread_id, user_id) DO UPDATE SET level = excluded.level",
+                  (thread_id, user_id, level))
+
+
+async def set_group_level(conn, user_id: int, group_id: int, level: str) -> None:
+    await execute(conn, "INSERT INTO group_subscriptions (group_id, user_id, level) VALUES (?, ?, ?)"
+                        " ON CONFLICT (group_id, user_id) DO UPDATE SET level = excluded.level",
+                  (group_id, user_id, level))
+
+
+async def levels(conn, user_id: int, thread_id: int | None, group_id: int) -> tuple[str | None, str | None]:
+    row = await fetch_one(
+        conn,
+        "SELECT (SELECT level FROM thread_subscriptions WHERE thread_id = ? AND user_id = ?) AS thread_level,"
+        " (SELECT level FROM group_subscriptions WHERE group_id = ? AND user_id = ?) AS group_level",
+        (thread_id or 0, user_id, group_id, user_id))
+    return row["thread_level"], row["group_level"]
+
+
+# --- recipients ---------------------------------------------------------------------------
+# `reads` is policy.account_reads_group_sql("u", "g"): who may read the group, as SQL.
+
+RECIPIENT_COLUMNS = "u.id AS user_id, u.locale, u.email_notifications"
+
+
+async def thread_watchers(conn, reads: str, *, thread_id: int, group_id: int, author_id: int,
+                          after_user_id: int, limit: int):
+    """Readers whose level for this thread is watching (their own, or their group's when
+    they set none for the thread), in user id order from a cursor."""
+    return await fetch_all(
+        conn,
+        "WITH candidates(user_id) AS ("
+        "  SELECT user_id FROM thread_subscriptions WHERE thread_id = ? AND level = 'watching'"
+        "  UNION SELECT gs.user_id FROM group_subscriptions gs WHERE gs.group_id = ? AND gs.level = 'watching'"
+        "    AND NOT EXISTS (SELECT 1 FROM thread_subscriptions ts WHERE ts.thread_id = ? AND ts.user_id = gs.user_id))"
+        f" SELECT {RECIPIENT_COLUMNS} FROM candidates c JOIN users u ON u.id = c.user_id JOIN groups g ON g.id = ?"
+        f" WHERE u.id > ? AND u.id != ? AND {reads} ORDER BY u.id LIMIT ?",
+        (thread_id, group_id, thread_id, group_id, after_user_id, author_id, limit))
+
+
+async def group_watchers(conn, reads: str, *, group_id: int, author_id: int, after_user_id: int, limit: int):
+    """Readers told about every new thread of the group."""
+    return await fetch_all(
+        conn,
+        f"SELECT {RECIPIENT_COLUMNS} FROM group_subscriptions gs JOIN users u ON u.id = gs.user_id"
+        " JOIN groups g ON g.id = gs.group_id"
+        f" WHERE gs.group_id = ? AND gs.level IN ('watching', 'new_threads') AND u.id > ? AND u.id != ? AND {reads}"
+        " ORDER BY u.id LIMIT ?",
+        (group_id, after_user_id, author_id, limit))
+
+
+async def readers_with_levels(conn, reads: str, *, user_ids, thread_id: int | None, group_id: int):
+    """These users, if they may read the group, with their effective level for the thread."""
+    return await fetch_all(
+        conn,
+        f"SELECT {RECIPIENT_COLUMNS},"
+        " (SELECT level FROM thread_subscriptions WHERE thread_id = ? AND user_id = u.id) AS thread_level,"
+        " (SELECT level FROM group_subscriptions WHERE group_id = g.id AND user_id = u.id) AS group_level"
+        f" FROM users u JOIN groups g ON g.id = ? WHERE u.id IN (SELECT value FROM json_each(?)) AND {reads}",
+        (thread_id or 0, group_id, _ids(user_ids)))
+
+
+async def members_by_handles(conn, group_id: int, handles: list[str]):
+    """Who of these handles belongs to the group: only they can be mentioned there."""
+    return await fetch_all(
+        conn,
+        "SELECT u.id, u.handle FROM users u JOIN memberships m ON m.user_id = u.id AND m.group_id = ?"
+        " WHERE m.role IN ('owner', 'moderator', 'member') AND u.status = 'active'"
+        " AND u.handle IN (SELECT value FROM json_each(?))",
+        (group_id, json.dumps(handles)))
+
+
+async def mention_candidates(conn, group_id: int, prefix: str, limit: int):
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return await fetch_all(
+        conn,
+        "SELECT u.id, u.handle, u.display_name FROM users u JOIN memberships m ON m.user_id = u.id AND m.group_id = ?"
+        " WHERE m.role IN ('owner', 'moderator', 'member') AND u.status = 'active'"
+        " AND (u.handle LIKE ? ESCAPE '\\' OR u.display_name LIKE ? ESCAPE '\\')"
+        " ORDER BY u.handle LIMIT ?",
+        (group_id, pattern, pattern, limit))
+
+
+async def moderators_of(conn, group_id: int):
+    return await fetch_all(
+        conn,
+        "SELECT u.id AS user_id, u.locale, u.email_notifications FROM memberships m JOIN users u ON u.id = m.user_id"
+        " WHERE m.group_id = ? AND m.role IN ('owner', 'moderator') AND u.status = 'active'",
+        (group_id,))
+
+
+# --- writing notifications -----------------------------------------------------------------
+
+async def unread_folds(conn, *, thread_id: int, kind: str, user_ids) -> dict[int, dict]:
+    rows = await fetch_all(
+        conn,
+        "SELECT id, user_id, count, mailed_at, mail_due_at FROM notifications"
+        " WHERE thread_id = ? AND kind = ? AND read_at IS NULL AND user_id IN (SELECT value FROM json_each(?))",
+        (thread_id, kind, _ids(user_ids)))
+    return {row["user_id"]: row for row in rows}
+
+
+async def insert_many(conn, rows: list[tuple]) -> None:
+    """rows: (user_id, kind, actor_id, group_id, thread_id, post_id, data, now, now, mail_due_at)"""
+    await conn.executemany(
+        "INSERT INTO notifications (user_id, kind, actor_id, group_id, thread_id, post_id, data, created_at,"
+        " updated_at, mail_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+async def fold_many(conn, rows: list[tuple]) -> None:
+    """rows: (actor_id, now, mail_due_at, id): one more post folded into an unread notification."""
+    await conn.executemany(
+        "UPDATE notifications SET count = count + 1, actor_id = ?, updated_at = ?,"
+        " mail_due_at = COALESCE(mail_due_at, ?) WHERE id = ?", rows)
+
+
+async def ids_for_post(conn, *, post_id: int, kinds: tuple[str, ...], user_ids) -> dict[int, int]:
+    rows = await fetch_all(
+        conn,
+        f"SELECT id, user_id FROM notifications WHERE post_id = ? AND kind IN ({', '.join('?' * len(kinds))})"
+        " AND user_id IN (SELECT value FROM json_each(?))",
+        (post_id, *kinds, _ids(user_ids)))
+    return {row["user_id"]: row["id"] for row in rows}
+
+
+async def unread_counts(conn, user_ids) -> dict[int, int]:
+    rows = await fetch_all(
+        conn,
+        "SELECT user_id, COUNT(*) AS n FROM notifications WHERE read_at IS NULL"
+        " AND user_id IN (SELECT value FROM json_each(?)) GROUP BY user_id",
+        (_ids(user_ids),))
+    counts = {row["user_id"]: row["n"] for row in rows}
+    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
+
+
+async def unread_count(conn, user_id: int) -> int:
+    return await fetch_value(conn, "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL",
+                             (user_id,))
+
+
+async def insert_events(conn, rows: list[tuple]) -> None:
+    """rows: (channel, kind, payload json, now)"""
+    await conn.executemany("INSERT INTO events (channel, kind, payload, created_at) VALUES (?, ?, ?, ?)", rows)
+
+
+# --- reading and marking ---------------------------------------------------------------------
+
+async def by_id(conn, notification_id: int):
+    return await fetch_one(conn, f"{NOTIFICATION_SELECT} WHERE n.id = ?", (notification_id,))
+
+
+async def page_for(conn, user_id: int, *, unread_only: bool, before: int | None, limit: int):
+    where, params = "n.user_id = ?", [user_id]
+    if unread_only:
+        where += " AND n.read_at IS NULL"
+    if before:
+        where += " AND n.id < ?"
+        params.append(before)
+    return await fetch_all(conn, f"{NOTIFICATION_SELECT} WHERE {where} ORDER BY n.id DESC LIMIT ?", (*params, limit))
+
+
+async def mark_read(conn, user_id: int, ids: list[int] | None, now: str) -> int:
+    """Mark some (or, with ids None, all) of a user's notifications read; returns how many changed."""
+    if ids is None:
+        cursor = await conn.execute(
+            "UPDATE notifications SET read_at = ?, mail_due_at = NULL WHERE user_id = ? AND read_at IS NULL",
+            (now, user_id))
+    else:
+        cursor = await conn.execute(
+            "UPDATE notifications SET read_at = ?, mail_due_at = NULL WHERE user_id = ? AND read_at IS NULL"
+            " AND id IN (SELECT value FROM json_each(?))", (now, user_id, json.dumps(ids)))
+    return cursor.rowcount
+
+
+async def mark_read_where(conn, user_id: int, *, thread_id: int | None = None, group_id: int | None = None,
+                          now: str) -> int:
+    """Seeing a thread (or a group's page) is reading what was notified about it."""
+    if thread_id is not None:
+        cursor = await conn.execute(
+            "UPDATE notifications SET read_at = ?, mail_due_at = NULL"
+            " WHERE user_id = ? AND thread_id = ? AND read_at IS NULL", (now, user_id, thread_id))
+    else:
+        cursor = await conn.execute(
+            "UPDATE notifications SET read_at = ?, mail_due_at = NULL"
+            " WHERE user_id = ? AND group_id = ? AND thread_id IS NULL AND read_at IS NULL", (now, user_id, group_id))
+    return cursor.rowcount
+
+
+# --- read tracking -------------------------------------------------------------------------
+
+async def thread_seen_state(conn, user_id: int, thread_id: int):
+    """(last post read, unread notifications about the thread) in one trip."""
+    return await fetch_one(
+        conn,
+        "SELECT (SELECT last_read_post_id FROM thread_reads WHERE user_id = ? AND thread_id = ?) AS last_read,"
+        " (SELECT COUNT(*) FROM notifications WHERE user_id = ? AND thread_id = ? AND read_at IS NULL) AS unread",
+        (user_id, thread_id, user_id, thread_id))
+
+
+async def record_read(conn, user_id: int, thread_id: int, post_id: int) -> None:
+    await execute(
+        conn,
+        "INSERT INTO thread_reads (user_id, thread_id, last_read_post_id) VALUES (?, ?, ?)"
+        " ON CONFLICT (user_id, thread_id) DO UPDATE SET last_read_post_id ="
+        " MAX(last_read_post_id, excluded.last_read_post_id)",
+        (user_id, thread_id, post_id))
+
+
+async def new_counts(conn, user_id: int, thread_ids: list[int]) -> dict[int, int | None]:
+    """Per thread, posts after the last one read (None: never opened)."""
+    rows = await fetch_all(
+        conn,
+        "SELECT r.thread_id, (SELECT COUNT(*) FROM posts p WHERE p.thread_id = r.thread_id"
+        " AND p.id > r.last_read_post_id AND p.deleted_at IS NULL) AS new"
+        " FROM thread_reads r WHERE r.user_id = ? AND r.thread_id IN (SELECT value FROM json_each(?))",
+        (user_id, json.dumps(thread_ids)))
+    return {row["thread_id"]: row["new"] for row in rows}
+
+
+async def mark_group_read(conn, user_id: int, group_id: int) -> None:
+    await execute(
+        conn,
+        "INSERT INTO thread_reads (user_id, thread_id, last_read_post_id)"
+        " SELECT ?, t.id, (SELECT MAX(p.id) FROM posts p WHERE p.thread_id = t.id) FROM threads t"
+        " WHERE t.group_id = ? AND t.deleted_at IS NULL"
+        " ON CONFLICT (user_id, thread_id) DO UPDATE SET last_read_post_id = excluded.last_read_post_id",
+        (user_id, group_id))
+
+
+# --- jobs, mail and digests ------------------------------------------------------------------
+
+async def add_job(conn, kind: str, payload: dict, now: str) -> int:
+    return await execute(conn, "INSERT INTO jobs (kind, payload, created_at) VALUES (?, ?, ?)",
+                         (kind, json.dumps(payload), now))
+
+
+async def next_jobs(conn, limit: int = 20):
+    return await fetch_all(conn, "SELECT id, kind, payload, attempts FROM jobs ORDER BY id LIMIT ?", (limit,))
+
+
+async def save_job(conn, job_id: int, payload: dict) -> None:
+    await execute(conn, "UPDATE jobs SET payload = ? WHERE id = ?", (json.dumps(payload), job_id))
+
+
+async def job_failed(conn, job_id: int, error: str) -> None:
+    await execute(conn, "UPDATE jobs SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error[:500], job_id))
+
+
+async def delete_job(conn, job_id: int) -> None:
+    await execute(conn, "DELETE FROM jobs WHERE id = ?", (job_id,))
+
+
+async def users_with_mail_due(conn, now: str, limit: int = 100) -> list[int]:
+    rows = await fetch_all(conn, "SELECT DISTINCT user_id FROM notifications WHERE mail_due_at <= ? LIMIT ?",
+                           (now, limit))
+    return [row["user_id"] for row in rows]
+
+
+async def unmailed_for(conn, user_id: int):
+    """What a notification mail gathers: everything still unseen and not mailed yet."""
+    return await fetch_all(
+        conn, f"{NOTIFICATION_SELECT} WHERE n.user_id = ? AND n.mail_due_at IS NOT NULL ORDER BY n.id", (user_id,))
+
+
+async def mark_mailed(conn, ids: list[int], now: str) -> None:
+    await execute(conn, "UPDATE notifications SET mail_due_at = NULL, mailed_at = ?"
+                        " WHERE id IN (SELECT value FROM json_each(?))", (now, json.dumps(ids)))
+
+
+async def users_with_digest_due(conn, now: str, limit: int = 100):
+    return await fetch_all(
+        conn,
+        "SELECT id, email, display_name, locale, digest, digest_since, status FROM users"
+        " WHERE digest_due_at <= ? ORDER BY digest_due_at LIMIT ?", (now, limit))
+
+
+async def plan_digest(conn, user_id: int, *, since: str | None, due: str | None) -> None:
+    await execute(conn, "UPDATE users SET digest_since = COALESCE(?, digest_since), digest_due_at = ? WHERE id = ?",
+                  (since, due, user_id))
+
+
+async def digest_threads(conn, reads: str, *, user_id: int, since: str, limit: int):
+    """Threads with new posts since `since` in the groups the user belongs to and may read."""
+    return await fetch_all(
+        conn,
+        "SELECT t.id, t.title, g.id AS group_id, g.name AS group_name, COUNT(p.id) AS new_posts,"
+        " MAX(p.created_at) AS last_at"
+        " FROM users u JOIN memberships m ON m.user_id = u.id AND m.role IN ('owner', 'moderator', 'member')"
+        " JOIN groups g ON g.id = m.group_id JOIN threads t ON t.group_id = g.id AND t.deleted_at IS NULL"
+        " JOIN posts p ON p.thread_id = t.id AND p.created_at > ? AND p.deleted_at IS NULL AND p.author_id != u.id"
+        f" WHERE u.id = ? AND {reads}"
+        " AND NOT EXISTS (SELECT 1 FROM group_subscriptions gs WHERE gs.group_id = g.id AND gs.user_id = u.id"
+        "  AND gs.level = 'muted')"
+        " GROUP BY t.id ORDER BY last_at DESC LIMIT ?",
+        (since, user_id, limit))
+
+
+async def mail_settings(conn, user_id: int):
+    return await fetch_one(
+        conn, "SELECT id, email, display_name, locale, handle, email_notifications, digest, digest_due_at, status"
+              " FROM users"
+              " WHERE id = ?", (user_id,))
+
+
+async def update_mail_settings(conn, user_id: int, *, email_notifications: str, digest: str, locale: str,
+                               digest_due_at: str | None, now: str) -> None:
+    await execute(
+        conn,
+        "UPDATE users SET email_notifications = ?, digest = ?, locale = ?, digest_due_at = ?,"
+        " digest_since = COALESCE(digest_since, ?) WHERE id = ?",
+        (email_notifications, digest, locale, digest_due_at, now, user_id))
+
+
+async def clear_pending_mail(conn, user_id: int) -> None:
+    await execute(conn, "UPDATE notifications SET mail_due_at = NULL WHERE user_id = ? AND mail_due_at IS NOT NULL",
+                  (user_id,))
