@@ -2,9 +2,13 @@
 carry their own cookie jar and CSRF token."""
 from __future__ import annotations
 
+import email.policy
+import socket
 from datetime import datetime, timedelta, timezone
+from email import message_from_bytes
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from forum.app import create_app
 from forum.config import Config
@@ -52,6 +56,9 @@ class ApiUser:
 
     async def patch(self, path, json=None, expect=200, **kw):
         return await self.call("PATCH", path, json=json, expect=expect, **kw)
+
+    async def put(self, path, json=None, expect=200, **kw):
+        return await self.call("PUT", path, json=json, expect=expect, **kw)
 
     async def delete(self, path, expect=200, **kw):
         return await self.call("DELETE", path, expect=expect, **kw)
@@ -126,3 +133,26 @@ async def open_group(owner: ApiUser, name: str = "Werkgroep Energie", visibility
     body = await owner.post("/api/v1/groups", {"name": name, "kind": kind, "visibility": visibility,
                                                "description": "Samen aan de slag"}, expect=201)
     return body["group"]
+
+
+class Inbox:
+    """What a real SMTP server on loopback (aiosmtpd) received."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=email.policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd needs a real port number to check it started
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()

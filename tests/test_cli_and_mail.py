@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
-from email import message_from_bytes
 
-import pytest
-from aiosmtpd.controller import Controller
 
 from forum import ROOT
 from forum.app import create_app
@@ -54,27 +50,6 @@ def test_check_fails_on_a_damaged_database(tmp_path):
     result = run_cli(data, "check")
     assert result.returncode == 1 and "foreign key" in result.stdout
     assert run_cli(tmp_path / "empty", "check").returncode == 1
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    with socket.socket() as probe:  # aiosmtpd needs a real port number to check it started
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
 
 
 async def test_password_reset_mail_goes_out_by_smtp(aiohttp_client, config, clock, smtp_server):

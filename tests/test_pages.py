@@ -142,14 +142,15 @@ async def test_admin_pages(admin, make_user, anonymous):
 
 def test_every_message_has_an_english_translation():
     """Every string marked in code and templates has a non-empty English entry in the catalog."""
-    method_map = [("forum/**.py", "python"), ("templates/**.html", "jinja2")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    method_map = [("forum/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
+    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"},
+               "templates/**.txt": {"extensions": "jinja2.ext.i18n"}}
     with (LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         catalog = read_po(handle, locale="en")
     untranslated = []
     for _, _, message, _, _ in extract_from_dir(ROOT, method_map, options_map=options,
                                                 keywords={"_": None, "N_": None, "gettext": None,
-                                                          "ngettext": (1, 2)}):
+                                                          "ngettext": (1, 2), "ntranslate_in": (2, 3)}):
         entry = catalog.get(message[0] if isinstance(message, tuple) else message)
         strings = entry.string if entry and isinstance(entry.string, tuple) else (entry.string if entry else "",)
         if not all(strings):

@@ -12,8 +12,8 @@ _html_env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates"
                                undefined=jinja2.StrictUndefined)
 
 
-def render(name: str, locale: str, **context) -> tuple[str, str]:
-    """(text, html) of templates/mail/NAME.txt and NAME.html."""
+def render(template: str, locale: str, **context) -> tuple[str, str]:
+    """(text, html) of templates/mail/TEMPLATE.txt and TEMPLATE.html."""
     def _(message: str, **params) -> str:
         return translate_in(locale, message, **params)
 
@@ -21,5 +21,5 @@ def render(name: str, locale: str, **context) -> tuple[str, str]:
         return ntranslate_in(locale, singular, plural, n, **params)
 
     values = {"_": _, "gettext": _, "ngettext": ngettext, "locale": locale, **context}
-    return (_text_env.get_template(f"{name}.txt").render(values),
-            _html_env.get_template(f"{name}.html").render(values))
+    return (_text_env.get_template(f"{template}.txt").render(values),
+            _html_env.get_template(f"{template}.html").render(values))

@@ -13,7 +13,7 @@ import logging
 import re
 
 from forum import policy
-from forum.errors import BadRequest, Invalid, N_, NotFound, Unauthorized
+from forum.errors import BadRequest, Invalid, N_, Unauthorized
 from forum.i18n import ntranslate_in, translate_in
 from forum.policy import Action, Actor
 from forum.services import Services
@@ -45,15 +45,15 @@ def describe(note, locale: str, visible: bool) -> str:
     kind = note["kind"]
     if kind == "reply":
         if count > 1:
-            return ntranslate_in(locale, N_("%(num)d reactie op uw bericht in %(thread)s"),
-                                 N_("%(num)d reacties op uw bericht in %(thread)s"), count, thread=thread)
+            return ntranslate_in(locale, "%(num)d reactie op uw bericht in %(thread)s",
+                                 "%(num)d reacties op uw bericht in %(thread)s", count, thread=thread)
         return translate_in(locale, N_("%(actor)s reageerde op uw bericht in %(thread)s"), actor=actor, thread=thread)
     if kind == "mention":
         return translate_in(locale, N_("%(actor)s noemde u in %(thread)s"), actor=actor, thread=thread)
     if kind == "watched_post":
         if count > 1:
-            return ntranslate_in(locale, N_("%(num)d nieuw bericht in %(thread)s"),
-                                 N_("%(num)d nieuwe berichten in %(thread)s"), count, thread=thread)
+            return ntranslate_in(locale, "%(num)d nieuw bericht in %(thread)s",
+                                 "%(num)d nieuwe berichten in %(thread)s", count, thread=thread)
         return translate_in(locale, N_("%(actor)s schreef in %(thread)s"), actor=actor, thread=thread)
     if kind == "new_thread":
         return translate_in(locale, N_("%(actor)s begon de discussie %(thread)s in %(group)s"),
@@ -235,8 +235,13 @@ async def _targeted(tx, svc: Services, post, thread) -> set[int]:
     return mentioned | replied_to
 
 
-async def _fanout_step(tx, svc: Services, job) -> bool:
-    """One chunk of a post's (or new thread's) fan-out; True when the job is finished."""
+async def _fanout_step(tx, svc: Services, job_id: int) -> bool:
+    """One chunk of a post's (or new thread's) fan-out; True when the job is finished. The job
+    is read inside the transaction: whoever gets the writer first does the chunk, once."""
+    rows = await tx.execute_fetchall("SELECT id, kind, payload FROM jobs WHERE id = ?", (job_id,))
+    if not rows:
+        return True
+    job = dict(zip(rows[0].keys(), rows[0]))
     payload = json.loads(job["payload"])
     post = await thread_store.get_post(tx, payload["post_id"])
     thread = await thread_store.get_thread(tx, post["thread_id"]) if post else None
@@ -274,12 +279,9 @@ async def run_jobs(svc: Services) -> int:
     for job in jobs:
         try:
             done = False
-            while not done:
+            while not done:  # each chunk in its own transaction, from the cursor the last one saved
                 async with svc.db.write() as tx:
-                    done = await _fanout_step(tx, svc, job)
-                    if not done:  # the next chunk starts from the saved cursor
-                        job = {**job, "payload": (await tx.execute_fetchall(
-                            "SELECT payload FROM jobs WHERE id = ?", (job["id"],)))[0][0]}
+                    done = await _fanout_step(tx, svc, job["id"])
             finished += 1
         except Exception as error:  # the job stays, to be tried again on the next round
             log.exception("notification job %s failed", job["id"])
@@ -314,15 +316,6 @@ async def set_group_level(svc: Services, actor: Actor, group_id: int, level: str
     return level
 
 
-async def levels_for(svc: Services, actor: Actor, *, group_id: int, thread_id: int | None = None):
-    """(thread level or None, group level): what the level controls on a page show."""
-    if not actor.active:
-        return None, None
-    async with svc.db.read() as conn:
-        thread_level, group_level = await store.levels(conn, actor.user_id, thread_id, group_id)
-    return thread_level, group_level
-
-
 # --- reading -----------------------------------------------------------------------------------
 
 async def page(svc: Services, actor: Actor, *, unread_only: bool = False, before: int | None = None,
@@ -350,16 +343,23 @@ async def mark_read(svc: Services, actor: Actor, ids: list[int] | None) -> int:
     return unread
 
 
-async def seen_thread(svc: Services, actor: Actor, thread, posts) -> int | None:
+def effective_thread_level(thread_level: str | None, group_level: str | None) -> str:
+    if thread_level:
+        return thread_level
+    return group_level if group_level in ("watching", "muted") else "normal"
+
+
+async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int | None, str | None]:
     """A reader opened a thread: remember the newest post they have now seen (on the server,
     so every device agrees) and mark what they were told about it read. Returns the first
-    post they had not seen before, for "jump to first unread". Writes only when something
-    changed, so reloading a page costs no write."""
+    post they had not seen before (for "jump to first unread") and their level for the
+    thread. Writes only when something changed, so reloading a page costs no write."""
     if not actor.active or not posts:
-        return None
+        return None, None
     newest = max(post["id"] for post in posts)
     async with svc.db.read() as conn:
-        state = await store.thread_seen_state(conn, actor.user_id, thread["id"])
+        state = await store.thread_seen_state(conn, actor.user_id, thread["id"], thread["group_id"])
+    level = effective_thread_level(state["thread_level"], state["group_level"])
     last_read = state["last_read"]
     if (last_read is None or last_read < newest) or state["unread"]:
         async with svc.db.write() as tx:
@@ -369,8 +369,8 @@ async def seen_thread(svc: Services, actor: Actor, thread, posts) -> int | None:
                                                 {"unread_count": await store.unread_count(tx, actor.user_id)},
                                                 svc.now())
     if last_read is None:
-        return None
-    return next((post["id"] for post in sorted(posts, key=lambda p: p["id"]) if post["id"] > last_read), None)
+        return None, level
+    return next((post["id"] for post in sorted(posts, key=lambda p: p["id"]) if post["id"] > last_read), None), level
 
 
 async def record_read(svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:
@@ -390,14 +390,20 @@ async def record_read(svc: Services, actor: Actor, thread_id: int, post_id: int)
                                             {"unread_count": await store.unread_count(tx, actor.user_id)}, svc.now())
 
 
-async def seen_group(svc: Services, actor: Actor, group_id: int) -> None:
-    """Opening a group's page reads what was notified about the group itself."""
-    if not actor.active or not actor.unread_notifications:
-        return
-    async with svc.db.write() as tx:
-        if await store.mark_read_where(tx, actor.user_id, group_id=group_id, now=svc.now()):
-            await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
-                                            {"unread_count": await store.unread_count(tx, actor.user_id)}, svc.now())
+async def open_group(svc: Services, actor: Actor, group_id: int) -> str | None:
+    """Opening a group's page reads what was notified about the group itself (requests,
+    decisions, invitations). Returns the reader's level for the group."""
+    if not actor.active:
+        return None
+    async with svc.db.read() as conn:
+        state = await store.group_seen_state(conn, actor.user_id, group_id)
+    if state["unread"]:
+        async with svc.db.write() as tx:
+            if await store.mark_read_where(tx, actor.user_id, group_id=group_id, now=svc.now()):
+                await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
+                                                {"unread_count": await store.unread_count(tx, actor.user_id)},
+                                                svc.now())
+    return state["group_level"] or "normal"
 
 
 async def mark_group_read(svc: Services, actor: Actor, group_id: int) -> None:
@@ -409,8 +415,8 @@ async def mark_group_read(svc: Services, actor: Actor, group_id: int) -> None:
         await store.mark_group_read(tx, actor.user_id, group_id)
 
 
-async def new_counts(svc: Services, actor: Actor, threads) -> dict[int, int | None]:
-    """Per listed thread, the posts the reader has not seen (None when never opened)."""
+async def new_counts(svc: Services, actor: Actor, threads) -> dict[int, tuple[int, int | None]]:
+    """Per listed thread the reader opened before: (posts not seen yet, the first of them)."""
     if not actor.active or not threads:
         return {}
     async with svc.db.read() as conn:
@@ -426,11 +432,3 @@ async def mention_candidates(svc: Services, actor: Actor, group_id: int, query: 
         policy.require(actor, Action.START_THREAD, group)
         rows = await store.mention_candidates(conn, group_id, query.lstrip("@"), limit)
     return [row for row in rows if row["id"] != actor.user_id]
-
-
-async def notification_exists(svc: Services, actor: Actor, notification_id: int):
-    async with svc.db.read() as conn:
-        note = await store.by_id(conn, notification_id)
-    if note is None or note["user_id"] != actor.user_id:
-        raise NotFound()
-    return note

@@ -41,15 +41,6 @@ async def set_group_level(conn, user_id: int, group_id: int, level: str) -> None
                   (group_id, user_id, level))
 
 
-async def levels(conn, user_id: int, thread_id: int | None, group_id: int) -> tuple[str | None, str | None]:
-    row = await fetch_one(
-        conn,
-        "SELECT (SELECT level FROM thread_subscriptions WHERE thread_id = ? AND user_id = ?) AS thread_level,"
-        " (SELECT level FROM group_subscriptions WHERE group_id = ? AND user_id = ?) AS group_level",
-        (thread_id or 0, user_id, group_id, user_id))
-    return row["thread_level"], row["group_level"]
-
-
 # --- recipients ---------------------------------------------------------------------------
 # `reads` is policy.account_reads_group_sql("u", "g"): who may read the group, as SQL.
 
@@ -178,10 +169,6 @@ async def insert_events(conn, rows: list[tuple]) -> None:
 
 # --- reading and marking ---------------------------------------------------------------------
 
-async def by_id(conn, notification_id: int):
-    return await fetch_one(conn, f"{NOTIFICATION_SELECT} WHERE n.id = ?", (notification_id,))
-
-
 async def page_for(conn, user_id: int, *, unread_only: bool, before: int | None, limit: int):
     where, params = "n.user_id = ?", [user_id]
     if unread_only:
@@ -221,13 +208,24 @@ async def mark_read_where(conn, user_id: int, *, thread_id: int | None = None, g
 
 # --- read tracking -------------------------------------------------------------------------
 
-async def thread_seen_state(conn, user_id: int, thread_id: int):
-    """(last post read, unread notifications about the thread) in one trip."""
+async def thread_seen_state(conn, user_id: int, thread_id: int, group_id: int):
+    """Last post read, unread notifications about the thread, and the reader's levels: one trip."""
     return await fetch_one(
         conn,
         "SELECT (SELECT last_read_post_id FROM thread_reads WHERE user_id = ? AND thread_id = ?) AS last_read,"
-        " (SELECT COUNT(*) FROM notifications WHERE user_id = ? AND thread_id = ? AND read_at IS NULL) AS unread",
-        (user_id, thread_id, user_id, thread_id))
+        " (SELECT COUNT(*) FROM notifications WHERE user_id = ? AND thread_id = ? AND read_at IS NULL) AS unread,"
+        " (SELECT level FROM thread_subscriptions WHERE thread_id = ? AND user_id = ?) AS thread_level,"
+        " (SELECT level FROM group_subscriptions WHERE group_id = ? AND user_id = ?) AS group_level",
+        (user_id, thread_id, user_id, thread_id, thread_id, user_id, group_id, user_id))
+
+
+async def group_seen_state(conn, user_id: int, group_id: int):
+    return await fetch_one(
+        conn,
+        "SELECT (SELECT level FROM group_subscriptions WHERE group_id = ? AND user_id = ?) AS group_level,"
+        " (SELECT COUNT(*) FROM notifications WHERE user_id = ? AND group_id = ? AND thread_id IS NULL"
+        " AND read_at IS NULL) AS unread",
+        (group_id, user_id, user_id, group_id))
 
 
 async def record_read(conn, user_id: int, thread_id: int, post_id: int) -> None:
@@ -239,15 +237,16 @@ async def record_read(conn, user_id: int, thread_id: int, post_id: int) -> None:
         (user_id, thread_id, post_id))
 
 
-async def new_counts(conn, user_id: int, thread_ids: list[int]) -> dict[int, int | None]:
-    """Per thread, posts after the last one read (None: never opened)."""
+async def new_counts(conn, user_id: int, thread_ids: list[int]) -> dict[int, tuple[int, int | None]]:
+    """Per opened thread: (posts after the last one read, the first of them). Threads never
+    opened are absent."""
     rows = await fetch_all(
         conn,
-        "SELECT r.thread_id, (SELECT COUNT(*) FROM posts p WHERE p.thread_id = r.thread_id"
-        " AND p.id > r.last_read_post_id AND p.deleted_at IS NULL) AS new"
-        " FROM thread_reads r WHERE r.user_id = ? AND r.thread_id IN (SELECT value FROM json_each(?))",
+        "SELECT r.thread_id, COUNT(p.id) AS new, MIN(p.id) AS first_new FROM thread_reads r"
+        " LEFT JOIN posts p ON p.thread_id = r.thread_id AND p.id > r.last_read_post_id AND p.deleted_at IS NULL"
+        " WHERE r.user_id = ? AND r.thread_id IN (SELECT value FROM json_each(?)) GROUP BY r.thread_id",
         (user_id, json.dumps(thread_ids)))
-    return {row["thread_id"]: row["new"] for row in rows}
+    return {row["thread_id"]: (row["new"], row["first_new"]) for row in rows}
 
 
 async def mark_group_read(conn, user_id: int, group_id: int) -> None:

@@ -118,8 +118,15 @@ async def session_middleware(request: web.Request, handler):
     return response
 
 
+# Paths whose authority is a signed token in the URL itself, which only its recipient has:
+# mail clients POST there (RFC 8058 one-click unsubscribe) with no cookie and no form token.
+TOKEN_AUTHORISED_PREFIXES = ("/unsubscribe/",)
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler):
+    if request.path.startswith(TOKEN_AUTHORISED_PREFIXES):
+        return await handler(request)
     if request.method in UNSAFE_METHODS and csrf_token_key in request:
         expected = request[csrf_token_key]  # "" for a visitor without the cookie: nothing matches
         if is_api(request):

@@ -12,9 +12,11 @@ from forum.keys import openapi_key
 from forum.live import endpoint as live_endpoint
 from forum.web.api import accounts as api_accounts
 from forum.web.api import groups as api_groups
+from forum.web.api import notifications as api_notes
 from forum.web.api import threads as api_threads
 from forum.web.api import openapi
 from forum.web.pages import accounts, admin, groups, threads
+from forum.web.pages import notifications as notes
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class ApiRoute:
     body: type | None = None
     status: int = 200
     auth: bool = True   # needs a logged-in session (and so X-CSRF-Token on changes)
+    query: tuple[tuple[str, str, bool], ...] = ()  # (name, JSON type, required)
 
 
 API_ROUTES = [
@@ -95,6 +98,27 @@ API_ROUTES = [
              "Remove a post (its place in the tree stays)"),
     ApiRoute("GET", "/api/v1/posts/{post_id}/revisions", api_threads.post_revisions, "api.post.revisions",
              "Earlier versions of a post", auth=False),
+    ApiRoute("GET", "/api/v1/notifications", api_notes.list_notifications, "api.notifications",
+             "My notifications, newest first; ?unread=1, ?before=CURSOR (pass `next`)",
+             query=(("unread", "string", False), ("before", "integer", False))),
+    ApiRoute("POST", "/api/v1/notifications/read", api_notes.mark_read, "api.notifications.read",
+             "Mark notifications read: {ids: [...]} or {all: true}", api_notes.ReadIn),
+    ApiRoute("PUT", "/api/v1/threads/{thread_id}/subscription", api_notes.thread_level, "api.thread.subscription",
+             "My level for a thread: watching (every post), normal (replies to me, mentions), muted",
+             api_notes.ThreadLevelIn),
+    ApiRoute("PUT", "/api/v1/groups/{group_id}/subscription", api_notes.group_level, "api.group.subscription",
+             "My level for a group: watching, new_threads, normal, muted", api_notes.GroupLevelIn),
+    ApiRoute("POST", "/api/v1/threads/{thread_id}/read", api_notes.thread_read, "api.thread.read",
+             "I have read the thread up to this post", api_notes.ThreadReadIn),
+    ApiRoute("POST", "/api/v1/groups/{group_id}/read", api_notes.group_read, "api.group.read",
+             "Mark every thread of the group read"),
+    ApiRoute("GET", "/api/v1/mentions", api_notes.mentions, "api.mentions",
+             "People I may mention in a group (?group_id=&q=), for autocomplete",
+             query=(("group_id", "integer", True), ("q", "string", False))),
+    ApiRoute("PUT", "/api/v1/me/settings", api_notes.update_settings, "api.me.settings",
+             "My mail settings and language", api_notes.SettingsIn),
+    ApiRoute("POST", "/api/v1/unsubscribe/{token}", api_notes.one_click_unsubscribe, "api.unsubscribe",
+             "One-click unsubscribe (RFC 8058) with the signed token from a mail; no login", auth=False),
     ApiRoute("GET", "/api/v1/admin/users", api_accounts.admin_users, "api.admin.users",
              "All accounts (admin); ?status=pending|active|suspended"),
     ApiRoute("PATCH", "/api/v1/admin/users/{user_id}", api_accounts.admin_set_role, "api.admin.user.role",
@@ -154,6 +178,15 @@ def page_routes() -> list[web.RouteDef]:
         p("/posts/{post_id}/edit", threads.edit_submit),
         p("/posts/{post_id}/delete", threads.delete, name="post.delete"),
         g("/posts/{post_id}/revisions", threads.revisions, name="post.revisions"),
+        g("/notifications", notes.index, name="notifications"),
+        p("/notifications/read", notes.mark_read, name="notifications.read"),
+        g("/settings/notifications", notes.settings_form, name="settings.notifications"),
+        p("/settings/notifications", notes.settings_submit),
+        p("/threads/{thread_id}/subscription", notes.thread_level, name="thread.subscription"),
+        p("/groups/{group_id}/subscription", notes.group_level, name="group.subscription"),
+        p("/groups/{group_id}/read", notes.group_read, name="group.read"),
+        g("/unsubscribe/{token}", notes.unsubscribe_form, name="unsubscribe"),
+        p("/unsubscribe/{token}", notes.unsubscribe_submit),
         g("/admin/users", admin.users, name="admin.users"),
         p("/admin/users/{user_id}", admin.user_action, name="admin.user"),
         g("/admin/settings", admin.settings_form, name="admin.settings"),

@@ -74,10 +74,11 @@ def json_out(data: dict, status: int = 200) -> web.Response:
 
 
 def user_out(user, *, private: bool = False) -> dict:
-    out = {"id": user["id"], "display_name": user["display_name"], "bio": user["bio"],
+    out = {"id": user["id"], "handle": user["handle"], "display_name": user["display_name"], "bio": user["bio"],
            "role": user["role"], "created_at": user["created_at"]}
     if private:
-        out.update(email=user["email"], locale=user["locale"], status=user["status"])
+        out.update(email=user["email"], locale=user["locale"], status=user["status"],
+                   email_notifications=user["email_notifications"], digest=user["digest"])
     return out
 
 

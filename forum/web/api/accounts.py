@@ -37,6 +37,7 @@ class ResetIn(In):
 
 
 class ProfileIn(In):
+    handle: str | None = None
     display_name: str
     bio: str = ""
     locale: str = "nl"

@@ -32,9 +32,12 @@ def build(routes) -> dict:
         }}
         parameters = [
             {"name": name, "in": "path", "required": True,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+             "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1} if name.endswith("_id")
+             else {"type": "string", "maxLength": 200}}
             for name in re.findall(r"{(\w+)}", route.path)
         ]
+        parameters += [{"name": name, "in": "query", "required": required, "schema": {"type": kind}}
+                       for name, kind, required in route.query]
         if route.path.endswith("/threads") and route.method == "GET":
             parameters.append({"name": "before", "in": "query", "required": False, "schema": {"type": "string"}})
         if parameters:

@@ -145,7 +145,8 @@ async def settings_submit(request: web.Request) -> web.Response:
     form = await form_of(request)
     try:
         await accounts.update_profile(request.app[services_key], actor, display_name=form.get("display_name", ""),
-                                      bio=form.get("bio", ""), locale=form.get("locale", ""))
+                                      bio=form.get("bio", ""), locale=form.get("locale", ""),
+                                      handle=form.get("handle"))
     except ServiceError as error:
         return rerender(request, "settings_profile.html", error, {"values": form})
     raise redirect(request, "user", user_id=actor.user_id)

@@ -8,7 +8,7 @@ from forum import policy
 from forum.errors import ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, live
+from forum.services import discussions, groups, live, notifications
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.templating import fragment
@@ -41,7 +41,7 @@ async def show(request: web.Request) -> web.Response:
     group_id = int_param(request, "group_id")
     group = await groups.get_group(svc, actor, group_id)
     context = {"group": group, "role": actor.group_role(group_id), "thread_rows": [], "next": None,
-               "first_page": not request.query.get("before"),
+               "first_page": not request.query.get("before"), "level": None,
                "last_event_id": 0,
                "may_read": policy.can(actor, Action.READ, group),
                "may_post": policy.can(actor, Action.START_THREAD, group),
@@ -52,11 +52,16 @@ async def show(request: web.Request) -> web.Response:
         _, context["last_event_id"] = await live.event_id_range(svc)  # before the list: it is at least this new
         threads, context["next"] = await discussions.threads_of_group(
             svc, actor, group, before=request.query.get("before"))
+        new = await notifications.new_counts(svc, actor, threads)
+        week_ago = svc.later(days=-7)  # threads never opened count as new for a week
         context["thread_rows"] = [
             fragment(request, "thread_row.html", id=t["id"], title=t["title"], author_name=t["author_name"],
                      reply_count=t["reply_count"], last_poster_name=t["last_poster_name"],
-                     last_activity_at=t["last_activity_at"], pinned=t["pinned"], locked=t["locked"])
+                     last_activity_at=t["last_activity_at"], pinned=t["pinned"], locked=t["locked"],
+                     new=new.get(t["id"], (0, None))[0], first_new=new.get(t["id"], (0, None))[1],
+                     fresh=actor.active and t["id"] not in new and t["created_at"] > week_ago)
             for t in threads]
+        context["level"] = await notifications.open_group(svc, actor, group_id)
     return render(request, "group.html", context)
 
 

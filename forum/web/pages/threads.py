@@ -10,7 +10,7 @@ from forum import policy
 from forum.errors import BadRequest, N_, ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups
+from forum.services import discussions, groups, notifications
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.templating import fragment
@@ -85,8 +85,9 @@ async def show(request: web.Request) -> web.Response:
     thread, posts, last_event_id = await discussions.thread_with_posts(request.app[services_key], actor,
                                                                        int_param(request, "thread_id"))
     chronological = request.query.get("view") == "chronological"
-    return render(request, "thread.html", _thread_context(request, thread, posts, chronological,
-                                                          request.query.get("reply_to", ""), last_event_id))
+    first_unread, level = await notifications.open_thread(request.app[services_key], actor, thread, posts)
+    context = _thread_context(request, thread, posts, chronological, request.query.get("reply_to", ""), last_event_id)
+    return render(request, "thread.html", {**context, "first_unread": first_unread, "level": level})
 
 
 def _thread_context(request: web.Request, thread, posts, chronological: bool, reply_to: str,
@@ -104,6 +105,8 @@ def _thread_context(request: web.Request, thread, posts, chronological: bool, re
         "reply_parent": reply_parent,
         "last_event_id": last_event_id,
         "values": values or {},
+        "first_unread": None,
+        "level": None,
     }
 
 
