@@ -1,18 +1,24 @@
-// Live updates for thread and group pages. The pages work without this script; with it, new
+// Live updates. The pages work without this script; with it, on thread and group pages new
 // replies appear in their place in the tree, edits and removals update in place, "typing" and
-// "reading" show, and after a dropped connection the page resumes from the last event it saw.
+// "reading" show; on every page the notification bell follows the user's own channel; the
+// reply box suggests @mentions; after a dropped connection the page resumes from the last
+// event it saw.
 (function () {
   "use strict";
   var root = document.getElementById("live");
-  if (!root || !window.WebSocket) return;
+  var bell = document.getElementById("bell");
+  setUpMentions();
+  if ((!root && !bell) || !window.WebSocket) return;
 
-  var text = JSON.parse(root.dataset.i18n);
-  var channel = root.dataset.channels;
-  var view = root.dataset.view;
-  var locale = root.dataset.locale;
-  var lastId = parseInt(root.dataset.lastEventId, 10) || 0;
-  var status = document.getElementById("live-status");
-  var activity = document.getElementById("live-activity");
+  var text = root ? JSON.parse(root.dataset.i18n) : {};
+  var channel = root ? root.dataset.channels : null;
+  var channels = (channel ? [channel] : []).concat(bell ? ["user:" + bell.dataset.userId] : []);
+  var view = root ? root.dataset.view : "none";
+  var locale = root ? root.dataset.locale : document.documentElement.lang;
+  var lastId = root ? parseInt(root.dataset.lastEventId, 10) || 0 : null;
+  var status = document.getElementById("live-status") || document.createElement("p");
+  var activity = document.getElementById("live-activity") || document.getElementById("notification-live") ||
+    document.createElement("p");
   var socket = null, retry = 0, unseen = [], typingTimer = null, presence = "", ended = false;
 
   function fill(template, values) {
@@ -62,6 +68,8 @@
         unseen = [];
         button.remove();
         if (first) { first.scrollIntoView({ block: "center" }); first.setAttribute("tabindex", "-1"); first.focus(); }
+        var newest = document.querySelectorAll("#posts li.post");
+        if (newest.length) reportRead(parseInt(newest[newest.length - 1].dataset.postId, 10));
       });
       document.body.appendChild(button);
     }
@@ -116,6 +124,7 @@
       list.appendChild(li);
     }
     announce(fill(text.new_post, { name: post.author.display_name }));
+    if (inView(li)) reportRead(post.id);
     noteUnseen(li);
   }
 
@@ -224,21 +233,56 @@
     if (pin) { pin.value = thread.pinned ? "unpin" : "pin"; pin.textContent = thread.pinned ? text.unpin : text.pin; }
   }
 
+  // --- notifications and reading -----------------------------------------------------------
+
+  function csrfToken() {
+    var input = document.querySelector('input[name="csrf_token"]');
+    return input ? input.value : "";
+  }
+
+  function showUnread(count) {
+    var badge = document.getElementById("bell-count");
+    if (!badge) return;
+    badge.hidden = !count;
+    badge.firstChild.nodeValue = String(count);
+  }
+
+  var readTimer = null, readUpTo = 0;
+  function reportRead(postId) {
+    // the server keeps what was read, so other devices show it as read too
+    var list = document.getElementById("posts");
+    if (!bell || !list || document.visibilityState !== "visible") return;
+    readUpTo = Math.max(readUpTo, postId);
+    if (readTimer) return;
+    readTimer = setTimeout(function () {
+      readTimer = null;
+      fetch("/api/v1/threads/" + list.dataset.threadId + "/read", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+        body: JSON.stringify({ post_id: readUpTo })
+      });
+    }, 2000);
+  }
+
   // --- the connection -------------------------------------------------------------------
 
   function handle(message) {
     if (message.type === "event") {
-      if (message.id <= lastId) return;
+      if (lastId !== null && message.id <= lastId) return;
       lastId = message.id;
       var data = message.data;
-      if (message.kind === "post.created") insertPost(data.post);
+      if (message.kind === "notification.created") {
+        showUnread(data.unread_count);
+        document.getElementById("notification-live").textContent = data.notification.text;
+      } else if (message.kind === "notification.read") showUnread(data.unread_count);
+      else if (message.kind === "post.created") insertPost(data.post);
       else if (message.kind === "post.edited") updatePost(data.post);
       else if (message.kind === "post.deleted") removePost(data.post_id);
       else if (message.kind === "thread.created") insertThread(data.thread);
       else if (message.kind === "thread.updated" && view === "group") updateThreadRow(data.thread);
       else if (message.kind === "thread.updated") updateThread(data.thread);
     } else if (message.type === "subscribed") {
-      lastId = Math.max(lastId, message.last_event_id);
+      lastId = Math.max(lastId || 0, message.last_event_id);
     } else if (message.type === "reset") {
       window.location.reload(); // what was missed is no longer kept: start from the page again
     } else if (message.type === "presence") {
@@ -258,13 +302,15 @@
     ws.onopen = function () {
       socket = ws;
       retry = 0;
-      ws.send(JSON.stringify({ type: "subscribe", channels: [channel], last_event_id: lastId }));
+      var subscribe = { type: "subscribe", channels: channels };
+      if (lastId !== null) subscribe.last_event_id = lastId;
+      ws.send(JSON.stringify(subscribe));
       showStatus();
     };
     ws.onmessage = function (event) { handle(JSON.parse(event.data)); };
     ws.onclose = function (event) {
       socket = null;
-      if (event.code === 4001) { ended = true; status.textContent = text.ended; return; }
+      if (event.code === 4001) { ended = true; status.textContent = text.ended || ""; return; }
       showStatus();
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, Math.min(500 * Math.pow(2, retry - 1), 15000) * (0.75 + Math.random() / 2));
@@ -282,6 +328,85 @@
       }
     });
   }
-  root.hidden = true;
+  if (root) root.hidden = true;
   connect();
+
+  // --- @mention suggestions ----------------------------------------------------------------
+  // A combobox on the reply box: typing @ and a few letters lists the people who may be
+  // mentioned there (members of the group), from /api/v1/mentions. Arrow keys move, Enter or
+  // Tab takes one, Escape closes.
+  function setUpMentions() {
+    var holders = document.querySelectorAll("[data-mention-group]");
+    Array.prototype.forEach.call(holders, function (holder) {
+      var box = holder.querySelector("textarea");
+      if (!box) return;
+      var list = document.createElement("ul");
+      list.id = "mentions-" + (box.id || "box");
+      list.className = "mention-list";
+      list.setAttribute("role", "listbox");
+      list.hidden = true;
+      box.after(list);
+      box.setAttribute("aria-autocomplete", "list");
+      box.setAttribute("aria-controls", list.id);
+      var options = [], active = -1, asked = "", timer = null;
+
+      function close() { list.hidden = true; options = []; active = -1; box.removeAttribute("aria-activedescendant"); }
+      function mark(index) {
+        active = index;
+        options.forEach(function (item, n) { item.setAttribute("aria-selected", n === index ? "true" : "false"); });
+        if (options[index]) box.setAttribute("aria-activedescendant", options[index].id);
+      }
+      function take(index) {
+        var item = options[index];
+        if (!item) return;
+        var before = box.value.slice(0, box.selectionStart), after = box.value.slice(box.selectionStart);
+        var start = before.lastIndexOf("@");
+        box.value = before.slice(0, start) + "@" + item.dataset.handle + " " + after;
+        var caret = start + item.dataset.handle.length + 2;
+        box.setSelectionRange(caret, caret);
+        close();
+        box.focus();
+      }
+      function current() {
+        var match = /(^|\s)@([a-z0-9-]{1,30})$/i.exec(box.value.slice(0, box.selectionStart));
+        return match ? match[2] : null;
+      }
+      function ask(query) {
+        asked = query;
+        fetch("/api/v1/mentions?group_id=" + holder.dataset.mentionGroup + "&q=" + encodeURIComponent(query),
+              { credentials: "same-origin" })
+          .then(function (response) { return response.ok ? response.json() : { users: [] }; })
+          .then(function (data) {
+            if (asked !== query) return;
+            list.textContent = "";
+            options = data.users.map(function (user, n) {
+              var item = document.createElement("li");
+              item.id = list.id + "-" + n;
+              item.setAttribute("role", "option");
+              item.dataset.handle = user.handle;
+              item.textContent = user.display_name + " (@" + user.handle + ")";
+              item.addEventListener("mousedown", function (event) { event.preventDefault(); take(n); });
+              list.appendChild(item);
+              return item;
+            });
+            list.hidden = !options.length;
+            if (options.length) mark(0);
+          });
+      }
+      box.addEventListener("input", function () {
+        var query = current();
+        if (!query) { close(); return; }
+        clearTimeout(timer);
+        timer = setTimeout(function () { ask(query); }, 150);
+      });
+      box.addEventListener("keydown", function (event) {
+        if (list.hidden) return;
+        if (event.key === "ArrowDown") { event.preventDefault(); mark((active + 1) % options.length); }
+        else if (event.key === "ArrowUp") { event.preventDefault(); mark((active - 1 + options.length) % options.length); }
+        else if (event.key === "Enter" || event.key === "Tab") { event.preventDefault(); take(active); }
+        else if (event.key === "Escape") { close(); }
+      });
+      box.addEventListener("blur", function () { setTimeout(close, 150); });
+    });
+  }
 })();

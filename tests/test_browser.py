@@ -1,7 +1,8 @@
 """End to end in real headless Chromium (Debian's, driven by Playwright): two people in two
 browsers; one replies, the other sees it arrive without reloading; the second one's network
 is cut, three replies are posted, the network comes back and all three show exactly once,
-in their place."""
+in their place. And: a mention picked from the suggestions lights the other's bell live; he
+reads it, mutes the thread in two clicks, and hears nothing more."""
 from __future__ import annotations
 
 import socket
@@ -122,5 +123,56 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
             await row.wait_for(timeout=5000)
             assert "Gesloten" in await row.inner_text() and "4" in await row.inner_text()
             assert await bert.evaluate("window.__notReloaded === true")
+        finally:
+            await browser.close()
+
+
+async def test_a_member_is_told_live_of_a_mention_and_tunes_it_in_two_clicks(site):
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            anna = await register(await browser.new_context(locale="nl-NL"), site, "anna@example.nl", "Anna Jansen")
+            bert = await register(await browser.new_context(locale="nl-NL"), site, "bert@example.nl", "Bert de Wit")
+            for page in (anna, bert):
+                await page.goto(f"{site}/groups/3")
+                await page.click("text=Lid worden van deze groep")
+            await anna.click("text=Nieuwe discussie")
+            await anna.fill("#f-title", "Energieplan")
+            await anna.fill("#f-body", "Eerste versie")
+            await anna.click("main form button[type=submit]")
+            await anna.wait_for_selector("h1:has-text('Energieplan')")
+            thread_url = anna.url
+
+            await bert.goto(f"{site}/")  # any page: the bell listens
+            await bert.wait_for_timeout(300)
+            assert await bert.is_hidden("#bell-count")
+
+            # Anna mentions Bert, picking him from the suggestions with the keyboard
+            await anna.click("#reply textarea")
+            await anna.keyboard.type("Wat vind jij, @be")
+            await anna.wait_for_selector("[role=option]:has-text('Bert de Wit')")
+            assert await anna.get_attribute("#reply textarea", "aria-activedescendant")
+            await anna.keyboard.press("Enter")
+            assert await anna.input_value("#reply textarea") == "Wat vind jij, @bert-de-wit "
+            await anna.click("#reply button[type=submit]")
+
+            await bert.wait_for_selector("#bell-count:not([hidden])", timeout=5000)
+            assert (await bert.text_content("#bell-count")).startswith("1")
+            assert "Anna Jansen noemde u in Energieplan" in await bert.text_content("#notification-live")
+            await bert.click("#bell")
+            await bert.click("text=Anna Jansen noemde u in Energieplan")
+            await bert.wait_for_selector("h1:has-text('Energieplan')")
+            await bert.wait_for_selector("#bell-count[hidden]", state="attached")  # read by seeing it
+
+            # two clicks: choose "Negeren", save
+            await bert.select_option("#level-select", "muted")
+            await bert.click("form.level button[type=submit]")
+            await bert.wait_for_selector("#level-select option[value=muted][selected]", state="attached")
+            await anna.goto(thread_url)
+            await anna.fill("#reply textarea", "Nog een vraag, @bert-de-wit?")
+            await anna.click("#reply button[type=submit]")
+            await anna.wait_for_selector("text=Nog een vraag")
+            await bert.wait_for_timeout(800)
+            assert await bert.is_hidden("#bell-count")  # muted: nothing
         finally:
             await browser.close()

@@ -149,3 +149,21 @@ async def test_not_found_answers_are_identical_to_nonexistent_ids(world):
     missing_thread = await outsider.get("/api/v1/threads/999999", expect=404)
     secret_thread = await outsider.get(f"/api/v1/threads/{world['threads'][hidden]}", expect=404)
     assert missing_thread == secret_thread
+
+
+async def test_recipient_filter_equals_the_read_check(world, svc):
+    """Who notifications, mail and digests may reach (SQL) is who may read (can)."""
+    where = policy.account_reads_group_sql("u", "g")
+    for name in ACTOR_NAMES:
+        user = world["users"].get(name)
+        if user is None:
+            continue
+        actor = await _actor(svc, user)
+        async with svc.db.read() as conn:
+            rows = await conn.execute_fetchall(f"SELECT g.id FROM users u, groups g WHERE u.id = ? AND {where}",
+                                               (user.id,))
+        reached = {row[0] for row in rows} & set(world["groups"].values())
+        for visibility, gid in world["groups"].items():
+            group = await groups.get_group(svc, policy.Actor(user_id=0, role="admin"), gid)
+            expected = actor.active and policy.can(actor, Action.READ, group)
+            assert (gid in reached) == expected, (name, visibility)
