@@ -410,3 +410,38 @@ async def test_live_bell_receives_over_the_socket(scene, server):
     error = json.loads((await ws.receive()).data)
     assert error["type"] == "error" and error["code"] == "not_found"  # another's notifications
     await ws.close()
+
+
+async def test_a_group_closed_to_outsiders_and_a_suspension_stop_what_was_queued(admin, make_user, server, inbox,
+                                                                                 clock):
+    group = await open_group(admin, "Open overleg")
+    thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Begroting", "body": "x"},
+                               expect=201))["thread"]["id"]
+    outsider, member = await make_user("Otto Buiten"), await make_user("Mila Lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    await outsider.put(f"/api/v1/threads/{thread}/subscription", {"level": "watching"})  # open: anyone may read
+    await member.put(f"/api/v1/threads/{thread}/subscription", {"level": "watching"})
+    await reply(admin, thread, "Cijfers voor 2027")
+    await settle(server)
+    for user in (outsider, member):
+        assert "Begroting" in (await notes(user))["notifications"][0]["text"]
+    await admin.patch(f"/api/v1/groups/{group['id']}", {"name": "Open overleg", "visibility": "closed"})
+    hidden = (await notes(outsider))["notifications"][0]
+    assert "Begroting" not in hidden["text"] and hidden["url"] is None
+    await admin.post(f"/api/v1/admin/users/{member.id}/suspend", {"reason": "test"})
+    clock.advance(minutes=11)
+    await settle(server)
+    await asyncio.sleep(0.5)
+    assert inbox.messages == []  # neither the outsider's nor the suspended member's mail went out
+
+
+async def test_a_muted_group_silences_mentions_in_threads_not_followed(scene, server):
+    await scene["cees"].put(f"/api/v1/groups/{scene['group']}/subscription", {"level": "muted"})
+    await scene["admin"].post(f"/api/v1/groups/{scene['group']}/threads",
+                              {"title": "Nieuw", "body": "Wat denk jij, @cees-veld?"}, expect=201)
+    await settle(server)
+    assert (await notes(scene["cees"]))["notifications"] == []
+    await scene["anna"].post(f"/api/v1/groups/{scene['group']}/threads",
+                             {"title": "Ander", "body": "En jij, @bert-smit?"}, expect=201)
+    await settle(server)
+    assert [n["kind"] for n in (await notes(scene["bert"]))["notifications"]] == ["mention"]

@@ -357,8 +357,10 @@ async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int |
     if not actor.active or not posts:
         return None, None
     newest = max(post["id"] for post in posts)
-    async with svc.db.read() as conn:
-        state = await store.thread_seen_state(conn, actor.user_id, thread["id"], thread["group_id"])
+    # Through the read cache: this state changes only by a commit, and a logged-in reader's
+    # page otherwise needs no trip to the database at all.
+    state = await svc.cached_read(("thread_seen", actor.user_id, thread["id"]), lambda conn: store.thread_seen_state(
+        conn, actor.user_id, thread["id"], thread["group_id"]))
     level = effective_thread_level(state["thread_level"], state["group_level"])
     last_read = state["last_read"]
     if (last_read is None or last_read < newest) or state["unread"]:
@@ -395,8 +397,8 @@ async def open_group(svc: Services, actor: Actor, group_id: int) -> str | None:
     decisions, invitations). Returns the reader's level for the group."""
     if not actor.active:
         return None
-    async with svc.db.read() as conn:
-        state = await store.group_seen_state(conn, actor.user_id, group_id)
+    state = await svc.cached_read(("group_seen", actor.user_id, group_id),
+                                  lambda conn: store.group_seen_state(conn, actor.user_id, group_id))
     if state["unread"]:
         async with svc.db.write() as tx:
             if await store.mark_read_where(tx, actor.user_id, group_id=group_id, now=svc.now()):
@@ -419,8 +421,9 @@ async def new_counts(svc: Services, actor: Actor, threads) -> dict[int, tuple[in
     """Per listed thread the reader opened before: (posts not seen yet, the first of them)."""
     if not actor.active or not threads:
         return {}
-    async with svc.db.read() as conn:
-        return await store.new_counts(conn, actor.user_id, [t["id"] for t in threads])
+    ids = [t["id"] for t in threads]
+    return await svc.cached_read(("new_counts", actor.user_id, tuple(ids)),
+                                 lambda conn: store.new_counts(conn, actor.user_id, ids))
 
 
 async def mention_candidates(svc: Services, actor: Actor, group_id: int, query: str, limit: int = 8):
