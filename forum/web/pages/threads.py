@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from forum import policy
 from forum.errors import BadRequest, N_, ServiceError
+from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, notifications
@@ -26,15 +27,12 @@ class ShownPost:
     article: Markup | None = None
     id: int = 0
     removed: bool = False
-    may_edit: bool = False
 
 
-def with_articles(request: web.Request, shown: list[ShownPost], thread) -> list[ShownPost]:
+def with_articles(request: web.Request, shown: list[ShownPost]) -> list[ShownPost]:
     """Render each post's place, header and words once per version and reuse them for every
     reader: the cache key is every input of the fragment, so an edit, a removal or a new
-    display name simply makes a new entry. What differs per reader (may this one edit?) is
-    decided here, once per post, by the policy."""
-    actor = request[actor_key]
+    display name simply makes a new entry."""
     for item in shown:
         p, parent = item.post, item.reply_to
         item.article = fragment(
@@ -44,8 +42,24 @@ def with_articles(request: web.Request, shown: list[ShownPost], thread) -> list[
             reply_to_id=parent["id"] if parent else None, reply_to_name=parent["author_name"] if parent else None)
         item.id = p["id"]
         item.removed = p["deleted_at"] is not None
-        item.may_edit = policy.can_change_post_in(actor, thread, p)
     return shown
+
+
+_shown_by_posts: dict[tuple, tuple[object, list[ShownPost]]] = {}
+
+
+def shown_posts(request: web.Request, posts, chronological: bool) -> list[ShownPost]:
+    """The thread's posts in page order with their articles, shared by every reader while the
+    posts list is the same object (Services.cached_read hands out one list per version, so
+    this is reused until the next write). Nothing per reader is kept on these objects."""
+    key = (id(posts), chronological, current_locale())
+    hit = _shown_by_posts.get(key)
+    if hit is None or hit[0] is not posts:  # ids are reused once a list is gone: check identity
+        if len(_shown_by_posts) > 256:
+            _shown_by_posts.clear()
+        hit = (posts, with_articles(request, in_time_order(posts) if chronological else as_tree(posts)))
+        _shown_by_posts[key] = hit
+    return hit[1]
 
 
 def as_tree(posts) -> list[ShownPost]:
@@ -97,7 +111,8 @@ def _thread_context(request: web.Request, thread, posts, chronological: bool, re
     reply_parent = next((p for p in posts if p["id"] == parent_id and not p["deleted_at"]), None)
     return {
         "thread": thread,
-        "shown": with_articles(request, in_time_order(posts) if chronological else as_tree(posts), thread),
+        "shown": shown_posts(request, posts, chronological),
+        "editable": policy.editable_posts(actor, thread, posts),
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
         "may_rename": policy.can(actor, Action.RENAME_THREAD, thread),
