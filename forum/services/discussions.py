@@ -96,11 +96,11 @@ async def threads_of_group(svc: Services, actor: Actor, group, *, before: str | 
 
     async def load(conn):
         pinned = [] if keyset else await store.pinned_threads(conn, group["id"], MAX_PINNED)
-        return pinned, await store.group_threads(conn, group["id"], before=keyset, limit=limit + 1)
+        rows = await store.group_threads(conn, group["id"], before=keyset, limit=limit + 1)
+        return pinned + rows[:limit], encode_cursor(rows[limit - 1]) if len(rows) > limit else None
 
-    pinned, rows = await svc.cached_read(("group_threads", group["id"], keyset, limit), load)
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return pinned + rows[:limit], next_cursor
+    # one list object per version: pages may key their own reuse on it
+    return await svc.cached_read(("group_threads", group["id"], keyset, limit), load)
 
 
 async def recent_threads(svc: Services, actor: Actor, limit: int = 10):

@@ -41,6 +41,13 @@ async def event_id_range(svc: Services) -> tuple[int, int]:
         return await thread_store.event_id_range(conn)
 
 
+async def last_event_id(svc: Services) -> int:
+    """The newest event id; changes only by a commit, so it goes through the read cache."""
+    async def load(conn):
+        return (await thread_store.event_id_range(conn))[1]
+    return await svc.cached_read(("last_event_id",), load)
+
+
 async def trim(svc: Services) -> None:
     async with svc.db.write() as tx:
         await thread_store.trim_events(tx, older_than=svc.later(days=-svc.config.events_keep_days),

@@ -31,6 +31,7 @@ CODE_RE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 MAX_MENTIONS = 20
 FANOUT_CHUNK = 1000
 PAGE_SIZE = 30
+NO_COUNTS: dict = {}  # shared and never changed: visitors' thread lists
 EXCERPT_CHARS = 140
 
 
@@ -420,7 +421,7 @@ async def mark_group_read(svc: Services, actor: Actor, group_id: int) -> None:
 async def new_counts(svc: Services, actor: Actor, threads) -> dict[int, tuple[int, int | None]]:
     """Per listed thread the reader opened before: (posts not seen yet, the first of them)."""
     if not actor.active or not threads:
-        return {}
+        return NO_COUNTS
     ids = [t["id"] for t in threads]
     return await svc.cached_read(("new_counts", actor.user_id, tuple(ids)),
                                  lambda conn: store.new_counts(conn, actor.user_id, ids))

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from forum import policy
 from forum.errors import ServiceError
+from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, live, notifications
@@ -35,6 +36,30 @@ async def _may_create(request: web.Request, kind: str = "werkgroep") -> bool:
     return policy.can(actor, Action.CREATE_GROUP, policy.GroupDraft(kind, members_may))
 
 
+_rows_by_lists: dict[tuple, tuple[object, object, list]] = {}
+
+
+def thread_rows(request: web.Request, threads, new, logged_in: bool, week_ago: str) -> list:
+    """A group page's rows: reused while the thread list and the reader's unread counts are
+    the same objects (both come from the read cache, one object per version). Threads never
+    opened count as new for a week."""
+    key = (id(threads), id(new), logged_in, current_locale(), week_ago[:13])
+    hit = _rows_by_lists.get(key)
+    if hit is None or hit[0] is not threads or hit[1] is not new:  # ids are reused: check identity
+        rows = [
+            fragment(request, "thread_row.html", id=t["id"], title=t["title"], author_name=t["author_name"],
+                     reply_count=t["reply_count"], last_poster_name=t["last_poster_name"],
+                     last_activity_at=t["last_activity_at"], pinned=t["pinned"], locked=t["locked"],
+                     new=new.get(t["id"], (0, None))[0], first_new=new.get(t["id"], (0, None))[1],
+                     fresh=logged_in and t["id"] not in new and t["created_at"] > week_ago)
+            for t in threads]
+        if len(_rows_by_lists) > 1024:
+            _rows_by_lists.clear()
+        hit = (threads, new, rows)
+        _rows_by_lists[key] = hit
+    return hit[2]
+
+
 async def show(request: web.Request) -> web.Response:
     actor = request[actor_key]
     svc = request.app[services_key]
@@ -49,18 +74,11 @@ async def show(request: web.Request) -> web.Response:
                "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
                "may_join": policy.can(actor, Action.JOIN, group)}
     if context["may_read"]:
-        _, context["last_event_id"] = await live.event_id_range(svc)  # before the list: it is at least this new
+        context["last_event_id"] = await live.last_event_id(svc)  # before the list: it is at least this new
         threads, context["next"] = await discussions.threads_of_group(
             svc, actor, group, before=request.query.get("before"))
         new = await notifications.new_counts(svc, actor, threads)
-        week_ago = svc.later(days=-7)  # threads never opened count as new for a week
-        context["thread_rows"] = [
-            fragment(request, "thread_row.html", id=t["id"], title=t["title"], author_name=t["author_name"],
-                     reply_count=t["reply_count"], last_poster_name=t["last_poster_name"],
-                     last_activity_at=t["last_activity_at"], pinned=t["pinned"], locked=t["locked"],
-                     new=new.get(t["id"], (0, None))[0], first_new=new.get(t["id"], (0, None))[1],
-                     fresh=actor.active and t["id"] not in new and t["created_at"] > week_ago)
-            for t in threads]
+        context["thread_rows"] = thread_rows(request, threads, new, actor.active, svc.later(days=-7))
         context["level"] = await notifications.open_group(svc, actor, group_id)
     return render(request, "group.html", context)
 
