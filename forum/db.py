@@ -39,6 +39,9 @@ ALTER TABLE users ADD COLUMN digest TEXT NOT NULL DEFAULT 'weekly' CHECK (digest
 ALTER TABLE users ADD COLUMN digest_since TEXT;   -- activity after this goes into the next digest
 ALTER TABLE users ADD COLUMN digest_due_at TEXT;  -- when the next digest is made (NULL: not planned)
 CREATE INDEX users_digest_due ON users(digest_due_at) WHERE digest_due_at IS NOT NULL;
+-- accounts made before this get their first weekly digest a week from now
+UPDATE users SET digest_since = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                 digest_due_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+7 days');
 
 CREATE TABLE thread_subscriptions (
     thread_id       INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,

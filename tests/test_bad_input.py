@@ -8,11 +8,18 @@ import pytest
 
 from tests.conftest import count, open_group
 
-TABLES = ("users", "groups", "memberships", "threads", "posts", "post_revisions", "events", "outbox", "sessions")
+TABLES = ("users", "groups", "memberships", "threads", "posts", "post_revisions", "events", "outbox", "sessions",
+          "notifications", "thread_subscriptions", "group_subscriptions", "thread_reads", "jobs", "site_settings")
 
 
 async def snapshot(svc) -> dict:
-    return {table: await count(svc, table) for table in TABLES}
+    """Every row of every table: a rejected request must change nothing at all."""
+    tables = {}
+    async with svc.db.read() as conn:
+        for table in TABLES:
+            rows = await conn.execute_fetchall(f"SELECT * FROM {table}")
+            tables[table] = sorted(tuple(str(value) for value in row) for row in rows)
+    return tables
 
 
 @pytest.fixture
@@ -68,6 +75,19 @@ def raw_cases(scene):
         ("PATCH", "/api/v1/me", b'{"display_name": "' + b"n" * 81 + b'"}', "application/json", 422),
         ("POST", f"/api/v1/threads/{t}/posts", b'{"body": "' + b"x" * (1024 * 1024 + 10) + b'"}', "application/json", 413),
         ("GET", "/api/v1/nothing-here", b"", "application/json", 404),
+        ("PUT", f"/api/v1/threads/{t}/subscription", b'{"level": ["muted"]}', "application/json", 422),
+        ("PUT", f"/api/v1/threads/{t}/subscription", b'{"level": "silent"}', "application/json", 422),
+        ("PUT", "/api/v1/threads/999999/subscription", b'{"level": "muted"}', "application/json", 404),
+        ("PUT", f"/api/v1/groups/{g}/subscription", b'{}', "application/json", 422),
+        ("POST", "/api/v1/notifications/read", b'{"ids": "all"}', "application/json", 422),
+        ("POST", "/api/v1/notifications/read", b'{"ids": [0]}', "application/json", 400),
+        ("POST", "/api/v1/notifications/read", b'{"all": "yes"}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/read", b'{"post_id": "1"}', "application/json", 422),
+        ("POST", f"/api/v1/threads/{t}/read", b'{"post_id": 0}', "application/json", 422),
+        ("PUT", "/api/v1/me/settings", b'{"digest": 7}', "application/json", 422),
+        ("PUT", "/api/v1/me/settings", b'{"email_notifications": "sometimes"}', "application/json", 422),
+        ("POST", "/api/v1/unsubscribe/1.notifications.nope", b"", "application/json", 404),
+        ("PATCH", "/api/v1/me", b'{"display_name": "Lid", "handle": "UPPER CASE!"}', "application/json", 422),
         ("PUT", "/api/v1/groups", b"{}", "application/json", 405),
     ]
 
