@@ -6,6 +6,9 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from forum.limits import DEFAULT_LIMITS
+from forum.limits import parse as parse_limits
+
 
 @dataclass(frozen=True)
 class Config:
@@ -29,6 +32,7 @@ class Config:
     events_keep_days: int = 7            # the live log reaches back at least this far...
     events_keep_count: int = 100_000     # ...or at least this many events, whichever keeps more
     notify_mail_minutes: int = 10        # an unseen notification is mailed after this (setting "batched")
+    limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))  # forum/limits.py
     extra: dict = field(default_factory=dict)
 
     @property
@@ -78,6 +82,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         events_keep_days=max(1, int(env.get("FORUM_EVENTS_KEEP_DAYS", "7"))),
         events_keep_count=max(1000, int(env.get("FORUM_EVENTS_KEEP", "100000"))),
         notify_mail_minutes=max(1, int(env.get("FORUM_NOTIFY_MAIL_MINUTES", "10"))),
+        limits=parse_limits(env),
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),
     )

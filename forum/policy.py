@@ -44,6 +44,7 @@ class Actor:
     locale: str = "nl"
     memberships: Mapping[int, str] = field(default_factory=dict)
     handle: str = ""
+    created_at: str = ""
     unread_notifications: int = 0      # for the bell in the header; no decision depends on it
 
     @property

@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 
 from forum.app import create_app
 from forum.config import Config
+from forum.limits import ALL_OFF
 from forum.keys import services_key
 
 PASSWORD = "correct horse battery staple"
@@ -77,8 +78,9 @@ def clock():
 
 @pytest.fixture
 def config(tmp_path):
+    # rate limits off: only tests/test_limits.py turns them on, to check them
     return Config(data_dir=tmp_path / "data", bcrypt_rounds=4, secret_key="test-secret-key",
-                  site_url="http://127.0.0.1:8080")
+                  site_url="http://127.0.0.1:8080", limits=dict(ALL_OFF))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Callable
 from forum.cache import GenerationCache
 from forum.config import Config
 from forum.db import Database
+from forum.limits import RateLimiter
 from forum.mail import Mailer
 
 
@@ -28,12 +29,15 @@ class Services:
     clock: Callable[[], datetime] = system_clock
     sessions: GenerationCache | None = None  # token hash → session user, until the next write
     reads: GenerationCache | None = None     # hot page reads (a thread, a group's first page)
+    limiter: RateLimiter | None = None
 
     def __post_init__(self):
         if self.sessions is None:
             self.sessions = GenerationCache(self.db, max_entries=10_000)
         if self.reads is None:
             self.reads = GenerationCache(self.db, max_entries=self.config.read_cache_entries)
+        if self.limiter is None:
+            self.limiter = RateLimiter(self.config.limits)
 
     async def cached_read(self, key, load):
         """`load(conn)` through the read cache: the result is reused until the next write.

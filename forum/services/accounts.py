@@ -26,12 +26,13 @@ RESET_HOURS = 1
 
 
 async def register(svc: Services, *, email: str, password: str, display_name: str,
-                   locale: str = "nl"):
+                   locale: str = "nl", address: str = ""):
     errors = FieldErrors()
     email = email_field(errors, email)
     display_name = text_field(errors, "display_name", display_name, max_len=MAX_NAME)
     password_field(errors, password)
     errors.raise_if_any()
+    svc.limiter.hit("REGISTER", address)
     password_hash = await hash_password(password, svc.config.bcrypt_rounds)
     async with svc.db.write() as tx:
         if await user_store.by_email_with_hash(tx, email):
@@ -54,8 +55,12 @@ async def register(svc: Services, *, email: str, password: str, display_name: st
     return user
 
 
-async def login(svc: Services, *, email: str, password: str) -> tuple[str, object]:
-    """Check the credentials and open a new session; returns (cookie token, user)."""
+async def login(svc: Services, *, email: str, password: str, address: str = "") -> tuple[str, object]:
+    """Check the credentials and open a new session; returns (cookie token, user). Attempts
+    are counted per address and per account before anything is checked, so guessing is
+    slowed alike for accounts that exist and ones that do not."""
+    svc.limiter.hit("LOGIN_ADDRESS", address)
+    svc.limiter.hit("LOGIN", email.strip().lower())
     async with svc.db.read() as conn:
         row = await user_store.by_email_with_hash(conn, email.strip())
     if row is None:
@@ -97,6 +102,7 @@ def actor_from_row(user, roles: dict[int, str]) -> Actor:
     return Actor(
         user_id=user["id"], role=user["role"], status=user["status"], display_name=user["display_name"],
         email=user["email"], locale=user["locale"], memberships=roles, handle=user["handle"] or "",
+        created_at=user["created_at"],
         unread_notifications=user.get("unread_notifications", 0),
     )
 

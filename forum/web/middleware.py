@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from forum.errors import ServiceError
+from forum.limits import TooManyRequests
 from forum.i18n import LOCALES, gettext, negotiate, set_locale
 from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_key,
                         services_key, session_hash_key)
@@ -63,6 +64,11 @@ async def error_middleware(request: web.Request, handler):
         return await handler(request)
     except ServiceError as error:
         message = gettext(error.message, **error.params)
+        if isinstance(error, TooManyRequests):
+            response = (error_json(error.status, error.code, message) if is_api(request)
+                        else await _error_page(request, error.status, message))
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
         if is_api(request):
             return error_json(error.status, error.code, message, translate_fields(error.fields))
         if error.status == 401:

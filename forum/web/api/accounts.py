@@ -58,14 +58,14 @@ class SettingsIn(In):
 
 async def register(request: web.Request) -> web.Response:
     data = await read_json(request, RegisterIn)
-    user = await accounts.register(request.app[services_key], **data.model_dump())
+    user = await accounts.register(request.app[services_key], **data.model_dump(), address=request.remote or "")
     return json_out({"user": user_out(user, private=True)}, status=201)
 
 
 async def login(request: web.Request) -> web.Response:
     data = await read_json(request, LoginIn)
     svc = request.app[services_key]
-    token, user = await accounts.login(svc, email=data.email, password=data.password)
+    token, user = await accounts.login(svc, email=data.email, password=data.password, address=request.remote or "")
     response = json_out({"user": user_out(user, private=True),
                          "csrf_token": csrf_token_for_session(svc.config.secret_key, token_hash(token))})
     set_session_cookie(response, request.app[config_key], token)

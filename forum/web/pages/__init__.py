@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from forum.errors import ServiceError
+from forum.limits import TooManyRequests
 from forum.i18n import gettext
 from forum.web.middleware import translate_fields
 from forum.web.templating import render
@@ -33,11 +34,18 @@ def form_errors(error: ServiceError) -> dict[str, str]:
     return fields
 
 
+def with_retry_after(response: web.Response, error: ServiceError) -> web.Response:
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def rerender(request: web.Request, template: str, error: ServiceError, context: dict) -> web.Response:
     """The form again, with the user's input kept and a message at each field."""
     if error.status in (401, 404):
         raise error
-    return render(request, template, {**context, "errors": form_errors(error)}, status=error.status)
+    return with_retry_after(render(request, template, {**context, "errors": form_errors(error)},
+                                   status=error.status), error)
 
 
 def safe_next(target: str | None) -> str:

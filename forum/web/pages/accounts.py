@@ -9,7 +9,7 @@ from forum.keys import actor_key, config_key, services_key, session_hash_key
 from forum.services import accounts
 from forum.web.api import int_param
 from forum.web.cookies import LANG_COOKIE, clear_session_cookie, set_cookie, set_session_cookie
-from forum.web.pages import form_of, redirect, render, rerender, safe_next
+from forum.web.pages import form_of, redirect, render, rerender, safe_next, with_retry_after
 
 
 async def register_form(request: web.Request) -> web.Response:
@@ -22,7 +22,7 @@ async def register_submit(request: web.Request) -> web.Response:
     try:
         user = await accounts.register(
             svc, email=form.get("email", ""), password=form.get("password", ""),
-            display_name=form.get("display_name", ""), locale=current_locale(),
+            display_name=form.get("display_name", ""), locale=current_locale(), address=request.remote or "",
         )
     except ServiceError as error:
         return rerender(request, "register.html", error, {"values": form})
@@ -31,7 +31,7 @@ async def register_submit(request: web.Request) -> web.Response:
             "title": gettext("Aanmelding ontvangen"),
             "message": gettext("Een beheerder keurt uw aanmelding goed. Daarna kunt u inloggen."),
         })
-    token, _ = await accounts.login(svc, email=form["email"], password=form["password"])
+    token, _ = await accounts.login(svc, email=form["email"], password=form["password"], address=request.remote or "")
     response = web.HTTPSeeOther("/groups")
     set_session_cookie(response, request.app[config_key], token)
     raise response
@@ -46,12 +46,12 @@ async def login_submit(request: web.Request) -> web.Response:
     target = safe_next(form.get("next"))
     try:
         token, _ = await accounts.login(request.app[services_key], email=form.get("email", ""),
-                                        password=form.get("password", ""))
+                                        password=form.get("password", ""), address=request.remote or "")
     except ServiceError as error:
-        return render(request, "login.html", {
+        return with_retry_after(render(request, "login.html", {
             "values": {"email": form.get("email", "")}, "next": target,
             "errors": {"": gettext(error.message, **error.params)},
-        }, status=error.status)
+        }, status=error.status), error)
     response = web.HTTPSeeOther(target)
     set_session_cookie(response, request.app[config_key], token)
     raise response

@@ -1,0 +1,89 @@
+"""Rate limits (on here, off everywhere else in the suite): 429 with Retry-After for logins per
+account and per address, registrations per address, posts (stricter in an account's first
+day) and mentions; the environment sets or switches them off; odd passwords never give 500."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from forum.keys import services_key
+from forum.limits import DEFAULT_LIMITS, parse
+from tests.conftest import PASSWORD, open_group
+
+
+@pytest.fixture
+def config(config):
+    return replace(config, limits={**DEFAULT_LIMITS, "LOGIN": (3, 300), "LOGIN_ADDRESS": (50, 300),
+                                   "REGISTER": (6, 3600), "POST": (4, 60), "POST_NEW": (2, 60),
+                                   "MENTION": (3, 3600)})
+
+
+def test_limits_come_from_the_environment():
+    limits = parse({"FORUM_LIMIT_LOGIN": "off", "FORUM_LIMIT_POST": "5/10"})
+    assert limits["LOGIN"] is None and limits["POST"] == (5, 10) and limits["REGISTER"] == DEFAULT_LIMITS["REGISTER"]
+    for bad in ("5", "five/10", "0/10", "5/-1"):
+        with pytest.raises(ValueError):
+            parse({"FORUM_LIMIT_REPORT": bad})
+
+
+async def test_wrong_logins_reach_429_per_account(make_user, anonymous):
+    target = await make_user("Doel", login=False)
+    other = await make_user("Ander", login=False)
+    guesser = await anonymous()
+    for _ in range(3):
+        await guesser.post("/api/v1/login", {"email": target.email, "password": "raden raden raden"}, expect=401)
+    response = await guesser.client.post("/api/v1/login", json={"email": target.email, "password": PASSWORD})
+    assert response.status == 429 and int(response.headers["Retry-After"]) > 0  # even the right one, for now
+    assert (await response.json())["error"]["code"] == "rate_limited"
+    await guesser.post("/api/v1/login", {"email": other.email, "password": PASSWORD})  # others are not locked out
+    form = await (await guesser.client.get("/login")).text()
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    page = await guesser.client.post("/login", data={"csrf_token": token, "email": target.email,
+                                                     "password": PASSWORD})
+    assert page.status == 429 and "Retry-After" in page.headers and "Te veel pogingen" in await page.text()
+
+
+async def test_odd_passwords_never_give_500(make_user, anonymous):
+    user = await make_user("Wachtwoord", login=False)
+    visitor = await anonymous()
+    for password in ("x" * 73, "é" * 80, "🔐" * 40, "nul\x00karakter hier", "x" * 5000):
+        response = await visitor.client.post("/api/v1/login", json={"email": user.email, "password": password})
+        assert response.status in (401, 422, 429), (password[:10], response.status)
+
+
+async def test_registrations_per_address(anonymous):
+    visitor = await anonymous()
+    for n in range(6):
+        await visitor.post("/api/v1/register", {"email": f"r{n}@example.nl", "password": PASSWORD,
+                                                "display_name": f"R {n}"}, expect=201)
+    response = await visitor.client.post("/api/v1/register", json={"email": "r9@example.nl", "password": PASSWORD,
+                                                                    "display_name": "R 9"})
+    assert response.status == 429 and "Retry-After" in response.headers
+
+
+async def test_posts_are_limited_more_in_the_first_day(admin, make_user, server, clock):
+    group = await open_group(admin)
+    newcomer = await make_user("Nieuw Lid")
+    await newcomer.post(f"/api/v1/groups/{group['id']}/join")
+    thread = (await newcomer.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"},
+                                  expect=201))["thread"]["id"]
+    await newcomer.post(f"/api/v1/threads/{thread}/posts", {"body": "twee"}, expect=201)
+    refused = await newcomer.client.post(f"/api/v1/threads/{thread}/posts", json={"body": "drie"},
+                                         headers={"X-CSRF-Token": newcomer.csrf})
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) <= 60
+    limiter = server.app[services_key].limiter
+    later = limiter.clock() + 61
+    limiter.clock = lambda: later  # a minute on
+    clock.advance(days=2)          # and no longer new: the wider limit applies
+    for n in range(4):
+        await newcomer.post(f"/api/v1/threads/{thread}/posts", {"body": f"later {n}"}, expect=201)
+    await newcomer.post(f"/api/v1/threads/{thread}/posts", {"body": "te veel"}, expect=429)
+
+
+async def test_mention_spam(admin, make_user):
+    group = await open_group(admin)
+    await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Iedereen", "body": "@a @b"}, expect=201)
+    refused = await admin.post(f"/api/v1/groups/{group['id']}/threads",
+                               {"title": "Spam", "body": "@c @d"}, expect=429)
+    assert refused["error"]["code"] == "rate_limited"
