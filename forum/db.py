@@ -99,6 +99,63 @@ CREATE TABLE jobs (
 ALTER TABLE outbox ADD COLUMN body_html TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
 """,
+    # moderation: audit log, bans, timed suspensions, reports (issue 5)
+    4: """
+CREATE TABLE audit_log (
+    id              INTEGER PRIMARY KEY,
+    actor_id        INTEGER REFERENCES users(id),
+    action          TEXT NOT NULL,
+    group_id        INTEGER,            -- the group it happened in (a moderator's scope); no FK: entries outlive groups
+    target_type     TEXT NOT NULL,
+    target_id       INTEGER,
+    target_label    TEXT NOT NULL DEFAULT '',
+    reason          TEXT NOT NULL DEFAULT '',
+    data            TEXT NOT NULL DEFAULT '{}',
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX audit_log_group ON audit_log(group_id, id);
+CREATE INDEX audit_log_actor ON audit_log(actor_id, id);
+-- append-only, whatever code runs against it
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+
+CREATE TABLE group_bans (
+    group_id        INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    reason          TEXT NOT NULL DEFAULT '',
+    banned_by       INTEGER REFERENCES users(id),
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX group_bans_user ON group_bans(user_id);
+
+ALTER TABLE users ADD COLUMN suspended_until TEXT;   -- NULL with status suspended: indefinitely
+
+ALTER TABLE posts ADD COLUMN hidden_at TEXT;         -- hidden by a moderator: the author sees why
+ALTER TABLE posts ADD COLUMN hidden_reason TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE moderation_items (
+    id              INTEGER PRIMARY KEY,
+    post_id         INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    status          TEXT NOT NULL DEFAULT 'open'
+                    CHECK (status IN ('open', 'dismissed', 'hidden', 'deleted', 'warned')),
+    created_at      TEXT NOT NULL,
+    resolved_by     INTEGER REFERENCES users(id),
+    resolved_at     TEXT,
+    resolution_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX moderation_items_open ON moderation_items(post_id) WHERE status = 'open';
+
+CREATE TABLE reports (
+    id              INTEGER PRIMARY KEY,
+    item_id         INTEGER NOT NULL REFERENCES moderation_items(id) ON DELETE CASCADE,
+    reporter_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    reason          TEXT NOT NULL CHECK (reason IN ('spam', 'inappropriate', 'off_topic', 'other')),
+    text            TEXT NOT NULL DEFAULT '',
+    created_at      TEXT NOT NULL,
+    UNIQUE (item_id, reporter_id)
+);
+""",
 }
 
 PRAGMAS = (

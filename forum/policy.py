@@ -177,6 +177,15 @@ def can_see_notification(actor: Actor, note: Any) -> bool:
     return can(actor, Action.VIEW_GROUP, note)
 
 
+def audit_groups(actor: Actor) -> set[int] | None:
+    """Whose audit entries the actor reads: None for all (admins), else the groups they
+    moderate (empty: the audit log does not exist for them)."""
+    if actor.is_admin:
+        return None
+    return {group_id for group_id, role in actor.memberships.items() if role in GROUP_MODERATOR_ROLES} \
+        if actor.active else set()
+
+
 def can_watch(actor: Actor, channel: str, target: Any) -> bool:
     """Live channels: thread:ID and group:ID for readers of that thread or group (target is its
     row), user:ID for that user alone, site for everyone."""

@@ -3,6 +3,7 @@ site settings."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 import re
 import unicodedata
 
@@ -12,7 +13,7 @@ from forum.i18n import translate_in
 from forum.policy import Action, Actor
 from forum.security import (burn_password_check, hash_password, new_token, token_hash,
                             verify_password)
-from forum.services import Services
+from forum.services import Services, audit, iso
 from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field, email_field,
                                    password_field, text_field)
 from forum.store import groups as group_store
@@ -70,7 +71,11 @@ async def login(svc: Services, *, email: str, password: str, address: str = "") 
         raise Unauthorized(N_("Het e-mailadres of het wachtwoord klopt niet."))
     if row["status"] == "pending":
         raise Forbidden(N_("Uw account wacht nog op goedkeuring door een beheerder."))
-    if row["status"] == "suspended":
+    if row["status"] == "suspended" and row["suspended_until"] and row["suspended_until"] <= svc.now():
+        async with svc.db.write() as tx:  # the suspension ran out
+            await user_store.set_status(tx, row["id"], "active")
+            await user_store.set_suspended_until(tx, row["id"], None)
+    elif row["status"] == "suspended":
         raise Forbidden(N_("Uw account is geschorst. Reden: %(reason)s"), reason=row["status_reason"])
     token = new_token()
     async with svc.db.write() as tx:
@@ -275,8 +280,11 @@ async def set_site_role(svc: Services, actor: Actor, user_id: int, role: str):
         await _target(tx, actor, user_id)
         if user_id == actor.user_id and role != "admin":
             raise Conflict(N_("U kunt uw eigen beheerdersrol niet afnemen."))
+        target = await user_store.by_id(tx, user_id)
         await user_store.set_role(tx, user_id, role)
         await _account_changed(tx, svc, user_id)
+        await audit.record(tx, svc, actor, "user.role", target_type="user", target_id=user_id,
+                           label=target["display_name"], data={"from": target["role"], "to": role})
         return await user_store.by_id(tx, user_id)
 
 
@@ -286,22 +294,45 @@ async def approve_account(svc: Services, actor: Actor, user_id: int):
         if user["status"] != "pending":
             raise Conflict(N_("Dit account wacht niet op goedkeuring."))
         await user_store.set_status(tx, user_id, "active")
+        await audit.record(tx, svc, actor, "user.approve", target_type="user", target_id=user_id,
+                           label=user["display_name"])
         return await user_store.by_id(tx, user_id)
 
 
-async def suspend_account(svc: Services, actor: Actor, user_id: int, reason: str):
+async def suspend_account(svc: Services, actor: Actor, user_id: int, reason: str, until: str | None = None):
+    """Suspend until a moment (ISO date or time, UTC) or indefinitely: sessions end and sockets
+    close at once; login is refused with the reason; posts stay."""
     errors = FieldErrors()
     reason = text_field(errors, "reason", reason, max_len=500)
+    if until is not None:
+        until = _moment(errors, "until", until)
+        if until and until <= svc.now():
+            errors.add("until", N_("Kies een moment in de toekomst."))
     policy.require(actor, Action.ADMINISTER)
     errors.raise_if_any()
     async with svc.db.write() as tx:
-        await _target(tx, actor, user_id)
+        target = await _target(tx, actor, user_id)
         if user_id == actor.user_id:
             raise Conflict(N_("U kunt uzelf niet schorsen."))
         await user_store.set_status(tx, user_id, "suspended", reason)
+        await user_store.set_suspended_until(tx, user_id, until)
         await user_store.delete_sessions_of(tx, user_id)
         await _account_changed(tx, svc, user_id)
+        await audit.record(tx, svc, actor, "user.suspend", target_type="user", target_id=user_id,
+                           label=target["display_name"], reason=reason, data={"until": until})
         return await user_store.by_id(tx, user_id)
+
+
+def _moment(errors: FieldErrors, name: str, value: str) -> str | None:
+    """An ISO date ('2026-12-31') or date and time, as our UTC text; None with an error."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        errors.add(name, N_("Geef een datum als 2026-12-31 of 2026-12-31T17:00."))
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return iso(moment)
 
 
 async def unsuspend_account(svc: Services, actor: Actor, user_id: int):
@@ -310,6 +341,9 @@ async def unsuspend_account(svc: Services, actor: Actor, user_id: int):
         if user["status"] != "suspended":
             raise Conflict(N_("Dit account is niet geschorst."))
         await user_store.set_status(tx, user_id, "active")
+        await user_store.set_suspended_until(tx, user_id, None)
+        await audit.record(tx, svc, actor, "user.unsuspend", target_type="user", target_id=user_id,
+                           label=user["display_name"])
         return await user_store.by_id(tx, user_id)
 
 
@@ -328,6 +362,9 @@ async def update_site_settings(svc: Services, actor: Actor, *, registration_mode
     async with svc.db.write() as tx:
         await user_store.set_setting(tx, "registration_mode", registration_mode)
         await user_store.set_setting(tx, "members_create_werkgroepen", "1" if members_create_werkgroepen else "0")
+        await audit.record(tx, svc, actor, "site.settings", target_type="site",
+                           data={"registration_mode": registration_mode,
+                                 "members_create_werkgroepen": members_create_werkgroepen})
         return await user_store.settings(tx)
 
 

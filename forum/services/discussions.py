@@ -9,7 +9,7 @@ from forum import policy
 from forum.errors import BadRequest, Invalid, N_
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
-from forum.services import Services, notifications
+from forum.services import Services, audit, notifications
 from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, text_field
 from forum.store import groups as group_store
 from forum.store import threads as store
@@ -163,9 +163,17 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
                    "pinned": bool(thread["pinned"]) if pinned is None else pinned}
         if changed == {"title": thread["title"], "locked": bool(thread["locked"]), "pinned": bool(thread["pinned"])}:
             return thread
+        before = thread
         await store.update_thread(tx, thread_id, **changed)
         thread = await store.get_thread(tx, thread_id)
         now = svc.now()
+        for key, on, off in (("locked", "thread.lock", "thread.unlock"), ("pinned", "thread.pin", "thread.unpin")):
+            if changed[key] != bool(before[key]):
+                await audit.record(tx, svc, actor, on if changed[key] else off, target_type="thread",
+                                   target_id=thread_id, label=thread["title"], group_id=thread["group_id"])
+        if changed["title"] != before["title"] and before["author_id"] != actor.user_id:
+            await audit.record(tx, svc, actor, "thread.rename", target_type="thread", target_id=thread_id,
+                               label=thread["title"], group_id=thread["group_id"], data={"was": before["title"]})
         payload = {"thread": thread_out(thread)}
         await store.append_event(tx, f"thread:{thread_id}", "thread.updated", payload, now)
         await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated", payload, now)
@@ -239,6 +247,9 @@ async def edit_post(svc: Services, actor: Actor, post_id: int, *, body: str):
             author_id=post["author_id"], created_at=post["edited_at"] or post["created_at"],
         )
         await store.update_post_body(tx, post_id, body=body, body_html=html, now=now)
+        if post["author_id"] != actor.user_id:  # a moderator changed someone else's words
+            await audit.record(tx, svc, actor, "post.edit", target_type="post", target_id=post_id,
+                               label=post["author_name"], group_id=post["group_id"])
         post = await store.get_post(tx, post_id)
         await store.append_event(tx, f"thread:{post['thread_id']}", "post.edited", {"post": post_out(post)}, now)
     return post
@@ -250,6 +261,9 @@ async def delete_post(svc: Services, actor: Actor, post_id: int) -> None:
         policy.require(actor, Action.DELETE_POST, post)
         now = svc.now()
         await store.mark_post_deleted(tx, post_id, by=actor.user_id, now=now)
+        if post["author_id"] != actor.user_id:
+            await audit.record(tx, svc, actor, "post.delete", target_type="post", target_id=post_id,
+                               label=post["author_name"], group_id=post["group_id"])
         await store.append_event(
             tx, f"thread:{post['thread_id']}", "post.deleted", {"post_id": post_id, "thread_id": post["thread_id"]}, now
         )

@@ -5,7 +5,7 @@ from forum import policy
 from forum.errors import Conflict, Invalid, N_, NotFound
 from forum.i18n import translate_in
 from forum.policy import Action, Actor, GroupDraft
-from forum.services import Services, notifications
+from forum.services import Services, audit, notifications
 from forum.services.checks import (MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field,
                                    email_field, text_field)
 from forum.store import groups as group_store
@@ -76,6 +76,8 @@ async def update_group(svc: Services, actor: Actor, group_id: int, *, name: str,
         if await group_store.name_taken(tx, name, except_id=group_id):
             raise Conflict(fields={"name": N_("Er bestaat al een groep met deze naam.")})
         await group_store.update(tx, group_id, name=name, visibility=visibility, description=description)
+        await audit.record(tx, svc, actor, "group.update", target_type="group", target_id=group_id, label=name,
+                           group_id=group_id, data={"visibility": visibility, "was": group["visibility"]})
         await thread_store.append_event(
             tx, f"group:{group_id}", "group.updated",
             {"group_id": group_id, "name": name, "visibility": visibility}, svc.now())
@@ -145,6 +147,8 @@ async def decide_request(svc: Services, actor: Actor, group_id: int, user_id: in
             await group_store.delete_membership(tx, group_id, user_id)
         new_role = "member" if approve else None
         await _membership_event(tx, svc, group_id, user_id, new_role)
+        await audit.record(tx, svc, actor, "member.approve" if approve else "member.reject", target_type="user",
+                           target_id=user_id, label=await _name(tx, user_id), group_id=group_id)
         if approve:
             await note_store.set_group_level(tx, user_id, group_id, "normal")
         await notifications.notify_one(tx, svc, user_id, "request_approved" if approve else "request_rejected",
@@ -216,6 +220,8 @@ async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: i
             raise Conflict(N_("Een groep houdt altijd een eigenaar. Draag het eigenaarschap eerst over."))
         await group_store.put_membership(tx, group_id, user_id, role, svc.now())
         await _membership_event(tx, svc, group_id, user_id, role)
+        await audit.record(tx, svc, actor, "member.role", target_type="user", target_id=user_id,
+                           label=await _name(tx, user_id), group_id=group_id, data={"from": current, "to": role})
         if role != current and user_id != actor.user_id:
             await notifications.notify_one(tx, svc, user_id, "role_changed", actor_id=actor.user_id,
                                            group_id=group_id, data={"role": role})
@@ -234,6 +240,13 @@ async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int
             policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
         await group_store.delete_membership(tx, group_id, user_id)
         await _membership_event(tx, svc, group_id, user_id, None)
+        await audit.record(tx, svc, actor, "member.remove", target_type="user", target_id=user_id,
+                           label=await _name(tx, user_id), group_id=group_id)
+
+
+async def _name(tx, user_id: int) -> str:
+    user = await user_store.by_id(tx, user_id)
+    return user["display_name"] if user else ""
 
 
 async def invitations_for(svc: Services, actor: Actor):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from forum.store import execute, fetch_all, fetch_one, fetch_value
 
 USER_COLUMNS = ("id, email, display_name, handle, role, status, status_reason, bio, locale, created_at,"
-                " email_notifications, digest")
+                " email_notifications, digest, suspended_until")
 
 
 async def insert(conn, *, email, display_name, password_hash, role, status, locale, now) -> int:
@@ -70,6 +70,10 @@ async def without_handle(conn):
 async def plan_first_digest(conn, user_id: int, *, since: str, due: str) -> None:
     await execute(conn, "UPDATE users SET digest_since = ?, digest_due_at = ? WHERE id = ? AND digest != 'never'",
                   (since, due, user_id))
+
+
+async def set_suspended_until(conn, user_id: int, until: str | None) -> None:
+    await execute(conn, "UPDATE users SET suspended_until = ? WHERE id = ?", (until, user_id))
 
 
 async def set_password_hash(conn, user_id: int, password_hash: str) -> None:

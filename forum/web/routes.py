@@ -12,10 +12,12 @@ from forum.keys import openapi_key
 from forum.live import endpoint as live_endpoint
 from forum.web.api import accounts as api_accounts
 from forum.web.api import groups as api_groups
+from forum.web.api import audit as api_audit
 from forum.web.api import notifications as api_notes
 from forum.web.api import threads as api_threads
 from forum.web.api import openapi
 from forum.web.pages import accounts, admin, groups, threads
+from forum.web.pages import audit as audit_page
 from forum.web.pages import notifications as notes
 
 
@@ -119,6 +121,10 @@ API_ROUTES = [
              "My mail settings and language", api_notes.SettingsIn),
     ApiRoute("POST", "/api/v1/unsubscribe/{token}", api_notes.one_click_unsubscribe, "api.unsubscribe",
              "One-click unsubscribe (RFC 8058) with the signed token from a mail; no login", auth=False),
+    ApiRoute("GET", "/api/v1/audit", api_audit.entries, "api.audit",
+             "The audit log, newest first (admins: all; moderators: their groups)",
+             query=(("group_id", "integer", False), ("actor_id", "integer", False), ("action", "string", False),
+                    ("before", "integer", False))),
     ApiRoute("GET", "/api/v1/admin/users", api_accounts.admin_users, "api.admin.users",
              "All accounts (admin); ?status=pending|active|suspended"),
     ApiRoute("PATCH", "/api/v1/admin/users/{user_id}", api_accounts.admin_set_role, "api.admin.user.role",
@@ -187,6 +193,7 @@ def page_routes() -> list[web.RouteDef]:
         p("/groups/{group_id}/read", notes.group_read, name="group.read"),
         g("/unsubscribe/{token}", notes.unsubscribe_form, name="unsubscribe"),
         p("/unsubscribe/{token}", notes.unsubscribe_submit),
+        g("/audit", audit_page.index, name="audit"),
         g("/admin/users", admin.users, name="admin.users"),
         p("/admin/users/{user_id}", admin.user_action, name="admin.user"),
         g("/admin/settings", admin.settings_form, name="admin.settings"),

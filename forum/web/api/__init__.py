@@ -78,7 +78,8 @@ def user_out(user, *, private: bool = False) -> dict:
            "role": user["role"], "created_at": user["created_at"]}
     if private:
         out.update(email=user["email"], locale=user["locale"], status=user["status"],
-                   email_notifications=user["email_notifications"], digest=user["digest"])
+                   email_notifications=user["email_notifications"], digest=user["digest"],
+                   suspended_until=user.get("suspended_until"))
     return out
 
 

@@ -49,6 +49,7 @@ class RoleIn(In):
 
 class SuspendIn(In):
     reason: str
+    until: str | None = None   # ISO date or date-time (UTC); absent: indefinitely
 
 
 class SettingsIn(In):
@@ -145,7 +146,7 @@ async def admin_approve(request: web.Request) -> web.Response:
 async def admin_suspend(request: web.Request) -> web.Response:
     data = await read_json(request, SuspendIn)
     user = await accounts.suspend_account(request.app[services_key], request[actor_key],
-                                          int_param(request, "user_id"), data.reason)
+                                          int_param(request, "user_id"), data.reason, data.until)
     return json_out({"user": user_out(user, private=True)})
 
 

@@ -1,0 +1,30 @@
+"""Who did what, on what, why and when: every moderator and admin action is recorded in the
+transaction of the action itself. Admins read all of it, a group's moderators their group's."""
+from __future__ import annotations
+
+from forum import policy
+from forum.errors import NotFound
+from forum.policy import Actor
+from forum.services import Services
+from forum.store import audit as store
+
+PAGE_SIZE = 50
+
+
+async def record(tx, svc: Services, actor: Actor, action: str, *, target_type: str, target_id: int | None = None,
+                 label: str = "", group_id: int | None = None, reason: str = "", data: dict | None = None) -> None:
+    await store.append(tx, actor_id=actor.user_id, action=action, group_id=group_id, target_type=target_type,
+                       target_id=target_id, target_label=label[:200], reason=reason[:1000], data=data or {},
+                       now=svc.now())
+
+
+async def entries(svc: Services, actor: Actor, *, group_id: int | None = None, actor_id: int | None = None,
+                  action: str | None = None, before: int | None = None, limit: int = PAGE_SIZE):
+    """(entries, next cursor) the actor may read, filtered; NotFound when there are none to read."""
+    scope = policy.audit_groups(actor)
+    if scope is not None and (not scope or (group_id is not None and group_id not in scope)):
+        raise NotFound()
+    async with svc.db.read() as conn:
+        rows = await store.page(conn, groups=None if scope is None else sorted(scope), group_id=group_id,
+                                actor_id=actor_id, action=action, before=before, limit=limit + 1)
+    return rows[:limit], (rows[limit - 1]["id"] if len(rows) > limit else None)

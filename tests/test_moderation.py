@@ -1,0 +1,67 @@
+"""Moderation and administration: every moderator and admin action lands in the audit log,
+which admins read whole, moderators for their own groups, and nobody can change; timed
+suspensions; bans."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import PASSWORD, open_group
+
+
+@pytest.fixture
+async def scene(admin, make_user):
+    group = await open_group(admin, "Werkgroep Water", "closed")
+    other = await open_group(admin, "Werkgroep Wind", "closed")
+    moderator, member, outsider = await make_user("Mo Derator"), await make_user("Lid Een"), await make_user("Buiten")
+    for user in (moderator, member):
+        await user.post(f"/api/v1/groups/{group['id']}/join")
+        await admin.post(f"/api/v1/groups/{group['id']}/members/{user.id}/approve")
+    await admin.patch(f"/api/v1/groups/{group['id']}/members/{moderator.id}", {"role": "moderator"})
+    thread = (await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Dijken", "body": "x"},
+                                expect=201))["thread"]["id"]
+    return {"group": group["id"], "other": other["id"], "thread": thread, "admin": admin, "moderator": moderator,
+            "member": member, "outsider": outsider}
+
+
+async def test_actions_are_audited_and_scoped(scene, svc):
+    admin, moderator, member = scene["admin"], scene["moderator"], scene["member"]
+    await moderator.patch(f"/api/v1/threads/{scene['thread']}", {"locked": True, "title": "Dijken (dicht)"})
+    await admin.patch(f"/api/v1/threads/{scene['thread']}", {"pinned": True})
+    await admin.post(f"/api/v1/admin/users/{scene['outsider'].id}/suspend", {"reason": "spam", "until": "2099-01-01"})
+    mine = await moderator.get(f"/api/v1/audit?group_id={scene['group']}")
+    actions = [e["action"] for e in mine["entries"]]
+    assert actions[:3] == ["thread.pin", "thread.rename", "thread.lock"] and "member.role" in actions
+    assert all(e["group"]["id"] == scene["group"] for e in mine["entries"])  # not the site's suspensions
+    assert mine["entries"][1]["data"] == {"was": "Dijken"} and mine["entries"][0]["actor"]["display_name"] == "Beheerder"
+    everything = await admin.get("/api/v1/audit?action=user.suspend")
+    (suspension,) = everything["entries"]
+    assert suspension["reason"] == "spam" and suspension["target"]["label"] == "Buiten"
+    assert suspension["data"]["until"].startswith("2099-01-01")
+    await moderator.get(f"/api/v1/audit?group_id={scene['other']}", expect=404)  # not their group
+    await member.get("/api/v1/audit", expect=404)
+    await moderator.get("/api/v1/audit?group_id=abc", expect=400)
+    page = await (await moderator.client.get(f"/audit?group_id={scene['group']}")).text()
+    assert "thread.lock" in page and "user.suspend" not in page
+    assert (await member.client.get("/audit")).status == 404
+    # append-only, whatever code runs
+    async with svc.db.write() as tx:
+        with pytest.raises(sqlite3.IntegrityError):
+            await tx.execute("UPDATE audit_log SET reason = 'niets'")
+    async with svc.db.write() as tx:
+        with pytest.raises(sqlite3.IntegrityError):
+            await tx.execute("DELETE FROM audit_log")
+
+
+async def test_timed_suspension_refuses_login_with_the_reason_then_ends(scene, clock, anonymous):
+    outsider, admin = scene["outsider"], scene["admin"]
+    await admin.post(f"/api/v1/admin/users/{outsider.id}/suspend", {"reason": "afkoelen", "until": "2026-11-30"})
+    await outsider.get("/api/v1/me", expect=401)  # its session ended at once
+    visitor = await anonymous()
+    refused = await visitor.post("/api/v1/login", {"email": outsider.email, "password": PASSWORD}, expect=403)
+    assert "afkoelen" in refused["error"]["message"]
+    clock.advance(days=3)
+    await visitor.post("/api/v1/login", {"email": outsider.email, "password": PASSWORD})
+    await admin.post(f"/api/v1/admin/users/{outsider.id}/suspend", {"reason": "x", "until": "gisteren"}, expect=422)
+    await admin.post(f"/api/v1/admin/users/{outsider.id}/suspend", {"reason": "x", "until": "2020-01-01"}, expect=422)
