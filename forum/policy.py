@@ -117,11 +117,11 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
     if action is Action.READ:
         return can_read(actor, group_id, visibility)
     if action is Action.JOIN:
-        if not actor.active or is_member or role == "pending":
+        if not actor.active or is_member or role in ("pending", "banned"):
             return False
         return role == "invited" or visibility in ("open", "closed")
-    if action is Action.LEAVE:
-        return role is not None
+    if action is Action.LEAVE:  # a member, a request or an invitation; a ban is not left
+        return role in (*GROUP_MEMBER_ROLES, "pending", "invited")
     if action in (Action.START_THREAD, Action.REPLY):
         if action is Action.REPLY and obj["locked"] and not is_moderator:
             return False

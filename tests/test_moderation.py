@@ -65,3 +65,22 @@ async def test_timed_suspension_refuses_login_with_the_reason_then_ends(scene, c
     await visitor.post("/api/v1/login", {"email": outsider.email, "password": PASSWORD})
     await admin.post(f"/api/v1/admin/users/{outsider.id}/suspend", {"reason": "x", "until": "gisteren"}, expect=422)
     await admin.post(f"/api/v1/admin/users/{outsider.id}/suspend", {"reason": "x", "until": "2020-01-01"}, expect=422)
+
+
+async def test_a_banned_member_cannot_rejoin_or_ask(scene):
+    moderator, member, group = scene["moderator"], scene["member"], scene["group"]
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "reason": "herhaald spam"}, expect=201)
+    await member.get(f"/api/v1/threads/{scene['thread']}", expect=404)  # closed group: no longer readable
+    refused = await member.post(f"/api/v1/groups/{group}/join", expect=403)
+    assert refused["error"]["code"] == "forbidden"
+    await moderator.post(f"/api/v1/groups/{group}/invitations", {"user_id": member.id}, expect=409)
+    bans = (await moderator.get(f"/api/v1/groups/{group}/bans"))["bans"]
+    assert [(b["user_id"], b["reason"]) for b in bans] == [(member.id, "herhaald spam")]
+    await member.get(f"/api/v1/groups/{group}/bans", expect=403)
+    await moderator.post(f"/api/v1/groups/{scene['other']}/bans", {"user_id": member.id}, expect=403)  # not theirs
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": scene["admin"].id}, expect=409)  # the owner
+    audit = await moderator.get(f"/api/v1/audit?group_id={group}&action=member.ban")
+    assert audit["entries"][0]["reason"] == "herhaald spam"
+    await moderator.delete(f"/api/v1/groups/{group}/bans/{member.id}")
+    assert (await member.post(f"/api/v1/groups/{group}/join"))["role"] == "pending"
+    await moderator.delete(f"/api/v1/groups/{group}/bans/{member.id}", expect=404)

@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD
 
 # actor name → its role in every test group
 GROUP_ROLES = {"owner": "owner", "moderator": "moderator", "group_member": "member", "requested": "pending",
-               "invited": "invited"}
+               "invited": "invited", "banned": "banned"}
 VISIBILITIES = ("open", "closed", "hidden")
 GROUP_ACTIONS = [a for a in Action if a not in (Action.ADMINISTER, Action.CREATE_GROUP)]
 
@@ -41,7 +41,10 @@ async def world(admin, make_user, svc):
     async with svc.db.write() as tx:
         for name, role in GROUP_ROLES.items():
             for gid in group_ids.values():
-                await group_store.put_membership(tx, gid, users[name].id, role, svc.now())
+                if role == "banned":
+                    await group_store.put_ban(tx, gid, users[name].id, reason="test", by=admin.id, now=svc.now())
+                else:
+                    await group_store.put_membership(tx, gid, users[name].id, role, svc.now())
         await user_store.set_status(tx, users["pending_account"].id, "pending")
     await admin.post(f"/api/v1/admin/users/{users['suspended'].id}/suspend", {"reason": "test"})
     return {"groups": group_ids, "threads": threads, "users": users}
@@ -107,6 +110,7 @@ EXPECTED = {
     "editor": ({"open", "closed"}, {"open"}),
     "requested": (ALL, {"open"}),
     "invited": (ALL, {"open"}),
+    "banned": ({"open", "closed"}, {"open"}),
     "group_member": (ALL, ALL),
     "moderator": (ALL, ALL),
     "owner": (ALL, ALL),

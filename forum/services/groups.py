@@ -181,6 +181,8 @@ async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | N
             link = f"{svc.config.site_url}/register"
         else:
             current = await group_store.membership(tx, group_id, target["id"])
+            if await group_store.is_banned(tx, group_id, target["id"]):
+                raise Conflict(N_("Deze persoon is uit de groep geweerd. Hef dat eerst op."))
             if current in policy.GROUP_MEMBER_ROLES:
                 raise Conflict(N_("Deze persoon is al lid."))
             role = "member" if current == "pending" else "invited"  # inviting a requester admits them
@@ -242,6 +244,50 @@ async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int
         await _membership_event(tx, svc, group_id, user_id, None)
         await audit.record(tx, svc, actor, "member.remove", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id)
+
+
+async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: str) -> None:
+    """Remove someone from the group for good: a banned person cannot rejoin or ask to."""
+    errors = FieldErrors()
+    reason = text_field(errors, "reason", reason, max_len=500, required=False)
+    async with svc.db.write() as tx:
+        group = await group_store.by_id(tx, group_id)
+        policy.require(actor, Action.MODERATE_GROUP, group)
+        errors.raise_if_any()
+        target = await user_store.by_id(tx, user_id)
+        if target is None:
+            raise NotFound(N_("Deze gebruiker bestaat niet."))
+        if user_id == actor.user_id:
+            raise Conflict(N_("U kunt uzelf niet weren."))
+        current = await group_store.membership(tx, group_id, user_id)
+        if current == "owner":
+            raise Conflict(N_("De eigenaar kan niet worden verwijderd."))
+        if current == "moderator":
+            policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
+        if current is not None:
+            await group_store.delete_membership(tx, group_id, user_id)
+        await group_store.put_ban(tx, group_id, user_id, reason=reason, by=actor.user_id, now=svc.now())
+        await _membership_event(tx, svc, group_id, user_id, None)
+        await audit.record(tx, svc, actor, "member.ban", target_type="user", target_id=user_id,
+                           label=target["display_name"], group_id=group_id, reason=reason)
+
+
+async def unban(svc: Services, actor: Actor, group_id: int, user_id: int) -> None:
+    async with svc.db.write() as tx:
+        group = await group_store.by_id(tx, group_id)
+        policy.require(actor, Action.MODERATE_GROUP, group)
+        if not await group_store.delete_ban(tx, group_id, user_id):
+            raise NotFound(N_("Deze persoon is niet geweerd."))
+        await _membership_event(tx, svc, group_id, user_id, None)
+        await audit.record(tx, svc, actor, "member.unban", target_type="user", target_id=user_id,
+                           label=await _name(tx, user_id), group_id=group_id)
+
+
+async def bans(svc: Services, actor: Actor, group_id: int):
+    async with svc.db.read() as conn:
+        group = await group_store.by_id(conn, group_id)
+        policy.require(actor, Action.MODERATE_GROUP, group)
+        return await group_store.bans(conn, group_id)
 
 
 async def _name(tx, user_id: int) -> str:

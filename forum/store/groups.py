@@ -75,6 +75,29 @@ async def delete_membership(conn, group_id: int, user_id: int) -> None:
     await execute(conn, "DELETE FROM memberships WHERE group_id = ? AND user_id = ?", (group_id, user_id))
 
 
+async def put_ban(conn, group_id: int, user_id: int, *, reason: str, by: int, now: str) -> None:
+    await execute(conn, "INSERT INTO group_bans (group_id, user_id, reason, banned_by, created_at) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (group_id, user_id) DO UPDATE SET reason = excluded.reason",
+                  (group_id, user_id, reason, by, now))
+
+
+async def delete_ban(conn, group_id: int, user_id: int) -> bool:
+    cursor = await conn.execute("DELETE FROM group_bans WHERE group_id = ? AND user_id = ?", (group_id, user_id))
+    return cursor.rowcount > 0
+
+
+async def is_banned(conn, group_id: int, user_id: int) -> bool:
+    rows = await conn.execute_fetchall("SELECT 1 FROM group_bans WHERE group_id = ? AND user_id = ?",
+                                       (group_id, user_id))
+    return bool(rows)
+
+
+async def bans(conn, group_id: int):
+    return await fetch_all(
+        conn, "SELECT b.user_id, u.display_name, b.reason, b.created_at FROM group_bans b"
+              " JOIN users u ON u.id = b.user_id WHERE b.group_id = ? ORDER BY b.created_at DESC", (group_id,))
+
+
 async def count_role(conn, group_id: int, role: str) -> int:
     return await fetch_value(
         conn, "SELECT COUNT(*) FROM memberships WHERE group_id = ? AND role = ?", (group_id, role)

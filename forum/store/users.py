@@ -89,7 +89,10 @@ async def set_status(conn, user_id: int, status: str, reason: str = "") -> None:
 
 
 async def group_roles(conn, user_id: int) -> dict[int, str]:
-    rows = await fetch_all(conn, "SELECT group_id, role FROM memberships WHERE user_id = ?", (user_id,))
+    """Group roles, with 'banned' for groups that banned the user (a ban replaces membership)."""
+    rows = await fetch_all(conn, "SELECT group_id, role FROM memberships WHERE user_id = ?"
+                                 " UNION ALL SELECT group_id, 'banned' FROM group_bans WHERE user_id = ?",
+                           (user_id, user_id))
     return {row["group_id"]: row["role"] for row in rows}
 
 
@@ -107,7 +110,8 @@ async def session_user(conn, token_hash: str, now: str):
     return await fetch_one(
         conn,
         f"SELECT {', '.join('u.' + c for c in USER_COLUMNS.split(', '))},"
-        " (SELECT group_concat(m.group_id || ':' || m.role) FROM memberships m WHERE m.user_id = u.id)"
+        " (SELECT group_concat(r) FROM (SELECT m.group_id || ':' || m.role AS r FROM memberships m"
+        " WHERE m.user_id = u.id UNION ALL SELECT b.group_id || ':banned' FROM group_bans b WHERE b.user_id = u.id))"
         " AS group_roles, s.expires_at,"
         " (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread_notifications"
         " FROM sessions s"

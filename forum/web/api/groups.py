@@ -22,6 +22,30 @@ class GroupUpdateIn(In):
     description: str = ""
 
 
+class BanIn(In):
+    user_id: int = Field(ge=1, le=MAX_ID)
+    reason: str = ""
+
+
+async def ban(request: web.Request) -> web.Response:
+    data = await read_json(request, BanIn)
+    await groups.ban(request.app[services_key], request[actor_key], int_param(request, "group_id"), data.user_id,
+                     data.reason)
+    return json_out({"user_id": data.user_id, "banned": True}, status=201)
+
+
+async def unban(request: web.Request) -> web.Response:
+    await groups.unban(request.app[services_key], request[actor_key], int_param(request, "group_id"),
+                       int_param(request, "user_id"))
+    return json_out({"ok": True})
+
+
+async def list_bans(request: web.Request) -> web.Response:
+    rows = await groups.bans(request.app[services_key], request[actor_key], int_param(request, "group_id"))
+    return json_out({"bans": [{"user_id": r["user_id"], "display_name": r["display_name"], "reason": r["reason"],
+                               "created_at": r["created_at"]} for r in rows]})
+
+
 class InvitationIn(In):
     email: str | None = None
     user_id: int | None = Field(default=None, ge=1, le=MAX_ID)

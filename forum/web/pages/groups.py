@@ -167,6 +167,8 @@ async def member_action(request: web.Request) -> web.Response:
             await groups.decide_request(svc, actor, group_id, user_id, approve=action == "approve")
         elif action == "remove":
             await groups.remove_member(svc, actor, group_id, user_id)
+        elif action == "ban":
+            await groups.ban(svc, actor, group_id, user_id, form.get("reason", ""))
         else:
             await groups.set_member_role(svc, actor, group_id, user_id, form.get("role", ""))
     except ServiceError as error:
