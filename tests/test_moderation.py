@@ -82,5 +82,5 @@ async def test_a_banned_member_cannot_rejoin_or_ask(scene):
     audit = await moderator.get(f"/api/v1/audit?group_id={group}&action=member.ban")
     assert audit["entries"][0]["reason"] == "herhaald spam"
     await moderator.delete(f"/api/v1/groups/{group}/bans/{member.id}")
-    assert (await member.post(f"/api/v1/groups/{group}/join"))["role"] == "pending"
+    assert (await member.post(f"/api/v1/groups/{group}/join"))["membership"]["role"] == "pending"
     await moderator.delete(f"/api/v1/groups/{group}/bans/{member.id}", expect=404)
