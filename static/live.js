@@ -280,6 +280,10 @@
       else if (message.kind === "post.deleted") removePost(data.post_id);
       else if (message.kind === "thread.created") insertThread(data.thread);
       else if (message.kind === "thread.updated" && view === "group") updateThreadRow(data.thread);
+      else if (message.kind === "thread.removed") {
+        var gone = document.querySelector('#thread-rows [data-thread-id="' + data.thread_id + '"]');
+        if (gone) gone.remove();
+      }
       else if (message.kind === "thread.updated") updateThread(data.thread);
     } else if (message.type === "subscribed") {
       lastId = Math.max(lastId || 0, message.last_event_id);

@@ -3,6 +3,7 @@ which admins read whole, moderators for their own groups, and nobody can change;
 suspensions; bans."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -84,3 +85,56 @@ async def test_a_banned_member_cannot_rejoin_or_ask(scene):
     await moderator.delete(f"/api/v1/groups/{group}/bans/{member.id}")
     assert (await member.post(f"/api/v1/groups/{group}/join"))["membership"]["role"] == "pending"
     await moderator.delete(f"/api/v1/groups/{group}/bans/{member.id}", expect=404)
+
+
+async def test_moving_a_thread_moves_who_may_read_it(scene, make_user):
+    admin, moderator, member = scene["admin"], scene["moderator"], scene["member"]
+    wind_member = await make_user("Wind Lid")
+    await wind_member.post(f"/api/v1/groups/{scene['other']}/join")
+    await admin.post(f"/api/v1/groups/{scene['other']}/members/{wind_member.id}/approve")
+    listener = await member.client.ws_connect("/api/v1/live")
+    await listener.send_json({"type": "subscribe", "channels": [f"group:{scene['group']}"]})
+    # a moderator of Water only may not move into Wind
+    await moderator.patch(f"/api/v1/threads/{scene['thread']}", {"group_id": scene["other"]}, expect=403)
+    await moderator.patch(f"/api/v1/threads/{scene['thread']}", {"group_id": 999999}, expect=422)
+    await member.get(f"/api/v1/threads/{scene['thread']}")
+    await wind_member.get(f"/api/v1/threads/{scene['thread']}", expect=404)
+    moved = await admin.patch(f"/api/v1/threads/{scene['thread']}", {"group_id": scene["other"]})
+    assert moved["thread"]["group_id"] == scene["other"]
+    await member.get(f"/api/v1/threads/{scene['thread']}", expect=404)  # access follows the new group
+    await wind_member.get(f"/api/v1/threads/{scene['thread']}")
+    water = await member.get(f"/api/v1/groups/{scene['group']}/threads")
+    assert scene["thread"] not in [t["id"] for t in water["threads"]]
+    while True:
+        frame = json.loads((await listener.receive(timeout=3)).data)
+        if frame.get("kind") == "thread.removed":
+            assert frame["data"] == {"thread_id": scene["thread"]}  # told it left, not where to
+            break
+    await listener.close()
+    for group in (scene["group"], scene["other"]):
+        entries = (await admin.get(f"/api/v1/audit?group_id={group}&action=thread.move"))["entries"]
+        assert entries[0]["data"] == {"from": scene["group"], "to": scene["other"]}
+
+
+async def test_deleting_a_thread(scene):
+    admin, moderator, member = scene["admin"], scene["moderator"], scene["member"]
+    await member.delete(f"/api/v1/threads/{scene['thread']}", expect=403)
+    await moderator.delete(f"/api/v1/threads/{scene['thread']}")
+    await member.get(f"/api/v1/threads/{scene['thread']}", expect=404)
+    await admin.get(f"/api/v1/threads/{scene['thread']}", expect=404)
+    await moderator.delete(f"/api/v1/threads/{scene['thread']}", expect=404)
+    assert (await admin.get("/api/v1/audit?action=thread.delete"))["entries"][0]["target"]["label"] == "Dijken"
+
+
+async def test_thread_page_offers_moderators_move_and_delete(scene):
+    page = await (await scene["admin"].client.get(f"/threads/{scene['thread']}")).text()
+    assert 'name="action" value="move"' in page and f'<option value="{scene["other"]}">Werkgroep Wind</option>' in page
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    moved = await scene["admin"].client.post(f"/threads/{scene['thread']}/moderate", allow_redirects=False,
+                                             data={"csrf_token": token, "action": "move", "group_id": str(scene["other"])})
+    assert moved.status == 303
+    gone = await scene["admin"].client.post(f"/threads/{scene['thread']}/moderate", allow_redirects=False,
+                                            data={"csrf_token": token, "action": "delete"})
+    assert gone.status == 303 and gone.headers["Location"] == f"/groups/{scene['other']}"
+    member_page = await (await scene["member"].client.get(f"/groups/{scene['group']}")).text()
+    assert "Dijken" not in member_page

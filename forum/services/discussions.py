@@ -142,28 +142,37 @@ async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str
 
 
 async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: str | None = None,
-                        locked: bool | None = None, pinned: bool | None = None):
-    """Rename (author or moderator), lock or pin (moderators). Viewers of the thread and of its
-    group are told at once; a locked thread takes no more replies except from moderators."""
+                        locked: bool | None = None, pinned: bool | None = None, group_id: int | None = None):
+    """Rename (author or moderator), lock, pin or move (moderators; a move also needs the
+    right to moderate the target group). Viewers are told at once; access to everything about
+    the thread follows its new group from then on."""
     errors = FieldErrors()
     if title is not None:
         title = text_field(errors, "title", title, max_len=MAX_TITLE)
-    if title is None and locked is None and pinned is None:
+    if title is None and locked is None and pinned is None and group_id is None:
         errors.add("", N_("Er is niets om te wijzigen."))
     async with svc.db.write() as tx:
         thread = await store.get_thread(tx, thread_id)
         policy.require(actor, Action.READ, thread)
         if title is not None:
             policy.require(actor, Action.RENAME_THREAD, thread)
-        if locked is not None or pinned is not None:
+        if locked is not None or pinned is not None or group_id is not None:
             policy.require(actor, Action.MODERATE_THREAD, thread)
+        target = None
+        if group_id is not None and group_id != thread["group_id"]:
+            target = await group_store.by_id(tx, group_id)
+            if target is None or not policy.can(actor, Action.VIEW_GROUP, target):
+                raise Invalid(fields={"group_id": N_("Deze groep bestaat niet.")})
+            policy.require(actor, Action.MODERATE_GROUP, target)
         errors.raise_if_any()
+        before = thread
         changed = {"title": thread["title"] if title is None else title,
                    "locked": bool(thread["locked"]) if locked is None else locked,
-                   "pinned": bool(thread["pinned"]) if pinned is None else pinned}
-        if changed == {"title": thread["title"], "locked": bool(thread["locked"]), "pinned": bool(thread["pinned"])}:
+                   "pinned": bool(thread["pinned"]) if pinned is None else pinned,
+                   "group_id": target["id"] if target else thread["group_id"]}
+        if changed == {"title": thread["title"], "locked": bool(thread["locked"]), "pinned": bool(thread["pinned"]),
+                       "group_id": thread["group_id"]}:
             return thread
-        before = thread
         await store.update_thread(tx, thread_id, **changed)
         thread = await store.get_thread(tx, thread_id)
         now = svc.now()
@@ -176,8 +185,30 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
                                label=thread["title"], group_id=thread["group_id"], data={"was": before["title"]})
         payload = {"thread": thread_out(thread)}
         await store.append_event(tx, f"thread:{thread_id}", "thread.updated", payload, now)
-        await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated", payload, now)
+        if target:
+            # the old group's viewers see it go (its id only); the new group's see it arrive
+            await store.append_event(tx, f"group:{before['group_id']}", "thread.removed", {"thread_id": thread_id}, now)
+            await store.append_event(tx, f"group:{target['id']}", "thread.created", payload, now)
+            for scope in (before["group_id"], target["id"]):  # both groups' moderators read it back
+                await audit.record(tx, svc, actor, "thread.move", target_type="thread", target_id=thread_id,
+                                   label=thread["title"], group_id=scope,
+                                   data={"from": before["group_id"], "to": target["id"]})
+        else:
+            await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated", payload, now)
     return thread
+
+
+async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str = "") -> None:
+    """Moderators remove a whole thread: it answers 404 from then on, and what was notified
+    about it stops showing its title."""
+    async with svc.db.write() as tx:
+        thread = await store.get_thread(tx, thread_id)
+        policy.require(actor, Action.MODERATE_THREAD, thread)
+        now = svc.now()
+        await store.mark_thread_deleted(tx, thread_id, now)
+        await store.append_event(tx, f"group:{thread['group_id']}", "thread.removed", {"thread_id": thread_id}, now)
+        await audit.record(tx, svc, actor, "thread.delete", target_type="thread", target_id=thread_id,
+                           label=thread["title"], group_id=thread["group_id"], reason=reason[:500])
 
 
 async def thread_with_posts(svc: Services, actor: Actor, thread_id: int):

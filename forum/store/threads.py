@@ -55,9 +55,13 @@ async def pinned_threads(conn, group_id: int, limit: int):
     )
 
 
-async def update_thread(conn, thread_id: int, *, title: str, locked: bool, pinned: bool) -> None:
-    await execute(conn, "UPDATE threads SET title = ?, locked = ?, pinned = ? WHERE id = ?",
-                  (title, int(locked), int(pinned), thread_id))
+async def update_thread(conn, thread_id: int, *, title: str, locked: bool, pinned: bool, group_id: int) -> None:
+    await execute(conn, "UPDATE threads SET title = ?, locked = ?, pinned = ?, group_id = ? WHERE id = ?",
+                  (title, int(locked), int(pinned), group_id, thread_id))
+
+
+async def mark_thread_deleted(conn, thread_id: int, now: str) -> None:
+    await execute(conn, "UPDATE threads SET deleted_at = ? WHERE id = ?", (now, thread_id))
 
 
 async def recent_threads(conn, where: str, params: list, limit: int):

@@ -19,6 +19,7 @@ class ThreadUpdateIn(In):
     title: str | None = None
     locked: bool | None = None
     pinned: bool | None = None
+    group_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class PostIn(In):
@@ -57,6 +58,11 @@ async def update_thread(request: web.Request) -> web.Response:
     thread = await discussions.update_thread(request.app[services_key], request[actor_key],
                                              int_param(request, "thread_id"), **data.model_dump())
     return json_out({"thread": thread_out(thread)})
+
+
+async def delete_thread(request: web.Request) -> web.Response:
+    await discussions.delete_thread(request.app[services_key], request[actor_key], int_param(request, "thread_id"))
+    return json_out({"ok": True})
 
 
 async def create_post(request: web.Request) -> web.Response:

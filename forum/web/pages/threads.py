@@ -101,6 +101,9 @@ async def show(request: web.Request) -> web.Response:
     chronological = request.query.get("view") == "chronological"
     first_unread, level = await notifications.open_thread(request.app[services_key], actor, thread, posts)
     context = _thread_context(request, thread, posts, chronological, request.query.get("reply_to", ""), last_event_id)
+    if context["may_moderate"]:  # where a moderator may move it: groups they moderate too
+        context["move_targets"] = [g for g in await groups.list_groups(request.app[services_key], actor)
+                                   if g["id"] != thread["group_id"] and policy.can(actor, Action.MODERATE_GROUP, g)]
     return render(request, "thread.html", {**context, "first_unread": first_unread, "level": level})
 
 
@@ -122,6 +125,7 @@ def _thread_context(request: web.Request, thread, posts, chronological: bool, re
         "values": values or {},
         "first_unread": None,
         "level": None,
+        "move_targets": [],
     }
 
 
@@ -175,7 +179,18 @@ async def moderate(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     thread_id = int_param(request, "thread_id")
     form = await form_of(request)
-    change = MODERATION_FORM_ACTIONS.get(form.get("action", ""))
+    action = form.get("action", "")
+    if action == "delete":
+        thread, _, _ = await discussions.thread_with_posts(svc, actor, thread_id)
+        await discussions.delete_thread(svc, actor, thread_id, form.get("reason", ""))
+        raise redirect(request, "group", group_id=thread["group_id"])
+    if action == "move":
+        target = form.get("group_id", "")
+        if not target.isdigit() or len(target) > 18:
+            raise BadRequest(N_("Kies een groep."))
+        change = {"group_id": int(target)}
+    else:
+        change = MODERATION_FORM_ACTIONS.get(action)
     if change is None:
         raise BadRequest(N_("Onbekende actie."))
     await discussions.update_thread(svc, actor, thread_id, **change)
