@@ -22,6 +22,8 @@ async def scene(admin, make_user):
     await admin.patch(f"/api/v1/groups/{group['id']}/members/{moderator.id}", {"role": "moderator"})
     thread = (await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Dijken", "body": "x"},
                                 expect=201))["thread"]["id"]
+    for user in (admin, moderator, member):  # start from no unread notifications
+        await user.post("/api/v1/notifications/read", {"all": True})
     return {"group": group["id"], "other": other["id"], "thread": thread, "admin": admin, "moderator": moderator,
             "member": member, "outsider": outsider}
 
@@ -138,3 +140,66 @@ async def test_thread_page_offers_moderators_move_and_delete(scene):
     assert gone.status == 303 and gone.headers["Location"] == f"/groups/{scene['other']}"
     member_page = await (await scene["member"].client.get(f"/groups/{scene['group']}")).text()
     assert "Dijken" not in member_page
+
+
+async def test_reports_gather_per_post_and_are_resolved_with_an_outcome(scene, make_user, server):
+    from forum.keys import scheduler_key
+    admin, moderator, member = scene["admin"], scene["moderator"], scene["member"]
+    second = await make_user("Twee")
+    await second.post(f"/api/v1/groups/{scene['group']}/join")
+    await admin.post(f"/api/v1/groups/{scene['group']}/members/{second.id}/approve")
+    spam = (await member.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "Koop nu goedkope dijken!"},
+                              expect=201))["post"]
+    first = await moderator.post(f"/api/v1/posts/{spam['id']}/reports", {"reason": "spam"}, expect=201)
+    again = await second.post(f"/api/v1/posts/{spam['id']}/reports", {"reason": "other", "text": "reclame"}, expect=201)
+    assert first["item_id"] == again["item_id"]  # one queue item per post
+    await second.post(f"/api/v1/posts/{spam['id']}/reports", {"reason": "spam"}, expect=409)  # once each
+    await member.post(f"/api/v1/posts/{spam['id']}/reports", {"reason": "spam"}, expect=409)  # not one's own
+    await second.post(f"/api/v1/posts/{spam['id']}/reports", {"reason": "rude"}, expect=422)
+    await scene["outsider"].post(f"/api/v1/posts/{spam['id']}/reports", {"reason": "spam"}, expect=404)
+    (item,) = (await moderator.get(f"/api/v1/moderation/queue?group_id={scene['group']}"))["items"]
+    assert [r["reason"] for r in item["reports"]] == ["spam", "other"] and item["post"]["id"] == spam["id"]
+    assert [i["id"] for i in (await admin.get("/api/v1/moderation/queue"))["items"]] == [item["id"]]
+    await member.get("/api/v1/moderation/queue", expect=404)
+    await moderator.get(f"/api/v1/moderation/queue?group_id={scene['other']}", expect=404)
+    await moderator.post(f"/api/v1/moderation/queue/{item['id']}/resolve", {"action": "hide"}, expect=422)  # why?
+    await moderator.post(f"/api/v1/moderation/queue/{item['id']}/resolve", {"action": "hide", "reason": "reclame"})
+    await moderator.post(f"/api/v1/moderation/queue/{item['id']}/resolve", {"action": "dismiss"}, expect=409)
+    assert (await moderator.get("/api/v1/moderation/queue"))["items"] == []
+    # others see a placeholder; the author sees that and why
+    shown = (await second.get(f"/api/v1/threads/{scene['thread']}"))["posts"][-1]
+    assert shown["hidden"] and shown["body_html"] == ""
+    await server.app[scheduler_key].run_once()
+    told = (await member.get("/api/v1/notifications?unread=1"))["notifications"]
+    assert told[0]["kind"] == "warned" and "reclame" in told[0]["text"]
+    for reporter in (moderator, second):
+        outcome = (await reporter.get("/api/v1/notifications?unread=1"))["notifications"][0]
+        assert outcome["kind"] == "report_resolved" and "het bericht is verborgen" in outcome["text"]
+    others = await (await second.client.get(f"/threads/{scene['thread']}")).text()
+    assert "goedkope dijken" not in others and "verborgen door een moderator" in others
+    own = await (await member.client.get(f"/threads/{scene['thread']}")).text()
+    assert "Reden: reclame" in own
+    logged = (await moderator.get(f"/api/v1/audit?group_id={scene['group']}&action=report.hide"))["entries"]
+    assert logged[0]["reason"] == "reclame"
+
+
+async def test_report_and_queue_pages(scene):
+    admin, member = scene["admin"], scene["member"]
+    post = (await admin.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "Beheer zegt iets"},
+                             expect=201))["post"]
+    thread_page = await (await member.client.get(f"/threads/{scene['thread']}")).text()
+    assert f'href="/posts/{post["id"]}/report"' in thread_page
+    form = await (await member.client.get(f"/posts/{post['id']}/report")).text()
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    empty = await member.client.post(f"/posts/{post['id']}/report", data={"csrf_token": token, "reason": "other"})
+    assert empty.status == 422  # "other" needs a word of explanation
+    sent = await member.client.post(f"/posts/{post['id']}/report", data={"csrf_token": token, "reason": "off_topic"})
+    assert sent.status == 200 and "Een moderator bekijkt uw melding" in await sent.text()
+    queue = await (await admin.client.get("/moderation")).text()
+    assert "Beheer zegt iets" in queue and "off_topic" in queue
+    item_id = queue.split('action="/moderation/')[1].split("/")[0]
+    token = queue.split('name="csrf_token" value="')[1].split('"')[0]
+    done = await admin.client.post(f"/moderation/{item_id}/resolve", allow_redirects=False,
+                                   data={"csrf_token": token, "action": "dismiss"})
+    assert done.status == 303
+    assert "Geen resultaten gevonden" in await (await admin.client.get("/moderation")).text()

@@ -19,18 +19,21 @@ MAX_PINNED = 20  # pinned threads shown above a group's list
 
 
 def post_out(post) -> dict:
-    """A post as clients see it. A removed post keeps its place in the tree but not its words."""
+    """A post as clients see it. A removed post keeps its place in the tree but not its words;
+    a post hidden by a moderator keeps them only for its author (on its edit page)."""
     deleted = post["deleted_at"] is not None
+    hidden = post.get("hidden_at") is not None
     return {
         "id": post["id"],
         "thread_id": post["thread_id"],
         "parent_id": post["parent_id"],
         "depth": post["depth"],
         "author": {"id": post["author_id"], "display_name": post["author_name"]},
-        "body_html": "" if deleted else post["body_html"],
+        "body_html": "" if deleted or hidden else post["body_html"],
         "created_at": post["created_at"],
         "edited_at": post["edited_at"],
         "deleted": deleted,
+        "hidden": hidden,
     }
 
 

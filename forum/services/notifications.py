@@ -67,6 +67,15 @@ def describe(note, locale: str, visible: bool) -> str:
         return translate_in(locale, N_("Uw verzoek om lid te worden van %(group)s is afgewezen"), group=group)
     if kind == "invitation":
         return translate_in(locale, N_("%(actor)s nodigde u uit voor %(group)s"), actor=actor, group=group)
+    if kind == "warned":
+        return translate_in(locale, N_("Een moderator waarschuwt u over uw bericht in %(thread)s: %(reason)s"),
+                            thread=thread, reason=json.loads(note["data"] or "{}").get("reason", ""))
+    if kind == "report_resolved":
+        outcome = json.loads(note["data"] or "{}").get("action", "")
+        outcomes = {"dismiss": N_("geen actie nodig"), "hide": N_("het bericht is verborgen"),
+                    "delete": N_("het bericht is verwijderd"), "warn": N_("de schrijver is gewaarschuwd")}
+        return translate_in(locale, N_("Uw melding over een bericht in %(thread)s is afgehandeld: %(outcome)s"),
+                            thread=thread, outcome=translate_in(locale, outcomes.get(outcome, outcome)))
     if kind == "role_changed":
         role = json.loads(note["data"] or "{}").get("role", "")
         names = {"owner": N_("eigenaar"), "moderator": N_("moderator"), "member": N_("lid")}
@@ -134,13 +143,13 @@ def _mail_due(svc: Services, setting: str) -> str | None:
 
 
 async def notify_one(tx, svc: Services, user_id: int, kind: str, *, actor_id: int | None, group_id: int,
-                     data: dict | None = None) -> None:
+                     data: dict | None = None, thread_id: int | None = None, post_id: int | None = None) -> None:
     """A membership notification: few recipients, written with the change that causes it."""
     user = await store.mail_settings(tx, user_id)
     if user is None or user["status"] != "active":
         return
     now = svc.now()
-    await store.insert_many(tx, [(user_id, kind, actor_id, group_id, None, None, json.dumps(data or {}), now, now,
+    await store.insert_many(tx, [(user_id, kind, actor_id, group_id, thread_id, post_id, json.dumps(data or {}), now, now,
                                   _mail_due(svc, user["email_notifications"]))])
     await _push(tx, svc, [user_id])
 

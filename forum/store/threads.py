@@ -16,7 +16,7 @@ THREAD_SELECT = (
 
 POST_SELECT = (
     "SELECT p.id, p.thread_id, p.parent_id, p.depth, p.author_id, u.display_name AS author_name,"
-    " p.body, p.body_html, p.created_at, p.edited_at, p.deleted_at"
+    " p.body, p.body_html, p.created_at, p.edited_at, p.deleted_at, p.hidden_at, p.hidden_reason"
 )
 
 
@@ -58,6 +58,10 @@ async def pinned_threads(conn, group_id: int, limit: int):
 async def update_thread(conn, thread_id: int, *, title: str, locked: bool, pinned: bool, group_id: int) -> None:
     await execute(conn, "UPDATE threads SET title = ?, locked = ?, pinned = ?, group_id = ? WHERE id = ?",
                   (title, int(locked), int(pinned), group_id, thread_id))
+
+
+async def hide_post(conn, post_id: int, *, reason: str, now: str) -> None:
+    await execute(conn, "UPDATE posts SET hidden_at = ?, hidden_reason = ? WHERE id = ?", (now, reason, post_id))
 
 
 async def mark_thread_deleted(conn, thread_id: int, now: str) -> None:

@@ -13,11 +13,13 @@ from forum.live import endpoint as live_endpoint
 from forum.web.api import accounts as api_accounts
 from forum.web.api import groups as api_groups
 from forum.web.api import audit as api_audit
+from forum.web.api import moderation as api_moderation
 from forum.web.api import notifications as api_notes
 from forum.web.api import threads as api_threads
 from forum.web.api import openapi
 from forum.web.pages import accounts, admin, groups, threads
 from forum.web.pages import audit as audit_page
+from forum.web.pages import moderation as moderation_page
 from forum.web.pages import notifications as notes
 
 
@@ -129,6 +131,14 @@ API_ROUTES = [
              "My mail settings and language", api_notes.SettingsIn),
     ApiRoute("POST", "/api/v1/unsubscribe/{token}", api_notes.one_click_unsubscribe, "api.unsubscribe",
              "One-click unsubscribe (RFC 8058) with the signed token from a mail; no login", auth=False),
+    ApiRoute("POST", "/api/v1/posts/{post_id}/reports", api_moderation.report, "api.post.report",
+             "Report a post: reason spam | inappropriate | off_topic | other (+ text)", api_moderation.ReportIn, 201),
+    ApiRoute("GET", "/api/v1/moderation/queue", api_moderation.queue, "api.moderation.queue",
+             "Open reports, one item per post (admins: all; moderators: their groups)",
+             query=(("group_id", "integer", False),)),
+    ApiRoute("POST", "/api/v1/moderation/queue/{item_id}/resolve", api_moderation.resolve,
+             "api.moderation.resolve", "Resolve an item: dismiss | hide | delete | warn, with a reason",
+             api_moderation.ResolveIn),
     ApiRoute("GET", "/api/v1/audit", api_audit.entries, "api.audit",
              "The audit log, newest first (admins: all; moderators: their groups)",
              query=(("group_id", "integer", False), ("actor_id", "integer", False), ("action", "string", False),
@@ -202,6 +212,10 @@ def page_routes() -> list[web.RouteDef]:
         g("/unsubscribe/{token}", notes.unsubscribe_form, name="unsubscribe"),
         p("/unsubscribe/{token}", notes.unsubscribe_submit),
         g("/audit", audit_page.index, name="audit"),
+        g("/posts/{post_id}/report", moderation_page.report_form, name="post.report"),
+        p("/posts/{post_id}/report", moderation_page.report_submit),
+        g("/moderation", moderation_page.queue, name="moderation"),
+        p("/moderation/{item_id}/resolve", moderation_page.resolve, name="moderation.resolve"),
         g("/admin/users", admin.users, name="admin.users"),
         p("/admin/users/{user_id}", admin.user_action, name="admin.user"),
         g("/admin/settings", admin.settings_form, name="admin.settings"),

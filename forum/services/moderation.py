@@ -1,0 +1,91 @@
+"""Reports and their handling: anyone logged in reports a post; the reports of one post form
+one item in its group's queue (its moderators) and the site's (admins); resolving it
+dismisses, hides, deletes or warns, tells the reporters the outcome, and is audited."""
+from __future__ import annotations
+
+from forum import policy
+from forum.errors import Conflict, N_, NotFound, Unauthorized
+from forum.policy import Action, Actor
+from forum.services import Services, audit, notifications
+from forum.services.checks import FieldErrors, choice_field, text_field
+from forum.store import moderation as store
+from forum.store import threads as thread_store
+
+REASONS = ("spam", "inappropriate", "off_topic", "other")
+ACTIONS = {"dismiss": "dismissed", "hide": "hidden", "delete": "deleted", "warn": "warned"}
+
+
+async def report(svc: Services, actor: Actor, post_id: int, *, reason: str, text: str = "") -> int:
+    """File a report; returns the queue item it joined. One report per person per open item."""
+    errors = FieldErrors()
+    choice_field(errors, "reason", reason, REASONS)
+    text = text_field(errors, "text", text, max_len=1000, required=reason == "other", single_line=False)
+    async with svc.db.write() as tx:
+        post = await thread_store.get_post(tx, post_id)
+        policy.require(actor, Action.READ, post)
+        if not actor.active:
+            raise Unauthorized()
+        errors.raise_if_any()
+        if post["deleted_at"] is not None:
+            raise NotFound()
+        if post["author_id"] == actor.user_id:
+            raise Conflict(N_("U kunt uw eigen bericht niet melden."))
+        svc.limiter.hit("REPORT", actor.user_id)
+        now = svc.now()
+        item_id = await store.open_item_for(tx, post_id, now)
+        if not await store.add_report(tx, item_id=item_id, reporter_id=actor.user_id, reason=reason, text=text,
+                                      now=now):
+            raise Conflict(N_("U heeft dit bericht al gemeld."))
+    return item_id
+
+
+async def queue(svc: Services, actor: Actor, group_id: int | None = None):
+    """Open items the actor may handle: admins all (or one group's), moderators their groups'."""
+    scope = policy.audit_groups(actor)  # who moderates what: the same scope as the audit log
+    if scope is None:
+        groups = None if group_id is None else [group_id]
+    elif not scope or (group_id is not None and group_id not in scope):
+        raise NotFound()
+    else:
+        groups = [group_id] if group_id is not None else sorted(scope)
+    async with svc.db.read() as conn:
+        items = await store.open_items(conn, groups)
+        reports = await store.reports_of(conn, [item["id"] for item in items])
+    by_item: dict[int, list] = {}
+    for row in reports:
+        by_item.setdefault(row["item_id"], []).append(row)
+    return [(item, by_item.get(item["id"], [])) for item in items]
+
+
+async def resolve(svc: Services, actor: Actor, item_id: int, *, action: str, reason: str = "") -> str:
+    errors = FieldErrors()
+    choice_field(errors, "action", action, tuple(ACTIONS))
+    reason = text_field(errors, "reason", reason, max_len=500, required=action in ("hide", "warn"),
+                        single_line=False)
+    async with svc.db.write() as tx:
+        item = await store.item(tx, item_id)
+        if item is None or not policy.can(actor, Action.MODERATE_GROUP, item):
+            raise NotFound()  # an item outside one's groups does not exist for them
+        errors.raise_if_any()
+        if item["status"] != "open":
+            raise Conflict(N_("Deze melding is al afgehandeld."))
+        now = svc.now()
+        if action == "hide":
+            await thread_store.hide_post(tx, item["post_id"], reason=reason, now=now)
+        elif action == "delete" and item["deleted_at"] is None:
+            await thread_store.mark_post_deleted(tx, item["post_id"], by=actor.user_id, now=now)
+        if action in ("hide", "delete"):
+            await thread_store.append_event(tx, f"thread:{item['thread_id']}", "post.deleted",
+                                            {"post_id": item["post_id"], "thread_id": item["thread_id"]}, now)
+        if action in ("hide", "warn"):  # the author hears what happened, and why
+            await notifications.notify_one(tx, svc, item["author_id"], "warned", actor_id=actor.user_id,
+                                           group_id=item["group_id"], thread_id=item["thread_id"],
+                                           post_id=item["post_id"], data={"reason": reason})
+        await store.resolve(tx, item_id, status=ACTIONS[action], by=actor.user_id, reason=reason, now=now)
+        for row in await store.reports_of(tx, [item_id]):
+            await notifications.notify_one(tx, svc, row["reporter_id"], "report_resolved", actor_id=actor.user_id,
+                                           group_id=item["group_id"], thread_id=item["thread_id"],
+                                           data={"action": action})
+        await audit.record(tx, svc, actor, f"report.{action}", target_type="post", target_id=item["post_id"],
+                           label=item["author_name"], group_id=item["group_id"], reason=reason)
+    return ACTIONS[action]
