@@ -5,6 +5,7 @@ in their place. And: a mention picked from the suggestions lights the other's be
 reads it, mutes the thread in two clicks, and hears nothing more."""
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import replace
 
@@ -174,5 +175,63 @@ async def test_a_member_is_told_live_of_a_mention_and_tunes_it_in_two_clicks(sit
             await anna.wait_for_selector("text=Nog een vraag")
             await bert.wait_for_timeout(800)
             assert await bert.is_hidden("#bell-count")  # muted: nothing
+        finally:
+            await browser.close()
+
+
+XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>'
+
+
+async def test_no_script_runs_from_anything_users_write(site):
+    """An XSS corpus through every field people fill in, on every page that shows it and in
+    live updates: nothing runs, and the text shows as text."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            dialogs = []
+            contexts = [await browser.new_context(locale="nl-NL") for _ in range(2)]
+            api = []
+            for n, context in enumerate(contexts):
+                email = f"xss{n}@example.nl"
+                await context.request.post(f"{site}/api/v1/register", data={
+                    "email": email, "password": PASSWORD, "display_name": f"{XSS}{n}"})
+                login = await context.request.post(f"{site}/api/v1/login", data={"email": email, "password": PASSWORD})
+                api.append({"X-CSRF-Token": (await login.json())["csrf_token"]})
+            first, second = contexts
+
+            async def call(context, headers, method, path, body=None):
+                response = await context.request.fetch(f"{site}{path}", method=method, data=body, headers=headers)
+                assert response.status < 300, (path, response.status, await response.text())
+                return await response.json()
+
+            group = (await call(first, api[0], "POST", "/api/v1/groups", {
+                "name": XSS, "kind": "werkgroep", "visibility": "open", "description": XSS}))["group"]
+            created = await call(first, api[0], "POST", f"/api/v1/groups/{group['id']}/threads", {
+                "title": XSS, "body": f"{XSS} [klik](javascript:alert(3)) <iframe src=javascript:alert(4)>"})
+            thread_id, post_id = created["thread"]["id"], created["post"]["id"]
+            await call(second, api[1], "POST", f"/api/v1/groups/{group['id']}/join")
+            await call(second, api[1], "POST", f"/api/v1/threads/{thread_id}/posts",
+                       {"body": f"{XSS} @xss0", "parent_id": post_id})
+            await call(second, api[1], "POST", f"/api/v1/posts/{post_id}/reports", {"reason": "other", "text": XSS})
+            await call(first, api[0], "PATCH", f"/api/v1/threads/{thread_id}", {"locked": True})
+
+            page = await first.new_page()
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), asyncio.ensure_future(dialog.dismiss())))
+            for path in ("/", "/groups", f"/groups/{group['id']}", f"/threads/{thread_id}",
+                         f"/groups/{group['id']}/members", "/users/1", "/users/2", "/notifications", "/moderation",
+                         "/audit", "/admin/users", f"/posts/{post_id}/revisions"):
+                response = await page.goto(f"{site}{path}")
+                assert response.status == 200, path
+                await page.wait_for_timeout(100)
+                assert await page.evaluate("document.querySelectorAll('main script, main img[src=x], main iframe').length") == 0, path
+                assert XSS in await page.inner_text("body"), path  # shown as the text it is
+            # and live: a reply arrives while the thread is open
+            await page.goto(f"{site}/threads/{thread_id}")
+            await call(first, api[0], "PATCH", f"/api/v1/threads/{thread_id}", {"locked": False, "title": XSS + "!"})
+            await call(second, api[1], "POST", f"/api/v1/threads/{thread_id}/posts", {"body": f"live {XSS}"})
+            await page.wait_for_selector("text=live <img", timeout=5000)
+            await page.wait_for_timeout(300)
+            assert await page.evaluate("document.querySelectorAll('main script, main img[src=x]').length") == 0
+            assert dialogs == []
         finally:
             await browser.close()
