@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from forum.app import create_app
 from forum.config import Config
 from forum.limits import ALL_OFF
-from forum.keys import services_key
+from forum.keys import scheduler_key, services_key
 
 PASSWORD = "correct horse battery staple"
 
@@ -122,6 +122,15 @@ def make_user(aiohttp_client, server):
 async def admin(make_user):
     """The first account on a fresh site, which makes it the admin."""
     return await make_user("Beheerder")
+
+
+async def quiet(app) -> None:
+    """Finish and stop the background work (fan-out, mail), so a test comparing whole tables
+    before and after a request sees only what that request did."""
+    await app[scheduler_key].run_once()
+    await app[scheduler_key].stop()
+    await app[services_key].mailer.deliver_queued()
+    await app[services_key].mailer.stop()
 
 
 async def count(svc, table: str) -> int:

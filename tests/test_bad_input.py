@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import count, open_group
+from tests.conftest import count, open_group, quiet
 
 TABLES = ("users", "groups", "memberships", "threads", "posts", "post_revisions", "events", "outbox", "sessions",
           "notifications", "thread_subscriptions", "group_subscriptions", "thread_reads", "jobs", "site_settings")
@@ -23,11 +23,12 @@ async def snapshot(svc) -> dict:
 
 
 @pytest.fixture
-async def scene(admin, make_user):
+async def scene(admin, make_user, server):
     group = await open_group(admin)
     member = await make_user("Lid")
     await member.post(f"/api/v1/groups/{group['id']}/join")
     created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"}, expect=201)
+    await quiet(server.app)
     return {"admin": admin, "member": member, "group": group["id"], "thread": created["thread"]["id"],
             "post": created["post"]["id"]}
 

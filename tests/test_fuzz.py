@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forum.keys import openapi_key
-from tests.conftest import open_group
+from tests.conftest import open_group, quiet
 from tests.test_bad_input import snapshot
 
 SKIP = {"/api/v1/live", "/api/v1/logout", "/api/v1/me/password"}  # a socket; ending our own sessions
@@ -53,7 +53,7 @@ def value_for(schema: dict, components: dict, ids: list[int]):
 
 
 @pytest.fixture
-async def cast(admin, make_user, anonymous):
+async def cast(admin, make_user, anonymous, server):
     group = await open_group(admin, "Fuzzgroep", "closed")
     moderator, member = await make_user("Fuzz Mod"), await make_user("Fuzz Lid")
     for user in (moderator, member):
@@ -62,6 +62,7 @@ async def cast(admin, make_user, anonymous):
     await admin.patch(f"/api/v1/groups/{group['id']}/members/{moderator.id}", {"role": "moderator"})
     created = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Fuzz", "body": "x"}, expect=201)
     ids = [1, 2, group["id"], created["thread"]["id"], created["post"]["id"], member.id, moderator.id, 999999]
+    await quiet(server.app)
     return {"roles": [await anonymous(), member, moderator, admin], "ids": ids}
 
 

@@ -1,0 +1,119 @@
+"""Concurrency under load: 50 writers posting, readers loading pages and 500 open websockets
+against a running server for 30 s (FORUM_SOAK_SECONDS to change). No 5xx, no "database is
+locked", every acknowledged write stored; p50/p99 are printed (pytest -s shows them)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+import aiohttp
+
+from forum import ROOT
+from tests.conftest import PASSWORD
+from tests.test_crash import free_port, wait_up
+
+SECONDS = float(os.environ.get("FORUM_SOAK_SECONDS", "30"))
+WRITERS, READERS, SOCKETS = 50, 10, 500
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * (len(ordered) - 1)))] * 1000
+
+
+async def test_fifty_writers_readers_and_500_sockets(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    env = {**os.environ, "FORUM_DATA_DIR": str(tmp_path), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
+           "FORUM_BCRYPT_ROUNDS": "4", "FORUM_LOG_LEVEL": "WARNING", "FORUM_LIMIT_POST": "off",
+           "FORUM_LIMIT_POST_NEW": "off", "FORUM_LIMIT_REGISTER": "off", "FORUM_LIMIT_LOGIN_ADDRESS": "off"}
+    with log.open("w") as sink:
+        server = subprocess.Popen([sys.executable, str(ROOT / "run.py")], env=env, stdout=sink, stderr=sink)
+    statuses: list[int] = []
+    write_times, read_times, acknowledged = [], [], []
+    try:
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True)) as probe:
+            await wait_up(probe, base)
+        writers = []
+        for n in range(WRITERS):
+            session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+            email = f"w{n}@example.nl"
+            async with session.post(f"{base}/api/v1/register", json={"email": email, "password": PASSWORD,
+                                                                     "display_name": f"Schrijver {n}"}) as r:
+                assert r.status == 201
+            async with session.post(f"{base}/api/v1/login", json={"email": email, "password": PASSWORD}) as r:
+                token = (await r.json())["csrf_token"]
+            async with session.post(f"{base}/api/v1/groups/2/join", headers={"X-CSRF-Token": token}) as r:
+                assert r.status == 200
+            writers.append((session, token))
+        session, token = writers[0]
+        async with session.post(f"{base}/api/v1/groups/2/threads", headers={"X-CSRF-Token": token},
+                                json={"title": "Belasting", "body": "start"}) as r:
+            thread_id = (await r.json())["thread"]["id"]
+        sockets_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        sockets = []
+        for start_at in range(0, SOCKETS, 100):
+            batch = await asyncio.gather(*[sockets_session.ws_connect(f"{base}/api/v1/live")
+                                           for _ in range(min(100, SOCKETS - start_at))])
+            for ws in batch:
+                await ws.send_json({"type": "subscribe", "channels": [f"thread:{thread_id}"]})
+            sockets += batch
+        deadline = time.monotonic() + SECONDS
+
+        async def drain(ws):
+            while time.monotonic() < deadline:
+                try:
+                    message = await ws.receive(timeout=1)
+                except asyncio.TimeoutError:
+                    continue
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    return  # told to resume (4000) under load: allowed, the client would reconnect
+
+        async def write(session, token, n):
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                async with session.post(f"{base}/api/v1/threads/{thread_id}/posts", headers={"X-CSRF-Token": token},
+                                        json={"body": f"bericht van {n}"}) as r:
+                    statuses.append(r.status)
+                    if r.status == 201:
+                        acknowledged.append((await r.json())["post"]["id"])
+                write_times.append(time.perf_counter() - started)
+                await asyncio.sleep(0.1)
+
+        async def read(session):
+            while time.monotonic() < deadline:
+                for path in (f"/threads/{thread_id}", "/groups/2", f"/api/v1/threads/{thread_id}"):
+                    started = time.perf_counter()
+                    async with session.get(f"{base}{path}") as r:
+                        statuses.append(r.status)
+                        await r.read()
+                    read_times.append(time.perf_counter() - started)
+
+        async with aiohttp.ClientSession() as readers_session:
+            await asyncio.gather(*[drain(ws) for ws in sockets],
+                                 *[write(s, t, n) for n, (s, t) in enumerate(writers)],
+                                 *[read(readers_session) for _ in range(READERS)])
+        for ws in sockets:
+            await ws.close()
+        await sockets_session.close()
+        async with writers[0][0].get(f"{base}/api/v1/threads/{thread_id}") as r:
+            stored = {post["id"] for post in (await r.json())["posts"]}
+        for session, _ in writers:
+            await session.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print(f"\n{len(write_times)} writes: p50 {statistics.median(write_times) * 1000:.1f} ms, "
+          f"p99 {p99(write_times):.1f} ms; {len(read_times)} reads: p50 {statistics.median(read_times) * 1000:.1f} ms, "
+          f"p99 {p99(read_times):.1f} ms; {SOCKETS} sockets open")
+    assert len(acknowledged) > WRITERS and not [s for s in statuses if s >= 500]
+    assert set(acknowledged) <= stored
+    text = log.read_text()
+    assert "database is locked" not in text and "Traceback" not in text, text[-2000:]
