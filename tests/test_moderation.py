@@ -203,3 +203,15 @@ async def test_report_and_queue_pages(scene):
                                    data={"csrf_token": token, "action": "dismiss"})
     assert done.status == 303
     assert "Geen resultaten gevonden" in await (await admin.client.get("/moderation")).text()
+
+
+async def test_admin_page_suspends_until_a_date(scene):
+    admin, outsider = scene["admin"], scene["outsider"]
+    page = await (await admin.client.get("/admin/users")).text()
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    done = await admin.client.post(f"/admin/users/{outsider.id}", allow_redirects=False, data={
+        "csrf_token": token, "action": "suspend", "reason": "even rust", "until": "2026-12-24"})
+    assert done.status == 303
+    user = (await admin.get("/api/v1/admin/users?status=suspended"))["users"][0]
+    assert user["id"] == outsider.id and user["suspended_until"].startswith("2026-12-24")
+    assert "tot " in await (await admin.client.get("/admin/users?status=suspended")).text()

@@ -33,7 +33,7 @@ async def user_action(request: web.Request) -> web.Response:
         if action == "approve":
             await accounts.approve_account(svc, actor, user_id)
         elif action == "suspend":
-            await accounts.suspend_account(svc, actor, user_id, form.get("reason", ""))
+            await accounts.suspend_account(svc, actor, user_id, form.get("reason", ""), form.get("until") or None)
         elif action == "unsuspend":
             await accounts.unsuspend_account(svc, actor, user_id)
         else:
