@@ -31,7 +31,6 @@ CODE_RE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 MAX_MENTIONS = 20
 FANOUT_CHUNK = 1000
 PAGE_SIZE = 30
-NO_COUNTS: dict = {}  # shared and never changed: visitors' thread lists
 EXCERPT_CHARS = 140
 
 
@@ -351,89 +350,6 @@ async def mark_read(svc: Services, actor: Actor, ids: list[int] | None) -> int:
             await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
                                             {"unread_count": unread}, svc.now())
     return unread
-
-
-def effective_thread_level(thread_level: str | None, group_level: str | None) -> str:
-    if thread_level:
-        return thread_level
-    return group_level if group_level in ("watching", "muted") else "normal"
-
-
-async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int | None, str | None]:
-    """A reader opened a thread: remember the newest post they have now seen (on the server,
-    so every device agrees) and mark what they were told about it read. Returns the first
-    post they had not seen before (for "jump to first unread") and their level for the
-    thread. Writes only when something changed, so reloading a page costs no write."""
-    if not actor.active or not posts:
-        return None, None
-    newest = max(post["id"] for post in posts)
-    # Through the read cache: this state changes only by a commit, and a logged-in reader's
-    # page otherwise needs no trip to the database at all.
-    state = await svc.cached_read(("thread_seen", actor.user_id, thread["id"]), lambda conn: store.thread_seen_state(
-        conn, actor.user_id, thread["id"], thread["group_id"]))
-    level = effective_thread_level(state["thread_level"], state["group_level"])
-    last_read = state["last_read"]
-    if (last_read is None or last_read < newest) or state["unread"]:
-        async with svc.db.write() as tx:
-            await store.record_read(tx, actor.user_id, thread["id"], newest)
-            if await store.mark_read_where(tx, actor.user_id, thread_id=thread["id"], now=svc.now()):
-                await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
-                                                {"unread_count": await store.unread_count(tx, actor.user_id)},
-                                                svc.now())
-    if last_read is None:
-        return None, level
-    return next((post["id"] for post in sorted(posts, key=lambda p: p["id"]) if post["id"] > last_read), None), level
-
-
-async def record_read(svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:
-    """The live page reports reading up to a post that arrived while it was open."""
-    async with svc.db.write() as tx:
-        post = await thread_store.get_post(tx, post_id)
-        if post is None or post["thread_id"] != thread_id:
-            thread = await thread_store.get_thread(tx, thread_id)
-            policy.require(actor, Action.READ, thread)
-            raise Invalid(fields={"post_id": N_("Dit bericht bestaat niet in deze discussie.")})
-        policy.require(actor, Action.READ, post)
-        if not actor.active:
-            raise Unauthorized()
-        await store.record_read(tx, actor.user_id, thread_id, post_id)
-        if await store.mark_read_where(tx, actor.user_id, thread_id=thread_id, now=svc.now()):
-            await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
-                                            {"unread_count": await store.unread_count(tx, actor.user_id)}, svc.now())
-
-
-async def open_group(svc: Services, actor: Actor, group_id: int) -> str | None:
-    """Opening a group's page reads what was notified about the group itself (requests,
-    decisions, invitations). Returns the reader's level for the group."""
-    if not actor.active:
-        return None
-    state = await svc.cached_read(("group_seen", actor.user_id, group_id),
-                                  lambda conn: store.group_seen_state(conn, actor.user_id, group_id))
-    if state["unread"]:
-        async with svc.db.write() as tx:
-            if await store.mark_read_where(tx, actor.user_id, group_id=group_id, now=svc.now()):
-                await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
-                                                {"unread_count": await store.unread_count(tx, actor.user_id)},
-                                                svc.now())
-    return state["group_level"] or "normal"
-
-
-async def mark_group_read(svc: Services, actor: Actor, group_id: int) -> None:
-    async with svc.db.write() as tx:
-        group = await group_store.by_id(tx, group_id)
-        policy.require(actor, Action.READ, group)
-        if not actor.active:
-            raise Unauthorized()
-        await store.mark_group_read(tx, actor.user_id, group_id)
-
-
-async def new_counts(svc: Services, actor: Actor, threads) -> dict[int, tuple[int, int | None]]:
-    """Per listed thread the reader opened before: (posts not seen yet, the first of them)."""
-    if not actor.active or not threads:
-        return NO_COUNTS
-    ids = [t["id"] for t in threads]
-    return await svc.cached_read(("new_counts", actor.user_id, tuple(ids)),
-                                 lambda conn: store.new_counts(conn, actor.user_id, ids))
 
 
 async def mention_candidates(svc: Services, actor: Actor, group_id: int, query: str, limit: int = 8):

@@ -69,6 +69,16 @@ def int_param(request: web.Request, name: str) -> int:
     return int(raw)
 
 
+def id_query(request: web.Request, name: str) -> int | None:
+    """An optional id in the query string (a filter or a cursor); anything else is a 400."""
+    raw = request.query.get(name, "")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+        raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name=name)
+    return int(raw)
+
+
 def json_out(data: dict, status: int = 200) -> web.Response:
     return web.json_response(data, status=status)
 

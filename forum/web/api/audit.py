@@ -8,24 +8,15 @@ from aiohttp import web
 from forum.errors import BadRequest, N_
 from forum.keys import actor_key, services_key
 from forum.services import audit
-from forum.web.api import MAX_ID, json_out
-
-
-def _id_query(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name, "")
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name=name)
-    return int(raw)
+from forum.web.api import id_query, json_out
 
 
 def audit_filters(request: web.Request) -> dict:
     action = request.query.get("action") or None
     if action is not None and len(action) > 40:
         raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name="action")
-    return {"group_id": _id_query(request, "group_id"), "actor_id": _id_query(request, "actor_id"),
-            "action": action, "before": _id_query(request, "before")}
+    return {"group_id": id_query(request, "group_id"), "actor_id": id_query(request, "actor_id"),
+            "action": action, "before": id_query(request, "before")}
 
 
 def entry_out(row) -> dict:

@@ -7,9 +7,7 @@ from aiohttp import web
 
 from forum.keys import actor_key, services_key
 from forum.services import moderation
-
-from forum.web.api import In, int_param, json_out, read_json
-from forum.web.api.audit import _id_query
+from forum.web.api import In, id_query, int_param, json_out, read_json
 
 
 class ReportIn(In):
@@ -42,7 +40,7 @@ def item_out(item, reports) -> dict:
 
 async def queue(request: web.Request) -> web.Response:
     items = await moderation.queue(request.app[services_key], request[actor_key],
-                                   group_id=_id_query(request, "group_id"))
+                                   group_id=id_query(request, "group_id"))
     return json_out({"items": [item_out(item, reports) for item, reports in items]})
 
 

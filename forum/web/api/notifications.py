@@ -9,7 +9,7 @@ from pydantic import Field
 
 from forum.errors import BadRequest, N_
 from forum.keys import actor_key, services_key
-from forum.services import mailings, notifications
+from forum.services import mailings, notifications, reading
 from forum.web.api import MAX_ID, In, int_param, json_out, read_json
 
 
@@ -79,13 +79,13 @@ async def group_level(request: web.Request) -> web.Response:
 
 async def thread_read(request: web.Request) -> web.Response:
     data = await read_json(request, ThreadReadIn)
-    await notifications.record_read(request.app[services_key], request[actor_key],
+    await reading.record_read(request.app[services_key], request[actor_key],
                                     int_param(request, "thread_id"), data.post_id)
     return json_out({"ok": True})
 
 
 async def group_read(request: web.Request) -> web.Response:
-    await notifications.mark_group_read(request.app[services_key], request[actor_key], int_param(request, "group_id"))
+    await reading.mark_group_read(request.app[services_key], request[actor_key], int_param(request, "group_id"))
     return json_out({"ok": True})
 
 

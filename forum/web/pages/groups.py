@@ -9,7 +9,7 @@ from forum.errors import ServiceError
 from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, live, notifications
+from forum.services import discussions, groups, live, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.templating import fragment
@@ -77,9 +77,9 @@ async def show(request: web.Request) -> web.Response:
         context["last_event_id"] = await live.last_event_id(svc)  # before the list: it is at least this new
         threads, context["next"] = await discussions.threads_of_group(
             svc, actor, group, before=request.query.get("before"))
-        new = await notifications.new_counts(svc, actor, threads)
+        new = await reading.new_counts(svc, actor, threads)
         context["thread_rows"] = thread_rows(request, threads, new, actor.active, svc.later(days=-7))
-        context["level"] = await notifications.open_group(svc, actor, group_id)
+        context["level"] = await reading.open_group(svc, actor, group_id)
     return render(request, "group.html", context)
 
 

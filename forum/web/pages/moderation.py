@@ -6,8 +6,7 @@ from aiohttp import web
 from forum.errors import ServiceError
 from forum.keys import actor_key, services_key
 from forum.services import discussions, moderation
-from forum.web.api import int_param
-from forum.web.api.audit import _id_query
+from forum.web.api import id_query, int_param
 from forum.web.api.moderation import item_out
 from forum.web.pages import form_of, redirect, render, rerender
 
@@ -29,7 +28,7 @@ async def report_submit(request: web.Request) -> web.Response:
 
 
 async def queue(request: web.Request) -> web.Response:
-    group_id = _id_query(request, "group_id")
+    group_id = id_query(request, "group_id")
     items = await moderation.queue(request.app[services_key], request[actor_key], group_id=group_id)
     return render(request, "moderation.html", {"items": [item_out(item, reports) for item, reports in items],
                                                "group_id": group_id})

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from forum.errors import BadRequest, N_, ServiceError, Unauthorized
 from forum.keys import actor_key, services_key
-from forum.services import mailings, notifications
+from forum.services import mailings, notifications, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender, safe_next
 
@@ -85,7 +85,7 @@ async def group_level(request: web.Request) -> web.Response:
 
 async def group_read(request: web.Request) -> web.Response:
     group_id = int_param(request, "group_id")
-    await notifications.mark_group_read(request.app[services_key], request[actor_key], group_id)
+    await reading.mark_group_read(request.app[services_key], request[actor_key], group_id)
     raise redirect(request, "group", group_id=group_id)
 
 

@@ -11,7 +11,7 @@ from forum.errors import BadRequest, N_, ServiceError
 from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, notifications
+from forum.services import discussions, groups, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.templating import fragment
@@ -99,7 +99,7 @@ async def show(request: web.Request) -> web.Response:
     thread, posts, last_event_id = await discussions.thread_with_posts(request.app[services_key], actor,
                                                                        int_param(request, "thread_id"))
     chronological = request.query.get("view") == "chronological"
-    first_unread, level = await notifications.open_thread(request.app[services_key], actor, thread, posts)
+    first_unread, level = await reading.open_thread(request.app[services_key], actor, thread, posts)
     context = _thread_context(request, thread, posts, chronological, request.query.get("reply_to", ""), last_event_id)
     if context["may_moderate"]:  # where a moderator may move it: groups they moderate too
         context["move_targets"] = [g for g in await groups.list_groups(request.app[services_key], actor)
