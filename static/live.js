@@ -139,11 +139,11 @@
     }
   }
 
-  function removePost(id) {
+  function removePost(id, why) {
     var li = document.getElementById("post-" + id);
     if (!li) return;
     var body = li.querySelector(".body");
-    if (body) body.replaceWith(el("p", { "class": "removed" }, [text.removed]));
+    if (body) body.replaceWith(el("p", { "class": "removed" }, [why || text.removed]));
     var actions = li.querySelector(".actions");
     if (actions) actions.remove();
   }
@@ -278,11 +278,16 @@
       else if (message.kind === "post.created") insertPost(data.post);
       else if (message.kind === "post.edited") updatePost(data.post);
       else if (message.kind === "post.deleted") removePost(data.post_id);
+      else if (message.kind === "post.hidden") removePost(data.post_id, text.hidden);
       else if (message.kind === "thread.created") insertThread(data.thread);
       else if (message.kind === "thread.updated" && view === "group") updateThreadRow(data.thread);
-      else if (message.kind === "thread.removed") {
+      else if (message.kind === "thread.removed" && view === "group") {
         var gone = document.querySelector('#thread-rows [data-thread-id="' + data.thread_id + '"]');
         if (gone) gone.remove();
+      } else if (message.kind === "thread.removed") {
+        var notice = document.getElementById("thread-locked"), reply = document.getElementById("reply");
+        if (notice) { notice.hidden = false; notice.textContent = text.thread_removed; announce(text.thread_removed); }
+        if (reply) reply.hidden = true;
       }
       else if (message.kind === "thread.updated") updateThread(data.thread);
     } else if (message.type === "subscribed") {

@@ -402,3 +402,18 @@ async def test_shutdown_closes_sockets_with_1001(scene, server):
         message = await asyncio.wait_for(ws.receive(), 3)
     await closing
     assert ws.close_code == 1001
+
+
+async def test_a_removed_thread_tells_its_viewers_and_takes_no_new_subscribers(scene):
+    ws = await connect(scene["member"])
+    channel = f"thread:{scene['thread']}"
+    await ws.send_json({"type": "subscribe", "channels": [channel]})
+    await next_frame(ws, "subscribed")
+    await scene["admin"].delete(f"/api/v1/threads/{scene['thread']}")
+    removed = await next_frame(ws, "event", "thread.removed")
+    assert removed["data"] == {"thread_id": scene["thread"]}
+    late = await connect(scene["member"])
+    await late.send_json({"type": "subscribe", "channels": [channel]})
+    assert (await next_frame(late, "error"))["code"] == "not_found"
+    for socket_ in (ws, late):
+        await socket_.close()

@@ -233,7 +233,8 @@ class Hub:
         allowed = []
         for channel in channels:
             target = await live.channel_target(self.svc, channel) if live.valid_channel(channel) else None
-            if live.valid_channel(channel) and policy.can_watch(client.actor, channel, target):
+            removed = target is not None and channel.startswith("thread:") and target["deleted_at"] is not None
+            if live.valid_channel(channel) and not removed and policy.can_watch(client.actor, channel, target):
                 allowed.append(channel)
             else:  # unreadable and nonexistent look the same
                 client.offer(frame(type="error", code="not_found", channel=channel,
@@ -288,7 +289,7 @@ class Hub:
         if channel not in client.channels or loop_time - client.last_typing < 2:
             return
         thread = await live.channel_target(self.svc, channel)
-        if thread is None or not policy.can(client.actor, Action.REPLY, thread):
+        if thread is None or thread["deleted_at"] is not None or not policy.can(client.actor, Action.REPLY, thread):
             return
         client.last_typing = loop_time
         message = frame(type="typing", channel=channel, at=_now(), expires_in=TYPING_SECONDS,

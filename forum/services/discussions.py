@@ -209,7 +209,8 @@ async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str
         policy.require(actor, Action.MODERATE_THREAD, thread)
         now = svc.now()
         await store.mark_thread_deleted(tx, thread_id, now)
-        await store.append_event(tx, f"group:{thread['group_id']}", "thread.removed", {"thread_id": thread_id}, now)
+        for channel in (f"group:{thread['group_id']}", f"thread:{thread_id}"):
+            await store.append_event(tx, channel, "thread.removed", {"thread_id": thread_id}, now)
         await audit.record(tx, svc, actor, "thread.delete", target_type="thread", target_id=thread_id,
                            label=thread["title"], group_id=thread["group_id"], reason=reason[:500])
 

@@ -16,11 +16,13 @@ def valid_channel(channel: object) -> bool:
 
 
 async def channel_target(svc: Services, channel: str):
-    """The row a thread: or group: channel is about (None if it does not exist); None otherwise."""
+    """The row a thread: or group: channel is about (None if it does not exist); None otherwise.
+    A removed thread's row is returned too (with deleted_at): its readers hear that it went,
+    and subscribing to it answers not_found (the hub checks)."""
     kind, _, ident = channel.partition(":")
     if kind == "thread":
-        return await svc.cached_read(("thread_row", int(ident)),
-                                     lambda conn: thread_store.get_thread(conn, int(ident)))
+        return await svc.cached_read(("thread_row_any", int(ident)),
+                                     lambda conn: thread_store.get_thread_even_removed(conn, int(ident)))
     if kind == "group":
         return await svc.cached_read(("group", int(ident)), lambda conn: group_store.by_id(conn, int(ident)))
     return None

@@ -75,7 +75,8 @@ async def resolve(svc: Services, actor: Actor, item_id: int, *, action: str, rea
         elif action == "delete" and item["deleted_at"] is None:
             await thread_store.mark_post_deleted(tx, item["post_id"], by=actor.user_id, now=now)
         if action in ("hide", "delete"):
-            await thread_store.append_event(tx, f"thread:{item['thread_id']}", "post.deleted",
+            await thread_store.append_event(tx, f"thread:{item['thread_id']}",
+                                            "post.hidden" if action == "hide" else "post.deleted",
                                             {"post_id": item["post_id"], "thread_id": item["thread_id"]}, now)
         if action in ("hide", "warn"):  # the author hears what happened, and why
             await notifications.notify_one(tx, svc, item["author_id"], "warned", actor_id=actor.user_id,

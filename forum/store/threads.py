@@ -33,6 +33,11 @@ async def get_thread(conn, thread_id: int):
     return await fetch_one(conn, f"{THREAD_SELECT} WHERE t.id = ? AND t.deleted_at IS NULL", (thread_id,))
 
 
+async def get_thread_even_removed(conn, thread_id: int):
+    """For the live hub: a removed thread's readers are still told that it went."""
+    return await fetch_one(conn, f"{THREAD_SELECT} WHERE t.id = ?", (thread_id,))
+
+
 async def group_threads(conn, group_id: int, *, before: tuple[str, int] | None, limit: int):
     """One page of a group's unpinned threads by last activity, keyset-paginated (no OFFSET)."""
     where, params = "t.group_id = ? AND t.deleted_at IS NULL AND t.pinned = 0", [group_id]
