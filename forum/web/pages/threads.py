@@ -116,6 +116,11 @@ def _thread_context(request: web.Request, thread, posts, chronological: bool, re
         "thread": thread,
         "shown": shown_posts(request, posts, chronological),
         "editable": policy.editable_posts(actor, thread, posts),
+        # others' visible posts may be reported; one's own hidden posts say why (decided once, not per post)
+        "reportable": {p["id"] for p in posts if p["author_id"] != actor.user_id and p["deleted_at"] is None
+                       and p["hidden_at"] is None} if actor.active else set(),
+        "own_hidden": {p["id"]: p["hidden_reason"] for p in posts if p["hidden_at"] is not None
+                       and p["author_id"] == actor.user_id} if actor.active else {},
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
         "may_rename": policy.can(actor, Action.RENAME_THREAD, thread),
