@@ -25,7 +25,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pages import free_port, wait_until_up, wrk  # noqa: E402
+from bench.bench_pages import NO_LIMITS, free_port, wait_until_up, wrk  # noqa: E402
 
 PASSWORD = "benchmark password 1"
 
@@ -161,7 +161,7 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="forum-live-bench-"))
     forum_port, base_port = free_port(), free_port()
     forum = subprocess.Popen([sys.executable, str(ROOT / "run.py")], stdout=subprocess.DEVNULL, env={
-        **os.environ, "FORUM_DATA_DIR": str(data), "FORUM_PORT": str(forum_port), "FORUM_LOG_LEVEL": "WARNING",
+        **os.environ, **NO_LIMITS, "FORUM_DATA_DIR": str(data), "FORUM_PORT": str(forum_port), "FORUM_LOG_LEVEL": "WARNING",
         "FORUM_BCRYPT_ROUNDS": "4"})
     plain = subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_ws.py"), str(base_port)],
                              stdout=subprocess.DEVNULL)

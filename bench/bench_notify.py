@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pages import free_port, wait_until_up  # noqa: E402
+from bench.bench_pages import NO_LIMITS, free_port, wait_until_up  # noqa: E402
 
 PASSWORD = "benchmark password 1"
 
@@ -70,7 +70,7 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="forum-notify-bench-"))
     port = free_port()
     server = subprocess.Popen([sys.executable, str(ROOT / "run.py")], stdout=subprocess.DEVNULL, env={
-        **os.environ, "FORUM_DATA_DIR": str(data), "FORUM_PORT": str(port), "FORUM_LOG_LEVEL": "WARNING",
+        **os.environ, **NO_LIMITS, "FORUM_DATA_DIR": str(data), "FORUM_PORT": str(port), "FORUM_LOG_LEVEL": "WARNING",
         "FORUM_BCRYPT_ROUNDS": "4"})
     try:
         base = f"http://127.0.0.1:{port}"

@@ -21,12 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pages import free_port, login, wait_until_up, wrk  # noqa: E402
+from bench.bench_pages import NO_LIMITS, free_port, login, wait_until_up, wrk  # noqa: E402
 from bench.dataset import build  # noqa: E402
 
 
 def start(checkout: Path, data: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "FORUM_DATA_DIR": str(data), "FORUM_LOG_LEVEL": "WARNING", "FORUM_HOST": "127.0.0.1",
+    env = {**os.environ, **NO_LIMITS, "FORUM_DATA_DIR": str(data), "FORUM_LOG_LEVEL": "WARNING", "FORUM_HOST": "127.0.0.1",
            "FORUM_PORT": str(port), "PYTHONPATH": str(checkout)}
     return subprocess.Popen([sys.executable, str(checkout / "run.py")], env=env, cwd=checkout,
                             stdout=subprocess.DEVNULL)

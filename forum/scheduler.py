@@ -11,6 +11,7 @@ from forum.services import Services, mailings, notifications
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30
+SETTLE_SECONDS = 0.1  # after a commit: let the live hub deliver first, and gather a burst of commits
 
 
 class Scheduler:
@@ -40,16 +41,23 @@ class Scheduler:
         await mailings.send_due_digests(self.svc)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_round = loop.time()
         while not self._stopping:
             try:
-                async with asyncio.timeout(TICK_SECONDS):
+                async with asyncio.timeout(max(0.0, last_round + TICK_SECONDS - loop.time())):
                     await self._wake.wait()
+                await asyncio.sleep(SETTLE_SECONDS)
             except TimeoutError:
                 pass
             self._wake.clear()
             if self._stopping:
                 return
             try:
-                await self.run_once()
+                if loop.time() - last_round >= TICK_SECONDS:  # the tick, however busy: mail and digests due
+                    last_round = loop.time()
+                    await self.run_once()
+                elif await notifications.run_jobs(self.svc):  # a commit: fan out what it left
+                    await mailings.send_due_mail(self.svc)  # "immediately" means now, not at the tick
             except Exception:  # keep the clock running; the due work stays due
                 log.exception("scheduled work failed")
