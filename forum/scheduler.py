@@ -42,7 +42,7 @@ class Scheduler:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        last_round = loop.time()
+        last_round = loop.time() - TICK_SECONDS  # the first round is a full one: work left by an earlier run
         while not self._stopping:
             try:
                 async with asyncio.timeout(max(0.0, last_round + TICK_SECONDS - loop.time())):
