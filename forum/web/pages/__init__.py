@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from forum.errors import ServiceError
+from forum.errors import ServiceError, Unauthorized
+from forum.keys import actor_key
 from forum.limits import TooManyRequests
 from forum.i18n import gettext
 from forum.web.middleware import translate_fields
@@ -46,6 +47,14 @@ def rerender(request: web.Request, template: str, error: ServiceError, context: 
         raise error
     return with_retry_after(render(request, template, {**context, "errors": form_errors(error)},
                                    status=error.status), error)
+
+
+def require_login(request: web.Request):
+    """The logged-in actor of a page that is only for them (visitors go to the login page)."""
+    actor = request[actor_key]
+    if not actor.active:
+        raise Unauthorized()
+    return actor
 
 
 def safe_next(target: str | None) -> str:

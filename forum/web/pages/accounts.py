@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from forum.errors import ServiceError, Unauthorized
+from forum.errors import ServiceError
 from forum.i18n import LOCALES, current_locale, gettext
 from forum.keys import actor_key, config_key, services_key, session_hash_key
 from forum.services import accounts
 from forum.web.api import int_param
 from forum.web.cookies import LANG_COOKIE, clear_session_cookie, set_cookie, set_session_cookie
-from forum.web.pages import form_of, redirect, render, rerender, safe_next, with_retry_after
+from forum.web.pages import form_of, redirect, render, require_login, rerender, safe_next, with_retry_after
 
 
 async def register_form(request: web.Request) -> web.Response:
@@ -127,21 +127,14 @@ async def profile(request: web.Request) -> web.Response:
     return render(request, "profile.html", {"user": user, "groups": groups})
 
 
-def _require_login(request: web.Request):
-    actor = request[actor_key]
-    if not actor.active:
-        raise Unauthorized()
-    return actor
-
-
 async def settings_form(request: web.Request) -> web.Response:
-    actor = _require_login(request)
+    actor = require_login(request)
     user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
     return render(request, "settings_profile.html", {"values": dict(user)})
 
 
 async def settings_submit(request: web.Request) -> web.Response:
-    actor = _require_login(request)
+    actor = require_login(request)
     form = await form_of(request)
     try:
         await accounts.update_profile(request.app[services_key], actor, display_name=form.get("display_name", ""),
@@ -153,12 +146,12 @@ async def settings_submit(request: web.Request) -> web.Response:
 
 
 async def password_form(request: web.Request) -> web.Response:
-    _require_login(request)
+    require_login(request)
     return render(request, "settings_password.html", {"values": {}, "changed": "changed" in request.query})
 
 
 async def password_submit(request: web.Request) -> web.Response:
-    actor = _require_login(request)
+    actor = require_login(request)
     form = await form_of(request)
     try:
         token = await accounts.change_password(

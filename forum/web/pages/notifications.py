@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from forum.errors import BadRequest, N_, ServiceError, Unauthorized
+from forum.errors import BadRequest, N_, ServiceError
 from forum.keys import actor_key, services_key
 from forum.services import mailings, notifications, reading
 from forum.web.api import int_param
-from forum.web.pages import form_of, redirect, render, rerender, safe_next
-
-
-def _require_login(request: web.Request):
-    actor = request[actor_key]
-    if not actor.active:
-        raise Unauthorized()
-    return actor
+from forum.web.pages import form_of, redirect, render, require_login, rerender, safe_next
 
 
 async def index(request: web.Request) -> web.Response:
-    actor = _require_login(request)
+    actor = require_login(request)
     raw = request.query.get("before", "")
     before = int(raw) if raw.isdigit() and len(raw) < 19 else None
     unread_only = request.query.get("unread") == "1"
@@ -30,7 +23,7 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def mark_read(request: web.Request) -> web.Response:
-    actor = _require_login(request)
+    actor = require_login(request)
     form = await form_of(request)
     raw = form.get("id", "")
     if raw == "all":
@@ -44,14 +37,14 @@ async def mark_read(request: web.Request) -> web.Response:
 
 
 async def settings_form(request: web.Request) -> web.Response:
-    actor = _require_login(request)
+    actor = require_login(request)
     row = await mailings.settings_of(request.app[services_key], actor)
     return render(request, "settings_notifications.html",
                   {"values": dict(row), "saved": "saved" in request.query, "minutes": _minutes(request)})
 
 
 async def settings_submit(request: web.Request) -> web.Response:
-    actor = _require_login(request)
+    actor = require_login(request)
     form = await form_of(request)
     try:
         await mailings.update_settings(request.app[services_key], actor,
