@@ -1,19 +1,18 @@
-"""Accounts: registration, sessions, passwords, profiles, and the admin's hand on users and
-site settings."""
+"""Accounts: registration, sessions, passwords, profiles and handles (what admins do to
+accounts is in administration.py)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 import re
 import unicodedata
 
 from forum import policy
 from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound, Unauthorized
 from forum.i18n import translate_in
-from forum.policy import Action, Actor
+from forum.policy import Actor
 from forum.security import (burn_password_check, hash_password, new_token, token_hash,
                             verify_password)
-from forum.services import Services, audit, iso
+from forum.services import Services
 from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field, email_field,
                                    password_field, text_field)
 from forum.store import groups as group_store
@@ -253,119 +252,6 @@ async def give_handles(svc: Services) -> None:
     async with svc.db.write() as tx:
         for user in await user_store.without_handle(tx):
             await user_store.set_handle(tx, user["id"], await free_handle(tx, user["display_name"]))
-
-
-# --- administration ---------------------------------------------------------------------
-
-async def list_users(svc: Services, actor: Actor, status: str | None = None):
-    policy.require(actor, Action.ADMINISTER)
-    async with svc.db.read() as conn:
-        return await user_store.listing(conn, status=status, limit=1000)
-
-
-async def _target(tx, actor: Actor, user_id: int):
-    policy.require(actor, Action.ADMINISTER)
-    user = await user_store.by_id(tx, user_id)
-    if user is None:
-        raise NotFound()
-    return user
-
-
-async def set_site_role(svc: Services, actor: Actor, user_id: int, role: str):
-    errors = FieldErrors()
-    choice_field(errors, "role", role, SITE_ROLES)
-    policy.require(actor, Action.ADMINISTER)
-    errors.raise_if_any()
-    async with svc.db.write() as tx:
-        await _target(tx, actor, user_id)
-        if user_id == actor.user_id and role != "admin":
-            raise Conflict(N_("U kunt uw eigen beheerdersrol niet afnemen."))
-        target = await user_store.by_id(tx, user_id)
-        await user_store.set_role(tx, user_id, role)
-        await _account_changed(tx, svc, user_id)
-        await audit.record(tx, svc, actor, "user.role", target_type="user", target_id=user_id,
-                           label=target["display_name"], data={"from": target["role"], "to": role})
-        return await user_store.by_id(tx, user_id)
-
-
-async def approve_account(svc: Services, actor: Actor, user_id: int):
-    async with svc.db.write() as tx:
-        user = await _target(tx, actor, user_id)
-        if user["status"] != "pending":
-            raise Conflict(N_("Dit account wacht niet op goedkeuring."))
-        await user_store.set_status(tx, user_id, "active")
-        await audit.record(tx, svc, actor, "user.approve", target_type="user", target_id=user_id,
-                           label=user["display_name"])
-        return await user_store.by_id(tx, user_id)
-
-
-async def suspend_account(svc: Services, actor: Actor, user_id: int, reason: str, until: str | None = None):
-    """Suspend until a moment (ISO date or time, UTC) or indefinitely: sessions end and sockets
-    close at once; login is refused with the reason; posts stay."""
-    errors = FieldErrors()
-    reason = text_field(errors, "reason", reason, max_len=500)
-    if until is not None:
-        until = _moment(errors, "until", until)
-        if until and until <= svc.now():
-            errors.add("until", N_("Kies een moment in de toekomst."))
-    policy.require(actor, Action.ADMINISTER)
-    errors.raise_if_any()
-    async with svc.db.write() as tx:
-        target = await _target(tx, actor, user_id)
-        if user_id == actor.user_id:
-            raise Conflict(N_("U kunt uzelf niet schorsen."))
-        await user_store.set_status(tx, user_id, "suspended", reason)
-        await user_store.set_suspended_until(tx, user_id, until)
-        await user_store.delete_sessions_of(tx, user_id)
-        await _account_changed(tx, svc, user_id)
-        await audit.record(tx, svc, actor, "user.suspend", target_type="user", target_id=user_id,
-                           label=target["display_name"], reason=reason, data={"until": until})
-        return await user_store.by_id(tx, user_id)
-
-
-def _moment(errors: FieldErrors, name: str, value: str) -> str | None:
-    """An ISO date ('2026-12-31') or date and time, as our UTC text; None with an error."""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        errors.add(name, N_("Geef een datum als 2026-12-31 of 2026-12-31T17:00."))
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return iso(moment)
-
-
-async def unsuspend_account(svc: Services, actor: Actor, user_id: int):
-    async with svc.db.write() as tx:
-        user = await _target(tx, actor, user_id)
-        if user["status"] != "suspended":
-            raise Conflict(N_("Dit account is niet geschorst."))
-        await user_store.set_status(tx, user_id, "active")
-        await user_store.set_suspended_until(tx, user_id, None)
-        await audit.record(tx, svc, actor, "user.unsuspend", target_type="user", target_id=user_id,
-                           label=user["display_name"])
-        return await user_store.by_id(tx, user_id)
-
-
-async def site_settings(svc: Services, actor: Actor) -> dict[str, str]:
-    policy.require(actor, Action.ADMINISTER)
-    async with svc.db.read() as conn:
-        return await user_store.settings(conn)
-
-
-async def update_site_settings(svc: Services, actor: Actor, *, registration_mode: str,
-                               members_create_werkgroepen: bool) -> dict[str, str]:
-    policy.require(actor, Action.ADMINISTER)
-    errors = FieldErrors()
-    choice_field(errors, "registration_mode", registration_mode, ("open", "approval"))
-    errors.raise_if_any()
-    async with svc.db.write() as tx:
-        await user_store.set_setting(tx, "registration_mode", registration_mode)
-        await user_store.set_setting(tx, "members_create_werkgroepen", "1" if members_create_werkgroepen else "0")
-        await audit.record(tx, svc, actor, "site.settings", target_type="site",
-                           data={"registration_mode": registration_mode,
-                                 "members_create_werkgroepen": members_create_werkgroepen})
-        return await user_store.settings(tx)
 
 
 async def create_admin(svc: Services, *, email: str, password: str) -> tuple[object, bool]:

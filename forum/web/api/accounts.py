@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 from forum.keys import actor_key, config_key, csrf_token_key, services_key, session_hash_key
 from forum.security import csrf_token_for_session, token_hash
-from forum.services import accounts
+from forum.services import accounts, administration
 from forum.errors import Unauthorized
 from forum.web.api import In, int_param, json_out, read_json, user_out
 from forum.web.cookies import clear_session_cookie, set_session_cookie
@@ -126,43 +126,43 @@ async def user_profile(request: web.Request) -> web.Response:
 
 async def admin_users(request: web.Request) -> web.Response:
     status = request.query.get("status")
-    users = await accounts.list_users(request.app[services_key], request[actor_key],
+    users = await administration.list_users(request.app[services_key], request[actor_key],
                                       status if status in ("active", "pending", "suspended") else None)
     return json_out({"users": [user_out(u, private=True) for u in users]})
 
 
 async def admin_set_role(request: web.Request) -> web.Response:
     data = await read_json(request, RoleIn)
-    user = await accounts.set_site_role(request.app[services_key], request[actor_key],
+    user = await administration.set_site_role(request.app[services_key], request[actor_key],
                                         int_param(request, "user_id"), data.role)
     return json_out({"user": user_out(user, private=True)})
 
 
 async def admin_approve(request: web.Request) -> web.Response:
-    user = await accounts.approve_account(request.app[services_key], request[actor_key], int_param(request, "user_id"))
+    user = await administration.approve_account(request.app[services_key], request[actor_key], int_param(request, "user_id"))
     return json_out({"user": user_out(user, private=True)})
 
 
 async def admin_suspend(request: web.Request) -> web.Response:
     data = await read_json(request, SuspendIn)
-    user = await accounts.suspend_account(request.app[services_key], request[actor_key],
+    user = await administration.suspend_account(request.app[services_key], request[actor_key],
                                           int_param(request, "user_id"), data.reason, data.until)
     return json_out({"user": user_out(user, private=True)})
 
 
 async def admin_unsuspend(request: web.Request) -> web.Response:
-    user = await accounts.unsuspend_account(request.app[services_key], request[actor_key], int_param(request, "user_id"))
+    user = await administration.unsuspend_account(request.app[services_key], request[actor_key], int_param(request, "user_id"))
     return json_out({"user": user_out(user, private=True)})
 
 
 async def admin_get_settings(request: web.Request) -> web.Response:
-    settings = await accounts.site_settings(request.app[services_key], request[actor_key])
+    settings = await administration.site_settings(request.app[services_key], request[actor_key])
     return json_out({"settings": _settings_out(settings)})
 
 
 async def admin_put_settings(request: web.Request) -> web.Response:
     data = await read_json(request, SettingsIn)
-    settings = await accounts.update_site_settings(request.app[services_key], request[actor_key], **data.model_dump())
+    settings = await administration.update_site_settings(request.app[services_key], request[actor_key], **data.model_dump())
     return json_out({"settings": _settings_out(settings)})
 
 

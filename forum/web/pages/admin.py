@@ -5,14 +5,14 @@ from aiohttp import web
 
 from forum.errors import ServiceError
 from forum.keys import actor_key, services_key
-from forum.services import accounts, outbox
+from forum.services import administration, outbox
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 
 
 async def _users_page(request: web.Request, error: ServiceError | None = None) -> web.Response:
     status = request.query.get("status")
-    users = await accounts.list_users(request.app[services_key], request[actor_key],
+    users = await administration.list_users(request.app[services_key], request[actor_key],
                                       status if status in ("active", "pending", "suspended") else None)
     context = {"users": users, "status": status, "values": {}}
     if error is not None:
@@ -31,13 +31,13 @@ async def user_action(request: web.Request) -> web.Response:
     action = form.get("action", "")
     try:
         if action == "approve":
-            await accounts.approve_account(svc, actor, user_id)
+            await administration.approve_account(svc, actor, user_id)
         elif action == "suspend":
-            await accounts.suspend_account(svc, actor, user_id, form.get("reason", ""), form.get("until") or None)
+            await administration.suspend_account(svc, actor, user_id, form.get("reason", ""), form.get("until") or None)
         elif action == "unsuspend":
-            await accounts.unsuspend_account(svc, actor, user_id)
+            await administration.unsuspend_account(svc, actor, user_id)
         else:
-            await accounts.set_site_role(svc, actor, user_id, form.get("role", ""))
+            await administration.set_site_role(svc, actor, user_id, form.get("role", ""))
     except ServiceError as error:
         if error.status not in (409, 422):
             raise
@@ -46,14 +46,14 @@ async def user_action(request: web.Request) -> web.Response:
 
 
 async def settings_form(request: web.Request) -> web.Response:
-    settings = await accounts.site_settings(request.app[services_key], request[actor_key])
+    settings = await administration.site_settings(request.app[services_key], request[actor_key])
     return render(request, "admin_settings.html", {"values": settings, "saved": "saved" in request.query})
 
 
 async def settings_submit(request: web.Request) -> web.Response:
     form = await form_of(request)
     try:
-        await accounts.update_site_settings(
+        await administration.update_site_settings(
             request.app[services_key], request[actor_key], registration_mode=form.get("registration_mode", ""),
             members_create_werkgroepen=form.get("members_create_werkgroepen") == "1")
     except ServiceError as error:

@@ -1,0 +1,124 @@
+"""The admin's hand on accounts and the site: roles, approval, suspension (until a date or
+indefinitely) and site settings. Every action is audited."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from forum import policy
+from forum.errors import Conflict, N_, NotFound
+from forum.policy import Action, Actor
+from forum.services import Services, audit, iso
+from forum.services.accounts import SITE_ROLES, _account_changed
+from forum.services.checks import FieldErrors, choice_field, text_field
+from forum.store import users as user_store
+
+
+async def list_users(svc: Services, actor: Actor, status: str | None = None):
+    policy.require(actor, Action.ADMINISTER)
+    async with svc.db.read() as conn:
+        return await user_store.listing(conn, status=status, limit=1000)
+
+
+async def _target(tx, actor: Actor, user_id: int):
+    policy.require(actor, Action.ADMINISTER)
+    user = await user_store.by_id(tx, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+async def set_site_role(svc: Services, actor: Actor, user_id: int, role: str):
+    errors = FieldErrors()
+    choice_field(errors, "role", role, SITE_ROLES)
+    policy.require(actor, Action.ADMINISTER)
+    errors.raise_if_any()
+    async with svc.db.write() as tx:
+        await _target(tx, actor, user_id)
+        if user_id == actor.user_id and role != "admin":
+            raise Conflict(N_("U kunt uw eigen beheerdersrol niet afnemen."))
+        target = await user_store.by_id(tx, user_id)
+        await user_store.set_role(tx, user_id, role)
+        await _account_changed(tx, svc, user_id)
+        await audit.record(tx, svc, actor, "user.role", target_type="user", target_id=user_id,
+                           label=target["display_name"], data={"from": target["role"], "to": role})
+        return await user_store.by_id(tx, user_id)
+
+
+async def approve_account(svc: Services, actor: Actor, user_id: int):
+    async with svc.db.write() as tx:
+        user = await _target(tx, actor, user_id)
+        if user["status"] != "pending":
+            raise Conflict(N_("Dit account wacht niet op goedkeuring."))
+        await user_store.set_status(tx, user_id, "active")
+        await audit.record(tx, svc, actor, "user.approve", target_type="user", target_id=user_id,
+                           label=user["display_name"])
+        return await user_store.by_id(tx, user_id)
+
+
+async def suspend_account(svc: Services, actor: Actor, user_id: int, reason: str, until: str | None = None):
+    """Suspend until a moment (ISO date or time, UTC) or indefinitely: sessions end and sockets
+    close at once; login is refused with the reason; posts stay."""
+    errors = FieldErrors()
+    reason = text_field(errors, "reason", reason, max_len=500)
+    if until is not None:
+        until = _moment(errors, "until", until)
+        if until and until <= svc.now():
+            errors.add("until", N_("Kies een moment in de toekomst."))
+    policy.require(actor, Action.ADMINISTER)
+    errors.raise_if_any()
+    async with svc.db.write() as tx:
+        target = await _target(tx, actor, user_id)
+        if user_id == actor.user_id:
+            raise Conflict(N_("U kunt uzelf niet schorsen."))
+        await user_store.set_status(tx, user_id, "suspended", reason)
+        await user_store.set_suspended_until(tx, user_id, until)
+        await user_store.delete_sessions_of(tx, user_id)
+        await _account_changed(tx, svc, user_id)
+        await audit.record(tx, svc, actor, "user.suspend", target_type="user", target_id=user_id,
+                           label=target["display_name"], reason=reason, data={"until": until})
+        return await user_store.by_id(tx, user_id)
+
+
+def _moment(errors: FieldErrors, name: str, value: str) -> str | None:
+    """An ISO date ('2026-12-31') or date and time, as our UTC text; None with an error."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        errors.add(name, N_("Geef een datum als 2026-12-31 of 2026-12-31T17:00."))
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return iso(moment)
+
+
+async def unsuspend_account(svc: Services, actor: Actor, user_id: int):
+    async with svc.db.write() as tx:
+        user = await _target(tx, actor, user_id)
+        if user["status"] != "suspended":
+            raise Conflict(N_("Dit account is niet geschorst."))
+        await user_store.set_status(tx, user_id, "active")
+        await user_store.set_suspended_until(tx, user_id, None)
+        await audit.record(tx, svc, actor, "user.unsuspend", target_type="user", target_id=user_id,
+                           label=user["display_name"])
+        return await user_store.by_id(tx, user_id)
+
+
+async def site_settings(svc: Services, actor: Actor) -> dict[str, str]:
+    policy.require(actor, Action.ADMINISTER)
+    async with svc.db.read() as conn:
+        return await user_store.settings(conn)
+
+
+async def update_site_settings(svc: Services, actor: Actor, *, registration_mode: str,
+                               members_create_werkgroepen: bool) -> dict[str, str]:
+    policy.require(actor, Action.ADMINISTER)
+    errors = FieldErrors()
+    choice_field(errors, "registration_mode", registration_mode, ("open", "approval"))
+    errors.raise_if_any()
+    async with svc.db.write() as tx:
+        await user_store.set_setting(tx, "registration_mode", registration_mode)
+        await user_store.set_setting(tx, "members_create_werkgroepen", "1" if members_create_werkgroepen else "0")
+        await audit.record(tx, svc, actor, "site.settings", target_type="site",
+                           data={"registration_mode": registration_mode,
+                                 "members_create_werkgroepen": members_create_werkgroepen})
+        return await user_store.settings(tx)
