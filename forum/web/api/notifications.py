@@ -10,7 +10,7 @@ from pydantic import Field
 from forum.errors import BadRequest, N_
 from forum.keys import actor_key, services_key
 from forum.services import mailings, notifications, reading
-from forum.web.api import MAX_ID, In, int_param, json_out, read_json
+from forum.web.api import MAX_ID, In, id_query, int_param, json_out, read_json
 
 
 class ReadIn(In):
@@ -36,19 +36,10 @@ class SettingsIn(In):
     locale: Literal["nl", "en"] | None = None
 
 
-def _cursor(request: web.Request) -> int | None:
-    raw = request.query.get("before", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 19:
-        raise BadRequest(N_("Ongeldige cursor."))
-    return int(raw)
-
-
 async def list_notifications(request: web.Request) -> web.Response:
     shown, unread, next_cursor = await notifications.page(
         request.app[services_key], request[actor_key], unread_only=request.query.get("unread") in ("1", "true"),
-        before=_cursor(request))
+        before=id_query(request, "before"))
     return json_out({"notifications": shown, "unread_count": unread, "next": next_cursor})
 
 
