@@ -157,6 +157,22 @@ def editable_posts(actor: Actor, thread: Any, posts) -> set[int]:
     return {post["id"] for post in posts if post["author_id"] == actor.user_id and post["deleted_at"] is None}
 
 
+def reportable_posts(actor: Actor, posts) -> set[int]:
+    """Posts of a thread the actor reads that they may report: others' posts still shown."""
+    if not actor.active:
+        return set()
+    return {post["id"] for post in posts if post["author_id"] != actor.user_id and post["deleted_at"] is None
+            and post["hidden_at"] is None}
+
+
+def own_hidden_posts(actor: Actor, posts) -> dict[int, str]:
+    """The actor's own posts that a moderator hid, with the reason: only the author sees why."""
+    if not actor.active:
+        return {}
+    return {post["id"]: post["hidden_reason"] for post in posts
+            if post["hidden_at"] is not None and post["author_id"] == actor.user_id}
+
+
 def can_view_profile(actor: Actor, user: Any) -> bool:
     """Profiles of active accounts are public; pending and suspended ones only to admins and
     to their owner."""

@@ -162,9 +162,7 @@ async def send_due_digests(svc: Services) -> int:
     reads = policy.account_reads_group_sql("u", "g")
     for user in due:
         async with svc.db.write() as tx:
-            still_due = await tx.execute_fetchall("SELECT 1 FROM users WHERE id = ? AND digest_due_at <= ?",
-                                                  (user["id"], now))
-            if not still_due:  # another round made it meanwhile
+            if not await store.digest_still_due(tx, user["id"], now):  # another round made it meanwhile
                 continue
             if user["digest"] == "never" or user["status"] != "active":
                 await store.plan_digest(tx, user["id"], since=None, due=None)

@@ -159,43 +159,25 @@ async def notify_moderators(tx, svc: Services, group_id: int, kind: str, *, acto
             await notify_one(tx, svc, moderator["user_id"], kind, actor_id=actor_id, group_id=group_id)
 
 
-async def _push(tx, svc: Services, user_ids: list[int], *, post_id: int | None = None,
-                kinds: tuple[str, ...] = ()) -> None:
+async def _push(tx, svc: Services, user_ids: list[int]) -> None:
     """notification.created events for the newest notification of each user, with their
     unread counts, in the same transaction."""
     if not user_ids:
         return
-    counts = await store.unread_counts(tx, user_ids)
-    rows = await tx.execute_fetchall(
-        f"{store.NOTIFICATION_SELECT} WHERE n.id IN (SELECT MAX(id) FROM notifications"
-        " WHERE user_id IN (SELECT value FROM json_each(?)) GROUP BY user_id)", (json.dumps(user_ids),))
-    await _events_for(tx, svc, [dict(zip(row.keys(), row)) for row in rows], counts)
+    await _events_for(tx, svc, await store.newest_of(tx, user_ids), await store.unread_counts(tx, user_ids))
 
 
 async def _events_for(tx, svc: Services, notes: list[dict], counts: dict[int, int]) -> None:
-    users = {row["id"]: row for row in await tx.execute_fetchall(
-        "SELECT id, locale, role, status FROM users WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted({n["user_id"] for n in notes})),))}
+    users = await store.readers(tx, {n["user_id"] for n in notes})
     now, events = svc.now(), []
-    roles = await _roles_of(tx, users)
     for note in notes:
         user = users[note["user_id"]]
         reader = Actor(user_id=user["id"], role=user["role"], status=user["status"], locale=user["locale"],
-                       memberships=roles.get(user["id"], {}))
+                       memberships=user["memberships"])
         payload = {"notification": note_out(note, reader), "unread_count": counts.get(note["user_id"], 0)}
         events.append((f"user:{note['user_id']}", "notification.created",
                        json.dumps(payload, separators=(",", ":")), now))
     await store.insert_events(tx, events)
-
-
-async def _roles_of(tx, users: dict) -> dict[int, dict[int, str]]:
-    rows = await tx.execute_fetchall(
-        "SELECT user_id, group_id, role FROM memberships WHERE user_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(users)),))
-    roles: dict[int, dict[int, str]] = {}
-    for user_id, group_id, role in rows:
-        roles.setdefault(user_id, {})[group_id] = role
-    return roles
 
 
 async def _notify_about_post(tx, svc: Services, recipients, *, kind: str, post, thread) -> None:
@@ -214,9 +196,7 @@ async def _notify_about_post(tx, svc: Services, recipients, *, kind: str, post, 
     counts = await store.unread_counts(tx, user_ids)
     new_ids = await store.ids_for_post(tx, post_id=post["id"], kinds=(kind,), user_ids=user_ids)
     ids = [folds[uid]["id"] if uid in folds else new_ids[uid] for uid in user_ids if uid in folds or uid in new_ids]
-    rows = await tx.execute_fetchall(f"{store.NOTIFICATION_SELECT} WHERE n.id IN (SELECT value FROM json_each(?))",
-                                     (json.dumps(ids),))
-    await _events_for(tx, svc, [dict(zip(row.keys(), row)) for row in rows], counts)
+    await _events_for(tx, svc, await store.by_ids(tx, ids), counts)
 
 
 def _muted(row) -> bool:
@@ -247,10 +227,9 @@ async def _targeted(tx, svc: Services, post, thread) -> set[int]:
 async def _fanout_step(tx, svc: Services, job_id: int) -> bool:
     """One chunk of a post's (or new thread's) fan-out; True when the job is finished. The job
     is read inside the transaction: whoever gets the writer first does the chunk, once."""
-    rows = await tx.execute_fetchall("SELECT id, kind, payload FROM jobs WHERE id = ?", (job_id,))
-    if not rows:
+    job = await store.job(tx, job_id)
+    if job is None:
         return True
-    job = dict(zip(rows[0].keys(), rows[0]))
     payload = json.loads(job["payload"])
     post = await thread_store.get_post(tx, payload["post_id"])
     thread = await thread_store.get_thread(tx, post["thread_id"]) if post else None

@@ -147,6 +147,29 @@ async def ids_for_post(conn, *, post_id: int, kinds: tuple[str, ...], user_ids) 
     return {row["user_id"]: row["id"] for row in rows}
 
 
+async def by_ids(conn, ids) -> list[dict]:
+    return await fetch_all(conn, f"{NOTIFICATION_SELECT} WHERE n.id IN (SELECT value FROM json_each(?))",
+                           (json.dumps(sorted(set(ids))),))
+
+
+async def newest_of(conn, user_ids) -> list[dict]:
+    """Each user's newest notification."""
+    return await fetch_all(
+        conn, f"{NOTIFICATION_SELECT} WHERE n.id IN (SELECT MAX(id) FROM notifications"
+              " WHERE user_id IN (SELECT value FROM json_each(?)) GROUP BY user_id)", (_ids(user_ids),))
+
+
+async def readers(conn, user_ids) -> dict[int, dict]:
+    """What judging a notification for these users needs: their account and group roles."""
+    rows = await fetch_all(conn, "SELECT id, locale, role, status FROM users"
+                                 " WHERE id IN (SELECT value FROM json_each(?))", (_ids(user_ids),))
+    users = {row["id"]: {**row, "memberships": {}} for row in rows}
+    for row in await fetch_all(conn, "SELECT user_id, group_id, role FROM memberships"
+                                     " WHERE user_id IN (SELECT value FROM json_each(?))", (_ids(user_ids),)):
+        users[row["user_id"]]["memberships"][row["group_id"]] = row["role"]
+    return users
+
+
 async def unread_counts(conn, user_ids) -> dict[int, int]:
     rows = await fetch_all(
         conn,
@@ -266,6 +289,10 @@ async def add_job(conn, kind: str, payload: dict, now: str) -> int:
                          (kind, json.dumps(payload), now))
 
 
+async def job(conn, job_id: int):
+    return await fetch_one(conn, "SELECT id, kind, payload FROM jobs WHERE id = ?", (job_id,))
+
+
 async def next_jobs(conn, limit: int = 20):
     return await fetch_all(conn, "SELECT id, kind, payload, attempts FROM jobs ORDER BY id LIMIT ?", (limit,))
 
@@ -304,6 +331,11 @@ async def users_with_digest_due(conn, now: str, limit: int = 100):
         conn,
         "SELECT id, email, display_name, locale, digest, digest_since, status FROM users"
         " WHERE digest_due_at <= ? ORDER BY digest_due_at LIMIT ?", (now, limit))
+
+
+async def digest_still_due(conn, user_id: int, now: str) -> bool:
+    return await fetch_one(conn, "SELECT 1 AS due FROM users WHERE id = ? AND digest_due_at <= ?",
+                           (user_id, now)) is not None
 
 
 async def plan_digest(conn, user_id: int, *, since: str | None, due: str | None) -> None:

@@ -116,11 +116,8 @@ def _thread_context(request: web.Request, thread, posts, chronological: bool, re
         "thread": thread,
         "shown": shown_posts(request, posts, chronological),
         "editable": policy.editable_posts(actor, thread, posts),
-        # others' visible posts may be reported; one's own hidden posts say why (decided once, not per post)
-        "reportable": {p["id"] for p in posts if p["author_id"] != actor.user_id and p["deleted_at"] is None
-                       and p["hidden_at"] is None} if actor.active else set(),
-        "own_hidden": {p["id"]: p["hidden_reason"] for p in posts if p["hidden_at"] is not None
-                       and p["author_id"] == actor.user_id} if actor.active else {},
+        "reportable": policy.reportable_posts(actor, posts),   # decided once per page, not per post
+        "own_hidden": policy.own_hidden_posts(actor, posts),
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
         "may_rename": policy.can(actor, Action.RENAME_THREAD, thread),
