@@ -8,6 +8,7 @@ from forum.policy import Action, Actor
 from forum.services import Services
 from forum.store import groups as group_store
 from forum.store import notifications as store
+from forum.store import reading as reading_store
 from forum.store import threads as thread_store
 
 NO_COUNTS: dict = {}  # shared and never changed: visitors' thread lists
@@ -29,13 +30,13 @@ async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int |
     newest = max(post["id"] for post in posts)
     # Through the read cache: this state changes only by a commit, and a logged-in reader's
     # page otherwise needs no trip to the database at all.
-    state = await svc.cached_read(("thread_seen", actor.user_id, thread["id"]), lambda conn: store.thread_seen_state(
+    state = await svc.cached_read(("thread_seen", actor.user_id, thread["id"]), lambda conn: reading_store.thread_seen_state(
         conn, actor.user_id, thread["id"], thread["group_id"]))
     level = effective_thread_level(state["thread_level"], state["group_level"])
     last_read = state["last_read"]
     if (last_read is None or last_read < newest) or state["unread"]:
         async with svc.db.write() as tx:
-            await store.record_read(tx, actor.user_id, thread["id"], newest)
+            await reading_store.record_read(tx, actor.user_id, thread["id"], newest)
             if await store.mark_read_where(tx, actor.user_id, thread_id=thread["id"], now=svc.now()):
                 await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
                                                 {"unread_count": await store.unread_count(tx, actor.user_id)},
@@ -56,7 +57,7 @@ async def record_read(svc: Services, actor: Actor, thread_id: int, post_id: int)
         policy.require(actor, Action.READ, post)
         if not actor.active:
             raise Unauthorized()
-        await store.record_read(tx, actor.user_id, thread_id, post_id)
+        await reading_store.record_read(tx, actor.user_id, thread_id, post_id)
         if await store.mark_read_where(tx, actor.user_id, thread_id=thread_id, now=svc.now()):
             await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
                                             {"unread_count": await store.unread_count(tx, actor.user_id)}, svc.now())
@@ -68,7 +69,7 @@ async def open_group(svc: Services, actor: Actor, group_id: int) -> str | None:
     if not actor.active:
         return None
     state = await svc.cached_read(("group_seen", actor.user_id, group_id),
-                                  lambda conn: store.group_seen_state(conn, actor.user_id, group_id))
+                                  lambda conn: reading_store.group_seen_state(conn, actor.user_id, group_id))
     if state["unread"]:
         async with svc.db.write() as tx:
             if await store.mark_read_where(tx, actor.user_id, group_id=group_id, now=svc.now()):
@@ -84,7 +85,7 @@ async def mark_group_read(svc: Services, actor: Actor, group_id: int) -> None:
         policy.require(actor, Action.READ, group)
         if not actor.active:
             raise Unauthorized()
-        await store.mark_group_read(tx, actor.user_id, group_id)
+        await reading_store.mark_group_read(tx, actor.user_id, group_id)
 
 
 async def new_counts(svc: Services, actor: Actor, threads) -> dict[int, tuple[int, int | None]]:
@@ -93,4 +94,4 @@ async def new_counts(svc: Services, actor: Actor, threads) -> dict[int, tuple[in
         return NO_COUNTS
     ids = [t["id"] for t in threads]
     return await svc.cached_read(("new_counts", actor.user_id, tuple(ids)),
-                                 lambda conn: store.new_counts(conn, actor.user_id, ids))
+                                 lambda conn: reading_store.new_counts(conn, actor.user_id, ids))
