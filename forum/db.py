@@ -156,6 +156,31 @@ CREATE TABLE reports (
     UNIQUE (item_id, reporter_id)
 );
 """,
+    # issue 9: verified addresses, invitation tokens, mail that can fail without stopping the queue
+    5: """
+ALTER TABLE users ADD COLUMN email_verified_at TEXT;   -- NULL: the address is not proven yet
+-- admins were made on purpose by whoever runs the site; members must confirm their address
+UPDATE users SET email_verified_at = created_at WHERE role = 'admin';
+
+CREATE TABLE email_confirmations (
+    token_hash      TEXT PRIMARY KEY,
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    email_norm      TEXT NOT NULL,                 -- the address the link proves (it may change)
+    created_at      TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    used_at         TEXT
+);
+CREATE INDEX email_confirmations_user ON email_confirmations(user_id);
+
+-- an invitation by mail carries its own token: only its holder (or a verified owner of the
+-- address) can accept it
+ALTER TABLE email_invitations ADD COLUMN token_hash TEXT;
+CREATE UNIQUE INDEX email_invitations_token ON email_invitations(token_hash) WHERE token_hash IS NOT NULL;
+
+CREATE INDEX password_resets_user ON password_resets(user_id);
+
+ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;    -- NULL: now; later after a failed attempt
+""",
 }
 
 PRAGMAS = (
