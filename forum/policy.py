@@ -27,6 +27,10 @@ class Action(StrEnum):
     EDIT_POST = "edit_post"
     DELETE_POST = "delete_post"
     RENAME_THREAD = "rename_thread"    # its author, and the group's moderators
+    REPORT_POST = "report_post"        # others' posts that are still shown
+    SEE_HIDDEN_POST = "see_hidden_post"  # the words (and reason) of a post a moderator hid
+    VIEW_REVISIONS = "view_revisions"  # earlier versions of a post
+    FOLLOW = "follow"                  # notification levels on a thread or group
     MODERATE_THREAD = "moderate_thread"  # lock and pin: the group's moderators
     MODERATE_GROUP = "moderate_group"  # requests, invitations, member roles, others' posts
     TRANSFER_OWNERSHIP = "transfer_ownership"
@@ -126,8 +130,24 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
         if action is Action.REPLY and obj["locked"] and not is_moderator:
             return False
         return actor.active and (is_member or actor.is_admin)
-    if action in (Action.EDIT_POST, Action.DELETE_POST, Action.RENAME_THREAD):
+    if action in (Action.EDIT_POST, Action.RENAME_THREAD):
+        # a banned author keeps the right to remove their words, not to change them
+        return role != "banned" and _may_change_post(actor, group_id, visibility, obj["author_id"],
+                                                     obj["deleted_at"])
+    if action is Action.DELETE_POST:
         return _may_change_post(actor, group_id, visibility, obj["author_id"], obj["deleted_at"])
+    if action is Action.REPORT_POST:
+        return (actor.active and can_read(actor, group_id, visibility) and obj["author_id"] != actor.user_id
+                and obj["deleted_at"] is None and obj["hidden_at"] is None)
+    if action is Action.SEE_HIDDEN_POST:
+        return (obj["hidden_at"] is not None and obj["deleted_at"] is None and can_read(actor, group_id, visibility)
+                and (is_moderator or (actor.active and obj["author_id"] == actor.user_id)))
+    if action is Action.VIEW_REVISIONS:
+        if obj["deleted_at"] is not None or not can_read(actor, group_id, visibility):
+            return False
+        return obj["hidden_at"] is None or can(actor, Action.SEE_HIDDEN_POST, obj)
+    if action is Action.FOLLOW:
+        return actor.active and can_read(actor, group_id, visibility)
     if action is Action.MODERATE_THREAD:
         return is_moderator and obj["deleted_at"] is None
     if action is Action.MODERATE_GROUP:
@@ -146,31 +166,44 @@ def _may_change_post(actor: Actor, group_id: int, visibility: str, author_id: in
 
 
 def editable_posts(actor: Actor, thread: Any, posts) -> set[int]:
-    """The ids among a thread's posts that the actor may edit or remove: the same answer as
+    """The ids among a thread's posts that the actor may edit: the same answer as
     can(actor, EDIT_POST, post) for each post (tests/test_policy.py checks), in one pass."""
     if not can_read(actor, thread["group_id"], thread["group_visibility"]):
         return set()
     if actor.is_admin or actor.group_role(thread["group_id"]) in GROUP_MODERATOR_ROLES:
         return {post["id"] for post in posts if post["deleted_at"] is None}
-    if not actor.active:
+    if not actor.active or actor.group_role(thread["group_id"]) == "banned":
         return set()
     return {post["id"] for post in posts if post["author_id"] == actor.user_id and post["deleted_at"] is None}
 
 
-def reportable_posts(actor: Actor, posts) -> set[int]:
-    """Posts of a thread the actor reads that they may report: others' posts still shown."""
-    if not actor.active:
+def reportable_posts(actor: Actor, thread: Any, posts) -> set[int]:
+    """Posts of a thread that the actor may report (can(actor, REPORT_POST, post) for each,
+    in one pass): others' posts still shown."""
+    if not actor.active or not can_read(actor, thread["group_id"], thread["group_visibility"]):
         return set()
     return {post["id"] for post in posts if post["author_id"] != actor.user_id and post["deleted_at"] is None
             and post["hidden_at"] is None}
 
 
-def own_hidden_posts(actor: Actor, posts) -> dict[int, str]:
-    """The actor's own posts that a moderator hid, with the reason: only the author sees why."""
-    if not actor.active:
+def own_hidden_posts(actor: Actor, thread: Any, posts) -> dict[int, str]:
+    """Hidden posts whose words and reason the actor may see (can(actor, SEE_HIDDEN_POST, post)
+    for each, in one pass): their author, and the group's moderators."""
+    if not actor.active or not can_read(actor, thread["group_id"], thread["group_visibility"]):
         return {}
+    moderator = actor.is_admin or actor.group_role(thread["group_id"]) in GROUP_MODERATOR_ROLES
     return {post["id"]: post["hidden_reason"] for post in posts
-            if post["hidden_at"] is not None and post["author_id"] == actor.user_id}
+            if post["hidden_at"] is not None and post["deleted_at"] is None
+            and (moderator or post["author_id"] == actor.user_id)}
+
+
+def move_targets(actor: Actor, thread: Any, groups) -> list:
+    """Groups a thread may be moved to by this actor: others that they moderate too (a move
+    needs the right to moderate both groups)."""
+    if not can(actor, Action.MODERATE_THREAD, thread):
+        return []
+    return [group for group in groups
+            if group["id"] != thread["group_id"] and can(actor, Action.MODERATE_GROUP, group)]
 
 
 def can_view_profile(actor: Actor, user: Any) -> bool:
@@ -210,9 +243,19 @@ def can_watch(actor: Actor, channel: str, target: Any) -> bool:
         return True
     if kind == "user":
         return actor.active and ident == str(actor.user_id)
+    if kind == "thread" and target is not None and target["deleted_at"] is not None:
+        return False  # a removed thread has no readers left
     if kind in ("thread", "group"):
         return target is not None and can(actor, Action.READ, target)
     return False
+
+
+def can_receive(actor: Actor, channel: str, target: Any, kind: str) -> bool:
+    """Whether one event on a channel reaches this watcher now. The news that a thread was
+    removed still reaches those who could read it (it carries only the thread's id)."""
+    if kind == "thread.removed" and channel.startswith("thread:") and target is not None:
+        return can(actor, Action.READ, target)
+    return can_watch(actor, channel, target)
 
 
 def _can_see(actor: Actor, action: Action, obj: Any) -> bool:

@@ -79,9 +79,10 @@ async def test_single_object_checks_equal_list_filters(world, svc):
             for action in GROUP_ACTIONS:
                 obj = group
                 if action in (Action.REPLY, Action.EDIT_POST, Action.DELETE_POST, Action.RENAME_THREAD,
-                              Action.MODERATE_THREAD):
+                              Action.MODERATE_THREAD, Action.REPORT_POST, Action.SEE_HIDDEN_POST,
+                              Action.VIEW_REVISIONS):
                     obj = {**dict(group), "group_id": gid, "group_visibility": group["visibility"],
-                           "locked": 0, "deleted_at": None, "author_id": -1}
+                           "locked": 0, "deleted_at": None, "hidden_at": None, "author_id": -1}
                 try:
                     policy.require(actor, action, obj)
                     outcome = "allowed"
@@ -90,10 +91,15 @@ async def test_single_object_checks_equal_list_filters(world, svc):
                 except (Forbidden, Unauthorized):
                     outcome = "refused"
                 assert (outcome == "allowed") == policy.can(actor, action, obj), (name, visibility, action)
-                if action is Action.EDIT_POST:  # the thread page's one-pass answer says the same
-                    for post in (obj, {**obj, "author_id": actor.user_id}, {**obj, "deleted_at": "x"}):
-                        assert (post["id"] in policy.editable_posts(actor, post, [post])) == \
-                            policy.can(actor, action, post), (name, visibility, post["author_id"])
+                # the thread page's one-pass answers say the same as the single-object checks
+                one_pass = {Action.EDIT_POST: policy.editable_posts, Action.REPORT_POST: policy.reportable_posts,
+                            Action.SEE_HIDDEN_POST: policy.own_hidden_posts}.get(action)
+                if one_pass is not None:
+                    for post in (obj, {**obj, "author_id": actor.user_id}, {**obj, "deleted_at": "x"},
+                                 {**obj, "hidden_at": "x", "hidden_reason": "r"},
+                                 {**obj, "hidden_at": "x", "hidden_reason": "r", "author_id": actor.user_id}):
+                        assert (post["id"] in one_pass(actor, post, [post])) == \
+                            policy.can(actor, action, post), (name, visibility, action, post)
                 hidden = not (may_view if action in (Action.VIEW_GROUP, Action.JOIN, Action.LEAVE,
                                                      Action.MODERATE_GROUP, Action.TRANSFER_OWNERSHIP)
                               else may_read)

@@ -116,8 +116,8 @@ def _thread_context(request: web.Request, thread, posts, chronological: bool, re
         "thread": thread,
         "shown": shown_posts(request, posts, chronological),
         "editable": policy.editable_posts(actor, thread, posts),
-        "reportable": policy.reportable_posts(actor, posts),   # decided once per page, not per post
-        "own_hidden": policy.own_hidden_posts(actor, posts),
+        "reportable": policy.reportable_posts(actor, thread, posts),   # decided once per page, not per post
+        "own_hidden": policy.own_hidden_posts(actor, thread, posts),
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
         "may_rename": policy.can(actor, Action.RENAME_THREAD, thread),
