@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 
-from forum.store import execute, fetch_all, fetch_one
+from forum.store import execute, fetch_all, fetch_one, fetch_value
+
+# Failed mail stays on the admin's page however old it is, up to this many rows.
+FAILED_SHOWN = 1000
 
 
 async def insert(conn, *, to_addr: str, subject: str, body_text: str, now: str, body_html: str = "",
@@ -15,31 +18,50 @@ async def insert(conn, *, to_addr: str, subject: str, body_text: str, now: str, 
     )
 
 
-async def queued(conn, limit: int = 50):
+async def queued(conn, now: str, limit: int = 50):
+    """Queued mail that is due: never tried (NULL) or its retry time has come."""
     return await fetch_all(
         conn, "SELECT id, to_addr, subject, body_text, body_html, headers, created_at, attempts FROM outbox"
-        " WHERE status = 'queued' ORDER BY id LIMIT ?", (limit,),
+        " WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
+        (now, limit),
     )
 
 
 async def mark(conn, mail_id: int, *, status: str, error: str = "", now: str | None = None) -> None:
     await execute(
-        conn, "UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1, done_at = ? WHERE id = ?",
+        conn, "UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1, done_at = ?,"
+              " next_attempt_at = NULL WHERE id = ?",
         (status, error, now, mail_id),
     )
 
 
-async def requeue(conn, mail_id: int, error: str) -> None:
+async def requeue(conn, mail_id: int, error: str, next_attempt_at: str | None = None) -> None:
     await execute(
-        conn, "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error, mail_id)
+        conn, "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+        (error, next_attempt_at, mail_id),
+    )
+
+
+async def retry(conn, mail_id: int) -> None:
+    """A failed mail back to the head of the queue, with a fresh count of attempts."""
+    await execute(
+        conn, "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = NULL, done_at = NULL"
+              " WHERE id = ? AND status = 'failed'", (mail_id,),
     )
 
 
 async def latest(conn, limit: int = 100):
+    """The newest mail, and every failed one however old (failed first), so none slips out of view."""
     return await fetch_all(
-        conn, "SELECT id, to_addr, subject, created_at, status, attempts, last_error FROM outbox"
-        " ORDER BY id DESC LIMIT ?", (limit,),
+        conn, "SELECT id, to_addr, subject, created_at, status, attempts, last_error, next_attempt_at"
+        " FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id DESC LIMIT ?)"
+        " OR id IN (SELECT id FROM outbox WHERE status = 'failed' ORDER BY id DESC LIMIT ?)"
+        " ORDER BY status = 'failed' DESC, id DESC", (limit, FAILED_SHOWN),
     )
+
+
+async def failed_count(conn) -> int:
+    return await fetch_value(conn, "SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
 
 
 async def get(conn, mail_id: int):
