@@ -1,0 +1,41 @@
+"""The server's access log, minus the secrets some URLs carry.
+
+A password-reset, unsubscribe, setup, e-mail confirmation or invitation link holds its token
+in the path; aiohttp's own access log would write it to disk (and again in the Referer of the
+page the reader went to next). This logger writes the line aiohttp would, with such segments
+replaced by "…" and query strings dropped.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, StreamResponse
+
+# The segment after one of these is a bearer token.
+_TOKEN_PATH = re.compile(r"(/(?:password/reset|unsubscribe|setup|confirm-email|invitations)/)[^/?#]+")
+
+
+def redact(url: str) -> str:
+    """A path or full URL with token segments and the query string (which may carry one too) taken out."""
+    url, had_query, _ = url.partition("?")
+    url = url.split("#", 1)[0]
+    return _TOKEN_PATH.sub(r"\1…", url) + ("?…" if had_query else "")
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    """Common-log-style lines: client, request line, status, size, seconds, referer, agent."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        referer = request.headers.get("Referer", "-")
+        self.logger.info(
+            '%s "%s %s HTTP/%d.%d" %d %d %.6f "%s" "%s"',
+            request.remote or "-", request.method, redact(request.raw_path),
+            request.version.major, request.version.minor, response.status, response.body_length,
+            time, redact(referer) if referer != "-" else "-", request.headers.get("User-Agent", "-"),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)  # no formatting when nobody listens
