@@ -14,8 +14,9 @@ from markupsafe import Markup
 
 from forum import i18n
 from forum.errors import N_
-from forum.keys import actor_key
+from forum.keys import actor_key, config_key
 from forum.web.csrf import CsrfToken
+from forum.web.fragment_cache import FragmentCache, fragment_cache_key, values_digest
 
 DISPLAY_ZONE = ZoneInfo("Europe/Amsterdam")
 
@@ -61,10 +62,16 @@ def live_texts() -> Markup:
 
 
 def configure(env: jinja2.Environment) -> None:
+    """Called by create_app right after aiohttp_jinja2.setup, while the app can still be changed:
+    the app gets its own fragment cache here, sized from its config."""
     env.globals.update(_=i18n.template_gettext, gettext=i18n.template_gettext, ngettext=i18n.template_ngettext,
                        live_texts=live_texts)
     env.filters["when"] = when
     env.globals["LOCALES"] = i18n.LOCALES
+    app = env.globals.get("app")  # aiohttp_jinja2.setup puts the app there
+    if isinstance(app, web.Application) and fragment_cache_key not in app:
+        config = app.get(config_key)
+        app[fragment_cache_key] = FragmentCache(config.fragment_cache_bytes if config else 32 * 1024 * 1024)
 
 
 def render(request: web.Request, template: str, context: dict | None = None, status: int = 200) -> web.Response:
@@ -80,14 +87,19 @@ def render(request: web.Request, template: str, context: dict | None = None, sta
     return aiohttp_jinja2.render_template(template, request, {**base, **(context or {})}, status=status)
 
 
-@lru_cache(maxsize=50_000)
-def _fragment(template: jinja2.Template, locale: str, items: tuple) -> Markup:
-    return Markup(template.render(dict(items)))
-
-
 def fragment(request: web.Request, name: str, **values) -> Markup:
     """A piece of page that depends only on `values` and the language (a post, a thread row):
-    rendered once per distinct set of values and reused for every reader. The values are the
-    whole key, so an edit or a new reply count simply makes a new entry; old ones age out."""
-    template = aiohttp_jinja2.get_env(request.app).get_template(name)
-    return _fragment(template, i18n.current_locale(), tuple(values.items()))
+    rendered once per distinct set of values and reused for every reader, from the app's
+    byte-bounded cache (forum/web/fragment_cache.py). An edit or a new reply count simply
+    makes a new entry; old ones age out."""
+    cache = request.app.get(fragment_cache_key)
+    locale = i18n.current_locale()
+    key = (name, locale, values_digest(values))
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    rendered = Markup(aiohttp_jinja2.get_env(request.app).get_template(name).render(values))
+    if cache is not None:
+        cache.put(key, rendered)
+    return rendered
