@@ -137,6 +137,9 @@ class Mailer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
+        # one round at a time: the loop and a direct call (shutdown, tests) would read the same
+        # queued rows and send each twice
+        self._round = asyncio.Lock()
 
     async def queue(self, tx, *, to: str, subject: str, body: str, html: str = "",
                     headers: dict | None = None) -> int:
@@ -177,14 +180,15 @@ class Mailer:
     async def deliver_queued(self) -> int:
         """Try every mail that is due, each on its own; returns how many were tried."""
         tried = 0
-        for _ in range(BATCHES):
-            async with self.db.read() as conn:
-                rows = await outbox_store.queued(conn, self.now())
-            for row in rows:
-                await self._deliver(row)
-            tried += len(rows)
-            if len(rows) < 50:
-                break
+        async with self._round:
+            for _ in range(BATCHES):
+                async with self.db.read() as conn:
+                    rows = await outbox_store.queued(conn, self.now())
+                for row in rows:
+                    await self._deliver(row)
+                tried += len(rows)
+                if len(rows) < 50:
+                    break
         return tried
 
     async def _deliver(self, row) -> None:
