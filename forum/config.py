@@ -53,23 +53,29 @@ class Config:
         in the data directory so sessions and signed links survive restarts."""
         if self.secret_key:
             return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # only its owner may look inside
         key_file = self.data_dir / "secret_key"
         if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+            # created 0600, never readable by others even for a moment
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
         return replace(self, secret_key=key_file.read_text().strip())
 
 
 def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
     env = os.environ if env is None else env
-    host = env.get("FORUM_HOST", "127.0.0.1")
-    port = int(env.get("FORUM_PORT", "8080"))
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    # Flags win over the environment, and the default site URL follows the address actually
+    # listened on: `--port 9000` must not leave mailed links pointing at :8080.
+    host = overrides.get("host", env.get("FORUM_HOST", "127.0.0.1"))
+    port = int(overrides.get("port", env.get("FORUM_PORT", "8080")))
+    site_url = overrides.pop("site_url", None) or env.get("FORUM_SITE_URL") or f"http://{f'[{host}]' if ':' in host else host}:{port}"
     values = dict(
         host=host,
         port=port,
         data_dir=Path(env.get("FORUM_DATA_DIR", "data")),
-        site_url=env.get("FORUM_SITE_URL", f"http://{host}:{port}").rstrip("/"),
+        site_url=site_url.rstrip("/"),
         secret_key=env.get("FORUM_SECRET_KEY", ""),
         smtp_host=env.get("FORUM_SMTP_HOST") or None,
         smtp_port=int(env.get("FORUM_SMTP_PORT", "25")),
@@ -88,5 +94,5 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),
     )
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    values.update(overrides)
     return Config(**values)

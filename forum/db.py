@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -225,6 +226,17 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     return conn
 
 
+def _create_private(path: Path) -> None:
+    """Make the database file 0600 (in a 0700 directory) before SQLite opens it: SQLite gives
+    its -wal and -shm files the database file's mode, so they are private too. An existing
+    file keeps the mode its operator chose."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 class Database:
     def __init__(self, path: Path, readers: int = 2):
         self.path = path
@@ -237,7 +249,7 @@ class Database:
         self.generation = 0  # commits made through this object; forum/cache.py keys on it
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(self.path)
         self._writer = await _connect(self.path)
         await self._migrate()
         self._readers = [await _connect(self.path) for _ in range(self._reader_count)]
@@ -292,7 +304,12 @@ class Database:
 
 
 def backup_file(source: Path, destination: Path) -> None:
-    """Online backup: consistent even while the server is writing."""
+    """Online backup: consistent even while the server is writing. A new backup file is made
+    0600, like the database it copies (it holds password hashes and every private post)."""
+    try:
+        os.close(os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
     src = sqlite3.connect(source)
     dst = sqlite3.connect(destination)
     try:
