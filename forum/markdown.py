@@ -2,13 +2,44 @@
 
 CommonMark via markdown-it-py with raw HTML disabled, then an allow-list sanitiser (nh3) as
 a second wall: whatever the renderer lets through, only these tags and attributes survive.
+
+Images show only from this site: an image from elsewhere would let its host see who reads the
+post, and when (the Content-Security-Policy allows no other image sources either), so it
+becomes a link the reader may choose to follow.
 """
 from __future__ import annotations
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable("strikethrough")
+
+
+def is_same_site(src: str) -> bool:
+    """A path on this site: "/files/a.png", not "//host/a.png" (scheme-relative) nor "/\\host"
+    (which browsers read as scheme-relative too), nor a relative "a.png" whose meaning depends
+    on the page it lands on."""
+    return src.startswith("/") and src[1:2] not in ("/", "\\")
+
+
+def _image(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    if is_same_site(src):
+        return self.image(tokens, idx, options, env)
+    text = escapeHtml(self.renderInlineAsText(token.children or [], options, env) or src)
+    depth = 0
+    for before in tokens[:idx]:
+        depth += {"link_open": 1, "link_close": -1}.get(before.type, 0)
+    if depth > 0:
+        return text  # inside a link already (a linked badge): links do not nest, its words stay
+    title = token.attrGet("title")
+    title_attr = f' title="{escapeHtml(str(title))}"' if title else ""
+    return f'<a href="{escapeHtml(src)}"{title_attr} rel="nofollow ugc noopener">{text}</a>'
+
+
+_md.add_render_rule("image", _image)
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li",

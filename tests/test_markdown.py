@@ -1,0 +1,64 @@
+"""Posts show images only from this site: an image from elsewhere becomes a link (so its host
+does not learn who reads the post), and no script URL survives as a link or an image."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from forum.markdown import render_markdown
+from tests.conftest import open_group
+
+
+def test_an_external_image_becomes_a_link():
+    html = render_markdown("Kijk: ![de kaart](https://evil.test/a.png)")
+    assert "<img" not in html
+    assert re.search(r'<a href="https://evil.test/a.png" rel="nofollow ugc noopener">de kaart</a>', html), html
+
+
+@pytest.mark.parametrize("src", ["http://evil.test/a.png", "//evil.test/a.png", "a.png", "../a.png",
+                                 "data:image/png;base64,AAAA"])
+def test_anything_but_a_path_on_this_site_becomes_a_link(src):
+    html = render_markdown(f"![plaatje]({src})")
+    assert "<img" not in html and "plaatje</a>" in html
+
+
+def test_a_backslash_does_not_make_a_path_leave_the_site():
+    # browsers read "/\host" as "//host"; the renderer percent-encodes the backslash
+    html = render_markdown("![plaatje](/\\evil.test/a.png)")
+    assert '<img src="/%5Cevil.test/a.png"' in html
+
+
+def test_a_local_image_stays_an_image():
+    html = render_markdown('![logo](/static/logo.png "Het logo")')
+    assert '<img src="/static/logo.png" alt="logo" title="Het logo">' in html
+
+
+def test_an_external_image_without_words_shows_its_address():
+    html = render_markdown("![](https://evil.test/a.png)")
+    assert ">https://evil.test/a.png</a>" in html and "<img" not in html
+
+
+def test_a_linked_external_image_does_not_nest_links():
+    html = render_markdown("[![badge](https://evil.test/b.svg)](https://example.nl/)")
+    assert html.count("<a ") == 1 and "<img" not in html and "badge" in html
+
+
+@pytest.mark.parametrize("body", ["![x](javascript:alert(1))", "![x](JaVaScRiPt:alert(1))",
+                                  "![x](vbscript:msgbox)", "[![x](javascript:alert(1))](javascript:alert(2))"])
+def test_script_urls_render_neither_as_image_nor_as_link(body):
+    html = render_markdown(body)
+    assert "<img" not in html
+    assert not re.search(r'(href|src)="\s*(javascript|vbscript)', html, re.I), html
+
+
+async def test_a_post_with_an_external_image_shows_a_link_on_the_thread_page(admin, anonymous):
+    group = await open_group(admin)
+    body = await admin.post(f"/api/v1/groups/{group['id']}/threads",
+                            {"title": "Plaatjes", "body": "Zie ![de kaart](https://evil.test/a.png)"}, expect=201)
+    thread_id = body["thread"]["id"]
+    visitor = await anonymous()
+    response = await visitor.client.get(f"/threads/{thread_id}")
+    page = await response.text()
+    assert response.status == 200
+    assert 'href="https://evil.test/a.png"' in page and 'src="https://evil.test' not in page
