@@ -9,6 +9,7 @@ server → client: subscribed, event, reset, presence, typing, error (see README
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
@@ -18,8 +19,11 @@ from forum.live.hub import Client, frame
 from forum.web.cookies import SESSION_COOKIE
 from forum.web.middleware import error_json
 
+log = logging.getLogger(__name__)
+
 MAX_FRAME = 64 * 1024
 MAX_CHANNELS = 100
+MAX_BRACKETS = 32
 HEARTBEAT_SECONDS = 30
 
 
@@ -62,16 +66,26 @@ async def live(request: web.Request) -> web.StreamResponse:
                 break
             if message.type != WSMsgType.TEXT:
                 break
-            await _handle(hub, client, message.data)
+            try:
+                await _handle(hub, client, message.data)
+            except Exception:  # a bug must close this socket with a code, never write HTTP into it
+                log.exception("live frame failed")
+                await ws.close(code=1011, message=b"internal error")
+                break
     finally:
         await hub.remove(client)
     return ws
 
 
 async def _handle(hub, client: Client, text: str) -> None:
+    # No valid frame needs more than a few brackets; counting them (at C speed) refuses deep
+    # nesting before the parser recurses into it.
+    if text.count("[") + text.count("{") > MAX_BRACKETS:
+        client.offer(_bad("Frames must be small JSON objects."))
+        return
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         client.offer(_bad("Frames must be JSON."))
         return
     if not isinstance(data, dict):

@@ -233,8 +233,7 @@ class Hub:
         allowed = []
         for channel in channels:
             target = await live.channel_target(self.svc, channel) if live.valid_channel(channel) else None
-            removed = target is not None and channel.startswith("thread:") and target["deleted_at"] is not None
-            if live.valid_channel(channel) and not removed and policy.can_watch(client.actor, channel, target):
+            if live.valid_channel(channel) and policy.can_watch(client.actor, channel, target):
                 allowed.append(channel)
             else:  # unreadable and nonexistent look the same
                 client.offer(frame(type="error", code="not_found", channel=channel,
@@ -258,9 +257,9 @@ class Hub:
                 for channel in allowed:  # part of what was missed is no longer kept
                     client.offer(frame(type="reset", channel=channel))
             else:
+                targets = {channel: await live.channel_target(self.svc, channel) for channel in allowed}
                 for event in await live.backlog(self.svc, allowed, last_event_id, snapshot):
-                    target = await live.channel_target(self.svc, event["channel"])
-                    if policy.can_watch(client.actor, event["channel"], target):
+                    if policy.can_receive(client.actor, event["channel"], targets[event["channel"]], event["kind"]):
                         self._deliver(client, event["channel"], event["id"], self._encode(event))
             for channel in allowed:
                 client.seen[channel] = max(client.seen.get(channel, 0), snapshot)
@@ -289,13 +288,13 @@ class Hub:
         if channel not in client.channels or loop_time - client.last_typing < 2:
             return
         thread = await live.channel_target(self.svc, channel)
-        if thread is None or thread["deleted_at"] is not None or not policy.can(client.actor, Action.REPLY, thread):
+        if not policy.can_watch(client.actor, channel, thread) or not policy.can(client.actor, Action.REPLY, thread):
             return
         client.last_typing = loop_time
         message = frame(type="typing", channel=channel, at=_now(), expires_in=TYPING_SECONDS,
                         user={"id": client.actor.user_id, "display_name": client.actor.display_name})
         for other in self.by_channel.get(channel, ()):
-            if other is not client and policy.can_watch(other.actor, channel, thread):
+            if other is not client and policy.can_receive(other.actor, channel, thread, "typing"):
                 other.offer(message)
 
     # --- delivery -----------------------------------------------------------------------
@@ -327,9 +326,9 @@ class Hub:
         watchers = self.by_channel.get(channel)
         if watchers:
             target = await live.channel_target(self.svc, channel)
-            message = self._encode(event)  # once, for every receiver
+            message, kind = self._encode(event), event["kind"]  # encoded once, for every receiver
             for client in list(watchers):
-                if not policy.can_watch(client.actor, channel, target):
+                if not policy.can_receive(client.actor, channel, target, kind):
                     continue  # checked now, not only at subscribe: removed members stop here
                 if client.held is not None:
                     client.held.append((channel, event["id"], message))
