@@ -84,7 +84,8 @@
       "class": "post indent-" + indent + " live-new", id: "post-" + post.id, "data-post-id": String(post.id),
       "data-parent-id": post.parent_id ? String(post.parent_id) : "", "data-depth": String(post.depth)
     });
-    var header = el("header", {}, [
+    // a post removed since arrives as its place alone (ids and flags), without author or time
+    var header = el("header", {}, post.redacted ? [el("span", { id: "by-" + post.id })] : [
       el("span", { id: "by-" + post.id }, [el("a", { href: "/users/" + post.author.id }, [post.author.display_name])]),
       " ",
       el("a", { "class": "meta", href: "#post-" + post.id }, [
@@ -98,11 +99,16 @@
       header.appendChild(el("span", { "class": "meta" }, [text.reply_to + " ",
         el("a", { href: "#post-" + post.parent_id }, [name ? name.textContent : ""])]));
     }
-    var body = el("div", { "class": "body" });
-    body.innerHTML = post.body_html; // rendered and sanitised on the server when it was written
+    var body;
+    if (post.redacted || post.deleted || post.hidden) {
+      body = el("p", { "class": "removed" }, [post.hidden && !post.deleted ? text.hidden : text.removed]);
+    } else {
+      body = el("div", { "class": "body" });
+      body.innerHTML = post.body_html; // rendered and sanitised on the server when it was written
+    }
     li.appendChild(el("article", { "aria-labelledby": "by-" + post.id }, [header, body]));
     var list = document.getElementById("posts");
-    if (list.dataset.mayReply === "1") {
+    if (list.dataset.mayReply === "1" && !(post.redacted || post.deleted || post.hidden)) {
       li.appendChild(el("div", { "class": "actions" }, [
         el("a", { href: "/threads/" + list.dataset.threadId + "?reply_to=" + post.id + "#reply" }, [text.reply])
       ]));
@@ -123,6 +129,7 @@
     } else {
       list.appendChild(li);
     }
+    if (post.redacted) return;
     announce(fill(text.new_post, { name: post.author.display_name }));
     if (inView(li)) reportRead(post.id);
     noteUnseen(li);
@@ -247,6 +254,18 @@
     badge.firstChild.nodeValue = String(count);
   }
 
+  function announceNotification(data) {
+    // The event carries only the notification's id: its words come from the API, which
+    // judges at this moment whether they may still be shown.
+    fetch("/api/v1/notifications?unread=1", { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (page) {
+        showUnread(page ? page.unread_count : data.unread_count);
+        var note = page && page.notifications.filter(function (n) { return n.id === data.notification.id; })[0];
+        if (note) document.getElementById("notification-live").textContent = note.text;
+      }, function () { showUnread(data.unread_count); });
+  }
+
   var readTimer = null, readUpTo = 0;
   function reportRead(postId) {
     // the server keeps what was read, so other devices show it as read too
@@ -271,14 +290,17 @@
       if (lastId !== null && message.id <= lastId) return;
       lastId = message.id;
       var data = message.data;
-      if (message.kind === "notification.created") {
-        showUnread(data.unread_count);
-        document.getElementById("notification-live").textContent = data.notification.text;
-      } else if (message.kind === "notification.read") showUnread(data.unread_count);
+      if (data.redacted) return; // about a thread removed since: nothing to show
+      if (message.kind === "notification.created") announceNotification(data);
+      else if (message.kind === "notification.read") showUnread(data.unread_count);
       else if (message.kind === "post.created") insertPost(data.post);
+      else if (message.kind === "post.edited" && data.post.redacted) {
+        removePost(data.post.id, data.post.hidden && !data.post.deleted ? text.hidden : text.removed);
+      }
       else if (message.kind === "post.edited") updatePost(data.post);
       else if (message.kind === "post.deleted") removePost(data.post_id);
       else if (message.kind === "post.hidden") removePost(data.post_id, text.hidden);
+      else if (data.thread && data.thread.redacted) return; // a thread removed or moved away since
       else if (message.kind === "thread.created") insertThread(data.thread);
       else if (message.kind === "thread.updated" && view === "group") updateThreadRow(data.thread);
       else if (message.kind === "thread.removed" && view === "group") {

@@ -18,23 +18,45 @@ PAGE_SIZE = 30
 MAX_PINNED = 20  # pinned threads shown above a group's list
 
 
-def post_out(post) -> dict:
+def post_out(post, may_see_hidden: bool = False) -> dict:
     """A post as clients see it. A removed post keeps its place in the tree but not its words;
-    a post hidden by a moderator keeps them only for its author (on its edit page)."""
+    a post hidden by a moderator keeps them, with the reason, only for those the policy lets
+    see it (its author and the group's moderators: pass may_see_hidden). Without it this is
+    the public form, the one event payloads carry."""
     deleted = post["deleted_at"] is not None
     hidden = post.get("hidden_at") is not None
-    return {
+    revealed = hidden and not deleted and may_see_hidden
+    out = {
         "id": post["id"],
         "thread_id": post["thread_id"],
         "parent_id": post["parent_id"],
         "depth": post["depth"],
         "author": {"id": post["author_id"], "display_name": post["author_name"]},
-        "body_html": "" if deleted or hidden else post["body_html"],
+        "body_html": "" if deleted or (hidden and not revealed) else post["body_html"],
         "created_at": post["created_at"],
         "edited_at": post["edited_at"],
         "deleted": deleted,
         "hidden": hidden,
     }
+    if revealed:
+        out["hidden_reason"] = post["hidden_reason"] or ""
+    return out
+
+
+def removed_post_event(post) -> dict:
+    """What earlier events about a removed or hidden post carry from then on: its place, never its words."""
+    return {"post": {"id": post["id"], "thread_id": post["thread_id"], "parent_id": post["parent_id"],
+                     "depth": post["depth"], "deleted": post["deleted_at"] is not None,
+                     "hidden": post["hidden_at"] is not None, "redacted": True}}
+
+
+def removed_thread_event(thread_id: int) -> dict:
+    return {"thread": {"id": thread_id, "redacted": True}}
+
+
+async def redact_post(tx, post) -> None:
+    """Inside the transaction that removed or hid `post` (the row as it is now)."""
+    await store.redact_post_events(tx, post["thread_id"], post["id"], removed_post_event(post))
 
 
 def thread_out(thread) -> dict:
@@ -191,6 +213,9 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
         if target:
             # the old group's viewers see it go (its id only); the new group's see it arrive
             await store.append_event(tx, f"group:{before['group_id']}", "thread.removed", {"thread_id": thread_id}, now)
+            # the old group's backlog no longer describes a thread its readers may not read now
+            await store.redact_thread_events(tx, f"group:{before['group_id']}", thread_id,
+                                             removed_thread_event(thread_id))
             await store.append_event(tx, f"group:{target['id']}", "thread.created", payload, now)
             for scope in (before["group_id"], target["id"]):  # both groups' moderators read it back
                 await audit.record(tx, svc, actor, "thread.move", target_type="thread", target_id=thread_id,
@@ -209,6 +234,9 @@ async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str
         policy.require(actor, Action.MODERATE_THREAD, thread)
         now = svc.now()
         await store.mark_thread_deleted(tx, thread_id, now)
+        # what the log said about it (title, posts) is not replayed to anyone any more
+        await store.redact_thread_events(tx, f"group:{thread['group_id']}", thread_id, removed_thread_event(thread_id))
+        await store.redact_thread_channel(tx, thread_id, {"thread_id": thread_id, "redacted": True})
         for channel in (f"group:{thread['group_id']}", f"thread:{thread_id}"):
             await store.append_event(tx, channel, "thread.removed", {"thread_id": thread_id}, now)
         await audit.record(tx, svc, actor, "thread.delete", target_type="thread", target_id=thread_id,
@@ -296,6 +324,7 @@ async def delete_post(svc: Services, actor: Actor, post_id: int) -> None:
         policy.require(actor, Action.DELETE_POST, post)
         now = svc.now()
         await store.mark_post_deleted(tx, post_id, by=actor.user_id, now=now)
+        await redact_post(tx, await store.get_post(tx, post_id))
         if post["author_id"] != actor.user_id:
             await audit.record(tx, svc, actor, "post.delete", target_type="post", target_id=post_id,
                                label=post["author_name"], group_id=post["group_id"])
@@ -305,10 +334,10 @@ async def delete_post(svc: Services, actor: Actor, post_id: int) -> None:
 
 
 async def revisions(svc: Services, actor: Actor, post_id: int):
-    """Earlier versions of a post, for anyone who may read it (as on Discourse)."""
+    """Earlier versions of a post, for whom the policy lets read them: anyone who may read a
+    shown post (as on Discourse); of a hidden one only its author and moderators; of a removed
+    one nobody."""
     async with svc.db.read() as conn:
         post = await store.get_post(conn, post_id)
-        policy.require(actor, Action.READ, post)
-        if post["deleted_at"] is not None and not policy.can(actor, Action.MODERATE_GROUP, post):
-            return post, []
+        policy.require(actor, Action.VIEW_REVISIONS, post)
         return post, await store.revisions(conn, post_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from forum import policy
 from forum.errors import Conflict, N_, NotFound, Unauthorized
 from forum.policy import Action, Actor
-from forum.services import Services, audit, notifications
+from forum.services import Services, audit, discussions, notifications
 from forum.services.checks import FieldErrors, choice_field, text_field
 from forum.store import moderation as store
 from forum.store import threads as thread_store
@@ -30,6 +30,7 @@ async def report(svc: Services, actor: Actor, post_id: int, *, reason: str, text
             raise NotFound()
         if post["author_id"] == actor.user_id:
             raise Conflict(N_("U kunt uw eigen bericht niet melden."))
+        policy.require(actor, Action.REPORT_POST, post)  # e.g. a hidden post: the page offers no report
         svc.limiter.hit("REPORT", actor.user_id)
         now = svc.now()
         item_id = await store.open_item_for(tx, post_id, now)
@@ -75,6 +76,8 @@ async def resolve(svc: Services, actor: Actor, item_id: int, *, action: str, rea
         elif action == "delete" and item["deleted_at"] is None:
             await thread_store.mark_post_deleted(tx, item["post_id"], by=actor.user_id, now=now)
         if action in ("hide", "delete"):
+            # its words leave the event log in this same transaction
+            await discussions.redact_post(tx, await thread_store.get_post(tx, item["post_id"]))
             await thread_store.append_event(tx, f"thread:{item['thread_id']}",
                                             "post.hidden" if action == "hide" else "post.deleted",
                                             {"post_id": item["post_id"], "thread_id": item["thread_id"]}, now)

@@ -160,6 +160,38 @@ async def append_event(conn, channel: str, kind: str, payload: dict, now: str) -
     )
 
 
+async def redact_post_events(conn, thread_id: int, post_id: int, payload: dict) -> None:
+    """A post was removed or hidden: its earlier post.created/post.edited events on its thread's
+    channel, which carry its words, carry `payload` (ids and flags) from now on."""
+    await execute(
+        conn,
+        "UPDATE events SET payload = ? WHERE channel = ? AND kind IN ('post.created', 'post.edited')"
+        " AND json_extract(payload, '$.post.id') = ?",
+        (json.dumps(payload, separators=(",", ":")), f"thread:{thread_id}", post_id),
+    )
+
+
+async def redact_thread_events(conn, channel: str, thread_id: int, payload: dict) -> None:
+    """A thread went, or left a group: the events on `channel` that describe it (its title,
+    author, last poster) carry `payload` (ids and flags) from now on."""
+    await execute(
+        conn,
+        "UPDATE events SET payload = ? WHERE channel = ? AND kind IN ('thread.created', 'thread.updated')"
+        " AND json_extract(payload, '$.thread.id') = ?",
+        (json.dumps(payload, separators=(",", ":")), channel, thread_id),
+    )
+
+
+async def redact_thread_channel(conn, thread_id: int, payload: dict) -> None:
+    """A removed thread's own channel keeps only the news that it went: every post and title
+    event on it carries `payload` instead."""
+    await execute(
+        conn,
+        "UPDATE events SET payload = ? WHERE channel = ? AND kind != 'thread.removed'",
+        (json.dumps(payload, separators=(",", ":")), f"thread:{thread_id}"),
+    )
+
+
 async def events_after(conn, after_id: int, limit: int = 1000):
     return await fetch_all(
         conn, "SELECT id, channel, kind, payload, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?",

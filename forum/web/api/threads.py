@@ -4,7 +4,9 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 
+from forum import policy
 from forum.keys import actor_key, services_key
+from forum.policy import Action
 from forum.services import discussions
 from forum.services.discussions import post_out, thread_out
 from forum.web.api import MAX_ID, In, int_param, json_out, read_json
@@ -49,7 +51,8 @@ async def start_thread(request: web.Request) -> web.Response:
 async def get_thread(request: web.Request) -> web.Response:
     thread, posts, last_event_id = await discussions.thread_with_posts(
         request.app[services_key], request[actor_key], int_param(request, "thread_id"))
-    return json_out({"thread": thread_out(thread), "posts": [post_out(p) for p in posts],
+    revealed = policy.own_hidden_posts(request[actor_key], thread, posts)  # one pass, as on the page
+    return json_out({"thread": thread_out(thread), "posts": [post_out(p, p["id"] in revealed) for p in posts],
                      "last_event_id": last_event_id})
 
 
@@ -73,15 +76,16 @@ async def create_post(request: web.Request) -> web.Response:
 
 
 async def get_post(request: web.Request) -> web.Response:
-    post = await discussions.get_post(request.app[services_key], request[actor_key], int_param(request, "post_id"))
-    return json_out({"post": post_out(post)})
+    actor = request[actor_key]
+    post = await discussions.get_post(request.app[services_key], actor, int_param(request, "post_id"))
+    return json_out({"post": post_out(post, policy.can(actor, Action.SEE_HIDDEN_POST, post))})
 
 
 async def edit_post(request: web.Request) -> web.Response:
     data = await read_json(request, PostEditIn)
-    post = await discussions.edit_post(request.app[services_key], request[actor_key],
-                                       int_param(request, "post_id"), body=data.body)
-    return json_out({"post": post_out(post)})
+    actor = request[actor_key]
+    post = await discussions.edit_post(request.app[services_key], actor, int_param(request, "post_id"), body=data.body)
+    return json_out({"post": post_out(post, policy.can(actor, Action.SEE_HIDDEN_POST, post))})
 
 
 async def delete_post(request: web.Request) -> web.Response:

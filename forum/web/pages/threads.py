@@ -101,9 +101,9 @@ async def show(request: web.Request) -> web.Response:
     chronological = request.query.get("view") == "chronological"
     first_unread, level = await reading.open_thread(request.app[services_key], actor, thread, posts)
     context = _thread_context(request, thread, posts, chronological, request.query.get("reply_to", ""), last_event_id)
-    if context["may_moderate"]:  # where a moderator may move it: groups they moderate too
-        context["move_targets"] = [g for g in await groups.list_groups(request.app[services_key], actor)
-                                   if g["id"] != thread["group_id"] and policy.can(actor, Action.MODERATE_GROUP, g)]
+    if context["may_moderate"]:  # where it may go is the policy's answer
+        context["move_targets"] = policy.move_targets(actor, thread, await groups.list_groups(
+            request.app[services_key], actor))
     return render(request, "thread.html", {**context, "first_unread": first_unread, "level": level})
 
 
