@@ -11,6 +11,7 @@ NOTIFICATION_SELECT = (
     "SELECT n.id, n.user_id, n.kind, n.actor_id, a.display_name AS actor_name, n.group_id,"
     " g.name AS group_name, g.visibility AS group_visibility, n.thread_id, t.title AS thread_title,"
     " t.deleted_at AS thread_deleted_at, n.post_id, p.body AS post_body, p.deleted_at AS post_deleted_at,"
+    " p.hidden_at AS post_hidden_at,"
     " n.count, n.data, n.created_at, n.updated_at, n.read_at"
     " FROM notifications n LEFT JOIN users a ON a.id = n.actor_id LEFT JOIN groups g ON g.id = n.group_id"
     " LEFT JOIN threads t ON t.id = n.thread_id LEFT JOIN posts p ON p.id = n.post_id"
@@ -159,17 +160,6 @@ async def newest_of(conn, user_ids) -> list[dict]:
               " WHERE user_id IN (SELECT value FROM json_each(?)) GROUP BY user_id)", (_ids(user_ids),))
 
 
-async def readers(conn, user_ids) -> dict[int, dict]:
-    """What judging a notification for these users needs: their account and group roles."""
-    rows = await fetch_all(conn, "SELECT id, locale, role, status FROM users"
-                                 " WHERE id IN (SELECT value FROM json_each(?))", (_ids(user_ids),))
-    users = {row["id"]: {**row, "memberships": {}} for row in rows}
-    for row in await fetch_all(conn, "SELECT user_id, group_id, role FROM memberships"
-                                     " WHERE user_id IN (SELECT value FROM json_each(?))", (_ids(user_ids),)):
-        users[row["user_id"]]["memberships"][row["group_id"]] = row["role"]
-    return users
-
-
 async def unread_counts(conn, user_ids) -> dict[int, int]:
     rows = await fetch_all(
         conn,
@@ -298,7 +288,8 @@ async def digest_threads(conn, reads: str, *, user_id: int, since: str, limit: i
         " MAX(p.created_at) AS last_at"
         " FROM users u JOIN memberships m ON m.user_id = u.id AND m.role IN ('owner', 'moderator', 'member')"
         " JOIN groups g ON g.id = m.group_id JOIN threads t ON t.group_id = g.id AND t.deleted_at IS NULL"
-        " JOIN posts p ON p.thread_id = t.id AND p.created_at > ? AND p.deleted_at IS NULL AND p.author_id != u.id"
+        " JOIN posts p ON p.thread_id = t.id AND p.created_at > ? AND p.deleted_at IS NULL AND p.hidden_at IS NULL"
+        " AND p.author_id != u.id"
         f" WHERE u.id = ? AND {reads}"
         " AND NOT EXISTS (SELECT 1 FROM group_subscriptions gs WHERE gs.group_id = g.id AND gs.user_id = u.id"
         "  AND gs.level = 'muted')"
