@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from forum.keys import config_key, csrf_token_key, new_anon_cookie_key
+from forum.keys import config_key, csrf_token_key, new_anon_cookie_key, personal_page_key
 from forum.security import csrf_token_for_visitor, new_token
 
 
 def ensure_csrf_token(request: web.Request) -> str:
-    """The token for this request's forms; for a visitor without one yet, a new cookie."""
+    """The token for this request's forms; for a visitor without one yet, a new cookie. Either
+    way the page now carries something of this visitor's, so it is never shared."""
+    request[personal_page_key] = True
     if not request.get(csrf_token_key):
         anon = new_token()
         request[new_anon_cookie_key] = anon

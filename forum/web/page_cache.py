@@ -1,7 +1,8 @@
 """Visitors' pages, rendered once until the next write.
 
 Most readers of a public forum are not logged in, and they all see the same page for a path
-and language: no forms with per-visitor tokens (see forum/web/csrf.py), nothing personal.
+and language. A page that shows a form carries that visitor's token (forum/web/csrf.py) and
+is never kept; the rest carry nothing personal.
 Such pages are kept in a GenerationCache, so any commit makes them be rendered afresh; and
 when many visitors ask for the same page at once after a write, one renders it and the others
 wait for that render instead of all doing the same work.
@@ -14,7 +15,7 @@ from aiohttp import web
 
 from forum.cache import GenerationCache
 from forum.i18n import current_locale
-from forum.keys import actor_key, new_anon_cookie_key, page_cache_key
+from forum.keys import actor_key, new_anon_cookie_key, page_cache_key, personal_page_key
 
 
 class PageCache(GenerationCache):
@@ -28,8 +29,11 @@ def _html(body: bytes) -> web.Response:
 
 
 def _shareable(request: web.Request, response: web.StreamResponse) -> bool:
+    # A page that printed a form token (or set any cookie) belongs to this visitor alone: shared,
+    # the next visitor would post with a token their own cookie does not match.
     return (response.status == 200 and isinstance(response, web.Response) and response.content_type == "text/html"
-            and not request.get(new_anon_cookie_key) and not response.cookies and response.body is not None)
+            and not request.get(new_anon_cookie_key) and not request.get(personal_page_key)
+            and not response.cookies and response.body is not None)
 
 
 @web.middleware
