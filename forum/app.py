@@ -11,11 +11,11 @@ from aiohttp import web
 from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, services_key
+from forum.keys import config_key, group_rows_key, hub_key, page_cache_key, scheduler_key, services_key
 from forum.live.hub import Hub
 from forum.mail import Mailer
 from forum.scheduler import Scheduler
-from forum.services import Services, accounts, iso, system_clock
+from forum.services import Services, accounts, iso, setup, system_clock
 from forum.web import templating
 from forum.web.middleware import csrf_middleware, error_middleware, security_headers, session_middleware
 from forum.web.page_cache import PageCache, page_cache_middleware
@@ -45,6 +45,7 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
     mailer = Mailer(config, db, now=lambda: iso(clock()))
     app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock)
     app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries)
+    app[group_rows_key] = {}
 
     hub = Hub(app[services_key])
     app[hub_key] = hub
@@ -57,6 +58,7 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
         db.on_commit(hub.wake)
         db.on_commit(scheduler.wake)
         await accounts.give_handles(app[services_key])
+        await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
         mailer.start()
         mailer.wake()  # mail left queued by an earlier run goes out now
         await hub.start()

@@ -13,13 +13,15 @@ from typing import Callable
 from forum.errors import N_, ServiceError
 
 DEFAULT_LIMITS: dict[str, tuple[int, int] | None] = {
-    "LOGIN": (10, 300),            # attempts per account (email) per 5 minutes
-    "LOGIN_ADDRESS": (100, 300),   # attempts per address per 5 minutes
+    "LOGIN": (10, 300),            # failed logins per account and address per 5 minutes
+    "LOGIN_ADDRESS": (100, 300),   # failed logins per address per 5 minutes
     "REGISTER": (20, 3600),        # new accounts per address per hour
     "POST": (30, 60),              # posts and threads per account per minute
     "POST_NEW": (5, 60),           # the same for accounts younger than a day
     "REPORT": (10, 3600),          # reports per account per hour
     "MENTION": (50, 3600),         # people mentioned per account per hour
+    "MAIL_TO": (5, 3600),          # reset, confirmation and invitation mails per receiving address per hour
+    "MAIL_FROM": (30, 3600),       # the same mails asked for by one account or address per hour
 }
 ALL_OFF: dict[str, tuple[int, int] | None] = {name: None for name in DEFAULT_LIMITS}
 
@@ -56,6 +58,22 @@ class RateLimiter:
         self.limits = limits
         self.clock = clock
         self._hits: dict[tuple[str, str], deque[float]] = {}
+
+    def check(self, name: str, key: object) -> None:
+        """Raise TooManyRequests if the named limit is used up for key, without counting: for
+        limits that count only failures (logins)."""
+        limit = self.limits.get(name)
+        if limit is None:
+            return
+        count, seconds = limit
+        now = self.clock()
+        stamps = self._hits.get((name, str(key)))
+        if not stamps:
+            return
+        while stamps and stamps[0] <= now - seconds:
+            stamps.popleft()
+        if len(stamps) >= count:
+            raise TooManyRequests(max(1, math.ceil(stamps[len(stamps) - count] + seconds - now)))
 
     def hit(self, name: str, key: object, cost: int = 1) -> None:
         """Count `cost` attempts for key under the named limit; raise TooManyRequests (with the

@@ -21,6 +21,7 @@ class Action(StrEnum):
     VIEW_GROUP = "view_group"          # name and description
     READ = "read"                      # threads, posts, member list
     JOIN = "join"                      # join, request to join, or accept an invitation
+    ACCEPT_INVITATION_TOKEN = "accept_invitation_token"  # holder of an invitation mail's link
     LEAVE = "leave"
     START_THREAD = "start_thread"
     REPLY = "reply"
@@ -49,6 +50,7 @@ class Actor:
     memberships: Mapping[int, str] = field(default_factory=dict)
     handle: str = ""
     created_at: str = ""
+    email_verified: bool = False       # the address was proven by a link, by an admin or at set-up
     unread_notifications: int = 0      # for the bell in the header; no decision depends on it
 
     @property
@@ -123,7 +125,14 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
     if action is Action.JOIN:
         if not actor.active or is_member or role in ("pending", "banned"):
             return False
-        return role == "invited" or visibility in ("open", "closed")
+        if visibility == "open":
+            return True
+        # asking a closed group or accepting an invitation needs an address that is proven:
+        # otherwise an invitation mailed to an address is claimed by whoever registers it
+        return actor.email_verified and (role == "invited" or visibility == "closed")
+    if action is Action.ACCEPT_INVITATION_TOKEN:
+        # the link in the mail is the proof: it was sent to the invited address
+        return actor.active and not is_member and role != "banned"
     if action is Action.LEAVE:  # a member, a request or an invitation; a ban is not left
         return role in (*GROUP_MEMBER_ROLES, "pending", "invited")
     if action in (Action.START_THREAD, Action.REPLY):
@@ -197,6 +206,17 @@ def own_hidden_posts(actor: Actor, thread: Any, posts) -> dict[int, str]:
             and (moderator or post["author_id"] == actor.user_id)}
 
 
+def can_manage_member(actor: Actor, group: Any, current_role: str | None, new_role: str | None = None) -> bool:
+    """Whether the actor may give someone holding current_role in the group new_role, or (None)
+    remove or ban them: moderators handle members, requests and invitations; acting on a
+    moderator or on ownership is for owners and admins."""
+    if not can(actor, Action.MODERATE_GROUP, group):
+        return False
+    if new_role == "owner" or current_role in ("owner", "moderator"):
+        return can(actor, Action.TRANSFER_OWNERSHIP, group)
+    return True
+
+
 def move_targets(actor: Actor, thread: Any, groups) -> list:
     """Groups a thread may be moved to by this actor: others that they moderate too (a move
     needs the right to moderate both groups)."""
@@ -265,6 +285,8 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
     if action is Action.CREATE_GROUP:
         return True
     group_id, visibility = _group_of(obj)
+    if action is Action.ACCEPT_INVITATION_TOKEN:
+        return True  # whoever holds the link was told the group exists
     if action in (Action.VIEW_GROUP, Action.JOIN, Action.LEAVE, Action.MODERATE_GROUP,
                   Action.TRANSFER_OWNERSHIP):
         return can_view_group(actor, group_id, visibility)

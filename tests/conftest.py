@@ -14,6 +14,7 @@ from forum.app import create_app
 from forum.config import Config
 from forum.limits import ALL_OFF
 from forum.keys import scheduler_key, services_key
+from forum.services import accounts
 
 PASSWORD = "correct horse battery staple"
 
@@ -105,13 +106,24 @@ def anonymous(aiohttp_client, server):
     return make
 
 
+async def verify_email(svc, user_id: int) -> None:
+    """Mark an address proven, as its confirmation link would (tests of the link itself use the mail)."""
+    async with svc.db.write() as tx:
+        await tx.execute("UPDATE users SET email_verified_at = ? WHERE id = ?", (svc.now(), user_id))
+
+
 @pytest.fixture
 def make_user(aiohttp_client, server):
-    """Register (through the API) and log in a user with its own client."""
-    async def make(name: str, *, password: str = PASSWORD, login: bool = True) -> ApiUser:
+    """Register (through the API) and log in a user with its own client. Its address counts
+    as confirmed unless verified=False."""
+    async def make(name: str, *, password: str = PASSWORD, login: bool = True, verified: bool = True) -> ApiUser:
         email = f"{name.lower().replace(' ', '.')}@example.nl"
         user = ApiUser(await aiohttp_client(server), email)
-        await user.post("/api/v1/register", {"email": email, "password": password, "display_name": name}, expect=201)
+        body = await user.post("/api/v1/register", {"email": email, "password": password, "display_name": name},
+                               expect=201)
+        user.id = body["user"]["id"]
+        if verified:
+            await verify_email(server.app[services_key], user.id)
         if login:
             await user.login(password)
         return user
@@ -119,9 +131,13 @@ def make_user(aiohttp_client, server):
 
 
 @pytest.fixture
-async def admin(make_user):
-    """The first account on a fresh site, which makes it the admin."""
-    return await make_user("Beheerder")
+async def admin(aiohttp_client, server):
+    """The site's admin, made as `forum create-admin` makes one (registering never does)."""
+    await accounts.create_admin(server.app[services_key], email="beheerder@example.nl", password=PASSWORD,
+                                display_name="Beheerder")
+    user = ApiUser(await aiohttp_client(server), "beheerder@example.nl")
+    await user.login()
+    return user
 
 
 async def quiet(app) -> None:

@@ -1,4 +1,4 @@
-"""Accounts and sessions: registration rules, the first admin, login, fixation, logout,
+"""Accounts and sessions: registration rules, login, fixation, logout,
 password change and reset, approval mode and suspension."""
 from __future__ import annotations
 
@@ -8,16 +8,6 @@ import pytest
 
 from forum.security import SCHEME, hash_password, verify_password
 from tests.conftest import PASSWORD, count
-
-
-async def test_first_account_is_admin_and_the_next_a_member(make_user, caplog):
-    first = await make_user("Anna Admin")
-    second = await make_user("Bert Lid")
-    me1 = await first.get("/api/v1/me")
-    me2 = await second.get("/api/v1/me")
-    assert me1["user"]["role"] == "admin"
-    assert me2["user"]["role"] == "member"
-    assert any("site admin" in r.getMessage() for r in caplog.records)
 
 
 async def test_email_unique_regardless_of_case(admin, anonymous, svc):

@@ -23,10 +23,18 @@ log = logging.getLogger(__name__)
 
 SITE_ROLES = ("member", "editor", "admin")
 RESET_HOURS = 1
+CONFIRM_DAYS = 7
+
+
+def _count_mail(svc: Services, to: str, sender: object) -> None:
+    """Mails that a stranger can make the site send (resets, confirmations, invitations) are
+    limited per receiving address and per sender, so nobody's mailbox can be flooded."""
+    svc.limiter.hit("MAIL_TO", to.strip().lower())
+    svc.limiter.hit("MAIL_FROM", sender)
 
 
 async def register(svc: Services, *, email: str, password: str, display_name: str,
-                   locale: str = "nl", address: str = ""):
+                   locale: str = "nl", address: str = "", send_confirmation: bool = True):
     errors = FieldErrors()
     email = email_field(errors, email)
     display_name = text_field(errors, "display_name", display_name, max_len=MAX_NAME)
@@ -37,36 +45,86 @@ async def register(svc: Services, *, email: str, password: str, display_name: st
     async with svc.db.write() as tx:
         if await user_store.by_email_with_hash(tx, email):
             raise Conflict(fields={"email": N_("Er is al een account met dit e-mailadres.")})
-        first = await user_store.count(tx) == 0
         settings = await user_store.settings(tx)
-        status = "pending" if settings["registration_mode"] == "approval" and not first else "active"
+        # Registering never makes an admin: the first one comes from the setup link or the
+        # command line (forum/services/setup.py).
         user_id = await user_store.insert(
-            tx, email=email, display_name=display_name, password_hash=password_hash,
-            role="admin" if first else "member", status=status,
+            tx, email=email, display_name=display_name, password_hash=password_hash, role="member",
+            status="pending" if settings["registration_mode"] == "approval" else "active",
             locale=locale if locale in ("nl", "en") else "nl", now=svc.now(),
         )
         await user_store.set_handle(tx, user_id, await free_handle(tx, display_name))
         await user_store.plan_first_digest(tx, user_id, since=svc.now(), due=svc.later(days=DIGEST_DAYS["weekly"]))
-        for group_id in await group_store.take_email_invitations(tx, email):
-            await group_store.put_membership(tx, group_id, user_id, "invited", svc.now())
         user = await user_store.by_id(tx, user_id)
-    if first:
-        log.warning("first account %s (id %d) registered: it is the site admin", email, user_id)
+        if send_confirmation:
+            await _queue_confirmation(tx, svc, user)
     return user
 
 
+async def _queue_confirmation(tx, svc: Services, user) -> None:
+    token = new_token()
+    await user_store.insert_confirmation(tx, token_hash(token), user["id"], user["email"], svc.now(),
+                                         svc.later(days=CONFIRM_DAYS))
+    locale = user["locale"]
+    await svc.mailer.queue(
+        tx, to=user["email"],
+        subject=translate_in(locale, N_("Bevestig uw e-mailadres")),
+        body=translate_in(
+            locale,
+            N_("Beste %(name)s,\n\nBevestig uw e-mailadres via deze link (een week geldig):\n\n%(link)s\n\n"
+               "Daarna kunt u uitnodigingen aannemen en lid worden van besloten groepen. "
+               "Heeft u zich niet aangemeld? Dan kunt u dit bericht negeren."),
+            name=user["display_name"], link=f"{svc.config.site_url}/confirm-email/{token}",
+        ),
+    )
+
+
+async def resend_confirmation(svc: Services, actor: Actor, *, address: str = "") -> None:
+    if not actor.active:
+        raise Unauthorized()
+    if actor.email_verified:
+        raise Conflict(N_("Uw e-mailadres is al bevestigd."))
+    _count_mail(svc, actor.email, address or actor.user_id)
+    async with svc.db.write() as tx:
+        user = await user_store.by_id(tx, actor.user_id)
+        await _queue_confirmation(tx, svc, user)
+
+
+async def confirm_email(svc: Services, token: str):
+    """The link from the confirmation mail: the address is proven. Returns the user."""
+    async with svc.db.write() as tx:
+        row = await user_store.usable_confirmation(tx, token_hash(token), svc.now())
+        if row is None:
+            raise NotFound(N_("Deze link is verlopen of al gebruikt."))
+        await _mark_verified(tx, svc, row["user_id"])
+        return await user_store.by_id(tx, row["user_id"])
+
+
+async def _mark_verified(tx, svc: Services, user_id: int) -> None:
+    await user_store.set_email_verified(tx, user_id, svc.now())
+    await user_store.use_confirmations_of(tx, user_id, svc.now())
+    await _account_changed(tx, svc, user_id)  # invitations by mail now count for open sessions
+
+
 async def login(svc: Services, *, email: str, password: str, address: str = "") -> tuple[str, object]:
-    """Check the credentials and open a new session; returns (cookie token, user). Attempts
-    are counted per address and per account before anything is checked, so guessing is
-    slowed alike for accounts that exist and ones that do not."""
-    svc.limiter.hit("LOGIN_ADDRESS", address)
-    svc.limiter.hit("LOGIN", email.strip().lower())
+    """Check the credentials and open a new session; returns (cookie token, user).
+
+    Failed attempts are counted per account-and-address and per address, alike for accounts
+    that exist and ones that do not. Not per account alone: then a stranger's wrong guesses
+    would lock the owner out."""
+    pair = f"{email.strip().lower()}|{address}"
+    svc.limiter.check("LOGIN_ADDRESS", address)
+    svc.limiter.check("LOGIN", pair)
     async with svc.db.read() as conn:
         row = await user_store.by_email_with_hash(conn, email.strip())
     if row is None:
         await burn_password_check(password, svc.config.bcrypt_rounds)
-        raise Unauthorized(N_("Het e-mailadres of het wachtwoord klopt niet."))
-    if not await verify_password(password, row["password_hash"]):
+        right = False
+    else:
+        right = await verify_password(password, row["password_hash"])
+    if not right:
+        svc.limiter.hit("LOGIN_ADDRESS", address)
+        svc.limiter.hit("LOGIN", pair)
         raise Unauthorized(N_("Het e-mailadres of het wachtwoord klopt niet."))
     if row["status"] == "pending":
         raise Forbidden(N_("Uw account wacht nog op goedkeuring door een beheerder."))
@@ -106,7 +164,7 @@ def actor_from_row(user, roles: dict[int, str]) -> Actor:
     return Actor(
         user_id=user["id"], role=user["role"], status=user["status"], display_name=user["display_name"],
         email=user["email"], locale=user["locale"], memberships=roles, handle=user["handle"] or "",
-        created_at=user["created_at"],
+        created_at=user["created_at"], email_verified=user.get("email_verified_at") is not None,
         unread_notifications=user.get("unread_notifications", 0),
     )
 
@@ -140,6 +198,7 @@ async def change_password(svc: Services, actor: Actor, *, current_password: str,
     token = new_token()
     async with svc.db.write() as tx:
         await user_store.set_password_hash(tx, actor.user_id, new_hash)
+        await user_store.void_resets_of(tx, actor.user_id, svc.now())
         await user_store.delete_sessions_of(tx, actor.user_id)
         await _account_changed(tx, svc, actor.user_id)
         await user_store.insert_session(
@@ -148,8 +207,10 @@ async def change_password(svc: Services, actor: Actor, *, current_password: str,
     return token
 
 
-async def request_password_reset(svc: Services, *, email: str) -> None:
-    """Mail a single-use link if the address has an account; say nothing either way."""
+async def request_password_reset(svc: Services, *, email: str, address: str = "") -> None:
+    """Mail a single-use link if the address has an account; say nothing either way (the
+    limits count alike whether it has one)."""
+    _count_mail(svc, email, address)
     async with svc.db.read() as conn:
         user = await user_store.by_email_with_hash(conn, email.strip())
     if user is None or user["status"] == "pending":
@@ -186,7 +247,7 @@ async def reset_password(svc: Services, *, token: str, new_password: str) -> Non
         reset = await user_store.usable_reset(tx, token_hash(token), svc.now())
         if reset is None:
             raise NotFound(N_("Deze link is verlopen of al gebruikt. Vraag een nieuwe aan."))
-        await user_store.use_reset(tx, reset["token_hash"], svc.now())
+        await user_store.void_resets_of(tx, reset["user_id"], svc.now())
         await user_store.set_password_hash(tx, reset["user_id"], new_hash)
         await user_store.delete_sessions_of(tx, reset["user_id"])
         await _account_changed(tx, svc, reset["user_id"])
@@ -198,7 +259,8 @@ async def profile(svc: Services, viewer: Actor, user_id: int):
         user = await user_store.by_id(conn, user_id)
         if user is None or not policy.can_view_profile(viewer, user):
             raise NotFound()
-        where, params = policy.visible_groups_sql(viewer)
+        # only memberships the viewer could read in that group's member list
+        where, params = policy.readable_groups_sql(viewer)
         groups = await group_store.of_user(conn, user_id, where, params)
     return user, groups
 
@@ -254,26 +316,45 @@ async def give_handles(svc: Services) -> None:
             await user_store.set_handle(tx, user["id"], await free_handle(tx, user["display_name"]))
 
 
-async def create_admin(svc: Services, *, email: str, password: str) -> tuple[object, bool]:
-    """For the command line: promote an existing account, or create an active admin.
-    Returns (user, created)."""
+async def create_admin(svc: Services, *, email: str, password: str, display_name: str = "",
+                       only_if_none: bool = False) -> tuple[object, bool]:
+    """For the command line and the setup link: promote an existing account, or create an
+    active admin with a confirmed address. Returns (user, created). With only_if_none, refuse
+    (Conflict) once any admin exists: the setup link works only for the first."""
+    from forum.services import setup  # setup imports this module
+
     async with svc.db.read() as conn:
         existing = await user_store.by_email_with_hash(conn, email.strip())
-    if existing is not None:
-        new_hash = None
-        if password:
-            errors = FieldErrors()
-            password_field(errors, password)
-            errors.raise_if_any()
-            new_hash = await hash_password(password, svc.config.bcrypt_rounds)  # outside the write lock
-        async with svc.db.write() as tx:
-            await user_store.set_role(tx, existing["id"], "admin")
-            await user_store.set_status(tx, existing["id"], "active")
-            if new_hash:
-                await user_store.set_password_hash(tx, existing["id"], new_hash)
-            return await user_store.by_id(tx, existing["id"]), False
-    user = await register(svc, email=email, password=password, display_name=email.split("@")[0])
+    errors = FieldErrors()
+    if existing is None or password:
+        password_field(errors, password)
+    if existing is None:
+        email = email_field(errors, email)
+        display_name = text_field(errors, "display_name", display_name or email.split("@")[0], max_len=MAX_NAME)
+    errors.raise_if_any()
+    new_hash = await hash_password(password, svc.config.bcrypt_rounds) if password else None  # outside the lock
     async with svc.db.write() as tx:
-        await user_store.set_role(tx, user["id"], "admin")
-        await user_store.set_status(tx, user["id"], "active")
-        return await user_store.by_id(tx, user["id"]), True
+        if only_if_none and await user_store.count_admins(tx):
+            raise setup.SetupDone()
+        if existing is None:
+            if await user_store.by_email_with_hash(tx, email):
+                raise Conflict(fields={"email": N_("Er is al een account met dit e-mailadres.")})
+            user_id = await user_store.insert(
+                tx, email=email, display_name=display_name, password_hash=new_hash, role="admin",
+                status="active", locale="nl", now=svc.now())
+            await user_store.set_handle(tx, user_id, await free_handle(tx, display_name))
+            await user_store.plan_first_digest(tx, user_id, since=svc.now(),
+                                               due=svc.later(days=DIGEST_DAYS["weekly"]))
+        else:
+            user_id = existing["id"]
+            await user_store.set_role(tx, user_id, "admin")
+            await user_store.set_status(tx, user_id, "active")
+            if new_hash:
+                await user_store.set_password_hash(tx, user_id, new_hash)
+                await user_store.void_resets_of(tx, user_id, svc.now())
+            await _account_changed(tx, svc, user_id)
+        await user_store.set_email_verified(tx, user_id, svc.now())
+        user = await user_store.by_id(tx, user_id)
+    setup.finished(svc.config)
+    log.warning("admin account %s (id %d) %s", user["email"], user_id, "created" if existing is None else "promoted")
+    return user, existing is None

@@ -8,7 +8,7 @@ from forum import policy
 from forum.errors import Conflict, N_, NotFound
 from forum.policy import Action, Actor
 from forum.services import Services, audit, iso
-from forum.services.accounts import SITE_ROLES, _account_changed
+from forum.services.accounts import SITE_ROLES, _account_changed, _mark_verified
 from forum.services.checks import FieldErrors, choice_field, text_field
 from forum.store import users as user_store
 
@@ -51,6 +51,18 @@ async def approve_account(svc: Services, actor: Actor, user_id: int):
             raise Conflict(N_("Dit account wacht niet op goedkeuring."))
         await user_store.set_status(tx, user_id, "active")
         await audit.record(tx, svc, actor, "user.approve", target_type="user", target_id=user_id,
+                           label=user["display_name"])
+        return await user_store.by_id(tx, user_id)
+
+
+async def confirm_email(svc: Services, actor: Actor, user_id: int):
+    """An admin vouches for an account's address (someone known who cannot receive the link)."""
+    async with svc.db.write() as tx:
+        user = await _target(tx, actor, user_id)
+        if user["email_verified_at"] is not None:
+            raise Conflict(N_("Dit e-mailadres is al bevestigd."))
+        await _mark_verified(tx, svc, user_id)
+        await audit.record(tx, svc, actor, "user.confirm_email", target_type="user", target_id=user_id,
                            label=user["display_name"])
         return await user_store.by_id(tx, user_id)
 

@@ -1,10 +1,13 @@
 """Groups: proeftuinen and werkgroepen, joining, requests, invitations and member roles."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from forum import policy
-from forum.errors import Conflict, Invalid, N_, NotFound
+from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound, Unauthorized
 from forum.i18n import translate_in
 from forum.policy import Action, Actor, GroupDraft
+from forum.security import new_token, token_hash
 from forum.services import Services, audit, notifications
 from forum.services.checks import (MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field,
                                    email_field, text_field)
@@ -17,12 +20,16 @@ KINDS = ("proeftuin", "werkgroep")
 VISIBILITIES = ("open", "closed", "hidden")
 
 
-async def _membership_event(tx, svc: Services, group_id: int, user_id: int, role: str | None) -> None:
+async def _membership_event(tx, svc: Services, group_id: int, user_id: int, role: str | None,
+                            was: str | None = None) -> None:
     payload = {"group_id": group_id, "user_id": user_id, "role": role}
     # The user's own channel first: the live hub updates that user's rights before the
     # group hears of it, so a removed member gets nothing more from the group.
     await thread_store.append_event(tx, f"user:{user_id}", "membership.changed", payload, svc.now())
-    await thread_store.append_event(tx, f"group:{group_id}", "membership.changed", payload, svc.now())
+    # The group's channel hears only what its member list shows to every reader: requests and
+    # invitations are for the person concerned (above) and the moderators' own pages.
+    if role in policy.GROUP_MEMBER_ROLES or was in policy.GROUP_MEMBER_ROLES:
+        await thread_store.append_event(tx, f"group:{group_id}", "membership.changed", payload, svc.now())
 
 
 async def list_groups(svc: Services, actor: Actor):
@@ -92,15 +99,58 @@ async def join(svc: Services, actor: Actor, group_id: int) -> str:
         if group is not None and current in ("owner", "moderator", "member", "pending"):
             if policy.can(actor, Action.VIEW_GROUP, group):
                 return current  # joining twice is not an error: the answer is the same state
+        if (group is not None and not policy.can(actor, Action.JOIN, group) and not actor.email_verified
+                and policy.can(replace(actor, email_verified=True), Action.JOIN, group)):
+            raise Forbidden(N_("Bevestig eerst uw e-mailadres: wij stuurden u een link. "
+                               "Daarna kunt u uitnodigingen aannemen en lid worden van besloten groepen."))
         policy.require(actor, Action.JOIN, group)
-        role = "member" if current == "invited" or group["visibility"] == "open" else "pending"
-        await group_store.put_membership(tx, group_id, actor.user_id, role, svc.now())
-        await _membership_event(tx, svc, group_id, actor.user_id, role)
+        invited = actor.group_role(group_id) == "invited"  # by account, or by mail to a proven address
+        role = "member" if invited or group["visibility"] == "open" else "pending"
+        await _enter(tx, svc, group_id, actor.user_id, actor.email, role, current)
         if role == "pending":  # moderators hear of requests whatever their level
             await notifications.notify_moderators(tx, svc, group_id, "join_request", actor_id=actor.user_id)
-        else:
-            await note_store.set_group_level(tx, actor.user_id, group_id, "normal")
         return role
+
+
+async def _enter(tx, svc: Services, group_id: int, user_id: int, email: str, role: str, current: str | None) -> None:
+    await group_store.put_membership(tx, group_id, user_id, role, svc.now())
+    if role == "member":
+        await group_store.delete_email_invitation(tx, group_id, email)
+        await note_store.set_group_level(tx, user_id, group_id, "normal")
+    await _membership_event(tx, svc, group_id, user_id, role, was=current)
+
+
+async def accept_invitation(svc: Services, actor: Actor, token: str):
+    """The link in an invitation mail: its holder joins, whatever address their account has
+    (the mail reached the invited mailbox). Returns the group."""
+    if not actor.active:
+        raise Unauthorized()
+    async with svc.db.write() as tx:
+        invitation = await group_store.email_invitation_by_token(tx, token_hash(token))
+        group = await group_store.by_id(tx, invitation["group_id"]) if invitation else None
+        if group is None:
+            raise NotFound(N_("Deze uitnodiging is verlopen of al gebruikt."))
+        current = await group_store.membership(tx, group["id"], actor.user_id)
+        if current in policy.GROUP_MEMBER_ROLES:
+            await group_store.delete_email_invitation(tx, group["id"], invitation["email_norm"])
+            return group
+        if not policy.can(actor, Action.ACCEPT_INVITATION_TOKEN, group):
+            raise Forbidden(N_("U kunt deze uitnodiging niet aannemen."))
+        await group_store.delete_email_invitation(tx, group["id"], invitation["email_norm"])
+        await _enter(tx, svc, group["id"], actor.user_id, actor.email, "member", current)
+        if invitation["email_norm"] == actor.email.lower():  # the mail reached this account's address
+            await user_store.set_email_verified(tx, actor.user_id, svc.now())
+        return group
+
+
+async def invitation_group(svc: Services, token: str):
+    """The group an invitation link is for (the link itself is the authority to see its name)."""
+    async with svc.db.read() as conn:
+        invitation = await group_store.email_invitation_by_token(conn, token_hash(token))
+        group = await group_store.by_id(conn, invitation["group_id"]) if invitation else None
+    if group is None:
+        raise NotFound(N_("Deze uitnodiging is verlopen of al gebruikt."))
+    return group
 
 
 async def leave(svc: Services, actor: Actor, group_id: int) -> None:
@@ -111,8 +161,10 @@ async def leave(svc: Services, actor: Actor, group_id: int) -> None:
         role = await group_store.membership(tx, group_id, actor.user_id)
         if role == "owner" and await group_store.count_role(tx, group_id, "owner") <= 1:
             raise Conflict(N_("U bent de enige eigenaar. Draag het eigenaarschap eerst over."))
-        await group_store.delete_membership(tx, group_id, actor.user_id)
-        await _membership_event(tx, svc, group_id, actor.user_id, None)
+        if role is not None:
+            await group_store.delete_membership(tx, group_id, actor.user_id)
+        await group_store.delete_email_invitation(tx, group_id, actor.email)  # declining one by mail
+        await _membership_event(tx, svc, group_id, actor.user_id, None, was=role)
 
 
 async def members(svc: Services, actor: Actor, group_id: int):
@@ -146,7 +198,7 @@ async def decide_request(svc: Services, actor: Actor, group_id: int, user_id: in
         else:
             await group_store.delete_membership(tx, group_id, user_id)
         new_role = "member" if approve else None
-        await _membership_event(tx, svc, group_id, user_id, new_role)
+        await _membership_event(tx, svc, group_id, user_id, new_role, was=role)
         await audit.record(tx, svc, actor, "member.approve" if approve else "member.reject", target_type="user",
                            target_id=user_id, label=await _name(tx, user_id), group_id=group_id)
         if approve:
@@ -157,8 +209,10 @@ async def decide_request(svc: Services, actor: Actor, group_id: int, user_id: in
 
 
 async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | None = None,
-                 email: str | None = None) -> dict:
-    """Invite a registered user, or an email address that may register later."""
+                 email: str | None = None, address: str = "") -> dict:
+    """Invite a registered user (by id), or an email address. An invitation by address answers
+    the same whether the address has an account or not, and becomes one only through the
+    link in its mail or for an account that proved that address."""
     if (user_id is None) == (email is None):
         raise Invalid(fields={"email": N_("Geef een e-mailadres of een gebruiker op.")})
     errors = FieldErrors()
@@ -168,42 +222,48 @@ async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | N
         group = await group_store.by_id(tx, group_id)
         policy.require(actor, Action.MODERATE_GROUP, group)
         errors.raise_if_any()
+        token = new_token()
+        link = f"{svc.config.site_url}/invitations/{token}"
         if user_id is not None:
             target = await user_store.by_id(tx, user_id)
             if target is None:
                 raise NotFound(N_("Deze gebruiker bestaat niet."))
-        else:
-            target = await user_store.by_email_with_hash(tx, email)
-        link = f"{svc.config.site_url}/groups/{group_id}"
-        if target is None:
-            await group_store.put_email_invitation(tx, group_id, email, actor.user_id, svc.now())
-            locale, address, result = "nl", email, {"email": email.lower(), "role": "invited"}
-            link = f"{svc.config.site_url}/register"
-        else:
             current = await group_store.membership(tx, group_id, target["id"])
             if await group_store.is_banned(tx, group_id, target["id"]):
                 raise Conflict(N_("Deze persoon is uit de groep geweerd. Hef dat eerst op."))
             if current in policy.GROUP_MEMBER_ROLES:
                 raise Conflict(N_("Deze persoon is al lid."))
-            role = "member" if current == "pending" else "invited"  # inviting a requester admits them
-            await group_store.put_membership(tx, group_id, target["id"], role, svc.now())
-            await _membership_event(tx, svc, group_id, target["id"], role)
-            if role == "member":
-                await note_store.set_group_level(tx, target["id"], group_id, "normal")
-            await notifications.notify_one(tx, svc, target["id"], "invitation" if role == "invited" else
-                                           "request_approved", actor_id=actor.user_id, group_id=group_id)
-            locale, address = target["locale"], target["email"]
-            result = {"user_id": target["id"], "role": role}
+            _count_invitation(svc, target["email"], actor)
+            if current == "pending":  # inviting someone who asked admits them
+                await _enter(tx, svc, group_id, target["id"], target["email"], "member", current)
+                await notifications.notify_one(tx, svc, target["id"], "request_approved", actor_id=actor.user_id,
+                                               group_id=group_id)
+                return {"user_id": target["id"], "role": "member"}
+            await group_store.put_membership(tx, group_id, target["id"], "invited", svc.now())
+            await _membership_event(tx, svc, group_id, target["id"], "invited", was=current)
+            await notifications.notify_one(tx, svc, target["id"], "invitation", actor_id=actor.user_id,
+                                           group_id=group_id)
+            locale, to, result = target["locale"], target["email"], {"user_id": target["id"], "role": "invited"}
+        else:
+            _count_invitation(svc, email, actor)
+            locale, to, result = "nl", email, {"email": email.lower(), "role": "invited"}
+        await group_store.put_email_invitation(tx, group_id, to, actor.user_id, svc.now(), token_hash(token))
         await svc.mailer.queue(
-            tx, to=address,
+            tx, to=to,
             subject=translate_in(locale, N_("Uitnodiging voor %(group)s"), group=group["name"]),
             body=translate_in(
                 locale,
-                N_("%(inviter)s nodigt u uit voor de groep %(group)s.\n\nBekijk de uitnodiging: %(link)s"),
+                N_("%(inviter)s nodigt u uit voor de groep %(group)s.\n\nNeem de uitnodiging aan via deze link "
+                   "(heeft u nog geen account, dan maakt u er eerst een): %(link)s"),
                 inviter=actor.display_name, group=group["name"], link=link,
             ),
         )
         return result
+
+
+def _count_invitation(svc: Services, to: str, actor: Actor) -> None:
+    svc.limiter.hit("MAIL_TO", to.strip().lower())
+    svc.limiter.hit("MAIL_FROM", actor.user_id)
 
 
 async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: int, role: str) -> str:
@@ -215,13 +275,12 @@ async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: i
         errors.raise_if_any()
         if current not in policy.GROUP_MEMBER_ROLES:
             raise Conflict(N_("Alleen leden kunnen een andere rol krijgen."))
-        # Moderators promote members; acting on a moderator or on ownership is for owners and admins.
-        if role == "owner" or current in ("owner", "moderator"):
-            policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
+        if not policy.can_manage_member(actor, group, current, role):
+            raise Forbidden()
         if current == "owner" and await group_store.count_role(tx, group_id, "owner") <= 1:
             raise Conflict(N_("Een groep houdt altijd een eigenaar. Draag het eigenaarschap eerst over."))
         await group_store.put_membership(tx, group_id, user_id, role, svc.now())
-        await _membership_event(tx, svc, group_id, user_id, role)
+        await _membership_event(tx, svc, group_id, user_id, role, was=current)
         await audit.record(tx, svc, actor, "member.role", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id, data={"from": current, "to": role})
         if role != current and user_id != actor.user_id:
@@ -229,7 +288,7 @@ async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: i
                                            group_id=group_id, data={"role": role})
         if role == "owner" and actor.group_role(group_id) == "owner" and actor.user_id != user_id:
             await group_store.put_membership(tx, group_id, actor.user_id, "moderator", svc.now())
-            await _membership_event(tx, svc, group_id, actor.user_id, "moderator")
+            await _membership_event(tx, svc, group_id, actor.user_id, "moderator", was="owner")
         return role
 
 
@@ -238,10 +297,10 @@ async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int
         group, current = await _moderated_target(tx, actor, group_id, user_id)
         if current == "owner":
             raise Conflict(N_("De eigenaar kan niet worden verwijderd."))
-        if current == "moderator":
-            policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
+        if not policy.can_manage_member(actor, group, current):
+            raise Forbidden()
         await group_store.delete_membership(tx, group_id, user_id)
-        await _membership_event(tx, svc, group_id, user_id, None)
+        await _membership_event(tx, svc, group_id, user_id, None, was=current)
         await audit.record(tx, svc, actor, "member.remove", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id)
 
@@ -262,12 +321,13 @@ async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: 
         current = await group_store.membership(tx, group_id, user_id)
         if current == "owner":
             raise Conflict(N_("De eigenaar kan niet worden verwijderd."))
-        if current == "moderator":
-            policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
+        if not policy.can_manage_member(actor, group, current):
+            raise Forbidden()
         if current is not None:
             await group_store.delete_membership(tx, group_id, user_id)
+        await group_store.delete_email_invitation(tx, group_id, target["email"])
         await group_store.put_ban(tx, group_id, user_id, reason=reason, by=actor.user_id, now=svc.now())
-        await _membership_event(tx, svc, group_id, user_id, None)
+        await _membership_event(tx, svc, group_id, user_id, None, was=current)
         await audit.record(tx, svc, actor, "member.ban", target_type="user", target_id=user_id,
                            label=target["display_name"], group_id=group_id, reason=reason)
 
@@ -300,6 +360,21 @@ async def invitations_for(svc: Services, actor: Actor):
         return []
     async with svc.db.read() as conn:
         return await group_store.pending_invitations_for(conn, actor.user_id)
+
+
+async def creatable_kinds(svc: Services, actor: Actor) -> tuple[str, ...]:
+    """The kinds of group the actor may start now (the site setting decides for members)."""
+    if not actor.active:
+        return ()
+    members_may = await members_may_create_werkgroepen(svc)
+    return tuple(kind for kind in KINDS if policy.can(actor, Action.CREATE_GROUP, GroupDraft(kind, members_may)))
+
+
+async def require_may_create(svc: Services, actor: Actor) -> tuple[str, ...]:
+    kinds = await creatable_kinds(svc, actor)
+    if not kinds:
+        policy.require(actor, Action.CREATE_GROUP, GroupDraft("werkgroep", await members_may_create_werkgroepen(svc)))
+    return kinds
 
 
 async def members_may_create_werkgroepen(svc: Services) -> bool:

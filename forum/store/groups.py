@@ -117,29 +117,47 @@ async def members(conn, group_id: int):
 
 
 async def pending_invitations_for(conn, user_id: int):
+    """Invitations to this account, and those by mail to its address once it is proven."""
     return await fetch_all(
         conn,
-        f"SELECT {GROUP_COLUMNS} FROM groups g JOIN memberships m ON m.group_id = g.id"
-        " WHERE m.user_id = ? AND m.role = 'invited' ORDER BY g.name_norm",
-        (user_id,),
+        f"SELECT {GROUP_COLUMNS} FROM groups g WHERE g.id IN ("
+        " SELECT m.group_id FROM memberships m WHERE m.user_id = ? AND m.role = 'invited'"
+        " UNION SELECT e.group_id FROM email_invitations e JOIN users u ON u.email_norm = e.email_norm"
+        " WHERE u.id = ? AND u.email_verified_at IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM memberships m2 WHERE m2.group_id = e.group_id AND m2.user_id = u.id)"
+        " AND NOT EXISTS (SELECT 1 FROM group_bans b WHERE b.group_id = e.group_id AND b.user_id = u.id))"
+        " ORDER BY g.name_norm",
+        (user_id, user_id),
     )
 
 
 # --- invitations by email ---------------------------------------------------------------
 
-async def put_email_invitation(conn, group_id: int, email: str, invited_by: int, now: str) -> None:
+async def put_email_invitation(conn, group_id: int, email: str, invited_by: int, now: str,
+                               token_hash: str) -> None:
+    """A new invitation, or a fresh token for one already open (the newest mail is the one that works)."""
     await execute(
         conn,
-        "INSERT OR IGNORE INTO email_invitations (group_id, email_norm, invited_by, created_at)"
-        " VALUES (?, ?, ?, ?)",
-        (group_id, email.lower(), invited_by, now),
+        "INSERT INTO email_invitations (group_id, email_norm, invited_by, created_at, token_hash)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (group_id, email_norm) DO UPDATE SET"
+        " invited_by = excluded.invited_by, created_at = excluded.created_at, token_hash = excluded.token_hash",
+        (group_id, email.lower(), invited_by, now, token_hash),
     )
 
 
-async def take_email_invitations(conn, email: str) -> list[int]:
-    rows = await fetch_all(conn, "SELECT group_id FROM email_invitations WHERE email_norm = ?", (email.lower(),))
-    await execute(conn, "DELETE FROM email_invitations WHERE email_norm = ?", (email.lower(),))
-    return [row["group_id"] for row in rows]
+async def email_invitation_by_token(conn, token_hash: str):
+    return await fetch_one(conn, "SELECT group_id, email_norm, invited_by, created_at FROM email_invitations"
+                                 " WHERE token_hash = ?", (token_hash,))
+
+
+async def has_email_invitation(conn, group_id: int, email: str) -> bool:
+    return await fetch_value(conn, "SELECT COUNT(*) FROM email_invitations WHERE group_id = ? AND email_norm = ?",
+                             (group_id, email.lower())) > 0
+
+
+async def delete_email_invitation(conn, group_id: int, email: str) -> None:
+    await execute(conn, "DELETE FROM email_invitations WHERE group_id = ? AND email_norm = ?",
+                  (group_id, email.lower()))
 
 
 async def email_invitations(conn, group_id: int) -> list[str]:

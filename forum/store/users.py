@@ -4,7 +4,7 @@ from __future__ import annotations
 from forum.store import execute, fetch_all, fetch_one, fetch_value
 
 USER_COLUMNS = ("id, email, display_name, handle, role, status, status_reason, bio, locale, created_at,"
-                " email_notifications, digest, suspended_until")
+                " email_notifications, digest, suspended_until, email_verified_at")
 
 
 async def insert(conn, *, email, display_name, password_hash, role, status, locale, now) -> int:
@@ -18,6 +18,35 @@ async def insert(conn, *, email, display_name, password_hash, role, status, loca
 
 async def count(conn) -> int:
     return await fetch_value(conn, "SELECT COUNT(*) FROM users")
+
+
+async def count_admins(conn) -> int:
+    return await fetch_value(conn, "SELECT COUNT(*) FROM users WHERE role = 'admin'")
+
+
+async def set_email_verified(conn, user_id: int, now: str) -> None:
+    await execute(conn, "UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?",
+                  (now, user_id))
+
+
+# --- address confirmations --------------------------------------------------------------
+
+async def insert_confirmation(conn, token_hash: str, user_id: int, email: str, now: str, expires_at: str) -> None:
+    await execute(
+        conn, "INSERT INTO email_confirmations (token_hash, user_id, email_norm, created_at, expires_at)"
+              " VALUES (?, ?, ?, ?, ?)", (token_hash, user_id, email.lower(), now, expires_at))
+
+
+async def usable_confirmation(conn, token_hash: str, now: str):
+    return await fetch_one(
+        conn, "SELECT c.token_hash, c.user_id, c.email_norm FROM email_confirmations c"
+              " JOIN users u ON u.id = c.user_id AND u.email_norm = c.email_norm"
+              " WHERE c.token_hash = ? AND c.used_at IS NULL AND c.expires_at > ?", (token_hash, now))
+
+
+async def use_confirmations_of(conn, user_id: int, now: str) -> None:
+    await execute(conn, "UPDATE email_confirmations SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
+                  (now, user_id))
 
 
 async def by_id(conn, user_id: int):
@@ -111,7 +140,12 @@ async def session_user(conn, token_hash: str, now: str):
         conn,
         f"SELECT {', '.join('u.' + c for c in USER_COLUMNS.split(', '))},"
         " (SELECT group_concat(r) FROM (SELECT m.group_id || ':' || m.role AS r FROM memberships m"
-        " WHERE m.user_id = u.id UNION ALL SELECT b.group_id || ':banned' FROM group_bans b WHERE b.user_id = u.id))"
+        " WHERE m.user_id = u.id UNION ALL SELECT b.group_id || ':banned' FROM group_bans b WHERE b.user_id = u.id"
+        # an invitation by mail counts as one once the address is proven (and no other role is held)
+        " UNION ALL SELECT e.group_id || ':invited' FROM email_invitations e WHERE e.email_norm = u.email_norm"
+        " AND u.email_verified_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM memberships m2"
+        " WHERE m2.group_id = e.group_id AND m2.user_id = u.id)"
+        " AND NOT EXISTS (SELECT 1 FROM group_bans b2 WHERE b2.group_id = e.group_id AND b2.user_id = u.id)))"
         " AS group_roles, s.expires_at,"
         " (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread_notifications"
         " FROM sessions s"
@@ -160,6 +194,12 @@ async def usable_reset(conn, token_hash: str, now: str):
 
 async def use_reset(conn, token_hash: str, now: str) -> None:
     await execute(conn, "UPDATE password_resets SET used_at = ? WHERE token_hash = ?", (now, token_hash))
+
+
+async def void_resets_of(conn, user_id: int, now: str) -> None:
+    """Every outstanding reset link of the account stops working (a new password was set)."""
+    await execute(conn, "UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
+                  (now, user_id))
 
 
 # --- site settings ----------------------------------------------------------------------

@@ -3,10 +3,11 @@ and the security headers every response gets. Views can rely on request[actor_ke
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from aiohttp import web
 
-from forum.errors import ServiceError
+from forum.errors import BadRequest, N_, ServiceError
 from forum.limits import TooManyRequests
 from forum.i18n import LOCALES, gettext, negotiate, set_locale
 from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_key,
@@ -72,7 +73,8 @@ async def error_middleware(request: web.Request, handler):
         if is_api(request):
             return error_json(error.status, error.code, message, translate_fields(error.fields))
         if error.status == 401:
-            raise web.HTTPSeeOther(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}" if request.method == "GET"
+                                   else "/login")
         return await _error_page(request, error.status, message)
     except web.HTTPException as http_error:
         if http_error.status < 400:
@@ -129,6 +131,16 @@ async def session_middleware(request: web.Request, handler):
 TOKEN_AUTHORISED_PREFIXES = ("/unsubscribe/",)
 
 
+async def posted_form(request: web.Request):
+    """The posted form fields; a body that is not a readable form (a broken multipart) is a 400."""
+    try:
+        return await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        raise
+    except (ValueError, AssertionError, LookupError, UnicodeDecodeError):
+        raise BadRequest(N_("Het formulier kon niet worden gelezen."))
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler):
     if request.path.startswith(TOKEN_AUTHORISED_PREFIXES):
@@ -142,7 +154,7 @@ async def csrf_middleware(request: web.Request, handler):
         else:
             given = request.headers.get("X-CSRF-Token")
             if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                given = (await request.post()).get("csrf_token")
+                given = (await posted_form(request)).get("csrf_token")
             if not signature_matches(expected, given if isinstance(given, str) else None):
                 return await _error_page(
                     request, 403,
@@ -158,7 +170,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
     )
     if request.app[config_key].secure_cookies:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from forum import ROOT
 from forum.keys import openapi_key
+from forum.web.api import TokenIn
 from forum.live import endpoint as live_endpoint
 from forum.web.api import accounts as api_accounts
 from forum.web.api import groups as api_groups
@@ -21,6 +22,7 @@ from forum.web.pages import accounts, admin, groups, threads
 from forum.web.pages import audit as audit_page
 from forum.web.pages import moderation as moderation_page
 from forum.web.pages import notifications as notes
+from forum.web.pages import onboarding
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ API_ROUTES = [
              "Change my password; ends my other sessions", api_accounts.PasswordChangeIn),
     ApiRoute("GET", "/api/v1/me/invitations", api_groups.my_invitations, "api.me.invitations",
              "Groups that invited me"),
+    ApiRoute("POST", "/api/v1/invitations/accept", api_groups.accept_invitation, "api.invitation.accept",
+             "Accept an invitation with the token from its mail", TokenIn),
+    ApiRoute("POST", "/api/v1/confirm-email", api_accounts.confirm_email, "api.confirm_email",
+             "Confirm my e-mail address with the token from the mail", TokenIn, auth=False),
+    ApiRoute("POST", "/api/v1/me/confirm-email", api_accounts.resend_confirmation, "api.me.confirm_email",
+             "Send me a new confirmation link", status=202),
     ApiRoute("POST", "/api/v1/password/forgot", api_accounts.request_reset, "api.password.forgot",
              "Mail a password-reset link (answers the same whether the address exists)",
              api_accounts.ResetRequestIn, 202, auth=False),
@@ -149,6 +157,8 @@ API_ROUTES = [
              "Change a site role (admin)", api_accounts.RoleIn),
     ApiRoute("POST", "/api/v1/admin/users/{user_id}/approve", api_accounts.admin_approve,
              "api.admin.user.approve", "Approve a pending account (admin)"),
+    ApiRoute("POST", "/api/v1/admin/users/{user_id}/confirm-email", api_accounts.admin_confirm_email,
+             "api.admin.user.confirm_email", "Confirm an account's e-mail address by hand (admin)"),
     ApiRoute("POST", "/api/v1/admin/users/{user_id}/suspend", api_accounts.admin_suspend,
              "api.admin.user.suspend", "Suspend an account and end its sessions (admin)", api_accounts.SuspendIn),
     ApiRoute("POST", "/api/v1/admin/users/{user_id}/unsuspend", api_accounts.admin_unsuspend,
@@ -230,5 +240,6 @@ def setup_routes(app: web.Application) -> None:
     for route in API_ROUTES:
         app.router.add_route(route.method, route.path, route.handler, name=route.name)
     app.router.add_routes(page_routes())
+    app.router.add_routes(onboarding.routes())
     # follow_symlinks stays off and there is no listing: nothing outside static/ is served.
     app.router.add_static("/static/", ROOT / "static", name="static", show_index=False)

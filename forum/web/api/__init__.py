@@ -19,6 +19,11 @@ class In(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
+class TokenIn(In):
+    """A token from a mailed link (confirmation, invitation)."""
+    token: str
+
+
 class UnsupportedMediaType(ServiceError):
     status, code = 415, "unsupported_media_type"
     default_message = N_("Stuur JSON (Content-Type: application/json).")
@@ -38,6 +43,44 @@ PYDANTIC_MESSAGES = {
 }
 
 
+MAX_JSON_DEPTH = 20
+
+
+def parse_json(raw: bytes | str):
+    """JSON as the forum accepts it: nested at most MAX_JSON_DEPTH deep (deeper would reach
+    Python's recursion limit) and without lone surrogates (text that cannot be stored as UTF-8).
+    Anything else is a BadRequest, never a 500."""
+    try:
+        data = json.loads(raw or b"null")
+    except RecursionError:
+        raise BadRequest(N_("De JSON is te diep genest."))
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(N_("De body is geen geldige JSON."))
+    pending = [(data, 0)]
+    while pending:  # iterative: the check itself must not recurse
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if not _is_utf8(value):
+                raise BadRequest(N_("De tekst bevat ongeldige tekens."))
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                raise BadRequest(N_("De JSON is te diep genest."))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and not _is_utf8(key):
+                    raise BadRequest(N_("De tekst bevat ongeldige tekens."))
+                pending.append((item, depth + 1))
+    return data
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 async def read_json(request: web.Request, model: type[Model]) -> Model:
     if request.content_type != "application/json":
         raise UnsupportedMediaType()
@@ -45,10 +88,7 @@ async def read_json(request: web.Request, model: type[Model]) -> Model:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise TooLarge()
-    try:
-        data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest(N_("De body is geen geldige JSON."))
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise BadRequest(N_("De body moet een JSON-object zijn."))
     try:
@@ -89,7 +129,8 @@ def user_out(user, *, private: bool = False) -> dict:
     if private:
         out.update(email=user["email"], locale=user["locale"], status=user["status"],
                    email_notifications=user["email_notifications"], digest=user["digest"],
-                   suspended_until=user.get("suspended_until"))
+                   suspended_until=user.get("suspended_until"),
+                   email_verified=user.get("email_verified_at") is not None)
     return out
 
 

@@ -6,7 +6,7 @@ from forum.keys import actor_key, config_key, csrf_token_key, services_key, sess
 from forum.security import csrf_token_for_session, token_hash
 from forum.services import accounts, administration
 from forum.errors import Unauthorized
-from forum.web.api import In, int_param, json_out, read_json, user_out
+from forum.web.api import In, TokenIn, int_param, json_out, read_json, user_out
 from forum.web.cookies import clear_session_cookie, set_session_cookie
 
 
@@ -106,7 +106,7 @@ async def change_password(request: web.Request) -> web.Response:
 
 async def request_reset(request: web.Request) -> web.Response:
     data = await read_json(request, ResetRequestIn)
-    await accounts.request_password_reset(request.app[services_key], email=data.email)
+    await accounts.request_password_reset(request.app[services_key], email=data.email, address=request.remote or "")
     return json_out({"ok": True}, status=202)
 
 
@@ -114,6 +114,23 @@ async def reset(request: web.Request) -> web.Response:
     data = await read_json(request, ResetIn)
     await accounts.reset_password(request.app[services_key], token=data.token, new_password=data.password)
     return json_out({"ok": True})
+
+
+async def confirm_email(request: web.Request) -> web.Response:
+    data = await read_json(request, TokenIn)
+    user = await accounts.confirm_email(request.app[services_key], data.token)
+    return json_out({"user": {"id": user["id"], "email_verified": True}})
+
+
+async def resend_confirmation(request: web.Request) -> web.Response:
+    await accounts.resend_confirmation(request.app[services_key], request[actor_key], address=request.remote or "")
+    return json_out({"ok": True}, status=202)
+
+
+async def admin_confirm_email(request: web.Request) -> web.Response:
+    user = await administration.confirm_email(request.app[services_key], request[actor_key],
+                                              int_param(request, "user_id"))
+    return json_out({"user": user_out(user, private=True)})
 
 
 async def user_profile(request: web.Request) -> web.Response:

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from forum.keys import actor_key, services_key
 from forum.services import groups
-from forum.web.api import MAX_ID, In, group_out, int_param, json_out, read_json
+from forum.web.api import MAX_ID, In, TokenIn, group_out, int_param, json_out, read_json
 
 
 class GroupIn(In):
@@ -130,6 +130,12 @@ async def invite(request: web.Request) -> web.Response:
     result = await groups.invite(request.app[services_key], request[actor_key], int_param(request, "group_id"),
                                  user_id=data.user_id, email=data.email)
     return json_out({"invitation": result}, status=201)
+
+
+async def accept_invitation(request: web.Request) -> web.Response:
+    data = await read_json(request, TokenIn)
+    group = await groups.accept_invitation(request.app[services_key], request[actor_key], data.token)
+    return json_out({"group": group_out(group), "membership": {"role": "member"}})
 
 
 async def my_invitations(request: web.Request) -> web.Response:

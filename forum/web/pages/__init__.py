@@ -2,18 +2,20 @@
 Helpers here keep each view to those steps."""
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from aiohttp import web
 
 from forum.errors import ServiceError, Unauthorized
 from forum.keys import actor_key
 from forum.limits import TooManyRequests
 from forum.i18n import gettext
-from forum.web.middleware import translate_fields
+from forum.web.middleware import posted_form, translate_fields
 from forum.web.templating import render
 
 
 async def form_of(request: web.Request) -> dict[str, str]:
-    data = await request.post()
+    data = await posted_form(request)
     return {key: value for key, value in data.items() if isinstance(value, str)}
 
 
@@ -57,8 +59,17 @@ def require_login(request: web.Request):
     return actor
 
 
-def safe_next(target: str | None) -> str:
-    """Only same-site paths, so a login link cannot send someone elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths, so a login link cannot send someone elsewhere. Browsers drop tabs
+    and line breaks and read a backslash as a slash, so '/\t/evil.test' would be '//evil.test':
+    control characters, backslashes and a leading '//' are refused, also once decoded again."""
+    if not target or len(target) > 2000:
+        return default
+    for candidate in (target, unquote(target)):
+        if (not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate
+                or any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in candidate)):
+            return default
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc:
+            return default
+    return target

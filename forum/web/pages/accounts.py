@@ -13,7 +13,7 @@ from forum.web.pages import form_of, redirect, render, require_login, rerender, 
 
 
 async def register_form(request: web.Request) -> web.Response:
-    return render(request, "register.html", {"values": {}})
+    return render(request, "register.html", {"values": {}, "next": safe_next(request.query.get("next"), "")})
 
 
 async def register_submit(request: web.Request) -> web.Response:
@@ -25,14 +25,16 @@ async def register_submit(request: web.Request) -> web.Response:
             display_name=form.get("display_name", ""), locale=current_locale(), address=request.remote or "",
         )
     except ServiceError as error:
-        return rerender(request, "register.html", error, {"values": form})
+        return rerender(request, "register.html", error, {"values": form, "next": safe_next(form.get("next"), "")})
     if user["status"] == "pending":
         return render(request, "message.html", {
             "title": gettext("Aanmelding ontvangen"),
             "message": gettext("Een beheerder keurt uw aanmelding goed. Daarna kunt u inloggen."),
         })
     token, _ = await accounts.login(svc, email=form["email"], password=form["password"], address=request.remote or "")
-    response = web.HTTPSeeOther("/groups")
+    # where they were going (an invitation), else the groups to join; the banner there asks
+    # them to confirm their address
+    response = web.HTTPSeeOther(safe_next(form.get("next"), "/groups"))
     set_session_cookie(response, request.app[config_key], token)
     raise response
 
@@ -70,7 +72,11 @@ async def forgot_form(request: web.Request) -> web.Response:
 
 async def forgot_submit(request: web.Request) -> web.Response:
     form = await form_of(request)
-    await accounts.request_password_reset(request.app[services_key], email=form.get("email", ""))
+    try:
+        await accounts.request_password_reset(request.app[services_key], email=form.get("email", ""),
+                                              address=request.remote or "")
+    except ServiceError as error:
+        return rerender(request, "forgot.html", error, {"values": form})
     return render(request, "message.html", {
         "title": gettext("Kijk in uw mailbox"),
         "message": gettext("Als dit adres bij ons bekend is, ontvangt u een link om een nieuw wachtwoord "

@@ -36,6 +36,8 @@ async def user_action(request: web.Request) -> web.Response:
             await administration.suspend_account(svc, actor, user_id, form.get("reason", ""), form.get("until") or None)
         elif action == "unsuspend":
             await administration.unsuspend_account(svc, actor, user_id)
+        elif action == "confirm_email":
+            await administration.confirm_email(svc, actor, user_id)
         else:
             await administration.set_site_role(svc, actor, user_id, form.get("role", ""))
     except ServiceError as error:

@@ -7,7 +7,7 @@ from aiohttp import web
 from forum import policy
 from forum.errors import ServiceError
 from forum.i18n import current_locale
-from forum.keys import actor_key, services_key
+from forum.keys import actor_key, group_rows_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, live, reading
 from forum.web.api import int_param
@@ -24,27 +24,19 @@ async def index(request: web.Request) -> web.Response:
         "proeftuinen": [g for g in rows if g["kind"] == "proeftuin"],
         "werkgroepen": [g for g in rows if g["kind"] == "werkgroep"],
         "invitations": invitations,
-        "may_create": await _may_create(request),
+        "may_create": bool(await groups.creatable_kinds(request.app[services_key], request[actor_key])),
     })
 
 
-async def _may_create(request: web.Request, kind: str = "werkgroep") -> bool:
-    actor = request[actor_key]
-    if not actor.active:
-        return False
-    members_may = await groups.members_may_create_werkgroepen(request.app[services_key])
-    return policy.can(actor, Action.CREATE_GROUP, policy.GroupDraft(kind, members_may))
-
-
-_rows_by_lists: dict[tuple, tuple[object, object, list]] = {}
 
 
 def thread_rows(request: web.Request, threads, new, logged_in: bool, week_ago: str) -> list:
     """A group page's rows: reused while the thread list and the reader's unread counts are
     the same objects (both come from the read cache, one object per version). Threads never
     opened count as new for a week."""
+    rows_by_lists = request.app[group_rows_key]
     key = (id(threads), id(new), logged_in, current_locale(), week_ago[:13])
-    hit = _rows_by_lists.get(key)
+    hit = rows_by_lists.get(key)
     if hit is None or hit[0] is not threads or hit[1] is not new:  # ids are reused: check identity
         rows = [
             fragment(request, "thread_row.html", id=t["id"], title=t["title"], author_name=t["author_name"],
@@ -53,10 +45,10 @@ def thread_rows(request: web.Request, threads, new, logged_in: bool, week_ago: s
                      new=new.get(t["id"], (0, None))[0], first_new=new.get(t["id"], (0, None))[1],
                      fresh=logged_in and t["id"] not in new and t["created_at"] > week_ago)
             for t in threads]
-        if len(_rows_by_lists) > 1024:
-            _rows_by_lists.clear()
+        if len(rows_by_lists) > 256:  # lists of references to cached fragments: small, and bounded
+            rows_by_lists.clear()
         hit = (threads, new, rows)
-        _rows_by_lists[key] = hit
+        rows_by_lists[key] = hit
     return hit[2]
 
 
@@ -84,11 +76,9 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def new_form(request: web.Request) -> web.Response:
-    if not await _may_create(request):
-        policy.require(request[actor_key], Action.CREATE_GROUP, policy.GroupDraft("werkgroep", False))
+    kinds = await groups.require_may_create(request.app[services_key], request[actor_key])
     return render(request, "group_form.html", {"values": {"kind": "werkgroep", "visibility": "open"},
-                                               "creating": True,
-                                               "may_create_proeftuin": await _may_create(request, "proeftuin")})
+                                               "creating": True, "may_create_proeftuin": "proeftuin" in kinds})
 
 
 async def new_submit(request: web.Request) -> web.Response:
@@ -99,7 +89,9 @@ async def new_submit(request: web.Request) -> web.Response:
             visibility=form.get("visibility", ""), description=form.get("description", ""))
     except ServiceError as error:
         return rerender(request, "group_form.html", error, {
-            "values": form, "creating": True, "may_create_proeftuin": await _may_create(request, "proeftuin")})
+            "values": form, "creating": True,
+            "may_create_proeftuin": "proeftuin" in await groups.creatable_kinds(request.app[services_key],
+                                                                               request[actor_key])})
     raise redirect(request, "group", group_id=group["id"])
 
 
