@@ -135,6 +135,7 @@ async def test_a_hidden_post_cannot_be_reported(admin, make_user, svc):
     await hide(admin, reader, post)
     refused = await other.post(f"/api/v1/posts/{post}/reports", {"reason": "spam"}, expect=None)
     assert refused["error"]["code"] in ("forbidden", "not_found")
+    assert (await other.client.get(f"/posts/{post}/report")).status in (403, 404)  # no form offered either
     async with svc.db.read() as conn:
         rows = await conn.execute_fetchall("SELECT COUNT(*) FROM reports")
     assert rows[0][0] == 1  # only the report that led to the hiding

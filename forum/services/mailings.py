@@ -4,6 +4,7 @@ that say it was made, so a crash in the middle of a batch sends nobody anything 
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from forum import policy
 from forum.errors import N_, NotFound, Unauthorized
@@ -148,9 +149,11 @@ async def send_due_mail(svc: Services) -> int:
 
 
 def _unsubscribe_headers(svc: Services, user_id: int, what: str) -> dict:
-    # RFC 8058: mail clients offer the button and POST to the address themselves.
-    return {"List-Unsubscribe": f"<{unsubscribe_url(svc, user_id, what)}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    # RFC 8058: mail clients offer the button and POST to the address themselves. One <URL>,
+    # ASCII without spaces (a non-ASCII site address is percent-encoded), so the mailer writes
+    # it verbatim on one line: an encoded or folded URL is one clients can no longer use.
+    url = quote(unsubscribe_url(svc, user_id, what), safe=":/?#[]@!$&'()*+,;=%~")
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 async def send_due_digests(svc: Services) -> int:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from forum import policy
 from forum.errors import ServiceError
 from forum.keys import actor_key, services_key
+from forum.policy import Action
 from forum.services import discussions, moderation
 from forum.web.api import id_query, int_param
 from forum.web.api.moderation import item_out
@@ -12,7 +14,10 @@ from forum.web.pages import form_of, redirect, render, rerender
 
 
 async def report_form(request: web.Request) -> web.Response:
-    post = await discussions.get_post(request.app[services_key], request[actor_key], int_param(request, "post_id"))
+    actor = request[actor_key]
+    post = await discussions.get_post(request.app[services_key], actor, int_param(request, "post_id"))
+    if post["author_id"] != actor.user_id:  # one's own post: the form explains why not
+        policy.require(actor, Action.REPORT_POST, post)  # a hidden or removed post is offered no form
     return render(request, "report.html", {"post": post, "values": {}, "done": False})
 
 
