@@ -248,6 +248,7 @@ async def test_admins_see_failed_mail_and_can_retry_it(server, svc, admin, make_
     entries = (await admin.get("/api/v1/audit"))["entries"]
     assert entries[0]["action"] == "mail.retry"
     assert entries[0]["target"] == {"type": "mail", "id": failed, "label": "piet@example.nl"}
+    assert (await admin.client.get("/audit")).status == 200
 
     twice = await admin.client.post(f"/admin/outbox/{failed}/retry", data={"csrf_token": admin.csrf})
     assert twice.status == 409 and "niet mislukt" in await twice.text()
