@@ -14,7 +14,6 @@ message never holds up the others: each is tried on its own.
 from __future__ import annotations
 
 import asyncio
-import email.errors
 import email.policy
 import json
 import logging
@@ -76,8 +75,6 @@ def _policy() -> email.policy.EmailPolicy:
 
 
 POLICY = _policy()
-BUILD_ERRORS = (ValueError, TypeError, UnicodeError, LookupError, email.errors.MessageError)
-SEND_ERRORS = (aiosmtplib.SMTPException, OSError)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -204,7 +201,9 @@ class Mailer:
             else:
                 await asyncio.to_thread(_write_private, self.config.outbox_dir, f"{row['id']:06d}.eml", data)
                 status = "stored"
-        except Exception as error:  # BUILD_ERRORS, SEND_ERRORS, or a surprise: none may stop the queue
+        # building (ValueError, TypeError, UnicodeError, email.errors.MessageError), sending
+        # (aiosmtplib.SMTPException, OSError), writing the file, or a surprise: none may stop the queue
+        except Exception as error:
             await self._failed(row, f"{type(error).__name__}: {error}"[:500])
             return
         async with self.db.write() as tx:
