@@ -294,7 +294,7 @@
       if (message.kind === "notification.created") announceNotification(data);
       else if (message.kind === "notification.read") showUnread(data.unread_count);
       else if (message.kind === "post.created") insertPost(data.post);
-      else if (message.kind === "post.edited" && data.post.redacted) {
+      else if (message.kind === "post.edited" && (data.post.redacted || data.post.hidden || data.post.deleted)) {
         removePost(data.post.id, data.post.hidden && !data.post.deleted ? text.hidden : text.removed);
       }
       else if (message.kind === "post.edited") updatePost(data.post);
