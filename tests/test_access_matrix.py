@@ -12,7 +12,7 @@ import json
 import pytest
 
 from forum.keys import scheduler_key
-from tests.conftest import open_group
+from tests.conftest import open_group, quiet
 
 READERS = {"member_a", "moderator_a", "owner_a", "admin"}
 MODERATORS = {"moderator_a", "owner_a", "admin"}
@@ -103,3 +103,102 @@ async def test_every_cell(world, actor):
         assert errors == [] and len(delivered) == 1, (actor, frames)
     else:
         assert {e["code"] for e in errors} == {"not_found"} and delivered == [], (actor, frames)
+
+
+# --- writes ---------------------------------------------------------------------------------
+# Actors × open, closed and hidden groups × the writes people try (follow, report, reply, edit,
+# rename, invite, ban). The expectation is written out here from the rules in words, not
+# computed from forum/policy.py, so a policy mistake cannot agree with itself. Every refusal
+# is 404 where the object may not be seen, 401/403 where it may, and changes no row.
+
+WRITERS = ("visitor", "outsider", "member", "author", "moderator", "admin", "banned", "suspended")
+ACTIVE = {"outsider", "member", "author", "moderator", "admin", "banned"}
+GROUP_MEMBERS = {"member", "author", "moderator", "admin"}
+
+
+def reads(actor: str, visibility: str) -> bool:
+    return visibility == "open" or actor in GROUP_MEMBERS
+
+
+def sees(actor: str, visibility: str) -> bool:
+    return reads(actor, visibility) or (visibility == "closed" and actor in ACTIVE)
+
+
+WRITE_RULES = {  # write: (may do it, what must be visible to be told "refused" rather than 404)
+    "follow": (lambda a, v: a in ACTIVE and reads(a, v), reads),
+    "report": (lambda a, v: a in ACTIVE and reads(a, v) and a != "author", reads),
+    "reply": (lambda a, v: a in GROUP_MEMBERS, reads),
+    "edit": (lambda a, v: a in {"author", "moderator", "admin"}, reads),
+    "rename": (lambda a, v: a in {"author", "moderator", "admin"}, reads),
+    "invite": (lambda a, v: a in {"moderator", "admin"}, sees),
+    "ban": (lambda a, v: a in {"moderator", "admin"}, sees),
+}
+
+
+@pytest.fixture
+async def write_world(admin, make_user, anonymous, server):
+    users = {"admin": admin, "visitor": await anonymous()}
+    for name in WRITERS:
+        if name not in users:
+            users[name] = await make_user(name.title())
+    users["target"] = await make_user("Doelwit")
+    groups = {}
+    for visibility in ("open", "closed", "hidden"):
+        group = await open_group(admin, f"Groep {visibility}", visibility)
+        gid = group["id"]
+        for name in ("member", "author", "moderator", "banned", "suspended"):
+            await admin.post(f"/api/v1/groups/{gid}/invitations", {"user_id": users[name].id}, expect=201)
+            await users[name].post(f"/api/v1/groups/{gid}/join")
+        await admin.patch(f"/api/v1/groups/{gid}/members/{users['moderator'].id}", {"role": "moderator"})
+        thread = await users["author"].post(f"/api/v1/groups/{gid}/threads", {"title": "Plan", "body": "begin"},
+                                            expect=201)
+        post = await users["author"].post(f"/api/v1/threads/{thread['thread']['id']}/posts", {"body": "woorden"},
+                                          expect=201)
+        await admin.post(f"/api/v1/groups/{gid}/bans", {"user_id": users["banned"].id}, expect=201)
+        groups[visibility] = {"group": gid, "thread": thread["thread"]["id"], "post": post["post"]["id"]}
+    await admin.post(f"/api/v1/admin/users/{users['suspended'].id}/suspend", {"reason": "test"})
+    await quiet(server.app)  # background work would change rows between the snapshots
+    return users, groups
+
+
+def _write(name: str, ids: dict, target_id: int) -> tuple[str, str, dict]:
+    g, t, p = ids["group"], ids["thread"], ids["post"]
+    return {
+        "follow": ("PUT", f"/api/v1/groups/{g}/subscription", {"level": "watching"}),
+        "report": ("POST", f"/api/v1/posts/{p}/reports", {"reason": "spam"}),
+        "reply": ("POST", f"/api/v1/threads/{t}/posts", {"body": "een reactie"}),
+        "edit": ("PATCH", f"/api/v1/posts/{p}", {"body": "andere woorden"}),
+        "rename": ("PATCH", f"/api/v1/threads/{t}", {"title": "Nieuwe titel"}),
+        "invite": ("POST", f"/api/v1/groups/{g}/invitations", {"email": "iemand@example.nl"}),
+        "ban": ("POST", f"/api/v1/groups/{g}/bans", {"user_id": target_id, "reason": "test"}),
+    }[name]
+
+
+@pytest.mark.parametrize("actor", WRITERS)
+async def test_every_write(write_world, actor, svc):
+    users, groups = write_world
+    user = users[actor]
+    for visibility, ids in groups.items():
+        for name, (may, visible) in WRITE_RULES.items():
+            method, path, body = _write(name, ids, users["target"].id)
+            before = await _all_rows(svc)
+            outcome = await user.call(method, path, body, expect=None)
+            if may(actor, visibility):
+                assert "error" not in outcome, (actor, visibility, name, outcome)
+            else:
+                assert "error" in outcome, (actor, visibility, name, outcome)
+                code = outcome["error"]["code"]
+                if visible(actor, visibility):
+                    # (reporting one's own post is refused with a conflict that says why)
+                    assert code in ("unauthorized", "forbidden", "conflict"), (actor, visibility, name, code)
+                else:
+                    assert code == "not_found", (actor, visibility, name, code)
+                assert await _all_rows(svc) == before, (actor, visibility, name)
+
+
+async def _all_rows(svc) -> dict:
+    async with svc.db.read() as conn:
+        names = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                            " AND name NOT LIKE 'sqlite_%'")
+        return {name: sorted(map(tuple, await conn.execute_fetchall(f"SELECT * FROM {name}")))
+                for (name,) in names}

@@ -17,33 +17,12 @@ from email import message_from_bytes
 import pytest
 from aiosmtpd.controller import Controller
 
-from forum.app import create_app
 from forum.mail import MAX_ATTEMPTS, backoff, build
 from forum.services import mailings
 from forum.store import outbox as outbox_store
-from forum.store import users as user_store
-from forum.web.pages import admin_mail
 from tests.conftest import open_group, quiet
 
 SECRET_BODY = "geheime inhoud van het bericht"
-
-
-@pytest.fixture
-def app(config, clock):
-    """The real app; the retry route is added here until forum/web/routes.py carries it."""
-    app = create_app(config, clock=clock)
-    if "admin.mail.retry" not in app.router:
-        app.router.add_post("/admin/outbox/{mail_id}/retry", admin_mail.retry, name="admin.mail.retry")
-    return app
-
-
-@pytest.fixture
-async def admin(admin, svc):
-    """The shared admin fixture, made an admin here if it is not one yet (conftest is moving from
-    "first account is admin" to creating the admin explicitly)."""
-    async with svc.db.write() as tx:
-        await user_store.set_role(tx, admin.id, "admin")
-    return admin
 
 
 class RawInbox:

@@ -18,7 +18,7 @@ from forum.web.api import moderation as api_moderation
 from forum.web.api import notifications as api_notes
 from forum.web.api import threads as api_threads
 from forum.web.api import openapi
-from forum.web.pages import accounts, admin, groups, threads
+from forum.web.pages import accounts, admin, admin_mail, groups, threads
 from forum.web.pages import audit as audit_page
 from forum.web.pages import moderation as moderation_page
 from forum.web.pages import notifications as notes
@@ -232,6 +232,7 @@ def page_routes() -> list[web.RouteDef]:
         p("/admin/settings", admin.settings_submit),
         g("/admin/outbox", admin.outbox_page, name="admin.outbox"),
         g("/admin/outbox/{mail_id}", admin.mail, name="admin.mail"),
+        p("/admin/outbox/{mail_id}/retry", admin_mail.retry, name="admin.mail.retry"),
     ]
 
 
