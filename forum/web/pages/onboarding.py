@@ -7,7 +7,7 @@ from aiohttp import web
 
 from forum.errors import NotFound, ServiceError
 from forum.i18n import gettext
-from forum.keys import actor_key, config_key, services_key
+from forum.keys import config_key, services_key
 from forum.services import accounts, groups, setup
 from forum.web.cookies import set_session_cookie
 from forum.web.pages import form_of, redirect, render, require_login, rerender
