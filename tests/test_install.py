@@ -80,6 +80,10 @@ def test_wheel_installs_and_serves_outside_the_source_tree(tmp_path):
         assert status == 200 and css == (ROOT / "static" / "style.css").read_text()
         status, login = _get(base + "/login")
         assert status == 200 and "Log in" in login and "Inloggen" not in login
+        try:
+            _get(base + "/password/reset/SECRETtoken123")
+        except urllib.error.HTTPError as refused:  # an unknown token: the page says so
+            assert refused.code in (400, 404, 410)
     finally:
         server.terminate()
         try:
@@ -89,6 +93,9 @@ def test_wheel_installs_and_serves_outside_the_source_tree(tmp_path):
             server.wait(timeout=5)
     assert server.returncode == 0, log.read_text()  # SIGTERM is a clean stop for aiohttp's run_app
     assert (data / "forum.sqlite3").exists()
+    logged = log.read_text()
+    assert '"GET /login HTTP/1.1" 200' in logged and "/password/reset/…" in logged
+    assert "SECRET" not in logged  # the console script logs through the redacting access logger
 
     # The other subcommands work from the installed script too.
     assert _run(forum, "check", cwd=elsewhere, env=server_env).stdout.strip().endswith("ok")
