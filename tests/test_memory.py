@@ -114,3 +114,19 @@ def test_the_cache_evicts_least_recently_used_by_bytes():
     off = FragmentCache(max_bytes=0)
     off.put(("a",), "x")
     assert len(off) == 0 and off.total_bytes == 0
+
+
+def test_assembled_values_are_reused_while_their_sources_are_the_same_objects():
+    cache = FragmentCache(max_bytes=MB, max_assemblies=2)
+    posts, builds = [1, 2], []
+
+    def build():
+        builds.append(1)
+        return ["gebouwd"]
+
+    first = cache.assembled(("thread", "nl"), (posts,), build)
+    assert cache.assembled(("thread", "nl"), (posts,), build) is first and len(builds) == 1
+    assert cache.assembled(("thread", "nl"), ([1, 2],), build) is not first  # an equal but new list: rebuilt
+    for n in range(3):
+        cache.assembled(("other", n), (posts,), build)
+    assert len(cache._assemblies) == 2

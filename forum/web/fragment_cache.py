@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections import OrderedDict
+from typing import Any, Callable
 
 from aiohttp import web
 from markupsafe import Markup
@@ -28,10 +29,12 @@ def values_digest(values: dict) -> bytes:
 
 
 class FragmentCache:
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, max_assemblies: int = 256):
         self.max_bytes = max_bytes
         self.total_bytes = 0
         self._entries: OrderedDict[tuple, tuple[Markup, int]] = OrderedDict()
+        self.max_assemblies = max_assemblies
+        self._assemblies: OrderedDict[tuple, tuple[tuple, Any]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -55,6 +58,22 @@ class FragmentCache:
         while self.total_bytes > self.max_bytes:
             _, (_, dropped) = self._entries.popitem(last=False)
             self.total_bytes -= dropped
+
+    def assembled(self, key: tuple, sources: tuple, build: Callable[[], Any]) -> Any:
+        """A value built from fragments (a thread's posts in page order, a group's rows), reused
+        while the very same source objects come back: the read cache hands out one object per
+        version of the data, so identity means "unchanged". Per app and bounded in count, for
+        the pages that would otherwise keep such lists in a module-level dict."""
+        key = (key, tuple(id(source) for source in sources))
+        hit = self._assemblies.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], sources)):  # ids are reused
+            self._assemblies.move_to_end(key)
+            return hit[1]
+        value = build()
+        self._assemblies[key] = (sources, value)
+        while len(self._assemblies) > self.max_assemblies:
+            self._assemblies.popitem(last=False)
+        return value
 
 
 fragment_cache_key = web.AppKey("fragment_cache", FragmentCache)
