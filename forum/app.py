@@ -11,7 +11,7 @@ from aiohttp import web
 from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.keys import config_key, group_rows_key, hub_key, page_cache_key, scheduler_key, services_key
+from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, services_key
 from forum.live.hub import Hub
 from forum.mail import Mailer
 from forum.scheduler import Scheduler
@@ -45,7 +45,6 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
     mailer = Mailer(config, db, now=lambda: iso(clock()))
     app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock)
     app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries)
-    app[group_rows_key] = {}
 
     hub = Hub(app[services_key])
     app[hub_key] = hub

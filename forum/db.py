@@ -182,6 +182,24 @@ CREATE INDEX password_resets_user ON password_resets(user_id);
 
 ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;    -- NULL: now; later after a failed attempt
 """,
+    # issue 9: events written before redaction existed lose the words of what was removed since
+    # (the same shapes forum/store/threads.py writes now), and notification events their texts
+    6: """
+UPDATE events SET payload = json_object('notification', json_object('id', json_extract(payload, '$.notification.id')),
+  'unread_count', json_extract(payload, '$.unread_count')) WHERE kind = 'notification.created';
+UPDATE events SET payload = (SELECT json_object('post', json_object('id', p.id, 'thread_id', p.thread_id,
+  'parent_id', p.parent_id, 'depth', p.depth, 'deleted', json(CASE WHEN p.deleted_at IS NULL THEN 'false' ELSE 'true' END),
+  'hidden', json(CASE WHEN p.hidden_at IS NULL THEN 'false' ELSE 'true' END), 'redacted', json('true')))
+  FROM posts p WHERE p.id = json_extract(events.payload, '$.post.id'))
+ WHERE channel LIKE 'thread:%' AND kind IN ('post.created', 'post.edited') AND EXISTS (SELECT 1 FROM posts p
+  WHERE p.id = json_extract(events.payload, '$.post.id') AND (p.deleted_at IS NOT NULL OR p.hidden_at IS NOT NULL));
+UPDATE events SET payload = json_object('thread', json_object('id', json_extract(payload, '$.thread.id'), 'redacted', json('true')))
+ WHERE channel LIKE 'group:%' AND kind IN ('thread.created', 'thread.updated') AND EXISTS (SELECT 1 FROM threads t
+  WHERE t.id = json_extract(events.payload, '$.thread.id') AND (t.deleted_at IS NOT NULL OR events.channel != 'group:' || t.group_id));
+UPDATE events SET payload = json_object('thread_id', CAST(substr(channel, 8) AS INTEGER), 'redacted', json('true'))
+ WHERE channel LIKE 'thread:%' AND kind != 'thread.removed'
+  AND CAST(substr(channel, 8) AS INTEGER) IN (SELECT id FROM threads WHERE deleted_at IS NOT NULL);
+""",
 }
 
 PRAGMAS = (

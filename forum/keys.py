@@ -19,4 +19,3 @@ openapi_key = web.AppKey("openapi", dict)
 page_cache_key = web.AppKey("page_cache", object)
 hub_key = web.AppKey("hub", object)
 scheduler_key = web.AppKey("scheduler", object)
-group_rows_key = web.AppKey("group_rows", dict)  # forum/web/pages/groups.py: rows reused per list version

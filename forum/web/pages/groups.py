@@ -7,11 +7,12 @@ from aiohttp import web
 from forum import policy
 from forum.errors import ServiceError
 from forum.i18n import current_locale
-from forum.keys import actor_key, group_rows_key, services_key
+from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, live, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
+from forum.web.fragment_cache import fragment_cache_key
 from forum.web.templating import fragment
 
 
@@ -34,22 +35,16 @@ def thread_rows(request: web.Request, threads, new, logged_in: bool, week_ago: s
     """A group page's rows: reused while the thread list and the reader's unread counts are
     the same objects (both come from the read cache, one object per version). Threads never
     opened count as new for a week."""
-    rows_by_lists = request.app[group_rows_key]
-    key = (id(threads), id(new), logged_in, current_locale(), week_ago[:13])
-    hit = rows_by_lists.get(key)
-    if hit is None or hit[0] is not threads or hit[1] is not new:  # ids are reused: check identity
-        rows = [
+    def build() -> list:
+        return [
             fragment(request, "thread_row.html", id=t["id"], title=t["title"], author_name=t["author_name"],
                      reply_count=t["reply_count"], last_poster_name=t["last_poster_name"],
                      last_activity_at=t["last_activity_at"], pinned=t["pinned"], locked=t["locked"],
                      new=new.get(t["id"], (0, None))[0], first_new=new.get(t["id"], (0, None))[1],
                      fresh=logged_in and t["id"] not in new and t["created_at"] > week_ago)
             for t in threads]
-        if len(rows_by_lists) > 256:  # lists of references to cached fragments: small, and bounded
-            rows_by_lists.clear()
-        hit = (threads, new, rows)
-        rows_by_lists[key] = hit
-    return hit[2]
+    return request.app[fragment_cache_key].assembled(("rows", logged_in, current_locale(), week_ago[:13]),
+                                                     (threads, new), build)
 
 
 async def show(request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from forum.policy import Action
 from forum.services import discussions, groups, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
+from forum.web.fragment_cache import fragment_cache_key
 from forum.web.templating import fragment
 
 INDENT_CAP = 6  # deeper replies stay at this indent, with an "in reply to NAME" link
@@ -45,21 +46,13 @@ def with_articles(request: web.Request, shown: list[ShownPost]) -> list[ShownPos
     return shown
 
 
-_shown_by_posts: dict[tuple, tuple[object, list[ShownPost]]] = {}
-
-
 def shown_posts(request: web.Request, posts, chronological: bool) -> list[ShownPost]:
     """The thread's posts in page order with their articles, shared by every reader while the
     posts list is the same object (Services.cached_read hands out one list per version, so
     this is reused until the next write). Nothing per reader is kept on these objects."""
-    key = (id(posts), chronological, current_locale())
-    hit = _shown_by_posts.get(key)
-    if hit is None or hit[0] is not posts:  # ids are reused once a list is gone: check identity
-        if len(_shown_by_posts) > 256:
-            _shown_by_posts.clear()
-        hit = (posts, with_articles(request, in_time_order(posts) if chronological else as_tree(posts)))
-        _shown_by_posts[key] = hit
-    return hit[1]
+    return request.app[fragment_cache_key].assembled(
+        ("thread", chronological, current_locale()), (posts,),
+        lambda: with_articles(request, in_time_order(posts) if chronological else as_tree(posts)))
 
 
 def as_tree(posts) -> list[ShownPost]:
