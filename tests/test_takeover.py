@@ -313,3 +313,17 @@ async def test_profiles_show_only_memberships_the_viewer_could_see_listed(admin,
     assert names(await visitor.get(f"/api/v1/users/{member.id}")) == {"Open raad"}
     page = await (await stranger.client.get(f"/users/{member.id}")).text()
     assert "Besloten raad" not in page and "Open raad" in page
+
+
+async def test_setting_up_with_an_address_someone_registered_first_shuts_them_out(svc, anonymous):
+    squatter = await anonymous()
+    await squatter.post("/api/v1/register", {"email": "beheer@gemeente.nl", "password": PASSWORD,
+                                             "display_name": "Kaper"}, expect=201)
+    squatter.email = "beheer@gemeente.nl"
+    await squatter.login()
+    token = setup.token_path(svc.config).read_text().strip()
+    user = await setup.create_first_admin(svc, token, email="beheer@gemeente.nl", password="het echte wachtwoord",
+                                          display_name="Beheer")
+    assert user["role"] == "admin"
+    await squatter.get("/api/v1/me", expect=401)  # the squatter's session ended with the promotion
+    await squatter.post("/api/v1/login", {"email": "beheer@gemeente.nl", "password": PASSWORD}, expect=401)

@@ -326,7 +326,7 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
     async with svc.db.read() as conn:
         existing = await user_store.by_email_with_hash(conn, email.strip())
     errors = FieldErrors()
-    if existing is None or password:
+    if existing is None or password or only_if_none:
         password_field(errors, password)
     if existing is None:
         email = email_field(errors, email)
@@ -350,8 +350,11 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
             await user_store.set_role(tx, user_id, "admin")
             await user_store.set_status(tx, user_id, "active")
             if new_hash:
+                # whoever held a session on this account (it may have been registered by someone
+                # else, hoping to be promoted) is out: only the new password opens it now
                 await user_store.set_password_hash(tx, user_id, new_hash)
                 await user_store.void_resets_of(tx, user_id, svc.now())
+                await user_store.delete_sessions_of(tx, user_id)
             await _account_changed(tx, svc, user_id)
         await user_store.set_email_verified(tx, user_id, svc.now())
         user = await user_store.by_id(tx, user_id)
