@@ -59,21 +59,12 @@ class RateLimiter:
         self.clock = clock
         self._hits: dict[tuple[str, str], deque[float]] = {}
 
-    def check(self, name: str, key: object) -> None:
-        """Raise TooManyRequests if the named limit is used up for key, without counting: for
-        limits that count only failures (logins)."""
-        limit = self.limits.get(name)
-        if limit is None:
-            return
-        count, seconds = limit
-        now = self.clock()
+    def refund(self, name: str, key: object) -> None:
+        """Take back the newest attempt counted for key: for limits meant to count only failures
+        (logins), which count every attempt first so parallel ones cannot slip past."""
         stamps = self._hits.get((name, str(key)))
-        if not stamps:
-            return
-        while stamps and stamps[0] <= now - seconds:
-            stamps.popleft()
-        if len(stamps) >= count:
-            raise TooManyRequests(max(1, math.ceil(stamps[len(stamps) - count] + seconds - now)))
+        if stamps:
+            stamps.pop()
 
     def hit(self, name: str, key: object, cost: int = 1) -> None:
         """Count `cost` attempts for key under the named limit; raise TooManyRequests (with the

@@ -65,7 +65,8 @@ def sign(secret: str, *parts: str) -> str:
 
 
 def signature_matches(expected: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(expected, given)
+    # compare_digest refuses non-ASCII str (a TypeError, so a 500); bytes compare anything
+    return bool(given) and hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))
 
 
 def csrf_token_for_session(secret: str, session_hash: str) -> str:

@@ -135,8 +135,10 @@ async def test_an_unproven_address_opens_no_closed_group_until_confirmed(admin, 
     page = await newcomer.client.get(path)  # a mail scanner's GET confirms nothing
     assert page.status == 200
     assert not (await newcomer.get("/api/v1/me"))["user"]["email_verified"]
-    response = await newcomer.client.post(path, data={"csrf_token": newcomer.csrf})
-    assert response.status == 200
+    response = await newcomer.client.post(path, data={"csrf_token": newcomer.csrf}, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/email-confirmed"
+    done = await (await newcomer.client.get("/email-confirmed")).text()
+    assert "Stuur de link opnieuw" not in done  # the banner is gone on the very next page
     assert (await newcomer.get("/api/v1/me"))["user"]["email_verified"]
     assert (await newcomer.post(f"/api/v1/groups/{closed['id']}/join"))["membership"]["role"] == "pending"
     assert (await newcomer.client.post(path, data={"csrf_token": newcomer.csrf})).status == 404  # single use
@@ -175,6 +177,7 @@ async def test_an_invitation_by_mail_is_not_claimed_by_registering_the_address(a
     assert body["membership"] == {"role": "member"}
     await holder.get(f"/api/v1/groups/{hidden['id']}/threads")
     await squatter.post("/api/v1/invitations/accept", {"token": token}, expect=404)  # used up
+    assert (await holder.post("/api/v1/invitations/accept", {"token": token}, expect=404))
 
 
 async def test_a_proven_owner_of_an_invited_address_sees_and_accepts_it(admin, make_user):
@@ -322,8 +325,60 @@ async def test_setting_up_with_an_address_someone_registered_first_shuts_them_ou
     squatter.email = "beheer@gemeente.nl"
     await squatter.login()
     token = setup.token_path(svc.config).read_text().strip()
-    user = await setup.create_first_admin(svc, token, email="beheer@gemeente.nl", password="het echte wachtwoord",
-                                          display_name="Beheer")
-    assert user["role"] == "admin"
-    await squatter.get("/api/v1/me", expect=401)  # the squatter's session ended with the promotion
+    try:  # the setup link makes a new account; it does not promote one someone registered
+        await setup.create_first_admin(svc, token, email="Beheer@Gemeente.nl", password="het echte wachtwoord",
+                                       display_name="Beheer")
+        raise AssertionError("setup promoted an existing account")
+    except Exception as error:
+        assert getattr(error, "fields", {}).get("email"), error
+    assert await _admins(svc) == 0 and setup.token_path(svc.config).exists()
+    # the operator promotes it on purpose from the command line: the squatter's session ends
+    user, created = await accounts.create_admin(svc, email="beheer@gemeente.nl", password="het echte wachtwoord")
+    assert not created and user["role"] == "admin"
+    await squatter.get("/api/v1/me", expect=401)
     await squatter.post("/api/v1/login", {"email": "beheer@gemeente.nl", "password": PASSWORD}, expect=401)
+
+
+async def test_a_removed_invitation_link_stops_working_and_shows_no_address(admin, make_user, svc):
+    group = await open_group(admin, "Besloten club", visibility="closed")
+    invitee = await make_user("Carola")
+    await admin.post(f"/api/v1/groups/{group['id']}/invitations", {"user_id": invitee.id}, expect=201)
+    members = await admin.get(f"/api/v1/groups/{group['id']}/members")
+    assert invitee.email not in members.get("invited_emails", [])  # inviting by name shows no address
+    token = link_in((await mails(svc, invitee.email))[-1], "invitations").rsplit("/", 1)[1]
+    await admin.delete(f"/api/v1/groups/{group['id']}/members/{invitee.id}")
+    await invitee.post("/api/v1/invitations/accept", {"token": token}, expect=404)
+    assert (await invitee.get(f"/api/v1/groups/{group['id']}"))["membership"] is None
+
+
+async def test_parallel_guesses_cannot_slip_past_the_login_limit(admin, svc):
+    import asyncio
+    svc.limiter.limits = {**svc.limiter.limits, "LOGIN": (5, 300), "LOGIN_ADDRESS": (1000, 300)}
+    attempts = [accounts.login(svc, email=admin.email, password=PASSWORD if i == 30 else f"gok {i:04d} gok gok",
+                               address="198.51.100.9") for i in range(40)]
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    statuses = [getattr(r, "status", 200) for r in results]
+    assert statuses.count(401) + statuses.count(200) <= 5 and statuses[30] == 429
+    token, _ = await accounts.login(svc, email=admin.email, password=PASSWORD, address="192.0.2.20")
+    assert token  # the owner elsewhere is not locked out
+
+
+async def test_odd_signatures_are_refused_not_500(admin, anonymous):
+    visitor = await anonymous()
+    for token in ("é", "ü" * 64, "\u2028"):
+        response = await visitor.client.post("/login", data={"csrf_token": token, "email": "x", "password": "y"})
+        assert response.status == 403
+    response = await admin.client.post("/api/v1/logout", headers={"X-CSRF-Token": "é"})
+    assert response.status == 403
+    assert (await visitor.client.get("/unsubscribe/1.notifications.%C3%A9")).status in (400, 404)
+
+
+async def test_a_member_opening_someone_elses_link_leaves_it_for_them(admin, make_user, svc):
+    group = await open_group(admin, "Open met uitnodiging")
+    member = await make_user("Al lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    await admin.post(f"/api/v1/groups/{group['id']}/invitations", {"email": "later@example.nl"}, expect=201)
+    token = link_in((await mails(svc, "later@example.nl"))[-1], "invitations").rsplit("/", 1)[1]
+    await member.post("/api/v1/invitations/accept", {"token": token})
+    newcomer = await make_user("Later")
+    assert (await newcomer.post("/api/v1/invitations/accept", {"token": token}))["membership"] == {"role": "member"}

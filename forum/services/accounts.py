@@ -9,6 +9,7 @@ import unicodedata
 from forum import policy
 from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound, Unauthorized
 from forum.i18n import translate_in
+from forum.limits import TooManyRequests
 from forum.policy import Actor
 from forum.security import (burn_password_check, hash_password, new_token, token_hash,
                             verify_password)
@@ -113,8 +114,14 @@ async def login(svc: Services, *, email: str, password: str, address: str = "") 
     that exist and ones that do not. Not per account alone: then a stranger's wrong guesses
     would lock the owner out."""
     pair = f"{email.strip().lower()}|{address}"
-    svc.limiter.check("LOGIN_ADDRESS", address)
-    svc.limiter.check("LOGIN", pair)
+    # counted before the check, so parallel guesses cannot all slip in under the limit; a
+    # successful login takes its count back (only failures are meant to add up)
+    svc.limiter.hit("LOGIN_ADDRESS", address)
+    try:
+        svc.limiter.hit("LOGIN", pair)
+    except TooManyRequests:
+        svc.limiter.refund("LOGIN_ADDRESS", address)
+        raise
     async with svc.db.read() as conn:
         row = await user_store.by_email_with_hash(conn, email.strip())
     if row is None:
@@ -123,9 +130,9 @@ async def login(svc: Services, *, email: str, password: str, address: str = "") 
     else:
         right = await verify_password(password, row["password_hash"])
     if not right:
-        svc.limiter.hit("LOGIN_ADDRESS", address)
-        svc.limiter.hit("LOGIN", pair)
         raise Unauthorized(N_("Het e-mailadres of het wachtwoord klopt niet."))
+    svc.limiter.refund("LOGIN_ADDRESS", address)
+    svc.limiter.refund("LOGIN", pair)
     if row["status"] == "pending":
         raise Forbidden(N_("Uw account wacht nog op goedkeuring door een beheerder."))
     if row["status"] == "suspended" and row["suspended_until"] and row["suspended_until"] <= svc.now():
@@ -317,7 +324,7 @@ async def give_handles(svc: Services) -> None:
 
 
 async def create_admin(svc: Services, *, email: str, password: str, display_name: str = "",
-                       only_if_none: bool = False) -> tuple[object, bool]:
+                       only_if_none: bool = False, locale: str = "nl") -> tuple[object, bool]:
     """For the command line and the setup link: promote an existing account, or create an
     active admin with a confirmed address. Returns (user, created). With only_if_none, refuse
     (Conflict) once any admin exists: the setup link works only for the first."""
@@ -328,9 +335,16 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
     errors = FieldErrors()
     if existing is None or password or only_if_none:
         password_field(errors, password)
+    if only_if_none:  # the setup form: every field is asked for
+        display_name = text_field(errors, "display_name", display_name, max_len=MAX_NAME)
     if existing is None:
         email = email_field(errors, email)
         display_name = text_field(errors, "display_name", display_name or email.split("@")[0], max_len=MAX_NAME)
+    elif only_if_none:
+        # The setup link makes a new account. An address someone registered already (perhaps
+        # hoping it would be promoted) is promoted only by `forum create-admin`, on purpose.
+        errors.add("email", N_("Er is al een account met dit e-mailadres. Kies een ander adres, of maak het "
+                               "beheerder met het commando create-admin."))
     errors.raise_if_any()
     new_hash = await hash_password(password, svc.config.bcrypt_rounds) if password else None  # outside the lock
     async with svc.db.write() as tx:
@@ -341,7 +355,7 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
                 raise Conflict(fields={"email": N_("Er is al een account met dit e-mailadres.")})
             user_id = await user_store.insert(
                 tx, email=email, display_name=display_name, password_hash=new_hash, role="admin",
-                status="active", locale="nl", now=svc.now())
+                status="active", locale=locale if locale in ("nl", "en") else "nl", now=svc.now())
             await user_store.set_handle(tx, user_id, await free_handle(tx, display_name))
             await user_store.plan_first_digest(tx, user_id, since=svc.now(),
                                                due=svc.later(days=DIGEST_DAYS["weekly"]))
@@ -350,11 +364,11 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
             await user_store.set_role(tx, user_id, "admin")
             await user_store.set_status(tx, user_id, "active")
             if new_hash:
-                # whoever held a session on this account (it may have been registered by someone
-                # else, hoping to be promoted) is out: only the new password opens it now
                 await user_store.set_password_hash(tx, user_id, new_hash)
                 await user_store.void_resets_of(tx, user_id, svc.now())
-                await user_store.delete_sessions_of(tx, user_id)
+            # whoever held a session on this account (it may have been registered by someone else,
+            # hoping to be promoted) is out: they log in again, knowing its password
+            await user_store.delete_sessions_of(tx, user_id)
             await _account_changed(tx, svc, user_id)
         await user_store.set_email_verified(tx, user_id, svc.now())
         user = await user_store.by_id(tx, user_id)

@@ -132,8 +132,7 @@ async def accept_invitation(svc: Services, actor: Actor, token: str):
             raise NotFound(N_("Deze uitnodiging is verlopen of al gebruikt."))
         current = await group_store.membership(tx, group["id"], actor.user_id)
         if current in policy.GROUP_MEMBER_ROLES:
-            await group_store.delete_email_invitation(tx, group["id"], invitation["email_norm"])
-            return group
+            return group  # already in: the link stays for the person it was meant for
         if not policy.can(actor, Action.ACCEPT_INVITATION_TOKEN, group):
             raise Forbidden(N_("U kunt deze uitnodiging niet aannemen."))
         await group_store.delete_email_invitation(tx, group["id"], invitation["email_norm"])
@@ -197,6 +196,7 @@ async def decide_request(svc: Services, actor: Actor, group_id: int, user_id: in
             await group_store.put_membership(tx, group_id, user_id, "member", svc.now())
         else:
             await group_store.delete_membership(tx, group_id, user_id)
+            await _withdraw_mailed_invitation(tx, group_id, user_id)
         new_role = "member" if approve else None
         await _membership_event(tx, svc, group_id, user_id, new_role, was=role)
         await audit.record(tx, svc, actor, "member.approve" if approve else "member.reject", target_type="user",
@@ -246,7 +246,8 @@ async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | N
             locale, to, result = target["locale"], target["email"], {"user_id": target["id"], "role": "invited"}
         else:
             _count_invitation(svc, email, actor)
-            locale, to, result = "nl", email, {"email": email.lower(), "role": "invited"}
+            known = await user_store.by_email_with_hash(tx, email)  # only for the mail's language
+            locale, to, result = (known["locale"] if known else "nl"), email, {"email": email.lower(), "role": "invited"}
         await group_store.put_email_invitation(tx, group_id, to, actor.user_id, svc.now(), token_hash(token))
         await svc.mailer.queue(
             tx, to=to,
@@ -300,6 +301,7 @@ async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int
         if not policy.can_manage_member(actor, group, current):
             raise Forbidden()
         await group_store.delete_membership(tx, group_id, user_id)
+        await _withdraw_mailed_invitation(tx, group_id, user_id)  # its link must stop working too
         await _membership_event(tx, svc, group_id, user_id, None, was=current)
         await audit.record(tx, svc, actor, "member.remove", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id)
@@ -348,6 +350,12 @@ async def bans(svc: Services, actor: Actor, group_id: int):
         group = await group_store.by_id(conn, group_id)
         policy.require(actor, Action.MODERATE_GROUP, group)
         return await group_store.bans(conn, group_id)
+
+
+async def _withdraw_mailed_invitation(tx, group_id: int, user_id: int) -> None:
+    user = await user_store.by_id(tx, user_id)
+    if user is not None:
+        await group_store.delete_email_invitation(tx, group_id, user["email"])
 
 
 async def _name(tx, user_id: int) -> str:

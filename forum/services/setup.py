@@ -74,14 +74,15 @@ async def check_token(svc: Services, token: str) -> None:
         raise NotFound(N_("Deze link is verlopen of al gebruikt."))
 
 
-async def create_first_admin(svc: Services, token: str, *, email: str, password: str, display_name: str):
+async def create_first_admin(svc: Services, token: str, *, email: str, password: str, display_name: str,
+                             locale: str = "nl"):
     """Finish the set-up with the token: the account becomes admin with a confirmed address,
     and the token is gone."""
     from forum.services import accounts  # accounts imports nothing of this module
 
     await check_token(svc, token)
     user, _ = await accounts.create_admin(svc, email=email, password=password, display_name=display_name,
-                                          only_if_none=True)
+                                          only_if_none=True, locale=locale)
     return user
 
 

@@ -161,7 +161,12 @@ async def delete_email_invitation(conn, group_id: int, email: str) -> None:
 
 
 async def email_invitations(conn, group_id: int) -> list[str]:
+    """Addresses invited by a moderator who typed them. An invitation to an account (by id) also
+    keeps its mailed token here, under the account's address: that address is not listed, or
+    inviting someone would show moderators their e-mail address."""
     rows = await fetch_all(
-        conn, "SELECT email_norm FROM email_invitations WHERE group_id = ? ORDER BY created_at", (group_id,)
+        conn, "SELECT e.email_norm FROM email_invitations e WHERE e.group_id = ? AND NOT EXISTS ("
+              " SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id AND m.group_id = e.group_id"
+              " WHERE u.email_norm = e.email_norm) ORDER BY e.created_at", (group_id,)
     )
     return [row["email_norm"] for row in rows]

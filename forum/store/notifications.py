@@ -8,13 +8,17 @@ import json
 from forum.store import execute, fetch_all, fetch_one, fetch_value
 
 NOTIFICATION_SELECT = (
-    "SELECT n.id, n.user_id, n.kind, n.actor_id, a.display_name AS actor_name, n.group_id,"
+    # a thread's notifications follow the thread: access is judged against the group it is in
+    # now (it may have moved into a group the reader cannot read)
+    "SELECT n.id, n.user_id, n.kind, n.actor_id, a.display_name AS actor_name,"
+    " COALESCE(t.group_id, n.group_id) AS group_id,"
     " g.name AS group_name, g.visibility AS group_visibility, n.thread_id, t.title AS thread_title,"
     " t.deleted_at AS thread_deleted_at, n.post_id, p.body AS post_body, p.deleted_at AS post_deleted_at,"
     " p.hidden_at AS post_hidden_at,"
     " n.count, n.data, n.created_at, n.updated_at, n.read_at"
-    " FROM notifications n LEFT JOIN users a ON a.id = n.actor_id LEFT JOIN groups g ON g.id = n.group_id"
-    " LEFT JOIN threads t ON t.id = n.thread_id LEFT JOIN posts p ON p.id = n.post_id"
+    " FROM notifications n LEFT JOIN users a ON a.id = n.actor_id"
+    " LEFT JOIN threads t ON t.id = n.thread_id LEFT JOIN groups g ON g.id = COALESCE(t.group_id, n.group_id)"
+    " LEFT JOIN posts p ON p.id = n.post_id"
 )
 
 

@@ -15,6 +15,7 @@ from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_k
 from forum.security import (csrf_token_for_session, csrf_token_for_visitor,
                             signature_matches)
 from forum.services import accounts
+from forum.web.access_log import redact
 from forum.web.templating import render
 from forum.web.cookies import ANON_COOKIE, LANG_COOKIE, SESSION_COOKIE, set_cookie
 
@@ -88,7 +89,7 @@ async def error_middleware(request: web.Request, handler):
             request[new_anon_cookie_key] = None
         return await _error_page(request, http_error.status, _http_message(http_error.status))
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, redact(request.path))  # no tokens in logs
         if is_api(request):
             return error_json(500, "internal", "Internal server error.")
         return web.Response(status=500, text="500: interne fout / internal server error")

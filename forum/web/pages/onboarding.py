@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from forum.errors import NotFound, ServiceError
-from forum.i18n import gettext
+from forum.i18n import current_locale, gettext
 from forum.keys import config_key, services_key
 from forum.services import accounts, groups, setup
 from forum.web.cookies import set_session_cookie
@@ -17,6 +17,7 @@ def _expired(request: web.Request) -> web.Response:
     return render(request, "message.html", {
         "title": gettext("Link niet bruikbaar"),
         "message": gettext("Deze link is verlopen of al gebruikt."),
+        "link": ("/", gettext("Naar de voorpagina")),
     }, status=404)
 
 
@@ -34,7 +35,7 @@ async def setup_submit(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     try:
         await setup.create_first_admin(svc, token, email=form.get("email", ""), password=form.get("password", ""),
-                                       display_name=form.get("display_name", ""))
+                                       display_name=form.get("display_name", ""), locale=current_locale())
     except NotFound:
         return _expired(request)
     except ServiceError as error:
@@ -56,6 +57,10 @@ async def confirm_submit(request: web.Request) -> web.Response:
         await accounts.confirm_email(request.app[services_key], request.match_info["token"])
     except NotFound:
         return _expired(request)
+    raise web.HTTPSeeOther("/email-confirmed")  # a fresh page: the banner is gone, a reload resubmits nothing
+
+
+async def confirmed(request: web.Request) -> web.Response:
     return render(request, "message.html", {
         "title": gettext("E-mailadres bevestigd"),
         "message": gettext("Dank u. U kunt nu uitnodigingen aannemen en lid worden van besloten groepen."),
@@ -101,6 +106,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/confirm-email/{token}", confirm_form, name="confirm_email"),
         web.post("/confirm-email/{token}", confirm_submit),
         web.post("/confirm-email", resend_confirmation, name="confirm_email.resend"),
+        web.get("/email-confirmed", confirmed, name="email_confirmed"),
         web.get("/invitations/{token}", invitation_form, name="invitation"),
         web.post("/invitations/{token}", invitation_submit),
     ]
