@@ -153,6 +153,19 @@ async def quiet(app) -> None:
     await app[services_key].mailer.stop()
 
 
+async def snapshot(svc) -> dict:
+    """Every row of every table, the list read from sqlite_master: a refused request must
+    change nothing at all, in any table, including ones added after a test was written."""
+    tables = {}
+    async with svc.db.read() as conn:
+        names = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                            " AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        for (table,) in names:
+            rows = await conn.execute_fetchall(f'SELECT * FROM "{table}"')
+            tables[table] = sorted(tuple(str(value) for value in row) for row in rows)
+    return tables
+
+
 async def count(svc, table: str) -> int:
     async with svc.db.read() as conn:
         async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:

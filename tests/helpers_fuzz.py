@@ -33,19 +33,6 @@ def _int(value) -> int | None:
     return number if -2**63 <= number < 2**63 else None
 
 
-async def snapshot(svc) -> dict:
-    """Every row of every table, the list read from sqlite_master: a refused request must
-    change nothing at all, in any table, including ones added after this test was written."""
-    tables = {}
-    async with svc.db.read() as conn:
-        names = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"
-                                            " AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        for (table,) in names:
-            rows = await conn.execute_fetchall(f'SELECT * FROM "{table}"')
-            tables[table] = sorted(tuple(str(value) for value in row) for row in rows)
-    return tables
-
-
 async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url: str, query: dict, body) -> bool:
     """Whether the policy allows this request (template: the documented path)."""
     names = re.findall(r"{(\w+)}", template)

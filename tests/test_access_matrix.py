@@ -12,7 +12,7 @@ import json
 import pytest
 
 from forum.keys import scheduler_key
-from tests.conftest import open_group, quiet
+from tests.conftest import open_group, quiet, snapshot
 
 READERS = {"member_a", "moderator_a", "owner_a", "admin"}
 MODERATORS = {"moderator_a", "owner_a", "admin"}
@@ -181,7 +181,7 @@ async def test_every_write(write_world, actor, svc):
     for visibility, ids in groups.items():
         for name, (may, visible) in WRITE_RULES.items():
             method, path, body = _write(name, ids, users["target"].id)
-            before = await _all_rows(svc)
+            before = await snapshot(svc)
             outcome = await user.call(method, path, body, expect=None)
             if may(actor, visibility):
                 assert "error" not in outcome, (actor, visibility, name, outcome)
@@ -193,12 +193,4 @@ async def test_every_write(write_world, actor, svc):
                     assert code in ("unauthorized", "forbidden", "conflict"), (actor, visibility, name, code)
                 else:
                     assert code == "not_found", (actor, visibility, name, code)
-                assert await _all_rows(svc) == before, (actor, visibility, name)
-
-
-async def _all_rows(svc) -> dict:
-    async with svc.db.read() as conn:
-        names = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"
-                                            " AND name NOT LIKE 'sqlite_%'")
-        return {name: sorted(map(tuple, await conn.execute_fetchall(f"SELECT * FROM {name}")))
-                for (name,) in names}
+                assert await snapshot(svc) == before, (actor, visibility, name)

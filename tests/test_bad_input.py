@@ -6,19 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import count, open_group, quiet
-
-async def snapshot(svc) -> dict:
-    """Every row of every table: a rejected request must change nothing at all."""
-    tables = {}
-    async with svc.db.read() as conn:
-        names = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"
-                                            " AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        for (table,) in names:
-            rows = await conn.execute_fetchall(f"SELECT * FROM {table}")
-            tables[table] = sorted(tuple(str(value) for value in row) for row in rows)
-    return tables
-
+from tests.conftest import count, open_group, quiet, snapshot
 
 @pytest.fixture
 async def scene(admin, make_user, server):

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from forum.keys import openapi_key
 from tests.conftest import open_group, quiet
-from tests.helpers_fuzz import actor_of, may_succeed, snapshot
+from tests.conftest import snapshot
+from tests.helpers_fuzz import actor_of, may_succeed
 
 SKIP = {"/api/v1/live", "/api/v1/logout", "/api/v1/me/password"}  # a socket; ending our own sessions
 ODD_TEXT = st.sampled_from(["", " ", "x" * 300, "<script>alert(1)</script>", "\x00", "🙂", "1", "-1", "null",
