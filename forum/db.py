@@ -199,6 +199,10 @@ UPDATE events SET payload = json_object('thread', json_object('id', json_extract
 UPDATE events SET payload = json_object('thread_id', CAST(substr(channel, 8) AS INTEGER), 'redacted', json('true'))
  WHERE channel LIKE 'thread:%' AND kind != 'thread.removed'
   AND CAST(substr(channel, 8) AS INTEGER) IN (SELECT id FROM threads WHERE deleted_at IS NOT NULL);
+-- join requests and invitations were told on the group's channel to every reader of it
+UPDATE events SET payload = json_object('group_id', json_extract(payload, '$.group_id'), 'redacted', json('true'))
+ WHERE channel LIKE 'group:%' AND kind = 'membership.changed'
+  AND COALESCE(json_extract(payload, '$.role'), '') NOT IN ('owner', 'moderator', 'member');
 """,
 }
 

@@ -25,6 +25,8 @@ async def test_old_events_of_removed_posts_are_redacted_on_upgrade(tmp_path):
         await tx.execute("INSERT INTO events (channel, kind, payload, created_at) VALUES ('user:1',"
                          " 'notification.created', ?, 'now')",
                          (json.dumps({"notification": {"id": 7, "text": "Geheime titel"}, "unread_count": 1}),))
+        await tx.execute("INSERT INTO events (channel, kind, payload, created_at) VALUES ('group:1',"
+                         " 'membership.changed', ?, 'now')", (json.dumps({"group_id": 1, "user_id": 1, "role": "pending"}),))
         await tx.execute("PRAGMA user_version = 5")
     await db.close()
 
@@ -35,7 +37,8 @@ async def test_old_events_of_removed_posts_are_redacted_on_upgrade(tmp_path):
         rows = [json.loads(row[0]) for row in await conn.execute_fetchall("SELECT payload FROM events ORDER BY id")]
     await db.close()
     assert version == latest_version()
-    shown, hidden, note = rows
+    shown, hidden, note, request = rows
     assert shown["post"]["body_html"] == "<p>woorden 1</p>"  # still shown: untouched
     assert "woorden" not in json.dumps(hidden) and hidden["post"]["redacted"] and hidden["post"]["hidden"]
     assert note == {"notification": {"id": 7}, "unread_count": 1}
+    assert request == {"group_id": 1, "redacted": True}  # a join request is not the group's news
