@@ -42,3 +42,23 @@ async def test_old_events_of_removed_posts_are_redacted_on_upgrade(tmp_path):
     assert "woorden" not in json.dumps(hidden) and hidden["post"]["redacted"] and hidden["post"]["hidden"]
     assert note == {"notification": {"id": 7}, "unread_count": 1}
     assert request == {"group_id": 1, "redacted": True}  # a join request is not the group's news
+
+
+async def test_posts_stored_with_other_sites_images_are_rendered_again_once(admin, make_user, svc):
+    from forum.services import discussions
+    from tests.conftest import open_group
+    group = await open_group(admin)
+    created = await admin.post(f"/api/v1/groups/{group['id']}/threads",
+                               {"title": "Plaatje", "body": "![kaart](https://elders.test/kaart.png) en ![logo](/static/logo.png)"},
+                               expect=201)
+    post_id = created["post"]["id"]
+    async with svc.db.write() as tx:  # as an earlier version stored it
+        await tx.execute("UPDATE posts SET body_html = ? WHERE id = ?",
+                         ('<p><img src="https://elders.test/kaart.png" alt="kaart"></p>', post_id))
+        await tx.execute("UPDATE site_settings SET value = '0' WHERE key = 'images_rerendered'")
+    assert await discussions.rerender_stored_images(svc) == 1
+    async with svc.db.read() as conn:
+        html = (await conn.execute_fetchall("SELECT body_html FROM posts WHERE id = ?", (post_id,)))[0][0]
+    assert 'src="https://elders.test' not in html and 'href="https://elders.test/kaart.png"' in html
+    assert '<img src="/static/logo.png"' in html
+    assert await discussions.rerender_stored_images(svc) == 0  # done once

@@ -128,6 +128,18 @@ async def update_post_body(conn, post_id: int, *, body: str, body_html: str, now
     )
 
 
+async def bodies_with_images(conn, table: str, after_id: int, limit: int = 500):
+    """Rows of posts or post_revisions whose stored HTML has an image in it (keyset by id)."""
+    assert table in ("posts", "post_revisions")
+    return await fetch_all(conn, f"SELECT id, body, body_html FROM {table} WHERE id > ? AND body_html LIKE '%<img%'"
+                                 " ORDER BY id LIMIT ?", (after_id, limit))
+
+
+async def set_body_html(conn, table: str, row_id: int, body_html: str) -> None:
+    assert table in ("posts", "post_revisions")
+    await execute(conn, f"UPDATE {table} SET body_html = ? WHERE id = ?", (body_html, row_id))
+
+
 async def mark_post_deleted(conn, post_id: int, *, by: int, now: str) -> None:
     await execute(
         conn, "UPDATE posts SET deleted_at = ?, deleted_by = ? WHERE id = ?", (now, by, post_id)
