@@ -67,16 +67,28 @@ async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, 
     group = await open_group(admin)
     thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"},
                                expect=201))["thread"]["id"]
-    renders = 0
+    cache, visitors_in, renders = server.app[page_cache_key], asyncio.Event(), 0
+    arrived, real_get = [], cache.get
+
+    def counting_get(key, default=None):
+        # past this lookup a visitor either renders or waits for the render, with no await between
+        if key[0] == f"/threads/{thread}":
+            arrived.append(key)
+            if len(arrived) == 5:
+                visitors_in.set()
+        return real_get(key, default)
+
     original = thread_pages.discussions.thread_with_posts
 
-    async def slow_and_counted(*args, **kwargs):
+    async def held_and_counted(*args, **kwargs):
         nonlocal renders
         renders += 1
-        await asyncio.sleep(0.05)
+        async with asyncio.timeout(10):
+            await visitors_in.wait()  # every visitor is at the cache before this render ends
         return await original(*args, **kwargs)
 
-    monkeypatch.setattr(thread_pages.discussions, "thread_with_posts", slow_and_counted)
+    monkeypatch.setattr(cache, "get", counting_get)
+    monkeypatch.setattr(thread_pages.discussions, "thread_with_posts", held_and_counted)
     visitors = [await anonymous() for _ in range(5)]
 
     async def visit(visitor):
@@ -87,22 +99,37 @@ async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, 
 
 
 async def test_read_cache_loads_once_for_simultaneous_misses_and_shares_failures(svc):
-    calls = 0
+    calls, callers = 0, 10
+    all_in = asyncio.Event()
+    asked = 0
+
+    async def ask(key, load):
+        nonlocal asked
+        asked += 1
+        if asked == callers:
+            all_in.set()  # the load resumes only after this caller, too, is waiting in get_or_load
+        return await svc.reads.get_or_load(key, load)
 
     async def load():
         nonlocal calls
         calls += 1
-        await asyncio.sleep(0.02)
+        async with asyncio.timeout(10):
+            await all_in.wait()
         return {"value": 1}
 
-    results = await asyncio.gather(*[svc.reads.get_or_load(("k",), load) for _ in range(10)])
+    results = await asyncio.gather(*[ask(("k",), load) for _ in range(callers)])
     assert calls == 1 and all(r == {"value": 1} for r in results)
 
+    asked, all_in, callers = 0, asyncio.Event(), 3
+
     async def broken():
-        await asyncio.sleep(0.01)
+        nonlocal calls
+        calls += 1
+        async with asyncio.timeout(10):
+            await all_in.wait()
         raise RuntimeError("disk")
 
-    outcomes = await asyncio.gather(*[svc.reads.get_or_load(("b",), broken) for _ in range(3)],
-                                    return_exceptions=True)
-    assert all(isinstance(o, RuntimeError) for o in outcomes)
+    calls = 0
+    outcomes = await asyncio.gather(*[ask(("b",), broken) for _ in range(callers)], return_exceptions=True)
+    assert calls == 1 and all(isinstance(o, RuntimeError) for o in outcomes)
     assert svc.reads.get(("b",)) is None
