@@ -130,6 +130,7 @@ async def test_an_unproven_address_opens_no_closed_group_until_confirmed(admin, 
     assert "e-mailadres" in body["error"]["message"]
     await newcomer.post(f"/api/v1/groups/{public['id']}/join")  # open groups need no proof
 
+    assert "Stuur de link opnieuw" in await (await newcomer.client.get("/groups")).text()  # the banner
     mail = (await mails(svc, newcomer.email))[-1]
     path = link_in(mail, "confirm-email")
     page = await newcomer.client.get(path)  # a mail scanner's GET confirms nothing
