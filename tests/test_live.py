@@ -33,16 +33,34 @@ async def next_frame(ws, type_=None, kind=None, timeout=3.0):
             return data
 
 
-async def no_frame(ws, type_="event", wait=0.3):
-    try:
-        while True:
-            message = await asyncio.wait_for(ws.receive(), wait)
-            if message.type != aiohttp.WSMsgType.TEXT:
-                return
-            data = json.loads(message.data)
-            assert data["type"] != type_, data
-    except asyncio.TimeoutError:
-        return
+async def until(condition, seconds: float = 5.0) -> None:
+    """Poll for a condition the test cannot be told of (hub state), up to a deadline."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    assert condition()
+
+
+async def marker_thread(admin) -> int:
+    """A thread in an open group: anyone may watch it, so any socket can receive a marker on it."""
+    group = await open_group(admin, "Open voor iedereen")
+    return (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Merk", "body": "x"},
+                             expect=201))["thread"]["id"]
+
+
+async def watch(ws, *channels: str) -> dict:
+    await ws.send_json({"type": "subscribe", "channels": list(channels)})
+    return await next_frame(ws, "subscribed")
+
+
+async def nothing_before_marker(ws, writer, thread: int) -> None:
+    """Post on a thread this socket watches and read up to that post's event, failing on any
+    other event. The hub sends the log's events in order, so an event this socket must not
+    get, written before the marker, would have arrived before it: no waiting and hoping."""
+    marker = (await writer.post(f"/api/v1/threads/{thread}/posts", {"body": "merkteken"}, expect=201))["post"]["id"]
+    event = await next_frame(ws, "event")
+    assert event["kind"] == "post.created" and event["data"]["post"]["id"] == marker, event
 
 
 @pytest.fixture
@@ -90,8 +108,10 @@ async def test_renames_locks_and_pins_reach_thread_and_group_viewers(scene):
 async def test_unreadable_channels_look_like_missing_ones(scene, make_user, anonymous):
     outsider = await make_user("Buiten")
     visitor = await anonymous()
+    marker = await marker_thread(scene["admin"])
     for user in (outsider, visitor):
         ws = await connect(user)
+        await watch(ws, f"thread:{marker}")
         await ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}"]})
         secret = await next_frame(ws, "error")
         await ws.send_json({"type": "subscribe", "channels": ["thread:999999"]})
@@ -101,17 +121,17 @@ async def test_unreadable_channels_look_like_missing_ones(scene, make_user, anon
         await ws.send_json({"type": "subscribe", "channels": [f"user:{scene['admin'].id}"]})
         assert (await next_frame(ws, "error"))["code"] == "not_found"
         await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "geheim"}, expect=201)
-        await no_frame(ws)
+        await nothing_before_marker(ws, scene["admin"], marker)
         await ws.close()
 
 
 async def test_removed_member_stops_receiving_at_once(scene):
+    marker = await marker_thread(scene["admin"])
     ws = await connect(scene["member"])
-    await ws.send_json({"type": "subscribe", "channels": [f"thread:{scene['thread']}", f"group:{scene['group']}"]})
-    await next_frame(ws, "subscribed")
+    await watch(ws, f"thread:{scene['thread']}", f"group:{scene['group']}", f"thread:{marker}")
     await scene["admin"].delete(f"/api/v1/groups/{scene['group']}/members/{scene['member'].id}")
     await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "na verwijderen"}, expect=201)
-    await no_frame(ws)
+    await nothing_before_marker(ws, scene["admin"], marker)
     await ws.close()
 
 
@@ -120,12 +140,12 @@ async def test_group_made_hidden_stops_delivery_to_outsiders(admin, make_user):
     thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"},
                                expect=201))["thread"]["id"]
     reader = await make_user("Lezer")
+    marker = await marker_thread(admin)
     ws = await connect(reader)
-    await ws.send_json({"type": "subscribe", "channels": [f"thread:{thread}"]})
-    await next_frame(ws, "subscribed")
+    await watch(ws, f"thread:{thread}", f"thread:{marker}")
     await admin.patch(f"/api/v1/groups/{group['id']}", {"name": "Open groep", "visibility": "hidden"})
     await admin.post(f"/api/v1/threads/{thread}/posts", {"body": "nu verborgen"}, expect=201)
-    await no_frame(ws)
+    await nothing_before_marker(ws, admin, marker)
     await ws.close()
 
 
@@ -170,7 +190,7 @@ async def test_catch_up_has_no_gap_and_no_duplicate(scene):
         event = await next_frame(ws, "event")
         received.append(event["data"]["post"]["id"])
         ids.append(event["id"])
-    await no_frame(ws)
+    await nothing_before_marker(ws, scene["admin"], scene["thread"])  # a duplicate would come before it
     assert received[:5] == missed and len(set(received)) == 10
     assert ids == sorted(ids)
     await ws.close()
@@ -237,13 +257,12 @@ async def test_catch_up_under_any_interleaving_of_posts_and_reconnects(scene, st
             await asyncio.gather(watcher.resume(), post(2))
     if watcher.ws is None:
         await watcher.resume()
-    for _ in range(150):
-        if len(watcher.events) >= len(posted):
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.1)  # a duplicate would arrive now
+    # a last reply marks the end: the log's order puts any duplicate or straggler before it
+    marker = (await admin.post(f"/api/v1/threads/{thread}/posts", {"body": "einde"}, expect=201))["post"]["id"]
+    await until(lambda: any(event["data"]["post"]["id"] == marker for event in watcher.events))
     await watcher.drop()
-    received = [event["data"]["post"]["id"] for event in watcher.events]
+    assert watcher.events[-1]["data"]["post"]["id"] == marker
+    received = [event["data"]["post"]["id"] for event in watcher.events[:-1]]
     assert sorted(received) == sorted(posted) and len(received) == len(set(received))
     ids = [event["id"] for event in watcher.events]
     assert ids == sorted(ids)
@@ -370,10 +389,7 @@ async def test_a_slow_client_is_cut_off_and_delays_nobody(admin, server):
     await fast.send_json({"type": "subscribe", "channels": [channel]})
     await next_frame(fast, "subscribed")
     silent = await silent_peer(server, "/api/v1/live", {"type": "subscribe", "channels": [channel]})
-    for _ in range(100):
-        if len(hub.by_channel.get(channel, ())) == 2:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: len(hub.by_channel.get(channel, ())) == 2)  # the silent peer cannot say it subscribed
     stuck = next(c for c in hub.by_channel[channel] if c.user_id is None)
     posted = 0
     while not stuck.closing and posted < 200:
@@ -383,11 +399,8 @@ async def test_a_slow_client_is_cut_off_and_delays_nobody(admin, server):
         assert got["data"]["post"]["body_html"].startswith(f"<p>{posted - 1} ")
     assert stuck.closing, "the silent peer was never cut off"
     assert len(stuck.pending) == 0  # its queued output is dropped, not kept
-    for _ in range(100):  # the close frame cannot reach it: the connection is cut after close_seconds
-        if stuck not in hub.clients:
-            break
-        await asyncio.sleep(0.05)
-    assert stuck not in hub.clients
+    # the close frame cannot reach it: the connection is cut after close_seconds
+    await until(lambda: stuck not in hub.clients)
     silent.close()
     await fast.close()
 
