@@ -1,6 +1,8 @@
 """Concurrency under load: 50 writers posting, readers loading pages and 500 open websockets
 against a running server for 30 s (FORUM_SOAK_SECONDS to change). No 5xx, no "database is
-locked", every acknowledged write stored; p50/p99 are printed (pytest -s shows them)."""
+locked" (nor any traceback) in the server's log, every write accepted and stored, every page
+served, all 500 sockets subscribed and fed live until the end (or told to resume, 4000), and the
+server stops cleanly; p50/p99 are printed (pytest -s shows them)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +16,7 @@ import time
 import aiohttp
 
 from forum import ROOT
+from forum.live.hub import CLOSE_RESUME
 from tests.conftest import PASSWORD
 from tests.test_crash import free_port, wait_up
 
@@ -65,16 +68,27 @@ async def test_fifty_writers_readers_and_500_sockets(tmp_path):
             for ws in batch:
                 await ws.send_json({"type": "subscribe", "channels": [f"thread:{thread_id}"]})
             sockets += batch
-        deadline = time.monotonic() + SECONDS
+        for ws in sockets:  # every socket is really listening before the load starts
+            while (message := await ws.receive(timeout=10)).type == aiohttp.WSMsgType.TEXT:
+                if message.json()["type"] == "subscribed":
+                    break
+            assert message.type == aiohttp.WSMsgType.TEXT, message
+        started = time.monotonic()
+        deadline = started + SECONDS
+        live_events = [0] * len(sockets)  # post.created frames each socket received
+        endings: dict[int, int | None] = {}  # socket → close code, for those that closed early
 
-        async def drain(ws):
+        async def drain(index, ws):
             while time.monotonic() < deadline:
                 try:
                     message = await ws.receive(timeout=1)
                 except asyncio.TimeoutError:
                     continue
                 if message.type != aiohttp.WSMsgType.TEXT:
-                    return  # told to resume (4000) under load: allowed, the client would reconnect
+                    endings[index] = ws.close_code  # told to resume under load: the client would reconnect
+                    return
+                if '"post.created"' in message.data:
+                    live_events[index] += 1
 
         async def write(session, token, n):
             while time.monotonic() < deadline:
@@ -97,9 +111,10 @@ async def test_fifty_writers_readers_and_500_sockets(tmp_path):
                     read_times.append(time.perf_counter() - started)
 
         async with aiohttp.ClientSession() as readers_session:
-            await asyncio.gather(*[drain(ws) for ws in sockets],
+            await asyncio.gather(*[drain(i, ws) for i, ws in enumerate(sockets)],
                                  *[write(s, t, n) for n, (s, t) in enumerate(writers)],
                                  *[read(readers_session) for _ in range(READERS)])
+        lasted = time.monotonic() - started
         for ws in sockets:
             await ws.close()
         await sockets_session.close()
@@ -109,11 +124,18 @@ async def test_fifty_writers_readers_and_500_sockets(tmp_path):
             await session.close()
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stopped = server.wait(timeout=30)
     print(f"\n{len(write_times)} writes: p50 {statistics.median(write_times) * 1000:.1f} ms, "
           f"p99 {p99(write_times):.1f} ms; {len(read_times)} reads: p50 {statistics.median(read_times) * 1000:.1f} ms, "
-          f"p99 {p99(read_times):.1f} ms; {SOCKETS} sockets open")
-    assert len(acknowledged) > WRITERS and not [s for s in statuses if s >= 500]
-    assert set(acknowledged) <= stored
+          f"p99 {p99(read_times):.1f} ms; {SOCKETS - len(endings)} of {SOCKETS} sockets open to the end")
+    assert lasted >= SECONDS and len(acknowledged) > WRITERS
+    assert not [s for s in statuses if s >= 500]
+    assert set(statuses) == {200, 201}  # every write accepted, every page served: nothing refused
+    assert len(acknowledged) == len(write_times) and set(acknowledged) <= stored
+    assert all(code == CLOSE_RESUME for code in endings.values()), endings
+    # the sockets that stayed to the end heard the posts live, each of them
+    stayed = [n for i, n in enumerate(live_events) if i not in endings]
+    assert stayed and all(stayed), (len(stayed), stayed.count(0))
+    assert stopped == 0
     text = log.read_text()
     assert "database is locked" not in text and "Traceback" not in text, text[-2000:]
