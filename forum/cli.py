@@ -17,7 +17,7 @@ from forum.app import create_app
 from forum.db import backup_file, check_file
 from forum.errors import ServiceError
 from forum.keys import services_key
-from forum.services import accounts
+from forum.services import accounts, setup
 from forum.web.access_log import RedactingAccessLogger
 
 
@@ -46,12 +46,16 @@ async def _create_admin(cfg, email: str) -> int:
     await runner.setup()  # runs cleanup_ctx: opens and migrates the database
     try:
         user, created = await accounts.create_admin(app[services_key], email=email, password=password)
+        setup.finished(cfg)  # the one-time link is spent
     except ServiceError as error:
         print(f"error: {error.message} {error.fields}", file=sys.stderr)
         return 2
     finally:
         await runner.cleanup()
     print(("created" if created else "promoted") + f" admin {user['email']} (id {user['id']})")
+    if not created:
+        print("its other sessions have ended" + ("; its password is unchanged: whoever registered this"
+                                                 " address can still log in with it" if not password else ""))
     return 0
 
 

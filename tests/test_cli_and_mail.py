@@ -22,9 +22,11 @@ def run_cli(data_dir, *args, env_extra=None):
 
 def test_create_admin_backup_and_check(tmp_path):
     data = tmp_path / "data"
+    assert (data / "setup_token").exists() is False  # nothing started yet
     result = run_cli(data, "create-admin", "chef@example.nl", env_extra={"FORUM_ADMIN_PASSWORD": PASSWORD})
     assert result.returncode == 0, result.stderr
     assert "created admin chef@example.nl" in result.stdout
+    assert not (data / "setup_token").exists()  # the one-time link made on the way is spent
     # promoting an existing account
     result = run_cli(data, "create-admin", "CHEF@example.nl", env_extra={"FORUM_ADMIN_PASSWORD": PASSWORD})
     assert result.returncode == 0 and "promoted" in result.stdout

@@ -91,6 +91,7 @@ async def test_create_admin_ends_the_setup(svc):
     user, created = await accounts.create_admin(svc, email="cli@example.nl", password=PASSWORD,
                                                 display_name="Cli")
     assert created and user["role"] == "admin" and user["email_verified_at"]
+    setup.finished(svc.config)  # as the command does
     assert not setup.token_path(svc.config).exists()
     assert await setup.prepare(svc) is None  # a restart prints no link any more
 

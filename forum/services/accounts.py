@@ -327,9 +327,8 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
                        only_if_none: bool = False, locale: str = "nl") -> tuple[object, bool]:
     """For the command line and the setup link: promote an existing account, or create an
     active admin with a confirmed address. Returns (user, created). With only_if_none, refuse
-    (Conflict) once any admin exists: the setup link works only for the first."""
-    from forum.services import setup  # setup imports this module
-
+    (Conflict) once any admin exists: the setup link works only for the first. Callers end the
+    set-up (forum.services.setup.finished)."""
     async with svc.db.read() as conn:
         existing = await user_store.by_email_with_hash(conn, email.strip())
     errors = FieldErrors()
@@ -349,7 +348,7 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
     new_hash = await hash_password(password, svc.config.bcrypt_rounds) if password else None  # outside the lock
     async with svc.db.write() as tx:
         if only_if_none and await user_store.count_admins(tx):
-            raise setup.SetupDone()
+            raise Conflict(N_("Deze site heeft al een beheerder."))
         if existing is None:
             if await user_store.by_email_with_hash(tx, email):
                 raise Conflict(fields={"email": N_("Er is al een account met dit e-mailadres.")})
@@ -372,6 +371,5 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
             await _account_changed(tx, svc, user_id)
         await user_store.set_email_verified(tx, user_id, svc.now())
         user = await user_store.by_id(tx, user_id)
-    setup.finished(svc.config)
     log.warning("admin account %s (id %d) %s", user["email"], user_id, "created" if existing is None else "promoted")
     return user, existing is None

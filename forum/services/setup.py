@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 from forum.config import Config
-from forum.errors import Conflict, N_, NotFound
+from forum.errors import N_, NotFound
 from forum.security import new_token
-from forum.services import Services
+from forum.services import Services, accounts
 from forum.store import users as user_store
 
 log = logging.getLogger(__name__)
@@ -78,18 +78,13 @@ async def create_first_admin(svc: Services, token: str, *, email: str, password:
                              locale: str = "nl"):
     """Finish the set-up with the token: the account becomes admin with a confirmed address,
     and the token is gone."""
-    from forum.services import accounts  # accounts imports nothing of this module
-
     await check_token(svc, token)
     user, _ = await accounts.create_admin(svc, email=email, password=password, display_name=display_name,
                                           only_if_none=True, locale=locale)
+    finished(svc.config)
     return user
 
 
 def finished(config: Config) -> None:
     """Called once an admin exists, whichever way it was made."""
     token_path(config).unlink(missing_ok=True)
-
-
-class SetupDone(Conflict):
-    default_message = N_("Deze site heeft al een beheerder.")
