@@ -13,25 +13,17 @@ from forum.limits import TooManyRequests
 from forum.policy import Actor
 from forum.security import (burn_password_check, hash_password, new_token, token_hash,
                             verify_password)
-from forum.services import Services
+from forum.services import Services, addresses
+from forum.services.live import account_changed
 from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field, email_field,
                                    password_field, text_field)
 from forum.store import groups as group_store
-from forum.store import threads as thread_store
 from forum.store import users as user_store
 
 log = logging.getLogger(__name__)
 
 SITE_ROLES = ("member", "editor", "admin")
 RESET_HOURS = 1
-CONFIRM_DAYS = 7
-
-
-def _count_mail(svc: Services, to: str, sender: object) -> None:
-    """Mails that a stranger can make the site send (resets, confirmations, invitations) are
-    limited per receiving address and per sender, so nobody's mailbox can be flooded."""
-    svc.limiter.hit("MAIL_TO", to.strip().lower())
-    svc.limiter.hit("MAIL_FROM", sender)
 
 
 async def register(svc: Services, *, email: str, password: str, display_name: str,
@@ -58,53 +50,8 @@ async def register(svc: Services, *, email: str, password: str, display_name: st
         await user_store.plan_first_digest(tx, user_id, since=svc.now(), due=svc.later(days=DIGEST_DAYS["weekly"]))
         user = await user_store.by_id(tx, user_id)
         if send_confirmation:
-            await _queue_confirmation(tx, svc, user)
+            await addresses.queue_confirmation(tx, svc, user)
     return user
-
-
-async def _queue_confirmation(tx, svc: Services, user) -> None:
-    token = new_token()
-    await user_store.insert_confirmation(tx, token_hash(token), user["id"], user["email"], svc.now(),
-                                         svc.later(days=CONFIRM_DAYS))
-    locale = user["locale"]
-    await svc.mailer.queue(
-        tx, to=user["email"],
-        subject=translate_in(locale, N_("Bevestig uw e-mailadres")),
-        body=translate_in(
-            locale,
-            N_("Beste %(name)s,\n\nBevestig uw e-mailadres via deze link (een week geldig):\n\n%(link)s\n\n"
-               "Daarna kunt u uitnodigingen aannemen en lid worden van besloten groepen. "
-               "Heeft u zich niet aangemeld? Dan kunt u dit bericht negeren."),
-            name=user["display_name"], link=f"{svc.config.site_url}/confirm-email/{token}",
-        ),
-    )
-
-
-async def resend_confirmation(svc: Services, actor: Actor, *, address: str = "") -> None:
-    if not actor.active:
-        raise Unauthorized()
-    if actor.email_verified:
-        raise Conflict(N_("Uw e-mailadres is al bevestigd."))
-    _count_mail(svc, actor.email, address or actor.user_id)
-    async with svc.db.write() as tx:
-        user = await user_store.by_id(tx, actor.user_id)
-        await _queue_confirmation(tx, svc, user)
-
-
-async def confirm_email(svc: Services, token: str):
-    """The link from the confirmation mail: the address is proven. Returns the user."""
-    async with svc.db.write() as tx:
-        row = await user_store.usable_confirmation(tx, token_hash(token), svc.now())
-        if row is None:
-            raise NotFound(N_("Deze link is verlopen of al gebruikt."))
-        await _mark_verified(tx, svc, row["user_id"])
-        return await user_store.by_id(tx, row["user_id"])
-
-
-async def _mark_verified(tx, svc: Services, user_id: int) -> None:
-    await user_store.set_email_verified(tx, user_id, svc.now())
-    await user_store.use_confirmations_of(tx, user_id, svc.now())
-    await _account_changed(tx, svc, user_id)  # invitations by mail now count for open sessions
 
 
 async def login(svc: Services, *, email: str, password: str, address: str = "") -> tuple[str, object]:
@@ -176,18 +123,12 @@ def actor_from_row(user, roles: dict[int, str]) -> Actor:
     )
 
 
-async def _account_changed(tx, svc: Services, user_id: int) -> None:
-    """Tell the live hub that this account's sessions or rights changed: it re-checks (or
-    closes) that user's open sockets."""
-    await thread_store.append_event(tx, f"user:{user_id}", "account.changed", {"user_id": user_id}, svc.now())
-
-
 async def logout(svc: Services, actor: Actor, session_hash: str | None) -> None:
     if session_hash:
         async with svc.db.write() as tx:
             await user_store.delete_session(tx, session_hash)
             if actor.user_id is not None:
-                await _account_changed(tx, svc, actor.user_id)
+                await account_changed(tx, svc, actor.user_id)
 
 
 async def change_password(svc: Services, actor: Actor, *, current_password: str, new_password: str) -> str:
@@ -207,7 +148,7 @@ async def change_password(svc: Services, actor: Actor, *, current_password: str,
         await user_store.set_password_hash(tx, actor.user_id, new_hash)
         await user_store.void_resets_of(tx, actor.user_id, svc.now())
         await user_store.delete_sessions_of(tx, actor.user_id)
-        await _account_changed(tx, svc, actor.user_id)
+        await account_changed(tx, svc, actor.user_id)
         await user_store.insert_session(
             tx, token_hash(token), actor.user_id, svc.now(), svc.later(days=svc.config.session_days)
         )
@@ -217,7 +158,7 @@ async def change_password(svc: Services, actor: Actor, *, current_password: str,
 async def request_password_reset(svc: Services, *, email: str, address: str = "") -> None:
     """Mail a single-use link if the address has an account; say nothing either way (the
     limits count alike whether it has one)."""
-    _count_mail(svc, email, address)
+    addresses.count_mail(svc, email, address)
     async with svc.db.read() as conn:
         user = await user_store.by_email_with_hash(conn, email.strip())
     if user is None or user["status"] == "pending":
@@ -257,7 +198,7 @@ async def reset_password(svc: Services, *, token: str, new_password: str) -> Non
         await user_store.void_resets_of(tx, reset["user_id"], svc.now())
         await user_store.set_password_hash(tx, reset["user_id"], new_hash)
         await user_store.delete_sessions_of(tx, reset["user_id"])
-        await _account_changed(tx, svc, reset["user_id"])
+        await account_changed(tx, svc, reset["user_id"])
 
 
 async def profile(svc: Services, viewer: Actor, user_id: int):
@@ -368,7 +309,7 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
             # whoever held a session on this account (it may have been registered by someone else,
             # hoping to be promoted) is out: they log in again, knowing its password
             await user_store.delete_sessions_of(tx, user_id)
-            await _account_changed(tx, svc, user_id)
+            await account_changed(tx, svc, user_id)
         await user_store.set_email_verified(tx, user_id, svc.now())
         user = await user_store.by_id(tx, user_id)
     log.warning("admin account %s (id %d) %s", user["email"], user_id, "created" if existing is None else "promoted")

@@ -8,7 +8,9 @@ from forum import policy
 from forum.errors import Conflict, N_, NotFound
 from forum.policy import Action, Actor
 from forum.services import Services, audit, iso
-from forum.services.accounts import SITE_ROLES, _account_changed, _mark_verified
+from forum.services.accounts import SITE_ROLES
+from forum.services.live import account_changed
+from forum.services.addresses import mark_verified
 from forum.services.checks import FieldErrors, choice_field, text_field
 from forum.store import users as user_store
 
@@ -38,7 +40,7 @@ async def set_site_role(svc: Services, actor: Actor, user_id: int, role: str):
             raise Conflict(N_("U kunt uw eigen beheerdersrol niet afnemen."))
         target = await user_store.by_id(tx, user_id)
         await user_store.set_role(tx, user_id, role)
-        await _account_changed(tx, svc, user_id)
+        await account_changed(tx, svc, user_id)
         await audit.record(tx, svc, actor, "user.role", target_type="user", target_id=user_id,
                            label=target["display_name"], data={"from": target["role"], "to": role})
         return await user_store.by_id(tx, user_id)
@@ -61,7 +63,7 @@ async def confirm_email(svc: Services, actor: Actor, user_id: int):
         user = await _target(tx, actor, user_id)
         if user["email_verified_at"] is not None:
             raise Conflict(N_("Dit e-mailadres is al bevestigd."))
-        await _mark_verified(tx, svc, user_id)
+        await mark_verified(tx, svc, user_id)
         await audit.record(tx, svc, actor, "user.confirm_email", target_type="user", target_id=user_id,
                            label=user["display_name"])
         return await user_store.by_id(tx, user_id)
@@ -85,7 +87,7 @@ async def suspend_account(svc: Services, actor: Actor, user_id: int, reason: str
         await user_store.set_status(tx, user_id, "suspended", reason)
         await user_store.set_suspended_until(tx, user_id, until)
         await user_store.delete_sessions_of(tx, user_id)
-        await _account_changed(tx, svc, user_id)
+        await account_changed(tx, svc, user_id)
         await audit.record(tx, svc, actor, "user.suspend", target_type="user", target_id=user_id,
                            label=target["display_name"], reason=reason, data={"until": until})
         return await user_store.by_id(tx, user_id)

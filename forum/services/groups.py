@@ -1,16 +1,14 @@
-"""Groups: proeftuinen and werkgroepen, joining, requests, invitations and member roles."""
+"""Groups: proeftuinen and werkgroepen, joining, requests and member roles (invitations are
+in invitations.py)."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 from forum import policy
-from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound, Unauthorized
-from forum.i18n import translate_in
+from forum.errors import Conflict, Forbidden, N_, NotFound
 from forum.policy import Action, Actor, GroupDraft
-from forum.security import new_token, token_hash
 from forum.services import Services, audit, notifications
-from forum.services.checks import (MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field,
-                                   email_field, text_field)
+from forum.services.checks import MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field, text_field
 from forum.store import groups as group_store
 from forum.store import notifications as note_store
 from forum.store import threads as thread_store
@@ -20,7 +18,7 @@ KINDS = ("proeftuin", "werkgroep")
 VISIBILITIES = ("open", "closed", "hidden")
 
 
-async def _membership_event(tx, svc: Services, group_id: int, user_id: int, role: str | None,
+async def membership_event(tx, svc: Services, group_id: int, user_id: int, role: str | None,
                             was: str | None = None) -> None:
     payload = {"group_id": group_id, "user_id": user_id, "role": role}
     # The user's own channel first: the live hub updates that user's rights before the
@@ -68,7 +66,7 @@ async def create_group(svc: Services, actor: Actor, *, name: str, kind: str, vis
             created_by=actor.user_id, now=svc.now(),
         )
         await group_store.put_membership(tx, group_id, actor.user_id, "owner", svc.now())
-        await _membership_event(tx, svc, group_id, actor.user_id, "owner")
+        await membership_event(tx, svc, group_id, actor.user_id, "owner")
         return await group_store.by_id(tx, group_id)
 
 
@@ -106,50 +104,18 @@ async def join(svc: Services, actor: Actor, group_id: int) -> str:
         policy.require(actor, Action.JOIN, group)
         invited = actor.group_role(group_id) == "invited"  # by account, or by mail to a proven address
         role = "member" if invited or group["visibility"] == "open" else "pending"
-        await _enter(tx, svc, group_id, actor.user_id, actor.email, role, current)
+        await enter(tx, svc, group_id, actor.user_id, actor.email, role, current)
         if role == "pending":  # moderators hear of requests whatever their level
             await notifications.notify_moderators(tx, svc, group_id, "join_request", actor_id=actor.user_id)
         return role
 
 
-async def _enter(tx, svc: Services, group_id: int, user_id: int, email: str, role: str, current: str | None) -> None:
+async def enter(tx, svc: Services, group_id: int, user_id: int, email: str, role: str, current: str | None) -> None:
     await group_store.put_membership(tx, group_id, user_id, role, svc.now())
     if role == "member":
         await group_store.delete_email_invitation(tx, group_id, email)
         await note_store.set_group_level(tx, user_id, group_id, "normal")
-    await _membership_event(tx, svc, group_id, user_id, role, was=current)
-
-
-async def accept_invitation(svc: Services, actor: Actor, token: str):
-    """The link in an invitation mail: its holder joins, whatever address their account has
-    (the mail reached the invited mailbox). Returns the group."""
-    if not actor.active:
-        raise Unauthorized()
-    async with svc.db.write() as tx:
-        invitation = await group_store.email_invitation_by_token(tx, token_hash(token))
-        group = await group_store.by_id(tx, invitation["group_id"]) if invitation else None
-        if group is None:
-            raise NotFound(N_("Deze uitnodiging is verlopen of al gebruikt."))
-        current = await group_store.membership(tx, group["id"], actor.user_id)
-        if current in policy.GROUP_MEMBER_ROLES:
-            return group  # already in: the link stays for the person it was meant for
-        if not policy.can(actor, Action.ACCEPT_INVITATION_TOKEN, group):
-            raise Forbidden(N_("U kunt deze uitnodiging niet aannemen."))
-        await group_store.delete_email_invitation(tx, group["id"], invitation["email_norm"])
-        await _enter(tx, svc, group["id"], actor.user_id, actor.email, "member", current)
-        if invitation["email_norm"] == actor.email.lower():  # the mail reached this account's address
-            await user_store.set_email_verified(tx, actor.user_id, svc.now())
-        return group
-
-
-async def invitation_group(svc: Services, token: str):
-    """The group an invitation link is for (the link itself is the authority to see its name)."""
-    async with svc.db.read() as conn:
-        invitation = await group_store.email_invitation_by_token(conn, token_hash(token))
-        group = await group_store.by_id(conn, invitation["group_id"]) if invitation else None
-    if group is None:
-        raise NotFound(N_("Deze uitnodiging is verlopen of al gebruikt."))
-    return group
+    await membership_event(tx, svc, group_id, user_id, role, was=current)
 
 
 async def leave(svc: Services, actor: Actor, group_id: int) -> None:
@@ -163,7 +129,7 @@ async def leave(svc: Services, actor: Actor, group_id: int) -> None:
         if role is not None:
             await group_store.delete_membership(tx, group_id, actor.user_id)
         await group_store.delete_email_invitation(tx, group_id, actor.email)  # declining one by mail
-        await _membership_event(tx, svc, group_id, actor.user_id, None, was=role)
+        await membership_event(tx, svc, group_id, actor.user_id, None, was=role)
 
 
 async def members(svc: Services, actor: Actor, group_id: int):
@@ -196,9 +162,9 @@ async def decide_request(svc: Services, actor: Actor, group_id: int, user_id: in
             await group_store.put_membership(tx, group_id, user_id, "member", svc.now())
         else:
             await group_store.delete_membership(tx, group_id, user_id)
-            await _withdraw_mailed_invitation(tx, group_id, user_id)
+            await withdraw_mailed_invitation(tx, group_id, user_id)
         new_role = "member" if approve else None
-        await _membership_event(tx, svc, group_id, user_id, new_role, was=role)
+        await membership_event(tx, svc, group_id, user_id, new_role, was=role)
         await audit.record(tx, svc, actor, "member.approve" if approve else "member.reject", target_type="user",
                            target_id=user_id, label=await _name(tx, user_id), group_id=group_id)
         if approve:
@@ -206,65 +172,6 @@ async def decide_request(svc: Services, actor: Actor, group_id: int, user_id: in
         await notifications.notify_one(tx, svc, user_id, "request_approved" if approve else "request_rejected",
                                        actor_id=actor.user_id, group_id=group_id)
         return new_role
-
-
-async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | None = None,
-                 email: str | None = None, address: str = "") -> dict:
-    """Invite a registered user (by id), or an email address. An invitation by address answers
-    the same whether the address has an account or not, and becomes one only through the
-    link in its mail or for an account that proved that address."""
-    if (user_id is None) == (email is None):
-        raise Invalid(fields={"email": N_("Geef een e-mailadres of een gebruiker op.")})
-    errors = FieldErrors()
-    if email is not None:
-        email = email_field(errors, email)
-    async with svc.db.write() as tx:
-        group = await group_store.by_id(tx, group_id)
-        policy.require(actor, Action.MODERATE_GROUP, group)
-        errors.raise_if_any()
-        token = new_token()
-        link = f"{svc.config.site_url}/invitations/{token}"
-        if user_id is not None:
-            target = await user_store.by_id(tx, user_id)
-            if target is None:
-                raise NotFound(N_("Deze gebruiker bestaat niet."))
-            current = await group_store.membership(tx, group_id, target["id"])
-            if await group_store.is_banned(tx, group_id, target["id"]):
-                raise Conflict(N_("Deze persoon is uit de groep geweerd. Hef dat eerst op."))
-            if current in policy.GROUP_MEMBER_ROLES:
-                raise Conflict(N_("Deze persoon is al lid."))
-            _count_invitation(svc, target["email"], actor)
-            if current == "pending":  # inviting someone who asked admits them
-                await _enter(tx, svc, group_id, target["id"], target["email"], "member", current)
-                await notifications.notify_one(tx, svc, target["id"], "request_approved", actor_id=actor.user_id,
-                                               group_id=group_id)
-                return {"user_id": target["id"], "role": "member"}
-            await group_store.put_membership(tx, group_id, target["id"], "invited", svc.now())
-            await _membership_event(tx, svc, group_id, target["id"], "invited", was=current)
-            await notifications.notify_one(tx, svc, target["id"], "invitation", actor_id=actor.user_id,
-                                           group_id=group_id)
-            locale, to, result = target["locale"], target["email"], {"user_id": target["id"], "role": "invited"}
-        else:
-            _count_invitation(svc, email, actor)
-            known = await user_store.by_email_with_hash(tx, email)  # only for the mail's language
-            locale, to, result = (known["locale"] if known else "nl"), email, {"email": email.lower(), "role": "invited"}
-        await group_store.put_email_invitation(tx, group_id, to, actor.user_id, svc.now(), token_hash(token))
-        await svc.mailer.queue(
-            tx, to=to,
-            subject=translate_in(locale, N_("Uitnodiging voor %(group)s"), group=group["name"]),
-            body=translate_in(
-                locale,
-                N_("%(inviter)s nodigt u uit voor de groep %(group)s.\n\nNeem de uitnodiging aan via deze link "
-                   "(heeft u nog geen account, dan maakt u er eerst een): %(link)s"),
-                inviter=actor.display_name, group=group["name"], link=link,
-            ),
-        )
-        return result
-
-
-def _count_invitation(svc: Services, to: str, actor: Actor) -> None:
-    svc.limiter.hit("MAIL_TO", to.strip().lower())
-    svc.limiter.hit("MAIL_FROM", actor.user_id)
 
 
 async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: int, role: str) -> str:
@@ -281,7 +188,7 @@ async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: i
         if current == "owner" and await group_store.count_role(tx, group_id, "owner") <= 1:
             raise Conflict(N_("Een groep houdt altijd een eigenaar. Draag het eigenaarschap eerst over."))
         await group_store.put_membership(tx, group_id, user_id, role, svc.now())
-        await _membership_event(tx, svc, group_id, user_id, role, was=current)
+        await membership_event(tx, svc, group_id, user_id, role, was=current)
         await audit.record(tx, svc, actor, "member.role", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id, data={"from": current, "to": role})
         if role != current and user_id != actor.user_id:
@@ -289,7 +196,7 @@ async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: i
                                            group_id=group_id, data={"role": role})
         if role == "owner" and actor.group_role(group_id) == "owner" and actor.user_id != user_id:
             await group_store.put_membership(tx, group_id, actor.user_id, "moderator", svc.now())
-            await _membership_event(tx, svc, group_id, actor.user_id, "moderator", was="owner")
+            await membership_event(tx, svc, group_id, actor.user_id, "moderator", was="owner")
         return role
 
 
@@ -301,8 +208,8 @@ async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int
         if not policy.can_manage_member(actor, group, current):
             raise Forbidden()
         await group_store.delete_membership(tx, group_id, user_id)
-        await _withdraw_mailed_invitation(tx, group_id, user_id)  # its link must stop working too
-        await _membership_event(tx, svc, group_id, user_id, None, was=current)
+        await withdraw_mailed_invitation(tx, group_id, user_id)  # its link must stop working too
+        await membership_event(tx, svc, group_id, user_id, None, was=current)
         await audit.record(tx, svc, actor, "member.remove", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id)
 
@@ -329,7 +236,7 @@ async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: 
             await group_store.delete_membership(tx, group_id, user_id)
         await group_store.delete_email_invitation(tx, group_id, target["email"])
         await group_store.put_ban(tx, group_id, user_id, reason=reason, by=actor.user_id, now=svc.now())
-        await _membership_event(tx, svc, group_id, user_id, None, was=current)
+        await membership_event(tx, svc, group_id, user_id, None, was=current)
         await audit.record(tx, svc, actor, "member.ban", target_type="user", target_id=user_id,
                            label=target["display_name"], group_id=group_id, reason=reason)
 
@@ -340,7 +247,7 @@ async def unban(svc: Services, actor: Actor, group_id: int, user_id: int) -> Non
         policy.require(actor, Action.MODERATE_GROUP, group)
         if not await group_store.delete_ban(tx, group_id, user_id):
             raise NotFound(N_("Deze persoon is niet geweerd."))
-        await _membership_event(tx, svc, group_id, user_id, None)
+        await membership_event(tx, svc, group_id, user_id, None)
         await audit.record(tx, svc, actor, "member.unban", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id)
 
@@ -352,22 +259,9 @@ async def bans(svc: Services, actor: Actor, group_id: int):
         return await group_store.bans(conn, group_id)
 
 
-async def _withdraw_mailed_invitation(tx, group_id: int, user_id: int) -> None:
-    user = await user_store.by_id(tx, user_id)
-    if user is not None:
-        await group_store.delete_email_invitation(tx, group_id, user["email"])
-
-
 async def _name(tx, user_id: int) -> str:
     user = await user_store.by_id(tx, user_id)
     return user["display_name"] if user else ""
-
-
-async def invitations_for(svc: Services, actor: Actor):
-    if not actor.active:
-        return []
-    async with svc.db.read() as conn:
-        return await group_store.pending_invitations_for(conn, actor.user_id)
 
 
 async def creatable_kinds(svc: Services, actor: Actor) -> tuple[str, ...]:
@@ -388,3 +282,9 @@ async def require_may_create(svc: Services, actor: Actor) -> tuple[str, ...]:
 async def members_may_create_werkgroepen(svc: Services) -> bool:
     async with svc.db.read() as conn:
         return (await user_store.settings(conn))["members_create_werkgroepen"] == "1"
+
+
+async def withdraw_mailed_invitation(tx, group_id: int, user_id: int) -> None:
+    user = await user_store.by_id(tx, user_id)
+    if user is not None:
+        await group_store.delete_email_invitation(tx, group_id, user["email"])

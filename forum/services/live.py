@@ -1,5 +1,6 @@
 """What the live hub needs from the rest of the forum: what a channel name points at, the
-retained event log, and its trimming. The decisions themselves are policy.can_watch's."""
+retained event log, its trimming, and the news that an account changed (services append it
+in their transaction). The decisions themselves are policy.can_watch's."""
 from __future__ import annotations
 
 import re
@@ -54,3 +55,9 @@ async def trim(svc: Services) -> None:
     async with svc.db.write() as tx:
         await thread_store.trim_events(tx, older_than=svc.later(days=-svc.config.events_keep_days),
                                        keep_newest=svc.config.events_keep_count)
+
+
+async def account_changed(tx, svc: Services, user_id: int) -> None:
+    """Tell the hub, in the writer's transaction, that this account's sessions or rights
+    changed: it re-checks (or closes) that user's open sockets."""
+    await thread_store.append_event(tx, f"user:{user_id}", "account.changed", {"user_id": user_id}, svc.now())

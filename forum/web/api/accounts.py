@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 from forum.keys import actor_key, config_key, csrf_token_key, services_key, session_hash_key
 from forum.security import csrf_token_for_session, token_hash
-from forum.services import accounts, administration
+from forum.services import accounts, addresses, administration
 from forum.errors import Unauthorized
 from forum.web.api import In, TokenIn, int_param, json_out, read_json, user_out
 from forum.web.cookies import clear_session_cookie, set_session_cookie
@@ -118,12 +118,12 @@ async def reset(request: web.Request) -> web.Response:
 
 async def confirm_email(request: web.Request) -> web.Response:
     data = await read_json(request, TokenIn)
-    user = await accounts.confirm_email(request.app[services_key], data.token)
+    user = await addresses.confirm_email(request.app[services_key], data.token)
     return json_out({"user": {"id": user["id"], "email_verified": True}})
 
 
 async def resend_confirmation(request: web.Request) -> web.Response:
-    await accounts.resend_confirmation(request.app[services_key], request[actor_key], address=request.remote or "")
+    await addresses.resend_confirmation(request.app[services_key], request[actor_key], address=request.remote or "")
     return json_out({"ok": True}, status=202)
 
 

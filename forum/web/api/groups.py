@@ -5,7 +5,7 @@ from aiohttp import web
 from pydantic import Field
 
 from forum.keys import actor_key, services_key
-from forum.services import groups
+from forum.services import groups, invitations
 from forum.web.api import MAX_ID, In, TokenIn, group_out, int_param, json_out, read_json
 
 
@@ -127,19 +127,19 @@ async def remove_member(request: web.Request) -> web.Response:
 
 async def invite(request: web.Request) -> web.Response:
     data = await read_json(request, InvitationIn)
-    result = await groups.invite(request.app[services_key], request[actor_key], int_param(request, "group_id"),
+    result = await invitations.invite(request.app[services_key], request[actor_key], int_param(request, "group_id"),
                                  user_id=data.user_id, email=data.email)
     return json_out({"invitation": result}, status=201)
 
 
 async def accept_invitation(request: web.Request) -> web.Response:
     data = await read_json(request, TokenIn)
-    group = await groups.accept_invitation(request.app[services_key], request[actor_key], data.token)
+    group = await invitations.accept_invitation(request.app[services_key], request[actor_key], data.token)
     return json_out({"group": group_out(group), "membership": {"role": "member"}})
 
 
 async def my_invitations(request: web.Request) -> web.Response:
-    rows = await groups.invitations_for(request.app[services_key], request[actor_key])
+    rows = await invitations.invitations_for(request.app[services_key], request[actor_key])
     return json_out({"groups": [{"id": g["id"], "name": g["name"], "kind": g["kind"]} for g in rows]})
 
 

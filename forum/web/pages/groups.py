@@ -9,7 +9,7 @@ from forum.errors import ServiceError
 from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, live, reading
+from forum.services import discussions, groups, invitations, live, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
@@ -20,11 +20,10 @@ async def index(request: web.Request) -> web.Response:
     actor = request[actor_key]
     svc = request.app[services_key]
     rows = await groups.list_groups(svc, actor)
-    invitations = await groups.invitations_for(svc, actor)
     return render(request, "groups.html", {
         "proeftuinen": [g for g in rows if g["kind"] == "proeftuin"],
         "werkgroepen": [g for g in rows if g["kind"] == "werkgroep"],
-        "invitations": invitations,
+        "invitations": await invitations.invitations_for(svc, actor),
         "may_create": bool(await groups.creatable_kinds(request.app[services_key], request[actor_key])),
     })
 
@@ -169,7 +168,7 @@ async def invite(request: web.Request) -> web.Response:
     group_id = int_param(request, "group_id")
     form = await form_of(request)
     try:
-        await groups.invite(request.app[services_key], request[actor_key], group_id, email=form.get("email", ""))
+        await invitations.invite(request.app[services_key], request[actor_key], group_id, email=form.get("email", ""))
     except ServiceError as error:
         if error.status not in (409, 422):
             raise

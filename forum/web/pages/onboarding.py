@@ -8,7 +8,7 @@ from aiohttp import web
 from forum.errors import NotFound, ServiceError
 from forum.i18n import current_locale, gettext
 from forum.keys import config_key, services_key
-from forum.services import accounts, groups, setup
+from forum.services import accounts, addresses, invitations, setup
 from forum.web.cookies import set_session_cookie
 from forum.web.pages import form_of, redirect, render, require_login, rerender
 
@@ -54,7 +54,7 @@ async def confirm_form(request: web.Request) -> web.Response:
 
 async def confirm_submit(request: web.Request) -> web.Response:
     try:
-        await accounts.confirm_email(request.app[services_key], request.match_info["token"])
+        await addresses.confirm_email(request.app[services_key], request.match_info["token"])
     except NotFound:
         return _expired(request)
     raise web.HTTPSeeOther("/email-confirmed")  # a fresh page: the banner is gone, a reload resubmits nothing
@@ -71,7 +71,7 @@ async def confirmed(request: web.Request) -> web.Response:
 async def resend_confirmation(request: web.Request) -> web.Response:
     actor = require_login(request)
     try:
-        await accounts.resend_confirmation(request.app[services_key], actor, address=request.remote or "")
+        await addresses.resend_confirmation(request.app[services_key], actor, address=request.remote or "")
     except ServiceError as error:
         return rerender(request, "message.html", error, {"title": gettext("E-mailadres bevestigen"),
                                                          "message": gettext(error.message, **error.params)})
@@ -83,7 +83,7 @@ async def resend_confirmation(request: web.Request) -> web.Response:
 
 async def invitation_form(request: web.Request) -> web.Response:
     try:
-        group = await groups.invitation_group(request.app[services_key], request.match_info["token"])
+        group = await invitations.invitation_group(request.app[services_key], request.match_info["token"])
     except NotFound:
         return _expired(request)
     return render(request, "invitation.html", {"group": group, "token": request.match_info["token"],
@@ -93,7 +93,7 @@ async def invitation_form(request: web.Request) -> web.Response:
 async def invitation_submit(request: web.Request) -> web.Response:
     actor = require_login(request)
     try:
-        group = await groups.accept_invitation(request.app[services_key], actor, request.match_info["token"])
+        group = await invitations.accept_invitation(request.app[services_key], actor, request.match_info["token"])
     except NotFound:
         return _expired(request)
     raise redirect(request, "group", group_id=group["id"])
