@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pages import NO_LIMITS, free_port, wait_until_up, wrk  # noqa: E402
+from bench.bench_pages import NO_LIMITS, free_port, stop, wait_until_up, wrk  # noqa: E402
 
 PASSWORD = "benchmark password 1"
 
@@ -188,10 +189,8 @@ def main() -> None:
         print(f"thread page: {quiet[0]:.0f} req/s alone, {loaded[0]:.0f} req/s with 1,000 sockets open"
               f" ({loaded[0] / quiet[0]:.2f}x), p99 {quiet[1]:.1f} / {loaded[1]:.1f} ms")
     finally:
-        for process in (forum, plain):
-            process.terminate()
-        for process in (forum, plain):
-            process.wait(timeout=10)
+        stop([forum, plain])
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

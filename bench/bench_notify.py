@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pages import NO_LIMITS, free_port, wait_until_up  # noqa: E402
+from bench.bench_pages import NO_LIMITS, free_port, stop, wait_until_up  # noqa: E402
 
 PASSWORD = "benchmark password 1"
 
@@ -45,8 +46,8 @@ def add_watchers(db_path: Path, thread_id: int, count: int) -> None:
         now = "2026-11-28T00:00:00.000000Z"
         conn.executemany(
             "INSERT INTO users (email, email_norm, display_name, handle, password_hash, created_at,"
-            " email_notifications, digest) VALUES (?, ?, ?, ?, 'x', ?, 'batched', 'never')",
-            [(f"w{n}@example.nl", f"w{n}@example.nl", f"Watcher {n}", f"watcher-{n}", now) for n in range(count)])
+            " email_verified_at, email_notifications, digest) VALUES (?, ?, ?, ?, 'x', ?, ?, 'batched', 'never')",
+            [(f"w{n}@example.nl", f"w{n}@example.nl", f"Watcher {n}", f"watcher-{n}", now, now) for n in range(count)])
         conn.execute("INSERT INTO thread_subscriptions (thread_id, user_id, level)"
                      " SELECT ?, id, 'watching' FROM users WHERE email_norm LIKE 'w%@example.nl'", (thread_id,))
 
@@ -114,13 +115,13 @@ def main() -> None:
             events = conn.execute("SELECT COUNT(*) FROM events WHERE kind = 'notification.created'").fetchone()[0]
         ms = lambda values: statistics.median(values) * 1000  # noqa: E731
         print(f"{args.watchers:,} watchers, {args.rounds} rounds (new rows and folding alternate), medians")
-        print(f"reply answered, nobody watching (baseline)   {ms(plain):8.1f} ms")
-        print(f"reply answered, {args.watchers:,} watching          {ms(answer):8.1f} ms  (max {max(answer) * 1000:.1f})")
-        print(f"all notifications and events committed       {ms(fanned):8.1f} ms  (max {max(fanned) * 1000:.1f})")
+        print(f"{'reply answered, nobody watching (baseline)':46} {ms(plain):8.1f} ms")
+        print(f"{f'reply answered, {args.watchers:,} watching':46} {ms(answer):8.1f} ms  (max {max(answer) * 1000:.1f})")
+        print(f"{'all notifications and events committed':46} {ms(fanned):8.1f} ms  (max {max(fanned) * 1000:.1f})")
         print(f"notification.created events written: {events:,}")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop([server])
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":
