@@ -1,6 +1,7 @@
 """Page speed, like against like, in one run with interleaved rounds:
 
-1. Uncached pages (a second server with FORUM_PAGE_CACHE=0 FORUM_READ_CACHE=0): the anonymous
+1. Uncached pages (a second server with FORUM_PAGE_CACHE=0 FORUM_READ_CACHE=0
+   FORUM_FRAGMENT_CACHE_MB=0: nothing kept between requests): the anonymous
    and logged-in thread page (20 posts) and a group's thread list (30 rows), each against the
    same pattern in plain aiohttp: one aiosqlite query returning the same rows and one Jinja2
    render (bench/baseline.py). This ratio is the headline.
@@ -44,6 +45,8 @@ from forum.limits import DEFAULT_LIMITS  # noqa: E402
 NO_LIMITS = {f"FORUM_LIMIT_{name}": "off" for name in {*DEFAULT_LIMITS, "POST", "POST_NEW", "MENTION", "LOGIN",
                                                       "LOGIN_ADDRESS", "REGISTER", "REPORT", "MAIL_TO", "MAIL_FROM"}}
 GROUP_ID = 3
+# all three off: pages, reads and rendered fragments, as the baseline keeps none of them
+UNCACHED = {"FORUM_PAGE_CACHE": "0", "FORUM_READ_CACHE": "0", "FORUM_FRAGMENT_CACHE_MB": "0"}
 
 
 def free_port() -> int:
@@ -162,7 +165,7 @@ def main() -> None:
     env = {**os.environ, **NO_LIMITS, "FORUM_LOG_LEVEL": "WARNING", "FORUM_HOST": "127.0.0.1"}
     servers = []
     try:
-        for name, extra in (("forum", {}), ("uncached", {"FORUM_PAGE_CACHE": "0", "FORUM_READ_CACHE": "0"})):
+        for name, extra in (("forum", {}), ("uncached", UNCACHED)):
             copy_to(source, work / name)
             servers.append(subprocess.Popen([sys.executable, str(ROOT / "run.py")], stdout=subprocess.DEVNULL, env={
                 **env, **extra, "FORUM_DATA_DIR": str(work / name), "FORUM_PORT": str(ports[name])}))
@@ -217,7 +220,7 @@ def main() -> None:
                   for key, runs in results.items()}
         print(f"{args.connections} connections, {args.seconds}s x {args.rounds} interleaved rounds, medians;"
               f" data set: {size.users:,} users, {size.threads:,} threads, {size.threads * size.posts_per_thread:,} posts")
-        titles = {"uncached": "Uncached pages (caches off) against the same pattern in plain aiohttp:\n"
+        titles = {"uncached": "Uncached pages (page, read and fragment caches off) against the same pattern in plain aiohttp:\n"
                               "one aiosqlite query returning the rows the page shows + one Jinja2 render",
                   "cached": "With the caches (pages and reads kept until the next write) against aiohttp's own\n"
                             'limit, a handler answering "hello"'}

@@ -2,9 +2,10 @@
 same data set (bench/dataset.py, verified or rebuilt first), the same pages loaded by wrk in
 alternating rounds. Used to show what a change cost (or saved) each page.
 
-Each side runs twice: with its caches, and with them off (FORUM_PAGE_CACHE=0 FORUM_READ_CACHE=0),
-because an anonymous page with caches is a cache hit on both sides and says little about the
-work behind it.
+Each side runs twice: with its caches, and with the page and read caches off
+(FORUM_PAGE_CACHE=0 FORUM_READ_CACHE=0), because an anonymous page with caches is a cache hit
+on both sides and says little about the work behind it. Rendered fragments stay cached on both
+sides (earlier commits cannot switch theirs off).
 
     python bench/bench_versus.py --against 8918bd0 [--seconds 4] [--rounds 4] [--small]
 
@@ -95,6 +96,7 @@ def main() -> None:
                     results[(page, name)].append(wrk(url, args.seconds, args.connections, headers)[0])
         print(f"{args.connections} connections, {args.seconds}s x {args.rounds} alternating rounds, median req/s;"
               f" data set: {size.users:,} users, {size.threads:,} threads")
+        print("caches: 'off' is the page and read caches off (fragments cached on both sides)")
         print(f"{'page':28} {'caches':>6} {args.against[:12]:>12} {'now':>10} {'change':>8}")
         for page in pages:
             before, now = (statistics.median(results[(page, name)]) for name in ("earlier", "now"))
