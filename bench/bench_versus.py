@@ -97,10 +97,13 @@ def main() -> None:
         print(f"{args.connections} connections, {args.seconds}s x {args.rounds} alternating rounds, median req/s;"
               f" data set: {size.users:,} users, {size.threads:,} threads")
         print("caches: 'off' is the page and read caches off (fragments cached on both sides)")
-        print(f"{'page':28} {'caches':>6} {args.against[:12]:>12} {'now':>10} {'change':>8}")
+        print("change: median of the rounds' paired ratios (each pair measured back to back), with their range")
+        print(f"{'page':28} {'caches':>6} {args.against[:12]:>12} {'now':>10} {'change':>8}  {'range':>17}")
         for page in pages:
             before, now = (statistics.median(results[(page, name)]) for name in ("earlier", "now"))
-            print(f"{page[0]:28} {page[1]:>6} {before:12.0f} {now:10.0f} {(now / before - 1) * 100:+7.1f}%")
+            paired = [(n / b - 1) * 100 for b, n in zip(results[(page, "earlier")], results[(page, "now")])]
+            print(f"{page[0]:28} {page[1]:>6} {before:12.0f} {now:10.0f} {statistics.median(paired):+7.1f}%"
+                  f"  {min(paired):+7.1f}% … {max(paired):+6.1f}%")
     finally:
         stop(servers)
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(earlier)], capture_output=True)
