@@ -1,14 +1,15 @@
 """The app's cache of rendered page pieces (a post's article, a thread row), bounded by bytes.
 
 A fragment depends only on its template, the language and the values passed in, so the key is
-(template, locale, digest of the values): small however long a post is, and an edited post
-(new body, new edited_at) is simply a new key. Old versions are never looked up again and
+(template, locale, the values themselves): exact (a dict compares keys for equality, so no
+collision can show one post's words in another's place), cheap (strings from the read cache
+carry their hash), and an edited post (new body, new edited_at) is simply a new key. The
+values count towards the byte bound with the rendered text. Old versions are never looked up again and
 fall off the least-recently-used end. Each app has its own cache, so two apps in one process
 (tests, benchmarks) never see each other's pages.
 """
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections import OrderedDict
 from typing import Any, Callable
@@ -16,16 +17,14 @@ from typing import Any, Callable
 from aiohttp import web
 from markupsafe import Markup
 
-# What an entry costs beyond its text: the key tuple and its 16-byte digest, the OrderedDict
-# node, the Markup object header. Counted so that many tiny fragments are bounded too.
+# What an entry costs beyond its text and values: the key tuples, the OrderedDict node, the
+# Markup object header. Counted so that many tiny fragments are bounded too.
 ENTRY_OVERHEAD = 256
 
 
-def values_digest(values: dict) -> bytes:
-    """A collision-resistant name for a set of values: a wrong hit would show one post's words
-    in another's place, so Python's 64-bit hash() is not enough. repr() is exact and stable for
-    what fragments are given (str, int, bool, None, Markup)."""
-    return hashlib.blake2b(repr(tuple(values.items())).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def key_size(values: tuple) -> int:
+    """Bytes the values of a key hold (the key keeps them alive as long as the entry lives)."""
+    return sum(sys.getsizeof(value) for _, value in values)
 
 
 class FragmentCache:
@@ -46,8 +45,8 @@ class FragmentCache:
         self._entries.move_to_end(key)
         return entry[0]
 
-    def put(self, key: tuple, value: Markup) -> None:
-        size = sys.getsizeof(value) + ENTRY_OVERHEAD
+    def put(self, key: tuple, value: Markup, key_bytes: int = 0) -> None:
+        size = sys.getsizeof(value) + key_bytes + ENTRY_OVERHEAD
         if size > self.max_bytes:
             return  # would not fit even alone (or the cache is off): render it each time
         old = self._entries.pop(key, None)

@@ -16,7 +16,7 @@ from forum import i18n
 from forum.errors import N_
 from forum.keys import actor_key, config_key
 from forum.web.csrf import CsrfToken
-from forum.web.fragment_cache import FragmentCache, fragment_cache_key, values_digest
+from forum.web.fragment_cache import FragmentCache, fragment_cache_key, key_size
 
 DISPLAY_ZONE = ZoneInfo("Europe/Amsterdam")
 
@@ -94,12 +94,13 @@ def fragment(request: web.Request, name: str, **values) -> Markup:
     makes a new entry; old ones age out."""
     cache = request.app.get(fragment_cache_key)
     locale = i18n.current_locale()
-    key = (name, locale, values_digest(values))
+    items = tuple(values.items())
+    key = (name, locale, items)
     if cache is not None:
         hit = cache.get(key)
         if hit is not None:
             return hit
     rendered = Markup(aiohttp_jinja2.get_env(request.app).get_template(name).render(values))
     if cache is not None:
-        cache.put(key, rendered)
+        cache.put(key, rendered, key_size(items))
     return rendered
