@@ -15,7 +15,7 @@ from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, servi
 from forum.live.hub import Hub
 from forum.mail import Mailer
 from forum.scheduler import Scheduler
-from forum.services import Services, accounts, discussions, iso, setup, system_clock
+from forum.services import Services, iso, setup, system_clock, upkeep
 from forum.web import templating
 from forum.web.middleware import csrf_middleware, error_middleware, security_headers, session_middleware
 from forum.web.page_cache import PageCache, page_cache_middleware
@@ -56,9 +56,9 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
         db.on_commit(mailer.wake)
         db.on_commit(hub.wake)
         db.on_commit(scheduler.wake)
-        await accounts.give_handles(app[services_key])
+        await upkeep.give_handles(app[services_key])
         await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
-        await discussions.rerender_stored_images(app[services_key])  # once: other sites' images become links
+        await upkeep.rerender_stored_images(app[services_key])  # once: other sites' images become links
         mailer.start()
         mailer.wake()  # mail left queued by an earlier run goes out now
         await hub.start()

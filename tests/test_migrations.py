@@ -45,7 +45,7 @@ async def test_old_events_of_removed_posts_are_redacted_on_upgrade(tmp_path):
 
 
 async def test_posts_stored_with_other_sites_images_are_rendered_again_once(admin, make_user, svc):
-    from forum.services import discussions
+    from forum.services import upkeep
     from tests.conftest import open_group
     group = await open_group(admin)
     created = await admin.post(f"/api/v1/groups/{group['id']}/threads",
@@ -56,9 +56,9 @@ async def test_posts_stored_with_other_sites_images_are_rendered_again_once(admi
         await tx.execute("UPDATE posts SET body_html = ? WHERE id = ?",
                          ('<p><img src="https://elders.test/kaart.png" alt="kaart"></p>', post_id))
         await tx.execute("UPDATE site_settings SET value = '0' WHERE key = 'images_rerendered'")
-    assert await discussions.rerender_stored_images(svc) == 1
+    assert await upkeep.rerender_stored_images(svc) == 1
     async with svc.db.read() as conn:
         html = (await conn.execute_fetchall("SELECT body_html FROM posts WHERE id = ?", (post_id,)))[0][0]
     assert 'src="https://elders.test' not in html and 'href="https://elders.test/kaart.png"' in html
     assert '<img src="/static/logo.png"' in html
-    assert await discussions.rerender_stored_images(svc) == 0  # done once
+    assert await upkeep.rerender_stored_images(svc) == 0  # done once

@@ -257,13 +257,6 @@ async def free_handle(tx, display_name: str) -> str:
     return f"{base}-{number}"
 
 
-async def give_handles(svc: Services) -> None:
-    """Accounts made before handles existed get one derived from their name (run at start)."""
-    async with svc.db.write() as tx:
-        for user in await user_store.without_handle(tx):
-            await user_store.set_handle(tx, user["id"], await free_handle(tx, user["display_name"]))
-
-
 async def create_admin(svc: Services, *, email: str, password: str, display_name: str = "",
                        only_if_none: bool = False, locale: str = "nl") -> tuple[object, bool]:
     """For the command line and the setup link: promote an existing account, or create an

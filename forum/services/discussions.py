@@ -13,7 +13,6 @@ from forum.services import Services, audit, notifications
 from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, text_field
 from forum.store import groups as group_store
 from forum.store import threads as store
-from forum.store import users as user_store
 
 PAGE_SIZE = 30
 MAX_PINNED = 20  # pinned threads shown above a group's list
@@ -285,33 +284,6 @@ async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, paren
                                  {"thread": thread_out(await store.get_thread(tx, thread_id))}, now)
         await notifications.after_reply(tx, svc, actor, thread_id, post_id)
     return post
-
-
-async def rerender_stored_images(svc: Services) -> int:
-    """Once, at start: posts (and revisions) stored while other sites' images were embedded are
-    rendered again, so those images become links as in new posts (the CSP would otherwise show
-    them broken). A site setting records that it was done. Returns how many rows changed."""
-    async with svc.db.read() as conn:
-        if (await user_store.settings(conn)).get("images_rerendered") == "1":
-            return 0
-    changed = 0
-    for table in ("posts", "post_revisions"):
-        after = 0
-        while True:
-            async with svc.db.read() as conn:
-                rows = await store.bodies_with_images(conn, table, after)
-            if not rows:
-                break
-            async with svc.db.write() as tx:
-                for row in rows:
-                    html = render_markdown(row["body"])
-                    if html != row["body_html"]:
-                        await store.set_body_html(tx, table, row["id"], html)
-                        changed += 1
-            after = rows[-1]["id"]
-    async with svc.db.write() as tx:
-        await user_store.set_setting(tx, "images_rerendered", "1")
-    return changed
 
 
 async def get_post(svc: Services, actor: Actor, post_id: int):
