@@ -59,6 +59,7 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
         await upkeep.give_handles(app[services_key])
         await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
         await upkeep.rerender_stored_images(app[services_key])  # once: other sites' images become links
+        await upkeep.index_for_search(app[services_key])  # once: what was written before search existed
         mailer.start()
         mailer.wake()  # mail left queued by an earlier run goes out now
         await hub.start()

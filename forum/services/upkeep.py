@@ -1,9 +1,10 @@
 """Upkeep done once at start, for data made by earlier versions: handles for accounts made
-before handles existed, and posts stored while other sites' images were still embedded."""
+before handles existed, posts stored while other sites' images were still embedded, and the
+search index for what was written before it existed."""
 from __future__ import annotations
 
 from forum.markdown import render_markdown
-from forum.services import Services
+from forum.services import Services, search
 from forum.services.accounts import free_handle
 from forum.store import threads as thread_store
 from forum.store import users as user_store
@@ -41,3 +42,16 @@ async def rerender_stored_images(svc: Services) -> int:
     async with svc.db.write() as tx:
         await user_store.set_setting(tx, "images_rerendered", "1")
     return changed
+
+
+async def index_for_search(svc: Services) -> int:
+    """Once, at start: what was written before the search index existed goes into it (its words
+    are stemmed in Python, so migration 7 could not). A site setting records that it was done;
+    from then on every service keeps the index in its own transaction."""
+    async with svc.db.read() as conn:
+        if (await user_store.settings(conn)).get("search_indexed") == "1":
+            return 0
+    written = await search.index_existing(svc)
+    async with svc.db.write() as tx:
+        await user_store.set_setting(tx, "search_indexed", "1")
+    return written

@@ -17,12 +17,14 @@ from forum.web.api import audit as api_audit
 from forum.web.api import moderation as api_moderation
 from forum.web.api import notifications as api_notes
 from forum.web.api import threads as api_threads
+from forum.web.api import search as api_search
 from forum.web.api import openapi
 from forum.web.pages import accounts, admin, admin_mail, groups, threads
 from forum.web.pages import audit as audit_page
 from forum.web.pages import moderation as moderation_page
 from forum.web.pages import notifications as notes
 from forum.web.pages import onboarding
+from forum.web.pages import search as search_page
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,11 @@ API_ROUTES = [
              "The audit log, newest first (admins: all; moderators: their groups)",
              query=(("group_id", "integer", False), ("actor_id", "integer", False), ("action", "string", False),
                     ("before", "integer", False))),
+    ApiRoute("GET", "/api/v1/search", api_search.search_view, "api.search",
+             "Search what I may read: threads, posts, groups, people. Words match whatever their accents,"
+             " case or Dutch word form; \"quoted phrases\"; the last word is a prefix. type=thread|post|group|user,"
+             " sort=relevance|date, from/to=YYYY-MM-DD; pass `next` as `cursor` for the following page",
+             auth=False, query=api_search.QUERY),
     ApiRoute("GET", "/api/v1/admin/users", api_accounts.admin_users, "api.admin.users",
              "All accounts (admin); ?status=pending|active|suspended"),
     ApiRoute("PATCH", "/api/v1/admin/users/{user_id}", api_accounts.admin_set_role, "api.admin.user.role",
@@ -212,6 +219,7 @@ def page_routes() -> list[web.RouteDef]:
         p("/posts/{post_id}/edit", threads.edit_submit),
         p("/posts/{post_id}/delete", threads.delete, name="post.delete"),
         g("/posts/{post_id}/revisions", threads.revisions, name="post.revisions"),
+        g("/search", search_page.index, name="search"),
         g("/notifications", notes.index, name="notifications"),
         p("/notifications/read", notes.mark_read, name="notifications.read"),
         g("/settings/notifications", notes.settings_form, name="settings.notifications"),

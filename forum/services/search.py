@@ -1,0 +1,327 @@
+"""Search: one query over everything the viewer may read (threads, posts, groups, people).
+
+Words are normalised here, in Python, at index and at query time alike: accents and case go
+(NFKD, combining marks dropped, casefold: "Fryslân" is "fryslan") and Dutch word forms meet
+in their Snowball stem ("gemeenten" and "gemeente"). A user's query never reaches FTS5 as
+syntax: it is cut into words and quoted phrases, and the MATCH expression is built from those,
+each quoted. Snippets are escaped before the <mark> tags go in. The index changes in the
+transaction that changes the content: services call index_* with their transaction.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Mapping
+
+import Stemmer
+from markupsafe import escape
+
+from forum import policy
+from forum.errors import N_
+from forum.policy import Actor
+from forum.security import sign, signature_matches
+from forum.services import Services
+from forum.services.checks import FieldErrors
+from forum.store import groups as group_store
+from forum.store import search as store
+from forum.store import threads as thread_store
+from forum.store import users as user_store
+
+KINDS = ("thread", "post", "group", "user")
+SORTS = ("relevance", "date")
+MAX_QUERY = 500
+MAX_TERMS = 32
+PAGE_SIZE = 20
+SNIPPET_WORDS = 30
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    stemmer = Stemmer.Stemmer("dutch")
+    stemmer.maxCacheSize = 0  # no state kept between calls
+    return stemmer
+
+
+_STEM = _stemmer().stemWord
+
+
+def fold(text: str) -> str:
+    """Accent- and case-insensitive form: "Fryslân" → "fryslan"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def stems(text: str) -> str:
+    return " ".join(_STEM(word) for word in words(text))
+
+
+async def _put(tx, kind: str, object_id: int, title: str, body: str) -> None:
+    await store.put(tx, kind, object_id, title=stems(title), body=stems(body),
+                    words=" ".join(words(title) + words(body)))
+
+
+# --- keeping the index: called by the services that write, inside their transaction ------
+
+async def index_thread(tx, thread_id: int) -> None:
+    """After a thread is started, renamed, moved or removed (a removed one takes its posts along)."""
+    thread = await thread_store.get_thread(tx, thread_id)
+    if thread is None:
+        await store.drop(tx, "thread", thread_id)
+        await store.drop_posts_of_thread(tx, thread_id)
+    else:
+        await _put(tx, "thread", thread_id, thread["title"], "")
+
+
+async def index_post(tx, post_id: int) -> None:
+    """After a post is written, edited, deleted or hidden: only shown posts are findable."""
+    post = await thread_store.get_post(tx, post_id)
+    if post is None or post["deleted_at"] is not None or post["hidden_at"] is not None:
+        await store.drop(tx, "post", post_id)
+    else:
+        await _put(tx, "post", post_id, "", post["body"])
+
+
+async def index_group(tx, group_id: int) -> None:
+    group = await group_store.by_id(tx, group_id)
+    if group is None:
+        await store.drop(tx, "group", group_id)
+    else:
+        await _put(tx, "group", group_id, group["name"], group["description"])
+
+
+async def index_user(tx, user_id: int) -> None:
+    """Only the name and bio: what a profile shows everyone. Who is findable (active accounts)
+    is decided in the query, so a suspension needs no change here."""
+    user = await user_store.by_id(tx, user_id)
+    if user is None:
+        await store.drop(tx, "user", user_id)
+    else:
+        await _put(tx, "user", user_id, user["display_name"], user["bio"])
+
+
+async def index_existing(svc: Services, batch: int = 500) -> int:
+    """Everything that belongs in the index and is not there yet, in batches; for databases
+    made before search existed. Returns how many entries were written."""
+    written = 0
+    for kind in KINDS:
+        after = 0
+        while True:
+            async with svc.db.write() as tx:
+                rows = await store.sources(tx, kind, after, batch)
+                for row in rows:
+                    await _put(tx, kind, row["id"], row["title"], row["body"])
+            written += len(rows)
+            if len(rows) < batch:
+                break
+            after = rows[-1]["id"]
+    return written
+
+
+# --- searching ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Query:
+    q: str
+    match: str                 # the FTS5 expression, built here from quoted words
+    stems: frozenset[str]      # stems to highlight
+    prefix: str | None         # the last word as typed so far (folded), if it may be unfinished
+    kind: str | None
+    group_id: int | None
+    author_id: int | None
+    since: date | None
+    until: date | None
+    sort: str
+    cursor: str
+
+    def fingerprint(self) -> str:
+        return json.dumps([self.q, self.kind, self.group_id, self.author_id, str(self.since), str(self.until),
+                           self.sort])
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'  # words hold no quotes; doubled anyway
+
+
+def _build_match(q: str) -> tuple[str, frozenset[str], str | None, int]:
+    """(MATCH expression, stems, unfinished last word, number of terms). Text between double
+    quotes is a phrase; an unclosed quote counts as plain words; everything else FTS5 would read
+    as syntax (*, -, :, ^, parentheses, NEAR, AND/OR/NOT) is only ever a quoted word here."""
+    parts, all_stems, prefix, terms = [], set(), None, 0
+    chunks = q.split('"')
+    closed = len(chunks) % 2 == 1
+    for index, chunk in enumerate(chunks):
+        is_phrase = index % 2 == 1 and (closed or index < len(chunks) - 1)
+        tokens = words(chunk)
+        if not tokens:
+            continue
+        if is_phrase:
+            phrase = [_STEM(token) for token in tokens]
+            all_stems.update(phrase)
+            parts.append("{title body} : " + _quoted(" ".join(phrase)))
+            terms += 1
+            prefix = None
+            continue
+        for token in tokens:
+            stem = _STEM(token)
+            all_stems.add(stem)
+            parts.append("{title body} : " + _quoted(stem))
+            terms += 1
+        last = tokens[-1]
+        # the query ends in this word (no space after it): it may still be being typed
+        prefix = last if len(last) >= 2 and index == len(chunks) - 1 and not chunk[-1:].isspace() else None
+    if prefix is not None:
+        parts[-1] = f"({parts[-1]} OR words : {_quoted(prefix)} *)"
+    return " AND ".join(parts), frozenset(all_stems), prefix, terms
+
+
+def _date(errors: FieldErrors, name: str, raw: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors.add(name, N_("Geef een datum als JJJJ-MM-DD."))
+        return None
+
+
+def _id(errors: FieldErrors, name: str, raw: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) < 2**63:
+        errors.add(name, N_("Verwacht een geheel getal."))
+        return None
+    return int(raw)
+
+
+def parse(params: Mapping[str, str]) -> Query:
+    """The search parameters of a URL, checked; Invalid (422) names each field that is wrong."""
+    errors = FieldErrors()
+    raw = params.get("q", "")
+    q = raw.strip()
+    match, found, prefix, terms = "", frozenset(), None, 0
+    if not q:
+        errors.add("q", N_("Geef een zoekterm op."))
+    elif len(q) > MAX_QUERY:
+        errors.add("q", N_("Dit is te lang (hoogstens %(max)d tekens)."), max=MAX_QUERY)
+    else:
+        match, found, prefix, terms = _build_match(raw)  # unstripped: a trailing space ends the last word
+        if not terms:
+            errors.add("q", N_("Geef minstens één woord op."))
+        elif terms > MAX_TERMS:
+            errors.add("q", N_("Gebruik hoogstens %(max)d woorden."), max=MAX_TERMS)
+    kind = params.get("type", "") or None
+    if kind is not None and kind not in KINDS:
+        errors.add("type", N_("Kies een van de soorten."))
+    sort = params.get("sort", "") or "relevance"
+    if sort not in SORTS:
+        errors.add("sort", N_("Sorteer op relevantie of datum."))
+    since, until = _date(errors, "from", params.get("from", "")), _date(errors, "to", params.get("to", ""))
+    if since and until and until < since:
+        errors.add("to", N_("De einddatum ligt voor de begindatum."))
+    query = Query(q=q, match=match, stems=found, prefix=prefix, kind=kind,
+                  group_id=_id(errors, "group_id", params.get("group_id", "")),
+                  author_id=_id(errors, "author_id", params.get("author_id", "")),
+                  since=since, until=until, sort=sort, cursor=params.get("cursor", ""))
+    errors.raise_if_any()
+    return query
+
+
+def _encode_cursor(secret: str, query: Query, key: list) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    return f"{payload}.{sign(secret, 'search', query.fingerprint(), payload)[:32]}"
+
+
+def _decode_cursor(secret: str, query: Query) -> tuple | None:
+    """The last hit of the page before, from a cursor this server signed for this same query."""
+    if not query.cursor:
+        return None
+    payload, _, signature = query.cursor.partition(".")
+    errors = FieldErrors()
+    try:
+        if len(query.cursor) > 400 or not signature_matches(sign(secret, "search", query.fingerprint(), payload)[:32],
+                                                            signature):
+            raise ValueError
+        key = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        shape = (str, int) if query.sort == "date" else (float, str, int)
+        if not isinstance(key, list) or len(key) != len(shape) or not all(
+                isinstance(value, kind) and not isinstance(value, bool) for value, kind in zip(key, shape)):
+            raise ValueError
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        errors.add("cursor", N_("Ongeldige paginaverwijzing."))
+        errors.raise_if_any()
+    return tuple(key)
+
+
+def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
+    """A stretch of `text` around its first match: every piece of the user's text escaped first,
+    then the matched words wrapped in <mark>. Never FTS5's own snippet(), which does not escape."""
+    spans = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[^\W_]+", text)]
+    if not spans:
+        return str(escape(text[:200]))
+
+    def hit(word: str) -> bool:
+        folded = "".join(words(word))
+        return _STEM(folded) in query.stems or (query.prefix is not None and folded.startswith(query.prefix))
+
+    first = next((i for i, (_, _, word) in enumerate(spans) if hit(word)), 0)
+    start = max(0, first - limit // 3)
+    chosen = spans[start:start + limit]
+    begin, end = chosen[0][0] if start else 0, chosen[-1][1]
+    out, position = ["…" if start else ""], begin
+    for s, e, word in chosen:
+        if hit(word):
+            out += [str(escape(text[position:s])), "<mark>", str(escape(word)), "</mark>"]
+            position = e
+    out.append(str(escape(text[position:end])))
+    if end < len(text.rstrip()):
+        out.append("…")
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def _url(row) -> str:
+    kind, object_id = row["kind"], row["object_id"]
+    if kind == "post":
+        return f"/threads/{row['thread_id']}#post-{object_id}"
+    return {"thread": "/threads/", "group": "/groups/", "user": "/users/"}[kind] + str(object_id)
+
+
+def result_out(row, query: Query) -> dict:
+    return {
+        "type": row["kind"], "id": row["object_id"], "title": row["title"],
+        "snippet_html": snippet_html(row["text"] or row["title"], query), "url": _url(row),
+        "group": {"id": row["group_id"], "name": row["group_name"]} if row["group_id"] is not None else None,
+        "author": {"id": row["author_id"], "display_name": row["author_name"]}
+        if row["author_id"] is not None else None,
+        "created_at": row["created_at"],
+    }
+
+
+async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tuple[Query, list[dict], str | None]:
+    """(the checked query, one page of results, cursor of the next page or None)."""
+    query = parse(params)
+    after = _decode_cursor(svc.config.secret_key, query)
+    async with svc.db.read() as conn:
+        rows = await store.search(
+            conn, query.match, readable=policy.readable_groups_sql(actor, "g"),
+            visible=policy.visible_groups_sql(actor, "g"), kind=query.kind, group_id=query.group_id,
+            author_id=query.author_id, since=query.since.isoformat() + "T" if query.since else None,
+            until=(query.until + timedelta(days=1)).isoformat() + "T" if query.until else None,
+            by_date=query.sort == "date", after=after, limit=PAGE_SIZE + 1)
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        last = rows[PAGE_SIZE - 1]
+        key = [last["created_at"], last["doc_id"]] if query.sort == "date" else \
+            [float(last["score"]), last["created_at"], last["doc_id"]]
+        next_cursor = _encode_cursor(svc.config.secret_key, query, key)
+    return query, [result_out(row, query) for row in rows[:PAGE_SIZE]], next_cursor

@@ -1,0 +1,30 @@
+"""Page: search, with its filters as a plain GET form (no JavaScript needed) and a link to
+the next page of results."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from forum.errors import Invalid
+from forum.keys import actor_key, services_key
+from forum.services import search
+from forum.web.pages import form_errors, render
+
+FILTERS = ("q", "type", "group_id", "author_id", "from", "to", "sort")
+
+
+async def index(request: web.Request) -> web.Response:
+    values = {name: request.query.get(name, "") for name in FILTERS}
+    context = {"values": values, "results": [], "next_url": None, "errors": {}, "searched": False}
+    if not values["q"].strip() and not request.query.get("cursor"):
+        return render(request, "search.html", context)  # the empty form, nothing asked yet
+    try:
+        _, results, next_cursor = await search.search(request.app[services_key], request[actor_key],
+                                                      request.query)
+    except Invalid as error:
+        return render(request, "search.html", {**context, "errors": form_errors(error)}, status=422)
+    next_url = None
+    if next_cursor:
+        next_url = "/search?" + urlencode({**{k: v for k, v in values.items() if v}, "cursor": next_cursor})
+    return render(request, "search.html", {**context, "results": results, "next_url": next_url, "searched": True})

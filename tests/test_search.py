@@ -1,0 +1,250 @@
+"""Search: accents, case and Dutch word forms; phrases and prefixes; only what the viewer may
+read (decided inside the query, so the list agrees with the single-object API); escaped
+snippets; bad input; the HTML page; the index changing in the same transaction as the content."""
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pytest
+
+from forum.services import upkeep
+from tests.conftest import count, open_group, quiet, snapshot
+
+FRYSLAN = 1  # the seeded open group "Noordoost Fryslân"
+
+
+async def found(user, q: str, **params) -> list[tuple[str, int]]:
+    query = "&".join(f"{key}={quote(str(value))}" for key, value in {"q": q, **params}.items())
+    body = await user.get(f"/api/v1/search?{query}")
+    return [(hit["type"], hit["id"]) for hit in body["results"]]
+
+
+async def test_accents_case_and_dutch_word_forms(admin, anonymous):
+    created = await admin.post(f"/api/v1/groups/{FRYSLAN}/threads",
+                               {"title": "Samenwerking in Noordoost Fryslân",
+                                "body": "De gemeenten in de regio werken samen aan de Waddenkust."}, expect=201)
+    thread, post = ("thread", created["thread"]["id"]), ("post", created["post"]["id"])
+    visitor = await anonymous()
+    assert thread in await found(visitor, "fryslan samenwerkingen")  # as the issue asks
+    assert thread in await found(visitor, "FRYSLÂN samenwerking")
+    assert post in await found(visitor, "gemeente")                  # gemeenten ~ gemeente
+    assert post in await found(visitor, "wADDENKUST")
+    hits = (await visitor.get("/api/v1/search?q=fryslan+samenwerkingen"))["results"]
+    first = next(hit for hit in hits if (hit["type"], hit["id"]) == thread)
+    assert first["url"] == f"/threads/{thread[1]}" and first["group"] == {"id": FRYSLAN, "name": "Noordoost Fryslân"}
+    assert "<mark>Fryslân</mark>" in first["snippet_html"] and "<mark>Samenwerking</mark>" in first["snippet_html"]
+    assert ("group", FRYSLAN) in await found(visitor, "fryslan")      # the seeded groups are indexed at start
+    assert await found(visitor, "fryslan samenwerkingen", type="post") == []
+
+
+async def test_phrases_and_prefixes(admin, anonymous):
+    created = await admin.post(f"/api/v1/groups/{FRYSLAN}/threads",
+                               {"title": "Overleg", "body": "Het regionale energieloket opent in maart."}, expect=201)
+    post = ("post", created["post"]["id"])
+    visitor = await anonymous()
+    assert post in await found(visitor, '"regionale energieloket"')
+    assert post not in await found(visitor, '"energieloket regionale"')  # a phrase keeps its order
+    assert post in await found(visitor, "regionale energiel")             # the last word while typing
+    assert post not in await found(visitor, "energiel regionale")         # only the last one is a prefix
+    assert post not in await found(visitor, "regionale energiel ")        # a space ends the word
+    assert post in await found(visitor, 'maart "regionale energieloket')  # an unclosed quote: plain words
+
+
+@pytest.fixture
+async def scene(admin, make_user, anonymous, server):
+    """An open, a closed and a hidden group, with content that may and may not be found by
+    each actor: every searchable text holds the word "zonnepanelen"."""
+    member, outsider, author = await make_user("Lid Zon"), await make_user("Buiten Zon"), await make_user("Schrijver")
+    groups = {}
+    for visibility in ("open", "closed", "hidden"):
+        groups[visibility] = (await open_group(admin, f"Zonnegroep {visibility}", visibility))["id"]
+        await admin.patch(f"/api/v1/groups/{groups[visibility]}",
+                          {"name": f"Zonnegroep {visibility}", "visibility": visibility,
+                           "description": "Alles over zonnepanelen"})
+    await member.post(f"/api/v1/groups/{groups['closed']}/join")
+    await admin.post(f"/api/v1/groups/{groups['closed']}/members/{member.id}/approve")
+    await admin.post(f"/api/v1/groups/{groups['hidden']}/invitations", {"user_id": member.id}, expect=201)
+    await member.post(f"/api/v1/groups/{groups['hidden']}/join")
+    await author.post(f"/api/v1/groups/{groups['open']}/join")
+
+    async def thread(group: str, title: str, by=admin):
+        made = await by.post(f"/api/v1/groups/{groups[group]}/threads", {"title": title, "body": f"{title} tekst"},
+                             expect=201)
+        return made["thread"]["id"], made["post"]["id"]
+
+    shown = {name: await thread(name, f"Zonnepanelen {name}") for name in groups}
+    open_thread = shown["open"][0]
+    deleted = (await author.post(f"/api/v1/threads/{open_thread}/posts", {"body": "zonnepanelen weg"}, expect=201))
+    await author.delete(f"/api/v1/posts/{deleted['post']['id']}")
+    hidden = await author.post(f"/api/v1/threads/{open_thread}/posts", {"body": "zonnepanelen verborgen"}, expect=201)
+    await member.post(f"/api/v1/posts/{hidden['post']['id']}/reports", {"reason": "spam"}, expect=201)
+    item = (await admin.get("/api/v1/moderation/queue"))["items"][0]["id"]
+    await admin.post(f"/api/v1/moderation/queue/{item}/resolve", {"action": "hide", "reason": "reclame"})
+    removed = await thread("open", "Zonnepanelen verdwenen")
+    await admin.delete(f"/api/v1/threads/{removed[0]}")
+    moved = await thread("open", "Zonnepanelen verhuisd")
+    await admin.patch(f"/api/v1/threads/{moved[0]}", {"group_id": groups["hidden"]})
+    await author.patch("/api/v1/me", {"display_name": "Schrijver", "bio": "Ik leg zonnepanelen aan."})
+    suspended = await make_user("Geschorst")
+    await suspended.patch("/api/v1/me", {"display_name": "Geschorst", "bio": "Ook zonnepanelen."})
+    await admin.post(f"/api/v1/admin/users/{suspended.id}/suspend", {"reason": "spam"})
+    await quiet(server.app)
+    return {"groups": groups, "shown": shown, "moved": moved, "removed": removed, "author": author,
+            "gone_posts": {deleted["post"]["id"], hidden["post"]["id"]}, "suspended": suspended.id,
+            "actors": {"visitor": await anonymous(), "outsider": outsider, "member": member, "admin": admin}}
+
+
+def expected(scene, who: str) -> set[tuple[str, int]]:
+    groups, shown = scene["groups"], scene["shown"]
+    readable = {"visitor": ["open"], "outsider": ["open"], "member": list(groups), "admin": list(groups)}[who]
+    visible = {"visitor": ["open"], "outsider": ["open", "closed"], "member": list(groups), "admin": list(groups)}[who]
+    hits = {("user", scene["author"].id)}
+    hits |= {("group", groups[name]) for name in visible}
+    for name in readable:
+        hits |= {("thread", shown[name][0]), ("post", shown[name][1])}
+    if "hidden" in readable:  # the moved thread is found only by those who read its new group
+        hits |= {("thread", scene["moved"][0]), ("post", scene["moved"][1])}
+    return hits
+
+
+@pytest.mark.parametrize("who", ["visitor", "outsider", "member", "admin"])
+async def test_search_finds_only_what_the_viewer_may_read(scene, who):
+    user = scene["actors"][who]
+    hits = await found(user, "zonnepanelen")
+    assert len(hits) == len(set(hits))
+    assert set(hits) == expected(scene, who)
+    # the list agrees with the single-object API for every result
+    paths = {"thread": "/api/v1/threads/", "post": "/api/v1/posts/", "group": "/api/v1/groups/", "user": "/api/v1/users/"}
+    for kind, ident in hits:
+        await user.get(f"{paths[kind]}{ident}")
+    # and what it does not list is refused there too, or was never findable by anyone
+    for kind, ident in [("thread", scene["removed"][0]), *[("post", p) for p in scene["gone_posts"]]]:
+        assert (kind, ident) not in hits
+    assert ("user", scene["suspended"]) not in hits
+    # filters narrow within what may be read, never widen it
+    assert set(await found(user, "zonnepanelen", group_id=scene["groups"]["hidden"])) == \
+        {hit for hit in expected(scene, who) if hit[0] != "user"} & set(
+            await found(scene["actors"]["admin"], "zonnepanelen", group_id=scene["groups"]["hidden"]))
+    assert set(await found(user, "zonnepanelen", type="group")) == {h for h in expected(scene, who) if h[0] == "group"}
+    by_author = await found(user, "zonnepanelen", author_id=scene["author"].id)
+    assert by_author == []  # the author's posts here are deleted or hidden; people have no author
+
+
+async def test_removed_words_leave_the_index_in_the_same_transaction(scene, svc):
+    async with svc.db.read() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT kind, object_id FROM search_docs WHERE (kind = 'post' AND object_id IN (?, ?))"
+            " OR (kind IN ('thread', 'post') AND object_id IN (?, ?))",
+            (*scene["gone_posts"], *scene["removed"]))
+    assert list(rows) == []
+    admin = scene["actors"]["admin"]
+    thread_id, post_id = scene["shown"]["open"]
+    assert ("post", post_id) in await found(admin, "zonnepanelen")
+    await admin.delete(f"/api/v1/threads/{thread_id}")  # the very next search no longer finds it
+    hits = await found(admin, "zonnepanelen")
+    assert ("thread", thread_id) not in hits and ("post", post_id) not in hits
+    await admin.patch(f"/api/v1/threads/{scene['shown']['closed'][0]}", {"title": "Windmolens"})
+    assert ("thread", scene["shown"]["closed"][0]) in await found(admin, "windmolen")
+
+
+async def test_snippets_escape_user_text_and_only_add_mark(admin, anonymous):
+    title = '<script>alert(1)</script> zonnepanelen "><img src=x onerror=alert(1)>'
+    body = 'Tekst <mark>nep</mark> "><img src=x onerror=alert(2)> over zonnepanelen & <b>meer</b>'
+    await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": title, "body": body}, expect=201)
+    visitor = await anonymous()
+    results = (await visitor.get("/api/v1/search?q=zonnepanelen"))["results"]
+    assert {hit["type"] for hit in results} == {"thread", "post"}
+    for hit in results:
+        html = hit["snippet_html"]
+        assert set(re.findall(r"<[^>]*>", html)) == {"<mark>", "</mark>"}, html
+        assert "<mark>zonnepanelen</mark>" in html
+    post = next(hit for hit in results if hit["type"] == "post")["snippet_html"]
+    assert "nep&lt;/mark&gt;" in post and "&lt;img src=x onerror=alert(2)&gt;" in post
+    page = await (await visitor.client.get("/search?q=zonnepanelen")).text()
+    assert "<script>alert(1)" not in page and "<img src=x" not in page and "&lt;script&gt;alert(1)" in page
+
+
+@pytest.mark.parametrize("query, field", [
+    ("", "q"), ("q=", "q"), ("q=%20%20", "q"), ("q=" + "a" * 501, "q"), ('q=%22*%3A-()%5E%22', "q"),
+    ("q=zon&type=news", "type"), ("q=zon&sort=best", "sort"), ("q=zon&from=2026-13-01", "from"),
+    ("q=zon&to=gisteren", "to"), ("q=zon&from=2026-12-02&to=2026-12-01", "to"), ("q=zon&group_id=abc", "group_id"),
+    ("q=zon&author_id=-1", "author_id"), ("q=zon&cursor=abc.def", "cursor"), ("q=zon&cursor=%00%FF", "cursor"),
+    ("q=" + "+".join(["w"] * 40), "q"),
+])
+async def test_bad_input_names_the_field_and_changes_nothing(anonymous, svc, query, field):
+    visitor = await anonymous()
+    before = await snapshot(svc)
+    body = await visitor.get(f"/api/v1/search?{query}", expect=422)
+    assert field in body["error"]["fields"], body
+    assert await snapshot(svc) == before
+
+
+@pytest.mark.parametrize("q", ['NEAR(zon wind)', "zon OR wind", "zon AND NOT wind", '"zon', "-zon*", "title:zon",
+                               "^zon", "zon)", "(zon", "zon NEAR/2 wind", "{title}: zon", "*", "zon\x00", "🙂 zon"])
+async def test_fts_syntax_typed_by_users_is_plain_words(admin, anonymous, q):
+    await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "zon", "body": "x"}, expect=201)
+    visitor = await anonymous()
+    response = await visitor.client.get("/api/v1/search", params={"q": q})
+    assert response.status in (200, 422), await response.text()
+    if q.strip("*") and response.status == 200:
+        assert "results" in await response.json()
+
+
+async def test_cursor_pages_are_disjoint_and_tamper_proof(admin, anonymous, clock):
+    for n in range(25):
+        clock.advance(minutes=1)
+        await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": f"Fietspad {n}", "body": "fietspad"},
+                         expect=201)
+    visitor = await anonymous()
+    for sort in ("relevance", "date"):
+        first = await visitor.get(f"/api/v1/search?q=fietspad&type=thread&sort={sort}")
+        assert len(first["results"]) == 20 and first["next"]
+        second = await visitor.get(f"/api/v1/search?q=fietspad&type=thread&sort={sort}&cursor={first['next']}")
+        ids = [hit["id"] for hit in first["results"] + second["results"]]
+        assert len(ids) == 25 and len(set(ids)) == 25 and second["next"] is None
+        if sort == "date":
+            dates = [hit["created_at"] for hit in first["results"] + second["results"]]
+            assert dates == sorted(dates, reverse=True)
+        payload, _, signature = first["next"].partition(".")
+        tampered = payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + signature
+        body = await visitor.get(f"/api/v1/search?q=fietspad&type=thread&sort={sort}&cursor={tampered}", expect=422)
+        assert "cursor" in body["error"]["fields"]
+        # a cursor belongs to its own query
+        await visitor.get(f"/api/v1/search?q=fietspaden&type=thread&sort={sort}&cursor={first['next']}", expect=422)
+
+
+async def test_the_search_page_with_and_without_results(admin, anonymous):
+    await admin.post(f"/api/v1/groups/{FRYSLAN}/threads",
+                     {"title": "Samenwerking in Noordoost Fryslân", "body": "Over de Waddenkust."}, expect=201)
+    visitor = await anonymous()
+    home = await (await visitor.client.get("/")).text()
+    assert 'role="search"' in home and 'action="/search"' in home
+    empty_form = await visitor.client.get("/search")
+    assert empty_form.status == 200 and "Geen resultaten gevonden" not in await empty_form.text()
+    page = await (await visitor.client.get("/search?q=fryslan+samenwerkingen")).text()
+    assert "Samenwerking in Noordoost Fryslân" in page and "<mark>" in page
+    assert 'value="fryslan samenwerkingen"' in page
+    nothing = await visitor.client.get("/search?q=onvindbaarwoord&type=post&from=2026-01-01")
+    text = await nothing.text()
+    assert nothing.status == 200 and "Geen resultaten gevonden" in text
+    assert 'value="onvindbaarwoord"' in text and 'value="post" selected' in text and 'value="2026-01-01"' in text
+    assert "haal een of meer filters weg" in text
+    wrong = await visitor.client.get("/search?q=zon&from=2026-12-02&to=2026-12-01")
+    assert wrong.status == 422 and "De einddatum ligt voor de begindatum." in await wrong.text()
+    english = await visitor.client.get("/search?q=onvindbaarwoord", cookies={"lang": "en"})
+    assert english.status == 200
+
+
+async def test_content_from_before_search_is_indexed_once_at_start(admin, anonymous, svc):
+    created = await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Dijkversterking", "body": "x"},
+                               expect=201)
+    async with svc.db.write() as tx:  # as a database made before search existed
+        await tx.execute("DELETE FROM search_docs")
+        await tx.execute("DELETE FROM site_settings WHERE key = 'search_indexed'")
+    visitor = await anonymous()
+    assert await found(visitor, "dijkversterking") == []
+    assert await upkeep.index_for_search(svc) > 0
+    assert ("thread", created["thread"]["id"]) in await found(visitor, "dijkversterking")
+    before = await count(svc, "search_docs")
+    assert await upkeep.index_for_search(svc) == 0 and await count(svc, "search_docs") == before
