@@ -17,7 +17,8 @@ from forum.mail import Mailer
 from forum.scheduler import Scheduler
 from forum.services import Services, iso, setup, system_clock, upkeep
 from forum.web import templating
-from forum.web.middleware import csrf_middleware, error_middleware, security_headers, session_middleware
+from forum.web.middleware import (csrf_middleware, error_middleware, security_headers, session_middleware,
+                                  site_menus_middleware)
 from forum.web.page_cache import PageCache, page_cache_middleware
 from forum.web.routes import setup_routes
 
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 def create_app(config: Config, *, clock=system_clock) -> web.Application:
     config = config.with_secret()
     app = web.Application(
-        middlewares=[error_middleware, session_middleware, page_cache_middleware, csrf_middleware],
+        middlewares=[error_middleware, session_middleware, page_cache_middleware, csrf_middleware,
+                     site_menus_middleware],
         client_max_size=config.max_body_bytes,
     )
     app[config_key] = config

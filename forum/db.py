@@ -231,6 +231,32 @@ CREATE TRIGGER IF NOT EXISTS search_docs_update AFTER UPDATE ON search_docs BEGI
     INSERT INTO search_fts (rowid, title, body, words) VALUES (NEW.id, NEW.title, NEW.body, NEW.words);
 END;
 """,
+    # issue 10: the site's own pages (Over het programma, Privacyverklaring, ...) and their revisions
+    8: """
+CREATE TABLE IF NOT EXISTS site_pages (
+    id              INTEGER PRIMARY KEY,
+    slug            TEXT NOT NULL UNIQUE,          -- /pages/SLUG: lower-case letters, digits, hyphens
+    title           TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    body_html       TEXT NOT NULL,                 -- rendered and sanitised once, at write time
+    menu            TEXT NOT NULL DEFAULT 'none' CHECK (menu IN ('header', 'footer', 'none')),
+    menu_order      INTEGER NOT NULL DEFAULT 0,
+    created_by      INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    updated_by      INTEGER REFERENCES users(id) ON DELETE SET NULL
+);
+CREATE TABLE IF NOT EXISTS site_page_revisions (
+    id              INTEGER PRIMARY KEY,
+    page_id         INTEGER NOT NULL REFERENCES site_pages(id) ON DELETE CASCADE,
+    title           TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    body_html       TEXT NOT NULL,
+    author_id       INTEGER REFERENCES users(id) ON DELETE SET NULL,  -- who wrote this version
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS site_page_revisions_page ON site_page_revisions(page_id, id);
+""",
 }
 
 PRAGMAS = (

@@ -37,6 +37,7 @@ class Action(StrEnum):
     TRANSFER_OWNERSHIP = "transfer_ownership"
     CREATE_GROUP = "create_group"
     ADMINISTER = "administer"          # site settings, users, outbox
+    MANAGE_SITE_PAGES = "manage_site_pages"  # the site's own pages and their menus
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def can_read(actor: Actor, group_id: int, visibility: str) -> bool:
 
 
 def can(actor: Actor, action: Action, obj: Any = None) -> bool:
-    if action is Action.ADMINISTER:
+    if action in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES):
         return actor.is_admin
     if action is Action.CREATE_GROUP:
         if not actor.active:
@@ -280,7 +281,7 @@ def can_receive(actor: Actor, channel: str, target: Any, kind: str) -> bool:
 
 def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
     """Whether the object itself is visible to the actor: if not, a refusal must look like 404."""
-    if action is Action.ADMINISTER:
+    if action in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES):
         return False  # the admin area does not exist for anyone else
     if action is Action.CREATE_GROUP:
         return True
@@ -296,7 +297,7 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
 def require(actor: Actor, action: Action, obj: Any = None) -> None:
     """Raise NotFound if the actor may not even see `obj`; if it may see but not act, Unauthorized
     for someone not logged in (logging in might help) and Forbidden otherwise."""
-    if obj is None and action not in (Action.ADMINISTER, Action.CREATE_GROUP):
+    if obj is None and action not in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES, Action.CREATE_GROUP):
         raise NotFound()
     if can(actor, action, obj):
         return

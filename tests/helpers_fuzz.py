@@ -63,6 +63,8 @@ async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url:
             return actor.active
         if template.startswith("/api/v1/admin/"):
             return can(actor, Action.ADMINISTER)
+        if template.startswith("/api/v1/pages"):  # writing the site's own pages
+            return can(actor, Action.MANAGE_SITE_PAGES)
         match key:
             case ("GET", "/api/v1/users/{user_id}"):
                 user = await user_store.by_id(conn, ids["user_id"]) if ids["user_id"] else None
@@ -157,3 +159,4 @@ LOGGED_IN = {("GET", "/api/v1/me"), ("PATCH", "/api/v1/me"),
              ("PUT", "/api/v1/me/settings"), ("POST", "/api/v1/me/confirm-email"),
              ("POST", "/api/v1/invitations/accept")}  # needs a mailed token too, which the fuzzer never holds
 PUBLIC.add(("GET", "/api/v1/search"))  # anyone may search; what comes back is filtered (tests/test_search.py)
+PUBLIC.update({("GET", "/api/v1/pages"), ("GET", "/api/v1/pages/{slug}")})  # the site's own pages are public

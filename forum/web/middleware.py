@@ -11,10 +11,10 @@ from forum.errors import BadRequest, N_, ServiceError
 from forum.limits import TooManyRequests
 from forum.i18n import LOCALES, gettext, negotiate, set_locale
 from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_key,
-                        services_key, session_hash_key)
+                        services_key, session_hash_key, site_menus_key)
 from forum.security import (csrf_token_for_session, csrf_token_for_visitor,
                             signature_matches)
-from forum.services import accounts
+from forum.services import accounts, site_pages
 from forum.web.access_log import redact
 from forum.web.templating import render
 from forum.web.cookies import ANON_COOKIE, LANG_COOKIE, SESSION_COOKIE, set_cookie
@@ -161,6 +161,15 @@ async def csrf_middleware(request: web.Request, handler):
                     request, 403,
                     gettext("Het formulier is verlopen. Ga terug, laad de pagina opnieuw en probeer het nog eens."),
                 )
+    return await handler(request)
+
+
+@web.middleware
+async def site_menus_middleware(request: web.Request, handler):
+    """The header and footer menus of the site's own pages, for every HTML page (read through
+    the read cache; visitors' cached pages never come this far)."""
+    if not is_api(request) and not request.path.startswith("/static/"):
+        request[site_menus_key] = await site_pages.menus(request.app[services_key])
     return await handler(request)
 
 

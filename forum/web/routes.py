@@ -18,6 +18,7 @@ from forum.web.api import moderation as api_moderation
 from forum.web.api import notifications as api_notes
 from forum.web.api import threads as api_threads
 from forum.web.api import search as api_search
+from forum.web.api import site_pages as api_site_pages
 from forum.web.api import openapi
 from forum.web.pages import accounts, admin, admin_mail, groups, threads
 from forum.web.pages import audit as audit_page
@@ -25,6 +26,7 @@ from forum.web.pages import moderation as moderation_page
 from forum.web.pages import notifications as notes
 from forum.web.pages import onboarding
 from forum.web.pages import search as search_page
+from forum.web.pages import site_pages
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,15 @@ API_ROUTES = [
              "The audit log, newest first (admins: all; moderators: their groups)",
              query=(("group_id", "integer", False), ("actor_id", "integer", False), ("action", "string", False),
                     ("before", "integer", False))),
+    ApiRoute("GET", "/api/v1/pages", api_site_pages.list_pages, "api.pages", "The site's own pages", auth=False),
+    ApiRoute("POST", "/api/v1/pages", api_site_pages.create_page, "api.pages.create",
+             "Write a page (admin): slug, title, Markdown body, menu header|footer|none, menu_order",
+             api_site_pages.PageIn, 201),
+    ApiRoute("GET", "/api/v1/pages/{slug}", api_site_pages.get_page, "api.page", "A page", auth=False),
+    ApiRoute("PATCH", "/api/v1/pages/{slug}", api_site_pages.update_page, "api.page.update",
+             "Change a page (admin); the replaced version is kept", api_site_pages.PageUpdateIn),
+    ApiRoute("DELETE", "/api/v1/pages/{slug}", api_site_pages.delete_page, "api.page.delete",
+             "Delete a page (admin)"),
     ApiRoute("GET", "/api/v1/search", api_search.search_view, "api.search",
              "Search what I may read: threads, posts, groups, people. Words match whatever their accents,"
              " case or Dutch word form; \"quoted phrases\"; the last word is a prefix. type=thread|post|group|user,"
@@ -250,5 +261,6 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_route(route.method, route.path, route.handler, name=route.name)
     app.router.add_routes(page_routes())
     app.router.add_routes(onboarding.routes())
+    app.router.add_routes(site_pages.routes())
     # follow_symlinks stays off and there is no listing: nothing outside static/ is served.
     app.router.add_static("/static/", ROOT / "static", name="static", show_index=False)

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from forum import i18n
 from forum.errors import N_
-from forum.keys import actor_key, config_key
+from forum.keys import actor_key, config_key, site_menus_key
 from forum.web.csrf import CsrfToken
 from forum.web.fragment_cache import FragmentCache, fragment_cache_key, key_size
 
@@ -74,6 +74,9 @@ def configure(env: jinja2.Environment) -> None:
         app[fragment_cache_key] = FragmentCache(config.fragment_cache_bytes if config else 32 * 1024 * 1024)
 
 
+NO_MENUS = {"header": [], "footer": []}
+
+
 def render(request: web.Request, template: str, context: dict | None = None, status: int = 200) -> web.Response:
     """Render a page with what every page needs: who is looking, their CSRF token and language."""
     base = {
@@ -81,6 +84,7 @@ def render(request: web.Request, template: str, context: dict | None = None, sta
         "csrf_token": CsrfToken(request),
         "locale": i18n.current_locale(),
         "current_path": request.path_qs,
+        "site_menus": request.get(site_menus_key) or NO_MENUS,
         "errors": {},
         "values": {},
     }

@@ -1,0 +1,127 @@
+"""The site's own pages: admins write them in Markdown and place them in the header or footer
+menu; everyone reads them; edits keep the version they replace; bad addresses and bad input
+are refused with the field named and change nothing."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import snapshot
+
+PRIVACY = {"slug": "privacyverklaring", "title": "Privacyverklaring", "body": "Wij bewaren **weinig**.",
+           "menu": "footer", "menu_order": 2}
+
+
+async def test_admins_write_pages_that_everyone_reads_in_the_menus(admin, anonymous, make_user):
+    created = await admin.post("/api/v1/pages", PRIVACY, expect=201)
+    assert created["page"]["body_html"] == "<p>Wij bewaren <strong>weinig</strong>.</p>\n"
+    await admin.post("/api/v1/pages", {"slug": "over", "title": "Over het programma", "body": "Maak verschil.",
+                                       "menu": "header", "menu_order": 1}, expect=201)
+    await admin.post("/api/v1/pages", {"slug": "contact", "title": "Contact", "body": "Mail ons.",
+                                       "menu": "footer", "menu_order": 1}, expect=201)
+    await admin.post("/api/v1/pages", {"slug": "verborgen-uit-menu", "title": "Los", "body": "x"}, expect=201)
+    visitor = await anonymous()
+    page = await (await visitor.client.get("/pages/privacyverklaring")).text()
+    assert "<strong>weinig</strong>" in page and "<h1>Privacyverklaring</h1>" in page
+    home = await (await visitor.client.get("/")).text()
+    header = home[home.index("<header"):home.index("</header>")]
+    footer = home[home.index("<footer"):home.index("</footer>")]
+    assert 'href="/pages/over"' in header and "privacyverklaring" not in header
+    assert footer.index('href="/pages/contact"') < footer.index('href="/pages/privacyverklaring"')  # menu order
+    assert "verborgen-uit-menu" not in home
+    listed = await visitor.get("/api/v1/pages")
+    assert {p["slug"] for p in listed["pages"]} == {"privacyverklaring", "over", "contact", "verborgen-uit-menu"}
+    member = await make_user("Lid")
+    assert (await member.get("/api/v1/pages/over"))["page"]["title"] == "Over het programma"
+
+
+async def test_only_admins_write_and_others_meet_nothing(admin, make_user, anonymous, svc):
+    await admin.post("/api/v1/pages", PRIVACY, expect=201)
+    member = await make_user("Lid")
+    visitor = await anonymous()
+    before = await snapshot(svc)
+    for user in (member, visitor):
+        await user.post("/api/v1/pages", {**PRIVACY, "slug": "andere"}, expect=404)
+        await user.patch("/api/v1/pages/privacyverklaring", {"title": "Gekaapt"}, expect=404)
+        await user.delete("/api/v1/pages/privacyverklaring", expect=404)
+        assert (await user.client.get("/admin/pages", allow_redirects=False)).status in (303, 404)
+        assert (await user.client.get("/admin/pages/privacyverklaring", allow_redirects=False)).status in (303, 404)
+    assert await snapshot(svc) == before
+
+
+@pytest.mark.parametrize("slug", ["a/b", "../etc", "privacy.html", "", "Hoofdletters", "met spatie", "x" * 61,
+                                  "-begin", "new", "a\\b", "%2e%2e"])
+async def test_a_bad_address_is_refused_with_the_field_named(admin, svc, slug):
+    before = await snapshot(svc)
+    body = await admin.post("/api/v1/pages", {**PRIVACY, "slug": slug}, expect=422)
+    assert "slug" in body["error"]["fields"]
+    assert await snapshot(svc) == before
+
+
+async def test_bad_page_input_changes_nothing(admin, svc):
+    await admin.post("/api/v1/pages", PRIVACY, expect=201)
+    before = await snapshot(svc)
+    for payload, field in (({**PRIVACY, "slug": "x", "menu": "zijkant"}, "menu"),
+                           ({**PRIVACY, "slug": "x", "title": ""}, "title"),
+                           ({**PRIVACY, "slug": "x", "body": "x" * 50_001}, "body"),
+                           ({**PRIVACY, "slug": "x", "menu_order": 10**6}, "menu_order")):
+        body = await admin.post("/api/v1/pages", payload, expect=422)
+        assert field in body["error"]["fields"], payload
+    await admin.post("/api/v1/pages", {**PRIVACY, "menu_order": "1"}, expect=422)  # strict JSON types
+    await admin.post("/api/v1/pages", PRIVACY, expect=409)  # the address is taken
+    await admin.patch("/api/v1/pages/privacyverklaring", {"menu": "overal"}, expect=422)
+    for missing in ("/api/v1/pages/bestaat-niet", "/api/v1/pages/a.b", "/api/v1/pages/..%2Fx"):
+        await admin.get(missing, expect=404)
+    assert await snapshot(svc) == before
+
+
+async def test_an_edit_keeps_the_version_it_replaces(admin, anonymous):
+    await admin.post("/api/v1/pages", PRIVACY, expect=201)
+    visitor = await anonymous()
+    assert "weinig" in await (await visitor.client.get("/pages/privacyverklaring")).text()  # now in the cache
+    updated = await admin.patch("/api/v1/pages/privacyverklaring", {"body": "Wij bewaren *niets*."})
+    assert "<em>niets</em>" in updated["page"]["body_html"]
+    page = await (await visitor.client.get("/pages/privacyverklaring")).text()
+    assert "niets" in page and "weinig" not in page  # the visitors' cache followed the write
+    editor = await (await admin.client.get("/admin/pages/privacyverklaring")).text()
+    assert "Eerdere versies" in editor and "<strong>weinig</strong>" in editor and "Beheerder" in editor
+    await admin.patch("/api/v1/pages/privacyverklaring", {"menu": "header"})  # the menu alone: no new version
+    editor = await (await admin.client.get("/admin/pages/privacyverklaring")).text()
+    assert editor.count("<details>") == 1
+
+
+async def test_markdown_on_pages_is_sanitised(admin, anonymous):
+    await admin.post("/api/v1/pages", {**PRIVACY, "body": '<script>window.x=1</script> [a](javascript:alert(1))'
+                                                          ' ![kaart](https://elders.test/k.png)'}, expect=201)
+    page = await (await (await anonymous()).client.get("/pages/privacyverklaring")).text()
+    body = page[page.index('<div class="body">'):page.index("</div>", page.index('<div class="body">'))]
+    assert "<script" not in body and 'href="javascript:' not in body and 'src="https://elders.test' not in body
+    assert "&lt;script&gt;" in body  # shown as text
+
+
+async def test_admins_manage_pages_through_the_pages(admin, svc):
+    page = await (await admin.client.get("/admin/pages/new")).text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = await admin.client.post("/admin/pages/new", data={
+        "csrf_token": token, "slug": "toegankelijkheid", "title": "Toegankelijkheidsverklaring",
+        "body": "We volgen WCAG 2.1 AA.", "menu": "footer", "menu_order": "3"}, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/pages/toegankelijkheid"
+    response = await admin.client.post("/admin/pages/new", data={
+        "csrf_token": token, "slug": "slecht/adres", "title": "", "body": "x", "menu": "footer"})
+    assert response.status == 422
+    text = await response.text()
+    assert 'aria-invalid="true"' in text and "slecht/adres" in text  # the input is kept, the fields marked
+    listing = await (await admin.client.get("/admin/pages")).text()
+    assert "Toegankelijkheidsverklaring" in listing
+    response = await admin.client.post("/admin/pages/toegankelijkheid", data={
+        "csrf_token": token, "title": "Toegankelijkheid", "body": "Nieuw.", "menu": "footer", "menu_order": "3"},
+        allow_redirects=False)
+    assert response.status == 303
+    response = await admin.client.post("/admin/pages/toegankelijkheid", data={"csrf_token": token,
+                                                                               "action": "delete"},
+                                       allow_redirects=False)
+    assert response.status == 303
+    assert (await admin.client.get("/pages/toegankelijkheid")).status == 404
+    audit = await admin.get("/api/v1/audit")
+    assert [e["action"] for e in audit["entries"][:3]] == ["page.delete", "page.edit", "page.create"]
