@@ -3,6 +3,9 @@ read (decided inside the query, so the list agrees with the single-object API); 
 snippets; bad input; the HTML page; the index changing in the same transaction as the content."""
 from __future__ import annotations
 
+import base64
+import json
+
 import re
 from urllib.parse import quote
 
@@ -170,7 +173,7 @@ async def test_snippets_escape_user_text_and_only_add_mark(admin, anonymous):
     ("q=zon&type=news", "type"), ("q=zon&sort=best", "sort"), ("q=zon&from=2026-13-01", "from"),
     ("q=zon&to=gisteren", "to"), ("q=zon&from=2026-12-02&to=2026-12-01", "to"), ("q=zon&group_id=abc", "group_id"),
     ("q=zon&author_id=-1", "author_id"), ("q=zon&cursor=abc.def", "cursor"), ("q=zon&cursor=%00%FF", "cursor"),
-    ("q=" + "+".join(["w"] * 40), "q"),
+    ("q=" + "+".join(["w"] * 40), "q"), ("q=zon&to=9999-12-31", "to"),
 ])
 async def test_bad_input_names_the_field_and_changes_nothing(anonymous, svc, query, field):
     visitor = await anonymous()
@@ -210,8 +213,13 @@ async def test_cursor_pages_are_disjoint_and_tamper_proof(admin, anonymous, cloc
         tampered = payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + signature
         body = await visitor.get(f"/api/v1/search?q=fietspad&type=thread&sort={sort}&cursor={tampered}", expect=422)
         assert "cursor" in body["error"]["fields"]
-        # a cursor belongs to its own query
+        # a cursor belongs to its own query, and to its own viewer
         await visitor.get(f"/api/v1/search?q=fietspaden&type=thread&sort={sort}&cursor={first['next']}", expect=422)
+        await admin.get(f"/api/v1/search?q=fietspad&type=thread&sort={sort}&cursor={first['next']}", expect=422)
+        # what a cursor carries: by relevance only an offset (bm25 scores count words where the
+        # viewer may not read), by date the last visible hit
+        key = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        assert key == [20] if sort == "relevance" else len(key) == 2
 
 
 async def test_the_search_page_with_and_without_results(admin, anonymous):

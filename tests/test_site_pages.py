@@ -125,3 +125,16 @@ async def test_admins_manage_pages_through_the_pages(admin, svc):
     assert (await admin.client.get("/pages/toegankelijkheid")).status == 404
     audit = await admin.get("/api/v1/audit")
     assert [e["action"] for e in audit["entries"][:3]] == ["page.delete", "page.edit", "page.create"]
+
+
+async def test_odd_menu_orders_in_the_form_are_named_not_500(admin, make_user):
+    page = await (await admin.client.get("/admin/pages/new")).text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    for odd in ("²", "--5", "1e3", "99999999"):
+        response = await admin.client.post("/admin/pages/new", data={
+            "csrf_token": token, "slug": "x", "title": "t", "body": "b", "menu": "none", "menu_order": odd})
+        assert response.status == 422, odd
+    member = await make_user("Lid")
+    response = await member.client.post("/admin/pages/new", data={
+        "csrf_token": member.csrf, "slug": "x", "title": "t", "body": "b", "menu": "none", "menu_order": "²"})
+    assert response.status == 404

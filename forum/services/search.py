@@ -22,7 +22,7 @@ import Stemmer
 from markupsafe import escape
 
 from forum import policy
-from forum.errors import N_
+from forum.errors import Invalid, N_
 from forum.policy import Actor
 from forum.security import sign, signature_matches
 from forum.services import Services
@@ -189,7 +189,10 @@ def _date(errors: FieldErrors, name: str, raw: str) -> date | None:
     try:
         if len(raw) != 10:
             raise ValueError
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
+        if day == date.max:  # the day after it, where a range ends, does not exist
+            raise ValueError
+        return day
     except ValueError:
         errors.add(name, N_("Geef een datum als JJJJ-MM-DD."))
         return None
@@ -237,23 +240,30 @@ def parse(params: Mapping[str, str]) -> Query:
     return query
 
 
-def _encode_cursor(secret: str, query: Query, key: list) -> str:
+MAX_OFFSET = 10_000  # relevance pages reach this far back
+
+
+def _encode_cursor(secret: str, viewer: str, query: Query, key: list) -> str:
     payload = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
-    return f"{payload}.{sign(secret, 'search', query.fingerprint(), payload)[:32]}"
+    return f"{payload}.{sign(secret, 'search', viewer, query.fingerprint(), payload)[:32]}"
 
 
-def _decode_cursor(secret: str, query: Query) -> tuple | None:
-    """The last hit of the page before, from a cursor this server signed for this same query."""
+def _decode_cursor(secret: str, viewer: str, query: Query) -> tuple | None:
+    """Where the page before ended, from a cursor this server signed for this same query and
+    this same viewer (someone else's cursor would tell where *their* results ended). By date
+    it is the last hit's (created_at, id); by relevance only an offset, since bm25 scores are
+    computed over the whole index and would tell how often a word occurs where the viewer may
+    not read."""
     if not query.cursor:
         return None
     payload, _, signature = query.cursor.partition(".")
     errors = FieldErrors()
     try:
-        if len(query.cursor) > 400 or not signature_matches(sign(secret, "search", query.fingerprint(), payload)[:32],
-                                                            signature):
+        if len(query.cursor) > 400 or not signature_matches(
+                sign(secret, "search", viewer, query.fingerprint(), payload)[:32], signature):
             raise ValueError
         key = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        shape = (str, int) if query.sort == "date" else (float, str, int)
+        shape = (str, int) if query.sort == "date" else (int,)
         if not isinstance(key, list) or len(key) != len(shape) or not all(
                 isinstance(value, kind) and not isinstance(value, bool) for value, kind in zip(key, shape)):
             raise ValueError
@@ -310,7 +320,10 @@ def result_out(row, query: Query) -> dict:
 async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tuple[Query, list[dict], str | None]:
     """(the checked query, one page of results, cursor of the next page or None)."""
     query = parse(params)
-    after = _decode_cursor(svc.config.secret_key, query)
+    viewer = str(actor.user_id if actor.active else "")
+    after = _decode_cursor(svc.config.secret_key, viewer, query)
+    if after is not None and query.sort != "date" and not 0 < after[0] <= MAX_OFFSET:
+        raise Invalid(fields={"cursor": N_("Ongeldige paginaverwijzing.")})
     async with svc.db.read() as conn:
         rows = await store.search(
             conn, query.match, readable=policy.readable_groups_sql(actor, "g"),
@@ -322,6 +335,7 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
     if len(rows) > PAGE_SIZE:
         last = rows[PAGE_SIZE - 1]
         key = [last["created_at"], last["doc_id"]] if query.sort == "date" else \
-            [float(last["score"]), last["created_at"], last["doc_id"]]
-        next_cursor = _encode_cursor(svc.config.secret_key, query, key)
+            [(after[0] if after else 0) + PAGE_SIZE]
+        if query.sort == "date" or key[0] <= MAX_OFFSET:
+            next_cursor = _encode_cursor(svc.config.secret_key, viewer, query, key)
     return query, [result_out(row, query) for row in rows[:PAGE_SIZE]], next_cursor

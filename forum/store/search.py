@@ -86,7 +86,7 @@ WHERE ((d.kind IN ('thread', 'post') AND t.deleted_at IS NULL
     OR (d.kind = 'user' AND pu.status = 'active'))
 {{filters}}
 ) WHERE 1=1 {{keyset}}
-ORDER BY {{order}} LIMIT ?"""
+ORDER BY {{order}} LIMIT ? OFFSET ?"""
 
 
 async def search(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list],
@@ -95,7 +95,7 @@ async def search(conn, match: str, *, readable: tuple[str, list], visible: tuple
                  after: tuple | None = None, limit: int = 20):
     """One page of hits the policy's filters let through (readable: groups whose threads and
     posts the viewer reads; visible: groups they see), best first or newest first. `after` is
-    the last hit of the page before: (score, created_at, doc_id), or (created_at, doc_id) by date."""
+    where the page before ended: (created_at, doc_id) by date, (offset,) by relevance."""
     filters, params = [], []
     if kind:
         filters.append("d.kind = ?")
@@ -112,14 +112,13 @@ async def search(conn, match: str, *, readable: tuple[str, list], visible: tuple
     if until:
         filters.append(f"{_CREATED} < ?")
         params.append(until)
-    keyset, keyset_params = "", []
+    keyset, keyset_params, offset = "", [], 0
     if after and by_date:
         keyset = " AND (created_at < ? OR (created_at = ? AND doc_id < ?))"
         keyset_params = [after[0], after[0], after[1]]
     elif after:
-        keyset = (" AND (score > ? OR (score = ? AND (created_at < ? OR (created_at = ? AND doc_id < ?))))")
-        keyset_params = [after[0], after[0], after[1], after[1], after[2]]
+        offset = after[0]
     order = "created_at DESC, doc_id DESC" if by_date else "score, created_at DESC, doc_id DESC"
     sql = _SELECT.format(readable=readable[0], visible=visible[0], order=order, keyset=keyset,
                          filters="".join(f" AND {clause}" for clause in filters))
-    return await fetch_all(conn, sql, [match, *readable[1], *visible[1], *params, *keyset_params, limit])
+    return await fetch_all(conn, sql, [match, *readable[1], *visible[1], *params, *keyset_params, limit, offset])

@@ -1,6 +1,8 @@
 """Pages: a site page for everyone, and the admin's list, editor and revisions of them."""
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from forum.errors import ServiceError
@@ -22,7 +24,8 @@ async def admin_list(request: web.Request) -> web.Response:
 
 def _order(form: dict) -> int | str:
     raw = form.get("menu_order", "0").strip() or "0"
-    return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 6 else raw  # the service names a bad one
+    # only ASCII digits: str.isdigit() also takes '²', which int() refuses
+    return int(raw) if re.fullmatch(r"-?[0-9]{1,5}", raw) else raw  # the service names a bad one
 
 
 async def new_form(request: web.Request) -> web.Response:
