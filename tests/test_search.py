@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from forum.services import upkeep
+from forum.services import search, upkeep
 from tests.conftest import count, open_group, quiet, snapshot
 
 FRYSLAN = 1  # the seeded open group "Noordoost Fryslân"
@@ -170,7 +170,7 @@ async def test_snippets_escape_user_text_and_only_add_mark(admin, anonymous):
 
 @pytest.mark.parametrize("query, field", [
     ("", "q"), ("q=", "q"), ("q=%20%20", "q"), ("q=" + "a" * 501, "q"), ('q=%22*%3A-()%5E%22', "q"),
-    ("q=zon&type=news", "type"), ("q=zon&sort=best", "sort"), ("q=zon&from=2026-13-01", "from"),
+    ("q=zon&type=article", "type"), ("q=zon&sort=best", "sort"), ("q=zon&from=2026-13-01", "from"),
     ("q=zon&to=gisteren", "to"), ("q=zon&from=2026-12-02&to=2026-12-01", "to"), ("q=zon&group_id=abc", "group_id"),
     ("q=zon&author_id=-1", "author_id"), ("q=zon&cursor=abc.def", "cursor"), ("q=zon&cursor=%00%FF", "cursor"),
     ("q=" + "+".join(["w"] * 40), "q"), ("q=zon&to=9999-12-31", "to"),
@@ -256,3 +256,132 @@ async def test_content_from_before_search_is_indexed_once_at_start(admin, anonym
     assert ("thread", created["thread"]["id"]) in await found(visitor, "dijkversterking")
     before = await count(svc, "search_docs")
     assert await upkeep.index_for_search(svc) == 0 and await count(svc, "search_docs") == before
+
+
+async def add_news(svc, title: str, *, author_id: int, visibility: str = "public", group_id: int | None = None,
+                   published: bool = True, withdrawn: bool = False, tags=(), comment: str = "") -> dict:
+    """A news item written straight into the tables (as forum/services/news.py will), with its
+    comment thread (removed while the item is not shown) and the index calls it makes."""
+    shown = published and not withdrawn
+    async with svc.db.write() as tx:
+        now = svc.now()
+        if group_id is None:
+            home = (await tx.execute_fetchall("SELECT id FROM groups WHERE kind = 'site' AND visibility = ?",
+                                              ("members" if visibility == "members" else "public",)))[0][0]
+        else:
+            home = group_id
+        thread_id = (await tx.execute_insert(
+            "INSERT INTO threads (group_id, author_id, title, created_at, last_activity_at, deleted_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (home, author_id, title, now, now, None if shown else now)))[0]
+        news_id = (await tx.execute_insert(
+            "INSERT INTO news (group_id, thread_id, author_id, title, summary, body, body_html, kind, visibility,"
+            " publish_at, published_at, unpublished_at, created_at) VALUES (?, ?, ?, ?, ?, ?, '', 'news', ?, ?, ?, ?, ?)",
+            (group_id, thread_id, author_id, title, f"{title} in het kort", f"Over {title}.", visibility, now,
+             now if published else None, now if withdrawn else None, now)))[0]
+        await tx.execute("UPDATE threads SET news_id = ? WHERE id = ?", (news_id, thread_id))
+        await tx.executemany("INSERT INTO news_tags (news_id, tag) VALUES (?, ?)", [(news_id, tag) for tag in tags])
+        post_id = None
+        if comment:
+            post_id = (await tx.execute_insert(
+                "INSERT INTO posts (thread_id, author_id, body, body_html, created_at) VALUES (?, ?, ?, '', ?)",
+                (thread_id, author_id, comment, now)))[0]
+            await search.index_post(tx, post_id)
+        await search.index_thread(tx, thread_id)
+        await search.index_news(tx, news_id)
+    return {"id": news_id, "thread_id": thread_id, "post_id": post_id}
+
+
+@pytest.fixture
+async def news_scene(admin, make_user, anonymous, svc):
+    """News of every audience and state, each holding the word "waddenfonds"; a closed group
+    with one member."""
+    member, insider = await make_user("Lid Wad"), await make_user("Binnen Wad")
+    closed = (await open_group(admin, "Wadgroep dicht", "closed"))["id"]
+    await insider.post(f"/api/v1/groups/{closed}/join")
+    await admin.post(f"/api/v1/groups/{closed}/members/{insider.id}/approve")
+    items = {
+        "public": await add_news(svc, "Waddenfonds open", author_id=admin.id, tags=["kust"],
+                                 comment="Mooi nieuws over het waddenfonds"),
+        "members": await add_news(svc, "Waddenfonds leden", author_id=admin.id, visibility="members"),
+        "scheduled": await add_news(svc, "Waddenfonds morgen", author_id=admin.id, published=False,
+                                    comment="waddenfonds vooraf"),
+        "withdrawn": await add_news(svc, "Waddenfonds ingetrokken", author_id=admin.id, withdrawn=True),
+        "closed": await add_news(svc, "Waddenfonds groep", author_id=admin.id, visibility="group", group_id=closed),
+    }
+    return {"items": items, "closed": closed,
+            "actors": {"visitor": await anonymous(), "member": member, "insider": insider, "admin": admin}}
+
+
+@pytest.mark.parametrize("who, readable", [
+    ("visitor", {"public"}), ("member", {"public", "members"}), ("insider", {"public", "members", "closed"}),
+    ("admin", {"public", "members", "closed"}),  # not drafts, not withdrawn: they are no finds, for anyone
+])
+async def test_news_is_found_only_by_its_audience_and_only_while_published(news_scene, who, readable):
+    user, items = news_scene["actors"][who], news_scene["items"]
+    hits = await found(user, "waddenfonds")
+    assert {hit for hit in hits if hit[0] == "news"} == {("news", items[name]["id"]) for name in readable}
+    assert set(await found(user, "waddenfonds", type="news")) == {("news", items[name]["id"]) for name in readable}
+    # comments of a shown item are found as posts; the comment thread itself is no hit, and the
+    # comments of an item not shown are not found
+    assert ("post", items["public"]["post_id"]) in hits and ("post", items["scheduled"]["post_id"]) not in hits
+    assert not {hit for hit in hits if hit[0] == "thread"}
+    assert set(await found(user, "waddenfonds", group_id=news_scene["closed"])) == \
+        ({("news", items["closed"]["id"])} if "closed" in readable else set())
+
+
+async def test_news_results_link_to_the_news_page(news_scene, svc):
+    visitor, item = news_scene["actors"]["visitor"], news_scene["items"]["public"]
+    results = {(hit["type"], hit["id"]): hit for hit in (await visitor.get("/api/v1/search?q=waddenfonds"))["results"]}
+    news = results[("news", item["id"])]
+    assert news["url"] == f"/news/{item['id']}" and news["group"] is None and news["title"] == "Waddenfonds open"
+    assert "<mark>Waddenfonds</mark>" in news["snippet_html"]
+    comment = results[("post", item["post_id"])]
+    assert comment["url"] == f"/news/{item['id']}#post-{item['post_id']}"
+    assert comment["group"] is None  # the site's own group for news comments has no page
+    assert ("news", item["id"]) in await found(visitor, "kust")  # a tag finds it
+    page = await (await visitor.client.get("/search?q=waddenfonds&type=news")).text()
+    assert f'href="/news/{item["id"]}"' in page and 'value="news" selected' in page
+
+
+async def test_withdrawing_and_republishing_news_takes_its_comments_along(news_scene, svc):
+    visitor, item = news_scene["actors"]["visitor"], news_scene["items"]["public"]
+    async with svc.db.write() as tx:  # as the news service withdraws an item
+        await tx.execute("UPDATE news SET unpublished_at = ? WHERE id = ?", (svc.now(), item["id"]))
+        await tx.execute("UPDATE threads SET deleted_at = ? WHERE id = ?", (svc.now(), item["thread_id"]))
+        await search.index_thread(tx, item["thread_id"])
+        await search.index_news(tx, item["id"])
+    assert not {hit for hit in await found(visitor, "waddenfonds") if hit in {
+        ("news", item["id"]), ("post", item["post_id"])}}
+    async with svc.db.write() as tx:
+        await tx.execute("UPDATE news SET unpublished_at = NULL, title = 'Waddenfonds terug' WHERE id = ?",
+                         (item["id"],))
+        await tx.execute("UPDATE threads SET deleted_at = NULL WHERE id = ?", (item["thread_id"],))
+        await search.index_thread(tx, item["thread_id"])
+        await search.index_news(tx, item["id"])
+    hits = await found(visitor, "waddenfonds terug")
+    assert ("news", item["id"]) in hits
+    assert ("post", item["post_id"]) in await found(visitor, "waddenfonds")
+    async with svc.db.write() as tx:  # a deleted item leaves the index
+        await tx.execute("DELETE FROM news_tags WHERE news_id = ?", (item["id"],))
+        await tx.execute("UPDATE threads SET news_id = NULL, deleted_at = ? WHERE id = ?", (svc.now(), item["thread_id"]))
+        await tx.execute("DELETE FROM news WHERE id = ?", (item["id"],))
+        await search.index_news(tx, item["id"])
+        await search.index_thread(tx, item["thread_id"])
+    assert ("news", item["id"]) not in await found(visitor, "waddenfonds terug")
+    async with svc.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT 1 FROM search_docs WHERE kind = 'news' AND object_id = ?",
+                                           (item["id"],))
+    assert list(rows) == []
+
+
+async def test_site_pages_are_found_by_everyone_and_leave_with_them(admin, anonymous):
+    await admin.post("/api/v1/pages", {"slug": "privacy", "title": "Privacyverklaring",
+                                       "body": "Wij bewaren uw gegevens zorgvuldig.", "menu": "footer",
+                                       "menu_order": 1}, expect=201)
+    visitor = await anonymous()
+    hits = (await visitor.get("/api/v1/search?q=gegeven&type=page"))["results"]
+    assert [(hit["type"], hit["url"], hit["title"]) for hit in hits] == [("page", "/pages/privacy", "Privacyverklaring")]
+    await admin.patch("/api/v1/pages/privacy", {"body": "Wij bewaren niets."})
+    assert await found(visitor, "gegevens") == [] and len(await found(visitor, "privacyverklaring bewaren")) == 1
+    await admin.delete("/api/v1/pages/privacy")
+    assert await found(visitor, "privacyverklaring") == []

@@ -1,4 +1,5 @@
-"""Search: one query over everything the viewer may read (threads, posts, groups, people).
+"""Search: one query over everything the viewer may read (threads, posts, news, the site's
+pages, groups, people).
 
 Words are normalised here, in Python, at index and at query time alike: accents and case go
 (NFKD, combining marks dropped, casefold: "Fryslân" is "fryslan") and Dutch word forms meet
@@ -32,7 +33,7 @@ from forum.store import search as store
 from forum.store import threads as thread_store
 from forum.store import users as user_store
 
-KINDS = ("thread", "post", "group", "user")
+KINDS = ("thread", "post", "news", "page", "group", "user")
 SORTS = ("relevance", "date")
 MAX_QUERY = 500
 MAX_TERMS = 32
@@ -72,11 +73,17 @@ async def _put(tx, kind: str, object_id: int, title: str, body: str) -> None:
 # --- keeping the index: called by the services that write, inside their transaction ------
 
 async def index_thread(tx, thread_id: int) -> None:
-    """After a thread is started, renamed, moved or removed (a removed one takes its posts along)."""
-    thread = await thread_store.get_thread(tx, thread_id)
-    if thread is None:
+    """After a thread is started, renamed, moved or removed (a removed one takes its posts along).
+    A news item's comment thread is no hit of its own (the news item is), but its comments are;
+    it is removed while its news item is not published, and its comments come back with it."""
+    thread = await store.thread_state(tx, thread_id)
+    if thread is None or thread["deleted_at"] is not None:
         await store.drop(tx, "thread", thread_id)
         await store.drop_posts_of_thread(tx, thread_id)
+    elif thread["news_id"] is not None:
+        await store.drop(tx, "thread", thread_id)
+        for post in await store.shown_posts_of_thread(tx, thread_id):
+            await _put(tx, "post", post["id"], "", post["body"])
     else:
         await _put(tx, "thread", thread_id, thread["title"], "")
 
@@ -106,6 +113,25 @@ async def index_user(tx, user_id: int) -> None:
         await store.drop(tx, "user", user_id)
     else:
         await _put(tx, "user", user_id, user["display_name"], user["bio"])
+
+
+async def index_news(tx, news_id: int) -> None:
+    """After a news item is written, edited, (un)published or deleted. Whether it may be found
+    (published, not withdrawn, and by whom) is decided in the query, like everything else."""
+    await _index_source(tx, "news", news_id)
+
+
+async def index_page(tx, page_id: int) -> None:
+    """After one of the site's pages is written, edited or deleted."""
+    await _index_source(tx, "page", page_id)
+
+
+async def _index_source(tx, kind: str, object_id: int) -> None:
+    row = await store.source(tx, kind, object_id)
+    if row is None:
+        await store.drop(tx, kind, object_id)
+    else:
+        await _put(tx, kind, object_id, row["title"], row["body"])
 
 
 async def index_existing(svc: Services, batch: int = 500) -> int:
@@ -301,16 +327,21 @@ def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
 
 def _url(row) -> str:
     kind, object_id = row["kind"], row["object_id"]
-    if kind == "post":
-        return f"/threads/{row['thread_id']}#post-{object_id}"
-    return {"thread": "/threads/", "group": "/groups/", "user": "/users/"}[kind] + str(object_id)
+    if kind == "post":  # a comment on a news item is read on the news item's page
+        return f"/news/{row['news_id']}#post-{object_id}" if row["news_id"] is not None else \
+            f"/threads/{row['thread_id']}#post-{object_id}"
+    if kind == "page":
+        return f"/pages/{row['slug']}"
+    return {"thread": "/threads/", "group": "/groups/", "user": "/users/", "news": "/news/"}[kind] + str(object_id)
 
 
 def result_out(row, query: Query) -> dict:
+    # the groups that hold site news's comments have no page of their own: no group to show
+    shown_group = row["group_id"] is not None and row["group_kind"] != "site"
     return {
         "type": row["kind"], "id": row["object_id"], "title": row["title"],
         "snippet_html": snippet_html(row["text"] or row["title"], query), "url": _url(row),
-        "group": {"id": row["group_id"], "name": row["group_name"]} if row["group_id"] is not None else None,
+        "group": {"id": row["group_id"], "name": row["group_name"]} if shown_group else None,
         "author": {"id": row["author_id"], "display_name": row["author_name"]}
         if row["author_id"] is not None else None,
         "created_at": row["created_at"],
@@ -327,7 +358,9 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
     async with svc.db.read() as conn:
         rows = await store.search(
             conn, query.match, readable=policy.readable_groups_sql(actor, "g"),
-            visible=policy.visible_groups_sql(actor, "g"), kind=query.kind, group_id=query.group_id,
+            visible=policy.visible_groups_sql(actor, "g"),
+            # only what is published and not withdrawn, for its editors too: a draft is not a find
+            news=policy.readable_news_sql(actor, "n", "g", shown_only=True), kind=query.kind, group_id=query.group_id,
             author_id=query.author_id, since=query.since.isoformat() + "T" if query.since else None,
             until=(query.until + timedelta(days=1)).isoformat() + "T" if query.until else None,
             by_date=query.sort == "date", after=after, limit=PAGE_SIZE + 1)
