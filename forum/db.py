@@ -140,9 +140,17 @@ class Database:
             version = 1
         for number in sorted(n for n in MIGRATIONS if n > version):
             log.info("applying migration %d", number)
-            await conn.executescript(
-                f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version={number};\nCOMMIT;"
-            )
+            # Foreign keys off while a migration runs, so one may rebuild a table (SQLite's
+            # only way to change a CHECK) without DROP TABLE cascading into its children; the
+            # check before COMMIT proves the rebuild left every reference whole.
+            await conn.execute("PRAGMA foreign_keys=OFF")
+            await conn.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version={number};")
+            broken = await (await conn.execute("PRAGMA foreign_key_check")).fetchall()
+            if broken:
+                await conn.execute("ROLLBACK")
+                raise RuntimeError(f"migration {number} broke foreign keys: {[tuple(row) for row in broken][:5]}")
+            await conn.execute("COMMIT")
+            await conn.execute("PRAGMA foreign_keys=ON")
 
 
 def backup_file(source: Path, destination: Path) -> None:

@@ -234,4 +234,95 @@ CREATE TABLE IF NOT EXISTS site_page_revisions (
 );
 CREATE INDEX IF NOT EXISTS site_page_revisions_page ON site_page_revisions(page_id, id);
 """,
+    # issue 10: news items, their tags and revisions. Comments on news are an ordinary thread
+    # (threads.news_id). Site news needs a home for its comment thread that no user group gives:
+    # two groups of kind 'site', readable by everyone ('public') or by every active account
+    # ('members') and moderated by editors. SQLite changes a CHECK only by rebuilding the table
+    # (forum/db.py turns foreign keys off while a migration runs, and checks them before COMMIT).
+    9: """
+PRAGMA legacy_alter_table=ON;
+CREATE TABLE groups_rebuilt (
+    id              INTEGER PRIMARY KEY,
+    name            TEXT NOT NULL,
+    name_norm       TEXT NOT NULL UNIQUE,
+    kind            TEXT NOT NULL CHECK (kind IN ('proeftuin', 'werkgroep', 'site')),
+    visibility      TEXT NOT NULL CHECK (visibility IN ('open', 'closed', 'hidden', 'public', 'members')),
+    description     TEXT NOT NULL DEFAULT '',
+    created_by      INTEGER REFERENCES users(id),
+    created_at      TEXT NOT NULL,
+    member_count    INTEGER NOT NULL DEFAULT 0,
+    thread_count    INTEGER NOT NULL DEFAULT 0,
+    CHECK ((kind = 'site') = (visibility IN ('public', 'members')))
+);
+INSERT INTO groups_rebuilt (id, name, name_norm, kind, visibility, description, created_by, created_at,
+                            member_count, thread_count)
+    SELECT id, name, name_norm, kind, visibility, description, created_by, created_at, member_count, thread_count
+    FROM groups;
+DROP TABLE groups;
+ALTER TABLE groups_rebuilt RENAME TO groups;
+PRAGMA legacy_alter_table=OFF;
+-- name_norm starts with a character a group name cannot hold, so no user's group takes it
+INSERT INTO groups (name, name_norm, kind, visibility, created_at) VALUES
+    ('Actueel', char(1) || 'site:public', 'site', 'public', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    ('Actueel (leden)', char(1) || 'site:members', 'site', 'members', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+
+ALTER TABLE threads ADD COLUMN news_id INTEGER;  -- set: the comments of that news item, not a discussion
+-- a group's count of discussions leaves out the comment threads of its news
+DROP TRIGGER threads_count_insert;
+DROP TRIGGER threads_count_update;
+DROP TRIGGER threads_count_delete;
+CREATE TRIGGER threads_count_insert AFTER INSERT ON threads WHEN NEW.deleted_at IS NULL AND NEW.news_id IS NULL
+BEGIN UPDATE groups SET thread_count = thread_count + 1 WHERE id = NEW.group_id; END;
+CREATE TRIGGER threads_count_update AFTER UPDATE OF deleted_at, group_id, news_id ON threads
+BEGIN
+    UPDATE groups SET thread_count = thread_count - (OLD.deleted_at IS NULL AND OLD.news_id IS NULL)
+        WHERE id = OLD.group_id;
+    UPDATE groups SET thread_count = thread_count + (NEW.deleted_at IS NULL AND NEW.news_id IS NULL)
+        WHERE id = NEW.group_id;
+END;
+CREATE TRIGGER threads_count_delete AFTER DELETE ON threads WHEN OLD.deleted_at IS NULL AND OLD.news_id IS NULL
+BEGIN UPDATE groups SET thread_count = thread_count - 1 WHERE id = OLD.group_id; END;
+
+CREATE TABLE news (
+    id              INTEGER PRIMARY KEY,
+    group_id        INTEGER REFERENCES groups(id) ON DELETE CASCADE,  -- NULL: site news
+    thread_id       INTEGER NOT NULL REFERENCES threads(id),           -- its comments
+    author_id       INTEGER NOT NULL REFERENCES users(id),
+    title           TEXT NOT NULL,
+    summary         TEXT NOT NULL DEFAULT '',
+    body            TEXT NOT NULL,
+    body_html       TEXT NOT NULL,              -- rendered and sanitised once, at write time
+    kind            TEXT NOT NULL CHECK (kind IN ('news', 'interview', 'report', 'blog')),
+    visibility      TEXT NOT NULL CHECK (visibility IN ('public', 'members', 'group')),
+    publish_at      TEXT NOT NULL,              -- when it appears (may be in the future)
+    published_at    TEXT,                       -- set when it appeared and its announcements went out
+    unpublished_at  TEXT,                       -- withdrawn by its author or a moderator
+    created_at      TEXT NOT NULL,
+    edited_at       TEXT,
+    edited_by       INTEGER REFERENCES users(id) ON DELETE SET NULL,  -- who wrote the current version
+    CHECK ((group_id IS NULL) = (visibility != 'group'))
+);
+CREATE INDEX news_shown ON news(publish_at DESC, id DESC) WHERE published_at IS NOT NULL AND unpublished_at IS NULL;
+CREATE INDEX news_group ON news(group_id, publish_at DESC, id DESC);
+CREATE INDEX news_due ON news(publish_at) WHERE published_at IS NULL AND unpublished_at IS NULL;
+CREATE INDEX news_thread ON news(thread_id);
+CREATE TABLE news_tags (
+    news_id         INTEGER NOT NULL REFERENCES news(id) ON DELETE CASCADE,
+    tag             TEXT NOT NULL,              -- lower-cased, as typed otherwise
+    PRIMARY KEY (news_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX news_tags_tag ON news_tags(tag, news_id);
+CREATE TABLE news_revisions (
+    id              INTEGER PRIMARY KEY,
+    news_id         INTEGER NOT NULL REFERENCES news(id) ON DELETE CASCADE,
+    title           TEXT NOT NULL,
+    summary         TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    body_html       TEXT NOT NULL,
+    tags            TEXT NOT NULL,              -- JSON list, as it was
+    author_id       INTEGER REFERENCES users(id) ON DELETE SET NULL,  -- who wrote this version
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX news_revisions_news ON news_revisions(news_id, id);
+""",
 }

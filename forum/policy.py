@@ -15,6 +15,11 @@ from forum.errors import Forbidden, NotFound, Unauthorized
 
 GROUP_MEMBER_ROLES = ("owner", "moderator", "member")
 GROUP_MODERATOR_ROLES = ("owner", "moderator")
+# The two groups of kind 'site' that hold the comment threads of site news: read by everyone
+# ('public') or by every active account ('members'), moderated by editors, joined by nobody,
+# and never shown as groups.
+SITE_VISIBILITIES = ("public", "members")
+NEWS_PUBLISHER_ROLES = ("editor", "admin")
 
 
 class Action(StrEnum):
@@ -32,12 +37,16 @@ class Action(StrEnum):
     SEE_HIDDEN_POST = "see_hidden_post"  # the words (and reason) of a post a moderator hid
     VIEW_REVISIONS = "view_revisions"  # earlier versions of a post
     FOLLOW = "follow"                  # notification levels on a thread or group
+    SUGGEST_MENTIONS = "suggest_mentions"  # who may be @mentioned there: those who may write there
     MODERATE_THREAD = "moderate_thread"  # lock and pin: the group's moderators
     MODERATE_GROUP = "moderate_group"  # requests, invitations, member roles, others' posts
     TRANSFER_OWNERSHIP = "transfer_ownership"
     CREATE_GROUP = "create_group"
     ADMINISTER = "administer"          # site settings, users, outbox
     MANAGE_SITE_PAGES = "manage_site_pages"  # the site's own pages and their menus
+    PUBLISH_NEWS = "publish_news"      # obj: the group, or None for site news
+    READ_NEWS = "read_news"            # obj: a news row (published, or one the actor may edit)
+    EDIT_NEWS = "edit_news"            # edit, unpublish, republish, delete: who may publish there
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,8 @@ def _group_of(obj: Any) -> tuple[int, str]:
 
 
 def can_view_group(actor: Actor, group_id: int, visibility: str) -> bool:
+    if visibility in SITE_VISIBILITIES:
+        return False  # a site group holds news comments; it has no page, list entry or members
     if actor.is_admin or visibility == "open":
         return True
     if not actor.active:
@@ -99,14 +110,53 @@ def can_view_group(actor: Actor, group_id: int, visibility: str) -> bool:
 
 
 def can_read(actor: Actor, group_id: int, visibility: str) -> bool:
-    if actor.is_admin or visibility == "open":
+    if actor.is_admin or visibility in ("open", "public"):
         return True
+    if visibility == "members":
+        return actor.active
     return actor.group_role(group_id) in GROUP_MEMBER_ROLES
+
+
+def _moderates(actor: Actor, group_id: int, visibility: str) -> bool:
+    if actor.is_admin:
+        return True
+    if visibility in SITE_VISIBILITIES:
+        return actor.active and actor.role == "editor"
+    return actor.group_role(group_id) in GROUP_MODERATOR_ROLES
+
+
+def _publishes_news(actor: Actor, group_id: int | None, visibility: str | None) -> bool:
+    """Site news: editors and admins; a group's news: its moderators (and admins)."""
+    if not actor.active:
+        return False
+    if group_id is None:
+        return actor.role in NEWS_PUBLISHER_ROLES
+    return visibility not in SITE_VISIBILITIES and _moderates(actor, group_id, visibility)
+
+
+def _news_audience_reads(actor: Actor, news: Any) -> bool:
+    if news["visibility"] == "public":
+        return True
+    if news["visibility"] == "members":
+        return actor.active
+    return can_read(actor, news["group_id"], news["group_visibility"])
+
+
+def is_shown(news: Any) -> bool:
+    """Published and not withdrawn: what readers other than its editors may see."""
+    return news["published_at"] is not None and news["unpublished_at"] is None
 
 
 def can(actor: Actor, action: Action, obj: Any = None) -> bool:
     if action in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES):
         return actor.is_admin
+    if action is Action.PUBLISH_NEWS:
+        return _publishes_news(actor, *(_group_of(obj) if obj is not None else (None, None)))
+    if action in (Action.READ_NEWS, Action.EDIT_NEWS):
+        editor = _publishes_news(actor, obj["group_id"], obj["group_visibility"])
+        if action is Action.EDIT_NEWS:
+            return editor
+        return editor or (is_shown(obj) and _news_audience_reads(actor, obj))
     if action is Action.CREATE_GROUP:
         if not actor.active:
             return False
@@ -117,14 +167,15 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
     group_id, visibility = _group_of(obj)
     role = actor.group_role(group_id)
     is_member = role in GROUP_MEMBER_ROLES
-    is_moderator = role in GROUP_MODERATOR_ROLES or actor.is_admin
+    is_moderator = _moderates(actor, group_id, visibility)
+    site_group = visibility in SITE_VISIBILITIES
 
     if action is Action.VIEW_GROUP:
         return can_view_group(actor, group_id, visibility)
     if action is Action.READ:
         return can_read(actor, group_id, visibility)
     if action is Action.JOIN:
-        if not actor.active or is_member or role in ("pending", "banned"):
+        if site_group or not actor.active or is_member or role in ("pending", "banned"):
             return False
         if visibility == "open":
             return True
@@ -139,6 +190,8 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
     if action in (Action.START_THREAD, Action.REPLY):
         if action is Action.REPLY and obj["locked"] and not is_moderator:
             return False
+        if site_group:  # news comments: every reader with an account; threads come with news only
+            return action is Action.REPLY and actor.active and can_read(actor, group_id, visibility)
         return actor.active and (is_member or actor.is_admin)
     if action in (Action.EDIT_POST, Action.RENAME_THREAD):
         # a banned author keeps the right to remove their words, not to change them
@@ -158,6 +211,10 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
         return obj["hidden_at"] is None or can(actor, Action.SEE_HIDDEN_POST, obj)
     if action is Action.FOLLOW:
         return actor.active and can_read(actor, group_id, visibility)
+    if action is Action.SUGGEST_MENTIONS:
+        if site_group:
+            return actor.active and can_read(actor, group_id, visibility)
+        return can(actor, Action.START_THREAD, obj)
     if action is Action.MODERATE_THREAD:
         return is_moderator and obj["deleted_at"] is None
     if action is Action.MODERATE_GROUP:
@@ -170,7 +227,7 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
 def _may_change_post(actor: Actor, group_id: int, visibility: str, author_id: int, deleted_at) -> bool:
     if deleted_at is not None or not can_read(actor, group_id, visibility):
         return False
-    if actor.is_admin or actor.group_role(group_id) in GROUP_MODERATOR_ROLES:
+    if _moderates(actor, group_id, visibility):
         return True
     return actor.active and author_id == actor.user_id
 
@@ -180,7 +237,7 @@ def editable_posts(actor: Actor, thread: Any, posts) -> set[int]:
     can(actor, EDIT_POST, post) for each post (tests/test_policy.py checks), in one pass."""
     if not can_read(actor, thread["group_id"], thread["group_visibility"]):
         return set()
-    if actor.is_admin or actor.group_role(thread["group_id"]) in GROUP_MODERATOR_ROLES:
+    if _moderates(actor, thread["group_id"], thread["group_visibility"]):
         return {post["id"] for post in posts if post["deleted_at"] is None}
     if not actor.active or actor.group_role(thread["group_id"]) == "banned":
         return set()
@@ -201,7 +258,7 @@ def own_hidden_posts(actor: Actor, thread: Any, posts) -> dict[int, str]:
     for each, in one pass): their author, and the group's moderators."""
     if not actor.active or not can_read(actor, thread["group_id"], thread["group_visibility"]):
         return {}
-    moderator = actor.is_admin or actor.group_role(thread["group_id"]) in GROUP_MODERATOR_ROLES
+    moderator = _moderates(actor, thread["group_id"], thread["group_visibility"])
     return {post["id"]: post["hidden_reason"] for post in posts
             if post["hidden_at"] is not None and post["deleted_at"] is None
             and (moderator or post["author_id"] == actor.user_id)}
@@ -258,10 +315,13 @@ def audit_groups(actor: Actor) -> set[int] | None:
 
 def can_watch(actor: Actor, channel: str, target: Any) -> bool:
     """Live channels: thread:ID and group:ID for readers of that thread or group (target is its
-    row), user:ID for that user alone, site for everyone."""
+    row), user:ID for that user alone, site for everyone, members (news for members of the
+    site) for every active account."""
     kind, _, ident = channel.partition(":")
     if kind == "site":
         return True
+    if kind == "members":
+        return actor.active
     if kind == "user":
         return actor.active and ident == str(actor.user_id)
     if kind == "thread" and target is not None and target["deleted_at"] is not None:
@@ -285,6 +345,10 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
         return False  # the admin area does not exist for anyone else
     if action is Action.CREATE_GROUP:
         return True
+    if action is Action.PUBLISH_NEWS and obj is None:
+        return True  # site news: there is nothing to hide
+    if action in (Action.READ_NEWS, Action.EDIT_NEWS):
+        return can(actor, Action.READ_NEWS, obj)
     group_id, visibility = _group_of(obj)
     if action is Action.ACCEPT_INVITATION_TOKEN:
         return True  # whoever holds the link was told the group exists
@@ -297,7 +361,8 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
 def require(actor: Actor, action: Action, obj: Any = None) -> None:
     """Raise NotFound if the actor may not even see `obj`; if it may see but not act, Unauthorized
     for someone not logged in (logging in might help) and Forbidden otherwise."""
-    if obj is None and action not in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES, Action.CREATE_GROUP):
+    if obj is None and action not in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES, Action.CREATE_GROUP,
+                                      Action.PUBLISH_NEWS):
         raise NotFound()
     if can(actor, action, obj):
         return
@@ -313,7 +378,7 @@ def require(actor: Actor, action: Action, obj: Any = None) -> None:
 def visible_groups_sql(actor: Actor, alias: str = "g") -> tuple[str, list]:
     """WHERE fragment: groups whose name and description the actor may see."""
     if actor.is_admin:
-        return "1=1", []
+        return f"{alias}.kind != 'site'", []
     if not actor.active:
         return f"{alias}.visibility = 'open'", []
     return (
@@ -329,9 +394,9 @@ def readable_groups_sql(actor: Actor, alias: str = "g") -> tuple[str, list]:
     if actor.is_admin:
         return "1=1", []
     if not actor.active:
-        return f"{alias}.visibility = 'open'", []
+        return f"{alias}.visibility IN ('open', 'public')", []
     return (
-        f"({alias}.visibility = 'open' OR {alias}.id IN "
+        f"({alias}.visibility IN ('open', 'public', 'members') OR {alias}.id IN "
         "(SELECT group_id FROM memberships WHERE user_id = ? "
         "AND role IN ('owner', 'moderator', 'member')))",
         [actor.user_id],
@@ -343,6 +408,27 @@ def account_reads_group_sql(user: str = "u", group: str = "g") -> str:
     group now (can(actor, READ, group) for an active account). Notification fan-out, mail and
     digests use it to pick recipients; tests/test_policy.py proves it agrees with can()."""
     member_roles = ", ".join(f"'{role}'" for role in GROUP_MEMBER_ROLES)
-    return (f"({user}.status = 'active' AND ({user}.role = 'admin' OR {group}.visibility = 'open'"
+    return (f"({user}.status = 'active' AND ({user}.role = 'admin'"
+            f" OR {group}.visibility IN ('open', 'public', 'members')"
             f" OR EXISTS (SELECT 1 FROM memberships rm WHERE rm.group_id = {group}.id AND rm.user_id = {user}.id"
             f" AND rm.role IN ({member_roles}))))")
+
+
+def readable_news_sql(actor: Actor, news: str = "n", group: str = "g", *, shown_only: bool = False) -> tuple[str, list]:
+    """WHERE fragment over a news row and its group's row (LEFT JOINed: NULL for site news):
+    can(actor, READ_NEWS, row). With shown_only, only what is published and not withdrawn
+    (front page, feeds), also for its editors. tests/test_news.py proves it agrees with can()."""
+    shown = f"({news}.published_at IS NOT NULL AND {news}.unpublished_at IS NULL)"
+    readers, params = readable_groups_sql(actor, group)
+    audience = (f"({news}.visibility = 'public'"
+                + (f" OR {news}.visibility = 'members'" if actor.active else "")
+                + f" OR ({news}.visibility = 'group' AND {readers}))")
+    clause = f"({shown} AND {audience})"
+    if shown_only or not actor.active:
+        return clause, params
+    if actor.is_admin:
+        return "1=1", []
+    editable = f"{news}.group_id IN (SELECT group_id FROM memberships WHERE user_id = ? AND role IN ('owner', 'moderator'))"
+    if actor.role in NEWS_PUBLISHER_ROLES:
+        editable = f"({news}.group_id IS NULL OR {editable})"
+    return f"({clause} OR {editable})", [*params, actor.user_id]

@@ -1,12 +1,14 @@
 """The server's own clock: runs work that is due, all of it kept in the database (notification
-fan-out jobs, unseen-notification mail, digests), so a restart picks up where the last run
-stopped. Woken after commits, and every TICK_SECONDS otherwise."""
+fan-out jobs, unseen-notification mail, digests, scheduled news), so a restart picks up where
+the last run stopped. Woken after commits, every TICK_SECONDS otherwise, and at the moment
+the next news item is due to appear."""
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
-from forum.services import Services, mailings, notifications
+from forum.services import Services, mailings, news, notifications
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class Scheduler:
             self._task = None
 
     async def run_once(self) -> None:
+        await news.publish_due(self.svc)
         await notifications.run_jobs(self.svc)
         await mailings.send_due_mail(self.svc)
         await mailings.send_due_digests(self.svc)
@@ -45,7 +48,8 @@ class Scheduler:
         last_round = loop.time() - TICK_SECONDS  # the first round is a full one: work left by an earlier run
         while not self._stopping:
             try:
-                async with asyncio.timeout(max(0.0, last_round + TICK_SECONDS - loop.time())):
+                wait = min(last_round + TICK_SECONDS - loop.time(), await self._until_news_due())
+                async with asyncio.timeout(max(0.0, wait)):
                     await self._wake.wait()
                 await asyncio.sleep(SETTLE_SECONDS)
             except TimeoutError:
@@ -57,7 +61,20 @@ class Scheduler:
                 if loop.time() - last_round >= TICK_SECONDS:  # the tick, however busy: mail and digests due
                     last_round = loop.time()
                     await self.run_once()
-                elif await notifications.run_jobs(self.svc):  # a commit: fan out what it left
+                elif await news.publish_due(self.svc) + await notifications.run_jobs(self.svc):
+                    # a commit or a news item's moment: fan out what it left
                     await mailings.send_due_mail(self.svc)  # "immediately" means now, not at the tick
             except Exception:  # keep the clock running; the due work stays due
                 log.exception("scheduled work failed")
+
+    async def _until_news_due(self) -> float:
+        try:
+            due = await news.next_due_at(self.svc)
+        except Exception:
+            log.exception("could not read when news is due")
+            return float(TICK_SECONDS)
+        if due is None:
+            return float(TICK_SECONDS)
+        seconds = (datetime.fromisoformat(due.replace("Z", "+00:00")) - self.svc.clock()).total_seconds()
+        # overdue means publishing it failed (it is logged): try again soon, not in a tight loop
+        return seconds if seconds > 0 else 5.0

@@ -11,8 +11,10 @@
   if ((!root && !bell) || !window.WebSocket) return;
 
   var text = root ? JSON.parse(root.dataset.i18n) : {};
-  var channel = root ? root.dataset.channels : null;
-  var channels = (channel ? [channel] : []).concat(bell ? ["user:" + bell.dataset.userId] : []);
+  // a page may listen to several channels ("site members group:3"); the first is its own
+  var pageChannels = root && root.dataset.channels ? root.dataset.channels.split(" ") : [];
+  var channel = pageChannels.length ? pageChannels[0] : null;
+  var channels = pageChannels.concat(bell ? ["user:" + bell.dataset.userId] : []);
   var view = root ? root.dataset.view : "none";
   var locale = root ? root.dataset.locale : document.documentElement.lang;
   var lastId = root ? parseInt(root.dataset.lastEventId, 10) || 0 : null;
@@ -191,6 +193,31 @@
     noteUnseen(row);
   }
 
+  // --- news lists (Actueel, the news index, a group page) --------------------------------
+
+  function newsEntry(news) {
+    var meta = [el("time", { datetime: news.publish_at }, [timeFormat.format(new Date(news.publish_at))])];
+    if (news.group) meta.push(" · ", el("a", { href: "/groups/" + news.group.id }, [news.group.name]));
+    var children = [el("h3", {}, [el("a", { href: news.url }, [news.title])]), el("p", { "class": "meta" }, meta)];
+    if (news.summary) children.push(el("p", { "class": "summary" }, [news.summary]));
+    return el("li", { "class": "news-entry live-new", id: "news-" + news.id }, [el("article", {}, children)]);
+  }
+
+  function showNews(news, isNew) {
+    var list = document.getElementById("news-list");
+    if (!list) return;
+    var old = document.getElementById("news-" + news.id);
+    if (!old && !isNew) return; // an edit of something this page does not list
+    var entry = newsEntry(news);
+    if (old) { old.replaceWith(entry); return; }
+    list.insertBefore(entry, list.firstElementChild);
+    list.hidden = false;
+    var empty = document.getElementById("no-news");
+    if (empty) empty.remove();
+    announce(fill(text.new_news, { title: news.title }));
+    noteUnseen(entry);
+  }
+
   function updateThreadRow(thread) {
     var rows = document.getElementById("thread-rows");
     if (!rows) return;
@@ -290,7 +317,17 @@
       if (lastId !== null && message.id <= lastId) return;
       lastId = message.id;
       var data = message.data;
-      if (data.redacted) return; // about a thread removed since: nothing to show
+      if (data.redacted) {  // about something removed since: nothing to show, and not to keep showing
+        if (data.news_id) { var withdrawn = document.getElementById("news-" + data.news_id); if (withdrawn) withdrawn.remove(); }
+        return;
+      }
+      if (message.kind === "news.published") { showNews(data.news, true); return; }
+      if (message.kind === "news.updated") { showNews(data.news, false); return; }
+      if (message.kind === "news.removed") {
+        var removed = document.getElementById("news-" + data.news_id);
+        if (removed) removed.remove();
+        return;
+      }
       if (message.kind === "notification.created") announceNotification(data);
       else if (message.kind === "notification.read") showUnread(data.unread_count);
       else if (message.kind === "post.created") insertPost(data.post);

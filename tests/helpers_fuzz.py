@@ -12,6 +12,7 @@ from forum.services import accounts
 from forum.services.groups import members_may_create_werkgroepen
 from forum.store import groups as group_store
 from forum.store import moderation as moderation_store
+from forum.store import news as news_store
 from forum.store import threads as thread_store
 from forum.store import users as user_store
 from forum.web.cookies import SESSION_COOKIE
@@ -49,6 +50,9 @@ async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url:
 
         async def post():
             return await thread_store.get_post(conn, ids["post_id"]) if ids["post_id"] is not None else None
+
+        async def news():
+            return await news_store.by_id(conn, ids["news_id"]) if ids["news_id"] is not None else None
 
         async def role_of_target(g):
             return await group_store.membership(conn, g["id"], ids["user_id"]) if ids["user_id"] else None
@@ -139,7 +143,17 @@ async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url:
             case ("GET", "/api/v1/mentions"):  # the members of a group one may write in
                 g = await group_store.by_id(conn, _int(query.get("group_id", ""))) \
                     if _int(query.get("group_id", "")) is not None else None
-                return on(g, Action.START_THREAD)
+                return on(g, Action.SUGGEST_MENTIONS)
+            case ("POST", "/api/v1/news"):
+                wanted = body.get("group_id")
+                if wanted is None:
+                    return can(actor, Action.PUBLISH_NEWS, None)
+                g = await group_store.by_id(conn, wanted) if type(wanted) is int and _int(wanted) is not None else None
+                return on(g, Action.PUBLISH_NEWS)
+            case ("GET", "/api/v1/news/{news_id}") | ("GET", "/api/v1/news/{news_id}/revisions"):
+                return on(await news(), Action.READ_NEWS)
+            case ("PATCH", "/api/v1/news/{news_id}") | ("DELETE", "/api/v1/news/{news_id}"):
+                return on(await news(), Action.EDIT_NEWS)
             case ("GET", "/api/v1/moderation/queue") | ("GET", "/api/v1/audit"):
                 scope = policy.audit_groups(actor)  # None: everything; empty: nothing to read
                 wanted = query.get("group_id", "")  # empty: no filter
@@ -160,3 +174,4 @@ LOGGED_IN = {("GET", "/api/v1/me"), ("PATCH", "/api/v1/me"),
              ("POST", "/api/v1/invitations/accept")}  # needs a mailed token too, which the fuzzer never holds
 PUBLIC.add(("GET", "/api/v1/search"))  # anyone may search; what comes back is filtered (tests/test_search.py)
 PUBLIC.update({("GET", "/api/v1/pages"), ("GET", "/api/v1/pages/{slug}")})  # the site's own pages are public
+PUBLIC.add(("GET", "/api/v1/news"))  # anyone may list news; what comes back is filtered (tests/test_news.py)

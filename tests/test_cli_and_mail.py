@@ -37,7 +37,7 @@ def test_create_admin_backup_and_check(tmp_path):
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(backup) as conn:
         assert conn.execute("SELECT role FROM users WHERE email_norm = 'chef@example.nl'").fetchone() == ("admin",)
-        assert conn.execute("SELECT COUNT(*) FROM groups").fetchone() == (6,)
+        assert conn.execute("SELECT COUNT(*) FROM groups WHERE kind != 'site'").fetchone() == (6,)
     result = run_cli(data, "check")
     assert result.returncode == 0 and result.stdout.strip().endswith("ok")
 

@@ -109,7 +109,7 @@ async def test_english_on_request(admin, anonymous):
     # a member's choice is stored on the profile, and used for API messages too
     await admin.patch("/api/v1/me", {"display_name": "Beheerder", "bio": "", "locale": "en"})
     page = await (await admin.client.get("/")).text()
-    assert "Latest discussions" in page
+    assert "Active discussions" in page
     body = await admin.post("/api/v1/groups", {"name": "", "kind": "werkgroep", "visibility": "open"}, expect=422)
     assert body["error"]["fields"]["name"] == "This field is required."
 

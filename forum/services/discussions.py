@@ -55,7 +55,10 @@ def removed_thread_event(thread_id: int) -> dict:
 
 
 async def redact_post(tx, post) -> None:
-    """Inside the transaction that removed or hid `post` (the row as it is now)."""
+    """Inside the transaction that removed or hid `post` (the row as it is now). None: its
+    thread is removed (or a withdrawn news item's), whose channel was redacted whole then."""
+    if post is None:
+        return
     await store.redact_post_events(tx, post["thread_id"], post["id"], removed_post_event(post))
 
 
@@ -181,6 +184,10 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
     async with svc.db.write() as tx:
         thread = await store.get_thread(tx, thread_id)
         policy.require(actor, Action.READ, thread)
+        if thread["news_id"] is not None and (title is not None or group_id not in (None, thread["group_id"])):
+            # a news item's comments take its title and follow its audience
+            raise Invalid(fields={"title" if title is not None else "group_id":
+                                  N_("Dit zijn de reacties op een nieuwsbericht: wijzig het bericht zelf.")})
         if title is not None:
             policy.require(actor, Action.RENAME_THREAD, thread)
         if locked is not None or pinned is not None or group_id is not None:
@@ -224,7 +231,7 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
                 await audit.record(tx, svc, actor, "thread.move", target_type="thread", target_id=thread_id,
                                    label=thread["title"], group_id=scope,
                                    data={"from": before["group_id"], "to": target["id"]})
-        else:
+        elif thread["news_id"] is None:
             await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated", payload, now)
     return thread
 
@@ -235,6 +242,8 @@ async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str
     async with svc.db.write() as tx:
         thread = await store.get_thread(tx, thread_id)
         policy.require(actor, Action.MODERATE_THREAD, thread)
+        if thread["news_id"] is not None:
+            raise Invalid(N_("Dit zijn de reacties op een nieuwsbericht: trek het bericht zelf in."))
         now = svc.now()
         await store.mark_thread_deleted(tx, thread_id, now)
         await search.index_thread(tx, thread_id)  # the thread and its posts leave the index
@@ -284,9 +293,10 @@ async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, paren
         await search.index_post(tx, post_id)
         post = await store.get_post(tx, post_id)
         await store.append_event(tx, f"thread:{thread_id}", "post.created", {"post": post_out(post)}, now)
-        # the group's list moves the thread up with its new count and last poster
-        await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated",
-                                 {"thread": thread_out(await store.get_thread(tx, thread_id))}, now)
+        if thread["news_id"] is None:  # a news item's comments are not in the group's list
+            # the group's list moves the thread up with its new count and last poster
+            await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated",
+                                     {"thread": thread_out(await store.get_thread(tx, thread_id))}, now)
         await notifications.after_reply(tx, svc, actor, thread_id, post_id)
     return post
 

@@ -9,7 +9,7 @@ from forum.services import Services
 from forum.store import groups as group_store
 from forum.store import threads as thread_store
 
-CHANNEL_RE = re.compile(r"^(?:(thread|group|user):([1-9][0-9]{0,17})|site)$")
+CHANNEL_RE = re.compile(r"^(?:(thread|group|user):([1-9][0-9]{0,17})|site|members)$")
 
 
 def valid_channel(channel: object) -> bool:

@@ -18,6 +18,7 @@ from forum.i18n import ntranslate_in, translate_in
 from forum.policy import Action, Actor
 from forum.services import Services
 from forum.store import groups as group_store
+from forum.store import news as news_store
 from forum.store import notifications as store
 from forum.store import threads as thread_store
 
@@ -57,6 +58,9 @@ def describe(note, locale: str, visible: bool) -> str:
         return translate_in(locale, N_("%(actor)s schreef in %(thread)s"), actor=actor, thread=thread)
     if kind == "new_thread":
         return translate_in(locale, N_("%(actor)s begon de discussie %(thread)s in %(group)s"),
+                            actor=actor, thread=thread, group=group)
+    if kind == "news":
+        return translate_in(locale, N_("%(actor)s publiceerde %(thread)s in %(group)s"),
                             actor=actor, thread=thread, group=group)
     if kind == "join_request":
         return translate_in(locale, N_("%(actor)s wil lid worden van %(group)s"), actor=actor, group=group)
@@ -129,6 +133,13 @@ def mentioned_handles(body: str) -> list[str]:
 async def after_thread_started(tx, svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:
     await store.follow_thread(tx, actor.user_id, thread_id)
     await store.add_job(tx, "thread", {"post_id": post_id}, svc.now())
+
+
+async def after_news_published(tx, svc: Services, news) -> None:
+    """A news item appeared: its group's followers and whoever it mentions are told, by a
+    durable job like a new thread's."""
+    await store.follow_thread(tx, news["author_id"], news["thread_id"])
+    await store.add_job(tx, "news", {"news_id": news["id"]}, svc.now())
 
 
 async def after_reply(tx, svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:
@@ -233,6 +244,8 @@ async def _fanout_step(tx, svc: Services, job_id: int) -> bool:
     if job is None:
         return True
     payload = json.loads(job["payload"])
+    if job["kind"] == "news":
+        return await _news_fanout_step(tx, svc, job, payload)
     post = await thread_store.get_post(tx, payload["post_id"])
     thread = await thread_store.get_thread(tx, post["thread_id"]) if post else None
     if post is None or thread is None or post["deleted_at"] is not None:
@@ -259,6 +272,48 @@ async def _fanout_step(tx, svc: Services, job_id: int) -> bool:
     payload["after"] = rows[-1]["user_id"]
     await store.save_job(tx, job["id"], payload)
     return False
+
+
+async def _news_fanout_step(tx, svc: Services, job, payload: dict) -> bool:
+    """One chunk of a news item's fan-out: mentions in its text first, then (group news) the
+    group's followers of new threads. Told only while it is still published and readable."""
+    news = await news_store.by_id(tx, payload["news_id"])
+    thread = await thread_store.get_thread(tx, news["thread_id"]) if news else None
+    if thread is None or news["published_at"] is None or news["unpublished_at"] is not None:
+        await store.delete_job(tx, job["id"])
+        return True
+    reads = policy.account_reads_group_sql("u", "g")
+    if "told" not in payload:
+        mentioned = {row["id"] for row in await store.members_by_handles(
+            tx, thread["group_id"], mentioned_handles(news["body"]))} - {news["author_id"]}
+        rows = await store.readers_with_levels(tx, reads, user_ids=mentioned, thread_id=thread["id"],
+                                               group_id=thread["group_id"])
+        rows = [row for row in rows if not _muted(row)]
+        await _notify_about_news(tx, svc, rows, kind="mention", news=news, thread=thread)
+        payload["told"] = sorted(row["user_id"] for row in rows)
+    rows = []
+    if news["group_id"] is not None:
+        rows = await store.group_watchers(tx, reads, group_id=news["group_id"], author_id=news["author_id"],
+                                          after_user_id=payload.get("after", 0), limit=FANOUT_CHUNK)
+        told = set(payload["told"])
+        await _notify_about_news(tx, svc, [r for r in rows if r["user_id"] not in told], kind="news",
+                                 news=news, thread=thread)
+    if len(rows) < FANOUT_CHUNK:
+        await store.delete_job(tx, job["id"])
+        return True
+    payload["after"] = rows[-1]["user_id"]
+    await store.save_job(tx, job["id"], payload)
+    return False
+
+
+async def _notify_about_news(tx, svc: Services, recipients, *, kind: str, news, thread) -> None:
+    if not recipients:
+        return
+    now = svc.now()
+    await store.insert_many(tx, [(r["user_id"], kind, news["author_id"], thread["group_id"], thread["id"], None,
+                                  json.dumps({"news_id": news["id"]}), now, now,
+                                  _mail_due(svc, r["email_notifications"])) for r in recipients])
+    await _push(tx, svc, [r["user_id"] for r in recipients])
 
 
 async def run_jobs(svc: Services) -> int:
@@ -335,6 +390,6 @@ async def mention_candidates(svc: Services, actor: Actor, group_id: int, query: 
         raise BadRequest(N_("De zoekterm is te lang."))
     async with svc.db.read() as conn:
         group = await group_store.by_id(conn, group_id)
-        policy.require(actor, Action.START_THREAD, group)
+        policy.require(actor, Action.SUGGEST_MENTIONS, group)
         rows = await store.mention_candidates(conn, group_id, query.lstrip("@"), limit)
     return [row for row in rows if row["id"] != actor.user_id]

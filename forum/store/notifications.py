@@ -89,25 +89,29 @@ async def readers_with_levels(conn, reads: str, *, user_ids, thread_id: int | No
         (thread_id or 0, group_id, _ids(user_ids)))
 
 
+_MENTIONABLE = (
+    "u.status = 'active' AND (EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.group_id = ?"
+    " AND m.role IN ('owner', 'moderator', 'member')) OR EXISTS (SELECT 1 FROM groups sg WHERE sg.id = ? AND sg.kind = 'site'))"
+)
+
+
 async def members_by_handles(conn, group_id: int, handles: list[str]):
-    """Who of these handles belongs to the group: only they can be mentioned there."""
+    """Who of these handles belongs to the group: only they can be mentioned there. Under
+    news of the whole site (a 'site' group, which has no members) every active account can."""
     return await fetch_all(
         conn,
-        "SELECT u.id, u.handle FROM users u JOIN memberships m ON m.user_id = u.id AND m.group_id = ?"
-        " WHERE m.role IN ('owner', 'moderator', 'member') AND u.status = 'active'"
-        " AND u.handle IN (SELECT value FROM json_each(?))",
-        (group_id, json.dumps(handles)))
+        f"SELECT u.id, u.handle FROM users u WHERE {_MENTIONABLE} AND u.handle IN (SELECT value FROM json_each(?))",
+        (group_id, group_id, json.dumps(handles)))
 
 
 async def mention_candidates(conn, group_id: int, prefix: str, limit: int):
     pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return await fetch_all(
         conn,
-        "SELECT u.id, u.handle, u.display_name FROM users u JOIN memberships m ON m.user_id = u.id AND m.group_id = ?"
-        " WHERE m.role IN ('owner', 'moderator', 'member') AND u.status = 'active'"
+        f"SELECT u.id, u.handle, u.display_name FROM users u WHERE {_MENTIONABLE}"
         " AND (u.handle LIKE ? ESCAPE '\\' OR u.display_name LIKE ? ESCAPE '\\')"
         " ORDER BY u.handle LIMIT ?",
-        (group_id, pattern, pattern, limit))
+        (group_id, group_id, pattern, pattern, limit))
 
 
 async def moderators_of(conn, group_id: int):

@@ -19,6 +19,7 @@ from forum.web.api import notifications as api_notes
 from forum.web.api import threads as api_threads
 from forum.web.api import search as api_search
 from forum.web.api import site_pages as api_site_pages
+from forum.web.api import news as api_news
 from forum.web.api import openapi
 from forum.web.pages import accounts, admin, admin_mail, groups, threads
 from forum.web.pages import audit as audit_page
@@ -27,6 +28,8 @@ from forum.web.pages import notifications as notes
 from forum.web.pages import onboarding
 from forum.web.pages import search as search_page
 from forum.web.pages import site_pages
+from forum.web.pages import news as news_pages
+from forum.web.pages import feeds
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,22 @@ API_ROUTES = [
              "Change a page (admin); the replaced version is kept", api_site_pages.PageUpdateIn),
     ApiRoute("DELETE", "/api/v1/pages/{slug}", api_site_pages.delete_page, "api.page.delete",
              "Delete a page (admin)"),
+    ApiRoute("GET", "/api/v1/news", api_news.list_news, "api.news",
+             "News the viewer may read, newest first (its editors also see scheduled and withdrawn items);"
+             " filters group_id, tag, kind=news|interview|report|blog; pass `next` as `cursor`",
+             auth=False, query=api_news.QUERY),
+    ApiRoute("POST", "/api/v1/news", api_news.create_news, "api.news.create",
+             "Publish news: site news (editors, admins; visibility public|members) or a group's (its moderators;"
+             " visibility group). publish_at (ISO 8601; Dutch time without an offset) schedules it; comments"
+             " go through the thread API on thread_id", api_news.NewsIn, 201),
+    ApiRoute("GET", "/api/v1/news/{news_id}", api_news.get_news, "api.news.item", "A news item", auth=False),
+    ApiRoute("PATCH", "/api/v1/news/{news_id}", api_news.update_news, "api.news.update",
+             "Edit a news item (the replaced version is kept); published=false withdraws it, true puts it back",
+             api_news.NewsUpdateIn),
+    ApiRoute("DELETE", "/api/v1/news/{news_id}", api_news.delete_news, "api.news.delete",
+             "Delete a news item and its comments"),
+    ApiRoute("GET", "/api/v1/news/{news_id}/revisions", api_news.news_revisions, "api.news.revisions",
+             "Earlier versions of a news item, newest first", auth=False),
     ApiRoute("GET", "/api/v1/search", api_search.search_view, "api.search",
              "Search what I may read: threads, posts, groups, people. Words match whatever their accents,"
              " case or Dutch word form; \"quoted phrases\"; the last word is a prefix. type=thread|post|group|user,"
@@ -262,5 +281,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes(page_routes())
     app.router.add_routes(onboarding.routes())
     app.router.add_routes(site_pages.routes())
+    app.router.add_routes(news_pages.routes())
+    app.router.add_routes(feeds.routes())
     # follow_symlinks stays off and there is no listing: nothing outside static/ is served.
     app.router.add_static("/static/", ROOT / "static", name="static", show_index=False)

@@ -37,7 +37,7 @@ LIVE_TEXTS = {  # what static/live.js says, in the page's language
     "typing": N_("%(name)s typt…"), "reading": N_("%(num)s lezen mee"), "reconnecting": N_("Opnieuw verbinden…"),
     "new": N_("%(num)s nieuw"), "new_post": N_("Nieuw bericht van %(name)s"), "removed": N_("Dit bericht is verwijderd."),
     "edited": N_("bewerkt"), "reply_to": N_("in reactie op"), "reply": N_("Reageren"),
-    "new_thread": N_("Nieuwe discussie: %(title)s"), "by": N_("door %(name)s"),
+    "new_thread": N_("Nieuwe discussie: %(title)s"), "new_news": N_("Nieuw bericht: %(title)s"), "by": N_("door %(name)s"),
     "ended": N_("Uw sessie is beëindigd. Laad de pagina opnieuw."),
     "pinned": N_("Vastgezet"), "closed": N_("Gesloten"), "renamed": N_("Nieuwe titel: %(title)s"),
     "locked": N_("Deze discussie is gesloten: er kunnen geen reacties meer bij."),
@@ -67,6 +67,7 @@ def configure(env: jinja2.Environment) -> None:
     env.globals.update(_=i18n.template_gettext, gettext=i18n.template_gettext, ngettext=i18n.template_ngettext,
                        live_texts=live_texts)
     env.filters["when"] = when
+    env.filters["fromjson"] = json.loads  # a news item's tags come from the store as a JSON list
     env.globals["LOCALES"] = i18n.LOCALES
     app = env.globals.get("app")  # aiohttp_jinja2.setup puts the app there
     if isinstance(app, web.Application) and fragment_cache_key not in app:

@@ -9,7 +9,7 @@ from forum.errors import ServiceError
 from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, invitations, live, reading
+from forum.services import discussions, groups, invitations, live, news, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
@@ -46,6 +46,9 @@ def thread_rows(request: web.Request, threads, new, logged_in: bool, week_ago: s
                                                      (threads, new), build)
 
 
+GROUP_PAGE_NEWS = 5
+
+
 async def show(request: web.Request) -> web.Response:
     actor = request[actor_key]
     svc = request.app[services_key]
@@ -58,7 +61,7 @@ async def show(request: web.Request) -> web.Response:
                "may_post": policy.can(actor, Action.START_THREAD, group),
                "may_moderate": policy.can(actor, Action.MODERATE_GROUP, group),
                "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
-               "may_join": policy.can(actor, Action.JOIN, group)}
+               "may_join": policy.can(actor, Action.JOIN, group), "news": [], "more_news": False}
     if context["may_read"]:
         context["last_event_id"] = await live.last_event_id(svc)  # before the list: it is at least this new
         threads, context["next"] = await discussions.threads_of_group(
@@ -66,6 +69,9 @@ async def show(request: web.Request) -> web.Response:
         new = await reading.new_counts(svc, actor, threads)
         context["thread_rows"] = thread_rows(request, threads, new, actor.active, svc.later(days=-7))
         context["level"] = await reading.open_group(svc, actor, group_id)
+        context["news"], more = await news.listing(svc, actor, group_id=group_id, limit=GROUP_PAGE_NEWS)
+        context["more_news"] = more is not None
+    context["may_publish_news"] = policy.can(actor, Action.PUBLISH_NEWS, group)
     return render(request, "group.html", context)
 
 

@@ -11,7 +11,7 @@ from forum.errors import BadRequest, N_, ServiceError
 from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, reading
+from forum.services import discussions, groups, live, news as news_service, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
@@ -78,12 +78,24 @@ def in_time_order(posts) -> list[ShownPost]:
     return [ShownPost(post, 0, by_id.get(post["parent_id"])) for post in posts]
 
 
+HOME_NEWS = 5
+HOME_LIVE_GROUPS = 50  # a page listens to at most this many of the viewer's groups for their news
+
+
 async def home(request: web.Request) -> web.Response:
+    """Actueel: the latest news the viewer may read, the active discussions, their groups."""
     actor, svc = request[actor_key], request.app[services_key]
     rows = await groups.list_groups(svc, actor)
+    mine = [g for g in rows if actor.group_role(g["id"]) in ("owner", "moderator", "member")]
+    last_event_id = await live.last_event_id(svc)  # before the lists: they are at least this new
+    latest, more = await news_service.listing(svc, actor, limit=HOME_NEWS, shown_only=True)
+    channels = ["site"] + (["members"] if actor.active else []) + [f"group:{g['id']}" for g in mine[:HOME_LIVE_GROUPS]]
     return render(request, "home.html", {
+        "news": latest, "more_news": more is not None,
         "recent": await discussions.recent_threads(svc, actor),
+        "my_groups": mine,
         "proeftuinen": [g for g in rows if g["kind"] == "proeftuin"],
+        "channels": " ".join(channels), "last_event_id": last_event_id,
     })
 
 
@@ -91,22 +103,38 @@ async def show(request: web.Request) -> web.Response:
     actor = request[actor_key]
     thread, posts, last_event_id = await discussions.thread_with_posts(request.app[services_key], actor,
                                                                        int_param(request, "thread_id"))
+    if thread["news_id"] is not None:  # a news item's comments are read under the item itself
+        raise web.HTTPFound(thread_page_url(thread) + (f"?{request.query_string}"
+                                                                   if request.query_string else ""))
     chronological = request.query.get("view") == "chronological"
     first_unread, level = await reading.open_thread(request.app[services_key], actor, thread, posts)
-    context = _thread_context(request, thread, posts, chronological, request.query.get("reply_to", ""), last_event_id)
+    context = thread_context(request, thread, posts, chronological, request.query.get("reply_to", ""), last_event_id)
     if context["may_moderate"]:  # where it may go is the policy's answer
         context["move_targets"] = policy.move_targets(actor, thread, await groups.list_groups(
             request.app[services_key], actor))
     return render(request, "thread.html", {**context, "first_unread": first_unread, "level": level})
 
 
-def _thread_context(request: web.Request, thread, posts, chronological: bool, reply_to: str,
-                    last_event_id: int, values: dict | None = None) -> dict:
+def thread_page_url(thread) -> str:
+    """Where a thread is read: its own page, or under the news item whose comments it holds."""
+    return f"/news/{thread['news_id']}" if thread["news_id"] is not None else f"/threads/{thread['id']}"
+
+
+def post_page_url(post) -> str:
+    where = f"/news/{post['news_id']}" if post["news_id"] is not None else f"/threads/{post['thread_id']}"
+    return f"{where}#post-{post['id']}"
+
+
+def thread_context(request: web.Request, thread, posts, chronological: bool, reply_to: str,
+                   last_event_id: int, values: dict | None = None, news=None) -> dict:
+    """What templates/thread_posts.html needs, for a discussion's page and a news item's."""
     actor = request[actor_key]
     parent_id = int(reply_to) if reply_to.isdigit() and len(reply_to) < 19 else None
     reply_parent = next((p for p in posts if p["id"] == parent_id and not p["deleted_at"]), None)
     return {
         "thread": thread,
+        "news": news,
+        "page_url": thread_page_url(thread),
         "shown": shown_posts(request, posts, chronological),
         "editable": policy.editable_posts(actor, thread, posts),
         "reportable": policy.reportable_posts(actor, thread, posts),   # decided once per page, not per post
@@ -204,9 +232,12 @@ async def reply(request: web.Request) -> web.Response:
         if error.status not in (409, 422):
             raise
         thread, posts, last_event_id = await discussions.thread_with_posts(svc, actor, thread_id)
+        if thread["news_id"] is not None:
+            from forum.web.pages import news as news_page  # the news page renders its own article
+            return await news_page.rerender_with_comments(request, thread["news_id"], error, parent, form)
         return rerender(request, "thread.html", error,
-                        _thread_context(request, thread, posts, False, parent, last_event_id, values=form))
-    raise redirect(request, "thread", anchor=f"#post-{post['id']}", thread_id=thread_id)
+                        thread_context(request, thread, posts, False, parent, last_event_id, values=form))
+    raise web.HTTPSeeOther(post_page_url(post))
 
 
 async def edit_form(request: web.Request) -> web.Response:
@@ -225,14 +256,14 @@ async def edit_submit(request: web.Request) -> web.Response:
     except ServiceError as error:
         post = await discussions.get_post(svc, actor, post_id)
         return rerender(request, "post_edit.html", error, {"post": post, "values": form})
-    raise redirect(request, "thread", anchor=f"#post-{post_id}", thread_id=post["thread_id"])
+    raise web.HTTPSeeOther(post_page_url(post))
 
 
 async def delete(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     post = await discussions.get_post(svc, actor, int_param(request, "post_id"))
     await discussions.delete_post(svc, actor, post["id"])
-    raise redirect(request, "thread", anchor=f"#post-{post['id']}", thread_id=post["thread_id"])
+    raise web.HTTPSeeOther(post_page_url(post))
 
 
 async def revisions(request: web.Request) -> web.Response:
