@@ -284,7 +284,7 @@ CREATE TRIGGER threads_count_delete AFTER DELETE ON threads WHEN OLD.deleted_at 
 BEGIN UPDATE groups SET thread_count = thread_count - 1 WHERE id = OLD.group_id; END;
 
 CREATE TABLE news (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: audit entries and threads name it
     group_id        INTEGER REFERENCES groups(id) ON DELETE CASCADE,  -- NULL: site news
     thread_id       INTEGER NOT NULL REFERENCES threads(id),           -- its comments
     author_id       INTEGER NOT NULL REFERENCES users(id),
@@ -297,6 +297,7 @@ CREATE TABLE news (
     publish_at      TEXT NOT NULL,              -- when it appears (may be in the future)
     published_at    TEXT,                       -- set when it appeared and its announcements went out
     unpublished_at  TEXT,                       -- withdrawn by its author or a moderator
+    announced_at    TEXT,                       -- when its readers were told, once: putting it back tells nobody again
     created_at      TEXT NOT NULL,
     edited_at       TEXT,
     edited_by       INTEGER REFERENCES users(id) ON DELETE SET NULL,  -- who wrote the current version

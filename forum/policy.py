@@ -169,6 +169,10 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
     is_member = role in GROUP_MEMBER_ROLES
     is_moderator = _moderates(actor, group_id, visibility)
     site_group = visibility in SITE_VISIBILITIES
+    if site_group and "group_visibility" not in obj.keys() and action is not Action.SUGGEST_MENTIONS:
+        # a site group itself (not a thread or post in it) has no page, threads list, members,
+        # invitations, bans or settings, for anyone: only its news comment threads are used
+        return False
 
     if action is Action.VIEW_GROUP:
         return can_view_group(actor, group_id, visibility)
@@ -313,6 +317,11 @@ def audit_groups(actor: Actor) -> set[int] | None:
         if actor.active else set()
 
 
+def moderates_site_news(actor: Actor) -> bool:
+    """Editors moderate the comments on site news (admins moderate everything anyway)."""
+    return _moderates(actor, 0, "public")
+
+
 def can_watch(actor: Actor, channel: str, target: Any) -> bool:
     """Live channels: thread:ID and group:ID for readers of that thread or group (target is its
     row), user:ID for that user alone, site for everyone, members (news for members of the
@@ -350,6 +359,8 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
     if action in (Action.READ_NEWS, Action.EDIT_NEWS):
         return can(actor, Action.READ_NEWS, obj)
     group_id, visibility = _group_of(obj)
+    if visibility in SITE_VISIBILITIES and "group_visibility" not in obj.keys():
+        return False  # a site group itself is nothing anyone may see (its threads are news comments)
     if action is Action.ACCEPT_INVITATION_TOKEN:
         return True  # whoever holds the link was told the group exists
     if action in (Action.VIEW_GROUP, Action.JOIN, Action.LEAVE, Action.MODERATE_GROUP,

@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from forum.app import create_app
-from forum.keys import hub_key
+from forum.keys import hub_key, scheduler_key
 from forum.services import accounts, discussions
 from forum.web.cookies import SESSION_COOKIE
 from tests.conftest import PASSWORD
@@ -293,3 +293,52 @@ async def test_no_script_runs_from_anything_users_write(site):
                 await browser.close()
     finally:
         await close_all(sessions)
+
+
+async def test_news_appears_live_on_actueel_and_the_group_page_and_an_editor_schedules_on_a_phone(site, clock):
+    base, svc = site.url, site.svc
+    await make_admin(svc, "eva@example.nl", "Eva Redacteur")
+    sessions: list = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            member_ctx = await browser.new_context(locale="nl-NL")
+            member = await register(member_ctx, base, "bert@example.nl", "Bert")
+            await member.goto(f"{base}/groups/3")
+            await member.click("text=Lid worden van deze groep")
+            group_page = await member_ctx.new_page()
+            await group_page.goto(f"{base}/groups/3")
+            assert await group_page.is_hidden("#news-list")  # no news yet, but a place for it
+            await member.goto(f"{base}/")
+            assert "Nog geen nieuws." in await member.text_content("main")
+            eva = await api_user(site, sessions, "eva@example.nl")
+            await eva.post("/api/v1/news", {"title": "Werkconferentie PROEF VERSCHIL", "summary": "Schrijf je in",
+                                            "body": "Op 12 maart."}, expect=201)
+            await member.wait_for_selector("#news-list a:has-text('Werkconferentie PROEF VERSCHIL')", timeout=5000)
+            await eva.post("/api/v1/news", {"title": "Nieuws uit Regio Zwolle", "body": "x", "group_id": 3},
+                           expect=201)
+            await group_page.wait_for_selector("#news-list a:has-text('Nieuws uit Regio Zwolle')", timeout=5000)
+            await member.wait_for_selector("#news-list a:has-text('Nieuws uit Regio Zwolle')", timeout=5000)
+
+            # the editor, on a phone, schedules tomorrow's news with the keyboard-friendly form
+            phone = await browser.new_context(locale="nl-NL", viewport={"width": 375, "height": 740})
+            editor = await log_in(phone, base, "eva@example.nl")
+            await editor.goto(f"{base}/news/new")
+            width = await editor.evaluate("document.documentElement.scrollWidth")
+            assert width <= 375, width  # nothing sticks out sideways
+            await editor.fill("#f-title", "Morgen: het rapport")
+            await editor.fill("#f-body", "Het **rapport** verschijnt.")
+            await editor.fill("#f-tags", "rapport, kabinet")
+            await editor.fill("#f-publish_at", "2026-11-29T09:00")
+            await editor.click("main form button[type=submit]")
+            await editor.wait_for_selector("h1:has-text('Morgen: het rapport')")
+            assert "Gepland" in await editor.text_content("main")
+            await member.goto(f"{base}/news")
+            assert "Morgen: het rapport" not in await member.text_content("main")
+            clock.advance(days=1)
+            await site.app[scheduler_key].run_once()
+            await member.reload()
+            await member.wait_for_selector("#news-list a:has-text('Morgen: het rapport')")
+        finally:
+            await close_all(sessions)
+            await browser.close()

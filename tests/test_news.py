@@ -400,3 +400,92 @@ async def test_atom_feeds_carry_public_news_and_open_groups_only(world, anonymou
         assert (await editor.client.get(path)).status == 404, path  # closed groups have no feed, for anyone
     home = await page(visitor, "/")
     assert 'type="application/atom+xml"' in home and 'href="/feeds/news.atom"' in home
+
+
+async def test_putting_back_or_widening_tells_nobody_twice(world, server):
+    editor, member = world["actors"]["editor"], world["actors"]["member"]
+    item = await publish(editor, title="Vermelding", body="Voor @lid-zonder-groep", visibility="members")
+    await server.app[scheduler_key].run_once()
+    told = lambda notes: [n for n in notes if "Vermelding" in n["text"]]  # noqa: E731
+    assert len(told((await member.get("/api/v1/notifications"))["notifications"])) == 1
+    for change in ({"published": False}, {"published": True}, {"visibility": "public"}, {"visibility": "members"}):
+        await editor.patch(f"/api/v1/news/{item['id']}", change)
+    await server.app[scheduler_key].run_once()
+    assert len(told((await member.get("/api/v1/notifications"))["notifications"])) == 1
+
+
+async def test_drafts_stay_out_of_the_history_and_ids_are_never_reused(world):
+    editor, visitor = world["actors"]["editor"], world["actors"]["visitor"]
+    item = await publish(editor, title="Embargo", body="CONCEPT met interne cijfers", publish_at="2026-11-28T11:00")
+    await editor.patch(f"/api/v1/news/{item['id']}", {"body": "Definitieve tekst"})
+    await editor.patch(f"/api/v1/news/{item['id']}", {"publish_at": "2026-11-28T09:00"})  # out now
+    assert (await visitor.get(f"/api/v1/news/{item['id']}/revisions"))["revisions"] == []
+    await editor.patch(f"/api/v1/news/{item['id']}", {"body": "Gecorrigeerde tekst"})
+    assert [r["body_html"] for r in (await visitor.get(f"/api/v1/news/{item['id']}/revisions"))["revisions"]] == \
+        ["<p>Definitieve tekst</p>\n"]
+    await editor.delete(f"/api/v1/news/{item['id']}")
+    await visitor.get(f"/api/v1/news/{item['id']}/revisions", expect=404)
+    again = await publish(editor, title="Na het verwijderen")
+    assert again["id"] > item["id"]
+
+
+async def test_site_groups_are_no_groups_to_anyone(world, svc):
+    from forum.store import news as news_store
+    admin, editor, visitor = world["actors"]["admin"], world["actors"]["editor"], world["actors"]["visitor"]
+    async with svc.db.read() as conn:
+        site_groups = await news_store.site_group_ids(conn)
+    before = await snapshot(svc)
+    for group_id in site_groups:
+        for user in (admin, editor, visitor):
+            await user.get(f"/api/v1/groups/{group_id}", expect=404)
+            await user.get(f"/api/v1/groups/{group_id}/members", expect=404)
+            await user.get(f"/api/v1/groups/{group_id}/threads", expect=404)
+            assert (await user.client.get(f"/groups/{group_id}")).status == 404
+            assert (await user.client.get(f"/feeds/groups/{group_id}.atom")).status == 404
+        await admin.patch(f"/api/v1/groups/{group_id}", {"name": "Overgenomen", "visibility": "open",
+                                                          "description": ""}, expect=404)
+        await editor.post(f"/api/v1/groups/{group_id}/bans", {"user_id": world["actors"]["member"].id}, expect=404)
+        await editor.post(f"/api/v1/groups/{group_id}/invitations", {"user_id": world["actors"]["member"].id},
+                          expect=404)
+        await editor.post(f"/api/v1/groups/{group_id}/threads", {"title": "t", "body": "b"}, expect=404)
+    assert await snapshot(svc) == before
+
+
+async def test_editors_handle_reports_on_site_news_comments(world):
+    editor, member, other = world["actors"]["editor"], world["actors"]["member"], world["actors"]["member_of_closed"]
+    item = world["items"]["public"]
+    post = (await member.post(f"/api/v1/threads/{item['thread_id']}/posts", {"body": "Koop nu!"}, expect=201))["post"]
+    await other.post(f"/api/v1/posts/{post['id']}/reports", {"reason": "spam"}, expect=201)
+    queue = (await editor.get("/api/v1/moderation/queue"))["items"]
+    assert [entry["post"]["id"] for entry in queue] == [post["id"]]
+    await editor.post(f"/api/v1/moderation/queue/{queue[0]['id']}/resolve", {"action": "hide", "reason": "reclame"})
+    html = await page(other, f"/news/{item['id']}")
+    assert "Koop nu!" not in html
+    # the comment thread of a withdrawn item: its open reports still resolve without an error
+    post2 = (await member.post(f"/api/v1/threads/{item['thread_id']}/posts", {"body": "Nog eens"}, expect=201))["post"]
+    await other.post(f"/api/v1/posts/{post2['id']}/reports", {"reason": "spam"}, expect=201)
+    await editor.patch(f"/api/v1/news/{item['id']}", {"published": False})
+    queue = (await editor.get("/api/v1/moderation/queue"))["items"]
+    await editor.post(f"/api/v1/moderation/queue/{queue[0]['id']}/resolve", {"action": "delete"})
+
+
+async def test_odd_ids_times_and_characters_get_answers_not_errors(world, svc):
+    editor, moderator = world["actors"]["editor"], world["actors"]["moderator"]
+    for moment in ("0001-01-01T00:00", "0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00", "1999-12-31T23:00"):
+        answer = await editor.post("/api/v1/news", {"title": "t", "body": "b", "publish_at": moment}, expect=422)
+        assert "publish_at" in answer["error"]["fields"]
+    await editor.post("/api/v1/news", {"title": "t", "body": "b", "group_id": 2**70}, expect=422)
+    for path, status in (("/news?group_id=²", 422), ("/news/²", 404), ("/feeds/groups/².atom", 404),
+                         ("/threads/²", 404), (f"/news/{world['items']['public']['id']}?reply_to=²", 200)):
+        assert (await editor.client.get(path)).status == status, path
+    await editor.get("/api/v1/news?group_id=²", expect=422)
+    await editor.get("/api/v1/news/²", expect=404)
+    # characters XML cannot carry do not take a feed down
+    opened = world["open"]["id"]
+    await moderator.post(f"/api/v1/groups/{opened}/threads", {"title": "Vraag\ufffe", "body": "Tekst\ufffe\x01"},
+                         expect=201)
+    import feedparser
+    feed = feedparser.parse(await (await editor.client.get(f"/feeds/groups/{opened}.atom")).read())
+    assert not feed.bozo and feed.entries[0].title == "Discussie: Vraag"
+    # a group whose news thread has no comments yet can be marked read
+    await moderator.post(f"/api/v1/groups/{opened}/read")

@@ -28,9 +28,16 @@ class FieldErrors:
             raise Invalid(fields=self.fields)
 
 
+def _kept(ch: str) -> bool:
+    code = ord(ch)
+    # control characters, lone surrogates and U+FFFE/U+FFFF: none belongs in a text, and XML
+    # (the Atom feeds) cannot carry them at all
+    return ch in "\n\t" or (code >= 32 and not 0xD800 <= code <= 0xDFFF and code not in (0xFFFE, 0xFFFF))
+
+
 def clean_text(value: str) -> str:
-    """Strip surrounding space and control characters that have no place in a name or title."""
-    return "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32).strip()
+    """Strip surrounding space and characters that have no place in a text."""
+    return "".join(ch for ch in value if _kept(ch)).strip()
 
 
 def text_field(errors: FieldErrors, name: str, value: str, *, max_len: int, required: bool = True,

@@ -41,7 +41,7 @@ def read_token(svc: Services, token: str) -> tuple[int, str]:
     """(user id, what) of a valid token; NotFound for anything else, as for a missing page."""
     user_id, _, rest = token.partition(".")
     what, _, signature = rest.partition(".")
-    if not user_id.isdigit() or len(user_id) > 19 or what not in UNSUBSCRIBE_WHAT:
+    if not (user_id.isascii() and user_id.isdigit()) or len(user_id) > 19 or what not in UNSUBSCRIBE_WHAT:
         raise NotFound()
     expected = sign(svc.config.secret_key, "unsubscribe", user_id, what)[:40]
     if not signature_matches(expected, signature):

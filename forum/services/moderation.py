@@ -9,6 +9,7 @@ from forum.policy import Action, Actor
 from forum.services import Services, audit, discussions, notifications, search
 from forum.services.checks import FieldErrors, choice_field, text_field
 from forum.store import moderation as store
+from forum.store import news as news_store
 from forum.store import threads as thread_store
 
 REASONS = ("spam", "inappropriate", "off_topic", "other")
@@ -43,6 +44,9 @@ async def report(svc: Services, actor: Actor, post_id: int, *, reason: str, text
 async def queue(svc: Services, actor: Actor, group_id: int | None = None):
     """Open items the actor may handle: admins all (or one group's), moderators their groups'."""
     scope = policy.audit_groups(actor)  # who moderates what: the same scope as the audit log
+    if scope is not None and policy.moderates_site_news(actor):  # reports on site news' comments
+        async with svc.db.read() as conn:
+            scope = scope | set(await news_store.site_group_ids(conn))
     if scope is None:
         groups = None if group_id is None else [group_id]
     elif not scope or (group_id is not None and group_id not in scope):

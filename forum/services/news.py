@@ -78,7 +78,8 @@ def parse_moment(errors: FieldErrors, name: str, value) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ENTRY_ZONE)
-    if not 2000 <= moment.astimezone(timezone.utc).year <= 9998:
+    # checked before converting: year 1 or 9999 with an offset would leave datetime's range
+    if not 2000 <= moment.year <= 9998:
         errors.add(name, N_("Gebruik een datum en tijd als 2026-12-02T09:00."))
         return None
     return iso(moment)
@@ -191,7 +192,7 @@ async def create(svc: Services, actor: Actor, *, title, summary="", body, kind="
     moment = parse_moment(errors, "publish_at", publish_at)
     group = None
     if group_id is not None:
-        if type(group_id) is not int:
+        if type(group_id) is not int or not 0 < group_id < 2**63:
             raise Invalid(fields={"group_id": N_("Deze groep bestaat niet.")})
         async with svc.db.read() as conn:
             group = await group_store.by_id(conn, group_id)
@@ -228,13 +229,14 @@ async def create(svc: Services, actor: Actor, *, title, summary="", body, kind="
 async def _publish(tx, svc: Services, news_id: int) -> None:
     """It appears: comments open, the index and the live channels hear of it, followers are told."""
     now = svc.now()
-    await store.mark_published(tx, news_id, now)
+    first_time = await store.mark_published(tx, news_id, now)
     news = await store.by_id(tx, news_id)
     await store.set_thread_shown(tx, news["thread_id"], True, now)
     await search.index_news(tx, news_id)
     await search.index_thread(tx, news["thread_id"])
     await thread_store.append_event(tx, channel_of(news), "news.published", {"news": news_out(news)}, now)
-    await notifications.after_news_published(tx, svc, news)
+    if first_time:
+        await notifications.after_news_published(tx, svc, news)
 
 
 async def _withdraw(tx, svc: Services, news, *, scheduled: bool = False) -> None:
@@ -289,7 +291,9 @@ async def update(svc: Services, actor: Actor, news_id: int, *, title=None, summa
         changed = content_changed or any(new[key] != news[key] for key in ("kind", "visibility", "publish_at"))
         if not changed and published in (None, state_of(news) != "unpublished"):
             return news
-        if content_changed:
+        if content_changed and news["announced_at"] is not None:
+            # versions from before it first appeared are drafts: readers never saw them, and
+            # an embargoed text must not come out through its history
             await store.insert_revision(tx, news)
         html = news["body_html"] if new["body"] == news["body"] else render_markdown(new["body"])
         thread_group = news["group_id"] or await store.site_group_id(tx, new["visibility"])

@@ -266,6 +266,12 @@ async def _fanout_step(tx, svc: Services, job_id: int) -> bool:
     told = set(payload["told"])
     await _notify_about_post(tx, svc, [r for r in rows if r["user_id"] not in told], kind=kind, post=post,
                              thread=thread)
+    return await _chunk_done(tx, job, payload, rows)
+
+
+async def _chunk_done(tx, job, payload: dict, rows) -> bool:
+    """After one chunk of recipients: the job ends with a short chunk, or remembers where the
+    next one starts (so a restart resumes there)."""
     if len(rows) < FANOUT_CHUNK:
         await store.delete_job(tx, job["id"])
         return True
@@ -298,12 +304,7 @@ async def _news_fanout_step(tx, svc: Services, job, payload: dict) -> bool:
         told = set(payload["told"])
         await _notify_about_news(tx, svc, [r for r in rows if r["user_id"] not in told], kind="news",
                                  news=news, thread=thread)
-    if len(rows) < FANOUT_CHUNK:
-        await store.delete_job(tx, job["id"])
-        return True
-    payload["after"] = rows[-1]["user_id"]
-    await store.save_job(tx, job["id"], payload)
-    return False
+    return await _chunk_done(tx, job, payload, rows)
 
 
 async def _notify_about_news(tx, svc: Services, recipients, *, kind: str, news, thread) -> None:

@@ -9,7 +9,8 @@ from forum.store import execute, fetch_all, fetch_one, fetch_value
 # visibility. Tags come as one JSON list per row, so a page of news is one query.
 NEWS_SELECT = (
     "SELECT n.id, n.group_id, n.thread_id, n.author_id, n.title, n.summary, n.body, n.body_html, n.kind,"
-    " n.visibility, n.publish_at, n.published_at, n.unpublished_at, n.created_at, n.edited_at, n.edited_by,"
+    " n.visibility, n.publish_at, n.published_at, n.unpublished_at, n.announced_at, n.created_at, n.edited_at,"
+    " n.edited_by,"
     " g.visibility AS group_visibility, g.name AS group_name, a.display_name AS author_name,"
     " t.reply_count AS comment_count, t.locked AS comments_locked,"
     " (SELECT json_group_array(tag) FROM (SELECT tag FROM news_tags WHERE news_id = n.id ORDER BY tag)) AS tags_json"
@@ -21,6 +22,11 @@ NEWS_SELECT = (
 async def site_group_id(conn, visibility: str) -> int:
     """The 'site' group that holds the comment threads of site news with this visibility."""
     return await fetch_value(conn, "SELECT id FROM groups WHERE kind = 'site' AND visibility = ?", (visibility,))
+
+
+async def site_group_ids(conn) -> list[int]:
+    rows = await fetch_all(conn, "SELECT id FROM groups WHERE kind = 'site' ORDER BY id")
+    return [row["id"] for row in rows]
 
 
 async def insert_comment_thread(conn, *, group_id, author_id, title, now) -> int:
@@ -78,8 +84,11 @@ async def set_tags(conn, news_id: int, tags: list[str]) -> None:
                       (news_id, json.dumps(tags)))
 
 
-async def mark_published(conn, news_id: int, now: str) -> None:
+async def mark_published(conn, news_id: int, now: str) -> bool:
+    """True the first time: its readers are to be told (a republish tells nobody again)."""
     await execute(conn, "UPDATE news SET published_at = ?, unpublished_at = NULL WHERE id = ?", (now, news_id))
+    return await fetch_value(conn, "UPDATE news SET announced_at = ? WHERE id = ? AND announced_at IS NULL"
+                                   " RETURNING id", (now, news_id)) is not None
 
 
 async def mark_unpublished(conn, news_id: int, now: str) -> None:

@@ -54,5 +54,7 @@ async def mark_group_read(conn, user_id: int, group_id: int) -> None:
         "INSERT INTO thread_reads (user_id, thread_id, last_read_post_id)"
         " SELECT ?, t.id, (SELECT MAX(p.id) FROM posts p WHERE p.thread_id = t.id) FROM threads t"
         " WHERE t.group_id = ? AND t.deleted_at IS NULL"
+        # a news item's comment thread may have no posts yet: nothing to have read
+        " AND EXISTS (SELECT 1 FROM posts p WHERE p.thread_id = t.id)"
         " ON CONFLICT (user_id, thread_id) DO UPDATE SET last_read_post_id = excluded.last_read_post_id",
         (user_id, group_id))

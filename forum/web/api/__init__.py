@@ -101,12 +101,20 @@ async def read_json(request: web.Request, model: type[Model]) -> Model:
         raise Invalid(fields=fields)
 
 
+def parse_id(raw: str | None) -> int | None:
+    """An id written in ASCII digits within SQLite's range, else None. (str.isdigit() alone
+    also takes '²', which int() refuses.)"""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+        return None
+    return int(raw)
+
+
 def int_param(request: web.Request, name: str) -> int:
     """A path id; anything that is not a plausible id cannot name anything, so it is a 404."""
-    raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+    value = parse_id(request.match_info[name])
+    if value is None:
         raise NotFound()
-    return int(raw)
+    return value
 
 
 def id_query(request: web.Request, name: str) -> int | None:
@@ -114,9 +122,10 @@ def id_query(request: web.Request, name: str) -> int | None:
     raw = request.query.get(name, "")
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+    value = parse_id(raw)
+    if value is None:
         raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name=name)
-    return int(raw)
+    return value
 
 
 def json_out(data: dict, status: int = 200) -> web.Response:

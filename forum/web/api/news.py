@@ -6,7 +6,9 @@ from aiohttp import web
 from forum.errors import Invalid, N_
 from forum.keys import actor_key, services_key
 from forum.services import news
-from forum.web.api import In, int_param, json_out, read_json
+from pydantic import Field
+
+from forum.web.api import MAX_ID, In, int_param, json_out, parse_id, read_json
 
 QUERY = (("group_id", "integer", False), ("tag", "string", False), ("kind", "string", False),
          ("cursor", "string", False))
@@ -18,7 +20,7 @@ class NewsIn(In):
     body: str
     kind: str = "news"
     tags: list[str] = []
-    group_id: int | None = None
+    group_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     visibility: str | None = None
     publish_at: str | None = None
 
@@ -38,9 +40,10 @@ def _group_query(request: web.Request) -> int | None:
     raw = request.query.get("group_id")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    group_id = parse_id(raw)
+    if group_id is None:
         raise Invalid(fields={"group_id": N_("Deze groep bestaat niet.")})
-    return int(raw)
+    return group_id
 
 
 async def list_news(request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ from pydantic import Field
 from forum.errors import BadRequest, N_
 from forum.keys import actor_key, services_key
 from forum.services import mailings, notifications, reading
-from forum.web.api import MAX_ID, In, id_query, int_param, json_out, read_json
+from forum.web.api import MAX_ID, In, id_query, int_param, json_out, parse_id, read_json
 
 
 class ReadIn(In):
@@ -81,10 +81,10 @@ async def group_read(request: web.Request) -> web.Response:
 
 
 async def mentions(request: web.Request) -> web.Response:
-    raw = request.query.get("group_id", "")
-    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+    group_id = parse_id(request.query.get("group_id", ""))
+    if group_id is None:
         raise BadRequest(N_("group_id is verplicht."))
-    rows = await notifications.mention_candidates(request.app[services_key], request[actor_key], int(raw),
+    rows = await notifications.mention_candidates(request.app[services_key], request[actor_key], group_id,
                                                   request.query.get("q", ""))
     return json_out({"users": [{"id": r["id"], "handle": r["handle"], "display_name": r["display_name"]}
                                for r in rows]})

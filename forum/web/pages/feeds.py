@@ -3,6 +3,7 @@ They are in Dutch, the site's language, and built for nobody in particular (a fe
 sends), so they hold nothing personal and may be cached by anyone."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from aiohttp import web
@@ -14,6 +15,13 @@ from forum.web.api import int_param
 
 FEED_TYPE = "application/atom+xml; charset=utf-8"
 MAX_AGE = 300
+# what XML 1.0 cannot carry: one such character in a post (posts keep what was typed) would
+# otherwise make the whole feed fail for every reader
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str | None) -> str:
+    return _NOT_XML.sub("", value or "")
 
 
 def _moment(value: str) -> datetime:
@@ -23,8 +31,8 @@ def _moment(value: str) -> datetime:
 def _feed(site_url: str, path: str, title: str, subtitle: str, html_path: str) -> FeedGenerator:
     feed = FeedGenerator()
     feed.id(f"{site_url}{path}")
-    feed.title(title)
-    feed.subtitle(subtitle)
+    feed.title(xml_text(title))
+    feed.subtitle(xml_text(subtitle))
     feed.link(href=f"{site_url}{path}", rel="self", type="application/atom+xml")
     feed.link(href=f"{site_url}{html_path}", rel="alternate", type="text/html")
     feed.language("nl")
@@ -35,14 +43,14 @@ def _add_news(feed: FeedGenerator, site_url: str, item) -> None:
     entry = feed.add_entry(order="append")
     url = f"{site_url}/news/{item['id']}"
     entry.id(url)
-    entry.title(item["title"])
+    entry.title(xml_text(item["title"]))
     entry.link(href=url, rel="alternate", type="text/html")
-    entry.author(name=item["author_name"])
+    entry.author(name=xml_text(item["author_name"]))
     entry.published(_moment(item["publish_at"]))
     entry.updated(_moment(max(item["publish_at"], item["edited_at"] or "")))
     if item["summary"]:
-        entry.summary(item["summary"])
-    entry.content(item["body_html"], type="html")  # already made safe by forum/markdown.py
+        entry.summary(xml_text(item["summary"]))
+    entry.content(xml_text(item["body_html"]), type="html")  # already made safe by forum/markdown.py
 
 
 def _answer(feed: FeedGenerator, entries: list[str]) -> web.Response:
@@ -80,12 +88,12 @@ async def group(request: web.Request) -> web.Response:
         entry = feed.add_entry(order="append")
         url = f"{site_url}/threads/{row['id']}"
         entry.id(url)
-        entry.title(f"Discussie: {row['title']}")
+        entry.title(xml_text(f"Discussie: {row['title']}"))
         entry.link(href=url, rel="alternate", type="text/html")
-        entry.author(name=row["author_name"])
+        entry.author(name=xml_text(row["author_name"]))
         entry.published(_moment(moment))
         entry.updated(_moment(moment))
-        entry.content(row["body_html"] or "", type="html")
+        entry.content(xml_text(row["body_html"]), type="html")
     return _answer(feed, [entry[0] for entry in entries])
 
 

@@ -12,8 +12,8 @@ from forum import policy
 from forum.errors import Invalid, N_, ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, news, reading
-from forum.web.api import int_param
+from forum.services import discussions, groups, live, news, reading
+from forum.web.api import int_param, parse_id
 from forum.web.pages import form_of, render, rerender
 from forum.web.pages.threads import thread_context
 
@@ -24,9 +24,10 @@ STATE_LABELS = {"scheduled": N_("Gepland"), "unpublished": N_("Teruggetrokken")}
 def _optional_int(raw: str | None, field: str) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    group_id = parse_id(raw)
+    if group_id is None:
         raise Invalid(fields={field: N_("Deze groep bestaat niet.")})
-    return int(raw)
+    return group_id
 
 
 async def index(request: web.Request) -> web.Response:
@@ -36,7 +37,13 @@ async def index(request: web.Request) -> web.Response:
         svc, actor, group_id=_optional_int(filters["group_id"], "group_id"), tag=filters["tag"] or None,
         kind=filters["kind"] or None, cursor=query.get("cursor") or None)
     active = {key: value for key, value in filters.items() if value}
+    live_channels = ""
+    if not active and not query.get("cursor"):  # the newest, unfiltered: new items appear on it
+        mine = [g["id"] for g in await groups.list_groups(svc, actor)
+                if actor.group_role(g["id"]) in ("owner", "moderator", "member")]
+        live_channels = " ".join(["site"] + (["members"] if actor.active else []) + [f"group:{g}" for g in mine[:50]])
     return render(request, "news_index.html", {
+        "live_channels": live_channels, "last_event_id": await live.last_event_id(svc),
         "items": items, "filters": filters, "filtered": bool(active),
         "next_url": f"/news?{urlencode({**active, 'cursor': next_cursor})}" if next_cursor else None,
         "first_page": not query.get("cursor"),
@@ -59,8 +66,7 @@ async def _item_context(request: web.Request, item, *, reply_to: str = "", value
         chronological = request.query.get("view") == "chronological"
         context.update(thread_context(request, thread, posts, chronological, reply_to, last_event_id,
                                       values=values, news=item))
-        if values is None:
-            context["first_unread"], context["level"] = await reading.open_thread(svc, actor, thread, posts)
+        context["first_unread"], context["level"] = await reading.open_thread(svc, actor, thread, posts)
     return context
 
 
@@ -104,7 +110,7 @@ async def new_form(request: web.Request) -> web.Response:
     if not await _may_publish(svc, actor):
         policy.require(actor, Action.PUBLISH_NEWS, None)  # visitors to the login page, members a 403
     where = request.query.get("group_id", "")
-    values = {"kind": "news", "where": where if where.isdigit() else "site", "visibility": "public"}
+    values = {"kind": "news", "where": where if parse_id(where) else "site", "visibility": "public"}
     return render(request, "news_form.html", await _form_context(request, values))
 
 

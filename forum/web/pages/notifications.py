@@ -7,14 +7,14 @@ from aiohttp import web
 from forum.errors import BadRequest, N_, ServiceError
 from forum.keys import actor_key, services_key
 from forum.services import mailings, notifications, reading
-from forum.web.api import int_param
+from forum.web.api import int_param, parse_id
 from forum.web.pages import form_of, redirect, render, require_login, rerender, safe_next
 
 
 async def index(request: web.Request) -> web.Response:
     actor = require_login(request)
     raw = request.query.get("before", "")
-    before = int(raw) if raw.isdigit() and len(raw) < 19 else None
+    before = parse_id(raw)
     unread_only = request.query.get("unread") == "1"
     shown, unread, next_cursor = await notifications.page(request.app[services_key], actor, before=before,
                                                           unread_only=unread_only)
@@ -28,8 +28,8 @@ async def mark_read(request: web.Request) -> web.Response:
     raw = form.get("id", "")
     if raw == "all":
         ids = None
-    elif raw.isdigit() and len(raw) < 19:
-        ids = [int(raw)]
+    elif parse_id(raw) is not None:
+        ids = [parse_id(raw)]
     else:
         raise BadRequest(N_("Onbekende melding."))
     await notifications.mark_read(request.app[services_key], actor, ids)

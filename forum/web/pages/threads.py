@@ -12,7 +12,7 @@ from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, live, news as news_service, reading
-from forum.web.api import int_param
+from forum.web.api import int_param, parse_id
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
 from forum.web.templating import fragment
@@ -129,7 +129,7 @@ def thread_context(request: web.Request, thread, posts, chronological: bool, rep
                    last_event_id: int, values: dict | None = None, news=None) -> dict:
     """What templates/thread_posts.html needs, for a discussion's page and a news item's."""
     actor = request[actor_key]
-    parent_id = int(reply_to) if reply_to.isdigit() and len(reply_to) < 19 else None
+    parent_id = parse_id(reply_to)
     reply_parent = next((p for p in posts if p["id"] == parent_id and not p["deleted_at"]), None)
     return {
         "thread": thread,
@@ -209,9 +209,9 @@ async def moderate(request: web.Request) -> web.Response:
         raise redirect(request, "group", group_id=thread["group_id"])
     if action == "move":
         target = form.get("group_id", "")
-        if not target.isdigit() or len(target) > 18:
+        if parse_id(target) is None:
             raise BadRequest(N_("Kies een groep."))
-        change = {"group_id": int(target)}
+        change = {"group_id": parse_id(target)}
     else:
         change = MODERATION_FORM_ACTIONS.get(action)
     if change is None:
@@ -225,7 +225,7 @@ async def reply(request: web.Request) -> web.Response:
     thread_id = int_param(request, "thread_id")
     form = await form_of(request)
     parent = form.get("parent_id", "")
-    parent_id = int(parent) if parent.isdigit() and len(parent) < 19 else None
+    parent_id = parse_id(parent)
     try:
         post = await discussions.reply(svc, actor, thread_id, body=form.get("body", ""), parent_id=parent_id)
     except ServiceError as error:
