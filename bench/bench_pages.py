@@ -10,7 +10,7 @@
    against aiohttp's own limit: a handler answering "hello". A cache hit is never set against a
    baseline that queries.
 
-    python bench/bench_pages.py [--seconds 5] [--connections 32] [--rounds 3] [--small]
+    python bench/bench_pages.py [--seconds 5] [--connections 32] [--rounds 3] [--small | --posts N]
 
 Needs wrk (Debian: apt-get install wrk). Each server runs on its own copy of the data set
 (bench/dataset.py), which is verified or rebuilt first. Servers bind to 127.0.0.1 only; every
@@ -153,13 +153,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--small", action="store_true", help="500 users, 2,000 threads (40,000 posts)")
-    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "forum-bench-data")
+    parser.add_argument("--posts", type=int, help="a data set of this many posts (issue 10 compares 1,000,000"
+                                                  " with the default 200,000)")
+    parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
 
-    size = SMALL if args.small else DEFAULT
-    source = build(args.data, size)
+    size = SMALL if args.small else DEFAULT.with_posts(args.posts) if args.posts else DEFAULT
+    source = build(args.data or Path(tempfile.gettempdir()) / f"forum-bench-data-{size.posts}", size)
     work = Path(tempfile.mkdtemp(prefix="forum-bench-pages-"))
     ports = {name: free_port() for name in ("forum", "uncached", "baseline")}
     env = {**os.environ, **NO_LIMITS, "FORUM_LOG_LEVEL": "WARNING", "FORUM_HOST": "127.0.0.1"}

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -22,12 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dataset import SMALL, build, copy_to  # noqa: E402
+from bench.dataset import DEFAULT, SMALL, build, copy_to  # noqa: E402
 from forum.config import Config  # noqa: E402
+from forum.limits import ALL_OFF  # noqa: E402
 from forum.db import Database  # noqa: E402
 from forum.mail import Mailer  # noqa: E402
-from forum.policy import VISITOR  # noqa: E402
-from forum.services import Services, search, upkeep  # noqa: E402
+from forum.policy import VISITOR, Actor  # noqa: E402
+from forum.services import Services, discussions, search  # noqa: E402
 
 
 def size_of(path: Path) -> int:
@@ -55,50 +58,99 @@ async def run(svc: Services, searches: int, make_call) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=SMALL.threads)
-    parser.add_argument("--posts-per-thread", type=int, default=SMALL.posts_per_thread)
+    parser.add_argument("--posts", type=int, default=SMALL.posts,
+                        help="size of the data set (issue 10 measures at 1,000,000; a news item per 100 posts)")
     parser.add_argument("--searches", type=int, default=800)
-    parser.add_argument("--data", default="bench/.data-search")
+    parser.add_argument("--writes", type=int, default=300, help="replies posted with and without the index")
+    parser.add_argument("--data", default=None, help="where the data set is kept between runs")
+    parser.add_argument("--no-size", action="store_true", help="skip measuring the index's size (two copies)")
     args = parser.parse_args()
-    size = replace(SMALL, threads=args.threads, posts_per_thread=args.posts_per_thread)
-    source = build(Path(args.data), size)  # before the loop starts: build() runs its own
+    size = SMALL if args.posts == SMALL.posts else DEFAULT.with_posts(args.posts)
+    source = build(Path(args.data or f"bench/.data-{args.posts}"), size)  # before the loop: build() runs its own
     asyncio.run(measure(args, size, source))
+
+
+def compacted_size(source: Path, target: Path, drop_index: bool) -> int:
+    """The size of a compacted copy of the database, with or without the search tables (both
+    compacted alike, so the difference is the index and not free pages)."""
+    copy = copy_to(source, target)
+    conn = sqlite3.connect(copy)
+    if drop_index:
+        conn.executescript("DROP TABLE search_fts; DROP TABLE search_docs;")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    size = size_of(copy)
+    shutil.rmtree(target)
+    return size
+
+
+async def open_services(db_path: Path, data_dir: Path) -> Services:
+    config = Config(data_dir=data_dir, secret_key="bench", limits=dict(ALL_OFF))  # posting limits off, both runs alike
+    db = Database(db_path)
+    await db.open()
+    return Services(db=db, config=config, mailer=Mailer(config, db, now=lambda: ""))
+
+
+async def post_replies(svc: Services, count: int, indexed: bool) -> list[float]:
+    """Replies by one member in turn across threads, through the real service; without the
+    index the service's index_post is swapped for a no-op (the only difference)."""
+    original = search.index_post
+    if not indexed:
+        async def skip(tx, post_id):
+            return None
+        search.index_post = skip
+    try:
+        async with svc.db.read() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT t.id, t.group_id, m.user_id FROM threads t JOIN memberships m ON m.group_id = t.group_id"
+                " WHERE t.news_id IS NULL AND t.locked = 0 AND m.role IN ('member', 'moderator', 'owner')"
+                " GROUP BY t.id ORDER BY t.id LIMIT ?", (count,))
+        samples = []
+        for n, (thread_id, group_id, user_id) in enumerate(rows):
+            actor = Actor(user_id=user_id, role="member", display_name=f"Gebruiker {user_id}",
+                          memberships={group_id: "member"}, email_verified=True, created_at="2025-01-01T00:00:00Z")
+            start = time.perf_counter()
+            await discussions.reply(svc, actor, thread_id, body=f"regio samenwerking bericht {n} {'x' * 40}")
+            samples.append(time.perf_counter() - start)
+        return samples
+    finally:
+        search.index_post = original
 
 
 async def measure(args, size, source: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        db_path = copy_to(source, Path(tmp))
-        config = Config(data_dir=Path(tmp), secret_key="bench")
-        db = Database(db_path)
-        await db.open()  # applies migration 7 (empty index)
-        svc = Services(db=db, config=config, mailer=Mailer(config, db, now=lambda: ""))
-        async with db.write() as tx:
-            await tx.execute("DELETE FROM site_settings WHERE key = 'search_indexed'")
-        await db.close()
-        without = size_of(db_path)
-        await db.open()
-        start = time.perf_counter()
-        written = await upkeep.index_for_search(svc)
-        took = time.perf_counter() - start
-        await db.close()
-        with_index = size_of(db_path)
-        await db.open()
-        print(f"{size.threads * size.posts_per_thread:,} posts; indexed {written:,} entries in {took:.1f} s")
-        print(f"database {without / 1e6:.1f} MB without the index, {with_index / 1e6:.1f} MB with it")
+        tmp_path = Path(tmp)
+        print(f"{size.posts:,} posts, {size.news:,} news items, {size.users:,} users")
+        if not args.no_size:
+            with_index = compacted_size(source, tmp_path / "full", drop_index=False)
+            without = compacted_size(source, tmp_path / "bare", drop_index=True)
+            print(f"database {without / 1e6:.1f} MB without the search index, {with_index / 1e6:.1f} MB with it")
+        svc = await open_services(copy_to(source, tmp_path / "run"), tmp_path / "run")
+        db = svc.db
 
         async def floor(_):
             async with db.read() as conn:
                 await conn.execute_fetchall("SELECT id FROM threads WHERE id = ?", (1,))
 
         queries = {"two words (regio samenwerking)": "regio samenwerking",
-                   "a common word (gemeente)": "gemeente",
+                   "a common word (gemeente, 1 in 10 posts)": "gemeente",
                    "a prefix while typing (investe)": "investe"}
-        print(f"{'one indexed query (floor)':34s}", percentiles(await run(svc, args.searches, floor)))
+        print(f"8 concurrent searchers, as a visitor (the policy filter in every query)")
+        print(f"{'one indexed query (floor)':44s}", percentiles(await run(svc, args.searches, floor)))
         for label, q in queries.items():
             for sort in ("relevance", "date"):
                 async def call(i, q=q, sort=sort):
                     await search.search(svc, VISITOR, {"q": q, "sort": sort})
-                print(f"{label + ', ' + sort:34s}", percentiles(await run(svc, args.searches, call)))
+                print(f"{label + ', ' + sort:44s}", percentiles(await run(svc, args.searches, call)))
+        # posting: alternate batches so drift on a noisy machine hits both alike
+        timings = {True: [], False: []}
+        for batch in range(4):
+            for indexed in (batch % 2 == 0, batch % 2 == 1):
+                timings[indexed] += await post_replies(svc, args.writes // 4, indexed)
+        on, off = statistics.median(timings[True]), statistics.median(timings[False])
+        print(f"posting a reply, median: {on * 1000:.2f} ms with the index, {off * 1000:.2f} ms without"
+              f" ({on / off:.2f}x)")
         await db.close()
 
 

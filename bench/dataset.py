@@ -1,20 +1,34 @@
-"""The benchmarks' data set: by default 10 groups, 1,000 users, 10,000 threads of 20 posts
-(200,000 posts in trees), and around them what a living site has: each user follows a few
+"""The benchmarks' data set, at a chosen size: by default 10 groups, 1,000 users, 10,000 threads
+of 20 posts (200,000 posts in trees) and 2,000 news items; `--posts 1000000` gives 50,000
+threads and 10,000 news items. Around them what a living site has: each user follows a few
 threads and groups, has read state in some threads and a handful of notifications (some
 unread). Written straight into SQLite in bulk (fast); the schema comes from the forum's own
-migration, so it is exactly what the server uses.
+migrations, so it is exactly what the server uses, and so is the search index: each entry's
+text comes from the service's own index_text() over the rows the store's KIND_SOURCES select,
+its id from the store's assign_ids(), as forum/services/search.py writes them one at a time.
+
+Texts are words drawn from a Zipf-distributed vocabulary of 30,000 made-up words with some
+Dutch ones among them (so two-word searches meet as often as real words do), and two words at
+fixed rates: "gemeente" in every tenth post, "provincie" in every seventh.
 
 build() reuses a data set only when every table holds exactly what the parameters ask (and the
 schema is current); otherwise it is rebuilt from scratch. Servers are run on copies
-(copy_to), so a bench's writes never grow the source across runs."""
+(copy_to), so a bench's writes never grow the source across runs.
+
+    python bench/dataset.py [DIR] [--posts N | --small]
+"""
 from __future__ import annotations
 
+import argparse
 import asyncio
+import itertools
+import multiprocessing
 import random
 import shutil
 import sqlite3
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,13 +37,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from forum.db import Database, latest_version  # noqa: E402
 from forum.markdown import render_markdown  # noqa: E402
 from forum.security import _hash_sync  # noqa: E402
+from forum.services.search import KINDS, index_text  # noqa: E402
+from forum.store.search import KIND_SOURCES, assign_ids, minute_key  # noqa: E402
 
 BENCH_PASSWORD = "benchmark password 1"
 SCHEMA_GROUPS = 6  # schema.sql seeds six groups; the data set adds the rest
-
-WORDS = ("regio samenwerking gemeente provincie economie proeftuin werkgroep bestuur wethouder "
-         "ambtenaar partner investering kennis vaardigheden regiodeal structuurversterking "
-         "arbeidsmarkt innovatie netwerk bereikbaarheid wonen energie onderwijs").split()
+COMMON_WORD, COMMON_EVERY = "gemeente", 10       # a very common word: in every tenth post
+SECOND_WORD, SECOND_EVERY = "provincie", 7
+# real words at these ranks of the vocabulary (rank 0 is the most frequent)
+DUTCH = {"regio": 60, "samenwerking": 150, "investering": 400, "wethouder": 700, "arbeidsmarkt": 1200,
+         "energie": 90, "onderwijs": 250, "bereikbaarheid": 2000, "innovatie": 500, "netwerk": 300,
+         "kennis": 120, "vaardigheden": 900, "structuurversterking": 3000, "bestuur": 200, "wonen": 80}
+TAGS = ("energie", "wonen", "onderwijs", "zorg", "economie", "mobiliteit", "kust", "landbouw", "cultuur", "jeugd")
+SPAN = timedelta(days=365)  # posts are spread over a year, whatever their number
+START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -38,25 +59,42 @@ class Size:
     users: int = 1_000
     threads: int = 10_000
     posts_per_thread: int = 20
+    news: int = 2_000
     members_per_group: int = 300
     thread_follows: int = 5      # per user
     group_follows: int = 2       # per user, among the groups they belong to (or any)
     reads: int = 20              # threads per user with read state
     notifications: int = 10      # per user, on distinct threads; every other one read
 
+    @property
+    def posts(self) -> int:
+        return self.threads * self.posts_per_thread
+
+    def with_posts(self, posts: int) -> Size:
+        """The same site with this many posts (in threads of posts_per_thread) and a news item
+        for every hundred posts."""
+        return replace(self, threads=posts // self.posts_per_thread, news=posts // 100)
+
     def expected(self) -> dict[str, int]:
-        """Row counts a complete data set of this size has."""
-        return {"users": self.users, "groups": self.groups, "threads": self.threads,
-                "posts": self.threads * self.posts_per_thread,
+        """Row counts a complete data set of this size has (groups: users' groups, not the
+        site's own two for news comments)."""
+        return {"users": self.users, "groups": self.groups, "threads": self.threads + self.news,
+                "posts": self.posts, "news": self.news,
                 "memberships": self.groups * self.members_per_group,
                 "thread_subscriptions": self.users * self.thread_follows,
                 "group_subscriptions": self.users * self.group_follows,
                 "thread_reads": self.users * self.reads,
-                "notifications": self.users * self.notifications}
+                "notifications": self.users * self.notifications,
+                # every thread but the news items' comment threads, every post, group, user, news item
+                "search_docs": self.threads + self.posts + self.groups + 2 + self.users + self.news}
 
 
 DEFAULT = Size()
-SMALL = Size(users=500, threads=2_000)
+SMALL = Size(users=500, threads=2_000, news=400)
+LARGE = DEFAULT.with_posts(1_000_000)
+
+_COUNTS = {table: f"SELECT COUNT(*) FROM {table}" for table in DEFAULT.expected()}
+_COUNTS["groups"] = "SELECT COUNT(*) FROM groups WHERE kind != 'site'"
 
 
 def bench_thread(size: Size) -> int:
@@ -76,18 +114,111 @@ def counts(db_path: Path) -> dict[str, int] | None:
     try:
         if conn.execute("PRAGMA user_version").fetchone()[0] != latest_version():
             return None
-        return {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in Size().expected()}
+        return {table: conn.execute(sql).fetchone()[0] for table, sql in _COUNTS.items()}
     except sqlite3.Error:
         return None
     finally:
         conn.close()
 
 
-def sentence(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+def index_bytes(conn: sqlite3.Connection) -> int:
+    """Bytes of the database's pages that belong to the search index (its tables, their indexes
+    and FTS5's own tables)."""
+    return conn.execute("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE 'search\\_%' ESCAPE '\\'"
+                        " OR name LIKE 'sqlite_autoindex_search\\_%' ESCAPE '\\'").fetchone()[0]
 
 
-def build(data_dir: Path, size: Size = DEFAULT, seed: int = 7) -> Path:
+# --- texts ------------------------------------------------------------------------------
+
+_ONSETS = "b d f g h j k l m n p r s t v w z br dr gr kl kr pl pr sch sl sp st tr".split()
+_VOWELS = "a e i o u aa ee oo uu ie oe ui ei ij au ou eu".split()
+_CODAS = ["", "", "n", "r", "l", "k", "t", "s", "m", "nd", "rt", "ng", "st", "ld"]
+
+
+def vocabulary(seed: int, size: int = 30_000) -> tuple[list[str], list[float]]:
+    """(words, cumulative Zipf weights): made-up words, with DUTCH at their ranks; none of them
+    is (or stems like) the words placed at fixed rates."""
+    rng = random.Random(seed)
+    reserved = {COMMON_WORD, SECOND_WORD, "gemeent", "provincie", *DUTCH}
+    made, seen = [], set(reserved)
+    while len(made) < size - len(DUTCH):
+        word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
+                       for _ in range(rng.choice((1, 2, 2, 3, 3, 4))))
+        if len(word) > 2 and word not in seen and not word.startswith(("gemeent", "provinci")):
+            seen.add(word)
+            made.append(word)
+    for word, rank in sorted(DUTCH.items(), key=lambda item: item[1]):
+        made.insert(rank, word)
+    return made, list(itertools.accumulate(1 / (rank + 10) for rank in range(len(made))))
+
+
+def _sentence(rng: random.Random, vocab, weights, n: int, extra: list[str]) -> str:
+    chosen = rng.choices(vocab, cum_weights=weights, k=n)
+    for word in extra:
+        chosen.insert(rng.randrange(len(chosen) + 1), word)
+    return " ".join(chosen).capitalize() + "."
+
+
+def _post_text(rng, vocab, weights, post_id: int) -> tuple[str, str]:
+    """(Markdown, its HTML): two plain paragraphs, which render as <p>…</p> each (checked
+    against the renderer at the start of every build)."""
+    extra = [word for word, every in ((COMMON_WORD, COMMON_EVERY), (SECOND_WORD, SECOND_EVERY))
+             if post_id % every == 0]
+    first = _sentence(rng, vocab, weights, rng.randint(8, 20), extra[:1])
+    second = _sentence(rng, vocab, weights, rng.randint(10, 30), extra[1:])
+    return f"{first}\n\n{second}", f"<p>{first}</p>\n<p>{second}</p>\n"
+
+
+def _stamp(seconds: float) -> str:
+    return (START + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_VOCAB: tuple[list[str], list[float]] | None = None
+
+
+def _threads_chunk(job: tuple) -> tuple[list, list]:
+    """(thread rows, post rows) for threads first..last: run in worker processes, each chunk
+    from its own seed, so the data set is the same whatever the number of workers."""
+    global _VOCAB
+    seed, first, last, size, group_ids = job
+    if _VOCAB is None:
+        _VOCAB = vocabulary(seed)
+    vocab, weights = _VOCAB
+    rng = random.Random(seed * 1_000_003 + first)
+    per = size.posts_per_thread
+    step = SPAN.total_seconds() / size.posts
+    thread_rows, post_rows = [], []
+    for thread_id in range(first, last + 1):
+        author = rng.randint(1, size.users)
+        ids_in_thread: list[tuple[int, int]] = []
+        post_id = (thread_id - 1) * per
+        poster = author
+        for n in range(per):
+            post_id += 1
+            if n == 0 or rng.random() < 0.3:
+                parent, depth = None, 0
+            else:
+                parent, depth = rng.choice(ids_in_thread)
+                depth += 1
+            body, html = _post_text(rng, vocab, weights, post_id)
+            poster = author if n == 0 else rng.randint(1, size.users)
+            post_rows.append((post_id, thread_id, parent, depth, poster, body, html,
+                              _stamp((post_id - 1) * step + rng.random() * step)))
+            ids_in_thread.append((post_id, depth))
+        title = _sentence(rng, vocab, weights, rng.randint(3, 8), [])[:-1][:80]
+        thread_rows.append((thread_id, group_ids[thread_id % len(group_ids)], author, title,
+                            post_rows[-per][7], post_rows[-1][7], poster, per - 1))
+    return thread_rows, post_rows
+
+
+def _index_chunk(job: tuple) -> list[tuple]:
+    kind, rows = job
+    return [(kind, row[0], row[4], row[5], row[3], *index_text(row[1], row[2])) for row in rows]
+
+
+# --- building -----------------------------------------------------------------------------
+
+def build(data_dir: Path, size: Size = DEFAULT, seed: int = 7, workers: int | None = None) -> Path:
     """The data set's database file in data_dir: reused if its counts match size, else rebuilt."""
     assert size.groups >= SCHEMA_GROUPS and size.members_per_group <= size.users
     db_path = data_dir / "forum.sqlite3"
@@ -99,6 +230,7 @@ def build(data_dir: Path, size: Size = DEFAULT, seed: int = 7) -> Path:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
 
     async def migrate():
         db = Database(db_path)
@@ -106,83 +238,128 @@ def build(data_dir: Path, size: Size = DEFAULT, seed: int = 7) -> Path:
         await db.close()
     asyncio.run(migrate())
 
+    sample = _post_text(random.Random(seed), *vocabulary(seed, 200), 10)
+    if render_markdown(sample[0]) != sample[1]:
+        raise SystemExit(f"the renderer no longer writes plain paragraphs as the data set does: {sample}")
     rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    stamp = lambda seconds: (start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: E731
-    bodies = []
-    for _ in range(200):
-        text = f"{sentence(rng, 12)}\n\n{sentence(rng, 20)} **{rng.choice(WORDS)}** [link](https://example.nl/{rng.randint(1, 99)})"
-        bodies.append((text, render_markdown(text)))
-
-    conn = sqlite3.connect(db_path)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")  # bulk load only; the server runs with FULL
     password_hash = _hash_sync(BENCH_PASSWORD, 4)
     users = range(1, size.users + 1)
-    with conn:
-        # user 1 is the site's admin (written as a role: no account becomes admin by being
-        # first); every address is confirmed, as members of closed groups need
-        conn.executemany(
-            "INSERT INTO users (id, email, email_norm, display_name, handle, password_hash, role, created_at,"
-            " email_verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(i, f"user{i}@example.nl", f"user{i}@example.nl", f"Gebruiker {i}", f"gebruiker-{i}", password_hash,
-              "admin" if i == 1 else "member", stamp(i), stamp(i + 60)) for i in users])
-        extra = size.groups - SCHEMA_GROUPS  # the last one is closed: members only, as real sites have
-        conn.executemany(
-            "INSERT INTO groups (name, name_norm, kind, visibility, description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(f"Werkgroep {n}", f"werkgroep {n}", "werkgroep", "closed" if n == extra else "open", sentence(rng, 8),
-              stamp(n)) for n in range(1, extra + 1)])
-        group_ids = [row[0] for row in conn.execute("SELECT id FROM groups ORDER BY id")]
-        member_of: dict[int, list[int]] = {u: [] for u in users}
-        membership_rows = []
-        for g in group_ids:
-            for u in rng.sample(users, size.members_per_group):
-                member_of[u].append(g)
-                membership_rows.append((g, u, "member", stamp(u)))
-        conn.executemany("INSERT INTO memberships (group_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
-                         membership_rows)
-        post_id = 0
-        thread_rows, post_rows = [], []
-        per_thread = size.posts_per_thread
-        clock = 0
-        for thread_id in range(1, size.threads + 1):
-            group_id = group_ids[thread_id % len(group_ids)]
-            author = rng.randint(1, size.users)
-            ids_in_thread: list[tuple[int, int]] = []
-            first_clock = clock
-            for n in range(per_thread):
-                post_id += 1
-                clock += rng.randint(1, 30)
-                if n == 0:
-                    parent, depth = None, 0
-                elif rng.random() < 0.3 or not ids_in_thread:
-                    parent, depth = None, 0
-                else:
-                    parent, depth = rng.choice(ids_in_thread)
-                    depth += 1
-                body, html = rng.choice(bodies)
-                poster = author if n == 0 else rng.randint(1, size.users)
-                post_rows.append((post_id, thread_id, parent, depth, poster, body, html, stamp(clock)))
-                ids_in_thread.append((post_id, depth))
-            thread_rows.append((thread_id, group_id, author, sentence(rng, 6)[:80], stamp(first_clock), stamp(clock),
-                                poster, per_thread - 1))
-        conn.executemany(
-            "INSERT INTO threads (id, group_id, author_id, title, created_at, last_activity_at, last_poster_id,"
-            " reply_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", thread_rows)
-        conn.executemany(
-            "INSERT INTO posts (id, thread_id, parent_id, depth, author_id, body, body_html, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", post_rows)
-        _follows_reads_notifications(conn, rng, size, group_ids, member_of, stamp, clock)
+    # the workers are forked before any connection is open: none is shared across a fork
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        conn = sqlite3.connect(db_path)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=OFF")  # bulk load only; the server runs with FULL
+        conn.execute("PRAGMA cache_size=-262144")
+        with conn:
+            # user 1 is the site's admin (written as a role: no account becomes admin by being
+            # first); every address is confirmed, as members of closed groups need
+            conn.executemany(
+                "INSERT INTO users (id, email, email_norm, display_name, handle, password_hash, role, created_at,"
+                " email_verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(i, f"user{i}@example.nl", f"user{i}@example.nl", f"Gebruiker {i}", f"gebruiker-{i}",
+                  password_hash, "admin" if i == 1 else "member", _stamp(i), _stamp(i + 60)) for i in users])
+            extra = size.groups - SCHEMA_GROUPS  # the last one is closed: members only, as real sites have
+            conn.executemany(
+                "INSERT INTO groups (name, name_norm, kind, visibility, description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(f"Werkgroep {n}", f"werkgroep {n}", "werkgroep", "closed" if n == extra else "open",
+                  f"Werkgroep {n} over regio en samenwerking", _stamp(n)) for n in range(1, extra + 1)])
+            group_ids = [row[0] for row in conn.execute("SELECT id FROM groups WHERE kind != 'site' ORDER BY id")]
+            member_of: dict[int, list[int]] = {u: [] for u in users}
+            membership_rows = []
+            for g in group_ids:
+                for u in rng.sample(users, size.members_per_group):
+                    member_of[u].append(g)
+                    membership_rows.append((g, u, "member", _stamp(u)))
+            conn.executemany("INSERT INTO memberships (group_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
+                             membership_rows)
+            chunk = 500
+            jobs = [(seed, first, min(first + chunk - 1, size.threads), size, group_ids)
+                    for first in range(1, size.threads + 1, chunk)]
+            for thread_rows, post_rows in pool.imap(_threads_chunk, jobs):
+                conn.executemany(
+                    "INSERT INTO threads (id, group_id, author_id, title, created_at, last_activity_at,"
+                    " last_poster_id, reply_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", thread_rows)
+                conn.executemany(
+                    "INSERT INTO posts (id, thread_id, parent_id, depth, author_id, body, body_html, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", post_rows)
+            _news(conn, rng, size, seed, group_ids)
+            _follows_reads_notifications(conn, rng, size, group_ids, member_of)
+        loaded = time.monotonic()
+        with conn:
+            _index(conn, pool, db_path)
+            conn.execute("INSERT INTO site_settings (key, value) VALUES ('search_indexed', '1')"
+                         " ON CONFLICT (key) DO UPDATE SET value = '1'")
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     found = counts(db_path)
     if found != size.expected():
         raise SystemExit(f"data set build is wrong: {found} != {size.expected()}")
+    print(f"data set of {size.posts:,} posts built in {time.monotonic() - started:.0f} s"
+          f" (the search index {time.monotonic() - loaded:.0f} s of it)", file=sys.stderr)
     return db_path
 
 
-def _follows_reads_notifications(conn, rng, size: Size, group_ids, member_of, stamp, clock) -> None:
+def _news(conn, rng: random.Random, size: Size, seed: int, group_ids: list[int]) -> None:
+    """News items over the same year, each with its comment thread (removed while the item is not
+    shown): 60% public site news, 20% for members, 20% a group's; 5% still scheduled (for the
+    month after the data set's last post) and 3% withdrawn."""
+    vocab, weights = vocabulary(seed)
+    site = dict(conn.execute("SELECT visibility, id FROM groups WHERE kind = 'site'").fetchall())
+    step = SPAN.total_seconds() / max(1, size.news)
+    news_rows, thread_rows, tag_rows = [], [], []
+    for n in range(1, size.news + 1):
+        news_id, thread_id = n, size.threads + n
+        roll = rng.random()
+        visibility = "public" if roll < 0.6 else "members" if roll < 0.8 else "group"
+        group_id = rng.choice(group_ids) if visibility == "group" else None
+        state = rng.random()
+        publish_at = _stamp(n * step + (SPAN.total_seconds() + rng.random() * 30 * 86_400 if state < 0.05 else 0))
+        published_at = None if state < 0.05 else publish_at
+        unpublished_at = publish_at if 0.05 <= state < 0.08 else None
+        title = _sentence(rng, vocab, weights, rng.randint(4, 9), [])[:-1][:120]
+        summary = _sentence(rng, vocab, weights, rng.randint(12, 25), [])
+        paragraphs = [_sentence(rng, vocab, weights, rng.randint(15, 40), []) for _ in range(rng.randint(3, 6))]
+        body = "\n\n".join(paragraphs)
+        html = "".join(f"<p>{p}</p>\n" for p in paragraphs)
+        author = rng.randint(1, size.users)
+        news_rows.append((news_id, group_id, thread_id, author, title, summary, body, html,
+                          rng.choice(("news", "news", "interview", "report", "blog")), visibility,
+                          publish_at, published_at, unpublished_at, publish_at))
+        home = group_id or site["members" if visibility == "members" else "public"]
+        shown = published_at is not None and unpublished_at is None
+        thread_rows.append((thread_id, home, author, title, publish_at, publish_at, None if shown else publish_at,
+                            news_id))
+        tag_rows += [(news_id, tag) for tag in rng.sample(TAGS, rng.randint(0, 3))]
+    conn.executemany("INSERT INTO threads (id, group_id, author_id, title, created_at, last_activity_at, deleted_at,"
+                     " news_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", thread_rows)
+    conn.executemany("INSERT INTO news (id, group_id, thread_id, author_id, title, summary, body, body_html, kind,"
+                     " visibility, publish_at, published_at, unpublished_at, created_at)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", news_rows)
+    conn.executemany("INSERT INTO news_tags (news_id, tag) VALUES (?, ?)", tag_rows)
+
+
+def _index(conn, pool, db_path: Path) -> None:
+    """The search index as forum/services/search.py writes it, in bulk: every kind's rows from
+    the store's own source query, their text through the service's index_text(), their ids by
+    the store's assign_ids()."""
+    taken: dict[int, int] = {}
+    # the pool reads the sources from its own thread: a connection of its own
+    source = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
+    for kind in KINDS:
+        cursor = source.execute(f"SELECT id, title, body, created_at, group_id, author_id FROM ({KIND_SOURCES[kind]})"
+                              " ORDER BY id")
+        jobs = iter(lambda: (kind, cursor.fetchmany(2000)), (kind, []))
+        for entries in pool.imap(_index_chunk, jobs):
+            ids = assign_ids([minute_key(entry[4]) for entry in entries], taken)
+            conn.executemany("INSERT INTO search_docs (id, kind, object_id, group_id, author_id) VALUES (?, ?, ?, ?, ?)",
+                             [(doc_id, *entry[:4]) for doc_id, entry in zip(ids, entries)])
+            conn.executemany("INSERT INTO search_fts (rowid, title, body, words) VALUES (?, ?, ?, ?)",
+                             [(doc_id, *entry[5:]) for doc_id, entry in zip(ids, entries)])
+    source.close()
+
+
+def _follows_reads_notifications(conn, rng, size: Size, group_ids, member_of) -> None:
     """Each user follows a few threads and groups, has read some threads (to some post in them)
     and has notifications about posts in distinct threads, every other one still unread and none
     waiting to be mailed (the mailer would otherwise start sending during a measurement)."""
@@ -190,6 +367,7 @@ def _follows_reads_notifications(conn, rng, size: Size, group_ids, member_of, st
     per = size.posts_per_thread
     first_post = lambda thread_id: (thread_id - 1) * per + 1  # noqa: E731  posts were numbered thread by thread
     group_of = lambda thread_id: group_ids[thread_id % len(group_ids)]  # noqa: E731
+    end = SPAN.total_seconds()
     thread_subs, group_subs, reads, notes = [], [], [], []
     for user in range(1, size.users + 1):
         followed = rng.sample(threads, size.thread_follows)
@@ -200,7 +378,7 @@ def _follows_reads_notifications(conn, rng, size: Size, group_ids, member_of, st
         reads += [(user, t, first_post(t) + rng.randrange(per)) for t in rng.sample(threads, size.reads)]
         for n, t in enumerate(rng.sample(threads, size.notifications)):
             post = first_post(t) + rng.randrange(1, per)
-            when = stamp(clock - rng.randint(0, 86_400 * 30))
+            when = _stamp(end - rng.randint(0, 86_400 * 30))
             notes.append((user, "watched_post" if n % 3 else "reply", rng.randint(1, size.users), group_of(t), t, post,
                           rng.randint(1, 3), when, when, when if n % 2 else None))
     conn.executemany("INSERT INTO thread_subscriptions (thread_id, user_id, level) VALUES (?, ?, ?)", thread_subs)
@@ -218,5 +396,10 @@ def copy_to(db_path: Path, data_dir: Path) -> Path:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/.data")
-    print(build(target, SMALL if "--small" in sys.argv else DEFAULT))
+    parser = argparse.ArgumentParser(description="Build (or verify) the benchmarks' data set.")
+    parser.add_argument("dir", nargs="?", default="bench/.data")
+    parser.add_argument("--posts", type=int, help="this many posts (a news item for every hundred)")
+    parser.add_argument("--small", action="store_true", help="500 users, 2,000 threads (40,000 posts)")
+    args = parser.parse_args()
+    chosen = SMALL if args.small else DEFAULT.with_posts(args.posts) if args.posts else DEFAULT
+    print(build(Path(args.dir), chosen))

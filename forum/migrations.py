@@ -326,4 +326,27 @@ CREATE TABLE news_revisions (
 );
 CREATE INDEX news_revisions_news ON news_revisions(news_id, id);
 """,
+    # issue 10, search at a million posts: the index made anew. Its id is ordered by date
+    # ((minute << 10) + n), so FTS5's rowid order is newest first and a search reads only as
+    # far as a page (or the candidates it ranks); search_docs keeps just what the viewer's
+    # filter reads (kind, group, author), the words live in search_fts alone. The words are
+    # stemmed in Python, so the entries are written again at start (forum/services/upkeep.py).
+    10: """
+DROP TRIGGER IF EXISTS search_docs_insert;
+DROP TRIGGER IF EXISTS search_docs_delete;
+DROP TRIGGER IF EXISTS search_docs_update;
+DROP TABLE IF EXISTS search_fts;
+DROP TABLE IF EXISTS search_docs;
+CREATE TABLE search_docs (
+    id              INTEGER PRIMARY KEY,        -- (minute written << 10) + n; search_fts's rowid
+    kind            TEXT NOT NULL,              -- thread, post, news, page, group, user
+    object_id       INTEGER NOT NULL,
+    group_id        INTEGER,                    -- the group it is in (a group: itself); no FK: see the query
+    author_id       INTEGER,
+    UNIQUE (kind, object_id)
+);
+CREATE VIRTUAL TABLE search_fts USING fts5(title, body, words, tokenize='unicode61 remove_diacritics 0',
+    prefix='2 3');
+DELETE FROM site_settings WHERE key = 'search_indexed';
+""",
 }

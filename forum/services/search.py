@@ -28,10 +28,7 @@ from forum.policy import Actor
 from forum.security import sign, signature_matches
 from forum.services import Services
 from forum.services.checks import FieldErrors
-from forum.store import groups as group_store
 from forum.store import search as store
-from forum.store import threads as thread_store
-from forum.store import users as user_store
 
 KINDS = ("thread", "post", "news", "page", "group", "user")
 SORTS = ("relevance", "date")
@@ -48,11 +45,14 @@ def _stemmer() -> Stemmer.Stemmer:
     return stemmer
 
 
-_STEM = _stemmer().stemWord
+_STEMMER = _stemmer()
+_STEM, _STEM_ALL = _STEMMER.stemWord, _STEMMER.stemWords
 
 
 def fold(text: str) -> str:
     """Accent- and case-insensitive form: "Fryslân" → "fryslan"."""
+    if text.isascii():  # nothing to decompose: the same answer, without a pass per character
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
@@ -62,62 +62,70 @@ def words(text: str) -> list[str]:
 
 
 def stems(text: str) -> str:
-    return " ".join(_STEM(word) for word in words(text))
+    return " ".join(_STEM_ALL(words(text)))
 
 
-async def _put(tx, kind: str, object_id: int, title: str, body: str) -> None:
-    await store.put(tx, kind, object_id, title=stems(title), body=stems(body),
-                    words=" ".join(words(title) + words(body)))
+def index_text(title: str, body: str) -> tuple[str, str, str]:
+    """What the index holds of a text: (title stems, body stems, unstemmed words for prefixes)."""
+    title_words, body_words = words(title), words(body)
+    return " ".join(_STEM_ALL(title_words)), " ".join(_STEM_ALL(body_words)), " ".join(title_words + body_words)
+
+
+async def _put(tx, kind: str, row) -> None:
+    title, body, unstemmed = index_text(row["title"], row["body"])
+    await store.put(tx, kind, row["id"], created_at=row["created_at"], group_id=row["group_id"],
+                    author_id=row["author_id"], title=title, body=body, words=unstemmed)
+
+
+async def _index_source(tx, kind: str, object_id: int) -> None:
+    """Index one object as it is now, or drop its entry if it no longer belongs in the index
+    (gone, deleted, hidden). Who may find it is decided in the query."""
+    row = await store.source(tx, kind, object_id)
+    if row is None:
+        await store.drop(tx, kind, object_id)
+    else:
+        await _put(tx, kind, row)
 
 
 # --- keeping the index: called by the services that write, inside their transaction ------
 
 async def index_thread(tx, thread_id: int) -> None:
-    """After a thread is started, renamed, moved or removed (a removed one takes its posts along).
-    A news item's comment thread is no hit of its own (the news item is), but its comments are;
-    it is removed while its news item is not published, and its comments come back with it."""
+    """After a thread is started, renamed, moved or removed (a removed one takes its posts along;
+    a moved one's posts are found through their new group). A news item's comment thread is no
+    hit of its own (the news item is), but its comments are; it is removed while its news item
+    is not published, and its comments come back with it."""
     thread = await store.thread_state(tx, thread_id)
     if thread is None or thread["deleted_at"] is not None:
         await store.drop(tx, "thread", thread_id)
         await store.drop_posts_of_thread(tx, thread_id)
-    elif thread["news_id"] is not None:
+        return
+    await store.move_posts_of_thread(tx, thread_id, thread["group_id"])
+    if thread["news_id"] is not None:
         await store.drop(tx, "thread", thread_id)
-        for post in await store.shown_posts_of_thread(tx, thread_id):
-            await _put(tx, "post", post["id"], "", post["body"])
+        for post in await store.unindexed_posts_of_thread(tx, thread_id):
+            await _put(tx, "post", post)
     else:
-        await _put(tx, "thread", thread_id, thread["title"], "")
+        await _index_source(tx, "thread", thread_id)
 
 
 async def index_post(tx, post_id: int) -> None:
     """After a post is written, edited, deleted or hidden: only shown posts are findable."""
-    post = await thread_store.get_post(tx, post_id)
-    if post is None or post["deleted_at"] is not None or post["hidden_at"] is not None:
-        await store.drop(tx, "post", post_id)
-    else:
-        await _put(tx, "post", post_id, "", post["body"])
+    await _index_source(tx, "post", post_id)
 
 
 async def index_group(tx, group_id: int) -> None:
-    group = await group_store.by_id(tx, group_id)
-    if group is None:
-        await store.drop(tx, "group", group_id)
-    else:
-        await _put(tx, "group", group_id, group["name"], group["description"])
+    await _index_source(tx, "group", group_id)
 
 
 async def index_user(tx, user_id: int) -> None:
     """Only the name and bio: what a profile shows everyone. Who is findable (active accounts)
     is decided in the query, so a suspension needs no change here."""
-    user = await user_store.by_id(tx, user_id)
-    if user is None:
-        await store.drop(tx, "user", user_id)
-    else:
-        await _put(tx, "user", user_id, user["display_name"], user["bio"])
+    await _index_source(tx, "user", user_id)
 
 
 async def index_news(tx, news_id: int) -> None:
-    """After a news item is written, edited, (un)published or deleted. Whether it may be found
-    (published, not withdrawn, and by whom) is decided in the query, like everything else."""
+    """After a news item is written, edited, (un)published, moved or deleted. Whether it may be
+    found (published, not withdrawn, and by whom) is decided in the query, like everything else."""
     await _index_source(tx, "news", news_id)
 
 
@@ -126,30 +134,38 @@ async def index_page(tx, page_id: int) -> None:
     await _index_source(tx, "page", page_id)
 
 
-async def _index_source(tx, kind: str, object_id: int) -> None:
-    row = await store.source(tx, kind, object_id)
-    if row is None:
-        await store.drop(tx, kind, object_id)
-    else:
-        await _put(tx, kind, object_id, row["title"], row["body"])
-
-
-async def index_existing(svc: Services, batch: int = 500) -> int:
-    """Everything that belongs in the index and is not there yet, in batches; for databases
-    made before search existed. Returns how many entries were written."""
+async def index_existing(svc: Services, batch: int = 2000) -> int:
+    """Everything that belongs in the index, in batches, for a database whose index is new
+    (made before search existed, or made anew by a migration). Returns how many entries were
+    written; entries already there are written again."""
     written = 0
     for kind in KINDS:
         after = 0
         while True:
             async with svc.db.write() as tx:
                 rows = await store.sources(tx, kind, after, batch)
-                for row in rows:
-                    await _put(tx, kind, row["id"], row["title"], row["body"])
+                if rows:
+                    await _put_batch(tx, kind, rows)
             written += len(rows)
             if len(rows) < batch:
                 break
             after = rows[-1]["id"]
     return written
+
+
+async def _put_batch(tx, kind: str, rows) -> None:
+    there = await store.indexed(tx, kind, [row["id"] for row in rows])
+    for row in rows:
+        if row["id"] in there:
+            await _put(tx, kind, row)
+    new = [row for row in rows if row["id"] not in there]
+    if not new:
+        return
+    bases = [store.minute_key(row["created_at"]) for row in new]
+    # a full minute spills into the next: room for that past the last one
+    ids = store.assign_ids(bases, await store.taken_ids(tx, min(bases), max(bases) + (1 << 20)))
+    await store.put_many(tx, [(doc_id, kind, row["id"], row["group_id"], row["author_id"],
+                               *index_text(row["title"], row["body"])) for doc_id, row in zip(ids, new)])
 
 
 # --- searching ----------------------------------------------------------------------------
@@ -266,7 +282,7 @@ def parse(params: Mapping[str, str]) -> Query:
     return query
 
 
-MAX_OFFSET = 10_000  # relevance pages reach this far back
+MAX_OFFSET = store.CANDIDATES  # relevance pages reach as far as the candidates ranked
 
 
 def _encode_cursor(secret: str, viewer: str, query: Query, key: list) -> str:
@@ -274,10 +290,10 @@ def _encode_cursor(secret: str, viewer: str, query: Query, key: list) -> str:
     return f"{payload}.{sign(secret, 'search', viewer, query.fingerprint(), payload)[:32]}"
 
 
-def _decode_cursor(secret: str, viewer: str, query: Query) -> tuple | None:
+def _decode_cursor(secret: str, viewer: str, query: Query) -> int | None:
     """Where the page before ended, from a cursor this server signed for this same query and
     this same viewer (someone else's cursor would tell where *their* results ended). By date
-    it is the last hit's (created_at, id); by relevance only an offset, since bm25 scores are
+    it is the last hit's id (ordered by date); by relevance only an offset, since bm25 scores are
     computed over the whole index and would tell how often a word occurs where the viewer may
     not read."""
     if not query.cursor:
@@ -289,14 +305,12 @@ def _decode_cursor(secret: str, viewer: str, query: Query) -> tuple | None:
                 sign(secret, "search", viewer, query.fingerprint(), payload)[:32], signature):
             raise ValueError
         key = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        shape = (str, int) if query.sort == "date" else (int,)
-        if not isinstance(key, list) or len(key) != len(shape) or not all(
-                isinstance(value, kind) and not isinstance(value, bool) for value, kind in zip(key, shape)):
+        if not isinstance(key, list) or len(key) != 1 or type(key[0]) is not int or not 0 <= key[0] < 2**63:
             raise ValueError
     except (ValueError, binascii.Error, UnicodeDecodeError):
         errors.add("cursor", N_("Ongeldige paginaverwijzing."))
         errors.raise_if_any()
-    return tuple(key)
+    return key[0]
 
 
 def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
@@ -353,7 +367,7 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
     query = parse(params)
     viewer = str(actor.user_id if actor.active else "")
     after = _decode_cursor(svc.config.secret_key, viewer, query)
-    if after is not None and query.sort != "date" and not 0 < after[0] <= MAX_OFFSET:
+    if after is not None and query.sort != "date" and not 0 < after <= MAX_OFFSET:
         raise Invalid(fields={"cursor": N_("Ongeldige paginaverwijzing.")})
     async with svc.db.read() as conn:
         rows = await store.search(
@@ -361,14 +375,13 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
             visible=policy.visible_groups_sql(actor, "g"),
             # only what is published and not withdrawn, for its editors too: a draft is not a find
             news=policy.readable_news_sql(actor, "n", "g", shown_only=True), kind=query.kind, group_id=query.group_id,
-            author_id=query.author_id, since=query.since.isoformat() + "T" if query.since else None,
-            until=(query.until + timedelta(days=1)).isoformat() + "T" if query.until else None,
+            author_id=query.author_id, since=query.since.isoformat() if query.since else None,
+            until=(query.until + timedelta(days=1)).isoformat() if query.until else None,
             by_date=query.sort == "date", after=after, limit=PAGE_SIZE + 1)
     next_cursor = None
     if len(rows) > PAGE_SIZE:
         last = rows[PAGE_SIZE - 1]
-        key = [last["created_at"], last["doc_id"]] if query.sort == "date" else \
-            [(after[0] if after else 0) + PAGE_SIZE]
+        key = [last["doc_id"]] if query.sort == "date" else [(after or 0) + PAGE_SIZE]
         if query.sort == "date" or key[0] <= MAX_OFFSET:
             next_cursor = _encode_cursor(svc.config.secret_key, viewer, query, key)
     return query, [result_out(row, query) for row in rows[:PAGE_SIZE]], next_cursor

@@ -1,155 +1,270 @@
-"""All search SQL: the index (search_docs, with the FTS5 table search_fts kept from it by
-triggers) and the one query that searches it.
+"""All search SQL: the index and the one query that searches it.
 
-The index holds words already normalised and stemmed by forum/services/search.py; what a hit
-is about (its group, author, date, whether it still exists) is joined from the live rows at
-query time, so a thread that moves is found through its new group at once, and the policy's
-SQL filter decides inside the query what the viewer may read. A PostgreSQL backend puts a
-tsvector column behind these same functions.
+search_docs is narrow (what a hit is: kind, object, group, author) and search_fts holds the
+words, already normalised and stemmed by forum/services/search.py. Their shared id is ordered
+by date: (minute written << 10) + n, so FTS5's own rowid order is newest first. That makes the
+two costly things cheap at any size: sorting by date reads matches newest first and stops at a
+page, and ranking by relevance ranks only the newest CANDIDATES readable matches (every match
+when there are fewer). The policy's SQL filter is applied to each match inside that scan
+(groups, memberships, news and accounts joined live), so what a viewer may not read is never
+a result, nor counted towards a page. A PostgreSQL backend puts a tsvector column behind these
+same functions.
 """
 from __future__ import annotations
 
-from forum.store import execute, fetch_all, fetch_one
+from datetime import datetime, timezone
+from typing import Iterable
+
+from forum.store import execute, fetch_all, fetch_one, fetch_value
 
 # bm25 weights of (title, body, words): a word in the title counts most; `words` (the unstemmed
 # forms, for prefixes while typing) least, so a prefix hit never outranks a whole-word one.
 WEIGHTS = (6.0, 1.5, 0.5)
+SLOT_BITS = 10      # ids per minute before they spill into the next minute's
+CANDIDATES = 1000   # newest readable matches ranked by relevance
 
 _NEWS_TAGS = "(SELECT group_concat(tag, ' ') FROM news_tags WHERE news_id = n.id)"
+# (id, title, body, created_at, group_id, author_id) of what belongs in the index
 KIND_SOURCES = {
     # a news item's comment thread is found through the news item, its posts on their own
-    "thread": "SELECT t.id, t.title, '' AS body FROM threads t WHERE t.deleted_at IS NULL AND t.news_id IS NULL",
-    "post": "SELECT p.id, '' AS title, p.body FROM posts p JOIN threads t ON t.id = p.thread_id"
+    "thread": "SELECT t.id, t.title, '' AS body, t.created_at, t.group_id, t.author_id FROM threads t"
+              " WHERE t.deleted_at IS NULL AND t.news_id IS NULL",
+    "post": "SELECT p.id, '' AS title, p.body, p.created_at, t.group_id, p.author_id"
+            " FROM posts p JOIN threads t ON t.id = p.thread_id"
             " WHERE p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.deleted_at IS NULL",
-    "group": "SELECT g.id, g.name AS title, g.description AS body FROM groups g WHERE 1=1",
-    "user": "SELECT u.id, u.display_name AS title, u.bio AS body FROM users u WHERE 1=1",
-    # tags count as title words: they name what an item is about
-    "news": f"SELECT n.id, n.title || ' ' || COALESCE({_NEWS_TAGS}, '') AS title,"
-            " n.summary || ' ' || n.body AS body FROM news n WHERE 1=1",
-    "page": "SELECT sp.id, sp.title, sp.body FROM site_pages sp WHERE 1=1",
+    "group": "SELECT g.id, g.name AS title, g.description AS body, g.created_at, g.id AS group_id,"
+             " NULL AS author_id FROM groups g WHERE 1=1",
+    "user": "SELECT u.id, u.display_name AS title, u.bio AS body, u.created_at, NULL AS group_id,"
+            " NULL AS author_id FROM users u WHERE 1=1",
+    # tags count as title words: they name what an item is about; its date is when it appeared
+    "news": f"SELECT n.id, n.title || ' ' || COALESCE({_NEWS_TAGS}, '') AS title, n.summary || ' ' || n.body AS body,"
+            " COALESCE(n.published_at, n.publish_at) AS created_at, n.group_id, n.author_id FROM news n WHERE 1=1",
+    "page": "SELECT sp.id, sp.title, sp.body, sp.created_at, NULL AS group_id, NULL AS author_id"
+            " FROM site_pages sp WHERE 1=1",
 }
 _ALIAS = {"thread": "t", "post": "p", "group": "g", "user": "u", "news": "n", "page": "sp"}
 
 
-async def put(conn, kind: str, object_id: int, *, title: str, body: str, words: str) -> None:
-    """Add or replace one object's entry (the triggers keep search_fts in step)."""
-    await execute(
-        conn,
-        "INSERT INTO search_docs (kind, object_id, title, body, words) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (kind, object_id) DO UPDATE SET title = excluded.title, body = excluded.body,"
-        " words = excluded.words",
-        (kind, object_id, title, body, words),
-    )
+def minute_key(moment: str) -> int:
+    """The lowest id of a moment's minute (an ISO time, as the forum writes them; UTC unless
+    it says otherwise)."""
+    when = datetime.fromisoformat(moment)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return int(when.timestamp()) // 60 << SLOT_BITS
+
+
+def assign_ids(bases: Iterable[int], taken: dict[int, int]) -> list[int]:
+    """Ids for new entries at these minute keys, given the highest id taken in each minute
+    (updated as ids are given): the same choice as put() makes one at a time."""
+    ids = []
+    for base in bases:
+        while True:
+            last = taken.get(base)
+            candidate = base if last is None else last + 1
+            if candidate < base + (1 << SLOT_BITS):
+                taken[base] = candidate
+                ids.append(candidate)
+                break
+            base += 1 << SLOT_BITS
+    return ids
+
+
+async def taken_ids(conn, low: int, high: int) -> dict[int, int]:
+    """The highest id taken in each minute from the one of `low` to the one of `high`."""
+    rows = await fetch_all(conn, f"SELECT (id >> {SLOT_BITS}) << {SLOT_BITS} AS base, MAX(id) AS top"
+                                 " FROM search_docs WHERE id >= ? AND id < ? GROUP BY base",
+                           (low, high + (1 << SLOT_BITS)))
+    return {row["base"]: row["top"] for row in rows}
+
+
+async def _free_id(conn, base: int) -> int:
+    """The next id in base's minute; a full minute spills into the following ones."""
+    while True:
+        top = await fetch_value(conn, "SELECT MAX(id) FROM search_docs WHERE id >= ? AND id < ?",
+                                (base, base + (1 << SLOT_BITS)))
+        if top is None or top + 1 < base + (1 << SLOT_BITS):
+            return base if top is None else top + 1
+        base += 1 << SLOT_BITS
+
+
+async def put(conn, kind: str, object_id: int, *, created_at: str, group_id: int | None, author_id: int | None,
+              title: str, body: str, words: str) -> None:
+    """Add or replace one object's entry; one whose date changed (a news item published later
+    than planned) moves to its new place in the order."""
+    base = minute_key(created_at)
+    old = await fetch_one(conn, "SELECT id, group_id, author_id FROM search_docs WHERE kind = ? AND object_id = ?",
+                          (kind, object_id))
+    if old is not None and old["id"] >> SLOT_BITS == base >> SLOT_BITS:
+        if (old["group_id"], old["author_id"]) != (group_id, author_id):
+            await execute(conn, "UPDATE search_docs SET group_id = ?, author_id = ? WHERE id = ?",
+                          (group_id, author_id, old["id"]))
+        await execute(conn, "UPDATE search_fts SET title = ?, body = ?, words = ? WHERE rowid = ?",
+                      (title, body, words, old["id"]))
+        return
+    if old is not None:
+        await _drop_ids(conn, [old["id"]])
+    doc_id = await _free_id(conn, base)
+    await execute(conn, "INSERT INTO search_docs (id, kind, object_id, group_id, author_id) VALUES (?, ?, ?, ?, ?)",
+                  (doc_id, kind, object_id, group_id, author_id))
+    await execute(conn, "INSERT INTO search_fts (rowid, title, body, words) VALUES (?, ?, ?, ?)",
+                  (doc_id, title, body, words))
+
+
+async def indexed(conn, kind: str, object_ids: list[int]) -> set[int]:
+    """Which of these objects have an entry."""
+    marks = ", ".join("?" * len(object_ids))
+    rows = await fetch_all(conn, f"SELECT object_id FROM search_docs WHERE kind = ? AND object_id IN ({marks})",
+                           (kind, *object_ids))
+    return {row["object_id"] for row in rows}
+
+
+async def put_many(conn, rows: list[tuple]) -> None:
+    """New entries with their ids chosen already (assign_ids): (id, kind, object_id, group_id,
+    author_id, title, body, words). For filling the index in bulk."""
+    await conn.executemany("INSERT INTO search_docs (id, kind, object_id, group_id, author_id) VALUES (?, ?, ?, ?, ?)",
+                           [row[:5] for row in rows])
+    await conn.executemany("INSERT INTO search_fts (rowid, title, body, words) VALUES (?, ?, ?, ?)",
+                           [(row[0], *row[5:]) for row in rows])
+
+
+async def _drop_ids(conn, ids: list[int]) -> None:
+    if ids:
+        marks = ", ".join("?" * len(ids))
+        await execute(conn, f"DELETE FROM search_fts WHERE rowid IN ({marks})", ids)
+        await execute(conn, f"DELETE FROM search_docs WHERE id IN ({marks})", ids)
 
 
 async def drop(conn, kind: str, object_id: int) -> None:
-    await execute(conn, "DELETE FROM search_docs WHERE kind = ? AND object_id = ?", (kind, object_id))
+    doc_id = await fetch_value(conn, "SELECT id FROM search_docs WHERE kind = ? AND object_id = ?", (kind, object_id))
+    await _drop_ids(conn, [] if doc_id is None else [doc_id])
 
 
 async def drop_posts_of_thread(conn, thread_id: int) -> None:
-    await execute(conn, "DELETE FROM search_docs WHERE kind = 'post' AND object_id IN"
-                        " (SELECT id FROM posts WHERE thread_id = ?)", (thread_id,))
+    rows = await fetch_all(conn, "SELECT d.id FROM posts p JOIN search_docs d ON d.kind = 'post' AND d.object_id = p.id"
+                                 " WHERE p.thread_id = ?", (thread_id,))
+    await _drop_ids(conn, [row["id"] for row in rows])
+
+
+async def move_posts_of_thread(conn, thread_id: int, group_id: int) -> None:
+    """A thread's posts are found through the group it is in now."""
+    await execute(conn, "UPDATE search_docs SET group_id = ? WHERE kind = 'post' AND group_id IS NOT ?"
+                        " AND object_id IN (SELECT id FROM posts WHERE thread_id = ?)", (group_id, group_id, thread_id))
 
 
 async def sources(conn, kind: str, after: int, limit: int):
-    """(id, title, body) of objects of one kind that belong in the index, by id after `after`:
-    for filling the index of a database made before search existed."""
+    """What belongs in the index, of one kind, by id after `after`: for filling the index of a
+    database whose index was made anew."""
     alias = _ALIAS[kind]
     return await fetch_all(conn, f"{KIND_SOURCES[kind]} AND {alias}.id > ? ORDER BY {alias}.id LIMIT ?",
                            (after, limit))
 
 
 async def source(conn, kind: str, object_id: int):
-    """(id, title, body) of one object as the index holds it, or None if it does not belong there."""
+    """One object as the index holds it, or None if it does not belong there."""
     return await fetch_one(conn, f"{KIND_SOURCES[kind]} AND {_ALIAS[kind]}.id = ?", (object_id,))
 
 
 async def thread_state(conn, thread_id: int):
-    """(id, title, news_id, deleted_at) of a thread, removed or not."""
-    return await fetch_one(conn, "SELECT id, title, news_id, deleted_at FROM threads WHERE id = ?", (thread_id,))
+    """(id, title, news_id, group_id, deleted_at) of a thread, removed or not."""
+    return await fetch_one(conn, "SELECT id, title, news_id, group_id, deleted_at FROM threads WHERE id = ?",
+                           (thread_id,))
 
 
-async def shown_posts_of_thread(conn, thread_id: int):
-    return await fetch_all(conn, "SELECT id, '' AS title, body FROM posts WHERE thread_id = ? AND deleted_at IS NULL"
-                                 " AND hidden_at IS NULL ORDER BY id", (thread_id,))
+async def unindexed_posts_of_thread(conn, thread_id: int):
+    """Shown posts of a thread that have no entry (a news item's comments, back with it)."""
+    return await fetch_all(conn, f"{KIND_SOURCES['post']} AND p.thread_id = ? AND NOT EXISTS"
+                                 " (SELECT 1 FROM search_docs d WHERE d.kind = 'post' AND d.object_id = p.id)"
+                                 " ORDER BY p.id", (thread_id,))
 
 
 async def count(conn) -> int:
-    rows = await fetch_all(conn, "SELECT COUNT(*) AS n FROM search_docs")
-    return rows[0]["n"]
+    return await fetch_value(conn, "SELECT COUNT(*) FROM search_docs")
 
 
-# What a hit is about, whatever its kind: `g` is the group a thread or post is in (or the group
-# itself), `a` the author of a thread or post, `pu` the person a user entry is about.
-_CREATED = ("CASE d.kind WHEN 'thread' THEN t.created_at WHEN 'post' THEN p.created_at"
-            " WHEN 'group' THEN g.created_at WHEN 'news' THEN COALESCE(n.published_at, n.publish_at)"
-            " WHEN 'page' THEN sp.created_at ELSE pu.created_at END")
+# The scan: matches newest first, each checked against the viewer's filters (g: the group a
+# thread, post or news item is in, or the group itself; n: a news item; pu: a person).
+_SCAN = f"""
+SELECT f.rowid AS doc_id, {{score}} AS score
+FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
+LEFT JOIN groups g ON g.id = d.group_id
+LEFT JOIN news n ON d.kind = 'news' AND n.id = d.object_id
+LEFT JOIN users pu ON d.kind = 'user' AND pu.id = d.object_id
+WHERE search_fts MATCH ?
+  AND ((d.kind IN ('thread', 'post') AND g.id IS NOT NULL AND {{readable}})
+    OR (d.kind = 'group' AND g.id IS NOT NULL AND {{visible}})
+    OR (d.kind = 'news' AND n.id IS NOT NULL AND {{news}})
+    OR d.kind = 'page'
+    OR (d.kind = 'user' AND pu.status = 'active'))
+  {{filters}}
+ORDER BY f.rowid DESC LIMIT ?"""
 
-_SELECT = f"""
-WITH hits AS (SELECT rowid AS doc_id, bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score
-              FROM search_fts WHERE search_fts MATCH ?)
-SELECT * FROM (
+# What a page of hits shows, read for those hits only. The live rows are checked once more
+# (the index changes with them in one transaction, so this drops nothing unless that broke).
+_SHOW = """
 SELECT d.id AS doc_id, d.kind, d.object_id, h.score,
-       {_CREATED} AS created_at,
+       CASE d.kind WHEN 'thread' THEN t.created_at WHEN 'post' THEN p.created_at WHEN 'group' THEN g.created_at
+            WHEN 'news' THEN COALESCE(n.published_at, n.publish_at) WHEN 'page' THEN sp.created_at
+            ELSE pu.created_at END AS created_at,
        CASE d.kind WHEN 'group' THEN g.name WHEN 'user' THEN pu.display_name WHEN 'news' THEN n.title
             WHEN 'page' THEN sp.title ELSE t.title END AS title,
        CASE d.kind WHEN 'post' THEN p.body WHEN 'group' THEN g.description WHEN 'user' THEN pu.bio
             WHEN 'news' THEN n.summary || ' ' || n.body WHEN 'page' THEN sp.body ELSE '' END AS text,
        t.id AS thread_id, t.news_id, sp.slug, g.id AS group_id, g.name AS group_name, g.kind AS group_kind,
        a.id AS author_id, a.display_name AS author_name
-FROM hits h JOIN search_docs d ON d.id = h.doc_id
+FROM ({page}) h JOIN search_docs d ON d.id = h.doc_id
 LEFT JOIN posts p ON d.kind = 'post' AND p.id = d.object_id
 LEFT JOIN news n ON d.kind = 'news' AND n.id = d.object_id
 LEFT JOIN site_pages sp ON d.kind = 'page' AND sp.id = d.object_id
-LEFT JOIN threads t ON t.id = CASE d.kind WHEN 'thread' THEN d.object_id WHEN 'post' THEN p.thread_id END
-LEFT JOIN groups g ON g.id = CASE d.kind WHEN 'group' THEN d.object_id WHEN 'news' THEN n.group_id
-                                         ELSE t.group_id END
-LEFT JOIN users a ON a.id = CASE d.kind WHEN 'thread' THEN t.author_id WHEN 'post' THEN p.author_id
-                                        WHEN 'news' THEN n.author_id END
 LEFT JOIN users pu ON d.kind = 'user' AND pu.id = d.object_id
-WHERE ((d.kind IN ('thread', 'post') AND t.deleted_at IS NULL
-        AND (d.kind = 'thread' OR (p.deleted_at IS NULL AND p.hidden_at IS NULL))
-        AND (d.kind = 'post' OR t.news_id IS NULL) AND {{readable}})
-    OR (d.kind = 'group' AND g.id IS NOT NULL AND {{visible}})
-    OR (d.kind = 'news' AND n.id IS NOT NULL AND {{news}})
-    OR (d.kind = 'page' AND sp.id IS NOT NULL)
-    OR (d.kind = 'user' AND pu.status = 'active'))
-{{filters}}
-) WHERE 1=1 {{keyset}}
-ORDER BY {{order}} LIMIT ? OFFSET ?"""
+LEFT JOIN threads t ON t.id = CASE d.kind WHEN 'thread' THEN d.object_id WHEN 'post' THEN p.thread_id END
+LEFT JOIN groups g ON g.id = d.group_id
+LEFT JOIN users a ON a.id = d.author_id
+WHERE CASE d.kind
+    WHEN 'thread' THEN t.deleted_at IS NULL AND t.news_id IS NULL AND t.group_id = d.group_id
+    WHEN 'post' THEN p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.deleted_at IS NULL
+                     AND t.group_id = d.group_id
+    WHEN 'news' THEN n.group_id IS d.group_id
+    WHEN 'page' THEN sp.id IS NOT NULL
+    ELSE 1 END
+ORDER BY {order}"""
 
 
 async def search(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
                  kind: str | None = None, group_id: int | None = None, author_id: int | None = None,
                  since: str | None = None, until: str | None = None, by_date: bool = False,
-                 after: tuple | None = None, limit: int = 20):
+                 after: int | None = None, limit: int = 20):
     """One page of hits the policy's filters let through (readable: groups whose threads and
     posts the viewer reads; visible: groups they see; news: news items they read), best first
-    or newest first. `after` is where the page before ended: (created_at, doc_id) by date, (offset,) by relevance."""
+    or newest first. `after` is where the page before ended: the last hit's id by date, an
+    offset into the ranked candidates by relevance."""
     filters, params = [], []
     if kind:
         filters.append("d.kind = ?")
         params.append(kind)
-    if group_id is not None:  # people belong to no single group: a group filter leaves them out
-        filters.append("g.id = ?")
+    if group_id is not None:  # people and pages belong to no group: a group filter leaves them out
+        filters.append("d.group_id = ?")
         params.append(group_id)
     if author_id is not None:
-        filters.append("a.id = ?")
+        filters.append("d.author_id = ?")
         params.append(author_id)
-    if since:
-        filters.append(f"{_CREATED} >= ?")
-        params.append(since)
+    if since:  # dates are ranges of ids
+        filters.append("f.rowid >= ?")
+        params.append(minute_key(since))
     if until:
-        filters.append(f"{_CREATED} < ?")
-        params.append(until)
-    keyset, keyset_params, offset = "", [], 0
-    if after and by_date:
-        keyset = " AND (created_at < ? OR (created_at = ? AND doc_id < ?))"
-        keyset_params = [after[0], after[0], after[1]]
-    elif after:
-        offset = after[0]
-    order = "created_at DESC, doc_id DESC" if by_date else "score, created_at DESC, doc_id DESC"
-    sql = _SELECT.format(readable=readable[0], visible=visible[0], news=news[0], order=order, keyset=keyset,
-                         filters="".join(f" AND {clause}" for clause in filters))
-    return await fetch_all(conn, sql, [match, *readable[1], *visible[1], *news[1], *params, *keyset_params, limit,
-                                       offset])
+        filters.append("f.rowid < ?")
+        params.append(minute_key(until))
+    if by_date and after is not None:
+        filters.append("f.rowid < ?")
+        params.append(after)
+    scan = _SCAN.format(
+        score="0" if by_date else f"bm25(search_fts, {', '.join(map(str, WEIGHTS))})",
+        readable=readable[0], visible=visible[0], news=news[0],
+        filters="".join(f" AND {clause}" for clause in filters))
+    scan_params = [match, *readable[1], *visible[1], *news[1], *params]
+    if by_date:
+        page, page_params, order = scan, [*scan_params, limit], "d.id DESC"
+    else:
+        page = f"SELECT doc_id, score FROM ({scan}) ORDER BY score, doc_id DESC LIMIT ? OFFSET ?"
+        page_params, order = [*scan_params, CANDIDATES, limit, after or 0], "h.score, d.id DESC"
+    return await fetch_all(conn, _SHOW.format(page=page, order=order), page_params)
