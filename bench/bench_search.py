@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dataset import DEFAULT, SMALL, build, copy_to  # noqa: E402
+from bench.dataset import BENCH_PASSWORD, DEFAULT, SMALL, build, copy_to  # noqa: E402
 from forum.config import Config  # noqa: E402
 from forum.limits import ALL_OFF  # noqa: E402
 from forum.db import Database  # noqa: E402
@@ -149,9 +149,60 @@ async def measure(args, size, source: Path) -> None:
             for indexed in (batch % 2 == 0, batch % 2 == 1):
                 timings[indexed] += await post_replies(svc, args.writes // 4, indexed)
         on, off = statistics.median(timings[True]), statistics.median(timings[False])
-        print(f"posting a reply, median: {on * 1000:.2f} ms with the index, {off * 1000:.2f} ms without"
-              f" ({on / off:.2f}x)")
+        print(f"posting a reply through the service, median: {on * 1000:.2f} ms with the index,"
+              f" {off * 1000:.2f} ms without ({on / off:.2f}x)")
         await db.close()
+        await post_over_http(copy_to(source, tmp_path / "http"), tmp_path / "http", args.writes)
+
+
+async def post_over_http(db_path: Path, data_dir: Path, count: int) -> None:
+    """Posting as a member meets it: POST /api/v1/threads/ID/posts to the real app on a real
+    socket (session, CSRF, JSON, the reply, its fan-out job, the commit, the live event), with
+    and without the index write, in alternating batches."""
+    from aiohttp import ClientSession, CookieJar, web
+    from forum.app import create_app
+    config = Config(data_dir=data_dir, secret_key="bench", limits=dict(ALL_OFF))
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    original = search.index_post
+    try:
+        async with ClientSession(f"http://127.0.0.1:{port}", cookie_jar=CookieJar(unsafe=True)) as client:
+            async with client.post("/api/v1/login", json={"email": "user2@example.nl",
+                                                          "password": BENCH_PASSWORD}) as response:
+                token = (await response.json())["csrf_token"]
+            db = Database(db_path)
+            await db.open()
+            async with db.read() as conn:
+                rows = await conn.execute_fetchall(
+                    "SELECT t.id FROM threads t JOIN memberships m ON m.group_id = t.group_id AND m.user_id = 2"
+                    " WHERE t.news_id IS NULL AND t.locked = 0 AND t.deleted_at IS NULL ORDER BY t.id LIMIT 50")
+            await db.close()
+            threads = [row[0] for row in rows]
+            assert threads, "user 2 is a member of no group with threads"
+
+            async def skip(tx, post_id):
+                return None
+            timings = {True: [], False: []}
+            for batch in range(8):
+                indexed = batch % 2 == 0
+                search.index_post = original if indexed else skip
+                for n in range(count // 8):
+                    start = time.perf_counter()
+                    async with client.post(f"/api/v1/threads/{threads[n % len(threads)]}/posts",
+                                           json={"body": f"regio samenwerking bericht {batch} {n} {'x' * 40}"},
+                                           headers={"X-CSRF-Token": token}) as response:
+                        assert response.status == 201, await response.text()
+                    timings[indexed].append(time.perf_counter() - start)
+        on, off = statistics.median(timings[True]), statistics.median(timings[False])
+        print(f"posting a reply over HTTP, median: {on * 1000:.2f} ms with the index, {off * 1000:.2f} ms without"
+              f" ({on / off:.2f}x)")
+    finally:
+        search.index_post = original
+        await runner.cleanup()
 
 
 if __name__ == "__main__":

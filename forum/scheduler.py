@@ -8,7 +8,7 @@ import asyncio
 import logging
 from datetime import datetime
 
-from forum.services import Services, mailings, news, notifications
+from forum.services import Services, mailings, news, notifications, search
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class Scheduler:
         await notifications.run_jobs(self.svc)
         await mailings.send_due_mail(self.svc)
         await mailings.send_due_digests(self.svc)
+        await search.merge_index(self.svc)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -55,6 +55,24 @@ async def test_phrases_and_prefixes(admin, anonymous):
     assert post in await found(visitor, 'maart "regionale energieloket')  # an unclosed quote: plain words
 
 
+async def test_the_last_word_widens_as_a_prefix_only_when_whole_words_fall_short(admin, anonymous):
+    loket = (await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Wadloket", "body": "Het wadloket opent."},
+                              expect=201))["post"]["id"]
+    visitor = await anonymous()
+    assert ("post", loket) in await found(visitor, "wadlo")  # nothing whole: the word as typed so far
+    assert "Wadloket" in [hit["title"] for hit in (await visitor.get("/api/v1/search?q=wadlo&type=thread"))["results"]]
+    for n in range(21):  # a page and more of the whole word
+        await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": f"Wadlo {n}", "body": "x"}, expect=201)
+    seen, cursor = [], None
+    while True:
+        page = await visitor.get("/api/v1/search?q=wadlo&type=thread" + (f"&cursor={cursor}" if cursor else ""))
+        seen += [hit["title"] for hit in page["results"]]
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert len(seen) == 21 and "Wadloket" not in seen  # every page keeps to whole words
+
+
 @pytest.fixture
 async def scene(admin, make_user, anonymous, server):
     """An open, a closed and a hidden group, with content that may and may not be found by
@@ -220,7 +238,7 @@ async def test_cursor_pages_are_disjoint_and_tamper_proof(admin, anonymous, cloc
         # what a cursor carries: by relevance only an offset (bm25 scores count words where the
         # viewer may not read), by date the last visible hit
         key = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        assert key == [20] if sort == "relevance" else len(key) == 1
+        assert key == [20, False] if sort == "relevance" else len(key) == 2
 
 
 async def test_the_search_page_with_and_without_results(admin, anonymous):

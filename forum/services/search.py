@@ -134,6 +134,16 @@ async def index_page(tx, page_id: int) -> None:
     await _index_source(tx, "page", page_id)
 
 
+MERGE_PAGES = 400  # per scheduler tick: some tens of milliseconds of the writer's time
+
+
+async def merge_index(svc: Services) -> None:
+    """Each post adds a small segment to the index (automerge is off, so posting never waits
+    for a merge); this folds them together in the background, a bounded piece at a time."""
+    async with svc.db.write() as tx:
+        await store.merge(tx, MERGE_PAGES)
+
+
 async def index_existing(svc: Services, batch: int = 2000) -> int:
     """Everything that belongs in the index, in batches, for a database whose index is new
     (made before search existed, or made anew by a migration). Returns how many entries were
@@ -174,6 +184,7 @@ async def _put_batch(tx, kind: str, rows) -> None:
 class Query:
     q: str
     match: str                 # the FTS5 expression, built here from quoted words
+    exact: str                 # the same without the unfinished last word as a prefix
     stems: frozenset[str]      # stems to highlight
     prefix: str | None         # the last word as typed so far (folded), if it may be unfinished
     kind: str | None
@@ -193,8 +204,9 @@ def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'  # words hold no quotes; doubled anyway
 
 
-def _build_match(q: str) -> tuple[str, frozenset[str], str | None, int]:
-    """(MATCH expression, stems, unfinished last word, number of terms). Text between double
+def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int]:
+    """(MATCH expression, the same with whole words only, stems, unfinished last word, number of
+    terms). Text between double
     quotes is a phrase; an unclosed quote counts as plain words; everything else FTS5 would read
     as syntax (*, -, :, ^, parentheses, NEAR, AND/OR/NOT) is only ever a quoted word here."""
     parts, all_stems, prefix, terms = [], set(), None, 0
@@ -220,9 +232,10 @@ def _build_match(q: str) -> tuple[str, frozenset[str], str | None, int]:
         last = tokens[-1]
         # the query ends in this word (no space after it): it may still be being typed
         prefix = last if len(last) >= 2 and index == len(chunks) - 1 and not chunk[-1:].isspace() else None
+    exact = " AND ".join(parts)
     if prefix is not None:
         parts[-1] = f"({parts[-1]} OR words : {_quoted(prefix)} *)"
-    return " AND ".join(parts), frozenset(all_stems), prefix, terms
+    return " AND ".join(parts), exact, frozenset(all_stems), prefix, terms
 
 
 def _date(errors: FieldErrors, name: str, raw: str) -> date | None:
@@ -254,13 +267,13 @@ def parse(params: Mapping[str, str]) -> Query:
     errors = FieldErrors()
     raw = params.get("q", "")
     q = raw.strip()
-    match, found, prefix, terms = "", frozenset(), None, 0
+    match, exact, found, prefix, terms = "", "", frozenset(), None, 0
     if not q:
         errors.add("q", N_("Geef een zoekterm op."))
     elif len(q) > MAX_QUERY:
         errors.add("q", N_("Dit is te lang (hoogstens %(max)d tekens)."), max=MAX_QUERY)
     else:
-        match, found, prefix, terms = _build_match(raw)  # unstripped: a trailing space ends the last word
+        match, exact, found, prefix, terms = _build_match(raw)  # unstripped: a trailing space ends the last word
         if not terms:
             errors.add("q", N_("Geef minstens één woord op."))
         elif terms > MAX_TERMS:
@@ -274,7 +287,7 @@ def parse(params: Mapping[str, str]) -> Query:
     since, until = _date(errors, "from", params.get("from", "")), _date(errors, "to", params.get("to", ""))
     if since and until and until < since:
         errors.add("to", N_("De einddatum ligt voor de begindatum."))
-    query = Query(q=q, match=match, stems=found, prefix=prefix, kind=kind,
+    query = Query(q=q, match=match, exact=exact, stems=found, prefix=prefix, kind=kind,
                   group_id=_id(errors, "group_id", params.get("group_id", "")),
                   author_id=_id(errors, "author_id", params.get("author_id", "")),
                   since=since, until=until, sort=sort, cursor=params.get("cursor", ""))
@@ -290,12 +303,12 @@ def _encode_cursor(secret: str, viewer: str, query: Query, key: list) -> str:
     return f"{payload}.{sign(secret, 'search', viewer, query.fingerprint(), payload)[:32]}"
 
 
-def _decode_cursor(secret: str, viewer: str, query: Query) -> int | None:
+def _decode_cursor(secret: str, viewer: str, query: Query) -> tuple[int, bool] | None:
     """Where the page before ended, from a cursor this server signed for this same query and
     this same viewer (someone else's cursor would tell where *their* results ended). By date
     it is the last hit's id (ordered by date); by relevance only an offset, since bm25 scores are
     computed over the whole index and would tell how often a word occurs where the viewer may
-    not read."""
+    not read. With it: whether the pages match the last word as a prefix."""
     if not query.cursor:
         return None
     payload, _, signature = query.cursor.partition(".")
@@ -305,12 +318,13 @@ def _decode_cursor(secret: str, viewer: str, query: Query) -> int | None:
                 sign(secret, "search", viewer, query.fingerprint(), payload)[:32], signature):
             raise ValueError
         key = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        if not isinstance(key, list) or len(key) != 1 or type(key[0]) is not int or not 0 <= key[0] < 2**63:
+        if not isinstance(key, list) or len(key) != 2 or type(key[0]) is not int or not 0 <= key[0] < 2**63 \
+                or type(key[1]) is not bool:
             raise ValueError
     except (ValueError, binascii.Error, UnicodeDecodeError):
         errors.add("cursor", N_("Ongeldige paginaverwijzing."))
         errors.raise_if_any()
-    return key[0]
+    return key[0], key[1]
 
 
 def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
@@ -320,9 +334,15 @@ def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
     if not spans:
         return str(escape(text[:200]))
 
+    known: dict[str, bool] = {}  # a text repeats its words: fold and stem each once
+
     def hit(word: str) -> bool:
-        folded = "".join(words(word))
-        return _STEM(folded) in query.stems or (query.prefix is not None and folded.startswith(query.prefix))
+        found = known.get(word)
+        if found is None:
+            folded = "".join(words(word))
+            found = known[word] = _STEM(folded) in query.stems or (
+                query.prefix is not None and folded.startswith(query.prefix))
+        return found
 
     first = next((i for i, (_, _, word) in enumerate(spans) if hit(word)), 0)
     start = max(0, first - limit // 3)
@@ -366,22 +386,36 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
     """(the checked query, one page of results, cursor of the next page or None)."""
     query = parse(params)
     viewer = str(actor.user_id if actor.active else "")
-    after = _decode_cursor(svc.config.secret_key, viewer, query)
+    cursor = _decode_cursor(svc.config.secret_key, viewer, query)
+    after, widened = cursor if cursor else (None, False)
     if after is not None and query.sort != "date" and not 0 < after <= MAX_OFFSET:
         raise Invalid(fields={"cursor": N_("Ongeldige paginaverwijzing.")})
-    async with svc.db.read() as conn:
-        rows = await store.search(
-            conn, query.match, readable=policy.readable_groups_sql(actor, "g"),
-            visible=policy.visible_groups_sql(actor, "g"),
-            # only what is published and not withdrawn, for its editors too: a draft is not a find
-            news=policy.readable_news_sql(actor, "n", "g", shown_only=True), kind=query.kind, group_id=query.group_id,
-            author_id=query.author_id, since=query.since.isoformat() if query.since else None,
-            until=(query.until + timedelta(days=1)).isoformat() if query.until else None,
-            by_date=query.sort == "date", after=after, limit=PAGE_SIZE + 1)
+
+    async def page(match: str):
+        async with svc.db.read() as conn:
+            return await store.search(
+                conn, match, readable=policy.readable_groups_sql(actor, "g"),
+                visible=policy.visible_groups_sql(actor, "g"),
+                # only what is published and not withdrawn, for its editors too: a draft is not a find
+                news=policy.readable_news_sql(actor, "n", "g", shown_only=True), kind=query.kind,
+                group_id=query.group_id, author_id=query.author_id,
+                since=query.since.isoformat() if query.since else None,
+                until=(query.until + timedelta(days=1)).isoformat() if query.until else None,
+                by_date=query.sort == "date", after=after, limit=PAGE_SIZE + 1)
+
+    # The unfinished last word as a prefix widens a search that whole words leave short of a
+    # page (typing "investe" finds "investering"); a prefix costs FTS5 a merge of every word
+    # it starts, so a search that whole words fill does without. Its pages keep the choice.
+    if widened or cursor is None and query.prefix is None:
+        rows = await page(query.match)
+    else:
+        rows = await page(query.exact)
+        if cursor is None and len(rows) <= PAGE_SIZE:
+            rows, widened = await page(query.match), True
     next_cursor = None
     if len(rows) > PAGE_SIZE:
         last = rows[PAGE_SIZE - 1]
-        key = [last["doc_id"]] if query.sort == "date" else [(after or 0) + PAGE_SIZE]
+        key = [last["doc_id"] if query.sort == "date" else (after or 0) + PAGE_SIZE, widened]
         if query.sort == "date" or key[0] <= MAX_OFFSET:
             next_cursor = _encode_cursor(svc.config.secret_key, viewer, query, key)
     return query, [result_out(row, query) for row in rows[:PAGE_SIZE]], next_cursor

@@ -184,8 +184,9 @@ API_ROUTES = [
     ApiRoute("GET", "/api/v1/news/{news_id}/revisions", api_news.news_revisions, "api.news.revisions",
              "Earlier versions of a news item, newest first", auth=False),
     ApiRoute("GET", "/api/v1/search", api_search.search_view, "api.search",
-             "Search what I may read: threads, posts, groups, people. Words match whatever their accents,"
-             " case or Dutch word form; \"quoted phrases\"; the last word is a prefix. type=thread|post|group|user,"
+             "Search what I may read: threads, posts, news, pages, groups, people. Words match whatever their"
+             " accents, case or Dutch word form; \"quoted phrases\"; the last word is also a prefix when whole words"
+             " find less than a page. type=thread|post|news|page|group|user,"
              " sort=relevance|date, from/to=YYYY-MM-DD; pass `next` as `cursor` for the following page",
              auth=False, query=api_search.QUERY),
     ApiRoute("GET", "/api/v1/admin/users", api_accounts.admin_users, "api.admin.users",
