@@ -8,6 +8,10 @@
   var root = document.getElementById("live");
   var bell = document.getElementById("bell");
   setUpMentions();
+  // a form that came back with errors: start at the first field to put right (the summary
+  // above it is announced as an alert)
+  var invalid = document.querySelector("main [aria-invalid=true]");
+  if (invalid) invalid.focus();
   if ((!root && !bell) || !window.WebSocket) return;
 
   var text = root ? JSON.parse(root.dataset.i18n) : {};
@@ -196,10 +200,17 @@
   // --- news lists (Actueel, the news index, a group page) --------------------------------
 
   function newsEntry(news) {
-    var meta = [el("time", { datetime: news.publish_at }, [timeFormat.format(new Date(news.publish_at))])];
+    var meta = [el("span", { "class": "tag" }, [text["kind_" + news.kind] || news.kind]), " ",
+      el("time", { datetime: news.publish_at }, [timeFormat.format(new Date(news.publish_at))])];
     if (news.group) meta.push(" · ", el("a", { href: "/groups/" + news.group.id }, [news.group.name]));
+    if (news.visibility === "members") meta.push(" · " + text.members_only);
     var children = [el("h3", {}, [el("a", { href: news.url }, [news.title])]), el("p", { "class": "meta" }, meta)];
     if (news.summary) children.push(el("p", { "class": "summary" }, [news.summary]));
+    if (news.tags && news.tags.length) {
+      children.push(el("p", { "class": "tags" }, news.tags.map(function (tag) {
+        return el("a", { "class": "tag", href: "/news?tag=" + encodeURIComponent(tag) }, [tag]);
+      })));
+    }
     return el("li", { "class": "news-entry live-new", id: "news-" + news.id }, [el("article", {}, children)]);
   }
 

@@ -21,7 +21,10 @@ from forum.store import execute, fetch_all, fetch_one, fetch_value
 # forms, for prefixes while typing) least, so a prefix hit never outranks a whole-word one.
 WEIGHTS = (6.0, 1.5, 0.5)
 SLOT_BITS = 10      # ids per minute before they spill into the next minute's
-CANDIDATES = 1000   # newest readable matches ranked by relevance
+# newest readable matches ranked by relevance: bm25 costs ~8 µs a candidate on top of a pass
+# over each word's list, and at 1,000 candidates searches by relevance at a million posts took
+# p95 ~165 ms with 8 searchers on 2 cores; at 300, ~90 ms (bench/bench_search.py)
+CANDIDATES = 300
 
 _NEWS_TAGS = "(SELECT group_concat(tag, ' ') FROM news_tags WHERE news_id = n.id)"
 # (id, title, body, created_at, group_id, author_id) of what belongs in the index
