@@ -345,8 +345,7 @@ CREATE TABLE search_docs (
     author_id       INTEGER,
     UNIQUE (kind, object_id)
 );
-CREATE VIRTUAL TABLE search_fts USING fts5(title, body, words, tokenize='unicode61 remove_diacritics 0',
-    prefix='2 3');
+CREATE VIRTUAL TABLE search_fts USING fts5(title, body, words, tokenize='unicode61 remove_diacritics 0');
 -- no merging while a post is written (FTS5 merged segments there, a stall of seconds on a big
 -- index now and then): the scheduler merges in its own transactions (forum/services/search.py)
 INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', 0);

@@ -200,6 +200,11 @@ class Query:
                            self.sort])
 
 
+# a prefix is looked up by merging every indexed word it starts: from four letters on these
+# are few (the index keeps no separate prefix index, which tripled what each post writes)
+MIN_PREFIX = 4
+
+
 def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'  # words hold no quotes; doubled anyway
 
@@ -231,7 +236,7 @@ def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int]:
             terms += 1
         last = tokens[-1]
         # the query ends in this word (no space after it): it may still be being typed
-        prefix = last if len(last) >= 2 and index == len(chunks) - 1 and not chunk[-1:].isspace() else None
+        prefix = last if len(last) >= MIN_PREFIX and index == len(chunks) - 1 and not chunk[-1:].isspace() else None
     exact = " AND ".join(parts)
     if prefix is not None:
         parts[-1] = f"({parts[-1]} OR words : {_quoted(prefix)} *)"
