@@ -392,10 +392,16 @@ async def test_atom_feeds_carry_public_news_and_open_groups_only(world, anonymou
     assert feed.entries[0].link == "http://127.0.0.1:8080/news/" + str(max(world["items"][n]["id"]
                                                                            for n in world["items"]) + 1)
     assert "<strong>Vet</strong>" in feed.entries[0].content[0].value
+    # what RFC 4287 requires of a feed and of each entry
+    assert feed.version == "atom10" and feed.feed.id and feed.feed.title and feed.feed.updated_parsed
+    assert any(link.rel == "self" for link in feed.feed.links)
+    for entry in feed.entries:
+        assert entry.id and entry.title and entry.updated_parsed and entry.link and entry.author
     visitor = await anonymous()
     group_feed = feedparser.parse(await (await visitor.client.get(f"/feeds/groups/{world['open']['id']}.atom")).read())
     assert not group_feed.bozo
     assert [entry.title for entry in group_feed.entries] == ["Discussie: Nieuwe vraag", "Nieuws open groep"]
+    assert all(entry.id and entry.updated_parsed for entry in group_feed.entries)
     for path in (f"/feeds/groups/{world['closed']['id']}.atom", "/feeds/groups/999999.atom", "/feeds/groups/x.atom"):
         assert (await editor.client.get(path)).status == 404, path  # closed groups have no feed, for anyone
     home = await page(visitor, "/")
