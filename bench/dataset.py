@@ -289,6 +289,8 @@ def build(data_dir: Path, size: Size = DEFAULT, seed: int = 7, workers: int | No
             _index(conn, pool, db_path)
             conn.execute("INSERT INTO site_settings (key, value) VALUES ('search_indexed', '1')"
                          " ON CONFLICT (key) DO UPDATE SET value = '1'")
+        with conn:  # one merged index, as a site that has run a while has (its scheduler merges)
+            conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

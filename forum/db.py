@@ -110,8 +110,10 @@ class Database:
         self._commit_listeners.append(listener)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction. Anything raised inside rolls the whole change back."""
+    async def write(self, *, visible: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. Anything raised inside rolls the whole change back. Not
+        `visible`: it changes nothing a reader sees (the search index's segments merged), so
+        caches stay and nobody is woken."""
         async with self._lock:
             conn = self._writer
             await conn.execute("BEGIN IMMEDIATE")
@@ -121,9 +123,11 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
-            self.generation += 1
-        for listener in self._commit_listeners:
-            listener()
+            if visible:
+                self.generation += 1
+        if visible:
+            for listener in self._commit_listeners:
+                listener()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

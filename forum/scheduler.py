@@ -62,9 +62,11 @@ class Scheduler:
                 if loop.time() - last_round >= TICK_SECONDS:  # the tick, however busy: mail and digests due
                     last_round = loop.time()
                     await self.run_once()
-                elif await news.publish_due(self.svc) + await notifications.run_jobs(self.svc):
-                    # a commit or a news item's moment: fan out what it left
-                    await mailings.send_due_mail(self.svc)  # "immediately" means now, not at the tick
+                else:
+                    if await news.publish_due(self.svc) + await notifications.run_jobs(self.svc):
+                        # a commit or a news item's moment: fan out what it left
+                        await mailings.send_due_mail(self.svc)  # "immediately" means now, not at the tick
+                    await search.merge_index(self.svc, budget_seconds=0.05)  # the segments posts left
             except Exception:  # keep the clock running; the due work stays due
                 log.exception("scheduled work failed")
 

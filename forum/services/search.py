@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -33,7 +34,11 @@ from forum.store import search as store
 KINDS = ("thread", "post", "news", "page", "group", "user")
 SORTS = ("relevance", "date")
 MAX_QUERY = 500
-MAX_TERMS = 32
+# what one search may ask of bm25: its cost grows with every word and every phrase position,
+# and a query of 240 repeated words over long posts took seconds (found in review)
+MAX_TERMS = 10
+SNIPPET_SCAN = 2000  # words read looking for the first hit of a snippet
+MAX_PHRASE = 6
 PAGE_SIZE = 20
 SNIPPET_WORDS = 30
 _WORD = re.compile(r"[^\W_]+")
@@ -134,14 +139,22 @@ async def index_page(tx, page_id: int) -> None:
     await _index_source(tx, "page", page_id)
 
 
-MERGE_PAGES = 400  # per scheduler tick: some tens of milliseconds of the writer's time
+MERGE_PAGES = 64  # one slice: a few milliseconds of the writer's time, then it is free again
 
 
-async def merge_index(svc: Services) -> None:
-    """Each post adds a small segment to the index (automerge is off, so posting never waits
-    for a merge); this folds them together in the background, a bounded piece at a time."""
-    async with svc.db.write() as tx:
-        await store.merge(tx, MERGE_PAGES)
+async def merge_index(svc: Services, budget_seconds: float = 0.2) -> None:
+    """Each post adds a small segment to the index (automerge is off, so posting does not wait
+    for a merge); this folds them together in the background, in slices that each give the
+    writer back, until nothing is left to merge or the budget is spent. Called after commits
+    and at every tick, so segments never pile up to FTS5's own merge inside a post."""
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        async with svc.db.write(visible=False) as tx:
+            before = tx.total_changes
+            await store.merge(tx, MERGE_PAGES)
+            merged = tx.total_changes - before > 1  # the command itself counts one change
+        if not merged:
+            return
 
 
 async def index_existing(svc: Services, batch: int = 2000) -> int:
@@ -209,12 +222,14 @@ def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'  # words hold no quotes; doubled anyway
 
 
-def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int]:
+def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int, int]:
     """(MATCH expression, the same with whole words only, stems, unfinished last word, number of
-    terms). Text between double
-    quotes is a phrase; an unclosed quote counts as plain words; everything else FTS5 would read
-    as syntax (*, -, :, ^, parentheses, NEAR, AND/OR/NOT) is only ever a quoted word here."""
-    parts, all_stems, prefix, terms = [], set(), None, 0
+    words, words in the longest phrase). Text between double quotes is a phrase; an unclosed
+    quote counts as plain words; everything else FTS5 would read as syntax (*, -, :, ^,
+    parentheses, NEAR, AND/OR/NOT) is only ever a quoted word here. A word asked for twice is
+    asked for once."""
+    parts, all_stems, prefix, terms, longest = [], set(), None, 0, 0
+    seen: set[str] = set()
     chunks = q.split('"')
     closed = len(chunks) % 2 == 1
     for index, chunk in enumerate(chunks):
@@ -225,22 +240,31 @@ def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int]:
         if is_phrase:
             phrase = [_STEM(token) for token in tokens]
             all_stems.update(phrase)
-            parts.append("{title body} : " + _quoted(" ".join(phrase)))
-            terms += 1
+            key = '"' + " ".join(phrase)
+            if key not in seen:
+                seen.add(key)
+                parts.append("{title body} : " + _quoted(" ".join(phrase)))
+                terms += len(phrase)
+                longest = max(longest, len(phrase))
             prefix = None
             continue
+        last_added = False
         for token in tokens:
             stem = _STEM(token)
             all_stems.add(stem)
-            parts.append("{title body} : " + _quoted(stem))
-            terms += 1
+            last_added = stem not in seen
+            if last_added:
+                seen.add(stem)
+                parts.append("{title body} : " + _quoted(stem))
+                terms += 1
         last = tokens[-1]
         # the query ends in this word (no space after it): it may still be being typed
-        prefix = last if len(last) >= MIN_PREFIX and index == len(chunks) - 1 and not chunk[-1:].isspace() else None
+        prefix = last if (last_added and len(last) >= MIN_PREFIX and index == len(chunks) - 1
+                          and not chunk[-1:].isspace()) else None
     exact = " AND ".join(parts)
     if prefix is not None:
         parts[-1] = f"({parts[-1]} OR words : {_quoted(prefix)} *)"
-    return " AND ".join(parts), exact, frozenset(all_stems), prefix, terms
+    return " AND ".join(parts), exact, frozenset(all_stems), prefix, terms, longest
 
 
 def _date(errors: FieldErrors, name: str, raw: str) -> date | None:
@@ -272,17 +296,19 @@ def parse(params: Mapping[str, str]) -> Query:
     errors = FieldErrors()
     raw = params.get("q", "")
     q = raw.strip()
-    match, exact, found, prefix, terms = "", "", frozenset(), None, 0
+    match, exact, found, prefix, terms, longest = "", "", frozenset(), None, 0, 0
     if not q:
         errors.add("q", N_("Geef een zoekterm op."))
     elif len(q) > MAX_QUERY:
         errors.add("q", N_("Dit is te lang (hoogstens %(max)d tekens)."), max=MAX_QUERY)
     else:
-        match, exact, found, prefix, terms = _build_match(raw)  # unstripped: a trailing space ends the last word
+        match, exact, found, prefix, terms, longest = _build_match(raw)  # unstripped: a trailing space ends the last word
         if not terms:
             errors.add("q", N_("Geef minstens één woord op."))
         elif terms > MAX_TERMS:
             errors.add("q", N_("Gebruik hoogstens %(max)d woorden."), max=MAX_TERMS)
+        elif longest > MAX_PHRASE:
+            errors.add("q", N_("Een zin tussen aanhalingstekens heeft hoogstens %(max)d woorden."), max=MAX_PHRASE)
     kind = params.get("type", "") or None
     if kind is not None and kind not in KINDS:
         errors.add("type", N_("Kies een van de soorten."))
@@ -335,10 +361,6 @@ def _decode_cursor(secret: str, viewer: str, query: Query) -> tuple[int, bool] |
 def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
     """A stretch of `text` around its first match: every piece of the user's text escaped first,
     then the matched words wrapped in <mark>. Never FTS5's own snippet(), which does not escape."""
-    spans = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[^\W_]+", text)]
-    if not spans:
-        return str(escape(text[:200]))
-
     known: dict[str, bool] = {}  # a text repeats its words: fold and stem each once
 
     def hit(word: str) -> bool:
@@ -349,7 +371,19 @@ def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
                 query.prefix is not None and folded.startswith(query.prefix))
         return found
 
-    first = next((i for i, (_, _, word) in enumerate(spans) if hit(word)), 0)
+    # read words only as far as the window around the first hit needs (a post may hold 50,000
+    # characters, and this runs on the event loop); no hit in the first SNIPPET_SCAN: the start
+    spans, first = [], None
+    for m in re.finditer(r"[^\W_]+", text):
+        spans.append((m.start(), m.end(), m.group()))
+        if first is None and hit(m.group()):
+            first = len(spans) - 1
+        if (first is not None and len(spans) >= max(0, first - limit // 3) + limit) or \
+                (first is None and len(spans) >= SNIPPET_SCAN):
+            break
+    if not spans:
+        return str(escape(text[:200]))
+    first = first or 0
     start = max(0, first - limit // 3)
     chosen = spans[start:start + limit]
     begin, end = chosen[0][0] if start else 0, chosen[-1][1]

@@ -52,6 +52,8 @@ async def index_for_search(svc: Services) -> int:
         if (await user_store.settings(conn)).get("search_indexed") == "1":
             return 0
     written = await search.index_existing(svc)
+    if written:  # written in batches, it is many segments: fold them before serving searches
+        await search.merge_index(svc, budget_seconds=120)
     async with svc.db.write() as tx:
         await user_store.set_setting(tx, "search_indexed", "1")
     return written
