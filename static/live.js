@@ -124,6 +124,7 @@
 
   function insertPost(post) {
     if (document.getElementById("post-" + post.id)) return; // already on the page
+    if (typingTimer) { clearTimeout(typingTimer); typingTimer = null; showStatus(); } // the typing is done: here it is
     var list = document.getElementById("posts");
     var li = postElement(post);
     var parent = post.parent_id && document.getElementById("post-" + post.parent_id);

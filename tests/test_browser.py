@@ -10,6 +10,7 @@ import socket
 from dataclasses import replace
 
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 from forum.app import create_app
@@ -79,9 +80,18 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
 
             # Anna replies to her own opening post; Bert sees it without reloading
             await anna.goto(f"{thread_url}?reply_to={first_post}")
-            await anna.fill("#reply textarea", "Eerste reactie, live")
+            for attempt in range(20):  # typing is told once her page's socket is open
+                await anna.fill("#reply textarea", "Eerste reactie, live" + " " * attempt)
+                try:
+                    await bert.wait_for_selector("#live-status:has-text('Anna typt')", timeout=500)
+                    break
+                except PlaywrightTimeout:
+                    continue
+            else:
+                raise AssertionError("Bert never saw Anna typing")
             await anna.click("#reply button[type=submit]")
             await bert.wait_for_selector("text=Eerste reactie, live", timeout=5000)
+            assert "typt" not in await bert.text_content("#live-status")  # her reply ends her typing
             assert await bert.evaluate("window.__notReloaded === true")
             live_reply = bert.locator("li.post", has_text="Eerste reactie, live")
             assert await live_reply.get_attribute("data-parent-id") == first_post
