@@ -347,7 +347,8 @@ async def test_an_editor_works_through_the_forms(world, clock):
     confirm = await page(editor, f"/news/{news_id}/delete")
     response = await editor.client.post(f"/news/{news_id}/state", data={
         "csrf_token": csrf_of(confirm), "action": "delete", "confirm": "yes"})
-    assert str(response.url).endswith("/news")
+    assert str(response.url).endswith("/news?deleted=1")
+    assert "Het bericht is verwijderd." in await response.text()
     await editor.get(f"/api/v1/news/{news_id}", expect=404)
     # the member may not reach the form at all
     assert (await member.client.get("/news/new")).status == 403

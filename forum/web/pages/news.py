@@ -46,7 +46,7 @@ async def index(request: web.Request) -> web.Response:
         "live_channels": live_channels, "last_event_id": await live.last_event_id(svc),
         "items": items, "filters": filters, "filtered": bool(active),
         "next_url": f"/news?{urlencode({**active, 'cursor': next_cursor})}" if next_cursor else None,
-        "first_page": not query.get("cursor"),
+        "first_page": not query.get("cursor"), "deleted": query.get("deleted") == "1",
         "tags": await news.popular_tags(svc, actor),
         "group_choices": [g for g in await groups.list_groups(svc, actor) if policy.can(actor, Action.READ, g)],
         "may_publish": await _may_publish(svc, actor),
@@ -171,7 +171,7 @@ async def change_state(request: web.Request) -> web.Response:
         if form.get("confirm") != "yes":
             raise Invalid(fields={"confirm": N_("Bevestig dat u dit bericht wilt verwijderen.")})
         await news.delete(svc, actor, news_id)
-        raise web.HTTPSeeOther("/news")
+        raise web.HTTPSeeOther("/news?deleted=1")  # the list says it is done
     if action not in STATE_ACTIONS:
         raise Invalid(fields={"action": N_("Onbekende actie.")})
     await news.update(svc, actor, news_id, published=STATE_ACTIONS[action])
