@@ -208,19 +208,19 @@ async def count(conn) -> int:
 
 # The scan: matches newest first, each checked against the viewer's filters (g: the group a
 # thread, post or news item is in, or the group itself; n: a news item; pu: a person).
-_SCAN = f"""
-SELECT f.rowid AS doc_id, {{score}} AS score
+_SCAN = """
+SELECT f.rowid AS doc_id, {score} AS score
 FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
 LEFT JOIN groups g ON g.id = d.group_id
 LEFT JOIN news n ON d.kind = 'news' AND n.id = d.object_id
 LEFT JOIN users pu ON d.kind = 'user' AND pu.id = d.object_id
 WHERE search_fts MATCH ?
-  AND ((d.kind IN ('thread', 'post') AND g.id IS NOT NULL AND {{readable}})
-    OR (d.kind = 'group' AND g.id IS NOT NULL AND {{visible}})
-    OR (d.kind = 'news' AND n.id IS NOT NULL AND {{news}})
+  AND ((d.kind IN ('thread', 'post') AND g.id IS NOT NULL AND {readable})
+    OR (d.kind = 'group' AND g.id IS NOT NULL AND {visible})
+    OR (d.kind = 'news' AND n.id IS NOT NULL AND {news})
     OR d.kind = 'page'
     OR (d.kind = 'user' AND pu.status = 'active'))
-  {{filters}}
+  {filters}
 ORDER BY f.rowid DESC LIMIT ?"""
 
 # What a page of hits shows, read for those hits only. The live rows are checked once more

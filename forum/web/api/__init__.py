@@ -109,6 +109,17 @@ def parse_id(raw: str | None) -> int | None:
     return int(raw)
 
 
+def field_id(raw: str | None, field: str) -> int | None:
+    """An optional id typed in a form or a filter: None when empty, a 422 naming the field
+    when it is no id at all."""
+    if not raw:
+        return None
+    value = parse_id(raw)
+    if value is None:
+        raise Invalid(fields={field: N_("Deze groep bestaat niet.")})
+    return value
+
+
 def int_param(request: web.Request, name: str) -> int:
     """A path id; anything that is not a plausible id cannot name anything, so it is a 404."""
     value = parse_id(request.match_info[name])

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from forum.errors import Invalid, N_
 from forum.keys import actor_key, services_key
 from forum.services import news
 from pydantic import Field
 
-from forum.web.api import MAX_ID, In, int_param, json_out, parse_id, read_json
+from forum.web.api import MAX_ID, In, field_id, int_param, json_out, read_json
 
 QUERY = (("group_id", "integer", False), ("tag", "string", False), ("kind", "string", False),
          ("cursor", "string", False))
@@ -36,20 +35,10 @@ class NewsUpdateIn(In):
     published: bool | None = None
 
 
-def _group_query(request: web.Request) -> int | None:
-    raw = request.query.get("group_id")
-    if raw is None or raw == "":
-        return None
-    group_id = parse_id(raw)
-    if group_id is None:
-        raise Invalid(fields={"group_id": N_("Deze groep bestaat niet.")})
-    return group_id
-
-
 async def list_news(request: web.Request) -> web.Response:
     query = request.query
     items, next_cursor = await news.listing(
-        request.app[services_key], request[actor_key], group_id=_group_query(request), tag=query.get("tag") or None,
+        request.app[services_key], request[actor_key], group_id=field_id(request.query.get("group_id"), "group_id"), tag=query.get("tag") or None,
         kind=query.get("kind") or None, cursor=query.get("cursor") or None)
     return json_out({"news": [news.news_out(item) for item in items], "next": next_cursor})
 

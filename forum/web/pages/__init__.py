@@ -73,3 +73,19 @@ def safe_next(target: str | None, default: str = "/") -> str:
         if parts.scheme or parts.netloc:
             return default
     return target
+
+
+MY_GROUP_ROLES = ("owner", "moderator", "member")
+LIVE_GROUPS = 50  # a page listens to at most this many of the viewer's groups
+
+
+def my_groups(actor, groups) -> list:
+    """The viewer's own groups among those listed (their roles come with the session)."""
+    return [group for group in groups if actor.group_role(group["id"]) in MY_GROUP_ROLES]
+
+
+def news_channels(actor, mine) -> str:
+    """The live channels that carry news this viewer reads: the site's, the members' and
+    their groups' (for Actueel and the news index)."""
+    return " ".join(["site"] + (["members"] if actor.active else [])
+                    + [f"group:{group['id']}" for group in mine[:LIVE_GROUPS]])

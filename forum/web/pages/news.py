@@ -13,42 +13,31 @@ from forum.errors import Invalid, N_, ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, live, news, reading
-from forum.web.api import int_param, parse_id
-from forum.web.pages import form_of, render, rerender
+from forum.web.api import field_id, int_param, parse_id
+from forum.web.pages import form_of, my_groups, news_channels, render, rerender
 from forum.web.pages.threads import thread_context
 
 KIND_LABELS = {"news": N_("Nieuws"), "interview": N_("Interview"), "report": N_("Verslag"), "blog": N_("Blog")}
 STATE_LABELS = {"scheduled": N_("Gepland"), "unpublished": N_("Teruggetrokken")}
 
 
-def _optional_int(raw: str | None, field: str) -> int | None:
-    if not raw:
-        return None
-    group_id = parse_id(raw)
-    if group_id is None:
-        raise Invalid(fields={field: N_("Deze groep bestaat niet.")})
-    return group_id
-
-
 async def index(request: web.Request) -> web.Response:
     actor, svc, query = request[actor_key], request.app[services_key], request.query
     filters = {"kind": query.get("kind", ""), "tag": query.get("tag", "").strip(), "group_id": query.get("group_id", "")}
     items, next_cursor = await news.listing(
-        svc, actor, group_id=_optional_int(filters["group_id"], "group_id"), tag=filters["tag"] or None,
+        svc, actor, group_id=field_id(filters["group_id"], "group_id"), tag=filters["tag"] or None,
         kind=filters["kind"] or None, cursor=query.get("cursor") or None)
     active = {key: value for key, value in filters.items() if value}
-    live_channels = ""
-    if not active and not query.get("cursor"):  # the newest, unfiltered: new items appear on it
-        mine = [g["id"] for g in await groups.list_groups(svc, actor)
-                if actor.group_role(g["id"]) in ("owner", "moderator", "member")]
-        live_channels = " ".join(["site"] + (["members"] if actor.active else []) + [f"group:{g}" for g in mine[:50]])
+    listed = await groups.list_groups(svc, actor)
+    # the newest, unfiltered: new items appear on it
+    live_channels = news_channels(actor, my_groups(actor, listed)) if not active and not query.get("cursor") else ""
     return render(request, "news_index.html", {
         "live_channels": live_channels, "last_event_id": await live.last_event_id(svc),
         "items": items, "filters": filters, "filtered": bool(active),
         "next_url": f"/news?{urlencode({**active, 'cursor': next_cursor})}" if next_cursor else None,
         "first_page": not query.get("cursor"), "deleted": query.get("deleted") == "1",
         "tags": await news.popular_tags(svc, actor),
-        "group_choices": [g for g in await groups.list_groups(svc, actor) if policy.can(actor, Action.READ, g)],
+        "group_choices": [g for g in listed if policy.can(actor, Action.READ, g)],
         "may_publish": await _may_publish(svc, actor),
     })
 
@@ -119,7 +108,7 @@ async def new_submit(request: web.Request) -> web.Response:
     form = await form_of(request)
     where = form.get("where", "site")
     try:
-        group_id = None if where == "site" else _optional_int(where, "where")
+        group_id = None if where == "site" else field_id(where, "where")
         item = await news.create(
             svc, actor, title=form.get("title", ""), summary=form.get("summary", ""), body=form.get("body", ""),
             kind=form.get("kind", "news"), tags=_tags(form), group_id=group_id,

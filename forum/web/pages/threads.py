@@ -13,7 +13,7 @@ from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, live, news as news_service, reading
 from forum.web.api import int_param, parse_id
-from forum.web.pages import form_of, redirect, render, rerender
+from forum.web.pages import form_of, my_groups, news_channels, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
 from forum.web.templating import fragment
 
@@ -79,23 +79,21 @@ def in_time_order(posts) -> list[ShownPost]:
 
 
 HOME_NEWS = 5
-HOME_LIVE_GROUPS = 50  # a page listens to at most this many of the viewer's groups for their news
 
 
 async def home(request: web.Request) -> web.Response:
     """Actueel: the latest news the viewer may read, the active discussions, their groups."""
     actor, svc = request[actor_key], request.app[services_key]
     rows = await groups.list_groups(svc, actor)
-    mine = [g for g in rows if actor.group_role(g["id"]) in ("owner", "moderator", "member")]
+    mine = my_groups(actor, rows)
     last_event_id = await live.last_event_id(svc)  # before the lists: they are at least this new
     latest, more = await news_service.listing(svc, actor, limit=HOME_NEWS, shown_only=True)
-    channels = ["site"] + (["members"] if actor.active else []) + [f"group:{g['id']}" for g in mine[:HOME_LIVE_GROUPS]]
     return render(request, "home.html", {
         "news": latest, "more_news": more is not None,
         "recent": await discussions.recent_threads(svc, actor),
         "my_groups": mine,
         "proeftuinen": [g for g in rows if g["kind"] == "proeftuin"],
-        "channels": " ".join(channels), "last_event_id": last_event_id,
+        "channels": news_channels(actor, mine), "last_event_id": last_event_id,
     })
 
 
