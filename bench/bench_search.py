@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,7 +29,7 @@ from forum.limits import ALL_OFF  # noqa: E402
 from forum.db import Database  # noqa: E402
 from forum.mail import Mailer  # noqa: E402
 from forum.policy import VISITOR, Actor  # noqa: E402
-from forum.services import Services, discussions, search  # noqa: E402
+from forum.services import Services, discussions, search, search_index  # noqa: E402
 
 
 def size_of(path: Path) -> int:
@@ -95,11 +94,11 @@ async def open_services(db_path: Path, data_dir: Path) -> Services:
 async def post_replies(svc: Services, count: int, indexed: bool) -> list[float]:
     """Replies by one member in turn across threads, through the real service; without the
     index the service's index_post is swapped for a no-op (the only difference)."""
-    original = search.index_post
+    original = search_index.index_post
     if not indexed:
         async def skip(tx, post_id):
             return None
-        search.index_post = skip
+        search_index.index_post = skip
     try:
         async with svc.db.read() as conn:
             rows = await conn.execute_fetchall(
@@ -115,7 +114,7 @@ async def post_replies(svc: Services, count: int, indexed: bool) -> list[float]:
             samples.append(time.perf_counter() - start)
         return samples
     finally:
-        search.index_post = original
+        search_index.index_post = original
 
 
 async def measure(args, size, source: Path) -> None:
@@ -136,7 +135,7 @@ async def measure(args, size, source: Path) -> None:
         queries = {"two words (regio samenwerking)": "regio samenwerking",
                    "a common word (gemeente, 1 in 10 posts)": "gemeente",
                    "a prefix while typing (investe)": "investe"}
-        print(f"8 concurrent searchers, as a visitor (the policy filter in every query)")
+        print("8 concurrent searchers, as a visitor (the policy filter in every query)")
         print(f"{'one indexed query (floor)':44s}", percentiles(await run(svc, args.searches, floor)))
         for label, q in queries.items():
             for sort in ("relevance", "date"):
@@ -168,7 +167,7 @@ async def post_over_http(db_path: Path, data_dir: Path, count: int) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    original = search.index_post
+    original = search_index.index_post
     try:
         async with ClientSession(f"http://127.0.0.1:{port}", cookie_jar=CookieJar(unsafe=True)) as client:
             async with client.post("/api/v1/login", json={"email": "user2@example.nl",
@@ -189,7 +188,7 @@ async def post_over_http(db_path: Path, data_dir: Path, count: int) -> None:
             timings = {True: [], False: []}
             for batch in range(8):
                 indexed = batch % 2 == 0
-                search.index_post = original if indexed else skip
+                search_index.index_post = original if indexed else skip
                 for n in range(count // 8):
                     start = time.perf_counter()
                     async with client.post(f"/api/v1/threads/{threads[n % len(threads)]}/posts",
@@ -201,7 +200,7 @@ async def post_over_http(db_path: Path, data_dir: Path, count: int) -> None:
         print(f"posting a reply over HTTP, median: {on * 1000:.2f} ms with the index, {off * 1000:.2f} ms without"
               f" ({on / off:.2f}x)")
     finally:
-        search.index_post = original
+        search_index.index_post = original
         await runner.cleanup()
 
 

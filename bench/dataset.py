@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from forum.db import Database, latest_version  # noqa: E402
 from forum.markdown import render_markdown  # noqa: E402
 from forum.security import _hash_sync  # noqa: E402
-from forum.services.search import KINDS, index_text  # noqa: E402
+from forum.services.search_index import KINDS, index_text  # noqa: E402
 from forum.store.search import KIND_SOURCES, assign_ids, minute_key  # noqa: E402
 
 BENCH_PASSWORD = "benchmark password 1"

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from datetime import datetime
 
-from forum.services import Services, mailings, news, notifications, search
+from forum.services import Services, mailings, news, notifications, search_index
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Scheduler:
         await notifications.run_jobs(self.svc)
         await mailings.send_due_mail(self.svc)
         await mailings.send_due_digests(self.svc)
-        await search.merge_index(self.svc)
+        await search_index.merge_index(self.svc)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -66,7 +66,7 @@ class Scheduler:
                     if await news.publish_due(self.svc) + await notifications.run_jobs(self.svc):
                         # a commit or a news item's moment: fan out what it left
                         await mailings.send_due_mail(self.svc)  # "immediately" means now, not at the tick
-                    await search.merge_index(self.svc, budget_seconds=0.05)  # the segments posts left
+                    await search_index.merge_index(self.svc, budget_seconds=0.05)  # the segments posts left
             except Exception:  # keep the clock running; the due work stays due
                 log.exception("scheduled work failed")
 

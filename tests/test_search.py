@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from forum.services import search, upkeep
+from forum.services import search, search_index, upkeep
 from tests.conftest import count, open_group, quiet, snapshot
 
 FRYSLAN = 1  # the seeded open group "Noordoost Fryslân"
@@ -308,9 +308,9 @@ async def add_news(svc, title: str, *, author_id: int, visibility: str = "public
             post_id = (await tx.execute_insert(
                 "INSERT INTO posts (thread_id, author_id, body, body_html, created_at) VALUES (?, ?, ?, '', ?)",
                 (thread_id, author_id, comment, now)))[0]
-            await search.index_post(tx, post_id)
-        await search.index_thread(tx, thread_id)
-        await search.index_news(tx, news_id)
+            await search_index.index_post(tx, post_id)
+        await search_index.index_thread(tx, thread_id)
+        await search_index.index_news(tx, news_id)
     return {"id": news_id, "thread_id": thread_id, "post_id": post_id}
 
 
@@ -371,16 +371,16 @@ async def test_withdrawing_and_republishing_news_takes_its_comments_along(news_s
     async with svc.db.write() as tx:  # as the news service withdraws an item
         await tx.execute("UPDATE news SET unpublished_at = ? WHERE id = ?", (svc.now(), item["id"]))
         await tx.execute("UPDATE threads SET deleted_at = ? WHERE id = ?", (svc.now(), item["thread_id"]))
-        await search.index_thread(tx, item["thread_id"])
-        await search.index_news(tx, item["id"])
+        await search_index.index_thread(tx, item["thread_id"])
+        await search_index.index_news(tx, item["id"])
     assert not {hit for hit in await found(visitor, "waddenfonds") if hit in {
         ("news", item["id"]), ("post", item["post_id"])}}
     async with svc.db.write() as tx:
         await tx.execute("UPDATE news SET unpublished_at = NULL, title = 'Waddenfonds terug' WHERE id = ?",
                          (item["id"],))
         await tx.execute("UPDATE threads SET deleted_at = NULL WHERE id = ?", (item["thread_id"],))
-        await search.index_thread(tx, item["thread_id"])
-        await search.index_news(tx, item["id"])
+        await search_index.index_thread(tx, item["thread_id"])
+        await search_index.index_news(tx, item["id"])
     hits = await found(visitor, "waddenfonds terug")
     assert ("news", item["id"]) in hits
     assert ("post", item["post_id"]) in await found(visitor, "waddenfonds")
@@ -388,8 +388,8 @@ async def test_withdrawing_and_republishing_news_takes_its_comments_along(news_s
         await tx.execute("DELETE FROM news_tags WHERE news_id = ?", (item["id"],))
         await tx.execute("UPDATE threads SET news_id = NULL, deleted_at = ? WHERE id = ?", (svc.now(), item["thread_id"]))
         await tx.execute("DELETE FROM news WHERE id = ?", (item["id"],))
-        await search.index_news(tx, item["id"])
-        await search.index_thread(tx, item["thread_id"])
+        await search_index.index_news(tx, item["id"])
+        await search_index.index_thread(tx, item["thread_id"])
     assert ("news", item["id"]) not in await found(visitor, "waddenfonds terug")
     async with svc.db.read() as conn:
         rows = await conn.execute_fetchall("SELECT 1 FROM search_docs WHERE kind = 'news' AND object_id = ?",
@@ -461,8 +461,8 @@ async def test_news_published_later_takes_its_place_by_date(news_scene, svc, clo
     async with svc.db.write() as tx:  # as the scheduler publishes it
         await tx.execute("UPDATE news SET published_at = ?, publish_at = ? WHERE id = ?", (later, later, item["id"]))
         await tx.execute("UPDATE threads SET deleted_at = NULL WHERE id = ?", (item["thread_id"],))
-        await search.index_thread(tx, item["thread_id"])
-        await search.index_news(tx, item["id"])
+        await search_index.index_thread(tx, item["thread_id"])
+        await search_index.index_news(tx, item["id"])
     hits = await visitor.get("/api/v1/search?q=waddenfonds&sort=date")
     # first by date: it counts from its publication, two days after it and the others were written
     assert (hits["results"][0]["type"], hits["results"][0]["id"]) == ("news", item["id"])

@@ -13,7 +13,7 @@ from forum.limits import TooManyRequests
 from forum.policy import Actor
 from forum.security import (burn_password_check, hash_password, new_token, token_hash,
                             verify_password)
-from forum.services import Services, addresses, search
+from forum.services import Services, addresses, search_index
 from forum.services.live import account_changed
 from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field, email_field,
                                    password_field, text_field)
@@ -48,7 +48,7 @@ async def register(svc: Services, *, email: str, password: str, display_name: st
         )
         await user_store.set_handle(tx, user_id, await free_handle(tx, display_name))
         await user_store.plan_first_digest(tx, user_id, since=svc.now(), due=svc.later(days=DIGEST_DAYS["weekly"]))
-        await search.index_user(tx, user_id)
+        await search_index.index_user(tx, user_id)
         user = await user_store.by_id(tx, user_id)
         if send_confirmation:
             await addresses.queue_confirmation(tx, svc, user)
@@ -233,7 +233,7 @@ async def update_profile(svc: Services, actor: Actor, *, display_name: str, bio:
                 raise Conflict(fields={"handle": N_("Deze gebruikersnaam is al in gebruik.")})
             await user_store.set_handle(tx, actor.user_id, handle)
         await user_store.update_profile(tx, actor.user_id, display_name=display_name, bio=bio, locale=locale)
-        await search.index_user(tx, actor.user_id)
+        await search_index.index_user(tx, actor.user_id)
         return await user_store.by_id(tx, actor.user_id)
 
 
@@ -306,7 +306,7 @@ async def create_admin(svc: Services, *, email: str, password: str, display_name
             await user_store.delete_sessions_of(tx, user_id)
             await account_changed(tx, svc, user_id)
         await user_store.set_email_verified(tx, user_id, svc.now())
-        await search.index_user(tx, user_id)
+        await search_index.index_user(tx, user_id)
         user = await user_store.by_id(tx, user_id)
     log.warning("admin account %s (id %d) %s", user["email"], user_id, "created" if existing is None else "promoted")
     return user, existing is None

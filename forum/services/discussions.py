@@ -9,7 +9,7 @@ from forum import policy
 from forum.errors import BadRequest, Invalid, N_
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
-from forum.services import Services, audit, notifications, search
+from forum.services import Services, audit, notifications, search_index
 from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, text_field
 from forum.store import groups as group_store
 from forum.store import threads as store
@@ -164,8 +164,8 @@ async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str
         )
         thread = await store.get_thread(tx, thread_id)
         post = await store.get_post(tx, post_id)
-        await search.index_thread(tx, thread_id)
-        await search.index_post(tx, post_id)
+        await search_index.index_thread(tx, thread_id)
+        await search_index.index_post(tx, post_id)
         await store.append_event(tx, f"group:{group_id}", "thread.created", {"thread": thread_out(thread)}, now)
         await notifications.after_thread_started(tx, svc, actor, thread_id, post_id)
     return thread, post
@@ -208,7 +208,7 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
                        "group_id": thread["group_id"]}:
             return thread
         await store.update_thread(tx, thread_id, **changed)
-        await search.index_thread(tx, thread_id)  # a move needs nothing more: hits follow the thread's group
+        await search_index.index_thread(tx, thread_id)  # a move needs nothing more: hits follow the thread's group
         thread = await store.get_thread(tx, thread_id)
         now = svc.now()
         for key, on, off in (("locked", "thread.lock", "thread.unlock"), ("pinned", "thread.pin", "thread.unpin")):
@@ -246,7 +246,7 @@ async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str
             raise Invalid(N_("Dit zijn de reacties op een nieuwsbericht: trek het bericht zelf in."))
         now = svc.now()
         await store.mark_thread_deleted(tx, thread_id, now)
-        await search.index_thread(tx, thread_id)  # the thread and its posts leave the index
+        await search_index.index_thread(tx, thread_id)  # the thread and its posts leave the index
         # what the log said about it (title, posts) is not replayed to anyone any more
         await store.redact_thread_events(tx, f"group:{thread['group_id']}", thread_id, removed_thread_event(thread_id))
         await store.redact_thread_channel(tx, thread_id, {"thread_id": thread_id, "redacted": True})
@@ -290,7 +290,7 @@ async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, paren
             body=body, body_html=html, now=now,
         )
         await store.touch_thread(tx, thread_id, poster_id=actor.user_id, now=now)
-        await search.index_post(tx, post_id)
+        await search_index.index_post(tx, post_id)
         post = await store.get_post(tx, post_id)
         await store.append_event(tx, f"thread:{thread_id}", "post.created", {"post": post_out(post)}, now)
         if thread["news_id"] is None:  # a news item's comments are not in the group's list
@@ -325,7 +325,7 @@ async def edit_post(svc: Services, actor: Actor, post_id: int, *, body: str):
             author_id=post["author_id"], created_at=post["edited_at"] or post["created_at"],
         )
         await store.update_post_body(tx, post_id, body=body, body_html=html, now=now)
-        await search.index_post(tx, post_id)
+        await search_index.index_post(tx, post_id)
         if post["author_id"] != actor.user_id:  # a moderator changed someone else's words
             await audit.record(tx, svc, actor, "post.edit", target_type="post", target_id=post_id,
                                label=post["author_name"], group_id=post["group_id"])
@@ -340,7 +340,7 @@ async def delete_post(svc: Services, actor: Actor, post_id: int) -> None:
         policy.require(actor, Action.DELETE_POST, post)
         now = svc.now()
         await store.mark_post_deleted(tx, post_id, by=actor.user_id, now=now)
-        await search.index_post(tx, post_id)
+        await search_index.index_post(tx, post_id)
         await redact_post(tx, await store.get_post(tx, post_id))
         if post["author_id"] != actor.user_id:
             await audit.record(tx, svc, actor, "post.delete", target_type="post", target_id=post_id,

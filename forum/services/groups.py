@@ -7,7 +7,7 @@ from dataclasses import replace
 from forum import policy
 from forum.errors import Conflict, Forbidden, N_, NotFound
 from forum.policy import Action, Actor, GroupDraft
-from forum.services import Services, audit, notifications, search
+from forum.services import Services, audit, notifications, search_index
 from forum.services.checks import MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field, text_field
 from forum.store import groups as group_store
 from forum.store import notifications as note_store
@@ -67,7 +67,7 @@ async def create_group(svc: Services, actor: Actor, *, name: str, kind: str, vis
         )
         await group_store.put_membership(tx, group_id, actor.user_id, "owner", svc.now())
         await membership_event(tx, svc, group_id, actor.user_id, "owner")
-        await search.index_group(tx, group_id)
+        await search_index.index_group(tx, group_id)
         return await group_store.by_id(tx, group_id)
 
 
@@ -82,7 +82,7 @@ async def update_group(svc: Services, actor: Actor, group_id: int, *, name: str,
         if await group_store.name_taken(tx, name, except_id=group_id):
             raise Conflict(fields={"name": N_("Er bestaat al een groep met deze naam.")})
         await group_store.update(tx, group_id, name=name, visibility=visibility, description=description)
-        await search.index_group(tx, group_id)
+        await search_index.index_group(tx, group_id)
         await audit.record(tx, svc, actor, "group.update", target_type="group", target_id=group_id, label=name,
                            group_id=group_id, data={"visibility": visibility, "was": group["visibility"]})
         await thread_store.append_event(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from forum import policy
 from forum.errors import Conflict, N_, NotFound, Unauthorized
 from forum.policy import Action, Actor
-from forum.services import Services, audit, discussions, notifications, search
+from forum.services import Services, audit, discussions, notifications, search_index
 from forum.services.checks import FieldErrors, choice_field, text_field
 from forum.store import moderation as store
 from forum.store import news as news_store
@@ -81,7 +81,7 @@ async def resolve(svc: Services, actor: Actor, item_id: int, *, action: str, rea
             await thread_store.mark_post_deleted(tx, item["post_id"], by=actor.user_id, now=now)
         if action in ("hide", "delete"):
             # its words leave the event log and the search index in this same transaction
-            await search.index_post(tx, item["post_id"])
+            await search_index.index_post(tx, item["post_id"])
             await discussions.redact_post(tx, await thread_store.get_post(tx, item["post_id"]))
             await thread_store.append_event(tx, f"thread:{item['thread_id']}",
                                             "post.hidden" if action == "hide" else "post.deleted",

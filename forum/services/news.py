@@ -15,7 +15,7 @@ from forum import policy
 from forum.errors import BadRequest, Invalid, N_, NotFound
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
-from forum.services import Services, audit, iso, notifications, search
+from forum.services import Services, audit, iso, notifications, search_index
 from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, choice_field, clean_text, text_field
 from forum.store import groups as group_store
 from forum.store import news as store
@@ -222,7 +222,7 @@ async def create(svc: Services, actor: Actor, *, title, summary="", body, kind="
         if publish_at <= now:
             await _publish(tx, svc, news_id)
         else:
-            await search.index_news(tx, news_id)
+            await search_index.index_news(tx, news_id)
         return await store.by_id(tx, news_id)
 
 
@@ -232,8 +232,8 @@ async def _publish(tx, svc: Services, news_id: int) -> None:
     first_time = await store.mark_published(tx, news_id, now)
     news = await store.by_id(tx, news_id)
     await store.set_thread_shown(tx, news["thread_id"], True, now)
-    await search.index_news(tx, news_id)
-    await search.index_thread(tx, news["thread_id"])
+    await search_index.index_news(tx, news_id)
+    await search_index.index_thread(tx, news["thread_id"])
     await thread_store.append_event(tx, channel_of(news), "news.published", {"news": news_out(news)}, now)
     if first_time:
         await notifications.after_news_published(tx, svc, news)
@@ -253,8 +253,8 @@ async def _withdraw(tx, svc: Services, news, *, scheduled: bool = False) -> None
     await thread_store.append_event(tx, channel_of(news), "news.removed", {"news_id": news["id"]}, now)
     await thread_store.append_event(tx, f"thread:{news['thread_id']}", "thread.removed",
                                     {"thread_id": news["thread_id"]}, now)
-    await search.index_news(tx, news["id"])
-    await search.index_thread(tx, news["thread_id"])
+    await search_index.index_news(tx, news["id"])
+    await search_index.index_thread(tx, news["thread_id"])
 
 
 async def update(svc: Services, actor: Actor, news_id: int, *, title=None, summary=None, body=None, kind=None,
@@ -320,7 +320,7 @@ async def update(svc: Services, actor: Actor, news_id: int, *, title=None, summa
         if content_changed:
             await audit.record(tx, svc, actor, "news.edit", target_type="news", target_id=news_id,
                                label=new["title"], group_id=news["group_id"])
-        await search.index_news(tx, news_id)
+        await search_index.index_news(tx, news_id)
         return await store.by_id(tx, news_id)
 
 
@@ -331,7 +331,7 @@ async def delete(svc: Services, actor: Actor, news_id: int) -> None:
         if state_of(news) != "unpublished":
             await _withdraw(tx, svc, news)
         await store.delete(tx, news_id)
-        await search.index_news(tx, news_id)
+        await search_index.index_news(tx, news_id)
         await audit.record(tx, svc, actor, "news.delete", target_type="news", target_id=news_id,
                            label=news["title"], group_id=news["group_id"])
 

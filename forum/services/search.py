@@ -6,7 +6,8 @@ Words are normalised here, in Python, at index and at query time alike: accents 
 in their Snowball stem ("gemeenten" and "gemeente"). A user's query never reaches FTS5 as
 syntax: it is cut into words and quoted phrases, and the MATCH expression is built from those,
 each quoted. Snippets are escaped before the <mark> tags go in. The index changes in the
-transaction that changes the content: services call index_* with their transaction.
+transaction that changes the content: services call forum/services/search_index.py's
+index_* with their transaction.
 """
 from __future__ import annotations
 
@@ -14,13 +15,10 @@ import base64
 import binascii
 import json
 import re
-import time
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Mapping
 
-import Stemmer
 from markupsafe import escape
 
 from forum import policy
@@ -29,9 +27,9 @@ from forum.policy import Actor
 from forum.security import sign, signature_matches
 from forum.services import Services
 from forum.services.checks import FieldErrors
+from forum.services.search_index import KINDS, stem, words
 from forum.store import search as store
 
-KINDS = ("thread", "post", "news", "page", "group", "user")
 SORTS = ("relevance", "date")
 MAX_QUERY = 500
 # what one search may ask of bm25: its cost grows with every word and every phrase position,
@@ -41,154 +39,6 @@ SNIPPET_SCAN = 2000  # words read looking for the first hit of a snippet
 MAX_PHRASE = 6
 PAGE_SIZE = 20
 SNIPPET_WORDS = 30
-_WORD = re.compile(r"[^\W_]+")
-
-
-def _stemmer() -> Stemmer.Stemmer:
-    stemmer = Stemmer.Stemmer("dutch")
-    stemmer.maxCacheSize = 0  # no state kept between calls
-    return stemmer
-
-
-_STEMMER = _stemmer()
-_STEM, _STEM_ALL = _STEMMER.stemWord, _STEMMER.stemWords
-
-
-def fold(text: str) -> str:
-    """Accent- and case-insensitive form: "Fryslân" → "fryslan"."""
-    if text.isascii():  # nothing to decompose: the same answer, without a pass per character
-        return text.casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
-
-
-def stems(text: str) -> str:
-    return " ".join(_STEM_ALL(words(text)))
-
-
-def index_text(title: str, body: str) -> tuple[str, str, str]:
-    """What the index holds of a text: (title stems, body stems, unstemmed words for prefixes)."""
-    title_words, body_words = words(title), words(body)
-    return " ".join(_STEM_ALL(title_words)), " ".join(_STEM_ALL(body_words)), " ".join(title_words + body_words)
-
-
-async def _put(tx, kind: str, row) -> None:
-    title, body, unstemmed = index_text(row["title"], row["body"])
-    await store.put(tx, kind, row["id"], created_at=row["created_at"], group_id=row["group_id"],
-                    author_id=row["author_id"], title=title, body=body, words=unstemmed)
-
-
-async def _index_source(tx, kind: str, object_id: int) -> None:
-    """Index one object as it is now, or drop its entry if it no longer belongs in the index
-    (gone, deleted, hidden). Who may find it is decided in the query."""
-    row = await store.source(tx, kind, object_id)
-    if row is None:
-        await store.drop(tx, kind, object_id)
-    else:
-        await _put(tx, kind, row)
-
-
-# --- keeping the index: called by the services that write, inside their transaction ------
-
-async def index_thread(tx, thread_id: int) -> None:
-    """After a thread is started, renamed, moved or removed (a removed one takes its posts along;
-    a moved one's posts are found through their new group). A news item's comment thread is no
-    hit of its own (the news item is), but its comments are; it is removed while its news item
-    is not published, and its comments come back with it."""
-    thread = await store.thread_state(tx, thread_id)
-    if thread is None or thread["deleted_at"] is not None:
-        await store.drop(tx, "thread", thread_id)
-        await store.drop_posts_of_thread(tx, thread_id)
-        return
-    await store.move_posts_of_thread(tx, thread_id, thread["group_id"])
-    if thread["news_id"] is not None:
-        await store.drop(tx, "thread", thread_id)
-        for post in await store.unindexed_posts_of_thread(tx, thread_id):
-            await _put(tx, "post", post)
-    else:
-        await _index_source(tx, "thread", thread_id)
-
-
-async def index_post(tx, post_id: int) -> None:
-    """After a post is written, edited, deleted or hidden: only shown posts are findable."""
-    await _index_source(tx, "post", post_id)
-
-
-async def index_group(tx, group_id: int) -> None:
-    await _index_source(tx, "group", group_id)
-
-
-async def index_user(tx, user_id: int) -> None:
-    """Only the name and bio: what a profile shows everyone. Who is findable (active accounts)
-    is decided in the query, so a suspension needs no change here."""
-    await _index_source(tx, "user", user_id)
-
-
-async def index_news(tx, news_id: int) -> None:
-    """After a news item is written, edited, (un)published, moved or deleted. Whether it may be
-    found (published, not withdrawn, and by whom) is decided in the query, like everything else."""
-    await _index_source(tx, "news", news_id)
-
-
-async def index_page(tx, page_id: int) -> None:
-    """After one of the site's pages is written, edited or deleted."""
-    await _index_source(tx, "page", page_id)
-
-
-MERGE_PAGES = 64  # one slice: a few milliseconds of the writer's time, then it is free again
-
-
-async def merge_index(svc: Services, budget_seconds: float = 0.2) -> None:
-    """Each post adds a small segment to the index (automerge is off, so posting does not wait
-    for a merge); this folds them together in the background, in slices that each give the
-    writer back, until nothing is left to merge or the budget is spent. Called after commits
-    and at every tick, so segments never pile up to FTS5's own merge inside a post."""
-    deadline = time.monotonic() + budget_seconds
-    while time.monotonic() < deadline:
-        async with svc.db.write(visible=False) as tx:
-            before = tx.total_changes
-            await store.merge(tx, MERGE_PAGES)
-            merged = tx.total_changes - before > 1  # the command itself counts one change
-        if not merged:
-            return
-
-
-async def index_existing(svc: Services, batch: int = 2000) -> int:
-    """Everything that belongs in the index, in batches, for a database whose index is new
-    (made before search existed, or made anew by a migration). Returns how many entries were
-    written; entries already there are written again."""
-    written = 0
-    for kind in KINDS:
-        after = 0
-        while True:
-            async with svc.db.write() as tx:
-                rows = await store.sources(tx, kind, after, batch)
-                if rows:
-                    await _put_batch(tx, kind, rows)
-            written += len(rows)
-            if len(rows) < batch:
-                break
-            after = rows[-1]["id"]
-    return written
-
-
-async def _put_batch(tx, kind: str, rows) -> None:
-    there = await store.indexed(tx, kind, [row["id"] for row in rows])
-    for row in rows:
-        if row["id"] in there:
-            await _put(tx, kind, row)
-    new = [row for row in rows if row["id"] not in there]
-    if not new:
-        return
-    bases = [store.minute_key(row["created_at"]) for row in new]
-    # a full minute spills into the next: room for that past the last one
-    ids = store.assign_ids(bases, await store.taken_ids(tx, min(bases), max(bases) + (1 << 20)))
-    await store.put_many(tx, [(doc_id, kind, row["id"], row["group_id"], row["author_id"],
-                               *index_text(row["title"], row["body"])) for doc_id, row in zip(ids, new)])
 
 
 # --- searching ----------------------------------------------------------------------------
@@ -238,7 +88,7 @@ def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int, int
         if not tokens:
             continue
         if is_phrase:
-            phrase = [_STEM(token) for token in tokens]
+            phrase = [stem(token) for token in tokens]
             all_stems.update(phrase)
             key = '"' + " ".join(phrase)
             if key not in seen:
@@ -250,12 +100,12 @@ def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int, int
             continue
         last_added = False
         for token in tokens:
-            stem = _STEM(token)
-            all_stems.add(stem)
-            last_added = stem not in seen
+            stemmed = stem(token)
+            all_stems.add(stemmed)
+            last_added = stemmed not in seen
             if last_added:
-                seen.add(stem)
-                parts.append("{title body} : " + _quoted(stem))
+                seen.add(stemmed)
+                parts.append("{title body} : " + _quoted(stemmed))
                 terms += 1
         last = tokens[-1]
         # the query ends in this word (no space after it): it may still be being typed
@@ -367,7 +217,7 @@ def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
         found = known.get(word)
         if found is None:
             folded = "".join(words(word))
-            found = known[word] = _STEM(folded) in query.stems or (
+            found = known[word] = stem(folded) in query.stems or (
                 query.prefix is not None and folded.startswith(query.prefix))
         return found
 

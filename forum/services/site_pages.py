@@ -9,7 +9,7 @@ from forum import policy
 from forum.errors import Conflict, N_, NotFound
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
-from forum.services import Services, audit, search
+from forum.services import Services, audit, search_index
 from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, choice_field, text_field
 from forum.store import site_pages as store
 
@@ -76,7 +76,7 @@ async def create(svc: Services, actor: Actor, *, slug: str, title: str, body: st
             raise Conflict(fields={"slug": N_("Er is al een pagina met dit adres.")})
         page_id = await store.insert(tx, slug=slug, title=title, body=body, body_html=html, menu=menu,
                                      menu_order=menu_order, author_id=actor.user_id, now=svc.now())
-        await search.index_page(tx, page_id)
+        await search_index.index_page(tx, page_id)
         await audit.record(tx, svc, actor, "page.create", target_type="page", target_id=page_id, label=title)
         return await store.by_slug(tx, slug)
 
@@ -107,7 +107,7 @@ async def update(svc: Services, actor: Actor, slug: str, *, title: str | None = 
                                         created_at=page["updated_at"])
         await store.update(tx, page["id"], title=title, body=body, body_html=html, menu=menu,
                            menu_order=menu_order, author_id=actor.user_id, now=svc.now())
-        await search.index_page(tx, page["id"])
+        await search_index.index_page(tx, page["id"])
         await audit.record(tx, svc, actor, "page.edit", target_type="page", target_id=page["id"], label=title)
         return await store.by_slug(tx, slug)
 
@@ -119,7 +119,7 @@ async def delete(svc: Services, actor: Actor, slug: str) -> None:
         if page is None:
             raise NotFound()
         await store.delete(tx, page["id"])
-        await search.index_page(tx, page["id"])
+        await search_index.index_page(tx, page["id"])
         await audit.record(tx, svc, actor, "page.delete", target_type="page", target_id=page["id"],
                            label=page["title"], data={"slug": slug})
 

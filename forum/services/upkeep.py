@@ -4,7 +4,7 @@ search index for what was written before it existed."""
 from __future__ import annotations
 
 from forum.markdown import render_markdown
-from forum.services import Services, search
+from forum.services import Services, search_index
 from forum.services.accounts import free_handle
 from forum.store import threads as thread_store
 from forum.store import users as user_store
@@ -51,9 +51,9 @@ async def index_for_search(svc: Services) -> int:
     async with svc.db.read() as conn:
         if (await user_store.settings(conn)).get("search_indexed") == "1":
             return 0
-    written = await search.index_existing(svc)
+    written = await search_index.index_existing(svc)
     if written:  # written in batches, it is many segments: fold them before serving searches
-        await search.merge_index(svc, budget_seconds=120)
+        await search_index.merge_index(svc, budget_seconds=120)
     async with svc.db.write() as tx:
         await user_store.set_setting(tx, "search_indexed", "1")
     return written
