@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -113,7 +114,8 @@ def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int, int
                           and not chunk[-1:].isspace()) else None
     exact = " AND ".join(parts)
     if prefix is not None:
-        parts[-1] = f"({parts[-1]} OR words : {_quoted(prefix)} *)"
+        # a prefix reaches the stems and the forms that differ from them (the `words` column)
+        parts[-1] = f"({parts[-1]} OR {{title body words}} : {_quoted(prefix)} *)"
     return " AND ".join(parts), exact, frozenset(all_stems), prefix, terms, longest
 
 
@@ -208,44 +210,53 @@ def _decode_cursor(secret: str, viewer: str, query: Query) -> tuple[int, bool] |
     return key[0], key[1]
 
 
+@functools.lru_cache(maxsize=50_000)
+def _normal(word: str) -> tuple[str, str]:
+    """(folded, stem) of a word as written. Snippets meet the same words over and over (every
+    search writes twenty), and folding and stemming each anew was most of their cost."""
+    folded = "".join(words(word))
+    return folded, stem(folded)
+
+
+_WORDS = re.compile(r"[^\W_]+")
+_SPACE = re.compile(r"\s+")
+
+
 def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
     """A stretch of `text` around its first match: every piece of the user's text escaped first,
     then the matched words wrapped in <mark>. Never FTS5's own snippet(), which does not escape."""
-    known: dict[str, bool] = {}  # a text repeats its words: fold and stem each once
+    stems, prefix = query.stems, query.prefix
 
     def hit(word: str) -> bool:
-        found = known.get(word)
-        if found is None:
-            folded = "".join(words(word))
-            found = known[word] = stem(folded) in query.stems or (
-                query.prefix is not None and folded.startswith(query.prefix))
-        return found
+        folded, stemmed = _normal(word)
+        return stemmed in stems or (prefix is not None and folded.startswith(prefix))
 
     # read words only as far as the window around the first hit needs (a post may hold 50,000
     # characters, and this runs on the event loop); no hit in the first SNIPPET_SCAN: the start
-    spans, first = [], None
-    for m in re.finditer(r"[^\W_]+", text):
-        spans.append((m.start(), m.end(), m.group()))
+    spans, first, stop = [], None, SNIPPET_SCAN
+    for m in _WORDS.finditer(text):
+        spans.append(m)
         if first is None and hit(m.group()):
             first = len(spans) - 1
-        if (first is not None and len(spans) >= max(0, first - limit // 3) + limit) or \
-                (first is None and len(spans) >= SNIPPET_SCAN):
+            stop = max(0, first - limit // 3) + limit
+        if len(spans) >= stop:
             break
     if not spans:
         return str(escape(text[:200]))
     first = first or 0
     start = max(0, first - limit // 3)
     chosen = spans[start:start + limit]
-    begin, end = chosen[0][0] if start else 0, chosen[-1][1]
+    begin, end = chosen[0].start() if start else 0, chosen[-1].end()
     out, position = ["…" if start else ""], begin
-    for s, e, word in chosen:
+    for m in chosen:
+        word = m.group()
         if hit(word):
-            out += [str(escape(text[position:s])), "<mark>", str(escape(word)), "</mark>"]
-            position = e
+            out += [str(escape(text[position:m.start()])), "<mark>", str(escape(word)), "</mark>"]
+            position = m.end()
     out.append(str(escape(text[position:end])))
     if end < len(text.rstrip()):
         out.append("…")
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+    return _SPACE.sub(" ", "".join(out)).strip()
 
 
 def _url(row) -> str:
@@ -280,17 +291,19 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
     if after is not None and query.sort != "date" and not 0 < after <= MAX_OFFSET:
         raise Invalid(fields={"cursor": N_("Ongeldige paginaverwijzing.")})
 
+    filters = dict(
+        readable=policy.readable_groups_sql(actor, "g"), visible=policy.visible_groups_sql(actor, "g"),
+        # only what is published and not withdrawn, for its editors too: a draft is not a find
+        news=policy.readable_news_sql(actor, "n", "g", shown_only=True), kind=query.kind,
+        group_id=query.group_id, author_id=query.author_id,
+        since=query.since.isoformat() if query.since else None,
+        until=(query.until + timedelta(days=1)).isoformat() if query.until else None)
+
     async def page(match: str):
         async with svc.db.read() as conn:
-            return await store.search(
-                conn, match, readable=policy.readable_groups_sql(actor, "g"),
-                visible=policy.visible_groups_sql(actor, "g"),
-                # only what is published and not withdrawn, for its editors too: a draft is not a find
-                news=policy.readable_news_sql(actor, "n", "g", shown_only=True), kind=query.kind,
-                group_id=query.group_id, author_id=query.author_id,
-                since=query.since.isoformat() if query.since else None,
-                until=(query.until + timedelta(days=1)).isoformat() if query.until else None,
-                by_date=query.sort == "date", after=after, limit=PAGE_SIZE + 1)
+            if query.sort == "date":
+                return await store.newest(conn, match, before=after, limit=PAGE_SIZE + 1, **filters)
+            return await store.ranked(conn, match, offset=after or 0, limit=PAGE_SIZE + 1, **filters)
 
     # The unfinished last word as a prefix widens a search that whole words leave short of a
     # page (typing "investe" finds "investering"); a prefix costs FTS5 a merge of every word

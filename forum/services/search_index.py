@@ -45,9 +45,16 @@ def stems(text: str) -> str:
 
 
 def index_text(title: str, body: str) -> tuple[str, str, str]:
-    """What the index holds of a text: (title stems, body stems, unstemmed words for prefixes)."""
+    """What the index holds of a text: (title stems, body stems, the words a prefix must also
+    reach). A prefix while typing is looked up among the stems and among these words: each
+    word whose stem is not itself ("samenwerking", stem "samenwerk"), once. A word that is its
+    own stem ("regio") is found among the stems already; writing it again doubled every post's
+    index entry and the lists bm25 reads to weigh a word."""
     title_words, body_words = words(title), words(body)
-    return " ".join(_STEM_ALL(title_words)), " ".join(_STEM_ALL(body_words)), " ".join(title_words + body_words)
+    title_stems, body_stems = _STEM_ALL(title_words), _STEM_ALL(body_words)
+    unstemmed = dict.fromkeys(word for word, stemmed in zip(title_words + body_words, title_stems + body_stems)
+                              if word != stemmed)
+    return " ".join(title_stems), " ".join(body_stems), " ".join(unstemmed)
 
 
 async def _put(tx, kind: str, row) -> None:

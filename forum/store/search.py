@@ -1,4 +1,4 @@
-"""All search SQL: the index and the one query that searches it.
+"""All search SQL: the index, and the queries that search it.
 
 search_docs is narrow (what a hit is: kind, object, group, author) and search_fts holds the
 words, already normalised and stemmed by forum/services/search.py. Their shared id is ordered
@@ -17,13 +17,16 @@ from typing import Iterable
 
 from forum.store import execute, fetch_all, fetch_one, fetch_value
 
-# bm25 weights of (title, body, words): a word in the title counts most; `words` (the unstemmed
-# forms, for prefixes while typing) least, so a prefix hit never outranks a whole-word one.
+# bm25 weights of (title, body, words): a word in the title counts most; `words` (the forms that
+# differ from their stem, there only for a prefix while typing) least.
 WEIGHTS = (6.0, 1.5, 0.5)
 SLOT_BITS = 10      # ids per minute before they spill into the next minute's
-# newest readable matches ranked by relevance: bm25 costs ~8 µs a candidate on top of a pass
-# over each word's list, and at 1,000 candidates searches by relevance at a million posts took
-# p95 ~165 ms with 8 searchers on 2 cores; at 300, ~90 ms (bench/bench_search.py)
+# newest readable matches ranked by relevance: bm25() costs a pass over each searched word's
+# whole list (~3 ms for a common word at a million posts) and ~3 µs a candidate; at 1,000
+# candidates searches by relevance at a million posts took p95 ~165 ms with 8 searchers on 2
+# cores; at 300, ~90 ms (bench/bench_search.py). Ranking in Python instead (with each word's
+# count kept between searches) cost less in all but doubled p95: it holds the GIL that the 8
+# searchers share, where SQLite's work runs beside it on the readers' threads.
 CANDIDATES = 300
 
 _NEWS_TAGS = "(SELECT group_concat(tag, ' ') FROM news_tags WHERE news_id = n.id)"
@@ -209,7 +212,7 @@ async def count(conn) -> int:
 # The scan: matches newest first, each checked against the viewer's filters (g: the group a
 # thread, post or news item is in, or the group itself; n: a news item; pu: a person).
 _SCAN = """
-SELECT f.rowid AS doc_id, {score} AS score
+SELECT f.rowid AS doc_id{columns}
 FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
 LEFT JOIN groups g ON g.id = d.group_id
 LEFT JOIN news n ON d.kind = 'news' AND n.id = d.object_id
@@ -226,7 +229,7 @@ ORDER BY f.rowid DESC LIMIT ?"""
 # What a page of hits shows, read for those hits only. The live rows are checked once more
 # (the index changes with them in one transaction, so this drops nothing unless that broke).
 _SHOW = """
-SELECT d.id AS doc_id, d.kind, d.object_id, h.score,
+SELECT d.id AS doc_id, d.kind, d.object_id,
        CASE d.kind WHEN 'thread' THEN t.created_at WHEN 'post' THEN p.created_at WHEN 'group' THEN g.created_at
             WHEN 'news' THEN COALESCE(n.published_at, n.publish_at) WHEN 'page' THEN sp.created_at
             ELSE pu.created_at END AS created_at,
@@ -254,14 +257,9 @@ WHERE CASE d.kind
 ORDER BY {order}"""
 
 
-async def search(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
-                 kind: str | None = None, group_id: int | None = None, author_id: int | None = None,
-                 since: str | None = None, until: str | None = None, by_date: bool = False,
-                 after: int | None = None, limit: int = 20):
-    """One page of hits the policy's filters let through (readable: groups whose threads and
-    posts the viewer reads; visible: groups they see; news: news items they read), best first
-    or newest first. `after` is where the page before ended: the last hit's id by date, an
-    offset into the ranked candidates by relevance."""
+def _scan(columns: str, match: str, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
+          kind: str | None, group_id: int | None, author_id: int | None, since: str | None, until: str | None,
+          before: int | None) -> tuple[str, list]:
     filters, params = [], []
     if kind:
         filters.append("d.kind = ?")
@@ -278,17 +276,31 @@ async def search(conn, match: str, *, readable: tuple[str, list], visible: tuple
     if until:
         filters.append("f.rowid < ?")
         params.append(minute_key(until))
-    if by_date and after is not None:
+    if before is not None:
         filters.append("f.rowid < ?")
-        params.append(after)
-    scan = _SCAN.format(
-        score="0" if by_date else f"bm25(search_fts, {', '.join(map(str, WEIGHTS))})",
-        readable=readable[0], visible=visible[0], news=news[0],
-        filters="".join(f" AND {clause}" for clause in filters))
-    scan_params = [match, *readable[1], *visible[1], *news[1], *params]
-    if by_date:
-        page, page_params, order = scan, [*scan_params, limit], "d.id DESC"
-    else:
-        page = f"SELECT doc_id, score FROM ({scan}) ORDER BY score, doc_id DESC LIMIT ? OFFSET ?"
-        page_params, order = [*scan_params, CANDIDATES, limit, after or 0], "h.score, d.id DESC"
-    return await fetch_all(conn, _SHOW.format(page=page, order=order), page_params)
+        params.append(before)
+    sql = _SCAN.format(columns=columns, readable=readable[0], visible=visible[0], news=news[0],
+                       filters="".join(f" AND {clause}" for clause in filters))
+    return sql, [match, *readable[1], *visible[1], *news[1], *params]
+
+
+async def newest(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
+                 kind: str | None = None, group_id: int | None = None, author_id: int | None = None,
+                 since: str | None = None, until: str | None = None, before: int | None = None, limit: int = 20):
+    """One page of hits the policy's filters let through (readable: groups whose threads and
+    posts the viewer reads; visible: groups they see; news: news items they read), newest
+    first, older than the id `before` (where the page before ended)."""
+    scan, params = _scan("", match, readable, visible, news, kind, group_id, author_id, since, until, before)
+    return await fetch_all(conn, _SHOW.format(page=scan, order="d.id DESC"), [*params, limit])
+
+
+async def ranked(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
+                 kind: str | None = None, group_id: int | None = None, author_id: int | None = None,
+                 since: str | None = None, until: str | None = None, offset: int = 0, limit: int = 20):
+    """One page of the newest CANDIDATES matches the viewer may read, ranked by bm25 (newest
+    first among equals), from `offset` in that ranking."""
+    scan, params = _scan(f", bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score", match, readable, visible,
+                         news, kind, group_id, author_id, since, until, None)
+    page = f"SELECT doc_id, score FROM ({scan}) ORDER BY score, doc_id DESC LIMIT ? OFFSET ?"
+    return await fetch_all(conn, _SHOW.format(page=page, order="h.score, d.id DESC"),
+                           [*params, CANDIDATES, limit, offset])
