@@ -351,4 +351,12 @@ CREATE VIRTUAL TABLE search_fts USING fts5(title, body, words, tokenize='unicode
 INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', 0);
 DELETE FROM site_settings WHERE key = 'search_indexed';
 """,
+    # issue 10, posting at a million posts: a new post's index entry is written after its
+    # commit, many in one transaction (forum/services/search_index.py, index_queued); until
+    # then its id waits here. Removing or hiding a post still leaves the index at once.
+    11: """
+CREATE TABLE search_queue (
+    post_id         INTEGER PRIMARY KEY     -- no FK: a post deleted meanwhile is simply not indexed
+);
+""",
 }

@@ -42,6 +42,7 @@ class Scheduler:
         await notifications.run_jobs(self.svc)
         await mailings.send_due_mail(self.svc)
         await mailings.send_due_digests(self.svc)
+        await search_index.index_queued(self.svc)
         await search_index.merge_index(self.svc)
 
     async def _run(self) -> None:
@@ -66,7 +67,8 @@ class Scheduler:
                     if await news.publish_due(self.svc) + await notifications.run_jobs(self.svc):
                         # a commit or a news item's moment: fan out what it left
                         await mailings.send_due_mail(self.svc)  # "immediately" means now, not at the tick
-                    await search_index.merge_index(self.svc, budget_seconds=0.05)  # the segments posts left
+                    await search_index.index_queued(self.svc)  # new posts' entries, many in one transaction
+                    await search_index.merge_index(self.svc, budget_seconds=0.05)  # the segments they left
             except Exception:  # keep the clock running; the due work stays due
                 log.exception("scheduled work failed")
 

@@ -475,3 +475,62 @@ async def test_a_word_asked_for_twice_costs_once(admin, anonymous):
     visitor = await anonymous()
     many = " ".join(["dijk"] * 60)  # one word sixty times: one term, not a 422 and not sixty scans
     assert ("thread", created["thread"]["id"]) in await found(visitor, many)
+
+
+async def test_new_posts_are_indexed_after_their_commit_and_found_by_the_next_search(admin, anonymous, server, svc):
+    """Posting does not wait for the index: a new post's entry is written after its commit (by
+    the scheduler, here stopped), and a search first writes what waits, so it misses nothing
+    committed before it."""
+    await quiet(server.app)
+    made = await admin.post(f"/api/v1/groups/{FRYSLAN}/threads",
+                            {"title": "Kwelderherstel", "body": "Samenwerkingen rond de kwelders"}, expect=201)
+    reply = await admin.post(f"/api/v1/threads/{made['thread']['id']}/posts",
+                             {"body": "De gemeenten werken samen aan kwelderherstel."}, expect=201)
+    assert await count(svc, "search_queue") == 2
+    async with svc.db.read() as conn:
+        assert await conn.execute_fetchall("SELECT 1 FROM search_docs WHERE kind = 'post' AND object_id IN (?, ?)",
+                                           (made["post"]["id"], reply["post"]["id"])) == []
+    visitor = await anonymous()
+    assert ("post", reply["post"]["id"]) in await found(visitor, "kwelderherstel")
+    assert await count(svc, "search_queue") == 0
+    assert ("post", made["post"]["id"]) in await found(visitor, "kwelders")
+
+
+async def test_a_post_removed_hidden_or_moved_before_its_entry_is_written(admin, anonymous, make_user, server, svc):
+    await quiet(server.app)
+    closed = (await open_group(admin, "Dichte kweldergroep", "closed"))["id"]
+    member = await make_user("Lid Kwelder")
+    await member.post(f"/api/v1/groups/{FRYSLAN}/join")
+    made = await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Slibvang", "body": "slibvang"},
+                            expect=201)
+    thread_id = made["thread"]["id"]
+    removed = (await member.post(f"/api/v1/threads/{thread_id}/posts", {"body": "slibvang weg"}, expect=201))["post"]
+    hidden = (await member.post(f"/api/v1/threads/{thread_id}/posts", {"body": "slibvang reclame"},
+                                expect=201))["post"]
+    kept = (await member.post(f"/api/v1/threads/{thread_id}/posts", {"body": "slibvang blijft"}, expect=201))["post"]
+    await member.delete(f"/api/v1/posts/{removed['id']}")
+    await admin.post(f"/api/v1/posts/{hidden['id']}/reports", {"reason": "spam"}, expect=201)
+    item = (await admin.get("/api/v1/moderation/queue"))["items"][0]["id"]
+    await admin.post(f"/api/v1/moderation/queue/{item}/resolve", {"action": "hide", "reason": "reclame"})
+    await admin.patch(f"/api/v1/threads/{thread_id}", {"group_id": closed})
+    assert await count(svc, "search_queue") == 4
+    assert await search_index.index_queued(svc) == 4
+    hits = await found(admin, "slibvang", type="post")
+    assert ("post", kept["id"]) in hits and ("post", made["post"]["id"]) in hits
+    assert ("post", removed["id"]) not in hits and ("post", hidden["id"]) not in hits
+    async with svc.db.read() as conn:
+        groups = {row[0] for row in await conn.execute_fetchall(
+            "SELECT group_id FROM search_docs WHERE kind = 'post' AND object_id IN (?, ?)",
+            (kept["id"], made["post"]["id"]))}
+    assert groups == {closed}  # found only through the group it is in now
+    assert await found(await anonymous(), "slibvang", type="post") == []
+
+
+async def test_a_queue_left_by_an_earlier_run_is_written_before_the_first_search(admin, anonymous, server, svc):
+    await quiet(server.app)
+    made = await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Zoutwinning", "body": "zoutwinning"},
+                            expect=201)
+    svc.search_queued = False  # as a new process sees it: it knows nothing of the queue yet ...
+    assert ("post", made["post"]["id"]) not in await found(await anonymous(), "zoutwinning")
+    svc.search_queued = True  # ... but starts believing there may be one
+    assert ("post", made["post"]["id"]) in await found(await anonymous(), "zoutwinning")

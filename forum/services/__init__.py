@@ -30,6 +30,9 @@ class Services:
     sessions: GenerationCache | None = None  # token hash → session user, until the next write
     reads: GenerationCache | None = None     # hot page reads (a thread, a group's first page)
     limiter: RateLimiter | None = None
+    # new posts wait in search_queue for their index entry (forum/services/search_index.py);
+    # True at start, so a queue an earlier run left is written before the first search
+    search_queued: bool = True
 
     def __post_init__(self):
         if self.sessions is None:

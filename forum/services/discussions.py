@@ -165,7 +165,7 @@ async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str
         thread = await store.get_thread(tx, thread_id)
         post = await store.get_post(tx, post_id)
         await search_index.index_thread(tx, thread_id)
-        await search_index.index_post(tx, post_id)
+        await search_index.index_new_post(svc, tx, post_id)
         await store.append_event(tx, f"group:{group_id}", "thread.created", {"thread": thread_out(thread)}, now)
         await notifications.after_thread_started(tx, svc, actor, thread_id, post_id)
     return thread, post
@@ -290,7 +290,7 @@ async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, paren
             body=body, body_html=html, now=now,
         )
         await store.touch_thread(tx, thread_id, poster_id=actor.user_id, now=now)
-        await search_index.index_post(tx, post_id)
+        await search_index.index_new_post(svc, tx, post_id)
         post = await store.get_post(tx, post_id)
         await store.append_event(tx, f"thread:{thread_id}", "post.created", {"post": post_out(post)}, now)
         if thread["news_id"] is None:  # a news item's comments are not in the group's list

@@ -26,7 +26,7 @@ from forum import policy
 from forum.errors import Invalid, N_
 from forum.policy import Actor
 from forum.security import sign, signature_matches
-from forum.services import Services
+from forum.services import Services, search_index
 from forum.services.checks import FieldErrors
 from forum.services.search_index import KINDS, stem, words
 from forum.store import search as store
@@ -294,6 +294,8 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
     if after is not None and query.sort != "date" and not 0 < after <= MAX_OFFSET:
         raise Invalid(fields={"cursor": N_("Ongeldige paginaverwijzing.")})
 
+    if svc.search_queued:  # posts committed before this search are found by it
+        await search_index.index_queued(svc)
     filters = dict(
         readable=policy.readable_groups_sql(actor, "g"), visible=policy.visible_groups_sql(actor, "g"),
         # only what is published and not withdrawn, for its editors too: a draft is not a find

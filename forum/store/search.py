@@ -186,6 +186,12 @@ async def source(conn, kind: str, object_id: int):
     return await fetch_one(conn, f"{KIND_SOURCES[kind]} AND {_ALIAS[kind]}.id = ?", (object_id,))
 
 
+async def posts_as_indexed(conn, post_ids: list[int]):
+    """These posts as the index holds them, those that belong there (shown, in a thread that is)."""
+    marks = ", ".join("?" * len(post_ids))
+    return await fetch_all(conn, f"{KIND_SOURCES['post']} AND p.id IN ({marks})", post_ids)
+
+
 async def thread_state(conn, thread_id: int):
     """(id, title, news_id, group_id, deleted_at) of a thread, removed or not."""
     return await fetch_one(conn, "SELECT id, title, news_id, group_id, deleted_at FROM threads WHERE id = ?",
@@ -197,6 +203,20 @@ async def unindexed_posts_of_thread(conn, thread_id: int):
     return await fetch_all(conn, f"{KIND_SOURCES['post']} AND p.thread_id = ? AND NOT EXISTS"
                                  " (SELECT 1 FROM search_docs d WHERE d.kind = 'post' AND d.object_id = p.id)"
                                  " ORDER BY p.id", (thread_id,))
+
+
+async def queue_post(conn, post_id: int) -> None:
+    await execute(conn, "INSERT OR IGNORE INTO search_queue (post_id) VALUES (?)", (post_id,))
+
+
+async def queued_posts(conn, limit: int) -> list[int]:
+    rows = await fetch_all(conn, "SELECT post_id FROM search_queue ORDER BY post_id LIMIT ?", (limit,))
+    return [row["post_id"] for row in rows]
+
+
+async def unqueue_posts(conn, post_ids: list[int]) -> None:
+    marks = ", ".join("?" * len(post_ids))
+    await execute(conn, f"DELETE FROM search_queue WHERE post_id IN ({marks})", post_ids)
 
 
 async def merge(conn, pages: int) -> None:
