@@ -42,6 +42,22 @@ async def test_accents_case_and_dutch_word_forms(admin, anonymous):
     assert await found(visitor, "fryslan samenwerkingen", type="post") == []
 
 
+async def test_plurals_with_an_apostrophe_are_the_word(admin, anonymous):
+    """Dutch writes some plurals with an apostrophe: "regio's" is "regio" (it required a word "s" too)."""
+    plain = (await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Kustregio", "body": "Eén foto van de regio."},
+                              expect=201))["post"]["id"]
+    plural = (await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Kustregio's",
+                                                                      "body": "Foto’s uit de regio's."},
+                               expect=201))["post"]["id"]
+    visitor = await anonymous()
+    for q in ("regio's", "foto's", "foto’s regio", "regio"):
+        hits = await found(visitor, q, type="post")
+        assert ("post", plain) in hits and ("post", plural) in hits, q
+    hit = next(hit for hit in (await visitor.get("/api/v1/search?q=regio%27s&type=post"))["results"]
+               if hit["id"] == plural)
+    assert "<mark>regio</mark>" in hit["snippet_html"]
+
+
 async def test_phrases_and_prefixes(admin, anonymous):
     created = await admin.post(f"/api/v1/groups/{FRYSLAN}/threads",
                                {"title": "Overleg", "body": "Het regionale energieloket opent in maart."}, expect=201)
@@ -258,6 +274,9 @@ async def test_the_search_page_with_and_without_results(admin, anonymous):
     text = await nothing.text()
     assert nothing.status == 200 and "Geen resultaten gevonden" in text
     assert 'value="onvindbaarwoord"' in text and 'value="post" selected' in text and 'value="2026-01-01"' in text
+    assert "vanaf vier letters" not in text
+    typing = await (await visitor.client.get("/search?q=onvindbaarwoord+wad")).text()
+    assert "Geen resultaten gevonden" in typing and "vanaf vier letters" in typing  # "wad" is no prefix yet
     assert "haal een of meer filters weg" in text
     wrong = await visitor.client.get("/search?q=zon&from=2026-12-02&to=2026-12-01")
     assert wrong.status == 422 and "De einddatum ligt voor de begindatum." in await wrong.text()

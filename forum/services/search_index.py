@@ -36,8 +36,13 @@ def fold(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
 
+# Dutch writes some plurals and genitives with an apostrophe ("regio's", "foto's", "Anna's"):
+# "regio's" is the word "regio", not "regio" and "s" (which a search would then also require)
+_APOSTROPHE_S = re.compile(r"(?<=[^\W_])['\u2019]s\b")
+
+
 def words(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
+    return _WORD.findall(_APOSTROPHE_S.sub("", fold(text)))
 
 
 def stems(text: str) -> str:
