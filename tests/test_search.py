@@ -553,3 +553,41 @@ async def test_a_queue_left_by_an_earlier_run_is_written_before_the_first_search
     assert ("post", made["post"]["id"]) not in await found(await anonymous(), "zoutwinning")
     svc.search_queued = True  # ... but starts believing there may be one
     assert ("post", made["post"]["id"]) in await found(await anonymous(), "zoutwinning")
+
+
+async def test_filters_by_a_group_chosen_from_a_list_and_an_author_by_username(admin, anonymous, make_user):
+    hidden = (await open_group(admin, "Verborgen kwelderoverleg", "hidden"))["id"]
+    writer = await make_user("Schrijver Kwelder")
+    await writer.patch("/api/v1/me", {"display_name": "Schrijver Kwelder", "handle": "schrijver-kwelder"})
+    await writer.post(f"/api/v1/groups/{FRYSLAN}/join")
+    theirs = (await writer.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Kwelderwerk", "body": "kwelderwerk"},
+                                expect=201))["post"]["id"]
+    others = (await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Kwelderwerk ook", "body": "kwelderwerk"},
+                               expect=201))["post"]["id"]
+    visitor = await anonymous()
+    form = await (await visitor.client.get("/search")).text()
+    assert f'<option value="{FRYSLAN}">Noordoost Fryslân</option>' in form
+    assert "Verborgen kwelderoverleg" not in form and f'value="{hidden}"' not in form  # only groups the viewer sees
+    for author in ("schrijver-kwelder", "@Schrijver-Kwelder"):
+        hits = await found(visitor, "kwelderwerk", type="post", author=author)
+        assert ("post", theirs) in hits and ("post", others) not in hits, author
+    page = await (await visitor.client.get("/search?q=kwelderwerk&author=schrijver-kwelder")).text()
+    assert "/threads/" in page and 'value="schrijver-kwelder"' in page
+    body = await visitor.get("/api/v1/search?q=kwelderwerk&author=niemand-hier", expect=422)
+    assert "author" in body["error"]["fields"]
+    body = await visitor.get("/api/v1/search?q=kwelderwerk&author=Geen%20naam!", expect=422)
+    assert "author" in body["error"]["fields"]
+    unknown = await visitor.client.get("/search?q=kwelderwerk&author=niemand-hier")
+    assert unknown.status == 422 and 'aria-invalid="true"' in await unknown.text()
+    profile = await (await visitor.client.get(f"/users/{writer.id}")).text()
+    assert "@schrijver-kwelder" in profile and "/search?author=schrijver-kwelder" in profile
+
+
+def test_snippets_keep_only_ordinary_words_between_searches():
+    """Folded words are kept between snippets, but not long ones (a post may be one word of
+    50,000 characters; 50,000 of those would be gigabytes)."""
+    query = search.parse({"q": "kwelder"})
+    before = search._normal_kept.cache_info().currsize
+    search.snippet_html("kwelder " + "𠀀" * 5_000 + " " + "x" * 3_000, query)
+    assert search._normal_kept.cache_info().currsize - before <= 1  # at most "kwelder" itself
+    assert "<mark>kwelder</mark>" in search.snippet_html("Een kwelder", query)

@@ -15,7 +15,7 @@ from forum.security import (burn_password_check, hash_password, new_token, token
                             verify_password)
 from forum.services import Services, addresses, search_index
 from forum.services.live import account_changed
-from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field, email_field,
+from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field, email_field, handle_field,
                                    password_field, text_field)
 from forum.store import groups as group_store
 from forum.store import users as user_store
@@ -223,9 +223,7 @@ async def update_profile(svc: Services, actor: Actor, *, display_name: str, bio:
     bio = text_field(errors, "bio", bio, max_len=MAX_BIO, required=False, single_line=False)
     choice_field(errors, "locale", locale, ("nl", "en"))
     if handle is not None:
-        handle = handle.strip().lstrip("@").lower()
-        if not HANDLE_RE.match(handle):
-            errors.add("handle", N_("Een gebruikersnaam heeft 2 tot 30 kleine letters, cijfers of streepjes."))
+        handle = handle_field(errors, "handle", handle)
     errors.raise_if_any()
     async with svc.db.write() as tx:
         if handle is not None and handle != actor.handle:
@@ -237,7 +235,6 @@ async def update_profile(svc: Services, actor: Actor, *, display_name: str, bio:
         return await user_store.by_id(tx, actor.user_id)
 
 
-HANDLE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$")
 DIGEST_DAYS = {"daily": 1, "weekly": 7}
 
 

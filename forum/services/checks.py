@@ -7,6 +7,7 @@ from forum.errors import Invalid, N_
 from forum.security import PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+HANDLE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$")
 MAX_TITLE = 200
 MAX_BODY = 50_000
 MAX_NAME = 80
@@ -73,3 +74,11 @@ def choice_field(errors: FieldErrors, name: str, value: str, choices: tuple[str,
     if value not in choices:
         errors.add(name, N_("Kies een van de mogelijkheden."))
     return value
+
+
+def handle_field(errors: FieldErrors, name: str, raw: str) -> str:
+    """A handle as typed ("@Jan-de-Vries" is "jan-de-vries"), its form checked."""
+    handle = raw.strip().lstrip("@").lower()
+    if not HANDLE_RE.match(handle):
+        errors.add(name, N_("Een gebruikersnaam heeft 2 tot 30 kleine letters, cijfers of streepjes."))
+    return handle

@@ -15,8 +15,9 @@ import base64
 import binascii
 import functools
 import json
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Mapping
 
@@ -27,9 +28,12 @@ from forum.errors import Invalid, N_
 from forum.policy import Actor
 from forum.security import sign, signature_matches
 from forum.services import Services, search_index
-from forum.services.checks import FieldErrors
+from forum.services.checks import FieldErrors, handle_field
 from forum.services.search_index import KINDS, stem, words
 from forum.store import search as store
+from forum.store import users as user_store
+
+log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "date")
 MAX_QUERY = 500
@@ -58,6 +62,7 @@ class Query:
     until: date | None
     sort: str
     cursor: str
+    author: str | None = None  # a person's handle, for author_id (the search page's field)
 
     def fingerprint(self) -> str:
         return json.dumps([self.q, self.kind, self.group_id, self.author_id, str(self.since), str(self.until),
@@ -164,6 +169,7 @@ def parse(params: Mapping[str, str]) -> Query:
             errors.add("q", N_("Gebruik hoogstens %(max)d woorden."), max=MAX_TERMS)
         elif longest > MAX_PHRASE:
             errors.add("q", N_("Een zin tussen aanhalingstekens heeft hoogstens %(max)d woorden."), max=MAX_PHRASE)
+    author = handle_field(errors, "author", params["author"]) if params.get("author", "").strip() else ""
     kind = params.get("type", "") or None
     if kind is not None and kind not in KINDS:
         errors.add("type", N_("Kies een van de soorten."))
@@ -176,7 +182,7 @@ def parse(params: Mapping[str, str]) -> Query:
     query = Query(q=q, match=match, exact=exact, stems=found, prefix=prefix, kind=kind,
                   group_id=_id(errors, "group_id", params.get("group_id", "")),
                   author_id=_id(errors, "author_id", params.get("author_id", "")),
-                  since=since, until=until, sort=sort, cursor=params.get("cursor", ""))
+                  since=since, until=until, sort=sort, cursor=params.get("cursor", ""), author=author or None)
     errors.raise_if_any()
     return query
 
@@ -213,12 +219,17 @@ def _decode_cursor(secret: str, viewer: str, query: Query) -> tuple[int, bool] |
     return key[0], key[1]
 
 
-@functools.lru_cache(maxsize=50_000)
 def _normal(word: str) -> tuple[str, str]:
-    """(folded, stem) of a word as written. Snippets meet the same words over and over (every
-    search writes twenty), and folding and stemming each anew was most of their cost."""
+    """(folded, stem) of a word as written."""
     folded = "".join(words(word))
     return folded, stem(folded)
+
+
+# Snippets meet the same words over and over (every search writes twenty), and folding and
+# stemming each anew was most of their cost. Only words of ordinary length are kept: a post
+# may be one word of 50,000 characters, and 50,000 of those would be gigabytes (found in review).
+_normal_kept = functools.lru_cache(maxsize=50_000)(_normal)
+CACHED_WORD = 40
 
 
 _WORDS = re.compile(r"[^\W_]+")
@@ -231,7 +242,7 @@ def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
     stems, prefix = query.stems, query.prefix
 
     def hit(word: str) -> bool:
-        folded, stemmed = _normal(word)
+        folded, stemmed = _normal_kept(word) if len(word) <= CACHED_WORD else _normal(word)
         return stemmed in stems or (prefix is not None and folded.startswith(prefix))
 
     # read words only as far as the window around the first hit needs (a post may hold 50,000
@@ -288,6 +299,12 @@ def result_out(row, query: Query) -> dict:
 async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tuple[Query, list[dict], str | None]:
     """(the checked query, one page of results, cursor of the next page or None)."""
     query = parse(params)
+    if query.author is not None and query.author_id is None:
+        async with svc.db.read() as conn:
+            author_id = await user_store.handle_owner(conn, query.author)
+        if author_id is None:
+            raise Invalid(fields={"author": N_("Niemand heeft deze gebruikersnaam.")})
+        query = replace(query, author_id=author_id)
     viewer = str(actor.user_id if actor.active else "")
     cursor = _decode_cursor(svc.config.secret_key, viewer, query)
     after, widened = cursor if cursor else (None, False)
@@ -295,7 +312,10 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
         raise Invalid(fields={"cursor": N_("Ongeldige paginaverwijzing.")})
 
     if svc.search_queued:  # posts committed before this search are found by it
-        await search_index.index_queued(svc)
+        try:  # one batch at most: a longer queue is the scheduler's
+            await search_index.index_queued(svc, batches=1)
+        except Exception:  # the search still answers; the scheduler writes the entries later
+            log.exception("could not write the queued index entries before a search")
     filters = dict(
         readable=policy.readable_groups_sql(actor, "g"), visible=policy.visible_groups_sql(actor, "g"),
         # only what is published and not withdrawn, for its editors too: a draft is not a find

@@ -118,12 +118,12 @@ async def index_new_post(svc: Services, tx, post_id: int) -> None:
 QUEUE_BATCH = 500
 
 
-async def index_queued(svc: Services) -> int:
-    """Write the entries of the posts waiting in the queue, as each post is now (one removed or
-    hidden meanwhile is not written; one moved is found through its new group). Returns how
-    many waited."""
-    written = 0
-    while True:
+async def index_queued(svc: Services, batches: int | None = None) -> int:
+    """Write the entries of the posts waiting in the queue (all, or this many batches), as each
+    post is now (one removed or hidden meanwhile is not written; one moved is found through its
+    new group). Returns how many were taken from the queue."""
+    written, done = 0, 0
+    while batches is None or done < batches:
         # invisible to caches: no page shows the index (searches are not cached)
         async with svc.db.write(visible=False) as tx:
             post_ids = await store.queued_posts(tx, QUEUE_BATCH)
@@ -134,11 +134,13 @@ async def index_queued(svc: Services) -> int:
                 if shown:
                     await _put_batch(tx, "post", shown)  # new entries in two statements, not two each
                 await store.unqueue_posts(tx, post_ids)
-            if len(post_ids) < QUEUE_BATCH:
-                svc.search_queued = False
-        written += len(post_ids)
+        # committed, and no other write can have begun since (nothing awaited after the lock's
+        # release): the queue is empty if this batch was its last
         if len(post_ids) < QUEUE_BATCH:
-            return written
+            svc.search_queued = False
+            return written + len(post_ids)
+        written, done = written + len(post_ids), done + 1
+    return written
 
 
 async def index_group(tx, group_id: int) -> None:

@@ -8,20 +8,22 @@ from aiohttp import web
 
 from forum.errors import Invalid
 from forum.keys import actor_key, services_key
-from forum.services import search
+from forum.services import groups, search
 from forum.web.pages import form_errors, render
 
-FILTERS = ("q", "type", "group_id", "author_id", "from", "to", "sort")
+FILTERS = ("q", "type", "group_id", "author", "author_id", "from", "to", "sort")
 
 
 async def index(request: web.Request) -> web.Response:
     values = {name: request.query.get(name, "") for name in FILTERS}
-    context = {"values": values, "results": [], "next_url": None, "errors": {}, "searched": False}
+    svc, actor = request.app[services_key], request[actor_key]
+    # the group filter offers the groups the viewer sees (not a number to know)
+    context = {"values": values, "results": [], "next_url": None, "errors": {}, "searched": False,
+               "groups": await groups.list_groups(svc, actor)}
     if not values["q"].strip() and not request.query.get("cursor"):
         return render(request, "search.html", context)  # the empty form, nothing asked yet
     try:
-        _, results, next_cursor = await search.search(request.app[services_key], request[actor_key],
-                                                      request.query)
+        _, results, next_cursor = await search.search(svc, actor, request.query)
     except Invalid as error:
         return render(request, "search.html", {**context, "errors": form_errors(error)}, status=422)
     next_url = None
