@@ -187,7 +187,8 @@ API_ROUTES = [
              "Search what I may read: threads, posts, news, pages, groups, people. Words match whatever their"
              " accents, case or Dutch word form; \"quoted phrases\"; the last word is also a prefix when whole words"
              " find less than a page. type=thread|post|news|page|group|user,"
-             " sort=relevance|date, from/to=YYYY-MM-DD; pass `next` as `cursor` for the following page",
+             " author=a username (or author_id), sort=relevance|date, from/to=YYYY-MM-DD; pass `next` as `cursor`"
+             " for the following page",
              auth=False, query=api_search.QUERY),
     ApiRoute("GET", "/api/v1/admin/users", api_accounts.admin_users, "api.admin.users",
              "All accounts (admin); ?status=pending|active|suspended"),

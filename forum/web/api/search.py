@@ -8,7 +8,7 @@ from forum.services import search
 from forum.web.api import json_out
 
 QUERY = (("q", "string", True), ("type", "string", False), ("group_id", "integer", False),
-         ("author_id", "integer", False), ("from", "string", False), ("to", "string", False),
+         ("author_id", "integer", False), ("author", "string", False), ("from", "string", False), ("to", "string", False),
          ("sort", "string", False), ("cursor", "string", False))
 
 
