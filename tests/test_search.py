@@ -42,6 +42,18 @@ async def test_accents_case_and_dutch_word_forms(admin, anonymous):
     assert await found(visitor, "fryslan samenwerkingen", type="post") == []
 
 
+async def test_a_word_kept_for_prefixes_is_no_whole_word_hit(admin, anonymous):
+    """The forms kept for prefixes ("wegen", stem "weeg") are no hit for a word whose stem they
+    are ("wegens", stem "wegen"), and still reach a prefix."""
+    roads = ("post", (await admin.post(f"/api/v1/groups/{FRYSLAN}/threads",
+                                       {"title": "Onderhoud", "body": "De wegen zijn slecht onderhouden."},
+                                       expect=201))["post"]["id"])
+    visitor = await anonymous()
+    assert roads not in await found(visitor, "wegens")
+    assert roads in await found(visitor, "wegen")
+    assert roads in await found(visitor, "onderhoude")  # the last word as a prefix of a marked form
+
+
 async def test_plurals_with_an_apostrophe_are_the_word(admin, anonymous):
     """Dutch writes some plurals with an apostrophe: "regio's" is "regio" (it required a word "s" too)."""
     plain = (await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Kustregio", "body": "Eén foto van de regio."},

@@ -29,7 +29,7 @@ from forum.policy import Actor
 from forum.security import sign, signature_matches
 from forum.services import Services, search_index
 from forum.services.checks import FieldErrors, handle_field
-from forum.services.search_index import KINDS, stem, words
+from forum.services.search_index import KINDS, WORD_MARK, stem, words
 from forum.store import search as store
 from forum.store import users as user_store
 
@@ -83,10 +83,9 @@ def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int, int
     words, words in the longest phrase). Text between double quotes is a phrase; an unclosed
     quote counts as plain words; everything else FTS5 would read as syntax (*, -, :, ^,
     parentheses, NEAR, AND/OR/NOT) is only ever a quoted word here. A word asked for twice is
-    asked for once. Stems are asked for in every column, not just title and body: a stem is in
-    the `words` column only as some other word's unstemmed form, which is rare, and a column
-    filter makes bm25() read each word's whole list position by position (+30% at a million
-    posts)."""
+    asked for once. No column filter: the `words` column's forms are marked, so a stem is
+    found in titles and bodies only, and a filter makes bm25() read each word's whole list
+    position by position (+30% at a million posts)."""
     parts, all_stems, prefix, terms, longest = [], set(), None, 0, 0
     seen: set[str] = set()
     chunks = q.split('"')
@@ -122,8 +121,8 @@ def _build_match(q: str) -> tuple[str, str, frozenset[str], str | None, int, int
                           and not chunk[-1:].isspace()) else None
     exact = " AND ".join(parts)
     if prefix is not None:
-        # a prefix reaches the stems and the forms that differ from them (the `words` column)
-        parts[-1] = f"({parts[-1]} OR {{title body words}} : {_quoted(prefix)} *)"
+        # a prefix reaches the stems and the forms that differ from them (marked, in `words`)
+        parts[-1] = f"({parts[-1]} OR {_quoted(prefix)} * OR {_quoted(WORD_MARK + prefix)} *)"
     return " AND ".join(parts), exact, frozenset(all_stems), prefix, terms, longest
 
 
