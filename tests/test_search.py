@@ -281,6 +281,10 @@ async def test_the_search_page_with_and_without_results(admin, anonymous):
     assert empty_form.status == 200 and "Geen resultaten gevonden" not in await empty_form.text()
     page = await (await visitor.client.get("/search?q=fryslan+samenwerkingen")).text()
     assert "Samenwerking in Noordoost Fryslân" in page and "<mark>" in page
+    assert "Resultaten voor “fryslan samenwerkingen”" in page
+    assert '<p class="meta">Discussie' in page  # one of each, where the filter names them in the plural
+    post_page = await (await visitor.client.get("/search?q=waddenkust")).text()
+    assert '<p class="meta">Bericht in een discussie' in post_page
     assert 'value="fryslan samenwerkingen"' in page
     nothing = await visitor.client.get("/search?q=onvindbaarwoord&type=post&from=2026-01-01")
     text = await nothing.text()
