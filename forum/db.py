@@ -9,7 +9,6 @@ never wait for the writer.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
 import sqlite3
@@ -91,7 +90,7 @@ class Database:
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
-        self._next_reader = None
+        self._reading: dict[aiosqlite.Connection, int] = {}
         self._lock = asyncio.Lock()
         self._commit_listeners: list[Callable[[], None]] = []
         self.generation = 0  # commits made through this object; forum/cache.py keys on it
@@ -104,7 +103,7 @@ class Database:
         for reader in self._readers:
             await reader.execute("PRAGMA query_only=ON")
             await reader.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
-        self._next_reader = itertools.cycle(self._readers)
+        self._reading = {reader: 0 for reader in self._readers}
 
     async def close(self) -> None:
         for conn in [*self._readers, self._writer]:
@@ -138,7 +137,15 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        yield next(self._next_reader)
+        """The reader with the fewest reads in progress (each runs its queries one at a time on
+        its own thread): taken in turn, a read could queue behind a long search on one
+        reader while the other stood idle."""
+        reader = min(self._readers, key=self._reading.__getitem__)
+        self._reading[reader] += 1
+        try:
+            yield reader
+        finally:
+            self._reading[reader] -= 1
 
     async def _migrate(self) -> None:
         conn = self._writer
