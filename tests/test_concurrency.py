@@ -34,11 +34,11 @@ async def test_concurrent_writers_and_readers(admin, make_user, anonymous, svc):
     assert await count(svc, "events") >= 60
 
 
-async def test_reads_go_to_the_least_busy_reader(svc):
-    """A read does not queue behind a long one while another reader stands idle (taken in
+async def test_searches_go_to_the_least_busy_reader(svc):
+    """A search does not queue behind a long read while another reader stands idle (taken in
     turn, every other read here would wait for the one held open)."""
     async with svc.db.read() as busy:
         for _ in range(4):
-            async with svc.db.read() as other:
+            async with svc.db.read(least_busy=True) as other:
                 assert other is not busy
                 assert (await other.execute_fetchall("SELECT 1"))[0][0] == 1

@@ -324,7 +324,7 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
         until=(query.until + timedelta(days=1)).isoformat() if query.until else None)
 
     async def page(match: str):
-        async with svc.db.read() as conn:
+        async with svc.db.read(least_busy=True) as conn:
             if query.sort == "date":
                 return await store.newest(conn, match, before=after, limit=PAGE_SIZE + 1, **filters)
             return await store.ranked(conn, match, offset=after or 0, limit=PAGE_SIZE + 1, **filters)
