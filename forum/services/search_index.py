@@ -118,7 +118,9 @@ async def index_new_post(svc: Services, tx, post_id: int) -> None:
     search in this process writes what waits before it searches, so nobody misses a post
     committed before their search; the scheduler writes it ~0.1 s after the commit anyway."""
     await store.queue_post(tx, post_id)
-    svc.search_queued = True  # inside the transaction: index_queued clears it holding the same lock
+    # set inside the transaction; index_queued clears it only right after a commit that found
+    # the queue short, before any other write can begin
+    svc.search_queued = True
 
 
 QUEUE_BATCH = 500
