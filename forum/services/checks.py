@@ -7,6 +7,17 @@ from forum.errors import Invalid, N_
 from forum.security import PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def plain_id(raw: str | None) -> int | None:
+    """An id written in ASCII digits within SQLite's range, else None. (str.isdigit() alone
+    also takes '²', which int() refuses.)"""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+        return None
+    return int(raw)
+
+
 HANDLE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$")
 MAX_TITLE = 200
 MAX_BODY = 50_000

@@ -28,7 +28,7 @@ from forum.errors import Invalid, N_
 from forum.policy import Actor
 from forum.security import sign, signature_matches
 from forum.services import Services, search_index
-from forum.services.checks import FieldErrors, handle_field
+from forum.services.checks import FieldErrors, handle_field, plain_id
 from forum.services.search_index import KINDS, WORD_MARK, stem, words
 from forum.store import search as store
 from forum.store import users as user_store
@@ -144,10 +144,10 @@ def _date(errors: FieldErrors, name: str, raw: str) -> date | None:
 def _id(errors: FieldErrors, name: str, raw: str) -> int | None:
     if not raw:
         return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) < 2**63:
+    value = plain_id(raw)
+    if value is None:
         errors.add(name, N_("Verwacht een geheel getal."))
-        return None
-    return int(raw)
+    return value
 
 
 def parse(params: Mapping[str, str]) -> Query:

@@ -45,10 +45,6 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_APOSTROPHE_S.sub("", fold(text)))
 
 
-def stems(text: str) -> str:
-    return " ".join(_STEM_ALL(words(text)))
-
-
 # What marks a word in the `words` column: a letter (so FTS5 keeps it in the token) that
 # folding never produces from what people type. Unmarked, "wegen" kept there for prefixes was
 # also a whole-word hit for "wegens", whose stem it is (found in review).

@@ -225,10 +225,6 @@ async def merge(conn, pages: int) -> None:
     await execute(conn, "INSERT INTO search_fts (search_fts, rank) VALUES ('merge', ?)", (pages,))
 
 
-async def count(conn) -> int:
-    return await fetch_value(conn, "SELECT COUNT(*) FROM search_docs")
-
-
 # The scan: matches newest first, each checked against the viewer's filters (g: the group a
 # thread, post or news item is in, or the group itself; n: a news item; pu: a person).
 _SCAN = """

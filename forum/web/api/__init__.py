@@ -9,9 +9,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from forum.errors import BadRequest, Invalid, N_, NotFound, ServiceError
+from forum.services import checks
 
 Model = TypeVar("Model", bound=BaseModel)
-MAX_ID = 2**63 - 1
+MAX_ID = checks.MAX_ID  # the request models' bound
 
 
 class In(BaseModel):
@@ -101,17 +102,12 @@ async def read_json(request: web.Request, model: type[Model]) -> Model:
         raise Invalid(fields=fields)
 
 
-def parse_id(raw: str | None) -> int | None:
-    """An id written in ASCII digits within SQLite's range, else None. (str.isdigit() alone
-    also takes '²', which int() refuses.)"""
-    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        return None
-    return int(raw)
+parse_id = checks.plain_id  # the services' rule for an id as typed (forum/services/checks.py)
 
 
 def field_id(raw: str | None, field: str) -> int | None:
-    """An optional id typed in a form or a filter: None when empty, a 422 naming the field
-    when it is no id at all."""
+    """An optional group id typed in a form or a filter: None when empty, a 422 naming the
+    field when it is no id at all."""
     if not raw:
         return None
     value = parse_id(raw)

@@ -38,8 +38,8 @@ class NewsUpdateIn(In):
 async def list_news(request: web.Request) -> web.Response:
     query = request.query
     items, next_cursor = await news.listing(
-        request.app[services_key], request[actor_key], group_id=field_id(request.query.get("group_id"), "group_id"), tag=query.get("tag") or None,
-        kind=query.get("kind") or None, cursor=query.get("cursor") or None)
+        request.app[services_key], request[actor_key], group_id=field_id(query.get("group_id"), "group_id"),
+        tag=query.get("tag") or None, kind=query.get("kind") or None, cursor=query.get("cursor") or None)
     return json_out({"news": [news.news_out(item) for item in items], "next": next_cursor})
 
 
