@@ -3,6 +3,7 @@ read (decided inside the query, so the list agrees with the single-object API); 
 snippets; bad input; the HTML page; the index changing in the same transaction as the content."""
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import datetime
 import json
@@ -607,3 +608,31 @@ def test_snippets_keep_only_ordinary_words_between_searches():
     search.snippet_html("kwelder " + "𠀀" * 5_000 + " " + "x" * 3_000, query)
     assert search._normal_kept.cache_info().currsize - before <= 1  # at most "kwelder" itself
     assert "<mark>kwelder</mark>" in search.snippet_html("Een kwelder", query)
+
+
+async def test_an_author_filter_confirms_only_profiles_the_viewer_may_see(admin, anonymous, make_user):
+    suspended = await make_user("Geschorste Schrijver")
+    await suspended.patch("/api/v1/me", {"display_name": "Geschorste Schrijver", "handle": "geschorste-schrijver"})
+    await admin.post(f"/api/v1/admin/users/{suspended.id}/suspend", {"reason": "spam"})
+    visitor = await anonymous()
+    gone = await visitor.get("/api/v1/search?q=kwelder&author=geschorste-schrijver", expect=422)
+    nobody = await visitor.get("/api/v1/search?q=kwelder&author=niemand-hier", expect=422)
+    assert gone["error"]["fields"] == nobody["error"]["fields"]  # the same answer as for no one at all
+    await admin.get("/api/v1/search?q=kwelder&author=geschorste-schrijver")  # admins see the profile
+
+
+async def test_searches_arriving_together_write_the_queue_once(admin, anonymous, server, svc, monkeypatch):
+    await quiet(server.app)
+    made = await admin.post(f"/api/v1/groups/{FRYSLAN}/threads", {"title": "Kweldergras", "body": "kweldergras"},
+                            expect=201)
+    writes = []
+    original = svc.db.write
+
+    def counted(**kwargs):
+        writes.append(kwargs)
+        return original(**kwargs)
+    monkeypatch.setattr(svc.db, "write", counted)
+    visitors = [await anonymous() for _ in range(6)]
+    results = await asyncio.gather(*(found(visitor, "kweldergras") for visitor in visitors))
+    assert all(("post", made["post"]["id"]) in hits for hits in results)
+    assert len(writes) == 1  # the first search wrote the queue; the others waited for it

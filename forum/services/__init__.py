@@ -2,7 +2,8 @@
 the events users watch inside that same transaction. No HTTP, no HTML."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -33,6 +34,7 @@ class Services:
     # new posts wait in search_queue for their index entry (forum/services/search_index.py);
     # True at start, so a queue an earlier run left is written before the first search
     search_queued: bool = True
+    search_queue_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one writer of the queue at a time
 
     def __post_init__(self):
         if self.sessions is None:

@@ -126,6 +126,15 @@ async def index_queued(svc: Services, batches: int | None = None) -> int:
     """Write the entries of the posts waiting in the queue (all, or this many batches), as each
     post is now (one removed or hidden meanwhile is not written; one moved is found through its
     new group). Returns how many were taken from the queue."""
+    # one at a time: searches that arrive together wait for the first one's batch instead of
+    # each taking the writer for an empty queue (30 searches after one post made 30 writes)
+    async with svc.search_queue_lock:
+        if not svc.search_queued:  # cleared only when a commit found the queue empty
+            return 0
+        return await _write_queued(svc, batches)
+
+
+async def _write_queued(svc: Services, batches: int | None) -> int:
     written, done = 0, 0
     while batches is None or done < batches:
         # invisible to caches: no page shows the index (searches are not cached)
