@@ -574,6 +574,7 @@ async def test_a_queue_left_by_an_earlier_run_is_written_before_the_first_search
 
 async def test_filters_by_a_group_chosen_from_a_list_and_an_author_by_username(admin, anonymous, make_user):
     hidden = (await open_group(admin, "Verborgen kwelderoverleg", "hidden"))["id"]
+    closed = (await open_group(admin, "Besloten kwelderoverleg", "closed"))["id"]
     writer = await make_user("Schrijver Kwelder")
     await writer.patch("/api/v1/me", {"display_name": "Schrijver Kwelder", "handle": "schrijver-kwelder"})
     await writer.post(f"/api/v1/groups/{FRYSLAN}/join")
@@ -598,6 +599,25 @@ async def test_filters_by_a_group_chosen_from_a_list_and_an_author_by_username(a
     assert unknown.status == 422 and 'aria-invalid="true"' in await unknown.text()
     profile = await (await visitor.client.get(f"/users/{writer.id}")).text()
     assert "@schrijver-kwelder" in profile and "/search?author=schrijver-kwelder" in profile
+    # following that link: the form, the author filled in, asking for the one thing missing
+    linked = await visitor.client.get("/search?author=schrijver-kwelder")
+    text = await linked.text()
+    assert linked.status == 200 and 'value="schrijver-kwelder"' in text and "Geef een zoekterm op." in text
+    # a name typed in the form wins over an id left in the URL
+    hits = await found(visitor, "kwelderwerk", type="post", author="schrijver-kwelder", author_id=1)
+    assert ("post", theirs) in hits and ("post", others) not in hits
+    # the group choice offers what the viewer reads: a closed group's content is not for a stranger
+    stranger_form = await (await writer.client.get("/search")).text()
+    assert f'value="{FRYSLAN}"' in stranger_form and f'value="{closed}"' not in stranger_form
+    assert f'value="{closed}"' in await (await admin.client.get("/search")).text()
+
+
+def test_snippets_show_the_words_not_the_markdown():
+    query = search.parse({"q": "samenwerkingen"})
+    markdown = "# Regio\nDe provincie steunt **samenwerkingen** met [gemeenten](https://x.nl)."
+    html = search.snippet_html(search.plain_text(markdown), query)
+    assert "**" not in html and "](" not in html and "#" not in html
+    assert "<mark>samenwerkingen</mark> met gemeenten" in html
 
 
 def test_snippets_keep_only_ordinary_words_between_searches():

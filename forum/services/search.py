@@ -282,12 +282,22 @@ def _url(row) -> str:
     return {"thread": "/threads/", "group": "/groups/", "user": "/users/", "news": "/news/"}[kind] + str(object_id)
 
 
+# what Markdown writes around words ("**samenwerking**", "[tekst](url)", "# Kop"): a snippet
+# shows the words, not the marks (newcomer review)
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKDOWN_MARKS = re.compile(r"(?m)[*_`~]{1,3}|^\s{0,3}(?:#{1,6}|>)\s*")
+
+
+def plain_text(markdown: str) -> str:
+    return _MARKDOWN_MARKS.sub("", _MARKDOWN_LINK.sub(r"\1", markdown))
+
+
 def result_out(row, query: Query) -> dict:
     # the groups that hold site news's comments have no page of their own: no group to show
     shown_group = row["group_id"] is not None and row["group_kind"] != "site"
     return {
         "type": row["kind"], "id": row["object_id"], "title": row["title"],
-        "snippet_html": snippet_html(row["text"] or row["title"], query), "url": _url(row),
+        "snippet_html": snippet_html(plain_text(row["text"]) or row["title"], query), "url": _url(row),
         "group": {"id": row["group_id"], "name": row["group_name"]} if shown_group else None,
         "author": {"id": row["author_id"], "display_name": row["author_name"]}
         if row["author_id"] is not None else None,
@@ -298,7 +308,7 @@ def result_out(row, query: Query) -> dict:
 async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tuple[Query, list[dict], str | None]:
     """(the checked query, one page of results, cursor of the next page or None)."""
     query = parse(params)
-    if query.author is not None and query.author_id is None:
+    if query.author is not None:  # a name typed in the form wins over an id left in the URL
         async with svc.db.read() as conn:
             author_id = await user_store.handle_owner(conn, query.author)
             author = await user_store.by_id(conn, author_id) if author_id is not None else None
