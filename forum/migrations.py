@@ -370,4 +370,84 @@ CREATE VIRTUAL TABLE search_fts USING fts5(title, body, words, tokenize='unicode
 INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', 0);
 DELETE FROM site_settings WHERE key = 'search_indexed';
 """,
+    # issue 11: events (the agenda) with sign-up and a waiting list, their comment threads,
+    # groups that let members propose events, and the private calendar feed of each person.
+    # The live log's table is called `events`: these are `agenda_events`.
+    13: """
+ALTER TABLE groups ADD COLUMN members_propose_events INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threads ADD COLUMN event_id INTEGER;  -- set: the comments of that event, not a discussion
+DROP TRIGGER threads_count_insert;
+DROP TRIGGER threads_count_update;
+DROP TRIGGER threads_count_delete;
+CREATE TRIGGER threads_count_insert AFTER INSERT ON threads
+WHEN NEW.deleted_at IS NULL AND NEW.news_id IS NULL AND NEW.event_id IS NULL
+BEGIN UPDATE groups SET thread_count = thread_count + 1 WHERE id = NEW.group_id; END;
+CREATE TRIGGER threads_count_update AFTER UPDATE OF deleted_at, group_id, news_id, event_id ON threads
+BEGIN
+    UPDATE groups SET thread_count = thread_count
+        - (OLD.deleted_at IS NULL AND OLD.news_id IS NULL AND OLD.event_id IS NULL) WHERE id = OLD.group_id;
+    UPDATE groups SET thread_count = thread_count
+        + (NEW.deleted_at IS NULL AND NEW.news_id IS NULL AND NEW.event_id IS NULL) WHERE id = NEW.group_id;
+END;
+CREATE TRIGGER threads_count_delete AFTER DELETE ON threads
+WHEN OLD.deleted_at IS NULL AND OLD.news_id IS NULL AND OLD.event_id IS NULL
+BEGIN UPDATE groups SET thread_count = thread_count - 1 WHERE id = OLD.group_id; END;
+
+CREATE TABLE agenda_events (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: calendars keep its UID
+    group_id        INTEGER REFERENCES groups(id) ON DELETE CASCADE,  -- NULL: a site event
+    thread_id       INTEGER NOT NULL REFERENCES threads(id),           -- its comments
+    organiser_id    INTEGER NOT NULL REFERENCES users(id),
+    title           TEXT NOT NULL,
+    description     TEXT NOT NULL DEFAULT '',
+    description_html TEXT NOT NULL DEFAULT '',   -- rendered and sanitised once, at write time
+    starts_at       TEXT NOT NULL,               -- UTC; an all-day event: Dutch midnight of its first day
+    ends_at         TEXT NOT NULL,               -- UTC; an all-day event: Dutch midnight after its last day
+    all_day         INTEGER NOT NULL DEFAULT 0,
+    location        TEXT NOT NULL DEFAULT '',
+    online_url      TEXT NOT NULL DEFAULT '',
+    place_for_attendees INTEGER NOT NULL DEFAULT 0,  -- location and link shown to those going only
+    capacity        INTEGER,                     -- NULL: no limit
+    signup_deadline TEXT,                        -- NULL: until it starts
+    questions       TEXT NOT NULL DEFAULT '[]',  -- JSON list of the questions asked at sign-up
+    visibility      TEXT NOT NULL CHECK (visibility IN ('public', 'members', 'group')),
+    status          TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN ('proposed', 'scheduled', 'cancelled')),
+    cancel_reason   TEXT NOT NULL DEFAULT '',
+    going_count     INTEGER NOT NULL DEFAULT 0,  -- kept by the service in the sign-up's transaction
+    waiting_count   INTEGER NOT NULL DEFAULT 0,
+    maybe_count     INTEGER NOT NULL DEFAULT 0,
+    remind_at       TEXT NOT NULL,               -- a day before it starts
+    reminded_at     TEXT,
+    sequence        INTEGER NOT NULL DEFAULT 0,  -- iCalendar SEQUENCE: calendars take the newest version
+    created_at      TEXT NOT NULL,
+    edited_at       TEXT,
+    CHECK ((group_id IS NULL) = (visibility != 'group')),
+    CHECK (ends_at >= starts_at)
+);
+CREATE INDEX agenda_events_start ON agenda_events(starts_at, id);
+CREATE INDEX agenda_events_group ON agenda_events(group_id, starts_at, id);
+CREATE INDEX agenda_events_thread ON agenda_events(thread_id);
+CREATE INDEX agenda_events_remind ON agenda_events(remind_at) WHERE reminded_at IS NULL AND status = 'scheduled';
+
+CREATE TABLE agenda_rsvps (
+    id              INTEGER PRIMARY KEY,         -- with place_at: the order of the waiting list
+    event_id        INTEGER NOT NULL REFERENCES agenda_events(id) ON DELETE CASCADE,
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    answer          TEXT NOT NULL CHECK (answer IN ('going', 'maybe', 'no')),
+    status          TEXT NOT NULL CHECK (status IN ('going', 'waiting', 'maybe', 'no')),
+    answers         TEXT NOT NULL DEFAULT '{}',  -- JSON: question -> answer
+    place_at        TEXT NOT NULL,               -- when they last asked for a place: first come, first served
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    UNIQUE (event_id, user_id)
+);
+CREATE INDEX agenda_rsvps_waiting ON agenda_rsvps(event_id, status, place_at, id);
+CREATE INDEX agenda_rsvps_user ON agenda_rsvps(user_id, status);
+
+CREATE TABLE calendar_feeds (
+    user_id         INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    nonce           TEXT NOT NULL,               -- the feed's URL is signed over it: a new one revokes the old URL
+    created_at      TEXT NOT NULL
+);
+""",
 }

@@ -47,6 +47,10 @@ class Action(StrEnum):
     PUBLISH_NEWS = "publish_news"      # obj: the group, or None for site news
     READ_NEWS = "read_news"            # obj: a news row (published, or one the actor may edit)
     EDIT_NEWS = "edit_news"            # edit, unpublish, republish, delete: who may publish there
+    CREATE_EVENT = "create_event"      # obj: the group (its moderators; members propose where allowed) or None
+    READ_EVENT = "read_event"          # obj: an event row (proposed ones: their organisers only)
+    EDIT_EVENT = "edit_event"          # organisers: edit, cancel, approve, see and message attendees
+    RSVP = "rsvp"                      # answer going / maybe / not going
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,28 @@ def _news_audience_reads(actor: Actor, news: Any) -> bool:
     return can_read(actor, news["group_id"], news["group_visibility"])
 
 
+def _proposes_events(actor: Actor, group: Any) -> bool:
+    """Members of a group that lets them propose events (a moderator approves them)."""
+    return (actor.active and bool(group["members_propose_events"])
+            and actor.group_role(group["id"]) in GROUP_MEMBER_ROLES)
+
+
+def _organises(actor: Actor, event: Any) -> bool:
+    """Who runs an event: those who publish where it is (site: editors; a group: its moderators),
+    and whoever made it while they still read it and are not banned there."""
+    if _publishes_news(actor, event["group_id"], event["group_visibility"]):
+        return True
+    if not actor.active or event["organiser_id"] != actor.user_id:
+        return False
+    if event["group_id"] is None:
+        return True
+    return actor.group_role(event["group_id"]) in GROUP_MEMBER_ROLES
+
+
+def _event_readable(actor: Actor, event: Any) -> bool:
+    return _organises(actor, event) or (event["status"] != "proposed" and _news_audience_reads(actor, event))
+
+
 def is_shown(news: Any) -> bool:
     """Published and not withdrawn: what readers other than its editors may see."""
     return news["published_at"] is not None and news["unpublished_at"] is None
@@ -157,6 +183,21 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
         if action is Action.EDIT_NEWS:
             return editor
         return editor or (is_shown(obj) and _news_audience_reads(actor, obj))
+    if action is Action.CREATE_EVENT:
+        if obj is None:
+            return _publishes_news(actor, None, None)
+        group_id, visibility = _group_of(obj)
+        return visibility not in SITE_VISIBILITIES and (_publishes_news(actor, group_id, visibility)
+                                                        or _proposes_events(actor, obj))
+    if action is Action.READ_EVENT:
+        return _event_readable(actor, obj)
+    if action is Action.EDIT_EVENT:
+        return _organises(actor, obj)
+    if action is Action.RSVP:
+        # a group's events are for its members (as its discussions are); site events for every account
+        return (actor.active and obj["status"] == "scheduled" and _event_readable(actor, obj)
+                and (obj["group_id"] is None or actor.is_admin
+                     or actor.group_role(obj["group_id"]) in GROUP_MEMBER_ROLES))
     if action is Action.CREATE_GROUP:
         if not actor.active:
             return False
@@ -301,6 +342,8 @@ def can_see_notification(actor: Actor, note: Any) -> bool:
         return False
     if note["group_id"] is None or note["group_visibility"] is None:
         return note["group_id"] is None
+    if note["kind"] == "event_proposed":  # its thread stays closed until a moderator approves
+        return can(actor, Action.MODERATE_GROUP, note)
     if note["thread_id"] is not None:
         return note["thread_deleted_at"] is None and can(actor, Action.READ, note)
     if note["kind"] == "join_request":
@@ -358,6 +401,10 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
         return True  # site news: there is nothing to hide
     if action in (Action.READ_NEWS, Action.EDIT_NEWS):
         return can(actor, Action.READ_NEWS, obj)
+    if action in (Action.READ_EVENT, Action.EDIT_EVENT, Action.RSVP):
+        return _event_readable(actor, obj)
+    if action is Action.CREATE_EVENT and obj is None:
+        return True
     group_id, visibility = _group_of(obj)
     if visibility in SITE_VISIBILITIES and "group_visibility" not in obj.keys():
         return False  # a site group itself is nothing anyone may see (its threads are news comments)
@@ -373,7 +420,7 @@ def require(actor: Actor, action: Action, obj: Any = None) -> None:
     """Raise NotFound if the actor may not even see `obj`; if it may see but not act, Unauthorized
     for someone not logged in (logging in might help) and Forbidden otherwise."""
     if obj is None and action not in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES, Action.CREATE_GROUP,
-                                      Action.PUBLISH_NEWS):
+                                      Action.PUBLISH_NEWS, Action.CREATE_EVENT):
         raise NotFound()
     if can(actor, action, obj):
         return
@@ -443,3 +490,31 @@ def readable_news_sql(actor: Actor, news: str = "n", group: str = "g", *, shown_
     if actor.role in NEWS_PUBLISHER_ROLES:
         editable = f"({news}.group_id IS NULL OR {editable})"
     return f"({clause} OR {editable})", [*params, actor.user_id]
+
+
+def sees_event_place(actor: Actor, event: Any, status: str | None) -> bool:
+    """The location and online link: for every reader, or (when the organiser chose so) for
+    those who have a place and its organisers."""
+    return not event["place_for_attendees"] or status == "going" or _organises(actor, event)
+
+
+def readable_events_sql(actor: Actor, event: str = "e", group: str = "g") -> tuple[str, list]:
+    """WHERE fragment over an agenda_events row and its group's row (LEFT JOINed: NULL for site
+    events): can(actor, READ_EVENT, row). tests/test_events.py proves it agrees with can()."""
+    readers, params = readable_groups_sql(actor, group)
+    audience = (f"({event}.visibility = 'public'"
+                + (f" OR {event}.visibility = 'members'" if actor.active else "")
+                + f" OR ({event}.visibility = 'group' AND {readers}))")
+    clause = f"({event}.status != 'proposed' AND {audience})"
+    if not actor.active:
+        return clause, params
+    if actor.is_admin:
+        return "1=1", []
+    member_roles = ", ".join(f"'{role}'" for role in GROUP_MEMBER_ROLES)
+    moderated = f"{event}.group_id IN (SELECT group_id FROM memberships WHERE user_id = ? AND role IN ('owner', 'moderator'))"
+    own = (f"({event}.organiser_id = ? AND ({event}.group_id IS NULL OR {event}.group_id IN"
+           f" (SELECT group_id FROM memberships WHERE user_id = ? AND role IN ({member_roles}))))")
+    organised = f"({moderated} OR {own}"
+    if actor.role in NEWS_PUBLISHER_ROLES:
+        organised += f" OR {event}.group_id IS NULL"
+    return f"({clause} OR {organised}))", [*params, actor.user_id, actor.user_id, actor.user_id]

@@ -1,5 +1,5 @@
 """The server's own clock: runs work that is due, all of it kept in the database (notification
-fan-out jobs, unseen-notification mail, digests, scheduled news), so a restart picks up where
+fan-out jobs, unseen-notification mail, digests, scheduled news, event reminders), so a restart picks up where
 the last run stopped. Woken after commits, every TICK_SECONDS otherwise, and at the moment
 the next news item is due to appear."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import logging
 from datetime import datetime
 
-from forum.services import Services, mailings, news, notifications, search_index
+from forum.services import Services, mailings, news, notifications, search_index, signups
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class Scheduler:
 
     async def run_once(self) -> None:
         await news.publish_due(self.svc)
+        await signups.send_reminders(self.svc)  # the day before an event: at the tick, a minute either way
         await notifications.run_jobs(self.svc)
         await mailings.send_due_mail(self.svc)
         await mailings.send_due_digests(self.svc)

@@ -18,6 +18,11 @@ PAGE_SIZE = 30
 MAX_PINNED = 20  # pinned threads shown above a group's list
 
 
+def is_comments(thread) -> bool:
+    """The comments of a news item or an event: read under it, in no group's list of discussions."""
+    return thread["news_id"] is not None or thread["event_id"] is not None
+
+
 def post_out(post, may_see_hidden: bool = False) -> dict:
     """A post as clients see it. A removed post keeps its place in the tree but not its words;
     a post hidden by a moderator keeps them, with the reason, only for those the policy lets
@@ -184,10 +189,10 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
     async with svc.db.write() as tx:
         thread = await store.get_thread(tx, thread_id)
         policy.require(actor, Action.READ, thread)
-        if thread["news_id"] is not None and (title is not None or group_id not in (None, thread["group_id"])):
-            # a news item's comments take its title and follow its audience
+        if is_comments(thread) and (title is not None or group_id not in (None, thread["group_id"])):
+            # a news item's or event's comments take its title and follow its audience
             raise Invalid(fields={"title" if title is not None else "group_id":
-                                  N_("Dit zijn de reacties op een nieuwsbericht: wijzig het bericht zelf.")})
+                                  N_("Dit zijn de reacties op een nieuwsbericht of activiteit: wijzig dat zelf.")})
         if title is not None:
             policy.require(actor, Action.RENAME_THREAD, thread)
         if locked is not None or pinned is not None or group_id is not None:
@@ -231,7 +236,7 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
                 await audit.record(tx, svc, actor, "thread.move", target_type="thread", target_id=thread_id,
                                    label=thread["title"], group_id=scope,
                                    data={"from": before["group_id"], "to": target["id"]})
-        elif thread["news_id"] is None:
+        elif not is_comments(thread):
             await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated", payload, now)
     return thread
 
@@ -242,8 +247,8 @@ async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str
     async with svc.db.write() as tx:
         thread = await store.get_thread(tx, thread_id)
         policy.require(actor, Action.MODERATE_THREAD, thread)
-        if thread["news_id"] is not None:
-            raise Invalid(N_("Dit zijn de reacties op een nieuwsbericht: trek het bericht zelf in."))
+        if is_comments(thread):
+            raise Invalid(N_("Dit zijn de reacties op een nieuwsbericht of activiteit: trek dat zelf in."))
         now = svc.now()
         await store.mark_thread_deleted(tx, thread_id, now)
         await search_index.index_thread(tx, thread_id)  # the thread and its posts leave the index
@@ -293,7 +298,7 @@ async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, paren
         await search_index.index_new_post(svc, tx, post_id)
         post = await store.get_post(tx, post_id)
         await store.append_event(tx, f"thread:{thread_id}", "post.created", {"post": post_out(post)}, now)
-        if thread["news_id"] is None:  # a news item's comments are not in the group's list
+        if not is_comments(thread):  # a news item's or event's comments are not in the group's list
             # the group's list moves the thread up with its new count and last poster
             await store.append_event(tx, f"group:{thread['group_id']}", "thread.updated",
                                      {"thread": thread_out(await store.get_thread(tx, thread_id))}, now)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from forum import policy
 from forum.errors import Conflict, Forbidden, N_, NotFound
 from forum.policy import Action, Actor, GroupDraft
-from forum.services import Services, audit, notifications, search_index
+from forum.services import Services, audit, notifications, search_index, signups
 from forum.services.checks import MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field, text_field
 from forum.store import groups as group_store
 from forum.store import notifications as note_store
@@ -28,6 +28,8 @@ async def membership_event(tx, svc: Services, group_id: int, user_id: int, role:
     # invitations are for the person concerned (above) and the moderators' own pages.
     if role in policy.GROUP_MEMBER_ROLES or was in policy.GROUP_MEMBER_ROLES:
         await thread_store.append_event(tx, f"group:{group_id}", "membership.changed", payload, svc.now())
+    if was in policy.GROUP_MEMBER_ROLES and role not in policy.GROUP_MEMBER_ROLES:
+        await signups.release_member(tx, svc, group_id, user_id)  # their places go to those waiting
 
 
 async def list_groups(svc: Services, actor: Actor):
@@ -72,7 +74,8 @@ async def create_group(svc: Services, actor: Actor, *, name: str, kind: str, vis
 
 
 async def update_group(svc: Services, actor: Actor, group_id: int, *, name: str, visibility: str,
-                       description: str):
+                       description: str, members_propose_events: bool | None = None):
+    """members_propose_events None keeps the setting as it is."""
     errors = FieldErrors()
     name, description = _group_fields(errors, name, visibility, description)
     async with svc.db.write() as tx:
@@ -81,7 +84,10 @@ async def update_group(svc: Services, actor: Actor, group_id: int, *, name: str,
         errors.raise_if_any()
         if await group_store.name_taken(tx, name, except_id=group_id):
             raise Conflict(fields={"name": N_("Er bestaat al een groep met deze naam.")})
-        await group_store.update(tx, group_id, name=name, visibility=visibility, description=description)
+        proposing = bool(group["members_propose_events"]) if members_propose_events is None \
+            else members_propose_events
+        await group_store.update(tx, group_id, name=name, visibility=visibility, description=description,
+                                 members_propose_events=proposing)
         await search_index.index_group(tx, group_id)
         await audit.record(tx, svc, actor, "group.update", target_type="group", target_id=group_id, label=name,
                            group_id=group_id, data={"visibility": visibility, "was": group["visibility"]})

@@ -15,7 +15,7 @@ from forum.security import sign, signature_matches
 from forum.services import Services
 from forum.services.accounts import DIGEST_DAYS, actor_from_row
 from forum.services.checks import FieldErrors, choice_field
-from forum.services.notifications import note_out
+from forum.services.notification_text import note_out
 from forum.store import notifications as store
 from forum.store import users as user_store
 

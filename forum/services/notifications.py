@@ -14,9 +14,9 @@ import re
 
 from forum import policy
 from forum.errors import BadRequest, Invalid, N_, Unauthorized
-from forum.i18n import ntranslate_in, translate_in
 from forum.policy import Action, Actor
 from forum.services import Services
+from forum.services.notification_text import CODE_RE, note_out
 from forum.store import groups as group_store
 from forum.store import news as news_store
 from forum.store import notifications as store
@@ -28,99 +28,9 @@ THREAD_LEVELS = ("watching", "normal", "muted")
 GROUP_LEVELS = ("watching", "new_threads", "normal", "muted")
 FOLDING_KINDS = ("watched_post", "reply")       # many posts in one thread make one notification
 MENTION_RE = re.compile(r"(?<![\w@/.])@([a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?)\b", re.IGNORECASE)
-CODE_RE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 MAX_MENTIONS = 20
 FANOUT_CHUNK = 1000
 PAGE_SIZE = 30
-EXCERPT_CHARS = 140
-
-
-# --- what a notification says ----------------------------------------------------------------
-
-def describe(note, locale: str, visible: bool) -> str:
-    """One line, in the reader's language: who did what, where."""
-    if not visible:
-        return translate_in(locale, N_("Een melding over iets wat u niet (meer) kunt zien."))
-    actor = note["actor_name"] or translate_in(locale, N_("Iemand"))
-    thread, group, count = note["thread_title"] or "", note["group_name"] or "", note["count"]
-    kind = note["kind"]
-    if kind == "reply":
-        if count > 1:
-            return ntranslate_in(locale, "%(num)d reactie op uw bericht in %(thread)s",
-                                 "%(num)d reacties op uw bericht in %(thread)s", count, thread=thread)
-        return translate_in(locale, N_("%(actor)s reageerde op uw bericht in %(thread)s"), actor=actor, thread=thread)
-    if kind == "mention":
-        return translate_in(locale, N_("%(actor)s noemde u in %(thread)s"), actor=actor, thread=thread)
-    if kind == "watched_post":
-        if count > 1:
-            return ntranslate_in(locale, "%(num)d nieuw bericht in %(thread)s",
-                                 "%(num)d nieuwe berichten in %(thread)s", count, thread=thread)
-        return translate_in(locale, N_("%(actor)s schreef in %(thread)s"), actor=actor, thread=thread)
-    if kind == "new_thread":
-        return translate_in(locale, N_("%(actor)s begon de discussie %(thread)s in %(group)s"),
-                            actor=actor, thread=thread, group=group)
-    if kind == "news":
-        return translate_in(locale, N_("%(actor)s publiceerde %(thread)s in %(group)s"),
-                            actor=actor, thread=thread, group=group)
-    if kind == "join_request":
-        return translate_in(locale, N_("%(actor)s wil lid worden van %(group)s"), actor=actor, group=group)
-    if kind == "request_approved":
-        return translate_in(locale, N_("U bent nu lid van %(group)s"), group=group)
-    if kind == "request_rejected":
-        return translate_in(locale, N_("Uw verzoek om lid te worden van %(group)s is afgewezen"), group=group)
-    if kind == "invitation":
-        return translate_in(locale, N_("%(actor)s nodigde u uit voor %(group)s"), actor=actor, group=group)
-    if kind == "warned":
-        return translate_in(locale, N_("Een moderator waarschuwt u over uw bericht in %(thread)s: %(reason)s"),
-                            thread=thread, reason=json.loads(note["data"] or "{}").get("reason", ""))
-    if kind == "report_resolved":
-        outcome = json.loads(note["data"] or "{}").get("action", "")
-        outcomes = {"dismiss": N_("geen actie nodig"), "hide": N_("het bericht is verborgen"),
-                    "delete": N_("het bericht is verwijderd"), "warn": N_("de schrijver is gewaarschuwd")}
-        return translate_in(locale, N_("Uw melding over een bericht in %(thread)s is afgehandeld: %(outcome)s"),
-                            thread=thread, outcome=translate_in(locale, outcomes.get(outcome, outcome)))
-    if kind == "role_changed":
-        role = json.loads(note["data"] or "{}").get("role", "")
-        names = {"owner": N_("eigenaar"), "moderator": N_("moderator"), "member": N_("lid")}
-        return translate_in(locale, N_("U bent nu %(role)s van %(group)s"),
-                            role=translate_in(locale, names.get(role, role)), group=group)
-    return kind
-
-
-def link(note) -> str:
-    if note["thread_id"]:
-        return f"/threads/{note['thread_id']}" + (f"#post-{note['post_id']}" if note["post_id"] else "")
-    if note["kind"] == "join_request":
-        return f"/groups/{note['group_id']}/members"
-    return f"/groups/{note['group_id']}" if note["group_id"] else "/notifications"
-
-
-def excerpt(note) -> str:
-    """The start of the post it is about, made when shown or mailed: a post removed or hidden
-    since gives none."""
-    removed = note["post_deleted_at"] is not None or note["post_hidden_at"] is not None
-    body = None if removed else note["post_body"]
-    if not body:
-        return ""
-    text = " ".join(CODE_RE.sub(" ", body).split())
-    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1].rstrip() + "…"
-
-
-def note_out(note, actor: Actor) -> dict:
-    """A notification as clients see it; what the reader may no longer see is left out."""
-    visible = policy.can_see_notification(actor, note)
-    return {
-        "id": note["id"], "kind": note["kind"],
-        "actor": {"id": note["actor_id"], "display_name": note["actor_name"]} if visible and note["actor_id"] else None,
-        "thread_id": note["thread_id"] if visible else None,
-        "group_id": note["group_id"] if visible else None,
-        "text": describe(note, actor.locale, visible),
-        "excerpt": excerpt(note) if visible else "",
-        "url": link(note) if visible else None,
-        "count": note["count"],
-        "created_at": note["updated_at"],
-        "read": note["read_at"] is not None,
-    }
 
 
 # --- writing: called inside the transaction of the change ------------------------------------
@@ -157,7 +67,8 @@ def _mail_due(svc: Services, setting: str) -> str | None:
 
 async def notify_one(tx, svc: Services, user_id: int, kind: str, *, actor_id: int | None, group_id: int,
                      data: dict | None = None, thread_id: int | None = None, post_id: int | None = None) -> None:
-    """A membership notification: few recipients, written with the change that causes it."""
+    """A notification for one person (membership news, an event's news), written with the
+    change that causes it."""
     user = await store.mail_settings(tx, user_id)
     if user is None or user["status"] != "active":
         return
@@ -167,10 +78,10 @@ async def notify_one(tx, svc: Services, user_id: int, kind: str, *, actor_id: in
     await _push(tx, svc, [user_id])
 
 
-async def notify_moderators(tx, svc: Services, group_id: int, kind: str, *, actor_id: int) -> None:
+async def notify_moderators(tx, svc: Services, group_id: int, kind: str, *, actor_id: int, **about) -> None:
     for moderator in await store.moderators_of(tx, group_id):
         if moderator["user_id"] != actor_id:
-            await notify_one(tx, svc, moderator["user_id"], kind, actor_id=actor_id, group_id=group_id)
+            await notify_one(tx, svc, moderator["user_id"], kind, actor_id=actor_id, group_id=group_id, **about)
 
 
 async def _push(tx, svc: Services, user_ids: list[int]) -> None:

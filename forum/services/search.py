@@ -274,12 +274,16 @@ def snippet_html(text: str, query: Query, limit: int = SNIPPET_WORDS) -> str:
 
 def _url(row) -> str:
     kind, object_id = row["kind"], row["object_id"]
-    if kind == "post":  # a comment on a news item is read on the news item's page
-        return f"/news/{row['news_id']}#post-{object_id}" if row["news_id"] is not None else \
-            f"/threads/{row['thread_id']}#post-{object_id}"
+    if kind == "post":  # a comment on a news item or an event is read on its page
+        if row["news_id"] is not None:
+            return f"/news/{row['news_id']}#post-{object_id}"
+        if row["event_id"] is not None:
+            return f"/events/{row['event_id']}#post-{object_id}"
+        return f"/threads/{row['thread_id']}#post-{object_id}"
     if kind == "page":
         return f"/pages/{row['slug']}"
-    return {"thread": "/threads/", "group": "/groups/", "user": "/users/", "news": "/news/"}[kind] + str(object_id)
+    return {"thread": "/threads/", "group": "/groups/", "user": "/users/", "news": "/news/",
+            "event": "/events/"}[kind] + str(object_id)
 
 
 # what Markdown writes around words ("**samenwerking**", "[tekst](url)", "# Kop"): a snippet
@@ -302,6 +306,7 @@ def result_out(row, query: Query) -> dict:
         "author": {"id": row["author_id"], "display_name": row["author_name"]}
         if row["author_id"] is not None else None,
         "created_at": row["created_at"],
+        **({"starts_at": row["event_starts_at"]} if row["kind"] == "event" else {}),
     }
 
 
@@ -331,7 +336,8 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
     filters = dict(
         readable=policy.readable_groups_sql(actor, "g"), visible=policy.visible_groups_sql(actor, "g"),
         # only what is published and not withdrawn, for its editors too: a draft is not a find
-        news=policy.readable_news_sql(actor, "n", "g", shown_only=True), kind=query.kind,
+        news=policy.readable_news_sql(actor, "n", "g", shown_only=True),
+        events=policy.readable_events_sql(actor, "e", "g"), kind=query.kind,
         group_id=query.group_id, author_id=query.author_id,
         since=query.since.isoformat() if query.since else None,
         until=(query.until + timedelta(days=1)).isoformat() if query.until else None)

@@ -14,7 +14,7 @@ import Stemmer
 from forum.services import Services
 from forum.store import search as store
 
-KINDS = ("thread", "post", "news", "page", "group", "user")
+KINDS = ("thread", "post", "news", "page", "group", "user", "event")
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -93,7 +93,7 @@ async def index_thread(tx, thread_id: int) -> None:
         await store.drop_posts_of_thread(tx, thread_id)
         return
     await store.move_posts_of_thread(tx, thread_id, thread["group_id"])
-    if thread["news_id"] is not None:
+    if thread["news_id"] is not None or thread["event_id"] is not None:
         await store.drop(tx, "thread", thread_id)
         for post in await store.unindexed_posts_of_thread(tx, thread_id):
             await _put(tx, "post", post)
@@ -170,6 +170,12 @@ async def index_news(tx, news_id: int) -> None:
     """After a news item is written, edited, (un)published, moved or deleted. Whether it may be
     found (published, not withdrawn, and by whom) is decided in the query, like everything else."""
     await _index_source(tx, "news", news_id)
+
+
+async def index_event(tx, event_id: int) -> None:
+    """After an event is made, edited, approved, cancelled or deleted (a proposal is in no
+    one's results: it has no entry until it is approved)."""
+    await _index_source(tx, "event", event_id)
 
 
 async def index_page(tx, page_id: int) -> None:

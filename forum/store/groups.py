@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from forum.store import execute, fetch_all, fetch_one, fetch_value
 
-GROUP_COLUMNS = "g.id, g.name, g.kind, g.visibility, g.description, g.created_at"
+GROUP_COLUMNS = "g.id, g.name, g.kind, g.visibility, g.description, g.created_at, g.members_propose_events"
 COUNTS = "g.member_count, g.thread_count"  # kept current by triggers in schema.sql
 
 
@@ -22,10 +22,11 @@ async def name_taken(conn, name: str, except_id: int | None = None) -> bool:
     ))
 
 
-async def update(conn, group_id: int, *, name, visibility, description) -> None:
+async def update(conn, group_id: int, *, name, visibility, description, members_propose_events: bool) -> None:
     await execute(
-        conn, "UPDATE groups SET name = ?, name_norm = ?, visibility = ?, description = ? WHERE id = ?",
-        (name, name.casefold(), visibility, description, group_id),
+        conn, "UPDATE groups SET name = ?, name_norm = ?, visibility = ?, description = ?,"
+        " members_propose_events = ? WHERE id = ?",
+        (name, name.casefold(), visibility, description, int(members_propose_events), group_id),
     )
 
 

@@ -7,7 +7,7 @@ from forum.store import execute, fetch_all, fetch_one
 
 THREAD_SELECT = (
     "SELECT t.id, t.group_id, t.author_id, t.title, t.created_at, t.last_activity_at, t.reply_count,"
-    " t.locked, t.pinned, t.deleted_at, t.news_id, g.visibility AS group_visibility, g.name AS group_name,"
+    " t.locked, t.pinned, t.deleted_at, t.news_id, t.event_id, g.visibility AS group_visibility, g.name AS group_name,"
     " g.kind AS group_kind, a.display_name AS author_name, t.last_poster_id,"
     " lp.display_name AS last_poster_name"
     " FROM threads t JOIN groups g ON g.id = t.group_id JOIN users a ON a.id = t.author_id"
@@ -40,8 +40,9 @@ async def get_thread_even_removed(conn, thread_id: int):
 
 async def group_threads(conn, group_id: int, *, before: tuple[str, int] | None, limit: int):
     """One page of a group's unpinned threads by last activity, keyset-paginated (no OFFSET)."""
-    # a news item's comments are shown with the news, not among the discussions
-    where, params = "t.group_id = ? AND t.deleted_at IS NULL AND t.pinned = 0 AND t.news_id IS NULL", [group_id]
+    # a news item's or event's comments are shown with it, not among the discussions
+    where = "t.group_id = ? AND t.deleted_at IS NULL AND t.pinned = 0 AND t.news_id IS NULL AND t.event_id IS NULL"
+    params = [group_id]
     if before:
         where += " AND (t.last_activity_at, t.id) < (?, ?)"
         params += list(before)
@@ -56,6 +57,7 @@ async def pinned_threads(conn, group_id: int, limit: int):
     return await fetch_all(
         conn,
         f"{THREAD_SELECT} WHERE t.group_id = ? AND t.deleted_at IS NULL AND t.pinned = 1 AND t.news_id IS NULL"
+        " AND t.event_id IS NULL"
         " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?",
         (group_id, limit),
     )
@@ -78,7 +80,8 @@ async def recent_threads(conn, where: str, params: list, limit: int):
     """Latest activity across the groups a policy filter lets through (alias g)."""
     return await fetch_all(
         conn,
-        f"{THREAD_SELECT} WHERE t.deleted_at IS NULL AND t.news_id IS NULL AND {where}"
+        f"{THREAD_SELECT} WHERE t.deleted_at IS NULL AND t.news_id IS NULL AND t.event_id IS NULL"
+        f" AND {where}"
         " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?",
         (*params, limit),
     )
@@ -108,7 +111,7 @@ async def get_post(conn, post_id: int):
     """A post with what the policy needs to judge it: its thread's group and lock."""
     return await fetch_one(
         conn,
-        f"{POST_SELECT}, t.group_id, g.visibility AS group_visibility, t.locked, t.title AS thread_title, t.news_id"
+        f"{POST_SELECT}, t.group_id, g.visibility AS group_visibility, t.locked, t.title AS thread_title, t.news_id, t.event_id"
         " FROM posts p JOIN users u ON u.id = p.author_id JOIN threads t ON t.id = p.thread_id"
         " JOIN groups g ON g.id = t.group_id WHERE p.id = ? AND t.deleted_at IS NULL",
         (post_id,),

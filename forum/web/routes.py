@@ -20,6 +20,7 @@ from forum.web.api import threads as api_threads
 from forum.web.api import search as api_search
 from forum.web.api import site_pages as api_site_pages
 from forum.web.api import news as api_news
+from forum.web.api import events as api_events
 from forum.web.api import openapi
 from forum.web.pages import accounts, admin, admin_mail, groups, threads
 from forum.web.pages import audit as audit_page
@@ -30,6 +31,8 @@ from forum.web.pages import search as search_page
 from forum.web.pages import site_pages
 from forum.web.pages import news as news_pages
 from forum.web.pages import feeds
+from forum.web.pages import events as event_pages
+from forum.web.pages import calendars
 
 
 @dataclass(frozen=True)
@@ -183,10 +186,38 @@ API_ROUTES = [
              "Delete a news item and its comments"),
     ApiRoute("GET", "/api/v1/news/{news_id}/revisions", api_news.news_revisions, "api.news.revisions",
              "Earlier versions of a news item, newest first", auth=False),
+    ApiRoute("GET", "/api/v1/events", api_events.list_events, "api.events",
+             "Events the viewer may see: when=upcoming (soonest first, default) or past (latest first), group_id;"
+             " or every event overlapping from..to (YYYY-MM-DD, Dutch days, at most a year); pass `next` as `cursor`",
+             auth=False, query=api_events.QUERY),
+    ApiRoute("POST", "/api/v1/events", api_events.create_event, "api.events.create",
+             "Make an event: site events (editors, admins; visibility public|members) or a group's (its moderators;"
+             " its members propose where the group allows it: status proposed until a moderator approves)."
+             " starts_at/ends_at: ISO 8601, Dutch time without an offset; all_day: dates, ends_at the last day."
+             " capacity null: no limit. questions: asked at sign-up. Comments go through the thread API on thread_id",
+             api_events.EventIn, 201),
+    ApiRoute("GET", "/api/v1/events/{event_id}", api_events.get_event, "api.event",
+             "An event, with my_rsvp; location and online_url are null where only attendees see them", auth=False),
+    ApiRoute("PATCH", "/api/v1/events/{event_id}", api_events.update_event, "api.event.update",
+             "Change an event (organisers). status=cancelled calls it off (with cancel_reason; everyone who answered"
+             " is told), status=scheduled approves a proposal or restores it. More capacity moves the waiting list"
+             " up; less than is taken is refused", api_events.EventUpdateIn),
+    ApiRoute("DELETE", "/api/v1/events/{event_id}", api_events.delete_event, "api.event.delete",
+             "Delete an event and its comments (organisers); cancelling tells attendees, deleting does not"),
+    ApiRoute("PUT", "/api/v1/events/{event_id}/rsvp", api_events.put_rsvp, "api.event.rsvp",
+             "Answer going|maybe|no with answers to its questions ({question: answer}). Beyond capacity going"
+             " means the waiting list (status waiting, position); closed after signup_deadline (leaving still works)",
+             api_events.RsvpIn),
+    ApiRoute("GET", "/api/v1/events/{event_id}/attendees", api_events.event_attendees, "api.event.attendees",
+             "Everyone who answered, going first, then the waiting list in order (organisers); format=csv for a file",
+             query=(("format", "string", False),)),
+    ApiRoute("POST", "/api/v1/events/{event_id}/message", api_events.message, "api.event.message",
+             "Write to attendees (organisers): audience=going or all (also waiting and maybe); each is told in the"
+             " app and by mail as they chose", api_events.MessageIn),
     ApiRoute("GET", "/api/v1/search", api_search.search_view, "api.search",
              "Search what I may read: threads, posts, news, pages, groups, people. Words match whatever their"
              " accents, case or Dutch word form; \"quoted phrases\"; the last word is also a prefix when whole words"
-             " find less than a page. type=thread|post|news|page|group|user,"
+             " find less than a page. type=thread|post|news|event|page|group|user,"
              " author=a username (or author_id), sort=relevance|date, from/to=YYYY-MM-DD; pass `next` as `cursor`"
              " for the following page",
              auth=False, query=api_search.QUERY),
@@ -285,5 +316,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes(site_pages.routes())
     app.router.add_routes(news_pages.routes())
     app.router.add_routes(feeds.routes())
+    app.router.add_routes(calendars.routes())  # before the event pages: /events/ID.ics is not /events/ID
+    app.router.add_routes(event_pages.routes())
     # follow_symlinks stays off and there is no listing: nothing outside static/ is served.
     app.router.add_static("/static/", ROOT / "static", name="static", show_index=False)

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime, get_day_names
 from markupsafe import Markup
 
 from forum import i18n
@@ -33,6 +33,40 @@ def when(value: str | None) -> str:
     return _format_when(value, i18n.current_locale()) if value else ""
 
 
+def event_time(event) -> str:
+    """When an event is, in Dutch time and the reader's language: "maandag 16 maart 2026,
+    09:30–12:00", or its days for an all-day event."""
+    locale = i18n.current_locale()
+    start = datetime.fromisoformat(event["starts_at"].replace("Z", "+00:00")).astimezone(DISPLAY_ZONE)
+    end = datetime.fromisoformat(event["ends_at"].replace("Z", "+00:00")).astimezone(DISPLAY_ZONE)
+    if event["all_day"]:
+        last = (end - timedelta(days=1)).date()
+        if last <= start.date():
+            return format_date(start.date(), "EEEE d MMMM yyyy", locale=locale)
+        return (format_date(start.date(), "EEE d MMM", locale=locale) + " – "
+                + format_date(last, "EEE d MMM yyyy", locale=locale))
+    if start.date() == end.date():
+        return f"{format_date(start.date(), 'EEEE d MMMM yyyy', locale=locale)}, {start:%H:%M}–{end:%H:%M}"
+    return (format_datetime(start, "EEE d MMM yyyy HH:mm", locale=locale) + " – "
+            + format_datetime(end, "EEE d MMM yyyy HH:mm", locale=locale))
+
+
+def clock(value: str) -> str:
+    """The Dutch time of day of a stored UTC time (09:30)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(DISPLAY_ZONE).strftime("%H:%M")
+
+
+def month_name(day) -> str:
+    return format_date(day, "LLLL yyyy", locale=i18n.current_locale())
+
+
+def weekday_names() -> list[tuple[str, str]]:
+    """(short, full) names of the days from Monday, in the reader's language."""
+    locale = i18n.current_locale()
+    short, full = get_day_names("abbreviated", locale=locale), get_day_names("wide", locale=locale)
+    return [(short[day], full[day]) for day in range(7)]
+
+
 LIVE_TEXTS = {  # what static/live.js says, in the page's language
     "typing": N_("%(name)s typt…"), "reading": N_("%(num)s lezen mee"), "reconnecting": N_("Opnieuw verbinden…"),
     "new": N_("%(num)s nieuw"), "new_post": N_("Nieuw bericht van %(name)s"), "removed": N_("Dit bericht is verwijderd."),
@@ -47,6 +81,7 @@ LIVE_TEXTS = {  # what static/live.js says, in the page's language
     "lock": N_("Sluiten"), "unlock": N_("Heropenen"), "pin": N_("Vastzetten"), "unpin": N_("Losmaken"),
     "hidden": N_("Dit bericht is verborgen door een moderator."),
     "thread_removed": N_("Deze discussie is verwijderd."),
+    "event_full": N_("vol"),
 }
 
 
@@ -69,6 +104,10 @@ def configure(env: jinja2.Environment) -> None:
     env.globals.update(_=i18n.template_gettext, gettext=i18n.template_gettext, ngettext=i18n.template_ngettext,
                        live_texts=live_texts)
     env.filters["when"] = when
+    env.filters["event_time"] = event_time
+    env.filters["clock"] = clock
+    env.filters["month_name"] = month_name
+    env.globals["weekday_names"] = weekday_names
     env.filters["fromjson"] = json.loads  # a news item's tags come from the store as a JSON list
     env.globals["LOCALES"] = i18n.LOCALES
     app = env.globals.get("app")  # aiohttp_jinja2.setup puts the app there

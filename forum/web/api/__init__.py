@@ -151,5 +151,6 @@ def user_out(user, *, private: bool = False) -> dict:
 
 
 def group_out(group) -> dict:
-    return {key: group[key] for key in
-            ("id", "name", "kind", "visibility", "description", "member_count", "thread_count", "created_at")}
+    return {**{key: group[key] for key in
+               ("id", "name", "kind", "visibility", "description", "member_count", "thread_count", "created_at")},
+            "members_propose_events": bool(group["members_propose_events"])}

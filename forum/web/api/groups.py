@@ -20,6 +20,7 @@ class GroupUpdateIn(In):
     name: str
     visibility: str
     description: str = ""
+    members_propose_events: bool | None = None  # members may propose events (moderators approve)
 
 
 class BanIn(In):

@@ -108,7 +108,8 @@ async def edit_submit(request: web.Request) -> web.Response:
     try:
         await groups.update_group(request.app[services_key], request[actor_key], group_id,
                                   name=form.get("name", ""), visibility=form.get("visibility", ""),
-                                  description=form.get("description", ""))
+                                  description=form.get("description", ""),
+                                  members_propose_events=form.get("members_propose_events") == "1")
     except ServiceError as error:
         group = await groups.get_group(request.app[services_key], request[actor_key], group_id)
         return rerender(request, "group_form.html", error, {"values": form, "group": group, "creating": False})

@@ -101,7 +101,7 @@ async def show(request: web.Request) -> web.Response:
     actor = request[actor_key]
     thread, posts, last_event_id = await discussions.thread_with_posts(request.app[services_key], actor,
                                                                        int_param(request, "thread_id"))
-    if thread["news_id"] is not None:  # a news item's comments are read under the item itself
+    if discussions.is_comments(thread):  # a news item's or event's comments are read under it
         raise web.HTTPFound(thread_page_url(thread) + (f"?{request.query_string}"
                                                                    if request.query_string else ""))
     chronological = request.query.get("view") == "chronological"
@@ -115,11 +115,14 @@ async def show(request: web.Request) -> web.Response:
 
 def thread_page_url(thread) -> str:
     """Where a thread is read: its own page, or under the news item whose comments it holds."""
-    return f"/news/{thread['news_id']}" if thread["news_id"] is not None else f"/threads/{thread['id']}"
+    if thread["news_id"] is not None:
+        return f"/news/{thread['news_id']}"
+    return f"/events/{thread['event_id']}" if thread["event_id"] is not None else f"/threads/{thread['id']}"
 
 
 def post_page_url(post) -> str:
-    where = f"/news/{post['news_id']}" if post["news_id"] is not None else f"/threads/{post['thread_id']}"
+    where = f"/news/{post['news_id']}" if post["news_id"] is not None else \
+        f"/events/{post['event_id']}" if post["event_id"] is not None else f"/threads/{post['thread_id']}"
     return f"{where}#post-{post['id']}"
 
 
@@ -233,6 +236,9 @@ async def reply(request: web.Request) -> web.Response:
         if thread["news_id"] is not None:
             from forum.web.pages import news as news_page  # the news page renders its own article
             return await news_page.rerender_with_comments(request, thread["news_id"], error, parent, form)
+        if thread["event_id"] is not None:
+            from forum.web.pages import events as event_pages  # the event page renders its own article
+            return await event_pages.rerender_with_comments(request, thread["event_id"], error, parent, form)
         return rerender(request, "thread.html", error,
                         thread_context(request, thread, posts, False, parent, last_event_id, values=form))
     raise web.HTTPSeeOther(post_page_url(post))

@@ -1,0 +1,494 @@
+"""Events (the agenda): editors and admins make the site's, a group's moderators their group's,
+and members propose them where their group allows it (a moderator approves). Times are kept
+in UTC and typed and shown in Dutch time, across daylight-saving changes. Each event has an
+ordinary comment thread (threads.event_id), readable exactly while the event is. Sign-ups and
+the waiting list live in forum/services/signups.py."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from forum import policy
+from forum.errors import BadRequest, Invalid, N_, NotFound
+from forum.markdown import render_markdown
+from forum.policy import Action, Actor
+from forum.services import Services, audit, iso, notifications, search_index
+from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, choice_field, clean_text, text_field
+from forum.store import agenda as store
+from forum.store import groups as group_store
+from forum.store import news as news_store
+from forum.store import threads as thread_store
+
+ZONE = ZoneInfo("Europe/Amsterdam")  # typed and shown in Dutch time
+SITE_VISIBILITIES = ("public", "members")
+MAX_LOCATION = 300
+MAX_URL = 500
+MAX_CAPACITY = 100_000
+MAX_QUESTIONS = 10
+MAX_QUESTION = 200
+PAGE_SIZE = 20
+MONTH_LIMIT = 500
+TIME_HINT = N_("Gebruik een datum en tijd als 2026-12-02T09:00.")
+DATE_HINT = N_("Gebruik een datum als 2026-12-02.")
+
+
+def channel_of(event) -> str:
+    """Where its live events go: the audience that may read it listens there."""
+    if event["visibility"] == "group":
+        return f"group:{event['group_id']}"
+    return "site" if event["visibility"] == "public" else "members"
+
+
+def counts_out(event) -> dict:
+    """What live events carry: ids and counts only, so a log replayed after the event is gone
+    or out of reach reveals nothing of it."""
+    return {"id": event["id"], "going": event["going_count"], "waiting": event["waiting_count"],
+            "maybe": event["maybe_count"], "capacity": event["capacity"], "status": event["status"]}
+
+
+def places_left(event) -> int | None:
+    if event["capacity"] is None:
+        return None
+    return max(0, event["capacity"] - event["going_count"])
+
+
+def signup_closes_at(event) -> str:
+    return event["signup_deadline"] or event["starts_at"]
+
+
+def last_day(event) -> date:
+    """An all-day event's last day (its end is the Dutch midnight after it)."""
+    return (local(event["ends_at"]) - timedelta(days=1)).date()
+
+
+def local(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(ZONE)
+
+
+def event_out(event, *, place: bool, rsvp=None) -> dict:
+    """An event as a reader sees it; `place`: whether the location and link are theirs to see
+    (policy.sees_event_place)."""
+    out = {
+        "id": event["id"], "title": event["title"], "description": event["description"],
+        "description_html": event["description_html"], "starts_at": event["starts_at"], "ends_at": event["ends_at"],
+        "all_day": bool(event["all_day"]), "location": event["location"] if place else None,
+        "online_url": event["online_url"] if place else None,
+        "location_for_attendees_only": bool(event["place_for_attendees"]),
+        "capacity": event["capacity"], "signup_deadline": event["signup_deadline"],
+        "questions": json.loads(event["questions"]), "status": event["status"],
+        "cancel_reason": event["cancel_reason"] or None,
+        "group": {"id": event["group_id"], "name": event["group_name"]} if event["group_id"] else None,
+        "visibility": event["visibility"], "thread_id": event["thread_id"],
+        "organiser": {"id": event["organiser_id"], "display_name": event["organiser_name"]},
+        "going": event["going_count"], "waiting": event["waiting_count"], "maybe": event["maybe_count"],
+        "comment_count": event["comment_count"], "created_at": event["created_at"], "edited_at": event["edited_at"],
+        "url": f"/events/{event['id']}",
+    }
+    if event["all_day"]:
+        out["last_day"] = last_day(event).isoformat()
+    if rsvp is not None:
+        out["my_rsvp"] = rsvp
+    return out
+
+
+# --- fields ------------------------------------------------------------------------------------
+
+def parse_local_time(errors: FieldErrors, name: str, value) -> datetime | None:
+    """ISO 8601 date and time; without an offset it is Dutch time. A time the clock skips
+    (02:30 on the night summer time starts) is refused; one it passes twice is the first."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        errors.add(name, TIME_HINT)
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        errors.add(name, TIME_HINT)
+        return None
+    if not 2000 <= moment.year <= 9998:
+        errors.add(name, TIME_HINT)
+        return None
+    if moment.tzinfo is None:
+        wall = moment.replace(tzinfo=ZONE)
+        if wall.astimezone(timezone.utc).astimezone(ZONE).replace(tzinfo=None) != moment:
+            errors.add(name, N_("Die tijd bestaat niet in Nederland: de klok gaat die nacht een uur vooruit."))
+            return None
+        moment = wall
+    return moment.astimezone(timezone.utc)
+
+
+def parse_day(errors: FieldErrors, name: str, value) -> date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        errors.add(name, DATE_HINT)
+        return None
+    try:
+        day = date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        errors.add(name, DATE_HINT)
+        return None
+    if not 2000 <= day.year <= 9998:
+        errors.add(name, DATE_HINT)
+        return None
+    return day
+
+
+def midnight(day: date) -> datetime:
+    """The start of a day in the Netherlands, in UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZONE).astimezone(timezone.utc)
+
+
+def _when_fields(errors: FieldErrors, *, starts_at, ends_at, all_day, signup_deadline) -> dict:
+    if not isinstance(all_day, bool):
+        errors.add("all_day", N_("Kies ja of nee."))
+        return {}
+    if all_day:
+        first, last = parse_day(errors, "starts_at", starts_at), parse_day(errors, "ends_at", ends_at)
+        if first is None:
+            if "starts_at" not in errors.fields:
+                errors.add("starts_at", N_("Dit veld is verplicht."))
+            return {}
+        last = last or first
+        if last < first:
+            errors.add("ends_at", N_("Een activiteit eindigt niet voor ze begint."))
+            return {}
+        start, end = midnight(first), midnight(last + timedelta(days=1))
+    else:
+        start, end = parse_local_time(errors, "starts_at", starts_at), parse_local_time(errors, "ends_at", ends_at)
+        if start is None:
+            if "starts_at" not in errors.fields:
+                errors.add("starts_at", N_("Dit veld is verplicht."))
+            return {}
+        if end is None and "ends_at" not in errors.fields:
+            end = start + timedelta(hours=1)
+        if end is None:
+            return {}
+        if end < start:
+            errors.add("ends_at", N_("Een activiteit eindigt niet voor ze begint."))
+            return {}
+    deadline = parse_local_time(errors, "signup_deadline", signup_deadline)
+    if deadline is not None and deadline > start:
+        errors.add("signup_deadline", N_("Aanmelden sluit uiterlijk als de activiteit begint."))
+    return {"starts_at": iso(start), "ends_at": iso(end), "all_day": int(all_day),
+            "signup_deadline": iso(deadline) if deadline else None, "remind_at": iso(start - timedelta(days=1))}
+
+
+def _url_field(errors: FieldErrors, value) -> str:
+    value = clean_text(value) if isinstance(value, str) else value
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_URL or " " in value:
+        errors.add("online_url", N_("Geef een webadres dat begint met https://."))
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors.add("online_url", N_("Geef een webadres dat begint met https://."))
+        return ""
+    return value
+
+
+def _capacity_field(errors: FieldErrors, value) -> int | None:
+    if value is None or value == "":
+        return None
+    if type(value) is str and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if type(value) is not int or not 1 <= value <= MAX_CAPACITY:
+        errors.add("capacity", N_("Geef een aantal plaatsen van 1 tot %(max)d, of laat het leeg."), max=MAX_CAPACITY)
+        return None
+    return value
+
+
+def _questions_field(errors: FieldErrors, value) -> list[str]:
+    """A list of questions, or one text with a question per line (the form)."""
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        errors.add("questions", N_("Geef de vragen als een lijst van teksten."))
+        return []
+    questions = list(dict.fromkeys(q for q in (" ".join(clean_text(item).split()) for item in value) if q))
+    if len(questions) > MAX_QUESTIONS:
+        errors.add("questions", N_("Hoogstens %(max)d vragen."), max=MAX_QUESTIONS)
+    elif any(len(q) > MAX_QUESTION for q in questions):
+        errors.add("questions", N_("Een vraag is hoogstens %(max)d tekens."), max=MAX_QUESTION)
+    return questions
+
+
+def _content_fields(errors: FieldErrors, values: dict) -> dict:
+    def text(name):
+        return values[name] if isinstance(values[name], str) else ""
+    description = text_field(errors, "description", text("description"), max_len=MAX_BODY, required=False,
+                             single_line=False)
+    if not isinstance(values["location_for_attendees_only"], bool):
+        errors.add("location_for_attendees_only", N_("Kies ja of nee."))
+    return {
+        "title": text_field(errors, "title", text("title"), max_len=MAX_TITLE),
+        "description": description, "description_html": render_markdown(description) if description else "",
+        "location": text_field(errors, "location", text("location"), max_len=MAX_LOCATION, required=False),
+        "online_url": _url_field(errors, values["online_url"]),
+        "place_for_attendees": int(values["location_for_attendees_only"] is True),
+        "capacity": _capacity_field(errors, values["capacity"]),
+        "questions": json.dumps(_questions_field(errors, values["questions"]), ensure_ascii=False),
+        **_when_fields(errors, starts_at=values["starts_at"], ends_at=values["ends_at"], all_day=values["all_day"],
+                       signup_deadline=values["signup_deadline"]),
+    }
+
+
+def encode_cursor(event) -> str:
+    return base64.urlsafe_b64encode(f"{event['starts_at']}|{event['id']}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, event_id = raw.partition("|")
+        number = int(event_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest(N_("Ongeldige paginaverwijzing."))
+    if not moment or len(moment) > 40 or not 0 < number < 2**63:
+        raise BadRequest(N_("Ongeldige paginaverwijzing."))
+    return moment, number
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+async def get(svc: Services, actor: Actor, event_id: int):
+    async with svc.db.read() as conn:
+        event = await store.by_id(conn, event_id)
+    policy.require(actor, Action.READ_EVENT, event)
+    return event
+
+
+async def by_thread(svc: Services, thread_id: int):
+    """The event whose comments a thread holds (None for a discussion or news)."""
+    async with svc.db.read() as conn:
+        return await store.by_thread(conn, thread_id)
+
+
+async def listing(svc: Services, actor: Actor, *, group_id: int | None = None, past: bool = False,
+                  cursor: str | None = None, limit: int = PAGE_SIZE):
+    """(events, next cursor): upcoming ones (not yet ended) soonest first, or past ones latest
+    first, that the viewer may read."""
+    after = decode_cursor(cursor)
+    now = svc.now()
+    where, params = policy.readable_events_sql(actor)
+    if past:
+        where, params = f"{where} AND e.ends_at <= ?", [*params, now]
+    async with svc.db.read() as conn:
+        rows = await store.listing(conn, where, params, group_id=group_id, start=None if past else now, end=None,
+                                   past=past, after=after, limit=limit + 1)
+    return rows[:limit], encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+
+
+async def between(svc: Services, actor: Actor, start: datetime, end: datetime, *, group_id: int | None = None,
+                  limit: int = MONTH_LIMIT):
+    """Events overlapping [start, end) that the viewer may read (a month's calendar, a feed)."""
+    where, params = policy.readable_events_sql(actor)
+    async with svc.db.read() as conn:
+        return await store.listing(conn, where, params, group_id=group_id, start=iso(start), end=iso(end),
+                                   past=False, after=None, limit=limit)
+
+
+async def my_statuses(svc: Services, actor: Actor, events) -> dict[int, str]:
+    """The viewer's own answer to each of these events (going, waiting, maybe, no)."""
+    if not actor.active or not events:
+        return {}
+    async with svc.db.read() as conn:
+        return await store.rsvps_of_user(conn, actor.user_id, [event["id"] for event in events])
+
+
+async def creatable_groups(svc: Services, actor: Actor):
+    """Groups where this actor may make or propose an event (the form's picker)."""
+    if not actor.active:
+        return []
+    where, params = policy.visible_groups_sql(actor)
+    async with svc.db.read() as conn:
+        groups = await group_store.visible(conn, where, params) if actor.is_admin \
+            else await group_store.of_user(conn, actor.user_id, where, params)
+    return [group for group in groups if policy.can(actor, Action.CREATE_EVENT, group)]
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+FIELD_DEFAULTS = {"description": "", "ends_at": None, "all_day": False, "location": "", "online_url": "",
+                  "location_for_attendees_only": False, "capacity": None, "signup_deadline": None, "questions": []}
+
+
+async def _group_for(svc: Services, actor: Actor, group_id):
+    if group_id is None:
+        return None
+    if type(group_id) is not int or not 0 < group_id < 2**63:
+        raise Invalid(fields={"group_id": N_("Deze groep bestaat niet.")})
+    async with svc.db.read() as conn:
+        group = await group_store.by_id(conn, group_id)
+    if group is None or not policy.can(actor, Action.VIEW_GROUP, group):
+        raise NotFound()
+    return group
+
+
+async def create(svc: Services, actor: Actor, *, title, starts_at, group_id=None, visibility=None, **given):
+    """A new event. Where the actor may publish it is scheduled at once; a member's proposal
+    waits for a moderator (status proposed, seen by its organisers only)."""
+    group = await _group_for(svc, actor, group_id)
+    policy.require(actor, Action.CREATE_EVENT, group)
+    errors = FieldErrors()
+    fields = _content_fields(errors, {**FIELD_DEFAULTS, **given, "title": title, "starts_at": starts_at})
+    visibility = visibility or ("group" if group else "public")
+    if group is not None and visibility != "group":
+        errors.add("visibility", N_("Een activiteit van een groep volgt de zichtbaarheid van die groep."))
+    elif group is None:
+        choice_field(errors, "visibility", visibility, SITE_VISIBILITIES)
+    errors.raise_if_any()
+    published = policy.can(actor, Action.PUBLISH_NEWS, group)  # who publishes there, publishes events too
+    async with svc.db.write() as tx:
+        now = svc.now()
+        thread_group = group["id"] if group else await news_store.site_group_id(tx, visibility)
+        thread_id = await store.insert_comment_thread(tx, group_id=thread_group, author_id=actor.user_id,
+                                                      title=fields["title"], shown=published, now=now)
+        event_id = await store.insert(tx, group_id=group["id"] if group else None, thread_id=thread_id,
+                                      organiser_id=actor.user_id, visibility=visibility,
+                                      status="scheduled" if published else "proposed", now=now, **fields)
+        await store.link_thread(tx, thread_id, event_id)
+        event = await store.by_id(tx, event_id)
+        await audit.record(tx, svc, actor, "event.create" if published else "event.propose", target_type="event",
+                           target_id=event_id, label=fields["title"], group_id=event["group_id"])
+        if published:
+            await _appeared(tx, svc, event)
+        else:
+            await notifications.notify_moderators(tx, svc, group["id"], "event_proposed", actor_id=actor.user_id,
+                                                  thread_id=thread_id, data={"event_id": event_id})
+        return event
+
+
+async def _appeared(tx, svc: Services, event) -> None:
+    await search_index.index_event(tx, event["id"])
+    await search_index.index_thread(tx, event["thread_id"])
+    await thread_store.append_event(tx, channel_of(event), "event.created", {"event": counts_out(event)}, svc.now())
+
+
+UPDATABLE = ("title", "description", "starts_at", "ends_at", "all_day", "location", "online_url",
+             "location_for_attendees_only", "capacity", "signup_deadline", "questions")
+
+
+def _as_given(event) -> dict:
+    """An event's fields as they would be typed again (for a partial update)."""
+    values = {name: event[name] for name in ("title", "description", "location", "online_url", "capacity",
+                                             "signup_deadline")}
+    values["all_day"] = bool(event["all_day"])
+    values["location_for_attendees_only"] = bool(event["place_for_attendees"])
+    values["questions"] = json.loads(event["questions"])
+    if event["all_day"]:
+        values["starts_at"], values["ends_at"] = local(event["starts_at"]).date().isoformat(), last_day(event).isoformat()
+    else:
+        values["starts_at"], values["ends_at"] = event["starts_at"], event["ends_at"]
+    return values
+
+
+async def update(svc: Services, actor: Actor, event_id: int, *, status: str | None = None,
+                 cancel_reason: str | None = None, **given):
+    """Change what is given (None: unchanged). status: 'cancelled' calls it off (everyone who
+    answered is told), 'scheduled' approves a proposal (its group's moderators) or puts a
+    cancelled event back. More places move the waiting list up; fewer than are taken is refused."""
+    from forum.services import signups  # sign-ups and the waiting list: their own room
+    given = {name: value for name, value in given.items() if name in UPDATABLE and value is not None}
+    async with svc.db.write() as tx:
+        event = await store.by_id(tx, event_id)
+        policy.require(actor, Action.EDIT_EVENT, event)
+        errors = FieldErrors()
+        values = {**_as_given(event), **given}
+        if "capacity" in given and given["capacity"] == 0:  # the API's way of saying "no limit"
+            values["capacity"] = None
+        if "all_day" in given and "starts_at" not in given:
+            errors.add("starts_at", N_("Geef het begin opnieuw op als u hele dag aan- of uitzet."))
+        fields = _content_fields(errors, values)
+        if fields.get("capacity") is not None and fields["capacity"] < event["going_count"]:
+            errors.add("capacity", N_("Er hebben zich al %(num)d mensen aangemeld: kies minstens zoveel plaatsen."),
+                       num=event["going_count"])
+        if status is not None:
+            choice_field(errors, "status", status, ("scheduled", "cancelled"))
+        reason = text_field(errors, "cancel_reason", cancel_reason if isinstance(cancel_reason, str) else "",
+                            max_len=500, required=False)
+        if status == "scheduled" and event["status"] == "proposed" \
+                and not policy.can(actor, Action.PUBLISH_NEWS, await _group_row(tx, event)):
+            errors.add("status", N_("Een moderator van de groep keurt een voorstel goed."))
+        errors.raise_if_any()
+        now = svc.now()
+        changed = {name: value for name, value in fields.items() if value != event[name]}
+        if changed:
+            moved = any(name in changed for name in ("starts_at", "ends_at", "location", "online_url"))
+            await store.update(tx, event_id, now=now, reminder_reset="starts_at" in changed, **changed)
+            if "title" in changed:
+                await store.retitle_thread(tx, event["thread_id"], changed["title"])
+            await audit.record(tx, svc, actor, "event.edit", target_type="event", target_id=event_id,
+                               label=fields["title"], group_id=event["group_id"])
+            if moved and event["status"] == "scheduled":
+                await signups.tell_attendees(tx, svc, event, "event_changed", actor_id=actor.user_id)
+        if status is not None and status != event["status"]:
+            await _change_status(tx, svc, actor, event, status, reason)
+        event = await store.by_id(tx, event_id)
+        if event["status"] == "scheduled":
+            await signups.fill_places(tx, svc, event)  # more places, or a restored event
+            event = await store.by_id(tx, event_id)
+        if changed or status is not None:
+            await search_index.index_event(tx, event_id)
+            if event["status"] != "proposed":
+                await thread_store.append_event(tx, channel_of(event), "event.updated", {"event": counts_out(event)},
+                                                now)
+        return event
+
+
+async def _group_row(tx, event):
+    return await group_store.by_id(tx, event["group_id"]) if event["group_id"] else None
+
+
+async def _change_status(tx, svc: Services, actor: Actor, event, status: str, reason: str) -> None:
+    from forum.services import signups
+    await store.set_status(tx, event["id"], status, reason if status == "cancelled" else "")
+    if status == "cancelled":
+        await audit.record(tx, svc, actor, "event.cancel", target_type="event", target_id=event["id"],
+                           label=event["title"], group_id=event["group_id"], data={"reason": reason})
+        if event["status"] == "scheduled":
+            await signups.tell_attendees(tx, svc, event, "event_cancelled", actor_id=actor.user_id, message=reason)
+        elif event["status"] == "proposed":  # a proposal turned down: out of the index, its thread stays closed
+            pass
+        return
+    if event["status"] == "proposed":
+        await store.set_thread_shown(tx, event["thread_id"], True, svc.now())
+        await audit.record(tx, svc, actor, "event.approve", target_type="event", target_id=event["id"],
+                           label=event["title"], group_id=event["group_id"])
+        if event["organiser_id"] != actor.user_id:
+            await notifications.notify_one(tx, svc, event["organiser_id"], "event_approved", actor_id=actor.user_id,
+                                           group_id=event["group_id"], thread_id=event["thread_id"],
+                                           data={"event_id": event["id"]})
+        await _appeared(tx, svc, await store.by_id(tx, event["id"]))
+    else:
+        await audit.record(tx, svc, actor, "event.restore", target_type="event", target_id=event["id"],
+                           label=event["title"], group_id=event["group_id"])
+
+
+async def delete(svc: Services, actor: Actor, event_id: int) -> None:
+    """Gone for everyone: its comments close with it. (Calling it off, which tells those who
+    signed up, is cancelling.)"""
+    async with svc.db.write() as tx:
+        event = await store.by_id(tx, event_id)
+        policy.require(actor, Action.EDIT_EVENT, event)
+        now = svc.now()
+        await store.set_thread_shown(tx, event["thread_id"], False, now)
+        await thread_store.redact_thread_channel(tx, event["thread_id"], {"thread_id": event["thread_id"],
+                                                                          "redacted": True})
+        await thread_store.append_event(tx, f"thread:{event['thread_id']}", "thread.removed",
+                                        {"thread_id": event["thread_id"]}, now)
+        if event["status"] != "proposed":
+            await thread_store.append_event(tx, channel_of(event), "event.removed", {"event_id": event_id}, now)
+        await store.delete(tx, event_id)
+        await search_index.index_event(tx, event_id)
+        await search_index.index_thread(tx, event["thread_id"])
+        await audit.record(tx, svc, actor, "event.delete", target_type="event", target_id=event_id,
+                           label=event["title"], group_id=event["group_id"])

@@ -1,0 +1,122 @@
+"""What a notification says: one line in the reader's language, its link and the start of what
+it is about, each judged by the policy when it is shown or mailed (forum/services/notifications.py
+decides who is told)."""
+from __future__ import annotations
+
+import json
+import re
+
+from forum import policy
+from forum.errors import N_
+from forum.i18n import ntranslate_in, translate_in
+from forum.policy import Actor
+
+CODE_RE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+EXCERPT_CHARS = 140
+
+
+# --- what a notification says ----------------------------------------------------------------
+
+def describe(note, locale: str, visible: bool) -> str:
+    """One line, in the reader's language: who did what, where."""
+    if not visible:
+        return translate_in(locale, N_("Een melding over iets wat u niet (meer) kunt zien."))
+    actor = note["actor_name"] or translate_in(locale, N_("Iemand"))
+    thread, group, count = note["thread_title"] or "", note["group_name"] or "", note["count"]
+    kind = note["kind"]
+    if kind == "reply":
+        if count > 1:
+            return ntranslate_in(locale, "%(num)d reactie op uw bericht in %(thread)s",
+                                 "%(num)d reacties op uw bericht in %(thread)s", count, thread=thread)
+        return translate_in(locale, N_("%(actor)s reageerde op uw bericht in %(thread)s"), actor=actor, thread=thread)
+    if kind == "mention":
+        return translate_in(locale, N_("%(actor)s noemde u in %(thread)s"), actor=actor, thread=thread)
+    if kind == "watched_post":
+        if count > 1:
+            return ntranslate_in(locale, "%(num)d nieuw bericht in %(thread)s",
+                                 "%(num)d nieuwe berichten in %(thread)s", count, thread=thread)
+        return translate_in(locale, N_("%(actor)s schreef in %(thread)s"), actor=actor, thread=thread)
+    if kind == "new_thread":
+        return translate_in(locale, N_("%(actor)s begon de discussie %(thread)s in %(group)s"),
+                            actor=actor, thread=thread, group=group)
+    if kind == "news":
+        return translate_in(locale, N_("%(actor)s publiceerde %(thread)s in %(group)s"),
+                            actor=actor, thread=thread, group=group)
+    if kind == "join_request":
+        return translate_in(locale, N_("%(actor)s wil lid worden van %(group)s"), actor=actor, group=group)
+    if kind == "request_approved":
+        return translate_in(locale, N_("U bent nu lid van %(group)s"), group=group)
+    if kind == "request_rejected":
+        return translate_in(locale, N_("Uw verzoek om lid te worden van %(group)s is afgewezen"), group=group)
+    if kind == "invitation":
+        return translate_in(locale, N_("%(actor)s nodigde u uit voor %(group)s"), actor=actor, group=group)
+    if kind == "warned":
+        return translate_in(locale, N_("Een moderator waarschuwt u over uw bericht in %(thread)s: %(reason)s"),
+                            thread=thread, reason=json.loads(note["data"] or "{}").get("reason", ""))
+    if kind == "report_resolved":
+        outcome = json.loads(note["data"] or "{}").get("action", "")
+        outcomes = {"dismiss": N_("geen actie nodig"), "hide": N_("het bericht is verborgen"),
+                    "delete": N_("het bericht is verwijderd"), "warn": N_("de schrijver is gewaarschuwd")}
+        return translate_in(locale, N_("Uw melding over een bericht in %(thread)s is afgehandeld: %(outcome)s"),
+                            thread=thread, outcome=translate_in(locale, outcomes.get(outcome, outcome)))
+    if kind in EVENT_TEXTS:
+        return translate_in(locale, EVENT_TEXTS[kind], actor=actor, thread=thread, group=group)
+    if kind == "role_changed":
+        role = json.loads(note["data"] or "{}").get("role", "")
+        names = {"owner": N_("eigenaar"), "moderator": N_("moderator"), "member": N_("lid")}
+        return translate_in(locale, N_("U bent nu %(role)s van %(group)s"),
+                            role=translate_in(locale, names.get(role, role)), group=group)
+    return kind
+
+
+EVENT_TEXTS = {  # what an event's notification says; %(thread)s is the event's title
+    "event_moved_up": N_("Er is een plaats vrijgekomen: u bent aangemeld voor %(thread)s"),
+    "event_cancelled": N_("%(thread)s gaat niet door"),
+    "event_changed": N_("%(actor)s wijzigde de tijd of plaats van %(thread)s"),
+    "event_reminder": N_("Herinnering: morgen is %(thread)s"),
+    "event_message": N_("%(actor)s schreef de deelnemers van %(thread)s"),
+    "event_proposed": N_("%(actor)s stelt de activiteit %(thread)s voor in %(group)s"),
+    "event_approved": N_("Uw activiteit %(thread)s is goedgekeurd"),
+}
+
+
+def link(note) -> str:
+    event_id = json.loads(note["data"] or "{}").get("event_id") if note["kind"] in EVENT_TEXTS else None
+    if event_id:
+        return f"/events/{event_id}"
+    if note["thread_id"]:
+        return f"/threads/{note['thread_id']}" + (f"#post-{note['post_id']}" if note["post_id"] else "")
+    if note["kind"] == "join_request":
+        return f"/groups/{note['group_id']}/members"
+    return f"/groups/{note['group_id']}" if note["group_id"] else "/notifications"
+
+
+def excerpt(note) -> str:
+    """The start of the post it is about, made when shown or mailed: a post removed or hidden
+    since gives none."""
+    if note["kind"] in ("event_message", "event_cancelled"):  # the organiser's own words
+        text = " ".join(json.loads(note["data"] or "{}").get("message", "").split())
+        return text if len(text) <= EXCERPT_CHARS * 4 else text[:EXCERPT_CHARS * 4 - 1].rstrip() + "…"
+    removed = note["post_deleted_at"] is not None or note["post_hidden_at"] is not None
+    body = None if removed else note["post_body"]
+    if not body:
+        return ""
+    text = " ".join(CODE_RE.sub(" ", body).split())
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def note_out(note, actor: Actor) -> dict:
+    """A notification as clients see it; what the reader may no longer see is left out."""
+    visible = policy.can_see_notification(actor, note)
+    return {
+        "id": note["id"], "kind": note["kind"],
+        "actor": {"id": note["actor_id"], "display_name": note["actor_name"]} if visible and note["actor_id"] else None,
+        "thread_id": note["thread_id"] if visible else None,
+        "group_id": note["group_id"] if visible else None,
+        "text": describe(note, actor.locale, visible),
+        "excerpt": excerpt(note) if visible else "",
+        "url": link(note) if visible else None,
+        "count": note["count"],
+        "created_at": note["updated_at"],
+        "read": note["read_at"] is not None,
+    }
