@@ -10,6 +10,7 @@ from forum import policy
 from forum.policy import Action, GroupDraft
 from forum.services import accounts
 from forum.services.groups import members_may_create_werkgroepen
+from forum.store import agenda as agenda_store
 from forum.store import groups as group_store
 from forum.store import moderation as moderation_store
 from forum.store import news as news_store
@@ -53,6 +54,9 @@ async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url:
 
         async def news():
             return await news_store.by_id(conn, ids["news_id"]) if ids["news_id"] is not None else None
+
+        async def event():
+            return await agenda_store.by_id(conn, ids["event_id"]) if ids["event_id"] is not None else None
 
         async def role_of_target(g):
             return await group_store.membership(conn, g["id"], ids["user_id"]) if ids["user_id"] else None
@@ -154,6 +158,19 @@ async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url:
                 return on(await news(), Action.READ_NEWS)
             case ("PATCH", "/api/v1/news/{news_id}") | ("DELETE", "/api/v1/news/{news_id}"):
                 return on(await news(), Action.EDIT_NEWS)
+            case ("POST", "/api/v1/events"):
+                wanted = body.get("group_id")
+                if wanted is None:
+                    return can(actor, Action.CREATE_EVENT, None)
+                g = await group_store.by_id(conn, wanted) if type(wanted) is int and _int(wanted) is not None else None
+                return on(g, Action.CREATE_EVENT)
+            case ("GET", "/api/v1/events/{event_id}"):
+                return on(await event(), Action.READ_EVENT)
+            case ("PATCH", "/api/v1/events/{event_id}") | ("DELETE", "/api/v1/events/{event_id}") \
+                    | ("GET", "/api/v1/events/{event_id}/attendees") | ("POST", "/api/v1/events/{event_id}/message"):
+                return on(await event(), Action.EDIT_EVENT)
+            case ("PUT", "/api/v1/events/{event_id}/rsvp"):
+                return on(await event(), Action.RSVP)
             case ("GET", "/api/v1/moderation/queue") | ("GET", "/api/v1/audit"):
                 scope = policy.audit_groups(actor)  # None: everything; empty: nothing to read
                 wanted = query.get("group_id", "")  # empty: no filter
@@ -174,4 +191,5 @@ LOGGED_IN = {("GET", "/api/v1/me"), ("PATCH", "/api/v1/me"),
              ("POST", "/api/v1/invitations/accept")}  # needs a mailed token too, which the fuzzer never holds
 PUBLIC.add(("GET", "/api/v1/search"))  # anyone may search; what comes back is filtered (tests/test_search.py)
 PUBLIC.update({("GET", "/api/v1/pages"), ("GET", "/api/v1/pages/{slug}")})  # the site's own pages are public
+PUBLIC.add(("GET", "/api/v1/events"))  # filtered like news (tests/test_events.py)
 PUBLIC.add(("GET", "/api/v1/news"))  # anyone may list news; what comes back is filtered (tests/test_news.py)

@@ -80,10 +80,15 @@ async def cast(admin, make_user, anonymous, server):
     await member.post(f"/api/v1/posts/{posts[1]}/reports", {"reason": "spam"}, expect=201)
     item = (await admin.get("/api/v1/moderation/queue"))["items"][0]["id"]
     await admin.post(f"/api/v1/groups/{group['id']}/bans", {"user_id": banned.id, "reason": "test"}, expect=201)
+    events = [(await moderator.post("/api/v1/events", {"title": f"Fuzz {n}", "starts_at": "2027-03-15T10:00",
+                                                       "capacity": 2, "group_id": group["id"]}, expect=201))["event"]["id"]
+              for n in range(2)]
+    events.append((await admin.post("/api/v1/events", {"title": "Fuzz site", "starts_at": "2027-03-15T10:00",
+                                                        "visibility": "members"}, expect=201))["event"]["id"])
     users = [member.id, moderator.id, banned.id, outsider.id, asking.id, admin.id]
     # ids of the right kind for each parameter most of the time, so requests get past "not found"
     typed = {"group_id": [group["id"], 1, 2], "thread_id": threads, "post_id": posts, "user_id": users,
-             "item_id": [item]}
+             "item_id": [item], "event_id": events}
     typed["any"] = ids = sorted({i for pool in typed.values() for i in pool} | {999999})
     await quiet(server.app)
     return {"roles": [await anonymous(), outsider, asking, member, moderator, banned, admin], "ids": ids,

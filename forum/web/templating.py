@@ -81,7 +81,6 @@ LIVE_TEXTS = {  # what static/live.js says, in the page's language
     "lock": N_("Sluiten"), "unlock": N_("Heropenen"), "pin": N_("Vastzetten"), "unpin": N_("Losmaken"),
     "hidden": N_("Dit bericht is verborgen door een moderator."),
     "thread_removed": N_("Deze discussie is verwijderd."),
-    "event_full": N_("vol"),
 }
 
 

@@ -150,6 +150,7 @@ def thread_context(request: web.Request, thread, posts, chronological: bool, rep
         "first_unread": None,
         "level": None,
         "move_targets": [],
+        "live_channels": "",  # the thread's own; an event's page listens to its group too
     }
 
 
