@@ -322,6 +322,17 @@
     }, 2000);
   }
 
+  // --- events: their counts on the event's page ---------------------------------------
+
+  function showEventCounts(event) {
+    var counts = document.getElementById("event-counts");
+    if (!counts || String(event.id) !== counts.dataset.eventId) return;
+    ["going", "waiting", "maybe"].forEach(function (name) {
+      var number = counts.querySelector('[data-count="' + name + '"]');
+      if (number && typeof event[name] === "number") number.textContent = String(event[name]);
+    });
+  }
+
   // --- the connection -------------------------------------------------------------------
 
   function handle(message) {
@@ -338,6 +349,12 @@
       if (message.kind === "news.removed") {
         var removed = document.getElementById("news-" + data.news_id);
         if (removed) removed.remove();
+        return;
+      }
+      if (message.kind === "event.rsvp" || message.kind === "event.updated") { showEventCounts(data.event); return; }
+      if (message.kind === "event.created") {
+        var notice = document.getElementById("events-new");
+        if (notice && view === "events") notice.hidden = false;
         return;
       }
       if (message.kind === "notification.created") announceNotification(data);

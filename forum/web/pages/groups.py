@@ -9,7 +9,7 @@ from forum.errors import ServiceError
 from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, invitations, live, news, reading
+from forum.services import agenda, discussions, groups, invitations, live, news, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
@@ -47,6 +47,7 @@ def thread_rows(request: web.Request, threads, new, logged_in: bool, week_ago: s
 
 
 GROUP_PAGE_NEWS = 5
+GROUP_PAGE_EVENTS = 3  # the coming ones; the group's agenda has the rest
 
 
 async def show(request: web.Request) -> web.Response:
@@ -61,7 +62,8 @@ async def show(request: web.Request) -> web.Response:
                "may_post": policy.can(actor, Action.START_THREAD, group),
                "may_moderate": policy.can(actor, Action.MODERATE_GROUP, group),
                "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
-               "may_join": policy.can(actor, Action.JOIN, group), "news": [], "more_news": False}
+               "may_join": policy.can(actor, Action.JOIN, group), "news": [], "more_news": False,
+               "events": [], "more_events": False, "event_statuses": {}}
     if context["may_read"]:
         context["last_event_id"] = await live.last_event_id(svc)  # before the list: it is at least this new
         threads, context["next"] = await discussions.threads_of_group(
@@ -71,7 +73,11 @@ async def show(request: web.Request) -> web.Response:
         context["level"] = await reading.open_group(svc, actor, group_id)
         context["news"], more = await news.listing(svc, actor, group_id=group_id, limit=GROUP_PAGE_NEWS)
         context["more_news"] = more is not None
+        context["events"], more = await agenda.listing(svc, actor, group_id=group_id, limit=GROUP_PAGE_EVENTS)
+        context["more_events"] = more is not None
+        context["event_statuses"] = await agenda.my_statuses(svc, actor, context["events"])
     context["may_publish_news"] = policy.can(actor, Action.PUBLISH_NEWS, group)
+    context["may_create_event"] = policy.can(actor, Action.CREATE_EVENT, group)
     return render(request, "group.html", context)
 
 
