@@ -415,3 +415,61 @@ async def test_the_forms_work_without_javascript(admin, make_user, svc):
     month = await page(member, "/events?view=month&month=2027-06")
     assert "Ledendag" in month and "09:30" in month
     await page(member, "/events?view=month&month=2027-13", 422)
+
+
+async def test_a_proposal_is_not_published_by_its_proposer_nor_changed_after_approval(world):
+    """Attacker review: a proposal cancelled and 'restored' by its proposer went public."""
+    actors, proposal = world["actors"], world["events"]["proposed"]
+    await actors["moderator"].patch(f"/api/v1/events/{proposal['id']}", {"status": "cancelled"}, expect=422)
+    await actors["insider"].patch(f"/api/v1/events/{proposal['id']}", {"status": "cancelled"}, expect=422)
+    await actors["visitor"].get(f"/api/v1/events/{proposal['id']}", expect=404)
+    await actors["insider"].patch(f"/api/v1/events/{proposal['id']}", {"title": "Beter voorstel"})  # before: fine
+    await actors["moderator"].patch(f"/api/v1/events/{proposal['id']}", {"status": "scheduled"})
+    await actors["insider"].patch(f"/api/v1/events/{proposal['id']}", {"title": "Iets heel anders"}, expect=403)
+    assert (await actors["visitor"].get(f"/api/v1/events/{proposal['id']}"))["event"]["title"] == "Beter voorstel"
+    await actors["member"].put(f"/api/v1/events/{proposal['id']}/rsvp", {"answer": "going"}, expect=403)
+    await actors["insider"].put(f"/api/v1/events/{proposal['id']}/rsvp", {"answer": "going"})
+    listed = (await actors["insider"].get(f"/api/v1/events/{proposal['id']}/attendees"))["attendees"]
+    assert listed[0]["user"]["email"] is None  # a proposer sees names; addresses are for the moderators
+    listed = (await actors["moderator"].get(f"/api/v1/events/{proposal['id']}/attendees"))["attendees"]
+    assert listed[0]["user"]["email"] == "carla.binnen@example.nl"
+
+
+async def test_an_editor_no_longer_an_editor_no_longer_runs_site_events(world):
+    actors, event = world["actors"], world["events"]["public"]
+    await actors["admin"].patch(f"/api/v1/admin/users/{actors['editor'].id}", {"role": "member"})
+    await actors["editor"].login()
+    await actors["editor"].patch(f"/api/v1/events/{event['id']}", {"title": "Nog steeds van mij"}, expect=403)
+    await actors["editor"].get(f"/api/v1/events/{event['id']}/attendees", expect=403)
+
+
+async def test_a_place_for_attendees_only_is_not_found_by_search(admin, anonymous):
+    await make_event(admin, title="Besloten bijeenkomst", location="Geheimstraat 12 Leeuwarden",
+                     location_for_attendees_only=True)
+    await make_event(admin, title="Open bijeenkomst", location="Openbaarplein 1 Zwolle")
+    visitor = await anonymous()
+    assert not (await visitor.get("/api/v1/search?q=Geheimstraat"))["results"]
+    assert [r["title"] for r in (await visitor.get("/api/v1/search?q=Openbaarplein"))["results"]] == ["Open bijeenkomst"]
+    found = (await visitor.get("/api/v1/search?q=Besloten"))["results"]
+    assert found and "Geheimstraat" not in found[0]["snippet_html"]
+
+
+async def test_odd_values_are_refused_or_cleared_never_a_500(admin, anonymous, svc):
+    before = await snapshot(svc)
+    for bad in ({"online_url": "http://[::1"}, {"online_url": "https://example.nl:99999/"},
+                {"starts_at": "2000-01-01T00:00+14:00"}, {"starts_at": "2000-01-01T00:00"},
+                {"starts_at": "9998-12-31T23:59-12:00"}, {"all_day": True, "starts_at": "0001-01-01"}):
+        await admin.post("/api/v1/events", {"title": "Vreemd", "starts_at": "2027-03-15T10:00", **bad}, expect=422)
+    assert await snapshot(svc) == before
+    visitor = await anonymous()
+    for path in ("/feeds/events.ics?token=9999999999999999999-x", "/feeds/me/9999999999999999999-abc.ics",
+                 "/feeds/me/0-abc.ics", "/events/99999999999999999999.ics"):
+        assert (await visitor.client.get(path)).status == 404, path
+    event = await make_event(admin, capacity=5, signup_deadline="2027-03-14T12:00", ends_at="2027-03-15T18:00")
+    cleared = (await admin.patch(f"/api/v1/events/{event['id']}", {"capacity": None, "signup_deadline": None,
+                                                                    "ends_at": None, "title": None}))["event"]
+    assert (cleared["capacity"], cleared["signup_deadline"]) == (None, None)
+    assert cleared["ends_at"] == "2027-03-15T10:00:00.000000Z" and cleared["title"] == event["title"]
+    questions = await make_event(admin, questions=['=HYPERLINK("http://evil.example","klik")'])
+    text = (await (await admin.client.get(f"/api/v1/events/{questions['id']}/attendees?format=csv")).read()).decode()
+    assert "'=HYPERLINK" in text.splitlines()[0]

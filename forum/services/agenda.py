@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from forum import policy
-from forum.errors import BadRequest, Invalid, N_, NotFound
+from forum.errors import BadRequest, Forbidden, Invalid, N_, NotFound
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, iso, notifications, search_index
@@ -110,7 +110,7 @@ def parse_local_time(errors: FieldErrors, name: str, value) -> datetime | None:
     except ValueError:
         errors.add(name, TIME_HINT)
         return None
-    if not 2000 <= moment.year <= 9998:
+    if not 2000 <= moment.year <= 9998:  # checked before converting: year 1 or 9999 would leave datetime's range
         errors.add(name, TIME_HINT)
         return None
     if moment.tzinfo is None:
@@ -119,7 +119,11 @@ def parse_local_time(errors: FieldErrors, name: str, value) -> datetime | None:
             errors.add(name, N_("Die tijd bestaat niet in Nederland: de klok gaat die nacht een uur vooruit."))
             return None
         moment = wall
-    return moment.astimezone(timezone.utc)
+    stored = moment.astimezone(timezone.utc)
+    if not 2000 <= stored.year <= 9998:  # as stored, too: read back, it must pass this check again
+        errors.add(name, TIME_HINT)
+        return None
+    return stored
 
 
 def parse_day(errors: FieldErrors, name: str, value) -> date | None:
@@ -186,7 +190,12 @@ def _url_field(errors: FieldErrors, value) -> str:
     if not isinstance(value, str) or len(value) > MAX_URL or " " in value:
         errors.add("online_url", N_("Geef een webadres dat begint met https://."))
         return ""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (a port out of range raises here)
+    except ValueError:
+        errors.add("online_url", N_("Geef een webadres dat begint met https://."))
+        return ""
     if parts.scheme not in ("http", "https") or not parts.netloc:
         errors.add("online_url", N_("Geef een webadres dat begint met https://."))
         return ""
@@ -375,6 +384,7 @@ async def _appeared(tx, svc: Services, event) -> None:
 
 UPDATABLE = ("title", "description", "starts_at", "ends_at", "all_day", "location", "online_url",
              "location_for_attendees_only", "capacity", "signup_deadline", "questions")
+CLEARABLE = ("ends_at", "capacity", "signup_deadline")
 
 
 def _as_given(event) -> dict:
@@ -397,14 +407,14 @@ async def update(svc: Services, actor: Actor, event_id: int, *, status: str | No
     answered is told), 'scheduled' approves a proposal (its group's moderators) or puts a
     cancelled event back. More places move the waiting list up; fewer than are taken is refused."""
     from forum.services import signups  # sign-ups and the waiting list: their own room
-    given = {name: value for name, value in given.items() if name in UPDATABLE and value is not None}
+    # null clears what may be empty (no end given, no limit, no deadline); elsewhere it changes nothing
+    given = {name: value for name, value in given.items()
+             if name in UPDATABLE and (value is not None or name in CLEARABLE)}
     async with svc.db.write() as tx:
         event = await store.by_id(tx, event_id)
         policy.require(actor, Action.EDIT_EVENT, event)
         errors = FieldErrors()
         values = {**_as_given(event), **given}
-        if "capacity" in given and given["capacity"] == 0:  # the API's way of saying "no limit"
-            values["capacity"] = None
         if "all_day" in given and "starts_at" not in given:
             errors.add("starts_at", N_("Geef het begin opnieuw op als u hele dag aan- of uitzet."))
         fields = _content_fields(errors, values)
@@ -413,6 +423,9 @@ async def update(svc: Services, actor: Actor, event_id: int, *, status: str | No
                        num=event["going_count"])
         if status is not None:
             choice_field(errors, "status", status, ("scheduled", "cancelled"))
+        if status == "cancelled" and event["status"] == "proposed":
+            # a proposal turned down is deleted: cancelled, it would be shown to everyone
+            errors.add("status", N_("Een voorstel dat niet doorgaat, verwijdert u."))
         reason = text_field(errors, "cancel_reason", cancel_reason if isinstance(cancel_reason, str) else "",
                             max_len=500, required=False)
         if status == "scheduled" and event["status"] == "proposed" \
@@ -421,6 +434,8 @@ async def update(svc: Services, actor: Actor, event_id: int, *, status: str | No
         errors.raise_if_any()
         now = svc.now()
         changed = {name: value for name, value in fields.items() if value != event[name]}
+        if changed and event["status"] != "proposed" and not policy.publishes_events(actor, event):
+            raise Forbidden(N_("Na de goedkeuring wijzigt een moderator van de groep de activiteit."))
         if changed:
             moved = any(name in changed for name in ("starts_at", "ends_at", "location", "online_url"))
             await store.update(tx, event_id, now=now, reminder_reset="starts_at" in changed, **changed)
@@ -456,8 +471,6 @@ async def _change_status(tx, svc: Services, actor: Actor, event, status: str, re
                            label=event["title"], group_id=event["group_id"], data={"reason": reason})
         if event["status"] == "scheduled":
             await signups.tell_attendees(tx, svc, event, "event_cancelled", actor_id=actor.user_id, message=reason)
-        elif event["status"] == "proposed":  # a proposal turned down: out of the index, its thread stays closed
-            pass
         return
     if event["status"] == "proposed":
         await store.set_thread_shown(tx, event["thread_id"], True, svc.now())

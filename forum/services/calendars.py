@@ -56,7 +56,7 @@ async def actor_for_token(svc: Services, token: str) -> Actor:
     NotFound for a token that is wrong, revoked, or of an account that is not active."""
     user_part, _, signature = token.partition("-")
     if not user_part.isascii() or not user_part.isdigit() or len(user_part) > 19 or not signature \
-            or len(token) > 200:
+            or len(token) > 200 or not 0 < int(user_part) < 2**63:
         raise NotFound(N_("Deze agenda-link werkt niet (meer)."))
     user_id = int(user_part)
     async with svc.db.read() as conn:

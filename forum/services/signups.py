@@ -148,11 +148,15 @@ async def release_member(tx, svc: Services, group_id: int, user_id: int) -> None
 # --- organisers --------------------------------------------------------------------------------
 
 async def attendees(svc: Services, actor: Actor, event_id: int):
-    """(event, everyone who answered): going first, then the waiting list in its order."""
+    """(event, everyone who answered): going first, then the waiting list in its order. Their
+    e-mail addresses only for those who run events there (a member who proposed one sees names)."""
     async with svc.db.read() as conn:
         event = await store.by_id(conn, event_id)
         policy.require(actor, Action.EDIT_EVENT, event)
-        return event, await store.attendees(conn, event_id)
+        rows = await store.attendees(conn, event_id)
+    if not policy.publishes_events(actor, event):
+        rows = [{**row, "email": None} for row in rows]
+    return event, rows
 
 
 async def message_attendees(svc: Services, actor: Actor, event_id: int, *, message, audience="going") -> int:

@@ -134,11 +134,12 @@ async def put_rsvp(request: web.Request) -> web.Response:
 def attendee_rows(event, rows) -> tuple[list[str], list[list[str]]]:
     """The attendee list as a table: one column per question."""
     questions = json.loads(event["questions"])
-    header = ["naam", "e-mail", "status", "aangemeld op", *questions]
+    with_email = any(row["email"] is not None for row in rows)
+    header = ["naam", *(["e-mail"] if with_email else []), "status", "aangemeld op", *questions]
     table = []
     for row in rows:
         answers = json.loads(row["answers"])
-        table.append([row["display_name"], row["email"], row["status"], row["place_at"],
+        table.append([row["display_name"], *([row["email"]] if with_email else []), row["status"], row["place_at"],
                       *(answers.get(question, "") for question in questions)])
     return header, table
 
@@ -152,7 +153,7 @@ def attendees_csv(event, rows) -> web.Response:
     header, table = attendee_rows(event, rows)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header)
+    writer.writerow([csv_safe(cell) for cell in header])  # the questions are the organiser's words
     for line in table:
         writer.writerow([csv_safe(cell) for cell in line])
     return web.Response(body=("\ufeff" + out.getvalue()).encode(), headers={
