@@ -1,5 +1,5 @@
 """The command line (`forum`, `python -m forum`, run.py): serve (the default), create-admin EMAIL,
-backup PATH, check."""
+backup PATH (the database, and the uploaded files in PATH-files/), check."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from forum import config as config_module
 from forum.app import create_app
 from forum.db import backup_file, check_file
 from forum.errors import ServiceError
+from forum.files import FileStore
 from forum.keys import services_key
 from forum.services import accounts, setup
 from forum.web.access_log import RedactingAccessLogger
@@ -31,7 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands.add_parser("serve", help="run the server (default)")
     admin = commands.add_parser("create-admin", help="create an admin account or promote an existing one")
     admin.add_argument("email")
-    backup = commands.add_parser("backup", help="online backup of the live database")
+    backup = commands.add_parser("backup", help="online backup of the live database, and its files in PATH-files/")
     backup.add_argument("path", type=Path)
     commands.add_parser("check", help="integrity check; exits non-zero on problems")
     return parser.parse_args(argv)
@@ -59,6 +61,27 @@ async def _create_admin(cfg, email: str) -> int:
     return 0
 
 
+def files_dir_of(backup: Path) -> Path:
+    return backup.with_name(backup.name + "-files")
+
+
+def _blobs_named_in(database: Path) -> set[str]:
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        return {row[0] for row in conn.execute("SELECT DISTINCT blob FROM document_versions")}
+    finally:
+        conn.close()
+
+
+def backup_with_files(cfg, destination: Path) -> int:
+    """The database first, then every file it names (files never change once stored, and one
+    a later delete leaves behind is kept for an hour: all those it names are still there).
+    A second backup to the same place copies only the files it lacks."""
+    backup_file(cfg.db_path, destination)
+    return FileStore(cfg.files_dir, cfg.upload_max_bytes).copy_to(files_dir_of(destination),
+                                                                 _blobs_named_in(destination))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     cfg = config_module.from_env(host=args.host, port=args.port, data_dir=args.data_dir, site_url=args.site_url)
@@ -69,14 +92,16 @@ def main(argv: list[str] | None = None) -> int:
         if not cfg.db_path.exists():
             print(f"no database at {cfg.db_path}", file=sys.stderr)
             return 1
-        backup_file(cfg.db_path, args.path)
-        print(f"backup written to {args.path}")
+        copied = backup_with_files(cfg, args.path)
+        print(f"backup written to {args.path}; {copied} new file(s) in {files_dir_of(args.path)}")
         return 0
     if args.command == "check":
         if not cfg.db_path.exists():
             print(f"no database at {cfg.db_path}", file=sys.stderr)
             return 1
         problems = check_file(cfg.db_path)
+        if not problems:  # rows without their file, files without a row
+            problems = FileStore(cfg.files_dir, cfg.upload_max_bytes).check(_blobs_named_in(cfg.db_path))
         for problem in problems:
             print(problem)
         print("ok" if not problems else f"{len(problems)} problem(s)")

@@ -33,12 +33,17 @@ class Config:
     events_keep_count: int = 100_000     # ...or at least this many events, whichever keeps more
     notify_mail_minutes: int = 10        # an unseen notification is mailed after this (setting "batched")
     fragment_cache_bytes: int = 32 * 1024 * 1024  # rendered posts and thread rows kept, counted in bytes
+    upload_max_bytes: int = 20 * 1024 * 1024       # one uploaded document (FORUM_UPLOAD_MAX_MB)
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))  # forum/limits.py
     extra: dict = field(default_factory=dict)
 
     @property
     def db_path(self) -> Path:
         return self.data_dir / "forum.sqlite3"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
 
     @property
     def outbox_dir(self) -> Path:
@@ -90,6 +95,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         events_keep_count=max(1000, int(env.get("FORUM_EVENTS_KEEP", "100000"))),
         notify_mail_minutes=max(1, int(env.get("FORUM_NOTIFY_MAIL_MINUTES", "10"))),
         fragment_cache_bytes=int(float(env.get("FORUM_FRAGMENT_CACHE_MB", "32")) * 1024 * 1024),
+        upload_max_bytes=max(1, int(env.get("FORUM_UPLOAD_MAX_MB", "20"))) * 1024 * 1024,
         limits=parse_limits(env),
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),

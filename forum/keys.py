@@ -16,6 +16,7 @@ csrf_token_key = web.RequestKey("csrf_token", str)
 personal_page_key = web.RequestKey("personal_page", bool)
 site_menus_key = web.RequestKey("site_menus", dict)  # the site's own pages in the header and footer menus  # the page shows something of this visitor's
 new_anon_cookie_key = web.RequestKey("new_anon_cookie", object)  # str to set on the response, or None
+upload_key = web.RequestKey("upload", object)  # an upload form's multipart reader, its CSRF field read
 openapi_key = web.AppKey("openapi", dict)
 page_cache_key = web.AppKey("page_cache", object)
 hub_key = web.AppKey("hub", object)

@@ -450,4 +450,51 @@ CREATE TABLE calendar_feeds (
     created_at      TEXT NOT NULL
 );
 """,
+    # issue 11: documents, in a group's library (its members) or the site's (editors), in
+    # folders, each with its versions; the files themselves live under the data directory by
+    # the SHA-256 of their content (forum/files/), named here by it.
+    14: """
+CREATE TABLE folders (
+    id              INTEGER PRIMARY KEY,
+    group_id        INTEGER REFERENCES groups(id) ON DELETE CASCADE,  -- NULL: the site's library
+    parent_id       INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+    name            TEXT NOT NULL,
+    created_by      INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at      TEXT NOT NULL
+);
+CREATE UNIQUE INDEX folders_name ON folders(ifnull(group_id, 0), ifnull(parent_id, 0), lower(name));
+
+CREATE TABLE documents (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: links and audit entries name it
+    group_id        INTEGER REFERENCES groups(id) ON DELETE CASCADE,  -- NULL: the site's library
+    folder_id       INTEGER REFERENCES folders(id) ON DELETE SET NULL,
+    visibility      TEXT NOT NULL CHECK (visibility IN ('public', 'members', 'group')),
+    title           TEXT NOT NULL,
+    description     TEXT NOT NULL DEFAULT '',
+    uploader_id     INTEGER NOT NULL REFERENCES users(id),
+    version         INTEGER NOT NULL DEFAULT 1,  -- the current one
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    CHECK ((group_id IS NULL) = (visibility != 'group'))
+);
+CREATE INDEX documents_place ON documents(ifnull(group_id, 0), folder_id, title);
+
+CREATE TABLE document_versions (
+    id              INTEGER PRIMARY KEY,
+    document_id     INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    version         INTEGER NOT NULL,
+    blob            TEXT NOT NULL,               -- SHA-256 of the content: the file's name on disk
+    filename        TEXT NOT NULL,               -- as uploaded, made safe for a download's header
+    content_type    TEXT NOT NULL,               -- decided from the content
+    size            INTEGER NOT NULL,
+    inline_ok       INTEGER NOT NULL DEFAULT 0,  -- an image that decodes as what it claims
+    uploader_id     INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at      TEXT NOT NULL,
+    text            TEXT,                        -- the words inside (search), once extracted
+    text_state      TEXT NOT NULL DEFAULT 'pending' CHECK (text_state IN ('pending', 'done', 'none', 'failed')),
+    UNIQUE (document_id, version)
+);
+CREATE INDEX document_versions_blob ON document_versions(blob);
+CREATE INDEX document_versions_pending ON document_versions(id) WHERE text_state = 'pending';
+""",
 }

@@ -51,6 +51,9 @@ class Action(StrEnum):
     READ_EVENT = "read_event"          # obj: an event row (proposed ones: their organisers only)
     EDIT_EVENT = "edit_event"          # organisers: edit, cancel, approve, see and message attendees
     RSVP = "rsvp"                      # answer going / maybe / not going
+    UPLOAD_DOCUMENT = "upload_document"  # obj: the group (its members) or None (the site's library: editors)
+    READ_DOCUMENT = "read_document"    # obj: a document row: its audience, as news
+    EDIT_DOCUMENT = "edit_document"    # new versions, title, folder, delete: its uploader and the moderators
 
 
 @dataclass(frozen=True)
@@ -157,10 +160,8 @@ def _organises(actor: Actor, event: Any) -> bool:
     and whoever made it while they still read it and are not banned there."""
     if _publishes_news(actor, event["group_id"], event["group_visibility"]):
         return True
-    if not actor.active or event["organiser_id"] != actor.user_id:
-        return False
-    if event["group_id"] is None:
-        return True
+    if not actor.active or event["organiser_id"] != actor.user_id or event["group_id"] is None:
+        return False  # a site event is run by editors: one who is no longer an editor no longer runs it
     return actor.group_role(event["group_id"]) in GROUP_MEMBER_ROLES
 
 
@@ -198,6 +199,19 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
         return (actor.active and obj["status"] == "scheduled" and _event_readable(actor, obj)
                 and (obj["group_id"] is None or actor.is_admin
                      or actor.group_role(obj["group_id"]) in GROUP_MEMBER_ROLES))
+    if action is Action.UPLOAD_DOCUMENT:
+        if obj is None:
+            return _publishes_news(actor, None, None)
+        group_id, visibility = _group_of(obj)
+        return actor.active and visibility not in SITE_VISIBILITIES and (
+            actor.is_admin or actor.group_role(group_id) in GROUP_MEMBER_ROLES)
+    if action is Action.READ_DOCUMENT:
+        return _news_audience_reads(actor, obj)
+    if action is Action.EDIT_DOCUMENT:
+        if _publishes_news(actor, obj["group_id"], obj["group_visibility"]):
+            return True
+        return actor.active and obj["uploader_id"] == actor.user_id and (
+            obj["group_id"] is None or actor.group_role(obj["group_id"]) in GROUP_MEMBER_ROLES)
     if action is Action.CREATE_GROUP:
         if not actor.active:
             return False
@@ -403,8 +417,10 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
         return can(actor, Action.READ_NEWS, obj)
     if action in (Action.READ_EVENT, Action.EDIT_EVENT, Action.RSVP):
         return _event_readable(actor, obj)
-    if action is Action.CREATE_EVENT and obj is None:
+    if action in (Action.CREATE_EVENT, Action.UPLOAD_DOCUMENT) and obj is None:
         return True
+    if action in (Action.READ_DOCUMENT, Action.EDIT_DOCUMENT):
+        return _news_audience_reads(actor, obj)
     group_id, visibility = _group_of(obj)
     if visibility in SITE_VISIBILITIES and "group_visibility" not in obj.keys():
         return False  # a site group itself is nothing anyone may see (its threads are news comments)
@@ -420,7 +436,7 @@ def require(actor: Actor, action: Action, obj: Any = None) -> None:
     """Raise NotFound if the actor may not even see `obj`; if it may see but not act, Unauthorized
     for someone not logged in (logging in might help) and Forbidden otherwise."""
     if obj is None and action not in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES, Action.CREATE_GROUP,
-                                      Action.PUBLISH_NEWS, Action.CREATE_EVENT):
+                                      Action.PUBLISH_NEWS, Action.CREATE_EVENT, Action.UPLOAD_DOCUMENT):
         raise NotFound()
     if can(actor, action, obj):
         return
@@ -492,6 +508,12 @@ def readable_news_sql(actor: Actor, news: str = "n", group: str = "g", *, shown_
     return f"({clause} OR {editable})", [*params, actor.user_id]
 
 
+def publishes_events(actor: Actor, event: Any) -> bool:
+    """Who runs events where this one is (a group's moderators; editors for the site): they
+    approve proposals, change an approved event, and see attendees' addresses."""
+    return _publishes_news(actor, event["group_id"], event["group_visibility"])
+
+
 def sees_event_place(actor: Actor, event: Any, status: str | None) -> bool:
     """The location and online link: for every reader, or (when the organiser chose so) for
     those who have a place and its organisers."""
@@ -512,9 +534,17 @@ def readable_events_sql(actor: Actor, event: str = "e", group: str = "g") -> tup
         return "1=1", []
     member_roles = ", ".join(f"'{role}'" for role in GROUP_MEMBER_ROLES)
     moderated = f"{event}.group_id IN (SELECT group_id FROM memberships WHERE user_id = ? AND role IN ('owner', 'moderator'))"
-    own = (f"({event}.organiser_id = ? AND ({event}.group_id IS NULL OR {event}.group_id IN"
-           f" (SELECT group_id FROM memberships WHERE user_id = ? AND role IN ({member_roles}))))")
+    own = (f"({event}.organiser_id = ? AND {event}.group_id IN"
+           f" (SELECT group_id FROM memberships WHERE user_id = ? AND role IN ({member_roles})))")
     organised = f"({moderated} OR {own}"
     if actor.role in NEWS_PUBLISHER_ROLES:
         organised += f" OR {event}.group_id IS NULL"
     return f"({clause} OR {organised}))", [*params, actor.user_id, actor.user_id, actor.user_id]
+
+
+def readable_documents_sql(actor: Actor, doc: str = "d", group: str = "g") -> tuple[str, list]:
+    """WHERE fragment over a documents row and its group's row (LEFT JOINed: NULL for the site's
+    library): can(actor, READ_DOCUMENT, row). tests/test_documents.py proves it agrees with can()."""
+    readers, params = readable_groups_sql(actor, group)
+    return (f"({doc}.visibility = 'public'" + (f" OR {doc}.visibility = 'members'" if actor.active else "")
+            + f" OR ({doc}.visibility = 'group' AND {readers}))"), params

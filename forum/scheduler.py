@@ -1,5 +1,6 @@
 """The server's own clock: runs work that is due, all of it kept in the database (notification
-fan-out jobs, unseen-notification mail, digests, scheduled news, event reminders), so a restart picks up where
+fan-out jobs, unseen-notification mail, digests, scheduled news, event reminders, the words of
+new documents, unnamed files), so a restart picks up where
 the last run stopped. Woken after commits, every TICK_SECONDS otherwise, and at the moment
 the next news item is due to appear."""
 from __future__ import annotations
@@ -8,7 +9,7 @@ import asyncio
 import logging
 from datetime import datetime
 
-from forum.services import Services, mailings, news, notifications, search_index, signups
+from forum.services import Services, documents, mailings, news, notifications, search_index, signups
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ class Scheduler:
         self.svc = svc
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._extracting: asyncio.Task | None = None
         self._stopping = False
 
     def wake(self) -> None:
@@ -36,6 +38,8 @@ class Scheduler:
             self._wake.set()
             await self._task
             self._task = None
+        if self._extracting:
+            await self._extracting
 
     async def run_once(self) -> None:
         await news.publish_due(self.svc)
@@ -45,6 +49,22 @@ class Scheduler:
         await mailings.send_due_digests(self.svc)
         await search_index.index_queued(self.svc)
         await search_index.merge_index(self.svc)
+        while await documents.extract_pending(self.svc):
+            pass
+        await documents.sweep_files(self.svc)
+
+    def _extract_in_background(self) -> None:
+        """Reading words out of new documents takes seconds (each in a process of its own, up
+        to its time limit): it runs beside the rest, so mail and notifications never wait for it."""
+        if self._extracting is None or self._extracting.done():
+            self._extracting = asyncio.create_task(self._extract(), name="extract documents")
+
+    async def _extract(self) -> None:
+        try:
+            while not self._stopping and await documents.extract_pending(self.svc):
+                pass
+        except Exception:
+            log.exception("reading documents' words failed")
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -70,6 +90,7 @@ class Scheduler:
                         await mailings.send_due_mail(self.svc)  # "immediately" means now, not at the tick
                     await search_index.index_queued(self.svc)  # new posts' entries, many in one transaction
                     await search_index.merge_index(self.svc, budget_seconds=0.05)  # the segments they left
+                    self._extract_in_background()
             except Exception:  # keep the clock running; the due work stays due
                 log.exception("scheduled work failed")
 

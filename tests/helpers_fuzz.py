@@ -11,6 +11,7 @@ from forum.policy import Action, GroupDraft
 from forum.services import accounts
 from forum.services.groups import members_may_create_werkgroepen
 from forum.store import agenda as agenda_store
+from forum.store import documents as document_store
 from forum.store import groups as group_store
 from forum.store import moderation as moderation_store
 from forum.store import news as news_store
@@ -57,6 +58,9 @@ async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url:
 
         async def event():
             return await agenda_store.by_id(conn, ids["event_id"]) if ids["event_id"] is not None else None
+
+        async def document():
+            return await document_store.by_id(conn, ids["document_id"]) if ids["document_id"] is not None else None
 
         async def role_of_target(g):
             return await group_store.membership(conn, g["id"], ids["user_id"]) if ids["user_id"] else None
@@ -171,6 +175,17 @@ async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url:
                 return on(await event(), Action.EDIT_EVENT)
             case ("PUT", "/api/v1/events/{event_id}/rsvp"):
                 return on(await event(), Action.RSVP)
+            case ("GET", "/api/v1/groups/{group_id}/documents"):
+                return on(await group(), Action.READ)
+            case ("POST", "/api/v1/groups/{group_id}/documents") | ("POST", "/api/v1/groups/{group_id}/folders"):
+                return on(await group(), Action.UPLOAD_DOCUMENT)
+            case ("POST", "/api/v1/documents") | ("POST", "/api/v1/folders"):
+                return can(actor, Action.UPLOAD_DOCUMENT, None)
+            case ("GET", "/api/v1/documents/{document_id}"):
+                return on(await document(), Action.READ_DOCUMENT)
+            case ("PATCH", "/api/v1/documents/{document_id}") | ("DELETE", "/api/v1/documents/{document_id}") \
+                    | ("POST", "/api/v1/documents/{document_id}/versions"):
+                return on(await document(), Action.EDIT_DOCUMENT)
             case ("GET", "/api/v1/moderation/queue") | ("GET", "/api/v1/audit"):
                 scope = policy.audit_groups(actor)  # None: everything; empty: nothing to read
                 wanted = query.get("group_id", "")  # empty: no filter
@@ -191,5 +206,6 @@ LOGGED_IN = {("GET", "/api/v1/me"), ("PATCH", "/api/v1/me"),
              ("POST", "/api/v1/invitations/accept")}  # needs a mailed token too, which the fuzzer never holds
 PUBLIC.add(("GET", "/api/v1/search"))  # anyone may search; what comes back is filtered (tests/test_search.py)
 PUBLIC.update({("GET", "/api/v1/pages"), ("GET", "/api/v1/pages/{slug}")})  # the site's own pages are public
+PUBLIC.add(("GET", "/api/v1/documents"))  # the site's library, filtered (tests/test_documents.py)
 PUBLIC.add(("GET", "/api/v1/events"))  # filtered like news (tests/test_events.py)
 PUBLIC.add(("GET", "/api/v1/news"))  # anyone may list news; what comes back is filtered (tests/test_news.py)

@@ -60,6 +60,20 @@ def value_for(schema: dict, components: dict, ids: dict, name: str = ""):
     return ANY_JSON
 
 
+UPLOADS = [("notulen.txt", b"Notulen van het overleg\n"), ("x.pdf", b"<html><script>alert(1)</script>"),
+           ("leeg.txt", b""), ("../../passwd.csv", b"a;b\n1;2\n"), ("plaatje.png", b"\x89PNG\r\n\x1a\nkapot")]
+
+
+def multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[bytes, str]:
+    """A multipart/form-data body as a browser sends it (fields first, then the file)."""
+    boundary = "fuzzgrens"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+             + value.encode("utf-8", "surrogatepass") + b"\r\n" for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                 "Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
 @pytest.fixture
 async def cast(admin, make_user, anonymous, server):
     group = await open_group(admin, "Fuzzgroep", "closed")
@@ -85,10 +99,17 @@ async def cast(admin, make_user, anonymous, server):
               for n in range(2)]
     events.append((await admin.post("/api/v1/events", {"title": "Fuzz site", "starts_at": "2027-03-15T10:00",
                                                         "visibility": "members"}, expect=201))["event"]["id"])
+    documents = []
+    for n in range(2):
+        body, kind = multipart({"title": f"Fuzz {n}"}, "fuzz.txt", b"Fuzz document\n")
+        response = await member.client.post(f"/api/v1/groups/{group['id']}/documents", data=body,
+                                            headers={"Content-Type": kind, "X-CSRF-Token": member.csrf})
+        assert response.status == 201, await response.text()
+        documents.append((await response.json())["document"]["id"])
     users = [member.id, moderator.id, banned.id, outsider.id, asking.id, admin.id]
     # ids of the right kind for each parameter most of the time, so requests get past "not found"
     typed = {"group_id": [group["id"], 1, 2], "thread_id": threads, "post_id": posts, "user_id": users,
-             "item_id": [item], "event_id": events}
+             "item_id": [item], "event_id": events, "document_id": documents}
     typed["any"] = ids = sorted({i for pool in typed.values() for i in pool} | {999999})
     await quiet(server.app)
     return {"roles": [await anonymous(), outsider, asking, member, moderator, banned, admin], "ids": ids,
@@ -114,17 +135,26 @@ async def test_no_5xx_no_2xx_the_policy_refuses_and_refusals_change_nothing(cast
     url = re.sub(r"{(\w+)}", lambda m: str(data.draw(an_id(m.group(1)), label=m.group(1))), path)
     query = {p["name"]: str(data.draw(an_id(p["name"]) | ODD_TEXT, label=p["name"]))
              for p in operation.get("parameters", []) if p["in"] == "query" and data.draw(st.booleans())}
-    body, value = b"", None
-    if "requestBody" in operation:
-        schema = operation["requestBody"]["content"]["application/json"]["schema"]
-        fitting = value_for(schema, components, cast["typed"])
+    body, value, content_type = b"", None, "application/json"
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" in content:
+        fitting = value_for(content["application/json"]["schema"], components, cast["typed"])
         value = data.draw(st.one_of(fitting, fitting, fitting, ANY_JSON), label="body")
         body = json.dumps(value).encode()
+    elif "multipart/form-data" in content:  # an upload: a real form with a small file, or not a form at all
+        fields = {name: data.draw(an_id(name) if name.endswith("_id") else ODD_TEXT, label=name)
+                  for name in content["multipart/form-data"]["schema"]["properties"] if name != "file"}
+        file = data.draw(st.sampled_from(UPLOADS), label="file")
+        value = {name: str(field) for name, field in fields.items()}
+        if data.draw(st.booleans(), label="as a form"):
+            body, content_type = multipart(value, *file)
+        else:
+            body = json.dumps(value).encode()
     actor = await actor_of(svc, user)
     allowed = await may_succeed(svc, actor, method, path, url, query, value)
     before = await snapshot(svc)
     response = await user.client.request(method.upper(), url, params=query, data=io.BytesIO(body), headers={
-        "Content-Type": "application/json", **({"X-CSRF-Token": user.csrf} if user.csrf else {})})
+        "Content-Type": content_type, **({"X-CSRF-Token": user.csrf} if user.csrf else {})})
     assert response.status < 500, (method, url, body[:200], await response.text())
     if response.status < 300 and path.endswith("/suspend"):  # keep the cast able to act
         await cast["roles"][-1].client.post(url.replace("/suspend", "/unsuspend"),

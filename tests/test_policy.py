@@ -20,7 +20,8 @@ VISIBILITIES = ("open", "closed", "hidden")
 # news actions are proven over news rows in tests/test_news.py
 GROUP_ACTIONS = [a for a in Action if a not in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES, Action.CREATE_GROUP,
                                                 Action.READ_NEWS, Action.EDIT_NEWS, Action.READ_EVENT,
-                                                Action.EDIT_EVENT, Action.RSVP)]  # those take an event
+                                                Action.EDIT_EVENT, Action.RSVP,  # those take an event
+                                                Action.READ_DOCUMENT, Action.EDIT_DOCUMENT)]  # and a document
 
 
 @pytest.fixture

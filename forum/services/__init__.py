@@ -10,6 +10,7 @@ from typing import Callable
 from forum.cache import GenerationCache
 from forum.config import Config
 from forum.db import Database
+from forum.files import FileStore
 from forum.limits import RateLimiter
 from forum.mail import Mailer
 
@@ -35,6 +36,8 @@ class Services:
     # True at start, so a queue an earlier run left is written before the first search
     search_queued: bool = True
     search_queue_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one writer of the queue at a time
+    files: FileStore | None = None           # uploaded documents (forum/files/)
+    last_file_sweep: float | None = None     # monotonic time of the last sweep of unnamed files
 
     def __post_init__(self):
         if self.sessions is None:
@@ -43,6 +46,8 @@ class Services:
             self.reads = GenerationCache(self.db, max_entries=self.config.read_cache_entries)
         if self.limiter is None:
             self.limiter = RateLimiter(self.config.limits)
+        if self.files is None:
+            self.files = FileStore(self.config.files_dir, self.config.upload_max_bytes)
 
     async def cached_read(self, key, load):
         """`load(conn)` through the read cache: the result is reused until the next write.

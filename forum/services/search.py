@@ -283,7 +283,7 @@ def _url(row) -> str:
     if kind == "page":
         return f"/pages/{row['slug']}"
     return {"thread": "/threads/", "group": "/groups/", "user": "/users/", "news": "/news/",
-            "event": "/events/"}[kind] + str(object_id)
+            "event": "/events/", "document": "/documents/"}[kind] + str(object_id)
 
 
 # what Markdown writes around words ("**samenwerking**", "[tekst](url)", "# Kop"): a snippet
@@ -337,7 +337,8 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
         readable=policy.readable_groups_sql(actor, "g"), visible=policy.visible_groups_sql(actor, "g"),
         # only what is published and not withdrawn, for its editors too: a draft is not a find
         news=policy.readable_news_sql(actor, "n", "g", shown_only=True),
-        events=policy.readable_events_sql(actor, "e", "g"), kind=query.kind,
+        events=policy.readable_events_sql(actor, "e", "g"),
+        documents=policy.readable_documents_sql(actor, "doc", "g"), kind=query.kind,
         group_id=query.group_id, author_id=query.author_id,
         since=query.since.isoformat() if query.since else None,
         until=(query.until + timedelta(days=1)).isoformat() if query.until else None)

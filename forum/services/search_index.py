@@ -14,7 +14,7 @@ import Stemmer
 from forum.services import Services
 from forum.store import search as store
 
-KINDS = ("thread", "post", "news", "page", "group", "user", "event")
+KINDS = ("thread", "post", "news", "page", "group", "user", "event", "document")
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -176,6 +176,12 @@ async def index_event(tx, event_id: int) -> None:
     """After an event is made, edited, approved, cancelled or deleted (a proposal is in no
     one's results: it has no entry until it is approved)."""
     await _index_source(tx, "event", event_id)
+
+
+async def index_document(tx, document_id: int) -> None:
+    """After a document is uploaded, given a new version, renamed, moved, deleted, or its
+    words were read out of the file."""
+    await _index_source(tx, "document", document_id)
 
 
 async def index_page(tx, page_id: int) -> None:

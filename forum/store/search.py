@@ -48,10 +48,17 @@ KIND_SOURCES = {
     "page": "SELECT sp.id, sp.title, sp.body, sp.created_at, NULL AS group_id, NULL AS author_id"
             " FROM site_pages sp WHERE 1=1",
     # where it is held counts as title words too; a proposal is found by nobody until approved
-    "event": "SELECT e.id, e.title || ' ' || e.location AS title, e.description AS body, e.created_at, e.group_id,"
-             " e.organiser_id AS author_id FROM agenda_events e WHERE e.status != 'proposed'",
+    # the words inside the current version count as body (forum/files/extract.py reads them out)
+    "document": "SELECT doc.id, doc.title || ' ' || v.filename AS title,"
+                " doc.description || ' ' || ifnull(v.text, '') AS body, doc.created_at, doc.group_id,"
+                " doc.uploader_id AS author_id FROM documents doc"
+                " JOIN document_versions v ON v.document_id = doc.id AND v.version = doc.version WHERE 1=1",
+    # (a place shown to attendees only is not: it would be found, and shown in the snippet)
+    "event": "SELECT e.id, e.title || CASE WHEN e.place_for_attendees THEN '' ELSE ' ' || e.location END AS title,"
+             " e.description AS body, e.created_at, e.group_id, e.organiser_id AS author_id FROM agenda_events e"
+             " WHERE e.status != 'proposed'",
 }
-_ALIAS = {"thread": "t", "post": "p", "group": "g", "user": "u", "news": "n", "page": "sp", "event": "e"}
+_ALIAS = {"thread": "t", "post": "p", "group": "g", "user": "u", "news": "n", "page": "sp", "event": "e", "document": "doc"}
 
 
 def minute_key(moment: str) -> int:
@@ -236,12 +243,14 @@ FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
 LEFT JOIN groups g ON g.id = d.group_id
 LEFT JOIN news n ON d.kind = 'news' AND n.id = d.object_id
 LEFT JOIN agenda_events e ON d.kind = 'event' AND e.id = d.object_id
+LEFT JOIN documents doc ON d.kind = 'document' AND doc.id = d.object_id
 LEFT JOIN users pu ON d.kind = 'user' AND pu.id = d.object_id
 WHERE search_fts MATCH ?
   AND ((d.kind IN ('thread', 'post') AND g.id IS NOT NULL AND {readable})
     OR (d.kind = 'group' AND g.id IS NOT NULL AND {visible})
     OR (d.kind = 'news' AND n.id IS NOT NULL AND {news})
     OR (d.kind = 'event' AND e.id IS NOT NULL AND {events})
+    OR (d.kind = 'document' AND doc.id IS NOT NULL AND {documents})
     OR d.kind = 'page'
     OR (d.kind = 'user' AND pu.status = 'active'))
   {filters}
@@ -253,12 +262,14 @@ _SHOW = """
 SELECT d.id AS doc_id, d.kind, d.object_id,
        CASE d.kind WHEN 'thread' THEN t.created_at WHEN 'post' THEN p.created_at WHEN 'group' THEN g.created_at
             WHEN 'news' THEN COALESCE(n.published_at, n.publish_at) WHEN 'page' THEN sp.created_at
-            WHEN 'event' THEN e.created_at ELSE pu.created_at END AS created_at,
+            WHEN 'event' THEN e.created_at WHEN 'document' THEN doc.created_at ELSE pu.created_at END AS created_at,
        CASE d.kind WHEN 'group' THEN g.name WHEN 'user' THEN pu.display_name WHEN 'news' THEN n.title
-            WHEN 'page' THEN sp.title WHEN 'event' THEN e.title ELSE t.title END AS title,
+            WHEN 'page' THEN sp.title WHEN 'event' THEN e.title WHEN 'document' THEN doc.title
+            ELSE t.title END AS title,
        CASE d.kind WHEN 'post' THEN p.body WHEN 'group' THEN g.description WHEN 'user' THEN pu.bio
             WHEN 'news' THEN n.summary || ' ' || n.body WHEN 'page' THEN sp.body
-            WHEN 'event' THEN e.location || ' ' || e.description ELSE '' END AS text,
+            WHEN 'event' THEN CASE WHEN e.place_for_attendees THEN '' ELSE e.location || ' ' END || e.description
+            WHEN 'document' THEN doc.description || ' ' || substr(ifnull(dv.text, ''), 1, 20000) ELSE '' END AS text,
        e.starts_at AS event_starts_at,
        t.id AS thread_id, t.news_id, t.event_id, sp.slug, g.id AS group_id, g.name AS group_name, g.kind AS group_kind,
        a.id AS author_id, a.display_name AS author_name
@@ -267,6 +278,8 @@ LEFT JOIN posts p ON d.kind = 'post' AND p.id = d.object_id
 LEFT JOIN news n ON d.kind = 'news' AND n.id = d.object_id
 LEFT JOIN site_pages sp ON d.kind = 'page' AND sp.id = d.object_id
 LEFT JOIN agenda_events e ON d.kind = 'event' AND e.id = d.object_id
+LEFT JOIN documents doc ON d.kind = 'document' AND doc.id = d.object_id
+LEFT JOIN document_versions dv ON dv.document_id = doc.id AND dv.version = doc.version
 LEFT JOIN users pu ON d.kind = 'user' AND pu.id = d.object_id
 LEFT JOIN threads t ON t.id = CASE d.kind WHEN 'thread' THEN d.object_id WHEN 'post' THEN p.thread_id END
 LEFT JOIN groups g ON g.id = d.group_id
@@ -277,13 +290,15 @@ WHERE CASE d.kind
                      AND t.group_id = d.group_id
     WHEN 'news' THEN n.group_id IS d.group_id
     WHEN 'event' THEN e.group_id IS d.group_id
+    WHEN 'document' THEN doc.group_id IS d.group_id
     WHEN 'page' THEN sp.id IS NOT NULL
     ELSE 1 END
 ORDER BY {order}"""
 
 
 def _scan(columns: str, match: str, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
-          events: tuple[str, list], kind: str | None, group_id: int | None, author_id: int | None, since: str | None, until: str | None,
+          events: tuple[str, list], documents: tuple[str, list], kind: str | None, group_id: int | None,
+          author_id: int | None, since: str | None, until: str | None,
           before: int | None) -> tuple[str, list]:
     filters, params = [], []
     if kind:
@@ -305,27 +320,30 @@ def _scan(columns: str, match: str, readable: tuple[str, list], visible: tuple[s
         filters.append("f.rowid < ?")
         params.append(before)
     sql = _SCAN.format(columns=columns, readable=readable[0], visible=visible[0], news=news[0], events=events[0],
-                       filters="".join(f" AND {clause}" for clause in filters))
-    return sql, [match, *readable[1], *visible[1], *news[1], *events[1], *params]
+                       documents=documents[0], filters="".join(f" AND {clause}" for clause in filters))
+    return sql, [match, *readable[1], *visible[1], *news[1], *events[1], *documents[1], *params]
 
 
 async def newest(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
-                 events: tuple[str, list], kind: str | None = None, group_id: int | None = None, author_id: int | None = None,
+                 events: tuple[str, list], documents: tuple[str, list], kind: str | None = None,
+                 group_id: int | None = None, author_id: int | None = None,
                  since: str | None = None, until: str | None = None, before: int | None = None, limit: int = 20):
     """One page of hits the policy's filters let through (readable: groups whose threads and
     posts the viewer reads; visible: groups they see; news: news items they read), newest
     first, older than the id `before` (where the page before ended)."""
-    scan, params = _scan("", match, readable, visible, news, events, kind, group_id, author_id, since, until, before)
+    scan, params = _scan("", match, readable, visible, news, events, documents, kind, group_id, author_id, since,
+                         until, before)
     return await fetch_all(conn, _SHOW.format(page=scan, order="d.id DESC"), [*params, limit])
 
 
 async def ranked(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
-                 events: tuple[str, list], kind: str | None = None, group_id: int | None = None, author_id: int | None = None,
+                 events: tuple[str, list], documents: tuple[str, list], kind: str | None = None,
+                 group_id: int | None = None, author_id: int | None = None,
                  since: str | None = None, until: str | None = None, offset: int = 0, limit: int = 20):
     """One page of the newest CANDIDATES matches the viewer may read, ranked by bm25 (newest
     first among equals), from `offset` in that ranking."""
     scan, params = _scan(f", bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score", match, readable, visible,
-                         news, events, kind, group_id, author_id, since, until, None)
+                         news, events, documents, kind, group_id, author_id, since, until, None)
     page = f"SELECT doc_id, score FROM ({scan}) ORDER BY score, doc_id DESC LIMIT ? OFFSET ?"
     return await fetch_all(conn, _SHOW.format(page=page, order="h.score, d.id DESC"),
                            [*params, CANDIDATES, limit, offset])

@@ -15,6 +15,7 @@ from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_k
 from forum.security import (csrf_token_for_session, csrf_token_for_visitor,
                             signature_matches)
 from forum.services import accounts, site_pages
+from forum.web import uploads
 from forum.web.access_log import redact
 from forum.web.templating import render
 from forum.web.cookies import ANON_COOKIE, LANG_COOKIE, SESSION_COOKIE, set_cookie
@@ -142,6 +143,16 @@ async def posted_form(request: web.Request):
         raise BadRequest(N_("Het formulier kon niet worden gelezen."))
 
 
+# Upload forms: their body is a file of up to FORUM_UPLOAD_MAX_MB, which must not be read into
+# memory to find the form's token. Their token is the form's first field (forum/web/uploads.py).
+STREAMED_UPLOAD_ROUTES = ("documents.upload", "library.upload", "document.version.upload")
+
+
+def _streamed(request: web.Request) -> bool:
+    route = request.match_info.route
+    return route is not None and route.name in STREAMED_UPLOAD_ROUTES
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler):
     if request.path.startswith(TOKEN_AUTHORISED_PREFIXES):
@@ -154,7 +165,10 @@ async def csrf_middleware(request: web.Request, handler):
                 return error_json(403, "csrf", gettext("De X-CSRF-Token-header ontbreekt of klopt niet."))
         else:
             given = request.headers.get("X-CSRF-Token")
-            if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            if given is None and request.content_type == "multipart/form-data" and _streamed(request):
+                given = await uploads.csrf_field(request)  # the file itself is read by the view, streaming
+            elif given is None and request.content_type in ("application/x-www-form-urlencoded",
+                                                            "multipart/form-data"):
                 given = (await posted_form(request)).get("csrf_token")
             if not signature_matches(expected, given if isinstance(given, str) else None):
                 return await _error_page(

@@ -21,6 +21,7 @@ from forum.web.api import search as api_search
 from forum.web.api import site_pages as api_site_pages
 from forum.web.api import news as api_news
 from forum.web.api import events as api_events
+from forum.web.api import documents as api_documents
 from forum.web.api import openapi
 from forum.web.pages import accounts, admin, admin_mail, groups, threads
 from forum.web.pages import audit as audit_page
@@ -33,6 +34,7 @@ from forum.web.pages import news as news_pages
 from forum.web.pages import feeds
 from forum.web.pages import events as event_pages
 from forum.web.pages import calendars
+from forum.web.pages import documents as document_pages
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class ApiRoute:
     status: int = 200
     auth: bool = True   # needs a logged-in session (and so X-CSRF-Token on changes)
     query: tuple[tuple[str, str, bool], ...] = ()  # (name, JSON type, required)
+    upload: tuple[str, ...] | None = None  # a multipart upload: its text fields besides `file`
 
 
 API_ROUTES = [
@@ -214,10 +217,37 @@ API_ROUTES = [
     ApiRoute("POST", "/api/v1/events/{event_id}/message", api_events.message, "api.event.message",
              "Write to attendees (organisers): audience=going or all (also waiting and maybe); each is told in the"
              " app and by mail as they chose", api_events.MessageIn),
+    ApiRoute("GET", "/api/v1/groups/{group_id}/documents", api_documents.group_documents, "api.group.documents",
+             "A group's library: the folders and documents in folder_id (none: its top) that the viewer may read",
+             auth=False, query=(("folder_id", "integer", False),)),
+    ApiRoute("POST", "/api/v1/groups/{group_id}/documents", api_documents.upload_to_group, "api.group.documents.upload",
+             "Upload a document to a group's library (its members): multipart/form-data with file, title,"
+             " description, folder_id. PDF, docx, xlsx, pptx, odt, ods, odp, png, jpeg, webp, text, CSV; the type"
+             " is decided from the content; over FORUM_UPLOAD_MAX_MB (default 20) is refused with 413 while it"
+             " streams", status=201, upload=("title", "description", "folder_id")),
+    ApiRoute("POST", "/api/v1/groups/{group_id}/folders", api_documents.group_folder, "api.group.folders",
+             "Make a folder in a group's library (its members)", api_documents.FolderIn, 201),
+    ApiRoute("GET", "/api/v1/documents", api_documents.site_documents, "api.documents",
+             "The site's library (folder_id as for a group's)", auth=False, query=(("folder_id", "integer", False),)),
+    ApiRoute("POST", "/api/v1/documents", api_documents.upload_to_site, "api.documents.upload",
+             "Upload to the site's library (editors, admins): as a group's, plus visibility=public|members",
+             status=201, upload=("title", "description", "folder_id", "visibility")),
+    ApiRoute("POST", "/api/v1/folders", api_documents.site_folder, "api.folders",
+             "Make a folder in the site's library (editors, admins)", api_documents.FolderIn, 201),
+    ApiRoute("GET", "/api/v1/documents/{document_id}", api_documents.get_document, "api.document",
+             "A document and its versions (newest first), each with its download_url", auth=False),
+    ApiRoute("PATCH", "/api/v1/documents/{document_id}", api_documents.update_document, "api.document.update",
+             "Rename, describe or move a document (its uploader, the group's moderators; editors for the site's)",
+             api_documents.DocumentUpdateIn),
+    ApiRoute("DELETE", "/api/v1/documents/{document_id}", api_documents.delete_document, "api.document.delete",
+             "Delete a document with all its versions"),
+    ApiRoute("POST", "/api/v1/documents/{document_id}/versions", api_documents.new_version,
+             "api.document.versions", "Upload a new version (multipart/form-data, field file); the old ones are kept",
+             status=201, upload=()),
     ApiRoute("GET", "/api/v1/search", api_search.search_view, "api.search",
              "Search what I may read: threads, posts, news, pages, groups, people. Words match whatever their"
              " accents, case or Dutch word form; \"quoted phrases\"; the last word is also a prefix when whole words"
-             " find less than a page. type=thread|post|news|event|page|group|user,"
+             " find less than a page. type=thread|post|news|event|document|page|group|user,"
              " author=a username (or author_id), sort=relevance|date, from/to=YYYY-MM-DD; pass `next` as `cursor`"
              " for the following page",
              auth=False, query=api_search.QUERY),
@@ -318,5 +348,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes(feeds.routes())
     app.router.add_routes(calendars.routes())  # before the event pages: /events/ID.ics is not /events/ID
     app.router.add_routes(event_pages.routes())
+    app.router.add_routes(document_pages.routes())
     # follow_symlinks stays off and there is no listing: nothing outside static/ is served.
     app.router.add_static("/static/", ROOT / "static", name="static", show_index=False)

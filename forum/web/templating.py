@@ -51,6 +51,16 @@ def event_time(event) -> str:
             + format_datetime(end, "EEE d MMM yyyy HH:mm", locale=locale))
 
 
+def filesize(size: int) -> str:
+    """A file's size as people read it: 820 kB, 4,2 MB (Dutch decimal comma)."""
+    locale = i18n.current_locale()
+    if size < 1000 * 1000:
+        text = f"{max(1, round(size / 1000))} kB"
+    else:
+        text = f"{size / 1_000_000:.1f} MB"
+    return text.replace(".", ",") if locale == "nl" else text
+
+
 def clock(value: str) -> str:
     """The Dutch time of day of a stored UTC time (09:30)."""
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(DISPLAY_ZONE).strftime("%H:%M")
@@ -105,6 +115,7 @@ def configure(env: jinja2.Environment) -> None:
     env.filters["when"] = when
     env.filters["event_time"] = event_time
     env.filters["clock"] = clock
+    env.filters["filesize"] = filesize
     env.filters["month_name"] = month_name
     env.globals["weekday_names"] = weekday_names
     env.filters["fromjson"] = json.loads  # a news item's tags come from the store as a JSON list

@@ -48,6 +48,11 @@ def build(routes) -> dict:
             schemas[route.body.__name__] = schema
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
+        if route.upload is not None:  # multipart/form-data: a file and text fields, read as they stream
+            properties = {"file": {"type": "string", "format": "binary"},
+                          **{name: {"type": "string"} for name in route.upload}}
+            operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+                "schema": {"type": "object", "properties": properties, "required": ["file"]}}}}
         if route.auth:
             operation["security"] = [{"session": []}]
             if route.method != "GET":

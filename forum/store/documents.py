@@ -1,0 +1,126 @@
+"""Documents in libraries (a group's, the site's), their folders and versions."""
+from __future__ import annotations
+
+from forum.store import execute, fetch_all, fetch_one, fetch_value
+
+# group_visibility is NULL for the site's library: the policy reads its own visibility
+DOC_SELECT = (
+    "SELECT d.id, d.group_id, d.folder_id, d.visibility, d.title, d.description, d.uploader_id, d.version,"
+    " d.created_at, d.updated_at, g.visibility AS group_visibility, g.name AS group_name,"
+    " u.display_name AS uploader_name, v.filename, v.content_type, v.size, v.blob, v.inline_ok, v.text_state,"
+    " f.name AS folder_name"
+    " FROM documents d LEFT JOIN groups g ON g.id = d.group_id JOIN users u ON u.id = d.uploader_id"
+    " JOIN document_versions v ON v.document_id = d.id AND v.version = d.version"
+    " LEFT JOIN folders f ON f.id = d.folder_id"
+)
+
+
+async def insert(conn, *, group_id, folder_id, visibility, title, description, uploader_id, now) -> int:
+    return await execute(
+        conn, "INSERT INTO documents (group_id, folder_id, visibility, title, description, uploader_id, version,"
+              " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        (group_id, folder_id, visibility, title, description, uploader_id, now, now))
+
+
+async def insert_version(conn, document_id: int, version: int, *, blob, filename, content_type, size, inline_ok,
+                         uploader_id, now) -> int:
+    return await execute(
+        conn, "INSERT INTO document_versions (document_id, version, blob, filename, content_type, size, inline_ok,"
+              " uploader_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (document_id, version, blob, filename, content_type, size, int(inline_ok), uploader_id, now))
+
+
+async def set_version(conn, document_id: int, version: int, now: str) -> None:
+    await execute(conn, "UPDATE documents SET version = ?, updated_at = ? WHERE id = ?", (version, now, document_id))
+
+
+async def update(conn, document_id: int, *, title, description, folder_id, now) -> None:
+    await execute(conn, "UPDATE documents SET title = ?, description = ?, folder_id = ?, updated_at = ? WHERE id = ?",
+                  (title, description, folder_id, now, document_id))
+
+
+async def delete(conn, document_id: int) -> None:
+    await execute(conn, "DELETE FROM documents WHERE id = ?", (document_id,))
+
+
+async def by_id(conn, document_id: int):
+    return await fetch_one(conn, f"{DOC_SELECT} WHERE d.id = ?", (document_id,))
+
+
+async def listing(conn, where: str, params: list, *, group_id: int | None, folder_id: int | None, limit: int = 500):
+    """A library's documents in one folder (None: its top), by title."""
+    place = "d.group_id = ?" if group_id is not None else "d.group_id IS NULL"
+    args = [*params] + ([group_id] if group_id is not None else [])
+    folder = "d.folder_id = ?" if folder_id is not None else "d.folder_id IS NULL"
+    args += [folder_id] if folder_id is not None else []
+    return await fetch_all(conn, f"{DOC_SELECT} WHERE {where} AND {place} AND {folder}"
+                                 " ORDER BY lower(d.title), d.id LIMIT ?", (*args, limit))
+
+
+async def versions(conn, document_id: int):
+    return await fetch_all(
+        conn, "SELECT v.version, v.filename, v.content_type, v.size, v.created_at, v.blob, v.inline_ok,"
+              " u.display_name AS uploader_name FROM document_versions v LEFT JOIN users u ON u.id = v.uploader_id"
+              " WHERE v.document_id = ? ORDER BY v.version DESC", (document_id,))
+
+
+async def version(conn, document_id: int, number: int):
+    return await fetch_one(conn, "SELECT * FROM document_versions WHERE document_id = ? AND version = ?",
+                           (document_id, number))
+
+
+async def referenced_blobs(conn) -> set[str]:
+    rows = await fetch_all(conn, "SELECT DISTINCT blob FROM document_versions")
+    return {row["blob"] for row in rows}
+
+
+# --- text for search -----------------------------------------------------------------------------
+
+async def pending_texts(conn, limit: int = 5):
+    return await fetch_all(conn, "SELECT id, document_id, blob, content_type FROM document_versions"
+                                 " WHERE text_state = 'pending' ORDER BY id LIMIT ?", (limit,))
+
+
+async def set_text(conn, version_id: int, text: str | None, state: str) -> None:
+    await execute(conn, "UPDATE document_versions SET text = ?, text_state = ? WHERE id = ?", (text, state, version_id))
+
+
+# --- folders -------------------------------------------------------------------------------------
+
+async def insert_folder(conn, *, group_id, parent_id, name, created_by, now) -> int:
+    return await execute(conn, "INSERT INTO folders (group_id, parent_id, name, created_by, created_at)"
+                               " VALUES (?, ?, ?, ?, ?)", (group_id, parent_id, name, created_by, now))
+
+
+async def folder(conn, folder_id: int):
+    return await fetch_one(conn, "SELECT * FROM folders WHERE id = ?", (folder_id,))
+
+
+async def folder_taken(conn, group_id, parent_id, name: str) -> bool:
+    return bool(await fetch_value(
+        conn, "SELECT 1 FROM folders WHERE ifnull(group_id, 0) = ifnull(?, 0) AND ifnull(parent_id, 0) = ifnull(?, 0)"
+              " AND lower(name) = lower(?)", (group_id, parent_id, name)))
+
+
+async def folders_in(conn, group_id: int | None, parent_id: int | None):
+    return await fetch_all(
+        conn, "SELECT id, name, parent_id, (SELECT COUNT(*) FROM documents WHERE folder_id = folders.id) AS documents"
+              " FROM folders WHERE ifnull(group_id, 0) = ifnull(?, 0) AND ifnull(parent_id, 0) = ifnull(?, 0)"
+              " ORDER BY lower(name)", (group_id, parent_id))
+
+
+async def all_folders(conn, group_id: int | None):
+    return await fetch_all(conn, "SELECT id, name, parent_id FROM folders WHERE ifnull(group_id, 0) = ifnull(?, 0)"
+                                 " ORDER BY lower(name) LIMIT 1000", (group_id,))
+
+
+async def folder_path(conn, folder_id: int | None) -> list:
+    """The folders from the library's top down to this one."""
+    path = []
+    while folder_id is not None and len(path) < 20:
+        row = await folder(conn, folder_id)
+        if row is None:
+            break
+        path.insert(0, row)
+        folder_id = row["parent_id"]
+    return path

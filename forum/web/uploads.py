@@ -1,0 +1,83 @@
+"""Reading an upload form (multipart/form-data) as it streams: small text fields into a dict,
+the one file field into forum/files/ (to a temporary file, checked, never whole in memory).
+For the pages' upload forms the CSRF field comes first and is checked before the file is read
+(forum/web/middleware.py); the API sends its token in a header instead."""
+from __future__ import annotations
+
+from aiohttp import BodyPartReader, web
+
+from forum.errors import BadRequest, N_
+from forum.files import Upload
+from forum.keys import services_key, upload_key
+
+MAX_FIELD = 10_000          # a text field of an upload form (a description)
+MAX_FIELDS = 20
+
+
+async def _reader(request: web.Request):
+    if request.content_type != "multipart/form-data":
+        raise BadRequest(N_("Stuur het bestand als multipart/form-data."))
+    reader = request.get(upload_key)
+    if reader is None:
+        try:
+            reader = await request.multipart()
+        except (ValueError, AssertionError, KeyError):
+            raise BadRequest(N_("Het formulier kon niet worden gelezen."))
+        request[upload_key] = reader
+    return reader
+
+
+async def _text(part: BodyPartReader) -> str:
+    raw = await part.read_chunk(MAX_FIELD + 1)
+    if len(raw) > MAX_FIELD or await part.read_chunk(1):
+        raise BadRequest(N_("Een veld van het formulier is te lang."))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(N_("De tekst bevat ongeldige tekens."))
+
+
+async def csrf_field(request: web.Request) -> str | None:
+    """The token of a page's upload form: its first field, or None."""
+    try:
+        reader = await _reader(request)
+        part = await reader.next()
+    except (ValueError, AssertionError, KeyError, BadRequest):
+        return None
+    if not isinstance(part, BodyPartReader) or part.name != "csrf_token":
+        return None
+    try:
+        return await _text(part)
+    except BadRequest:
+        return None
+
+
+async def read_form(request: web.Request, file_field: str = "file") -> tuple[dict[str, str], Upload | None]:
+    """(text fields, the received file or None). A refused file (too large, empty, not an
+    allowed type) raises the files room's error; whatever was stored meanwhile is removed."""
+    files = request.app[services_key].files
+    reader = await _reader(request)
+    fields: dict[str, str] = {}
+    upload = None
+    try:
+        for _ in range(MAX_FIELDS + 1):
+            part = await reader.next()
+            if part is None:
+                return fields, upload
+            if not isinstance(part, BodyPartReader):
+                raise BadRequest(N_("Het formulier kon niet worden gelezen."))
+            if part.name == file_field and part.filename is not None:
+                if upload is not None:
+                    raise BadRequest(N_("Stuur één bestand tegelijk."))
+                upload = await files.receive(part, part.filename)
+            elif part.name:
+                fields[part.name] = await _text(part)
+        raise BadRequest(N_("Het formulier heeft te veel velden."))
+    except ValueError:  # a broken multipart body
+        if upload is not None:
+            upload.discard()
+        raise BadRequest(N_("Het formulier kon niet worden gelezen."))
+    except BaseException:
+        if upload is not None:
+            upload.discard()
+        raise

@@ -1,0 +1,359 @@
+"""Documents: who uploads where and who downloads what (the list and the single document agree,
+and a download is refused the moment access is lost), uploads that are streamed, checked by
+their content and refused with a clear 4xx (too large, empty, HTML posing as PDF, SVG, names
+with path tricks), versions, the words inside found by search, extraction that a hostile file
+cannot stall, and files that backups carry and checks account for."""
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import time
+import zipfile
+import zlib
+from dataclasses import replace
+from urllib.parse import unquote
+
+import aiohttp
+import pytest
+
+from forum.keys import scheduler_key
+from tests.conftest import snapshot
+from tests.test_events import member_of
+from tests.test_news import make_editor, moderated_group, page
+
+LIMIT = 200_000
+
+
+@pytest.fixture
+def config(config):
+    return replace(config, upload_max_bytes=LIMIT)  # small, so "too large" costs little to send
+
+
+def pdf(text: str, extra: bytes = b"") -> bytes:
+    """A small real PDF with one page of text (pypdf reads it back)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+               b" /Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = io.BytesIO(), []
+    out.write(b"%PDF-1.4\n" + extra)
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def docx(text: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                                                'package/2006/content-types"/>')
+        archive.writestr("word/document.xml", '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats'
+                                              f'.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{text}</w:t>'
+                                              '</w:r></w:p></w:body></w:document>')
+    return out.getvalue()
+
+
+def png() -> bytes:
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(out, "PNG")
+    return out.getvalue()
+
+
+def form(content: bytes, filename: str, content_type: str = "application/octet-stream", **fields) -> aiohttp.FormData:
+    data = aiohttp.FormData()
+    for name, value in fields.items():
+        data.add_field(name, value)
+    data.add_field("file", content, filename=filename, content_type=content_type)
+    return data
+
+
+async def upload(user, group_id, content: bytes, filename: str, expect=201, **fields):
+    path = f"/api/v1/groups/{group_id}/documents" if group_id else "/api/v1/documents"
+    response = await user.client.post(path, data=form(content, filename, **fields),
+                                      headers={"X-CSRF-Token": user.csrf} if user.csrf else {})
+    body = await response.json()
+    assert response.status == expect, (response.status, body)
+    return body.get("document") or body
+
+
+@pytest.fixture
+async def shelf(admin, make_user, anonymous, server):
+    editor = await make_editor(admin, make_user)
+    moderator, insider, outsider, banned = [await make_user(n) for n in ("Mo Moderator", "Carla Binnen",
+                                                                         "Buiten Staander", "Bert Geweerd")]
+    closed = await moderated_group(admin, moderator, "Besloten werkgroep", visibility="closed")
+    opened = await moderated_group(admin, moderator, "Open werkgroep")
+    await member_of(closed, moderator, insider)
+    await banned.post(f"/api/v1/groups/{opened['id']}/join")
+    docs = {
+        "closed": await upload(insider, closed["id"], pdf("Rapport Maak verschil samenwerkingsverband"),
+                               "rapport.pdf", title="Rapport Maak verschil"),
+        "open": await upload(moderator, opened["id"], docx("Verslag van de werkconferentie"), "verslag.docx"),
+        "site_public": await upload(editor, None, b"Statement aan het kabinet\n", "statement.txt"),
+        "site_members": await upload(editor, None, b"naam;rol\nEva;redacteur\n", "leden.csv", visibility="members"),
+    }
+    await moderator.post(f"/api/v1/groups/{opened['id']}/bans", {"user_id": banned.id, "reason": "spam"}, expect=201)
+    return {"docs": docs, "closed": closed, "open": opened, "actors": {
+        "visitor": await anonymous(), "outsider": outsider, "insider": insider, "banned": banned,
+        "moderator": moderator, "editor": editor, "admin": admin}}
+
+
+READS = {
+    "visitor": {"open", "site_public"},
+    "outsider": {"open", "site_public", "site_members"},
+    "banned": {"open", "site_public", "site_members"},   # an open group's library is as open as its threads
+    "insider": {"closed", "open", "site_public", "site_members"},
+    "moderator": {"closed", "open", "site_public", "site_members"},
+    "editor": {"open", "site_public", "site_members"},
+    "admin": {"closed", "open", "site_public", "site_members"},
+}
+
+
+@pytest.mark.parametrize("who", sorted(READS))
+async def test_each_reader_lists_and_downloads_exactly_what_they_may(shelf, who):
+    user, docs = shelf["actors"][who], shelf["docs"]
+    listed = set()
+    for group in (shelf["closed"], shelf["open"], None):
+        path = f"/api/v1/groups/{group['id']}/documents" if group else "/api/v1/documents"
+        response = await user.client.get(path)
+        if response.status == 200:
+            listed |= {d["id"] for d in (await response.json())["documents"]}
+        else:
+            assert response.status == 404 and group is shelf["closed"]
+    assert listed == {docs[name]["id"] for name in READS[who]}
+    for name, doc in docs.items():  # the single document and its download agree with the list
+        allowed = name in READS[who]
+        await user.get(f"/api/v1/documents/{doc['id']}", expect=200 if allowed else 404)
+        await page(user, f"/documents/{doc['id']}", 200 if allowed else 404)
+        response = await user.client.get(f"/documents/{doc['id']}/download")
+        assert response.status == (200 if allowed else 404), (name, response.status)
+
+
+async def test_downloads_are_attachments_that_no_browser_runs(shelf):
+    insider, doc = shelf["actors"]["insider"], shelf["docs"]["closed"]
+    response = await insider.client.get(f"/documents/{doc['id']}/download")
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["Content-Disposition"] == "attachment; filename=\"rapport.pdf\"; filename*=UTF-8''rapport.pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert "private" in response.headers["Cache-Control"]
+    assert (await response.read()).startswith(b"%PDF-")
+
+
+async def test_downloads_stop_the_moment_access_is_lost(shelf):
+    actors, doc, closed = shelf["actors"], shelf["docs"]["closed"], shelf["closed"]
+    assert (await actors["insider"].client.get(f"/documents/{doc['id']}/download")).status == 200
+    await actors["moderator"].delete(f"/api/v1/groups/{closed['id']}/members/{actors['insider'].id}")
+    assert (await actors["insider"].client.get(f"/documents/{doc['id']}/download")).status == 404
+    await actors["insider"].get(f"/api/v1/documents/{doc['id']}", expect=404)
+
+
+async def test_who_may_upload_where(shelf):
+    actors, closed, opened = shelf["actors"], shelf["closed"], shelf["open"]
+    await upload(actors["visitor"], opened["id"], b"hallo", "a.txt", expect=401)
+    await upload(actors["outsider"], opened["id"], b"hallo", "a.txt", expect=403)     # not a member
+    await upload(actors["outsider"], closed["id"], b"hallo", "a.txt", expect=404)     # cannot see it
+    await upload(actors["banned"], opened["id"], b"hallo", "a.txt", expect=403)
+    await upload(actors["insider"], None, b"hallo", "a.txt", expect=403)             # the site's: editors
+    await upload(actors["insider"], closed["id"], b"hallo", "a.txt")
+    other = shelf["docs"]["open"]
+    await actors["insider"].patch(f"/api/v1/documents/{other['id']}", {"title": "Gekaapt"}, expect=403)
+    await actors["insider"].delete(f"/api/v1/documents/{other['id']}", expect=403)
+
+
+@pytest.mark.parametrize("content, name, why", [
+    (b"<html><script>alert(1)</script></html>", "rapport.pdf", "HTML posing as PDF"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "logo.svg", "SVG with script"),
+    (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "logo.png", "SVG posing as PNG"),
+    (b"MZ\x90\x00\x03\x00\x00\x00", "setup.exe", "a program"),
+    (b"PK\x03\x04 not really a zip", "verslag.docx", "a broken zip"),
+    (b"\x00\x01\x02\x03", "data.txt", "binary posing as text"),
+])
+async def test_files_that_are_not_what_they_claim_are_refused_and_change_nothing(shelf, svc, content, name, why):
+    before = await snapshot(svc)
+    body = await upload(shelf["actors"]["insider"], shelf["closed"]["id"], content, name, expect=415,
+                        content_type="application/pdf")
+    assert body["error"]["message"], why
+    assert await snapshot(svc) == before
+    assert not list((svc.config.files_dir / "tmp").iterdir())   # nothing left behind
+
+
+async def test_too_large_is_refused_while_it_streams_and_empty_is_refused(shelf, svc):
+    insider, closed = shelf["actors"]["insider"], shelf["closed"]
+    before = await snapshot(svc)
+    body = await upload(insider, closed["id"], b"x" * (LIMIT + 1), "groot.txt", expect=413)
+    assert "MB" in body["error"]["message"]
+    body = await upload(insider, closed["id"], b"", "leeg.txt", expect=422)
+    assert body["error"]["message"]
+    assert await snapshot(svc) == before
+    assert not list((svc.config.files_dir / "tmp").iterdir())
+
+
+@pytest.mark.parametrize("given, kept", [
+    ("../../etc/passwd.pdf", "passwd.pdf"),
+    ("C:\\Users\\jan\\rapport.pdf", "rapport.pdf"),
+    ("\u202egpj.exe", "gpj.pdf"),                     # a right-to-left override is dropped, the type decides
+    ("rapport.exe", "rapport.pdf"),
+    ("x" * 300 + ".pdf", "x" * 146 + ".pdf"),
+    ("..", "bestand.pdf"),
+    ('a"b;c.pdf', 'a"b;c.pdf'),
+])
+async def test_names_are_made_safe_for_disk_and_header(shelf, given, kept):
+    insider = shelf["actors"]["insider"]
+    doc = await upload(insider, shelf["closed"]["id"], pdf("x"), given)
+    assert doc["filename"] == kept
+    response = await insider.client.get(f"/documents/{doc['id']}/download")
+    disposition = response.headers["Content-Disposition"]
+    assert "\n" not in disposition and "/" not in disposition.split("filename*=")[0]
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == kept
+
+
+def test_control_characters_and_encoded_separators_leave_a_name():
+    from forum.files import sniff
+    assert sniff.safe_name("rap\x00port.pdf", sniff.PDF) == "rapport.pdf"      # (no HTTP client sends a NUL)
+    assert sniff.safe_name("..%2F..%2Fetc%2Fpasswd", sniff.TEXT) == "passwd.txt"
+    assert sniff.safe_name("regel\r\nSet-Cookie: x.csv", sniff.CSV) == "regelSet-Cookie: x.csv"
+
+
+async def test_a_new_version_keeps_the_old_ones(shelf):
+    insider, doc = shelf["actors"]["insider"], shelf["docs"]["closed"]
+    response = await insider.client.post(f"/api/v1/documents/{doc['id']}/versions",
+                                         data=form(pdf("Tweede versie"), "rapport-v2.pdf"),
+                                         headers={"X-CSRF-Token": insider.csrf})
+    assert response.status == 201, await response.text()
+    body = await insider.get(f"/api/v1/documents/{doc['id']}")
+    assert [v["version"] for v in body["versions"]] == [2, 1] and body["document"]["filename"] == "rapport-v2.pdf"
+    first = await (await insider.client.get(f"/documents/{doc['id']}/download?version=1")).read()
+    latest = await (await insider.client.get(f"/documents/{doc['id']}/download")).read()
+    assert b"Rapport Maak verschil" in first and b"Tweede versie" in latest
+    assert (await insider.client.get(f"/documents/{doc['id']}/download?version=7")).status == 404
+
+
+async def test_the_words_inside_are_found_by_those_who_may_read_them(shelf, server):
+    await server.app[scheduler_key].run_once()  # reads the words out of the new files
+    actors, docs = shelf["actors"], shelf["docs"]
+    found = (await actors["insider"].get("/api/v1/search?q=samenwerkingsverbanden&type=document"))["results"]
+    assert [r["url"] for r in found] == [f"/documents/{docs['closed']['id']}"]
+    assert "<mark>" in found[0]["snippet_html"]
+    assert not (await actors["outsider"].get("/api/v1/search?q=samenwerkingsverband"))["results"]
+    found = (await actors["visitor"].get("/api/v1/search?q=werkconferentie"))["results"]
+    assert [r["url"] for r in found] == [f"/documents/{docs['open']['id']}"]   # inside a .docx
+    assert (await actors["visitor"].get("/api/v1/search?q=kabinet"))["results"]  # a text file
+
+
+async def test_a_hostile_file_cannot_stall_extraction(tmp_path):
+    from forum.files import extract
+    stream = zlib.compress(b"0 0 m " * 10_000_000, 9)   # ~60 MB of drawing once inflated, no xref
+    hostile = tmp_path / "bom.pdf"
+    hostile.write_bytes(b"%%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages"
+                        b" /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /Contents 4 0 R"
+                        b" >>\nendobj\n4 0 obj\n<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(stream)
+                        + stream + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%EOF\n")
+    started = time.monotonic()
+    text = await extract.text_of(hostile, "application/pdf", timeout=3)
+    assert time.monotonic() - started < 10
+    assert not text   # nothing, in bounded time: killed, or nothing readable
+    assert await extract.text_of(tmp_path / "missing.pdf", "application/pdf", timeout=3) is None
+
+
+async def test_an_upload_broken_off_leaves_nothing(shelf, server, svc):
+    insider, closed = shelf["actors"]["insider"], shelf["closed"]
+    before = await snapshot(svc)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    cookie = "; ".join(f"{c.key}={c.value}" for c in insider.client.session.cookie_jar)
+    boundary = "grens"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.txt\"\r\n"
+            "Content-Type: text/plain\r\n\r\n").encode()
+    writer.write((f"POST /api/v1/groups/{closed['id']}/documents HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  f"Cookie: {cookie}\r\nX-CSRF-Token: {insider.csrf}\r\n"
+                  f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 150000\r\n\r\n").encode()
+                 + head + b"a" * 50_000)
+    await writer.drain()
+    for _ in range(100):   # until the server has begun writing it
+        if list((svc.config.files_dir / "tmp").glob("upload-*")):
+            break
+        await asyncio.sleep(0.02)
+    writer.close()          # the client goes away mid-upload
+    for _ in range(100):
+        if not list((svc.config.files_dir / "tmp").glob("upload-*")):
+            break
+        await asyncio.sleep(0.02)
+    assert not list((svc.config.files_dir / "tmp").glob("upload-*"))
+    assert await snapshot(svc) == before
+
+
+async def test_files_no_row_names_are_swept_and_checks_account_for_both(shelf, svc):
+    from forum.services import documents
+    from forum.store import documents as store
+    files = svc.files
+    orphan = files.root / "ab" / ("ab" + "0" * 62)
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"left by a crash")
+    async with svc.db.read() as conn:
+        referenced = await store.referenced_blobs(conn)
+    assert files.check(referenced) == [f"file without a document version: {orphan.name}"]
+    assert await documents.sweep_files(svc, force=True) == 0      # young: it may be an upload in progress
+    old = time.time() - 2 * 3600
+    os.utime(orphan, (old, old))
+    assert await documents.sweep_files(svc, force=True) == 1
+    assert not orphan.exists() and files.check(referenced) == []
+    kept = next(iter(referenced))
+    files.path_of(kept).unlink()
+    assert files.check(referenced) == [f"file missing for a document version: {kept}"]
+
+
+async def test_the_pages_upload_and_show_without_javascript(shelf, svc):
+    from tests.test_pages import csrf_of
+    insider, closed = shelf["actors"]["insider"], shelf["closed"]
+    html = await page(insider, f"/groups/{closed['id']}/documents")
+    assert "rapport.pdf" in html
+    token = csrf_of(html)
+    response = await insider.client.post(f"/groups/{closed['id']}/folders", data={"csrf_token": token, "name": "Verslagen"},
+                                         allow_redirects=False)
+    assert response.status == 303
+    folder_url = response.headers["Location"]
+    folder_id = folder_url.split("folder_id=")[1]
+    data = aiohttp.FormData()
+    data.add_field("csrf_token", token)     # first: read before the file
+    data.add_field("title", "Notulen")
+    data.add_field("file", b"Notulen van het overleg\n", filename="notulen.txt", content_type="text/plain")
+    response = await insider.client.post(f"/groups/{closed['id']}/documents?folder_id={folder_id}", data=data,
+                                         allow_redirects=False)
+    assert response.status == 303, await response.text()
+    doc_page = await page(insider, response.headers["Location"])
+    assert "Notulen" in doc_page and "Verslagen" in doc_page
+    assert "Notulen" in await page(insider, folder_url)
+    # a form without its token first is refused before the file is read
+    data = aiohttp.FormData()
+    data.add_field("file", b"zonder token", filename="x.txt", content_type="text/plain")
+    data.add_field("csrf_token", token)
+    response = await insider.client.post(f"/groups/{closed['id']}/documents", data=data)
+    assert response.status == 403
+    # a refused file comes back on the form, at the file field
+    data = aiohttp.FormData()
+    data.add_field("csrf_token", token)
+    data.add_field("file", b"<html></html>", filename="x.pdf", content_type="application/pdf")
+    response = await insider.client.post(f"/groups/{closed['id']}/documents", data=data)
+    html = await response.text()
+    assert response.status == 415 and 'id="e-file"' in html
+
+
+async def test_backup_carries_the_files(shelf, svc, tmp_path):
+    from forum.cli import backup_with_files
+    target = tmp_path / "backup.sqlite3"
+    copied = await asyncio.to_thread(backup_with_files, svc.config, target)
+    assert copied == 4
+    blob = shelf["docs"]["closed"]
+    files = list((tmp_path / "backup.sqlite3-files").rglob("*"))
+    assert len([f for f in files if f.is_file()]) == 4 and blob
