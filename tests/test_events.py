@@ -328,7 +328,8 @@ async def test_organisers_see_export_and_message_attendees(admin, make_user, ano
     response = await editor.client.get(f"/api/v1/events/{event['id']}/attendees?format=csv")
     assert response.headers["Content-Type"].startswith("text/csv")
     text = (await response.read()).decode("utf-8-sig")
-    assert text.splitlines()[0] == "naam,e-mail,status,aangemeld op,Dieetwensen,Organisatie"
+    assert text.splitlines()[0] == "Naam;E-mailadres;Status;Sinds;Dieetwensen;Organisatie"
+    assert ";aangemeld;" in text.splitlines()[1]   # in the reader's language, like the page
     assert "'=HYPERLINK" in text and "Gemeente Zwolle" in text   # a formula stays text in a spreadsheet
     told = await editor.post(f"/api/v1/events/{event['id']}/message", {"message": "Neem uw laptop mee."})
     assert told["recipients"] == 2
@@ -402,7 +403,13 @@ async def test_the_forms_work_without_javascript(admin, make_user, svc):
         "csrf_token": csrf_of(form), "where": "site", "title": "Verkeerd", "starts_on": "2027-06-04",
         "starts_time": "12:00", "ends_time": "09:00"})
     html = await response.text()
-    assert response.status == 422 and 'id="e-ends_on"' in html and 'value="Verkeerd"' in html
+    assert response.status == 422 and 'id="e-ends_time"' in html and 'value="Verkeerd"' in html  # the time typed
+    # a date without a time is not taken as midnight (newcomer review)
+    response = await editor.client.post("/events/new", data={
+        "csrf_token": csrf_of(form), "where": "site", "title": "Zonder tijd", "starts_on": "2027-06-04"})
+    html = await response.text()
+    assert response.status == 422 and 'id="e-starts_time"' in html
+    await editor.post("/api/v1/events", {"title": "Zonder tijd", "starts_at": "2027-06-04"}, expect=422)
     member = await make_user("Marja")
     html = await page(member, event_path)
     response = await member.client.post(event_path + "/rsvp", data={

@@ -105,6 +105,9 @@ def parse_local_time(errors: FieldErrors, name: str, value) -> datetime | None:
     if not isinstance(value, str) or len(value) > 40:
         errors.add(name, TIME_HINT)
         return None
+    if len(value.strip()) <= 10:  # a date alone: midnight is seldom meant
+        errors.add(name, N_("Vul ook een tijd in, of kies de hele dag."))
+        return None
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from forum import policy
 from forum.errors import Invalid, N_
+from forum.i18n import gettext
 from forum.keys import actor_key, services_key
 from forum.services import agenda, signups
 from forum.services.checks import FieldErrors
@@ -131,15 +132,22 @@ async def put_rsvp(request: web.Request) -> web.Response:
     return json_out({"rsvp": rsvp})
 
 
+STATUS_LABELS = {"going": N_("aangemeld"), "waiting": N_("wachtlijst"), "maybe": N_("misschien"),
+                 "no": N_("komt niet")}
+
+
 def attendee_rows(event, rows) -> tuple[list[str], list[list[str]]]:
-    """The attendee list as a table: one column per question."""
+    """The attendee list as a spreadsheet shows it, in the reader's language and Dutch time:
+    one column per question."""
     questions = json.loads(event["questions"])
     with_email = any(row["email"] is not None for row in rows)
-    header = ["naam", *(["e-mail"] if with_email else []), "status", "aangemeld op", *questions]
+    header = [gettext(N_("Naam")), *([gettext(N_("E-mailadres"))] if with_email else []), gettext(N_("Status")),
+              gettext(N_("Sinds")), *questions]
     table = []
     for row in rows:
         answers = json.loads(row["answers"])
-        table.append([row["display_name"], *([row["email"]] if with_email else []), row["status"], row["place_at"],
+        table.append([row["display_name"], *([row["email"]] if with_email else []), gettext(STATUS_LABELS[row["status"]]),
+                      agenda.local(row["place_at"]).strftime("%Y-%m-%d %H:%M"),
                       *(answers.get(question, "") for question in questions)])
     return header, table
 
@@ -152,7 +160,7 @@ def csv_safe(value: str) -> str:
 def attendees_csv(event, rows) -> web.Response:
     header, table = attendee_rows(event, rows)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=";")  # what a Dutch spreadsheet splits on (its comma is the decimal sign)
     writer.writerow([csv_safe(cell) for cell in header])  # the questions are the organiser's words
     for line in table:
         writer.writerow([csv_safe(cell) for cell in line])

@@ -14,6 +14,7 @@ from forum import policy
 from forum.errors import Invalid, N_
 from forum.keys import actor_key, services_key
 from forum.services import agenda, calendars, signups
+from forum.services.search import plain_text
 from forum.web.api import int_param
 from forum.web.pages import form_of, render, require_login
 from forum.web.pages.feeds import xml_text
@@ -50,7 +51,7 @@ def _add(cal: Calendar, site_url: str, event, *, place: bool) -> None:
         entry.add("dtend", _moment(event["ends_at"]))
     url = f"{site_url}/events/{event['id']}"
     entry.add("url", url)
-    description = xml_text(event["description"])
+    description = xml_text(plain_text(event["description"]))  # a calendar shows text, not Markdown
     if place and event["online_url"]:
         description = f"{description}\n\n{event['online_url']}".strip()
     entry.add("description", f"{description}\n\n{url}".strip())
@@ -128,8 +129,9 @@ async def settings_form(request: web.Request) -> web.Response:
     actor = require_login(request)
     svc = request.app[services_key]
     token = await calendars.feed_token(svc, actor)
+    feed_url = f"{_site_url(request)}/feeds/me/{token}.ics" if token else None
     return render(request, "settings_calendar.html", {
-        "feed_url": f"{_site_url(request)}/feeds/me/{token}.ics" if token else None,
+        "feed_url": feed_url, "webcal_url": "webcal://" + feed_url.split("://", 1)[1] if feed_url else None,
         "done": request.query.get("done", "")})
 
 
@@ -138,6 +140,8 @@ async def settings_submit(request: web.Request) -> web.Response:
     svc = request.app[services_key]
     action = (await form_of(request)).get("action", "")
     if action == "renew":
+        if await calendars.feed_token(svc, actor) is None:
+            action = "new"  # there was no link before: nothing stopped working
         await calendars.renew_feed_token(svc, actor)
     elif action == "revoke":
         await calendars.revoke_feed_token(svc, actor)

@@ -11,18 +11,16 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from forum import policy
-from forum.errors import Invalid, N_, ServiceError
+from forum.errors import Invalid, N_, NotFound, ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import agenda, discussions, groups, live, reading, signups
 from forum.web.api import field_id, int_param, parse_id
-from forum.web.api.events import attendees_csv
+from forum.web.api.events import STATUS_LABELS, attendees_csv
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
 from forum.web.pages.threads import thread_context
 
 ANSWER_LABELS = {"going": N_("Ik kom"), "maybe": N_("Misschien"), "no": N_("Ik kom niet")}
-STATUS_LABELS = {"going": N_("aangemeld"), "waiting": N_("wachtlijst"), "maybe": N_("misschien"),
-                 "no": N_("komt niet")}
 
 
 # --- the agenda ----------------------------------------------------------------------------------
@@ -44,6 +42,8 @@ async def index(request: web.Request) -> web.Response:
     group_id = field_id(query.get("group_id", ""), "group_id")
     listed = await groups.list_groups(svc, actor)
     group = next((g for g in listed if g["id"] == group_id), None) if group_id else None
+    if group_id and (group is None or not policy.can(actor, Action.READ, group)):
+        raise NotFound()  # a group the viewer cannot read has no agenda for them
     context = {"group_id": group_id or "", "group": group, "may_create": await _may_create(svc, actor, group),
                "group_choices": [g for g in listed if policy.can(actor, Action.READ, g)],
                "view": "month" if query.get("view") == "month" else "list", "past": query.get("when") == "past",
@@ -82,7 +82,7 @@ def _weeks(month: date, rows) -> list[list[dict]]:
         last = agenda.last_day(row) if row["all_day"] else agenda.local(row["ends_at"]).date()
         day = max(first, month)
         while day <= last and day.month == month.month:
-            by_day.setdefault(day, []).append(row)
+            by_day.setdefault(day, []).append({"event": row, "starts": day == first})  # its time on its first day
             day += timedelta(days=1)
     weeks = []
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
@@ -185,8 +185,9 @@ def _fields_of(form: dict) -> dict:
     if all_day:
         starts_at, ends_at = starts_on, ends_on or None
     else:
+        # a date without its time is passed on as it is: the service asks for the time
         starts_at = f"{starts_on}T{starts_time}" if starts_on and starts_time else starts_on
-        ends_at = f"{ends_on or starts_on}T{ends_time}" if ends_time and (ends_on or starts_on) else None
+        ends_at = f"{ends_on or starts_on}T{ends_time}" if ends_time and (ends_on or starts_on) else ends_on or None
     return {"title": form.get("title", ""), "description": form.get("description", ""), "starts_at": starts_at,
             "ends_at": ends_at, "all_day": all_day, "location": form.get("location", ""),
             "online_url": form.get("online_url", ""), "location_for_attendees_only": form.get("attendees_only") == "1",
@@ -194,11 +195,19 @@ def _fields_of(form: dict) -> dict:
             "questions": form.get("questions", "")}
 
 
-FORM_FIELDS = {"starts_at": "starts_on", "ends_at": "ends_on"}  # the service's names, the form's fields
+def _form_error(error: ServiceError, form: dict) -> ServiceError:
+    """The service names starts_at and ends_at; the form has a date and a time for each: the
+    message goes to the one the person is to change (the time, when that is what was typed or
+    is missing)."""
+    timed = form.get("all_day") != "1"
 
-
-def _form_error(error: ServiceError) -> ServiceError:
-    error.fields = {FORM_FIELDS.get(name, name): message for name, message in error.fields.items()}
+    def field(name: str) -> str:
+        if name == "starts_at":
+            return "starts_time" if timed and form.get("starts_on") and not form.get("starts_time") else "starts_on"
+        if name == "ends_at":
+            return "ends_time" if timed and (form.get("ends_time") or form.get("ends_on")) else "ends_on"
+        return name
+    error.fields = {field(name): message for name, message in error.fields.items()}
     return error
 
 
@@ -227,7 +236,7 @@ async def new_submit(request: web.Request) -> web.Response:
                                     visibility=None if group_id else form.get("visibility", "public"),
                                     **_fields_of(form))
     except ServiceError as error:
-        return rerender(request, "event_form.html", _form_error(error), await _form_context(request, form))
+        return rerender(request, "event_form.html", _form_error(error, form), await _form_context(request, form))
     raise web.HTTPSeeOther(f"/events/{event['id']}")
 
 
@@ -246,7 +255,8 @@ async def edit_submit(request: web.Request) -> web.Response:
     try:
         event = await agenda.update(svc, actor, event_id, **_fields_of(form))
     except ServiceError as error:
-        return rerender(request, "event_form.html", _form_error(error), await _form_context(request, form, event))
+        return rerender(request, "event_form.html", _form_error(error, form),
+                        await _form_context(request, form, event))
     raise web.HTTPSeeOther(f"/events/{event['id']}")
 
 
