@@ -54,6 +54,20 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
+def images_without_alt(text: str) -> list[str]:
+    """The sources of images this site would show (its own) that have no words for those who
+    cannot see them (WCAG 1.1.1): a text with any is refused, with the image named."""
+    missing = []
+    pending = list(_md.parse(text))
+    while pending:
+        token = pending.pop()
+        if token.type == "image" and is_same_site(str(token.attrGet("src") or "")) \
+                and not "".join(child.content for child in token.children or []).strip():
+            missing.append(str(token.attrGet("src")))
+        pending.extend(token.children or [])
+    return missing
+
+
 def render_markdown(text: str) -> str:
     html = _md.render(text)
     return nh3.clean(

@@ -357,3 +357,27 @@ async def test_backup_carries_the_files(shelf, svc, tmp_path):
     blob = shelf["docs"]["closed"]
     files = list((tmp_path / "backup.sqlite3-files").rglob("*"))
     assert len([f for f in files if f.is_file()]) == 4 and blob
+
+
+async def test_images_are_shown_in_posts_only_with_words_for_who_cannot_see_them(shelf):
+    insider, closed = shelf["actors"]["insider"], shelf["closed"]
+    image = await upload(insider, closed["id"], png(), "kaart.png")
+    assert image["image"] is True
+    response = await insider.client.get(f"/documents/{image['id']}/download")
+    assert response.headers["Content-Disposition"].startswith("inline;")
+    assert response.headers["Content-Type"] == "image/png"
+    fake = await upload(insider, closed["id"], b"\x89PNG\r\n\x1a\n" + b"<script>alert(1)</script>" * 10, "nep.png")
+    assert fake["image"] is False   # starts like a PNG, does not decode as one: an attachment
+    response = await insider.client.get(f"/documents/{fake['id']}/download")
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    src = f"/documents/{image['id']}/download"
+    thread = {"title": "De kaart", "body": f"Zie hier: ![]({src})"}
+    body = await insider.post(f"/api/v1/groups/{closed['id']}/threads", thread, expect=422)
+    assert src in body["error"]["fields"]["body"]
+    created = await insider.post(f"/api/v1/groups/{closed['id']}/threads",
+                                 {**thread, "body": f"Zie hier: ![De regio op de kaart]({src})"}, expect=201)
+    assert f'<img src="{src}" alt="De regio op de kaart">' in created["post"]["body_html"]
+    await shelf["actors"]["editor"].post("/api/v1/news", {"title": "Kaart", "body": f"![ ]({src})"}, expect=422)
+    await shelf["actors"]["moderator"].post("/api/v1/events", {"title": "Kaart", "starts_at": "2027-03-15T10:00",
+                                                               "description": f"![]({src})", "group_id": closed["id"]},
+                                            expect=422)

@@ -17,7 +17,7 @@ from forum.errors import BadRequest, Forbidden, Invalid, N_, NotFound
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, iso, notifications, search_index
-from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, choice_field, clean_text, text_field
+from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, alt_texts, choice_field, clean_text, text_field
 from forum.store import agenda as store
 from forum.store import groups as group_store
 from forum.store import news as news_store
@@ -236,6 +236,7 @@ def _content_fields(errors: FieldErrors, values: dict) -> dict:
         return values[name] if isinstance(values[name], str) else ""
     description = text_field(errors, "description", text("description"), max_len=MAX_BODY, required=False,
                              single_line=False)
+    alt_texts(errors, "description", description)
     if not isinstance(values["location_for_attendees_only"], bool):
         errors.add("location_for_attendees_only", N_("Kies ja of nee."))
     return {

@@ -81,6 +81,15 @@ def password_field(errors: FieldErrors, value: str, name: str = "password") -> s
     return value
 
 
+def alt_texts(errors: FieldErrors, name: str, markdown: str) -> None:
+    """Every image shown in a text needs its description: ![wat erop staat](/documents/…)."""
+    from forum.markdown import images_without_alt  # (the renderer loads only where texts are written)
+    missing = images_without_alt(markdown)
+    if missing:
+        errors.add(name, N_("Geef elke afbeelding een beschrijving voor wie haar niet kan zien:"
+                            " ![wat erop staat](%(src)s)."), src=missing[0])
+
+
 def choice_field(errors: FieldErrors, name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         errors.add(name, N_("Kies een van de mogelijkheden."))

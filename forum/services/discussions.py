@@ -10,7 +10,7 @@ from forum.errors import BadRequest, Invalid, N_
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, notifications, search_index
-from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, text_field
+from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, alt_texts, text_field
 from forum.store import groups as group_store
 from forum.store import threads as store
 
@@ -108,6 +108,8 @@ def _body_field(errors: FieldErrors, body: str) -> str:
         errors.add("body", N_("Dit veld is verplicht."))
     elif len(body) > MAX_BODY:
         errors.add("body", N_("Dit is te lang (hoogstens %(max)d tekens)."), max=MAX_BODY)
+    else:
+        alt_texts(errors, "body", body)
     return body
 
 

@@ -16,7 +16,7 @@ from forum.errors import BadRequest, Invalid, N_, NotFound
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, iso, notifications, search_index
-from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, choice_field, clean_text, text_field
+from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, alt_texts, choice_field, clean_text, text_field
 from forum.store import groups as group_store
 from forum.store import news as store
 from forum.store import threads as thread_store
@@ -106,6 +106,7 @@ def _content_fields(errors: FieldErrors, *, title, summary, body, kind, tags):
     summary = text_field(errors, "summary", summary if isinstance(summary, str) else "", max_len=MAX_SUMMARY,
                          required=False)
     body = text_field(errors, "body", body if isinstance(body, str) else "", max_len=MAX_BODY, single_line=False)
+    alt_texts(errors, "body", body)
     choice_field(errors, "kind", kind, KINDS)
     return title, summary, body, tags_field(errors, tags)
 
