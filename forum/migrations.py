@@ -451,8 +451,8 @@ CREATE TABLE calendar_feeds (
 );
 """,
     # issue 11: documents, in a group's library (its members) or the site's (editors), in
-    # folders, each with its versions; the files themselves live under the data directory by
-    # the SHA-256 of their content (forum/files/), named here by it.
+    # folders, each with its versions; the files themselves live under the data directory by a
+    # random name (forum/files/), named here.
     14: """
 CREATE TABLE folders (
     id              INTEGER PRIMARY KEY,
@@ -483,7 +483,7 @@ CREATE TABLE document_versions (
     id              INTEGER PRIMARY KEY,
     document_id     INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     version         INTEGER NOT NULL,
-    blob            TEXT NOT NULL,               -- SHA-256 of the content: the file's name on disk
+    blob            TEXT NOT NULL,               -- the file's random name on disk (64 hex digits)
     filename        TEXT NOT NULL,               -- as uploaded, made safe for a download's header
     content_type    TEXT NOT NULL,               -- decided from the content
     size            INTEGER NOT NULL,

@@ -1,13 +1,15 @@
-"""Storing uploads: each file under the data directory by the SHA-256 of its content (never
-under static/, never by a name anyone chose), written while it streams in (never held whole in
-memory), checked, and only then put in place; its database row comes in the transaction after.
+"""Storing uploads: each file under the data directory by a random name (never under static/,
+never by a name anyone chose), written while it streams in (never held whole in memory),
+checked, and only then put in place; its database row comes in the transaction after. (Named
+by their SHA-256, each upload was hashed at the cost of CPU that pages then lacked; identical
+uploads are too rare to pay that for.)
 A crash at any step leaves at most a file that no row names, which sweep() removes after a grace
 period. Who may download a file is the policy's question (forum/policy.py), not this room's."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -19,9 +21,14 @@ from aiohttp import BodyPartReader
 from forum.errors import N_, ServiceError
 from forum.files import sniff
 
-CHUNK = 1 << 16
+CHUNK = 1 << 18
+BATCH = 1 << 20   # what is written in one go, on a worker thread
 HEAD = 4096
 ORPHAN_GRACE_SECONDS = 3600  # an upload between its file and its row is younger than this
+# Uploads read at the same time, in this process: reading one costs the event loop about as much
+# CPU as the pages it serves meanwhile (bench/bench_uploads.py); the others wait their turn with
+# their bytes in the kernel's buffers (TCP backpressure), not in memory here.
+READING_AT_ONCE = 2
 
 
 class TooLarge(ServiceError):
@@ -45,7 +52,7 @@ class Upload:
     """A received file, checked, waiting in the temporary directory for its row."""
     temp: Path
     size: int
-    digest: str
+    name: str         # random: the file's name on disk once it is kept
     content_type: str
     filename: str
     inline_ok: bool   # an image that decodes as what it claims: may be shown in a page
@@ -59,6 +66,7 @@ class FileStore:
         self.root = root
         self.max_bytes = max_bytes
         self.temp_dir = root / "tmp"
+        self.reading = asyncio.Semaphore(READING_AT_ONCE)
 
     def path_of(self, blob: str) -> Path:
         if len(blob) != 64 or not all(ch in "0123456789abcdef" for ch in blob):
@@ -69,10 +77,17 @@ class FileStore:
         """Stream one multipart field to a temporary file, hashing as it comes. Beyond the limit
         the upload stops at once with 413 (the rest is not read); then the type is decided from
         the content, off the event loop."""
+        async with self.reading:
+            return await self._receive(part, claimed_name)
+
+    async def _receive(self, part: BodyPartReader, claimed_name: str) -> Upload:
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         handle = tempfile.NamedTemporaryFile(dir=self.temp_dir, prefix="upload-", delete=False)
         temp = Path(handle.name)
-        digest, size, head = hashlib.sha256(), 0, b""
+        size, head, pending = 0, b"", []
+
+        def store(chunks: list[bytes]) -> None:  # off the event loop, without copying
+            handle.writelines(chunks)
         try:
             with handle:
                 while chunk := await part.read_chunk(CHUNK):
@@ -81,8 +96,15 @@ class FileStore:
                         raise TooLarge(max=self.max_bytes // (1024 * 1024))
                     if len(head) < HEAD:
                         head += chunk[:HEAD - len(head)]
-                    digest.update(chunk)
-                    handle.write(chunk)
+                    pending.append(chunk)
+                    if len(pending) * CHUNK >= BATCH:
+                        await asyncio.to_thread(store, pending)
+                        pending = []
+                    else:
+                        # on loopback the next chunk is already there and reading it would not
+                        # yield: page requests get their turn between chunks
+                        await asyncio.sleep(0)
+                await asyncio.to_thread(store, pending)
                 await asyncio.to_thread(os.fsync, handle.fileno())
             if size == 0:
                 raise Empty()
@@ -90,30 +112,27 @@ class FileStore:
             if kind is None:
                 raise Refused()
             inline_ok = kind in sniff.IMAGES and await asyncio.to_thread(sniff.verify_image, temp, kind)
-            return Upload(temp, size, digest.hexdigest(), kind, sniff.safe_name(claimed_name, kind), inline_ok)
+            return Upload(temp, size, secrets.token_hex(32), kind, sniff.safe_name(claimed_name, kind), inline_ok)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
 
     async def keep(self, upload: Upload) -> str:
-        """Put a checked upload in place under its content's name (the same content once)."""
-        target = self.path_of(upload.digest)
+        """Put a checked upload in place under its random name; returns that name."""
+        target = self.path_of(upload.name)
 
         def move():
             target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                upload.discard()
-            else:
-                os.replace(upload.temp, target)
-                os.chmod(target, 0o600)
-                fd = os.open(target.parent, os.O_RDONLY)  # the rename itself survives a crash
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            os.utime(target)  # fresh: the sweeper's grace period starts now, for a file kept again too
+            os.replace(upload.temp, target)
+            os.chmod(target, 0o600)
+            os.utime(target)  # fresh: the sweeper's grace period starts now
+            fd = os.open(target.parent, os.O_RDONLY)  # the rename itself survives a crash
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         await asyncio.to_thread(move)
-        return upload.digest
+        return upload.name
 
     def blobs(self):
         """(name, path) of every stored file."""

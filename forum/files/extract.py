@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import resource
 import sys
 import zipfile
@@ -23,6 +24,7 @@ _XML_MAX = 50 * 1024 * 1024  # an office document's text part, unpacked (a zip b
 
 
 def _limits() -> None:  # in the child, before it runs anything
+    os.nice(10)  # the server's requests first: on a busy machine the words can wait
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (TIME_SECONDS, TIME_SECONDS + 1))
 
