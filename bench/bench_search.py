@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,9 +64,12 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=800, help="replies posted with and without the index")
     parser.add_argument("--data", default=None, help="where the data set is kept between runs")
     parser.add_argument("--no-size", action="store_true", help="skip measuring the index's size (two copies)")
+    parser.add_argument("--documents", type=int, default=0, help="documents in libraries (issue 11 measures 10,000)")
     args = parser.parse_args()
     size = SMALL if args.posts == SMALL.posts else DEFAULT.with_posts(args.posts)
-    source = build(Path(args.data or f"bench/.data-{args.posts}"), size)  # before the loop: build() runs its own
+    size = replace(size, documents=args.documents)
+    suffix = f"-{args.documents}-documents" if args.documents else ""
+    source = build(Path(args.data or f"bench/.data-{args.posts}{suffix}"), size)  # before the loop: build() runs its own
     asyncio.run(measure(args, size, source))
 
 
@@ -125,7 +129,7 @@ async def post_replies(svc: Services, count: int, indexed: bool) -> tuple[list[f
 async def measure(args, size, source: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        print(f"{size.posts:,} posts, {size.news:,} news items, {size.users:,} users")
+        print(f"{size.posts:,} posts, {size.news:,} news items, {size.documents:,} documents, {size.users:,} users")
         if not args.no_size:
             with_index = compacted_size(source, tmp_path / "full", drop_index=False)
             without = compacted_size(source, tmp_path / "bare", drop_index=True)
@@ -140,12 +144,15 @@ async def measure(args, size, source: Path) -> None:
         queries = {"two words (regio samenwerking)": "regio samenwerking",
                    "a common word (gemeente, 1 in 10 posts)": "gemeente",
                    "a prefix while typing (investe)": "investe"}
+        if size.documents:  # the words inside documents, asked for as such
+            queries["two words among documents (type=document)"] = ("regio samenwerking", "document")
         print("8 concurrent searchers, as a visitor (the policy filter in every query)")
         print(f"{'one indexed query (floor)':44s}", percentiles(await run(svc, args.searches, floor)))
         for label, q in queries.items():
+            q, kind = q if isinstance(q, tuple) else (q, None)
             for sort in ("relevance", "date"):
-                async def call(i, q=q, sort=sort):
-                    await search.search(svc, VISITOR, {"q": q, "sort": sort})
+                async def call(i, q=q, sort=sort, kind=kind):
+                    await search.search(svc, VISITOR, {"q": q, "sort": sort, **({"type": kind} if kind else {})})
                 print(f"{label + ', ' + sort:44s}", percentiles(await run(svc, args.searches, call)))
         # posting: alternate batches so drift on a noisy machine hits both alike; all the work
         # counted, the index entries written after the commits included (mean per reply)

@@ -2,7 +2,7 @@
 of 20 posts (200,000 posts in trees) and 2,000 news items; `--posts 1000000` gives 50,000
 threads and 10,000 news items. Around them what a living site has: each user follows a few
 threads and groups, has read state in some threads and a handful of notifications (some
-unread). Written straight into SQLite in bulk (fast); the schema comes from the forum's own
+unread); with --documents, libraries of reports whose words are indexed. Written straight into SQLite in bulk (fast); the schema comes from the forum's own
 migrations, so it is exactly what the server uses, and so is the search index: each entry's
 text comes from the service's own index_text() over the rows the store's KIND_SOURCES select,
 its id from the store's assign_ids(), as forum/services/search.py writes them one at a time.
@@ -65,6 +65,7 @@ class Size:
     group_follows: int = 2       # per user, among the groups they belong to (or any)
     reads: int = 20              # threads per user with read state
     notifications: int = 10      # per user, on distinct threads; every other one read
+    documents: int = 0           # in groups' libraries (and the site's), each with the words of a report
 
     @property
     def posts(self) -> int:
@@ -85,8 +86,9 @@ class Size:
                 "group_subscriptions": self.users * self.group_follows,
                 "thread_reads": self.users * self.reads,
                 "notifications": self.users * self.notifications,
+                "documents": self.documents,
                 # every thread but the news items' comment threads, every post, group, user, news item
-                "search_docs": self.threads + self.posts + self.groups + 2 + self.users + self.news}
+                "search_docs": self.threads + self.posts + self.groups + 2 + self.users + self.news + self.documents}
 
 
 DEFAULT = Size()
@@ -283,6 +285,7 @@ def build(data_dir: Path, size: Size = DEFAULT, seed: int = 7, workers: int | No
                     "INSERT INTO posts (id, thread_id, parent_id, depth, author_id, body, body_html, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", post_rows)
             _news(conn, rng, size, seed, group_ids)
+            _documents(conn, rng, size, seed, group_ids)
             _follows_reads_notifications(conn, rng, size, group_ids, member_of)
         loaded = time.monotonic()
         with conn:
@@ -339,6 +342,29 @@ def _news(conn, rng: random.Random, size: Size, seed: int, group_ids: list[int])
                      " visibility, publish_at, published_at, unpublished_at, created_at)"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", news_rows)
     conn.executemany("INSERT INTO news_tags (news_id, tag) VALUES (?, ?)", tag_rows)
+
+
+def _documents(conn, rng: random.Random, size: Size, seed: int, group_ids: list[int]) -> None:
+    """Documents as libraries hold them: 90% in a group's, 10% the site's (public), each a
+    report of 300 to 3,000 words already read out of its file (the files themselves are not
+    written: search reads the words, not the file)."""
+    vocab, weights = vocabulary(seed + 1)
+    step = SPAN.total_seconds() / max(1, size.documents)
+    documents, versions = [], []
+    for n in range(1, size.documents + 1):
+        group_id = rng.choice(group_ids) if rng.random() < 0.9 else None
+        moment = _stamp(n * step)
+        title = _sentence(rng, vocab, weights, rng.randint(3, 8), [])[:-1][:120]
+        words = " ".join(_sentence(rng, vocab, weights, rng.randint(10, 30), ["gemeente"] if n % 10 == 0 else [])
+                         for _ in range(rng.randint(15, 150)))
+        uploader = rng.randint(1, size.users)
+        documents.append((n, group_id, "group" if group_id else "public", title, uploader, moment, moment))
+        versions.append((n, f"{n:064x}", f"rapport-{n}.pdf", "application/pdf", 1000 + len(words), uploader, moment,
+                         words))
+    conn.executemany("INSERT INTO documents (id, group_id, visibility, title, uploader_id, version, created_at,"
+                     " updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)", documents)
+    conn.executemany("INSERT INTO document_versions (document_id, version, blob, filename, content_type, size,"
+                     " uploader_id, created_at, text, text_state) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, 'done')", versions)
 
 
 def _index(conn, pool, db_path: Path) -> None:
@@ -402,6 +428,8 @@ if __name__ == "__main__":
     parser.add_argument("dir", nargs="?", default="bench/.data")
     parser.add_argument("--posts", type=int, help="this many posts (a news item for every hundred)")
     parser.add_argument("--small", action="store_true", help="500 users, 2,000 threads (40,000 posts)")
+    parser.add_argument("--documents", type=int, default=0, help="documents with the words of a report each")
     args = parser.parse_args()
     chosen = SMALL if args.small else DEFAULT.with_posts(args.posts) if args.posts else DEFAULT
+    chosen = replace(chosen, documents=args.documents)
     print(build(Path(args.dir), chosen))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -349,6 +350,80 @@ async def test_news_appears_live_on_actueel_and_the_group_page_and_an_editor_sch
             await site.app[scheduler_key].run_once()
             await member.reload()
             await member.wait_for_selector("#news-list a:has-text('Morgen: het rapport')")
+        finally:
+            await close_all(sessions)
+            await browser.close()
+
+
+async def _tab_to(page, selector: str, presses: int = 80) -> None:
+    """Tab forward until the element matching selector has the focus, as a keyboard user does."""
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await page.evaluate(f"document.activeElement && document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"{selector} never got the focus by Tab")
+
+
+async def test_on_a_phone_by_keyboard_one_signs_up_the_other_moves_up_and_uploads_the_report(site, tmp_path):
+    base, svc = site.url, site.svc
+    await make_admin(svc, "eva@example.nl", "Eva Redacteur")
+    sessions: list = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            eva = await api_user(site, sessions, "eva@example.nl")
+            event = (await eva.post("/api/v1/events", {
+                "title": "Werkconferentie PROEF VERSCHIL", "starts_at": "2027-03-12T09:30", "capacity": 1,
+                "questions": ["Dieetwensen"], "location": "Provinciehuis", "location_for_attendees_only": True},
+                expect=201))["event"]
+            phone = {"width": 390, "height": 844}
+            anna_ctx = await browser.new_context(locale="nl-NL", viewport=phone)
+            bert_ctx = await browser.new_context(locale="nl-NL", viewport=phone)
+            anna = await register(anna_ctx, base, "anna@example.nl", "Anna")
+            bert = await register(bert_ctx, base, "bert@example.nl", "Bert")
+            for page in (anna, bert):
+                await page.goto(f"{base}/events/{event['id']}")
+                assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+                assert "Provinciehuis" not in await page.text_content("main")
+            # Anna, by keyboard only: to the answers, Space picks "Ik kom", then her answer, then Enter
+            await _tab_to(anna, "input[name=answer]")
+            await anna.keyboard.press("Space")
+            await _tab_to(anna, "#f-q0")
+            await anna.keyboard.type("vegetarisch")
+            await anna.keyboard.press("Enter")
+            await anna.wait_for_selector("text=U bent aangemeld.")
+            assert "Provinciehuis" in await anna.text_content("main")   # the place, now hers to see
+            # Bert watches the counts live, then signs up and waits
+            await bert.wait_for_function(
+                "document.querySelector('#event-counts [data-count=going]').textContent === '1'", timeout=5000)
+            await bert.check("input[name=answer][value=going]")
+            await bert.click("#rsvp button[type=submit]")
+            await bert.wait_for_selector("text=U staat op de wachtlijst, op plaats 1")
+            # Anna cannot come after all: Bert moves up and his bell says so, without a reload
+            await anna.check("input[name=answer][value=no]")
+            await anna.click("#rsvp button[type=submit]")
+            await bert.wait_for_selector("#bell-count:not([hidden])", timeout=5000)
+            await bert.reload()
+            assert "U bent aangemeld." in await bert.text_content("main")
+            # the month on a phone: a list of days, nothing sideways
+            await bert.goto(f"{base}/events?view=month&month=2027-03")
+            assert await bert.evaluate("document.documentElement.scrollWidth") <= 390
+            assert await bert.is_visible("table.month a:has-text('Werkconferentie')")
+            # Bert joins Regio Zwolle and uploads the report to its library through the page
+            await bert.goto(f"{base}/groups/3")
+            await bert.click("text=Lid worden van deze groep")
+            await bert.goto(f"{base}/groups/3/documents")
+            report = tmp_path / "Rapport Maak verschil.txt"
+            report.write_text("Rapport Maak verschil: samenwerking in de regio.\n")
+            await bert.set_input_files("#f-file", str(report))
+            await bert.fill("#f-title", "Rapport Maak verschil")
+            await bert.click("form[enctype='multipart/form-data'] button[type=submit]")
+            await bert.wait_for_selector("h1:has-text('Rapport Maak verschil')")
+            async with bert.expect_download() as download:
+                await bert.click("a.button:has-text('Downloaden')")
+            saved = await (await download.value).path()
+            assert Path(saved).read_text(encoding="utf-8").startswith("Rapport Maak verschil")
+            assert (await download.value).suggested_filename == "Rapport Maak verschil.txt"
         finally:
             await close_all(sessions)
             await browser.close()

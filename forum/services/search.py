@@ -341,7 +341,9 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
         documents=policy.readable_documents_sql(actor, "doc", "g"), kind=query.kind,
         group_id=query.group_id, author_id=query.author_id,
         since=query.since.isoformat() if query.since else None,
-        until=(query.until + timedelta(days=1)).isoformat() if query.until else None)
+        until=(query.until + timedelta(days=1)).isoformat() if query.until else None,
+        # where a long document's snippet is cut from: its longest (most telling) stem
+        near=max(query.stems, key=len, default="") or "\x00")
 
     async def page(match: str):
         async with svc.db.read(least_busy=True) as conn:

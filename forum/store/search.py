@@ -256,7 +256,9 @@ WHERE search_fts MATCH ?
   {filters}
 ORDER BY f.rowid DESC LIMIT ?"""
 
-# What a page of hits shows, read for those hits only. The live rows are checked once more
+# What a page of hits shows, read for those hits only. A document's words (up to 200,000
+# characters) are cut to the stretch around the first place its rarest searched stem occurs
+# (the parameter; SQLite's instr, in C): the snippet is made from that, not from all of it. The live rows are checked once more
 # (the index changes with them in one transaction, so this drops nothing unless that broke).
 _SHOW = """
 SELECT d.id AS doc_id, d.kind, d.object_id,
@@ -269,7 +271,8 @@ SELECT d.id AS doc_id, d.kind, d.object_id,
        CASE d.kind WHEN 'post' THEN p.body WHEN 'group' THEN g.description WHEN 'user' THEN pu.bio
             WHEN 'news' THEN n.summary || ' ' || n.body WHEN 'page' THEN sp.body
             WHEN 'event' THEN CASE WHEN e.place_for_attendees THEN '' ELSE e.location || ' ' END || e.description
-            WHEN 'document' THEN doc.description || ' ' || substr(ifnull(dv.text, ''), 1, 20000) ELSE '' END AS text,
+            WHEN 'document' THEN doc.description || ' ' || substr(ifnull(dv.text, ''),
+                max(1, instr(lower(ifnull(dv.text, '')), ?) - 300), 3000) ELSE '' END AS text,
        e.starts_at AS event_starts_at,
        t.id AS thread_id, t.news_id, t.event_id, sp.slug, g.id AS group_id, g.name AS group_name, g.kind AS group_kind,
        a.id AS author_id, a.display_name AS author_name
@@ -327,23 +330,25 @@ def _scan(columns: str, match: str, readable: tuple[str, list], visible: tuple[s
 async def newest(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
                  events: tuple[str, list], documents: tuple[str, list], kind: str | None = None,
                  group_id: int | None = None, author_id: int | None = None,
-                 since: str | None = None, until: str | None = None, before: int | None = None, limit: int = 20):
+                 since: str | None = None, until: str | None = None, before: int | None = None, limit: int = 20,
+                 near: str = ""):
     """One page of hits the policy's filters let through (readable: groups whose threads and
     posts the viewer reads; visible: groups they see; news: news items they read), newest
     first, older than the id `before` (where the page before ended)."""
     scan, params = _scan("", match, readable, visible, news, events, documents, kind, group_id, author_id, since,
                          until, before)
-    return await fetch_all(conn, _SHOW.format(page=scan, order="d.id DESC"), [*params, limit])
+    return await fetch_all(conn, _SHOW.format(page=scan, order="d.id DESC"), [near, *params, limit])
 
 
 async def ranked(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
                  events: tuple[str, list], documents: tuple[str, list], kind: str | None = None,
                  group_id: int | None = None, author_id: int | None = None,
-                 since: str | None = None, until: str | None = None, offset: int = 0, limit: int = 20):
+                 since: str | None = None, until: str | None = None, offset: int = 0, limit: int = 20,
+                 near: str = ""):
     """One page of the newest CANDIDATES matches the viewer may read, ranked by bm25 (newest
     first among equals), from `offset` in that ranking."""
     scan, params = _scan(f", bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score", match, readable, visible,
                          news, events, documents, kind, group_id, author_id, since, until, None)
     page = f"SELECT doc_id, score FROM ({scan}) ORDER BY score, doc_id DESC LIMIT ? OFFSET ?"
     return await fetch_all(conn, _SHOW.format(page=page, order="h.score, d.id DESC"),
-                           [*params, CANDIDATES, limit, offset])
+                           [near, *params, CANDIDATES, limit, offset])
