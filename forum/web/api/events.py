@@ -14,7 +14,7 @@ from forum import policy
 from forum.errors import Invalid, N_
 from forum.i18n import gettext
 from forum.keys import actor_key, services_key
-from forum.services import agenda, signups
+from forum.services import agenda, event_fields, signups
 from forum.services.checks import FieldErrors
 from forum.web.api import MAX_ID, In, field_id, int_param, json_out, read_json
 
@@ -31,7 +31,7 @@ class EventIn(In):
     location: str = ""
     online_url: str = ""
     location_for_attendees_only: bool = False
-    capacity: int | None = Field(default=None, ge=1, le=agenda.MAX_CAPACITY)
+    capacity: int | None = Field(default=None, ge=1, le=event_fields.MAX_CAPACITY)
     signup_deadline: str | None = None
     questions: list[str] = []
     group_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -48,7 +48,7 @@ class EventUpdateIn(In):
     location: str | None = None
     online_url: str | None = None
     location_for_attendees_only: bool | None = None
-    capacity: int | None = Field(default=None, ge=1, le=agenda.MAX_CAPACITY)
+    capacity: int | None = Field(default=None, ge=1, le=event_fields.MAX_CAPACITY)
     signup_deadline: str | None = None
     questions: list[str] | None = None
     status: str | None = None
@@ -91,13 +91,13 @@ async def list_events(request: web.Request) -> web.Response:
 def _range(raw_from: str | None, raw_to: str | None):
     """from/to as dates (YYYY-MM-DD, Dutch days; `to` is the last day included)."""
     errors = FieldErrors()
-    first, last = agenda.parse_day(errors, "from", raw_from), agenda.parse_day(errors, "to", raw_to)
+    first, last = event_fields.parse_day(errors, "from", raw_from), event_fields.parse_day(errors, "to", raw_to)
     errors.raise_if_any()
     if first is None or last is None:
         raise Invalid(fields={"from" if first is None else "to": N_("Geef zowel from als to.")})
     if last < first or (last - first).days > 400:
         raise Invalid(fields={"to": N_("Kies een periode van hoogstens een jaar, na from.")})
-    return agenda.midnight(first), agenda.midnight(last + timedelta(days=1))
+    return event_fields.midnight(first), event_fields.midnight(last + timedelta(days=1))
 
 
 async def get_event(request: web.Request) -> web.Response:
@@ -147,7 +147,7 @@ def attendee_rows(event, rows) -> tuple[list[str], list[list[str]]]:
     for row in rows:
         answers = json.loads(row["answers"])
         table.append([row["display_name"], *([row["email"]] if with_email else []), gettext(STATUS_LABELS[row["status"]]),
-                      agenda.local(row["place_at"]).strftime("%Y-%m-%d %H:%M"),
+                      event_fields.local(row["place_at"]).strftime("%Y-%m-%d %H:%M"),
                       *(answers.get(question, "") for question in questions)])
     return header, table
 

@@ -13,7 +13,7 @@ from icalendar import Calendar, Event
 from forum import policy
 from forum.errors import Invalid, N_
 from forum.keys import actor_key, services_key
-from forum.services import agenda, calendars, signups
+from forum.services import agenda, calendars, event_fields, signups
 from forum.services.search import plain_text
 from forum.web.api import int_param
 from forum.web.pages import form_of, render, require_login
@@ -44,8 +44,8 @@ def _add(cal: Calendar, site_url: str, event, *, place: bool) -> None:
     entry.add("dtstamp", _moment(event["edited_at"] or event["created_at"]))
     entry.add("summary", xml_text(event["title"]))
     if event["all_day"]:
-        entry.add("dtstart", agenda.local(event["starts_at"]).date())
-        entry.add("dtend", agenda.local(event["ends_at"]).date())  # the day after the last: iCalendar's own rule
+        entry.add("dtstart", event_fields.local(event["starts_at"]).date())
+        entry.add("dtend", event_fields.local(event["ends_at"]).date())  # the day after the last: iCalendar's own rule
     else:
         entry.add("dtstart", _moment(event["starts_at"]))
         entry.add("dtend", _moment(event["ends_at"]))

@@ -14,7 +14,7 @@ from forum import policy
 from forum.errors import Invalid, N_, NotFound, ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import agenda, discussions, groups, live, reading, signups
+from forum.services import agenda, discussions, event_fields, groups, live, reading, signups
 from forum.web.api import field_id, int_param, parse_id
 from forum.web.api.events import STATUS_LABELS, attendees_csv
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
@@ -52,10 +52,10 @@ async def index(request: web.Request) -> web.Response:
                "last_event_id": await live.last_event_id(svc)}
     base = {"group_id": group_id} if group_id else {}
     if context["view"] == "month":
-        today = svc.clock().astimezone(agenda.ZONE).date()
+        today = svc.clock().astimezone(event_fields.ZONE).date()
         month = _month(query.get("month"), today)
         last = date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
-        rows = await agenda.between(svc, actor, agenda.midnight(month), agenda.midnight(last + timedelta(days=1)),
+        rows = await agenda.between(svc, actor, event_fields.midnight(month), event_fields.midnight(last + timedelta(days=1)),
                                     group_id=group_id)
         previous = (month - timedelta(days=1)).replace(day=1)
         following = last + timedelta(days=1)
@@ -78,8 +78,8 @@ def _weeks(month: date, rows) -> list[list[dict]]:
     days is on each of them)."""
     by_day: dict[date, list] = {}
     for row in rows:
-        first = agenda.local(row["starts_at"]).date()
-        last = agenda.last_day(row) if row["all_day"] else agenda.local(row["ends_at"]).date()
+        first = event_fields.local(row["starts_at"]).date()
+        last = event_fields.last_day(row) if row["all_day"] else event_fields.local(row["ends_at"]).date()
         day = max(first, month)
         while day <= last and day.month == month.month:
             by_day.setdefault(day, []).append({"event": row, "starts": day == first})  # its time on its first day
@@ -159,7 +159,7 @@ async def rsvp(request: web.Request) -> web.Response:
 def _split(moment: str | None) -> tuple[str, str]:
     if not moment:
         return "", ""
-    local = agenda.local(moment)
+    local = event_fields.local(moment)
     return local.strftime("%Y-%m-%d"), local.strftime("%H:%M")
 
 
@@ -167,8 +167,8 @@ def _values_of(event) -> dict:
     starts_on, starts_time = _split(event["starts_at"])
     ends_on, ends_time = _split(event["ends_at"])
     if event["all_day"]:
-        ends_on, starts_time, ends_time = agenda.last_day(event).isoformat(), "", ""
-    deadline = agenda.local(event["signup_deadline"]).strftime("%Y-%m-%dT%H:%M") if event["signup_deadline"] else ""
+        ends_on, starts_time, ends_time = event_fields.last_day(event).isoformat(), "", ""
+    deadline = event_fields.local(event["signup_deadline"]).strftime("%Y-%m-%dT%H:%M") if event["signup_deadline"] else ""
     return {"title": event["title"], "description": event["description"], "starts_on": starts_on,
             "starts_time": starts_time, "ends_on": ends_on, "ends_time": ends_time,
             "all_day": "1" if event["all_day"] else "", "location": event["location"],
