@@ -6,16 +6,14 @@ the waiting list live in forum/services/signups.py, the rules of the fields in
 forum/services/event_fields.py."""
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from datetime import datetime
 
 from forum import policy
-from forum.errors import BadRequest, Forbidden, Invalid, N_, NotFound
+from forum.errors import Forbidden, Invalid, N_, NotFound
 from forum.policy import Action, Actor
 from forum.services import Services, audit, event_fields, iso, notifications, search_index
-from forum.services.checks import FieldErrors, choice_field, text_field
+from forum.services.checks import FieldErrors, choice_field, keyset_cursor, parse_keyset_cursor, text_field
 from forum.services.event_fields import last_day, local
 from forum.store import agenda as store
 from forum.store import groups as group_store
@@ -78,21 +76,10 @@ def event_out(event, *, place: bool, rsvp=None) -> dict:
 
 
 def encode_cursor(event) -> str:
-    return base64.urlsafe_b64encode(f"{event['starts_at']}|{event['id']}".encode()).decode().rstrip("=")
+    return keyset_cursor(event["starts_at"], event["id"])
 
 
-def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, _, event_id = raw.partition("|")
-        number = int(event_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadRequest(N_("Ongeldige paginaverwijzing."))
-    if not moment or len(moment) > 40 or not 0 < number < 2**63:
-        raise BadRequest(N_("Ongeldige paginaverwijzing."))
-    return moment, number
+decode_cursor = parse_keyset_cursor
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -224,7 +211,8 @@ def _as_given(event) -> dict:
     values["location_for_attendees_only"] = bool(event["place_for_attendees"])
     values["questions"] = json.loads(event["questions"])
     if event["all_day"]:
-        values["starts_at"], values["ends_at"] = local(event["starts_at"]).date().isoformat(), last_day(event).isoformat()
+        values["starts_at"] = local(event["starts_at"]).date().isoformat()
+        values["ends_at"] = last_day(event).isoformat()
     else:
         values["starts_at"], values["ends_at"] = event["starts_at"], event["ends_at"]
     return values

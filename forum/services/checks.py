@@ -1,9 +1,11 @@
 """Field rules shared by forms and the API, so both refuse the same input with the same words."""
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 
-from forum.errors import Invalid, N_
+from forum.errors import BadRequest, Invalid, N_
 from forum.security import PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
@@ -102,3 +104,23 @@ def handle_field(errors: FieldErrors, name: str, raw: str) -> str:
     if not HANDLE_RE.match(handle):
         errors.add(name, N_("Een gebruikersnaam heeft 2 tot 30 kleine letters, cijfers of streepjes."))
     return handle
+
+
+def keyset_cursor(moment: str, row_id: int) -> str:
+    """A list's "next page" as (time, id) of the page's last row, opaque in the URL."""
+    return base64.urlsafe_b64encode(f"{moment}|{row_id}".encode()).decode().rstrip("=")
+
+
+def parse_keyset_cursor(cursor: str | None) -> tuple[str, int] | None:
+    """The (time, id) of a cursor keyset_cursor made; anything else is a 400."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, row_id = raw.partition("|")
+        number = int(row_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest(N_("Ongeldige paginaverwijzing."))
+    if not moment or len(moment) > 40 or not 0 < number < 2**63:
+        raise BadRequest(N_("Ongeldige paginaverwijzing."))
+    return moment, number

@@ -5,18 +5,17 @@ put back. Its comments are an ordinary thread (threads.news_id): readable exactl
 item is, with every reply, report and moderation rule of a discussion."""
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from forum import policy
-from forum.errors import BadRequest, Invalid, N_, NotFound
+from forum.errors import Invalid, N_, NotFound
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, iso, notifications, search_index
-from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, alt_texts, choice_field, clean_text, text_field
+from forum.services.checks import (MAX_BODY, MAX_TITLE, FieldErrors, alt_texts, choice_field, clean_text, keyset_cursor,
+                                   parse_keyset_cursor, text_field)
 from forum.store import groups as group_store
 from forum.store import news as store
 from forum.store import threads as thread_store
@@ -112,21 +111,10 @@ def _content_fields(errors: FieldErrors, *, title, summary, body, kind, tags):
 
 
 def encode_cursor(news) -> str:
-    return base64.urlsafe_b64encode(f"{news['publish_at']}|{news['id']}".encode()).decode().rstrip("=")
+    return keyset_cursor(news["publish_at"], news["id"])
 
 
-def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, _, news_id = raw.partition("|")
-        number = int(news_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadRequest(N_("Ongeldige paginaverwijzing."))
-    if not moment or not 0 < number < 2**63:
-        raise BadRequest(N_("Ongeldige paginaverwijzing."))
-    return moment, number
+decode_cursor = parse_keyset_cursor
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -122,8 +122,9 @@ async def first_waiting(conn, event_id: int, limit: int) -> list[int]:
 
 
 async def move_up(conn, event_id: int, user_ids: list[int], now: str) -> None:
-    await conn.executemany("UPDATE agenda_rsvps SET status = 'going', updated_at = ? WHERE event_id = ? AND user_id = ?",
-                           [(now, event_id, user_id) for user_id in user_ids])
+    await conn.executemany(
+        "UPDATE agenda_rsvps SET status = 'going', updated_at = ? WHERE event_id = ? AND user_id = ?",
+        [(now, event_id, user_id) for user_id in user_ids])
 
 
 async def recount(conn, event_id: int) -> None:

@@ -256,10 +256,11 @@ WHERE search_fts MATCH ?
   {filters}
 ORDER BY f.rowid DESC LIMIT ?"""
 
-# What a page of hits shows, read for those hits only. A document's words (up to 200,000
-# characters) are cut to the stretch around the first place its rarest searched stem occurs
-# (the parameter; SQLite's instr, in C): the snippet is made from that, not from all of it. The live rows are checked once more
+# What a page of hits shows, read for those hits only. The live rows are checked once more
 # (the index changes with them in one transaction, so this drops nothing unless that broke).
+# A document's words (up to 200,000 characters) are cut to the stretch around the first place
+# the longest searched stem occurs (the parameter; SQLite's instr, in C): the snippet is made
+# from that, not from all of it.
 _SHOW = """
 SELECT d.id AS doc_id, d.kind, d.object_id,
        CASE d.kind WHEN 'thread' THEN t.created_at WHEN 'post' THEN p.created_at WHEN 'group' THEN g.created_at

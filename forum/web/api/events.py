@@ -84,8 +84,9 @@ async def list_events(request: web.Request) -> web.Response:
         rows, next_cursor = await agenda.listing(svc, actor, group_id=group_id, past=when == "past",
                                                  cursor=query.get("cursor") or None)
     statuses = await agenda.my_statuses(svc, actor, rows)
-    return json_out({"events": [agenda.event_out(row, place=policy.sees_event_place(actor, row, statuses.get(row["id"])))
-                                for row in rows], "next": next_cursor})
+    return json_out({"events": [
+        agenda.event_out(row, place=policy.sees_event_place(actor, row, statuses.get(row["id"]))) for row in rows],
+        "next": next_cursor})
 
 
 def _range(raw_from: str | None, raw_to: str | None):
@@ -146,8 +147,8 @@ def attendee_rows(event, rows) -> tuple[list[str], list[list[str]]]:
     table = []
     for row in rows:
         answers = json.loads(row["answers"])
-        table.append([row["display_name"], *([row["email"]] if with_email else []), gettext(STATUS_LABELS[row["status"]]),
-                      event_fields.local(row["place_at"]).strftime("%Y-%m-%d %H:%M"),
+        table.append([row["display_name"], *([row["email"]] if with_email else []),
+                      gettext(STATUS_LABELS[row["status"]]), event_fields.local(row["place_at"]).strftime("%Y-%m-%d %H:%M"),
                       *(answers.get(question, "") for question in questions)])
     return header, table
 

@@ -55,8 +55,8 @@ async def index(request: web.Request) -> web.Response:
         today = svc.clock().astimezone(event_fields.ZONE).date()
         month = _month(query.get("month"), today)
         last = date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
-        rows = await agenda.between(svc, actor, event_fields.midnight(month), event_fields.midnight(last + timedelta(days=1)),
-                                    group_id=group_id)
+        rows = await agenda.between(svc, actor, event_fields.midnight(month),
+                                    event_fields.midnight(last + timedelta(days=1)), group_id=group_id)
         previous = (month - timedelta(days=1)).replace(day=1)
         following = last + timedelta(days=1)
         context.update(weeks=_weeks(month, rows), month=month, today=today, events=rows,
@@ -128,7 +128,8 @@ async def _item_context(request: web.Request, event, *, reply_to: str = "", valu
 
 async def show(request: web.Request) -> web.Response:
     event = await agenda.get(request.app[services_key], request[actor_key], int_param(request, "event_id"))
-    return render(request, "event.html", await _item_context(request, event, reply_to=request.query.get("reply_to", "")))
+    context = await _item_context(request, event, reply_to=request.query.get("reply_to", ""))
+    return render(request, "event.html", context)
 
 
 async def rerender_with_comments(request: web.Request, event_id: int, error: ServiceError, parent: str,
@@ -168,7 +169,7 @@ def _values_of(event) -> dict:
     ends_on, ends_time = _split(event["ends_at"])
     if event["all_day"]:
         ends_on, starts_time, ends_time = event_fields.last_day(event).isoformat(), "", ""
-    deadline = event_fields.local(event["signup_deadline"]).strftime("%Y-%m-%dT%H:%M") if event["signup_deadline"] else ""
+    deadline = event["signup_deadline"] and event_fields.local(event["signup_deadline"]).strftime("%Y-%m-%dT%H:%M")
     return {"title": event["title"], "description": event["description"], "starts_on": starts_on,
             "starts_time": starts_time, "ends_on": ends_on, "ends_time": ends_time,
             "all_day": "1" if event["all_day"] else "", "location": event["location"],
@@ -191,7 +192,8 @@ def _fields_of(form: dict) -> dict:
     return {"title": form.get("title", ""), "description": form.get("description", ""), "starts_at": starts_at,
             "ends_at": ends_at, "all_day": all_day, "location": form.get("location", ""),
             "online_url": form.get("online_url", ""), "location_for_attendees_only": form.get("attendees_only") == "1",
-            "capacity": form.get("capacity", "").strip() or None, "signup_deadline": form.get("signup_deadline") or None,
+            "capacity": form.get("capacity", "").strip() or None,
+            "signup_deadline": form.get("signup_deadline") or None,
             "questions": form.get("questions", "")}
 
 
