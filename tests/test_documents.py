@@ -340,13 +340,25 @@ async def test_the_pages_upload_and_show_without_javascript(shelf, svc):
     data.add_field("csrf_token", token)
     response = await insider.client.post(f"/groups/{closed['id']}/documents", data=data)
     assert response.status == 403
-    # a refused file comes back on the form, at the file field
+    # a refused file comes back on the form, at the file field, with what was typed kept (newcomer review)
     data = aiohttp.FormData()
     data.add_field("csrf_token", token)
+    data.add_field("title", "Jaarverslag")
     data.add_field("file", b"<html></html>", filename="x.pdf", content_type="application/pdf")
     response = await insider.client.post(f"/groups/{closed['id']}/documents", data=data)
     html = await response.text()
-    assert response.status == 415 and 'id="e-file"' in html
+    assert response.status == 415 and 'id="e-file"' in html and 'value="Jaarverslag"' in html
+    assert "geen echt .pdf-bestand" in html and 'aria-invalid="true"' in html
+    data = aiohttp.FormData()
+    data.add_field("csrf_token", token)
+    data.add_field("file", b"x" * (LIMIT + 1), filename="groot.txt", content_type="text/plain")
+    html = await (await insider.client.post(f"/groups/{closed['id']}/documents", data=data)).text()
+    assert "hoogstens 0 MB" in html and "%(max)" not in html   # the number, not the placeholder
+    data = aiohttp.FormData()   # what a browser sends when no file was chosen
+    data.add_field("csrf_token", token)
+    data.add_field("file", b"", filename="", content_type="application/octet-stream")
+    html = await (await insider.client.post(f"/groups/{closed['id']}/documents", data=data)).text()
+    assert "Kies een bestand." in html
 
 
 async def test_backup_carries_the_files(shelf, svc, tmp_path):

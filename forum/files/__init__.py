@@ -110,6 +110,11 @@ class FileStore:
                 raise Empty()
             kind = await asyncio.to_thread(sniff.content_type, temp, head, claimed_name)
             if kind is None:
+                named = claimed_name.rsplit(".", 1)[-1].lower() if "." in claimed_name else ""
+                if "." + named in sniff.EXTENSIONS.values() or named == "jpeg":
+                    # it says it is one we take, and it is not (HTML renamed to .pdf): say that
+                    raise Refused(N_("Dit bestand is geen echt .%(extension)s-bestand: de inhoud past niet bij de naam."
+                                     " Sla het opnieuw op in het juiste formaat."), extension=named)
                 raise Refused()
             inline_ok = kind in sniff.IMAGES and await asyncio.to_thread(sniff.verify_image, temp, kind)
             return Upload(temp, size, secrets.token_hex(32), kind, sniff.safe_name(claimed_name, kind), inline_ok)

@@ -169,7 +169,7 @@ async def create(svc: Services, actor: Actor, group_id: int | None, fields: dict
     async with svc.db.write() as tx:
         await _folder_in(tx, group_id, values["folder_id"])
         now = svc.now()
-        title = values["title"] or upload.filename
+        title = values["title"] or upload.filename.rsplit(".", 1)[0]  # "Jaarverslag 2026", not "….pdf"
         document_id = await store.insert(tx, group_id=group_id, folder_id=values["folder_id"], visibility=visibility,
                                          title=title, description=values["description"], uploader_id=actor.user_id,
                                          now=now)

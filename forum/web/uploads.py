@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import BodyPartReader, web
 
-from forum.errors import BadRequest, N_
+from forum.errors import BadRequest, N_, ServiceError
 from forum.files import Upload
 from forum.keys import services_key, upload_key
 
@@ -67,9 +67,15 @@ async def read_form(request: web.Request, file_field: str = "file") -> tuple[dic
             if not isinstance(part, BodyPartReader):
                 raise BadRequest(N_("Het formulier kon niet worden gelezen."))
             if part.name == file_field and part.filename is not None:
+                if not part.filename:
+                    continue  # a browser sends an empty part when no file was chosen: "choose one"
                 if upload is not None:
                     raise BadRequest(N_("Stuur één bestand tegelijk."))
-                upload = await files.receive(part, part.filename)
+                try:
+                    upload = await files.receive(part, part.filename)
+                except ServiceError as error:
+                    error.form_values = fields  # what was typed before the file: the form shows it again
+                    raise
             elif part.name:
                 fields[part.name] = await _text(part)
         raise BadRequest(N_("Het formulier heeft te veel velden."))

@@ -14,9 +14,9 @@ from forum.errors import Invalid, N_, NotFound, ServiceError
 from forum.files import sniff
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import documents
+from forum.services import documents, groups
 from forum.web.api import field_id, int_param
-from forum.web.pages import form_of, render, rerender
+from forum.web.pages import form_of, my_groups, render, rerender
 from forum.web.uploads import read_form
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,11 @@ async def _library_page(request: web.Request, group_id: int | None, *, error: Se
     svc, actor = request.app[services_key], request[actor_key]
     folder_id = field_id(request.query.get("folder_id") or (values or {}).get("folder_id"), "folder_id")
     shelf = await documents.library(svc, actor, group_id, folder_id)
+    my_libraries = []
+    if group_id is None and actor.active:  # the way on from the site's library to one's own groups'
+        my_libraries = my_groups(actor, await groups.list_groups(svc, actor))
     context = {**shelf, "group_id": group_id, "values": values or {}, "uploaded": request.query.get("uploaded"),
+               "my_libraries": my_libraries,
                "library_url": _library_url(group_id), "max_mb": svc.config.upload_max_bytes // (1024 * 1024),
                "deleted": request.query.get("deleted") == "1",
                "upload_action": (f"/groups/{group_id}/documents" if group_id is not None else "/library")
@@ -56,16 +60,25 @@ async def _upload(request: web.Request, group_id: int | None) -> web.Response:
     svc, actor = request.app[services_key], request[actor_key]
     await documents.require_may_upload(svc, actor, group_id)  # before a byte of the file is read
     folder = request.query.get("folder_id", "")
+    fields: dict[str, str] = {}
     try:
         fields, upload = await read_form(request)
         doc = await documents.create(svc, actor, group_id, {**fields, "folder_id": folder}, upload)
     except ServiceError as error:
         if error.status in (401, 403, 404):
             raise
-        if not error.fields:  # a refused file: shown at the file field
-            error.fields = {"file": error.message}
-        return await _library_page(request, group_id, error=error, values={"folder_id": folder})
+        fields = getattr(error, "form_values", fields)
+        return await _library_page(request, group_id, error=_at_file(error),
+                                   values={"title": fields.get("title", ""), "description": fields.get("description", ""),
+                                           "folder_id": folder})
     raise web.HTTPSeeOther(f"/documents/{doc['id']}")
+
+
+def _at_file(error: ServiceError) -> ServiceError:
+    """A refused file's message belongs at the file field (with its numbers: "hoogstens 20 MB")."""
+    if not error.fields:
+        error.fields = {"file": (error.message, error.params) if error.params else error.message}
+    return error
 
 
 async def group_upload(request: web.Request) -> web.Response:
@@ -143,9 +156,7 @@ async def new_version(request: web.Request) -> web.Response:
     except ServiceError as error:
         if error.status in (401, 403, 404):
             raise
-        if not error.fields:
-            error.fields = {"file": error.message}
-        return rerender(request, "document.html", error, await _document_context(request, document_id))
+        return rerender(request, "document.html", _at_file(error), await _document_context(request, document_id))
     raise web.HTTPSeeOther(f"/documents/{document_id}")
 
 
