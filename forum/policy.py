@@ -210,8 +210,10 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
     if action is Action.EDIT_DOCUMENT:
         if _publishes_news(actor, obj["group_id"], obj["group_visibility"]):
             return True
-        return actor.active and obj["uploader_id"] == actor.user_id and (
-            obj["group_id"] is None or actor.group_role(obj["group_id"]) in GROUP_MEMBER_ROLES)
+        # an uploader while still a member; the site's library is the editors' (one who is no
+        # longer an editor no longer changes what they put there)
+        return actor.active and obj["uploader_id"] == actor.user_id and obj["group_id"] is not None \
+            and actor.group_role(obj["group_id"]) in GROUP_MEMBER_ROLES
     if action is Action.CREATE_GROUP:
         if not actor.active:
             return False
