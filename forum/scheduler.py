@@ -49,7 +49,7 @@ class Scheduler:
         await mailings.send_due_digests(self.svc)
         await search_index.index_queued(self.svc)
         await search_index.merge_index(self.svc)
-        while await documents.extract_pending(self.svc):
+        while not self._stopping and await documents.extract_pending(self.svc):
             pass
         await documents.sweep_files(self.svc)
 

@@ -393,3 +393,64 @@ async def test_images_are_shown_in_posts_only_with_words_for_who_cannot_see_them
     await shelf["actors"]["moderator"].post("/api/v1/events", {"title": "Kaart", "starts_at": "2027-03-15T10:00",
                                                                "description": f"![]({src})", "group_id": closed["id"]},
                                             expect=422)
+
+
+async def test_what_the_attacker_tried_second(shelf, svc, server, monkeypatch):
+    """Attacker review of documents: a field split over two reads, a stalled upload, a folder of
+    another library, folder counts, a long text, a bomb of an image and a zip of many entries."""
+    import forum.files as files_room
+    from forum.files import extract, sniff
+    insider, closed, opened = shelf["actors"]["insider"], shelf["closed"], shelf["open"]
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    cookie = "; ".join(f"{c.key}={c.value}" for c in insider.client.session.cookie_jar)
+    body = (b'--g\r\nContent-Disposition: form-data; name="title"\r\n\r\nTwee keer gele'
+            b'zen\r\n--g\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhallo\r\n--g--\r\n')
+    writer.write(f"POST /api/v1/groups/{closed['id']}/documents HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n"
+                 f"X-CSRF-Token: {insider.csrf}\r\nContent-Type: multipart/form-data; boundary=g\r\n"
+                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body[:60])
+    await writer.drain()
+    await asyncio.sleep(0.3)
+    writer.write(body[60:])
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:200]
+    # a stalled upload gives back its slot
+    monkeypatch.setattr(files_room, "IDLE_SECONDS", 0.5)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(f"POST /api/v1/groups/{closed['id']}/documents HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n"
+                 f"X-CSRF-Token: {insider.csrf}\r\nContent-Type: multipart/form-data; boundary=g\r\n"
+                 "Content-Length: 100000\r\n\r\n".encode()
+                 + b'--g\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nbegin')
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(200), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    # a folder of another library: refused before the file is kept
+    folder = (await insider.post(f"/api/v1/groups/{closed['id']}/folders", {"name": "Intern"}, expect=201))["folder"]
+    kept = sorted(name for name, _ in svc.files.blobs())
+    await upload(shelf["actors"]["moderator"], opened["id"], b"hallo", "a.txt", expect=422, folder_id=str(folder["id"]))
+    assert sorted(name for name, _ in svc.files.blobs()) == kept
+    # a folder's count is of what the viewer may read
+    await upload(shelf["actors"]["editor"], None, b"intern", "a.txt", visibility="members")
+    editor_folder = (await shelf["actors"]["editor"].post("/api/v1/folders", {"name": "Leden"}, expect=201))["folder"]
+    doc = await upload(shelf["actors"]["editor"], None, b"intern", "b.txt", visibility="members")
+    await shelf["actors"]["editor"].patch(f"/api/v1/documents/{doc['id']}", {"folder_id": editor_folder["id"]})
+    assert "1 document" in await page(shelf["actors"]["outsider"], "/library")
+    assert "1 document" not in await page(shelf["actors"]["visitor"], "/library")
+    # all the words of a long text, not the first 64 KiB
+    long_text = svc.config.files_dir / "lang.txt"
+    long_text.write_text("woord " * 30_000 + "slotwoord\n")
+    assert (await extract.text_of(long_text, sniff.TEXT)).rstrip().endswith("slotwoord")
+    # a small file of a huge image is never shown inline; a zip of too many entries is no document
+    from PIL import Image
+    bomb = svc.config.files_dir / "bom.png"
+    Image.new("1", (9000, 9000)).save(bomb)
+    assert not sniff.verify_image(bomb, sniff.PNG)
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        for n in range(sniff.MAX_ZIP_ENTRIES + 1):
+            archive.writestr(f"word/{n}", "")
+    zipped = svc.config.files_dir / "veel.docx"
+    zipped.write_bytes(many.getvalue())
+    assert sniff.content_type(zipped, zipped.read_bytes()[:4096], "veel.docx") is None

@@ -29,6 +29,8 @@ ORPHAN_GRACE_SECONDS = 3600  # an upload between its file and its row is younger
 # CPU as the pages it serves meanwhile (bench/bench_uploads.py); the others wait their turn with
 # their bytes in the kernel's buffers (TCP backpressure), not in memory here.
 READING_AT_ONCE = 2
+# An upload that sends nothing for this long is dropped (408): it must not hold a reading slot.
+IDLE_SECONDS = 20
 
 
 class TooLarge(ServiceError):
@@ -40,6 +42,11 @@ class Refused(ServiceError):
     status, code = 415, "unsupported_file"
     default_message = N_("Dit soort bestand kan niet worden geplaatst. Toegestaan: PDF, Word, Excel, PowerPoint,"
                          " OpenDocument, PNG, JPEG, WebP, tekst en CSV.")
+
+
+class Stalled(ServiceError):
+    status, code = 408, "upload_stalled"
+    default_message = N_("Het uploaden stond te lang stil. Probeer het opnieuw.")
 
 
 class Empty(ServiceError):
@@ -90,7 +97,7 @@ class FileStore:
             handle.writelines(chunks)
         try:
             with handle:
-                while chunk := await part.read_chunk(CHUNK):
+                while chunk := await self._next_chunk(part):
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise TooLarge(max=self.max_bytes // (1024 * 1024))
@@ -121,6 +128,23 @@ class FileStore:
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
+
+    @staticmethod
+    async def _next_chunk(part: BodyPartReader) -> bytes:
+        try:
+            async with asyncio.timeout(IDLE_SECONDS):
+                return await part.read_chunk(CHUNK)
+        except TimeoutError:
+            raise Stalled()
+
+    def touch(self, names: list[str]) -> None:
+        """Files whose rows are gone get the sweeper's full grace period from now (a backup that
+        began before the delete still finds them)."""
+        for name in names:
+            try:
+                os.utime(self.path_of(name))
+            except (FileNotFoundError, ValueError):
+                pass
 
     async def keep(self, upload: Upload) -> str:
         """Put a checked upload in place under its random name; returns that name."""

@@ -38,8 +38,8 @@ async def text_of(path: Path, kind: str, timeout: float = TIME_SECONDS) -> str |
         sys.executable, "-m", "forum.files.extract", str(path), kind, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, preexec_fn=_limits)
     try:
-        out = await asyncio.wait_for(process.stdout.read(MAX_CHARS * 4 + 4), timeout)
-        await asyncio.wait_for(process.wait(), timeout)
+        # all of it (the child writes at most MAX_CHARS): reading part would leave it blocked on the pipe
+        out, _ = await asyncio.wait_for(process.communicate(), timeout)
     except TimeoutError:
         log.warning("text extraction of %s took longer than %s s: stopped", path.name, timeout)
         process.kill()

@@ -46,9 +46,29 @@ def content_type(path: Path, head: bytes, claimed_name: str) -> str | None:
     return None
 
 
+MAX_ZIP_ENTRIES = 10_000   # an office document has dozens to hundreds
+
+
+def _zip_entries(path: Path) -> int | None:
+    """How many entries a zip says it holds, from its end record, before any of them is read
+    (a crafted zip with hundreds of thousands cost 160 MB to list)."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - 65_557))
+        tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 12:
+        return None
+    return int.from_bytes(tail[at + 10:at + 12], "little")
+
+
 def _zipped(path: Path) -> str | None:
     """An office document is a zip: which one, from what is inside (a zip of anything else is refused)."""
     try:
+        entries = _zip_entries(path)
+        if entries is None or entries > MAX_ZIP_ENTRIES:  # 0xFFFF there means ZIP64: more than we take
+            return None
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             if "mimetype" in names:
@@ -81,15 +101,19 @@ def _is_text(path: Path, head: bytes) -> bool:
     return True
 
 
+MAX_PIXELS = 40_000_000   # 8000 x 5000
+
+
 def verify_image(path: Path, kind: str) -> bool:
     """An image is shown inline only when it decodes as the kind its bytes claim (a polyglot
     that merely starts like a PNG does not)."""
     from PIL import Image, UnidentifiedImageError
     expected = {PNG: "PNG", JPEG: "JPEG", WEBP: "WEBP"}[kind]
-    Image.MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
     try:
         with Image.open(path) as image:
-            if image.format != expected:
+            # a small file that unpacks to a huge image costs every reader's browser hundreds of
+            # megabytes: such a file is a download, never shown (Pillow itself stops only at 2x its limit)
+            if image.format != expected or image.width * image.height > MAX_PIXELS:
                 return False
             image.verify()
         return True

@@ -38,6 +38,7 @@ class Services:
     search_queue_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one writer of the queue at a time
     files: FileStore | None = None           # uploaded documents (forum/files/)
     last_file_sweep: float | None = None     # monotonic time of the last sweep of unnamed files
+    extract_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one reader of documents' words at a time
 
     def __post_init__(self):
         if self.sessions is None:

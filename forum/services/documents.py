@@ -66,7 +66,7 @@ async def library(svc: Services, actor: Actor, group_id: int | None, folder_id: 
         folder = await _folder_in(conn, group_id, folder_id)
         return {
             "group": group, "folder": folder, "path": await store.folder_path(conn, folder_id),
-            "folders": await store.folders_in(conn, group_id, folder_id),
+            "folders": await store.folders_in(conn, group_id, folder_id, where, params),
             "documents": await store.listing(conn, where, params, group_id=group_id, folder_id=folder_id),
             "may_upload": policy.can(actor, Action.UPLOAD_DOCUMENT, group),
         }
@@ -161,6 +161,8 @@ async def create(svc: Services, actor: Actor, group_id: int | None, fields: dict
         if upload is None:
             errors.add("file", N_("Kies een bestand."))
         errors.raise_if_any()
+        async with svc.db.read() as conn:  # before the file is kept: a refusal leaves nothing on disk
+            await _folder_in(conn, group_id, values["folder_id"])
         blob = await svc.files.keep(upload)
     except BaseException:
         if upload is not None:
@@ -229,14 +231,17 @@ async def update(svc: Services, actor: Actor, document_id: int, *, title=None, d
 
 
 async def delete(svc: Services, actor: Actor, document_id: int) -> None:
-    """The document and its versions go; their files are swept once no row names them."""
+    """The document and its versions go; their files are swept once no row names them, an hour
+    after this (so a backup already under way still finds them)."""
     async with svc.db.write() as tx:
         doc = await store.by_id(tx, document_id)
         policy.require(actor, Action.EDIT_DOCUMENT, doc)
+        blobs = [row["blob"] for row in await store.versions(tx, document_id)]
         await store.delete(tx, document_id)
         await search_index.index_document(tx, document_id)
         await audit.record(tx, svc, actor, "document.delete", target_type="document", target_id=document_id,
                            label=doc["title"], group_id=doc["group_id"])
+    await asyncio.to_thread(svc.files.touch, blobs)
 
 
 async def create_folder(svc: Services, actor: Actor, group_id: int | None, *, name, parent_id=None):
@@ -258,7 +263,13 @@ async def create_folder(svc: Services, actor: Actor, group_id: int | None, *, na
 # --- the scheduler's part ----------------------------------------------------------------------
 
 async def extract_pending(svc: Services, limit: int = 5) -> int:
-    """Read the words out of new versions, each in its own limited process, then index them."""
+    """Read the words out of new versions, each in its own limited process, then index them.
+    One caller at a time (the scheduler's tick and its background task): a version is read once."""
+    async with svc.extract_lock:
+        return await _extract(svc, limit)
+
+
+async def _extract(svc: Services, limit: int) -> int:
     async with svc.db.read() as conn:
         pending = await store.pending_texts(conn, limit)
     for row in pending:

@@ -102,11 +102,14 @@ async def folder_taken(conn, group_id, parent_id, name: str) -> bool:
               " AND lower(name) = lower(?)", (group_id, parent_id, name)))
 
 
-async def folders_in(conn, group_id: int | None, parent_id: int | None):
+async def folders_in(conn, group_id: int | None, parent_id: int | None, where: str, params: list):
+    """The folders in a folder, each with how many of its documents the viewer may read
+    (`where`: the policy's filter over d and g)."""
     return await fetch_all(
-        conn, "SELECT id, name, parent_id, (SELECT COUNT(*) FROM documents WHERE folder_id = folders.id) AS documents"
-              " FROM folders WHERE ifnull(group_id, 0) = ifnull(?, 0) AND ifnull(parent_id, 0) = ifnull(?, 0)"
-              " ORDER BY lower(name)", (group_id, parent_id))
+        conn, "SELECT id, name, parent_id, (SELECT COUNT(*) FROM documents d LEFT JOIN groups g ON g.id = d.group_id"
+              f" WHERE d.folder_id = folders.id AND {where}) AS documents FROM folders"
+              " WHERE ifnull(group_id, 0) = ifnull(?, 0) AND ifnull(parent_id, 0) = ifnull(?, 0) ORDER BY lower(name)",
+        (*params, group_id, parent_id))
 
 
 async def all_folders(conn, group_id: int | None):

@@ -28,9 +28,11 @@ async def _reader(request: web.Request):
 
 
 async def _text(part: BodyPartReader) -> str:
-    raw = await part.read_chunk(MAX_FIELD + 1)
-    if len(raw) > MAX_FIELD or await part.read_chunk(1):
-        raise BadRequest(N_("Een veld van het formulier is te lang."))
+    raw = bytearray()
+    while chunk := await part.read_chunk(8192):  # however the field arrives, in one read or many
+        raw += chunk
+        if len(raw) > MAX_FIELD:
+            raise BadRequest(N_("Een veld van het formulier is te lang."))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -42,13 +44,13 @@ async def csrf_field(request: web.Request) -> str | None:
     try:
         reader = await _reader(request)
         part = await reader.next()
-    except (ValueError, AssertionError, KeyError, BadRequest):
+    except (ValueError, AssertionError, KeyError, BadRequest, ConnectionError):
         return None
     if not isinstance(part, BodyPartReader) or part.name != "csrf_token":
         return None
     try:
         return await _text(part)
-    except BadRequest:
+    except (ValueError, AssertionError, BadRequest, ConnectionError):
         return None
 
 
@@ -79,10 +81,14 @@ async def read_form(request: web.Request, file_field: str = "file") -> tuple[dic
             elif part.name:
                 fields[part.name] = await _text(part)
         raise BadRequest(N_("Het formulier heeft te veel velden."))
-    except ValueError:  # a broken multipart body
+    except (ValueError, AssertionError):  # a broken multipart body
         if upload is not None:
             upload.discard()
         raise BadRequest(N_("Het formulier kon niet worden gelezen."))
+    except ConnectionError:  # the client went away mid-upload: nothing to answer, nothing kept
+        if upload is not None:
+            upload.discard()
+        raise BadRequest(N_("Het uploaden is afgebroken."))
     except BaseException:
         if upload is not None:
             upload.discard()

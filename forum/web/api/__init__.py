@@ -105,14 +105,17 @@ async def read_json(request: web.Request, model: type[Model]) -> Model:
 parse_id = checks.plain_id  # the services' rule for an id as typed (forum/services/checks.py)
 
 
-def field_id(raw: str | None, field: str) -> int | None:
-    """An optional group id typed in a form or a filter: None when empty, a 422 naming the
-    field when it is no id at all."""
+FOLDER_UNKNOWN = N_("Deze map bestaat niet in deze bibliotheek.")
+
+
+def field_id(raw: str | None, field: str, unknown: str = N_("Deze groep bestaat niet.")) -> int | None:
+    """An optional id (a group's, unless `unknown` says what else) typed in a form or a filter:
+    None when empty, a 422 naming the field when it is no id at all."""
     if not raw:
         return None
     value = parse_id(raw)
     if value is None:
-        raise Invalid(fields={field: N_("Deze groep bestaat niet.")})
+        raise Invalid(fields={field: unknown})
     return value
 
 

@@ -9,7 +9,7 @@ from pydantic import Field
 from forum.errors import Invalid, N_
 from forum.keys import actor_key, services_key
 from forum.services import documents
-from forum.web.api import MAX_ID, In, field_id, int_param, json_out, read_json
+from forum.web.api import FOLDER_UNKNOWN, MAX_ID, In, field_id, int_param, json_out, read_json
 from forum.web.uploads import read_form
 
 
@@ -30,7 +30,8 @@ def folder_out(folder) -> dict:
 
 async def _library(request: web.Request, group_id: int | None) -> web.Response:
     svc, actor = request.app[services_key], request[actor_key]
-    shelf = await documents.library(svc, actor, group_id, field_id(request.query.get("folder_id"), "folder_id"))
+    folder_id = field_id(request.query.get("folder_id"), "folder_id", FOLDER_UNKNOWN)
+    shelf = await documents.library(svc, actor, group_id, folder_id)
     return json_out({"folder_id": shelf["folder"]["id"] if shelf["folder"] else None,
                      "folders": [folder_out(f) for f in shelf["folders"]],
                      "documents": [documents.document_out(d) for d in shelf["documents"]]})

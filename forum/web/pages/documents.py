@@ -15,7 +15,7 @@ from forum.files import sniff
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import documents, groups
-from forum.web.api import field_id, int_param
+from forum.web.api import FOLDER_UNKNOWN, field_id, int_param, parse_id
 from forum.web.pages import form_of, my_groups, render, rerender
 from forum.web.uploads import read_form
 
@@ -32,7 +32,7 @@ def _library_url(group_id: int | None, folder_id: int | None = None) -> str:
 async def _library_page(request: web.Request, group_id: int | None, *, error: ServiceError | None = None,
                         values: dict | None = None) -> web.Response:
     svc, actor = request.app[services_key], request[actor_key]
-    folder_id = field_id(request.query.get("folder_id") or (values or {}).get("folder_id"), "folder_id")
+    folder_id = field_id(request.query.get("folder_id") or (values or {}).get("folder_id"), "folder_id", FOLDER_UNKNOWN)
     shelf = await documents.library(svc, actor, group_id, folder_id)
     my_libraries = []
     if group_id is None and actor.active:  # the way on from the site's library to one's own groups'
@@ -68,9 +68,8 @@ async def _upload(request: web.Request, group_id: int | None) -> web.Response:
         if error.status in (401, 403, 404):
             raise
         fields = getattr(error, "form_values", fields)
-        return await _library_page(request, group_id, error=_at_file(error),
-                                   values={"title": fields.get("title", ""), "description": fields.get("description", ""),
-                                           "folder_id": folder})
+        kept = {"title": fields.get("title", ""), "description": fields.get("description", ""), "folder_id": folder}
+        return await _library_page(request, group_id, error=_at_file(error), values=kept)
     raise web.HTTPSeeOther(f"/documents/{doc['id']}")
 
 
@@ -92,7 +91,7 @@ async def site_upload(request: web.Request) -> web.Response:
 async def _new_folder(request: web.Request, group_id: int | None) -> web.Response:
     svc, actor = request.app[services_key], request[actor_key]
     form = await form_of(request)
-    parent = field_id(form.get("parent_id", ""), "parent_id")
+    parent = field_id(form.get("parent_id", ""), "parent_id", FOLDER_UNKNOWN)
     try:
         folder = await documents.create_folder(svc, actor, group_id, name=form.get("name", ""), parent_id=parent)
     except ServiceError as error:
@@ -134,7 +133,7 @@ async def edit(request: web.Request) -> web.Response:
     form = await form_of(request)
     raw_folder = form.get("folder_id", "")
     try:
-        folder_id = field_id(raw_folder, "folder_id") if raw_folder else None
+        folder_id = field_id(raw_folder, "folder_id", FOLDER_UNKNOWN) if raw_folder else None
         await documents.update(svc, actor, document_id, title=form.get("title", ""),
                                description=form.get("description", ""), folder_id=folder_id)
     except ServiceError as error:
@@ -188,7 +187,9 @@ def content_disposition(kind: str, filename: str) -> str:
 async def download(request: web.Request) -> web.StreamResponse:
     svc, actor = request.app[services_key], request[actor_key]
     raw_version = request.query.get("version", "")
-    version = field_id(raw_version, "version") if raw_version else None
+    version = parse_id(raw_version) if raw_version else None
+    if raw_version and version is None:
+        raise Invalid(fields={"version": N_("Deze versie bestaat niet.")})
     doc, row, path = await documents.file_of(svc, actor, int_param(request, "document_id"), version)
     if not path.is_file():
         log.error("document %s version %s: its file %s is missing", doc["id"], row["version"], row["blob"])
