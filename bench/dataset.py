@@ -215,7 +215,7 @@ def _threads_chunk(job: tuple) -> tuple[list, list]:
 
 def _index_chunk(job: tuple) -> list[tuple]:
     kind, rows = job
-    return [(kind, row[0], row[4], row[5], row[3], *index_text(row[1], row[2])) for row in rows]
+    return [(kind, row[0], row[4], row[5], row[3], *index_text(row[1], row[2], kind)) for row in rows]
 
 
 # --- building -----------------------------------------------------------------------------

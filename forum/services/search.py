@@ -346,6 +346,8 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
         near=max(query.stems, key=len, default="") or "\x00")
 
     async def page(match: str):
+        if query.kind:  # FTS5 reads only entries of that kind (search_index.KIND_MARK)
+            match = f'({match}) AND "{search_index.kind_token(query.kind)}"'
         async with svc.db.read(least_busy=True) as conn:
             if query.sort == "date":
                 return await store.newest(conn, match, before=after, limit=PAGE_SIZE + 1, **filters)

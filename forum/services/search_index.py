@@ -51,21 +51,31 @@ def words(text: str) -> list[str]:
 WORD_MARK = "\u01c2"  # ǂ
 
 
-def index_text(title: str, body: str) -> tuple[str, str, str]:
+# Each entry's kind, as a token of its own among those words: a search for one kind asks FTS5
+# for it too, so FTS5 reads only entries of that kind (filtering on search_docs instead read
+# through every matching post to find 300 documents: p95 53 ms at a million posts).
+KIND_MARK = WORD_MARK * 2
+
+
+def kind_token(kind: str) -> str:
+    return KIND_MARK + kind
+
+
+def index_text(title: str, body: str, kind: str | None = None) -> tuple[str, str, str]:
     """What the index holds of a text: (title stems, body stems, the words a prefix must also
-    reach). A prefix while typing is looked up among the stems and among these words: each
-    word whose stem is not itself ("samenwerking", stem "samenwerk"), once, marked. A word
-    that is its own stem ("regio") is found among the stems already; writing it again doubled
-    every post's index entry and the lists bm25 reads to weigh a word."""
+    reach, and its kind). A prefix while typing is looked up among the stems and among these
+    words: each word whose stem is not itself ("samenwerking", stem "samenwerk"), once, marked.
+    A word that is its own stem ("regio") is found among the stems already; writing it again
+    doubled every post's index entry and the lists bm25 reads to weigh a word."""
     title_words, body_words = words(title), words(body)
     title_stems, body_stems = _STEM_ALL(title_words), _STEM_ALL(body_words)
     unstemmed = dict.fromkeys(WORD_MARK + word for word, stemmed
                               in zip(title_words + body_words, title_stems + body_stems) if word != stemmed)
-    return " ".join(title_stems), " ".join(body_stems), " ".join(unstemmed)
+    return " ".join(title_stems), " ".join(body_stems), " ".join([*unstemmed, *([kind_token(kind)] if kind else [])])
 
 
 async def _put(tx, kind: str, row) -> None:
-    title, body, unstemmed = index_text(row["title"], row["body"])
+    title, body, unstemmed = index_text(row["title"], row["body"], kind)
     await store.put(tx, kind, row["id"], created_at=row["created_at"], group_id=row["group_id"],
                     author_id=row["author_id"], title=title, body=body, words=unstemmed)
 
@@ -238,4 +248,4 @@ async def _put_batch(tx, kind: str, rows) -> None:
     # a full minute spills into the next: room for that past the last one
     ids = store.assign_ids(bases, await store.taken_ids(tx, min(bases), max(bases) + (1 << 20)))
     await store.put_many(tx, [(doc_id, kind, row["id"], row["group_id"], row["author_id"],
-                               *index_text(row["title"], row["body"])) for doc_id, row in zip(ids, new)])
+                               *index_text(row["title"], row["body"], kind)) for doc_id, row in zip(ids, new)])
