@@ -535,7 +535,8 @@ def readable_events_sql(actor: Actor, event: str = "e", group: str = "g") -> tup
     if actor.is_admin:
         return "1=1", []
     member_roles = ", ".join(f"'{role}'" for role in GROUP_MEMBER_ROLES)
-    moderated = f"{event}.group_id IN (SELECT group_id FROM memberships WHERE user_id = ? AND role IN ('owner', 'moderator'))"
+    moderated = (f"{event}.group_id IN (SELECT group_id FROM memberships WHERE user_id = ?"
+                 " AND role IN ('owner', 'moderator'))")
     own = (f"({event}.organiser_id = ? AND {event}.group_id IN"
            f" (SELECT group_id FROM memberships WHERE user_id = ? AND role IN ({member_roles})))")
     organised = f"({moderated} OR {own}"
