@@ -123,7 +123,14 @@ class Database:
         caches stay and nobody is woken."""
         async with self._lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                # cancelled while BEGIN ran on the connection's thread: it may have begun all the
+                # same, and the next write would fail ("cannot start a transaction within a transaction")
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                raise
             try:
                 yield conn
             except BaseException:

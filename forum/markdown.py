@@ -54,15 +54,17 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
-def images_without_alt(text: str) -> list[str]:
+def images_without_alt(text: str, placeholders: frozenset[str] = frozenset()) -> list[str]:
     """The sources of images this site would show (its own) that have no words for those who
-    cannot see them (WCAG 1.1.1): a text with any is refused, with the image named."""
+    cannot see them (WCAG 1.1.1), or only a placeholder the editor put there to be replaced:
+    a text with any is refused, with the image named."""
     missing = []
     pending = list(_md.parse(text))
     while pending:
         token = pending.pop()
+        alt = "".join(child.content for child in token.children or []).strip().lower()
         if token.type == "image" and is_same_site(str(token.attrGet("src") or "")) \
-                and not "".join(child.content for child in token.children or []).strip():
+                and (not alt or alt in placeholders):
             missing.append(str(token.attrGet("src")))
         pending.extend(token.children or [])
     return missing

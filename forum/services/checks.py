@@ -83,10 +83,15 @@ def password_field(errors: FieldErrors, value: str, name: str = "password") -> s
     return value
 
 
+# what static/attach.js and a document's page put between the brackets, to be replaced
+ALT_PLACEHOLDERS = frozenset({"beschrijf wat erop staat", "describe what it shows", "wat erop staat",
+                              "what it shows"})
+
+
 def alt_texts(errors: FieldErrors, name: str, markdown: str) -> None:
     """Every image shown in a text needs its description: ![wat erop staat](/documents/…)."""
     from forum.markdown import images_without_alt  # (the renderer loads only where texts are written)
-    missing = images_without_alt(markdown)
+    missing = images_without_alt(markdown, ALT_PLACEHOLDERS)
     if missing:
         errors.add(name, N_("Geef elke afbeelding een beschrijving voor wie haar niet kan zien:"
                             " ![wat erop staat](%(src)s)."), src=missing[0])

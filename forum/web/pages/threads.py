@@ -151,6 +151,7 @@ def thread_context(request: web.Request, thread, posts, chronological: bool, rep
         "level": None,
         "move_targets": [],
         "live_channels": "",  # the thread's own; an event's page listens to its group too
+        "may_attach": policy.can(actor, Action.UPLOAD_DOCUMENT, thread),  # its group's library (not news')
     }
 
 
@@ -158,7 +159,8 @@ async def new_form(request: web.Request) -> web.Response:
     actor = request[actor_key]
     group = await groups.get_group(request.app[services_key], actor, int_param(request, "group_id"))
     policy.require(actor, Action.START_THREAD, group)
-    return render(request, "thread_new.html", {"group": group, "values": {}})
+    return render(request, "thread_new.html", {"group": group, "values": {},
+                                               "may_attach": policy.can(actor, Action.UPLOAD_DOCUMENT, group)})
 
 
 async def new_submit(request: web.Request) -> web.Response:
@@ -170,7 +172,8 @@ async def new_submit(request: web.Request) -> web.Response:
                                                    body=form.get("body", ""))
     except ServiceError as error:
         group = await groups.get_group(svc, actor, group_id)
-        return rerender(request, "thread_new.html", error, {"group": group, "values": form})
+        return rerender(request, "thread_new.html", error, {
+            "group": group, "values": form, "may_attach": policy.can(actor, Action.UPLOAD_DOCUMENT, group)})
     raise redirect(request, "thread", thread_id=thread["id"])
 
 

@@ -1,0 +1,68 @@
+// Attaching a file while writing: in a form marked data-attach-group (a group whose library the
+// writer may add to), a button uploads the chosen file to that library through the API and
+// puts its line in the text: a link, or an image with its description still to be typed
+// (selected, so typing replaces it). Without this script the library's page does the same:
+// upload there, and paste the line its document page gives.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-attach-group]").forEach(function (box) {
+    var textarea = box.querySelector("textarea");
+    var form = box.closest("form");
+    var token = form && form.querySelector("input[name=csrf_token]");
+    if (!textarea || !token || !window.fetch || !window.FormData) return;
+    var texts = box.dataset;
+    var picker = document.createElement("input");
+    picker.type = "file";
+    picker.hidden = true;
+    picker.accept = ".pdf,.docx,.xlsx,.pptx,.odt,.ods,.odp,.png,.jpg,.jpeg,.webp,.txt,.csv";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary attach";
+    button.textContent = texts.attachLabel;
+    var status = document.createElement("p");
+    status.className = "hint";
+    status.setAttribute("role", "status");
+    textarea.insertAdjacentElement("afterend", status);
+    textarea.insertAdjacentElement("afterend", button);
+    box.appendChild(picker);
+    button.addEventListener("click", function () { picker.click(); });
+    picker.addEventListener("change", function () {
+      var file = picker.files[0];
+      if (!file) return;
+      var data = new FormData();
+      data.append("file", file);
+      status.textContent = texts.attachBusy;
+      button.disabled = true;
+      fetch("/api/v1/groups/" + box.dataset.attachGroup + "/documents", {
+        method: "POST", body: data, credentials: "same-origin", headers: {"X-CSRF-Token": token.value}
+      }).then(function (response) {
+        return response.json().then(function (body) { return {ok: response.ok, body: body}; });
+      }).then(function (answer) {
+        if (!answer.ok) {
+          status.textContent = answer.body.error.fields && answer.body.error.fields.file ||
+            answer.body.error.message;
+          return;
+        }
+        var doc = answer.body.document;
+        var placeholder = texts.attachDescribe;
+        var line = doc.image ? "![" + placeholder + "](" + doc.download_url + ")"
+                             : "[" + doc.title.replace(/[\[\]]/g, "") + "](" + doc.url + ")";
+        var at = textarea.selectionEnd || textarea.value.length;
+        var before = textarea.value.slice(0, at), after = textarea.value.slice(at);
+        var gap = before && !/\n$/.test(before) ? "\n" : "";
+        textarea.value = before + gap + line + "\n" + after;
+        textarea.focus();
+        if (doc.image) {  // the description is the writer's to give: selected, typing replaces it
+          var start = before.length + gap.length + 2;
+          textarea.setSelectionRange(start, start + placeholder.length);
+        }
+        status.textContent = texts.attachDone;
+      }).catch(function () {
+        status.textContent = texts.attachFailed;
+      }).then(function () {
+        button.disabled = false;
+        picker.value = "";
+      });
+    });
+  });
+})();
