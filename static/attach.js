@@ -1,11 +1,18 @@
 // Attaching a file while writing: in a form marked data-attach-group (a group whose library the
-// writer may add to), a button uploads the chosen file to that library through the API and
+// writer may add to, or "site"; data-attach-where names the form's select of a group or "site"
+// instead), a button uploads the chosen file to that library through the API and
 // puts its line in the text: a link, or an image with its description still to be typed
 // (selected, so typing replaces it). Without this script the library's page does the same:
 // upload there, and paste the line its document page gives.
 (function () {
   "use strict";
-  document.querySelectorAll("[data-attach-group]").forEach(function (box) {
+  function libraryOf(box, form) {
+    var select = box.dataset.attachWhere && form.querySelector(box.dataset.attachWhere);
+    var where = select ? select.value : box.dataset.attachGroup;
+    return where === "site" ? "/api/v1/documents" : "/api/v1/groups/" + where + "/documents";
+  }
+
+  document.querySelectorAll("[data-attach-group], [data-attach-where]").forEach(function (box) {
     var textarea = box.querySelector("textarea");
     var form = box.closest("form");
     var token = form && form.querySelector("input[name=csrf_token]");
@@ -30,10 +37,12 @@
       var file = picker.files[0];
       if (!file) return;
       var data = new FormData();
+      var audience = form.querySelector("input[name=visibility]:checked");
+      if (audience && audience.value !== "group") data.append("visibility", audience.value);  // members-only news: members-only file
       data.append("file", file);
       status.textContent = texts.attachBusy;
       button.disabled = true;
-      fetch("/api/v1/groups/" + box.dataset.attachGroup + "/documents", {
+      fetch(libraryOf(box, form), {
         method: "POST", body: data, credentials: "same-origin", headers: {"X-CSRF-Token": token.value}
       }).then(function (response) {
         return response.json().then(function (body) { return {ok: response.ok, body: body}; });

@@ -448,7 +448,7 @@ async def test_a_member_attaches_a_report_and_a_described_image_while_writing(si
             report = tmp_path / "verslag.txt"
             report.write_text("Verslag van het overleg.\n")
             await anna.set_input_files("[data-attach-group] input[type=file]", str(report))
-            await anna.wait_for_selector("text=Toegevoegd aan de documenten van de groep")
+            await anna.wait_for_selector("text=Toegevoegd aan de documenten")
             assert "[verslag](/documents/" in await anna.input_value("#f-body")
             picture = tmp_path / "kaart.png"
             Image.new("RGB", (8, 8), "blue").save(picture)
@@ -469,6 +469,18 @@ async def test_a_member_attaches_a_report_and_a_described_image_while_writing(si
             assert await anna.get_attribute("ol.posts img", "alt") == "De kaart van de regio"
             assert await anna.evaluate("document.querySelector('ol.posts img').naturalWidth") == 8
             assert await anna.is_visible("ol.posts a:has-text('verslag')")
+            # an editor attaches to members-only site news: the file goes to the site's library, for members
+            eva = await log_in(await browser.new_context(locale="nl-NL"), base, "eva@example.nl")
+            await eva.goto(f"{base}/news/new")
+            await eva.check("input[name=visibility][value=members]")
+            statement = tmp_path / "statement.txt"
+            statement.write_text("Statement aan het kabinet.\n")
+            await eva.set_input_files("[data-attach-where] input[type=file]", str(statement))
+            await eva.wait_for_selector("text=Toegevoegd aan de documenten")
+            assert "[statement](/documents/" in await eva.input_value("#f-body")
+            editor = await api_user(site, sessions, "eva@example.nl")
+            site_docs = (await editor.get("/api/v1/documents"))["documents"]
+            assert [(d["title"], d["visibility"]) for d in site_docs] == [("statement", "members")]
         finally:
             await close_all(sessions)
             await browser.close()
