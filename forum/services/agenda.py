@@ -131,13 +131,8 @@ async def my_statuses(svc: Services, actor: Actor, events) -> dict[int, str]:
 
 async def creatable_groups(svc: Services, actor: Actor):
     """Groups where this actor may make or propose an event (the form's picker)."""
-    if not actor.active:
-        return []
-    where, params = policy.visible_groups_sql(actor)
-    async with svc.db.read() as conn:
-        groups = await group_store.visible(conn, where, params) if actor.is_admin \
-            else await group_store.of_user(conn, actor.user_id, where, params)
-    return [group for group in groups if policy.can(actor, Action.CREATE_EVENT, group)]
+    from forum.services import groups  # (groups reaches this room through signups)
+    return await groups.groups_where(svc, actor, Action.CREATE_EVENT)
 
 
 # --- writing -----------------------------------------------------------------------------------

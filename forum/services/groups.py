@@ -38,6 +38,18 @@ async def list_groups(svc: Services, actor: Actor):
         return await group_store.visible(conn, where, params)
 
 
+async def groups_where(svc: Services, actor: Actor, action: Action):
+    """The groups where the actor may do this (a form's picker of where to publish, propose or
+    upload): among their own groups, or every group for an admin."""
+    if not actor.active:
+        return []
+    where, params = policy.visible_groups_sql(actor)
+    async with svc.db.read() as conn:
+        groups = await group_store.visible(conn, where, params) if actor.is_admin \
+            else await group_store.of_user(conn, actor.user_id, where, params)
+    return [group for group in groups if policy.can(actor, action, group)]
+
+
 async def get_group(svc: Services, actor: Actor, group_id: int):
     group = await svc.cached_read(("group", group_id), lambda conn: group_store.by_id(conn, group_id))
     policy.require(actor, Action.VIEW_GROUP, group)

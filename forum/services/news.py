@@ -13,7 +13,7 @@ from forum import policy
 from forum.errors import Invalid, N_, NotFound
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
-from forum.services import Services, audit, iso, notifications, search_index
+from forum.services import Services, audit, groups, iso, notifications, search_index
 from forum.services.checks import (MAX_BODY, MAX_TITLE, FieldErrors, alt_texts, choice_field, clean_text, keyset_cursor,
                                    parse_keyset_cursor, text_field)
 from forum.store import groups as group_store
@@ -162,13 +162,7 @@ async def revisions(svc: Services, actor: Actor, news_id: int):
 
 async def publishable_groups(svc: Services, actor: Actor):
     """Groups whose news this actor may publish (for the form's picker)."""
-    if not actor.active:
-        return []
-    where, params = policy.visible_groups_sql(actor)
-    async with svc.db.read() as conn:
-        groups = await group_store.visible(conn, where, params) if actor.is_admin \
-            else await group_store.of_user(conn, actor.user_id, where, params)
-    return [group for group in groups if policy.can(actor, Action.PUBLISH_NEWS, group)]
+    return await groups.groups_where(svc, actor, Action.PUBLISH_NEWS)
 
 
 # --- writing -----------------------------------------------------------------------------------
