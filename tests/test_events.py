@@ -480,3 +480,30 @@ async def test_odd_values_are_refused_or_cleared_never_a_500(admin, anonymous, s
     questions = await make_event(admin, questions=['=HYPERLINK("http://evil.example","klik")'])
     text = (await (await admin.client.get(f"/api/v1/events/{questions['id']}/attendees?format=csv")).read()).decode()
     assert "'=HYPERLINK" in text.splitlines()[0]
+
+
+async def test_followers_of_a_group_hear_of_its_new_events_once_they_are_on_the_agenda(world, server):
+    """A group's followers of new discussions are told of a new event; a proposal only once approved."""
+    actors, opened, closed = world["actors"], world["open"], world["closed"]
+    await actors["insider"].put(f"/api/v1/groups/{opened['id']}/subscription", {"level": "new_threads"})
+    await actors["insider"].put(f"/api/v1/groups/{closed['id']}/subscription", {"level": "new_threads"})
+    await server.app[scheduler_key].run_once()
+    before = {n["id"] for n in (await actors["insider"].get("/api/v1/notifications"))["notifications"]}
+    event = await make_event(actors["moderator"], title="Excursie naar de wadden", group_id=closed["id"])
+    await server.app[scheduler_key].run_once()
+    new = [n for n in (await actors["insider"].get("/api/v1/notifications"))["notifications"] if n["id"] not in before]
+    assert [(n["kind"], n["url"]) for n in new] == [("event_new", f"/events/{event['id']}")]
+    assert "Excursie naar de wadden" in new[0]["text"] and "Besloten werkgroep" in new[0]["text"]
+    # a member's proposal tells the followers nothing until a moderator approves it
+    await actors["moderator"].put(f"/api/v1/groups/{opened['id']}/subscription", {"level": "new_threads"})
+    await server.app[scheduler_key].run_once()
+    seen = {n["id"] for n in (await actors["moderator"].get("/api/v1/notifications"))["notifications"]}
+    proposal = await make_event(actors["insider"], title="Fietstocht", group_id=opened["id"])
+    await server.app[scheduler_key].run_once()
+    kinds = [n["kind"] for n in (await actors["moderator"].get("/api/v1/notifications"))["notifications"]
+             if n["id"] not in seen]
+    assert kinds == ["event_proposed"]
+    await actors["moderator"].patch(f"/api/v1/events/{proposal['id']}", {"status": "scheduled"})
+    await server.app[scheduler_key].run_once()
+    outsider_notes = (await actors["member"].get("/api/v1/notifications"))["notifications"]
+    assert all(n["kind"] != "event_new" for n in outsider_notes)   # not a follower: nothing

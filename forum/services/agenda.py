@@ -188,6 +188,7 @@ async def create(svc: Services, actor: Actor, *, title, starts_at, group_id=None
 
 
 async def _appeared(tx, svc: Services, event) -> None:
+    await notifications.after_event_appeared(tx, svc, event)
     await search_index.index_event(tx, event["id"])
     await search_index.index_thread(tx, event["thread_id"])
     await thread_store.append_event(tx, channel_of(event), "event.created", {"event": counts_out(event)}, svc.now())

@@ -252,7 +252,10 @@ async def create_folder(svc: Services, actor: Actor, group_id: int | None, *, na
         errors.add("name", N_("Een mapnaam bevat geen / of \\."))
     errors.raise_if_any()
     async with svc.db.write() as tx:
-        await _folder_in(tx, group_id, parent_id)
+        try:
+            await _folder_in(tx, group_id, parent_id)
+        except Invalid:  # the field that names it here
+            raise Invalid(fields={"parent_id": N_("Deze map bestaat niet in deze bibliotheek.")})
         if await store.folder_taken(tx, group_id, parent_id, name):
             raise Conflict(fields={"name": N_("Hier is al een map met deze naam.")})
         folder_id = await store.insert_folder(tx, group_id=group["id"] if group else None, parent_id=parent_id,

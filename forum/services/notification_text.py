@@ -77,6 +77,7 @@ EVENT_TEXTS = {  # what an event's notification says; %(thread)s is the event's 
     "event_message": N_("%(actor)s schreef de deelnemers van %(thread)s"),
     "event_proposed": N_("%(actor)s stelt de activiteit %(thread)s voor in %(group)s"),
     "event_approved": N_("Uw activiteit %(thread)s is goedgekeurd"),
+    "event_new": N_("%(actor)s zette %(thread)s op de agenda van %(group)s"),
 }
 
 

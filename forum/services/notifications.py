@@ -17,6 +17,7 @@ from forum.errors import BadRequest, Invalid, N_, Unauthorized
 from forum.policy import Action, Actor
 from forum.services import Services
 from forum.services.notification_text import CODE_RE, note_out
+from forum.store import agenda as agenda_store
 from forum.store import groups as group_store
 from forum.store import news as news_store
 from forum.store import notifications as store
@@ -50,6 +51,14 @@ async def after_news_published(tx, svc: Services, news) -> None:
     durable job like a new thread's."""
     await store.follow_thread(tx, news["author_id"], news["thread_id"])
     await store.add_job(tx, "news", {"news_id": news["id"]}, svc.now())
+
+
+async def after_event_appeared(tx, svc: Services, event) -> None:
+    """A group's event is on its agenda: the group's followers of new discussions hear of it,
+    by a durable job like a new thread's (its organiser follows its comments)."""
+    await store.follow_thread(tx, event["organiser_id"], event["thread_id"])
+    if event["group_id"] is not None:
+        await store.add_job(tx, "event", {"event_id": event["id"]}, svc.now())
 
 
 async def after_reply(tx, svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:
@@ -157,6 +166,8 @@ async def _fanout_step(tx, svc: Services, job_id: int) -> bool:
     payload = json.loads(job["payload"])
     if job["kind"] == "news":
         return await _news_fanout_step(tx, svc, job, payload)
+    if job["kind"] == "event":
+        return await _event_fanout_step(tx, svc, job, payload)
     post = await thread_store.get_post(tx, payload["post_id"])
     thread = await thread_store.get_thread(tx, post["thread_id"]) if post else None
     if post is None or thread is None or post["deleted_at"] is not None:
@@ -215,6 +226,24 @@ async def _news_fanout_step(tx, svc: Services, job, payload: dict) -> bool:
         told = set(payload["told"])
         await _notify_about_news(tx, svc, [r for r in rows if r["user_id"] not in told], kind="news",
                                  news=news, thread=thread)
+    return await _chunk_done(tx, job, payload, rows)
+
+
+async def _event_fanout_step(tx, svc: Services, job, payload: dict) -> bool:
+    """One chunk of a new group event's fan-out: told only while it is still on the agenda."""
+    event = await agenda_store.by_id(tx, payload["event_id"])
+    if event is None or event["status"] != "scheduled":
+        await store.delete_job(tx, job["id"])
+        return True
+    reads = policy.account_reads_group_sql("u", "g")
+    rows = await store.group_watchers(tx, reads, group_id=event["group_id"], author_id=event["organiser_id"],
+                                      after_user_id=payload.get("after", 0), limit=FANOUT_CHUNK)
+    if rows:
+        now = svc.now()
+        await store.insert_many(tx, [(r["user_id"], "event_new", event["organiser_id"], event["group_id"],
+                                      event["thread_id"], None, json.dumps({"event_id": event["id"]}), now, now,
+                                      _mail_due(svc, r["email_notifications"])) for r in rows])
+        await _push(tx, svc, [r["user_id"] for r in rows])
     return await _chunk_done(tx, job, payload, rows)
 
 
