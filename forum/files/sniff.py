@@ -78,6 +78,7 @@ def _zipped(path: Path) -> str | None:
                 for prefix, kind in OOXML.items():
                     if any(name.startswith(prefix) for name in names):
                         return kind
+    # (zipfile raises NotImplementedError for a compression method it does not know: not ours either)
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, NotImplementedError):
         return None
     return None

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 
 from forum import policy
-from forum.errors import Forbidden, Invalid, N_, NotFound
+from forum.errors import Forbidden, N_
 from forum.policy import Action, Actor
 from forum.services import Services, audit, event_fields, iso, notifications, search_index
 from forum.services.checks import FieldErrors, choice_field, keyset_cursor, parse_keyset_cursor, text_field
@@ -141,22 +141,11 @@ FIELD_DEFAULTS = {"description": "", "ends_at": None, "all_day": False, "locatio
                   "location_for_attendees_only": False, "capacity": None, "signup_deadline": None, "questions": []}
 
 
-async def _group_for(svc: Services, actor: Actor, group_id):
-    if group_id is None:
-        return None
-    if type(group_id) is not int or not 0 < group_id < 2**63:
-        raise Invalid(fields={"group_id": N_("Deze groep bestaat niet.")})
-    async with svc.db.read() as conn:
-        group = await group_store.by_id(conn, group_id)
-    if group is None or not policy.can(actor, Action.VIEW_GROUP, group):
-        raise NotFound()
-    return group
-
-
 async def create(svc: Services, actor: Actor, *, title, starts_at, group_id=None, visibility=None, **given):
     """A new event. Where the actor may publish it is scheduled at once; a member's proposal
     waits for a moderator (status proposed, seen by its organisers only)."""
-    group = await _group_for(svc, actor, group_id)
+    from forum.services import groups  # (groups reaches this room through signups)
+    group = await groups.target_group(svc, actor, group_id)
     policy.require(actor, Action.CREATE_EVENT, group)
     errors = FieldErrors()
     fields = event_fields.content_fields(errors, {**FIELD_DEFAULTS, **given, "title": title, "starts_at": starts_at})

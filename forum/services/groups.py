@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from forum import policy
-from forum.errors import Conflict, Forbidden, N_, NotFound
+from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from forum.policy import Action, Actor, GroupDraft
 from forum.services import Services, audit, notifications, search_index, signups
 from forum.services.checks import MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field, text_field
@@ -48,6 +48,20 @@ async def groups_where(svc: Services, actor: Actor, action: Action):
         groups = await group_store.visible(conn, where, params) if actor.is_admin \
             else await group_store.of_user(conn, actor.user_id, where, params)
     return [group for group in groups if policy.can(actor, action, group)]
+
+
+async def target_group(svc: Services, actor: Actor, group_id):
+    """The group something is to be published or proposed in, given as a JSON id (None: the
+    site): a 422 for what is no id, 404 for a group the actor does not see."""
+    if group_id is None:
+        return None
+    if type(group_id) is not int or not 0 < group_id < 2**63:
+        raise Invalid(fields={"group_id": N_("Deze groep bestaat niet.")})
+    async with svc.db.read() as conn:
+        group = await group_store.by_id(conn, group_id)
+    if group is None or not policy.can(actor, Action.VIEW_GROUP, group):
+        raise NotFound()
+    return group
 
 
 async def get_group(svc: Services, actor: Actor, group_id: int):

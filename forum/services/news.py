@@ -173,14 +173,7 @@ async def create(svc: Services, actor: Actor, *, title, summary="", body, kind="
     title, summary, body, tags = _content_fields(errors, title=title, summary=summary, body=body, kind=kind,
                                                  tags=list(tags) if isinstance(tags, tuple) else tags)
     moment = parse_moment(errors, "publish_at", publish_at)
-    group = None
-    if group_id is not None:
-        if type(group_id) is not int or not 0 < group_id < 2**63:
-            raise Invalid(fields={"group_id": N_("Deze groep bestaat niet.")})
-        async with svc.db.read() as conn:
-            group = await group_store.by_id(conn, group_id)
-        if group is None or not policy.can(actor, Action.VIEW_GROUP, group):
-            raise NotFound()
+    group = await groups.target_group(svc, actor, group_id)
     policy.require(actor, Action.PUBLISH_NEWS, group)
     visibility = visibility or ("group" if group else "public")
     if group is not None and visibility != "group":
