@@ -64,6 +64,7 @@ async def world(admin, make_user, anonymous, server):
         "cancelled": await make_event(editor, title="Afgelaste dag"),
     }
     await editor.patch(f"/api/v1/events/{events['cancelled']['id']}", {"status": "cancelled", "cancel_reason": "ziek"})
+    await server.app[scheduler_key].run_once()  # the followers are told now, not during a test's snapshot
     return {"events": events, "closed": closed, "open": opened, "actors": {
         "visitor": await anonymous(), "member": member, "insider": insider, "banned": banned,
         "moderator": moderator, "editor": editor, "admin": admin}}
