@@ -1,6 +1,8 @@
 """Small in-process caches that are right by construction: every entry remembers the database
 generation (the count of commits this process has made) it was computed at, and is ignored
 once anything has been written since. No entry can outlive the data it was built from.
+An entry whose value reads nothing of an area (forum/db.py's AREAS, e.g. the library) may say
+so, and then stays while only that area is written.
 
 This holds while one process does all the writing. When several processes share a database
 (see ARCHITECTURE.md, "Growing past one machine"), the generation has to come from the shared
@@ -21,32 +23,35 @@ class GenerationCache:
     def __init__(self, db: Database, max_entries: int):
         self.db = db
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[str | None, int, Any]] = OrderedDict()
         self._loading: dict[Hashable, asyncio.Future] = {}
 
     def get(self, key: Hashable, default: Any = None) -> Any:
         entry = self._entries.get(key, _MISSING)
         if entry is _MISSING:
             return default
-        generation, value = entry
-        if generation != self.db.generation:
+        area, generation, value = entry
+        if generation != self.db.generation_outside(area):
             del self._entries[key]
             return default
         self._entries.move_to_end(key)
         return value
 
-    def put(self, key: Hashable, value: Any, generation: int) -> None:
-        """Store a value computed from data read at `generation` (read it before computing)."""
-        if generation != self.db.generation or self.max_entries <= 0:
+    def put(self, key: Hashable, value: Any, generation: int, *, ignoring: str | None = None) -> None:
+        """Store a value computed from data read at `generation`, which is
+        `db.generation_outside(ignoring)` read before computing."""
+        if generation != self.db.generation_outside(ignoring) or self.max_entries <= 0:
             return  # something was written meanwhile: the value may already be stale
-        self._entries[key] = (generation, value)
+        self._entries[key] = (ignoring, generation, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[Any]], *,
+                          ignoring: str | None = None) -> Any:
         """The cached value, or `load()`'s; callers that miss together share one load (after a
-        write, a popular page would otherwise be read by every waiting request at once)."""
+        write, a popular page would otherwise be read by every waiting request at once).
+        `ignoring` an area: what `load` reads is none of that area's."""
         value = self.get(key, _MISSING)
         if value is not _MISSING:
             return value
@@ -56,9 +61,9 @@ class GenerationCache:
         pending = asyncio.get_running_loop().create_future()
         self._loading[key] = pending
         try:
-            generation = self.db.generation
+            generation = self.db.generation_outside(ignoring)
             value = await load()
-            self.put(key, value, generation)
+            self.put(key, value, generation, ignoring=ignoring)
         except BaseException as error:
             pending.set_exception(error)
             pending.exception()  # retrieved: waiters get it, nobody else must

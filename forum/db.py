@@ -38,6 +38,16 @@ PRAGMAS = (
 # the operating system's at a million posts (bench/bench_search.py)
 READER_CACHE_KIB = 32 * 1024
 
+# Areas a write may declare itself confined to (Database.write(only=…)), with the tables such a
+# write may change; tests/test_cache_areas.py holds every confined write to its list. Besides its
+# own tables a write records itself in the shared logs: the audit log, the search index, and the
+# event log (on its own channels, so a page cached with an older last event id only makes its
+# live client replay events of channels it does not watch).
+AREAS = {
+    "library": frozenset({"folders", "documents", "document_versions",
+                          "audit_log", "search_docs", "search_fts", "events"}),
+}
+
 
 def latest_version() -> int:
     return max([1, *MIGRATIONS])
@@ -95,6 +105,7 @@ class Database:
         self._lock = asyncio.Lock()
         self._commit_listeners: list[Callable[[], None]] = []
         self.generation = 0  # commits made through this object; forum/cache.py keys on it
+        self._confined: dict[str, int] = {}  # of those, how many changed one area only (write(only=…))
 
     async def open(self) -> None:
         _create_private(self.path)
@@ -116,11 +127,19 @@ class Database:
         """Call `listener` after every committed write (the live hub and the mailer wake here)."""
         self._commit_listeners.append(listener)
 
+    def generation_outside(self, area: str | None) -> int:
+        """Commits that may have changed something outside `area` (all of them for None): a
+        value that reads nothing of `area` stays right while only `area` is written."""
+        return self.generation - self._confined.get(area, 0) if area else self.generation
+
     @asynccontextmanager
-    async def write(self, *, visible: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+    async def write(self, *, visible: bool = True, only: str | None = None) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction. Anything raised inside rolls the whole change back. Not
         `visible`: it changes nothing a reader sees (the search index's segments merged), so
-        caches stay and nobody is woken."""
+        caches stay and nobody is woken. `only` an area (AREAS): the write changes that area's
+        tables and nothing else, so cached values that read none of it stay (a burst of uploads
+        would otherwise void every cached thread page, many times a second)."""
+        assert only is None or only in AREAS, only
         async with self._lock:
             conn = self._writer
             try:
@@ -139,6 +158,8 @@ class Database:
             await conn.execute("COMMIT")
             if visible:
                 self.generation += 1
+                if only:
+                    self._confined[only] = self._confined.get(only, 0) + 1
         if visible:
             for listener in self._commit_listeners:
                 listener()

@@ -1,11 +1,17 @@
 """The in-process caches never show what a write has changed: visitors' pages and session
-lookups are valid only until the next commit."""
+lookups are valid only until the next commit (or, for a value that reads nothing of the
+library, until the next commit outside it)."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 
-from forum.keys import page_cache_key
+import aiohttp
+
+from forum.db import AREAS
+from forum.keys import page_cache_key, scheduler_key
 from tests.conftest import open_group
+from tests.test_documents import pdf, upload
 
 
 async def test_visitor_pages_are_shared_but_never_stale(admin, make_user, anonymous, server):
@@ -133,3 +139,81 @@ async def test_read_cache_loads_once_for_simultaneous_misses_and_shares_failures
     outcomes = await asyncio.gather(*[ask(("b",), broken) for _ in range(callers)], return_exceptions=True)
     assert calls == 1 and all(isinstance(o, RuntimeError) for o in outcomes)
     assert svc.reads.get(("b",)) is None
+
+
+async def _tables(conn) -> dict:
+    names = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    found = {}
+    for (name,) in names:
+        rows = await conn.execute_fetchall(f'SELECT * FROM "{name}"')
+        found[name] = sorted(tuple(str(value) for value in row) for row in rows)
+    return found
+
+
+def _area_table(name: str) -> str:
+    return "search_fts" if name.startswith("search_fts") else name  # the index's shadow tables are the index
+
+
+async def test_writes_confined_to_the_library_change_nothing_outside_it(admin, make_user, server, svc, monkeypatch):
+    """Cached thread pages and sessions outlive library writes only because those writes change
+    nothing such a value reads: every confined write is checked, table by table, as it runs."""
+    group = await open_group(admin)
+    member = await make_user("Lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    real_write, outside = svc.db.write, []
+
+    @asynccontextmanager
+    async def checked_write(*, visible=True, only=None):
+        async with real_write(visible=visible, only=only) as tx:
+            before = await _tables(tx) if only else {}
+            yield tx
+            if only:
+                after = await _tables(tx)
+                changed = {_area_table(name) for name in before.keys() | after.keys()
+                           if before.get(name) != after.get(name)}
+                outside.append((only, changed))
+
+    monkeypatch.setattr(svc.db, "write", checked_write)
+    doc = await upload(member, group["id"], pdf("Rapport over de energietransitie"), "rapport.pdf")
+    await server.app[scheduler_key].run_once()  # the words read out of the file: a confined write too
+    response = await member.client.post(f"/api/v1/documents/{doc['id']}/versions", headers={"X-CSRF-Token": member.csrf},
+                                        data=_file_form(pdf("Tweede versie"), "rapport-v2.pdf"))
+    assert response.status == 201, await response.text()
+    folder = (await member.post(f"/api/v1/groups/{group['id']}/folders", {"name": "Verslagen"}, expect=201))["folder"]
+    await member.patch(f"/api/v1/documents/{doc['id']}", {"title": "Rapport", "folder_id": folder["id"]})
+    await member.delete(f"/api/v1/documents/{doc['id']}")
+    assert len(outside) >= 6 and any("documents" in changed for _, changed in outside)
+    for area, changed in outside:
+        assert changed <= AREAS[area], (area, changed - AREAS[area])
+
+
+def _file_form(content: bytes, filename: str) -> aiohttp.FormData:
+    data = aiohttp.FormData()
+    data.add_field("file", content, filename=filename, content_type="application/pdf")
+    return data
+
+
+async def test_a_thread_page_outlives_uploads_but_not_a_reply(admin, make_user, anonymous, server, svc):
+    group = await open_group(admin)
+    member = await make_user("Lid")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    thread = (await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "eerste"},
+                                expect=201))["thread"]["id"]
+    await server.app[scheduler_key].run_once()  # the new thread's fan-out job is a write of its own
+    visitor, cache = await anonymous(), server.app[page_cache_key]
+    key, library_key = (f"/threads/{thread}", "nl"), (f"/groups/{group['id']}/documents", "nl")
+    page = await (await visitor.client.get(key[0])).text()
+    assert "rapport-nieuw" not in await (await visitor.client.get(library_key[0])).text()
+    kept, generation = cache.get(key), svc.db.generation
+    assert kept is not None
+    await upload(member, group["id"], pdf("Rapport"), "rapport-nieuw.pdf")
+    await server.app[scheduler_key].run_once()
+    assert svc.db.generation > generation  # the upload did commit
+    assert cache.get(key) is kept and await (await visitor.client.get(key[0])).text() == page
+    # a page that shows the library is rendered afresh
+    assert cache.get(library_key) is None
+    assert "rapport-nieuw" in await (await visitor.client.get(library_key[0])).text()
+    # and a write outside the library voids the thread page as before
+    await member.post(f"/api/v1/threads/{thread}/posts", {"body": "een verse reactie"}, expect=201)
+    assert cache.get(key) is None
+    assert "een verse reactie" in await (await visitor.client.get(key[0])).text()

@@ -50,13 +50,14 @@ class Services:
         if self.files is None:
             self.files = FileStore(self.config.files_dir, self.config.upload_max_bytes)
 
-    async def cached_read(self, key, load):
-        """`load(conn)` through the read cache: the result is reused until the next write.
-        The caller still applies the policy to what comes back, for every request."""
+    async def cached_read(self, key, load, *, ignoring: str | None = None):
+        """`load(conn)` through the read cache: the result is reused until the next write (one
+        outside the area `load` ignores, see forum/cache.py). The caller still applies the
+        policy to what comes back, for every request."""
         async def read():
             async with self.db.read() as conn:
                 return await load(conn)
-        return await self.reads.get_or_load(key, read)
+        return await self.reads.get_or_load(key, read, ignoring=ignoring)
 
     def now(self) -> str:
         return iso(self.clock())

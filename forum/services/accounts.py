@@ -105,11 +105,11 @@ async def actor_for_session(svc: Services, token: str | None) -> tuple[Actor, st
     now = svc.now()
     user = svc.sessions.get(hashed)
     if user is None or user["expires_at"] <= now:
-        generation = svc.db.generation
+        generation = svc.db.generation_outside("library")  # a session reads no document
         async with svc.db.read() as conn:
             user = await user_store.session_user(conn, hashed, now)
         if user is not None:
-            svc.sessions.put(hashed, user, generation)
+            svc.sessions.put(hashed, user, generation, ignoring="library")
     if user is None or user["status"] != "active":
         return policy.VISITOR, None
     return actor_from_row(user, user_store.unpack_group_roles(user["group_roles"])), hashed

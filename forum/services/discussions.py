@@ -271,7 +271,8 @@ async def thread_with_posts(svc: Services, actor: Actor, thread_id: int):
         thread = await store.get_thread(conn, thread_id)
         return thread, (await store.thread_posts(conn, thread_id) if thread else []), last_event_id
 
-    thread, posts, last_event_id = await svc.cached_read(("thread", thread_id), load)
+    # a post's attachments are links in its words (their list is made from them), never rows of the library
+    thread, posts, last_event_id = await svc.cached_read(("thread", thread_id), load, ignoring="library")
     policy.require(actor, Action.READ, thread)
     return thread, posts, last_event_id
 

@@ -168,7 +168,7 @@ async def create(svc: Services, actor: Actor, group_id: int | None, fields: dict
         if upload is not None:
             upload.discard()
         raise
-    async with svc.db.write() as tx:
+    async with svc.db.write(only="library") as tx:
         await _folder_in(tx, group_id, values["folder_id"])
         now = svc.now()
         title = values["title"] or upload.filename.rsplit(".", 1)[0]  # "Jaarverslag 2026", not "….pdf"
@@ -195,7 +195,7 @@ async def add_version(svc: Services, actor: Actor, document_id: int, upload: Upl
     except BaseException:
         upload.discard()
         raise
-    async with svc.db.write() as tx:
+    async with svc.db.write(only="library") as tx:
         doc = await store.by_id(tx, document_id)
         policy.require(actor, Action.EDIT_DOCUMENT, doc)
         now, number = svc.now(), doc["version"] + 1
@@ -212,7 +212,7 @@ async def add_version(svc: Services, actor: Actor, document_id: int, upload: Upl
 async def update(svc: Services, actor: Actor, document_id: int, *, title=None, description=None,
                  folder_id: int | None | str = "keep"):
     """Title, description, or folder (None: the library's top; "keep": where it is)."""
-    async with svc.db.write() as tx:
+    async with svc.db.write(only="library") as tx:
         doc = await store.by_id(tx, document_id)
         policy.require(actor, Action.EDIT_DOCUMENT, doc)
         errors = FieldErrors()
@@ -233,7 +233,7 @@ async def update(svc: Services, actor: Actor, document_id: int, *, title=None, d
 async def delete(svc: Services, actor: Actor, document_id: int) -> None:
     """The document and its versions go; their files are swept once no row names them, an hour
     after this (so a backup already under way still finds them)."""
-    async with svc.db.write() as tx:
+    async with svc.db.write(only="library") as tx:
         doc = await store.by_id(tx, document_id)
         policy.require(actor, Action.EDIT_DOCUMENT, doc)
         blobs = [row["blob"] for row in await store.versions(tx, document_id)]
@@ -251,7 +251,7 @@ async def create_folder(svc: Services, actor: Actor, group_id: int | None, *, na
     if "/" in name or "\\" in name:
         errors.add("name", N_("Een mapnaam bevat geen / of \\."))
     errors.raise_if_any()
-    async with svc.db.write() as tx:
+    async with svc.db.write(only="library") as tx:
         try:
             await _folder_in(tx, group_id, parent_id)
         except Invalid:  # the field that names it here
@@ -272,6 +272,11 @@ async def extract_pending(svc: Services, limit: int = 5) -> int:
         return await _extract(svc, limit)
 
 
+async def has_pending_text(svc: Services) -> bool:
+    async with svc.db.read() as conn:
+        return bool(await store.pending_texts(conn, 1))
+
+
 async def _extract(svc: Services, limit: int) -> int:
     async with svc.db.read() as conn:
         pending = await store.pending_texts(conn, limit)
@@ -285,7 +290,7 @@ async def _extract(svc: Services, limit: int) -> int:
             except Exception:  # the document stays unsearchable by its contents; the rest goes on
                 log.exception("text extraction failed for version %s", row["id"])
                 state = "failed"
-        async with svc.db.write() as tx:
+        async with svc.db.write(only="library") as tx:
             await store.set_text(tx, row["id"], text, state)
             await search_index.index_document(tx, row["document_id"])
     return len(pending)

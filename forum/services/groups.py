@@ -65,7 +65,8 @@ async def target_group(svc: Services, actor: Actor, group_id):
 
 
 async def get_group(svc: Services, actor: Actor, group_id: int):
-    group = await svc.cached_read(("group", group_id), lambda conn: group_store.by_id(conn, group_id))
+    group = await svc.cached_read(("group", group_id), lambda conn: group_store.by_id(conn, group_id),
+                                  ignoring="library")
     policy.require(actor, Action.VIEW_GROUP, group)
     return group
 

@@ -23,9 +23,11 @@ async def channel_target(svc: Services, channel: str):
     kind, _, ident = channel.partition(":")
     if kind == "thread":
         return await svc.cached_read(("thread_row_any", int(ident)),
-                                     lambda conn: thread_store.get_thread_even_removed(conn, int(ident)))
+                                     lambda conn: thread_store.get_thread_even_removed(conn, int(ident)),
+                                     ignoring="library")
     if kind == "group":
-        return await svc.cached_read(("group", int(ident)), lambda conn: group_store.by_id(conn, int(ident)))
+        return await svc.cached_read(("group", int(ident)), lambda conn: group_store.by_id(conn, int(ident)),
+                                     ignoring="library")
     return None
 
 

@@ -31,7 +31,7 @@ async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int |
     # Through the read cache: this state changes only by a commit, and a logged-in reader's
     # page otherwise needs no trip to the database at all.
     state = await svc.cached_read(("thread_seen", actor.user_id, thread["id"]), lambda conn: reading_store.thread_seen_state(
-        conn, actor.user_id, thread["id"], thread["group_id"]))
+        conn, actor.user_id, thread["id"], thread["group_id"]), ignoring="library")
     level = effective_thread_level(state["thread_level"], state["group_level"])
     last_read = state["last_read"]
     if (last_read is None or last_read < newest) or state["unread"]:

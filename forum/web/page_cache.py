@@ -3,7 +3,8 @@
 Most readers of a public forum are not logged in, and they all see the same page for a path
 and language. A page that shows a form carries that visitor's token (forum/web/csrf.py) and
 is never kept; the rest carry nothing personal.
-Such pages are kept in a GenerationCache, so any commit makes them be rendered afresh; and
+Such pages are kept in a GenerationCache, so any commit makes them be rendered afresh (one
+confined to an area the page says it shows nothing of, page_ignores_key, leaves it); and
 when many visitors ask for the same page at once after a write, one renders it and the others
 wait for that render instead of all doing the same work.
 """
@@ -14,8 +15,9 @@ import asyncio
 from aiohttp import web
 
 from forum.cache import GenerationCache
+from forum.db import AREAS
 from forum.i18n import current_locale
-from forum.keys import actor_key, new_anon_cookie_key, page_cache_key, personal_page_key
+from forum.keys import actor_key, new_anon_cookie_key, page_cache_key, page_ignores_key, personal_page_key
 
 
 class PageCache(GenerationCache):
@@ -58,11 +60,13 @@ async def page_cache_middleware(request: web.Request, handler):
     cache.rendering[key] = done
     shared = None
     try:
-        generation = cache.db.generation  # before rendering: a write during it leaves the result uncached
+        # before rendering: a write during it leaves the result uncached
+        generations = {area: cache.db.generation_outside(area) for area in (None, *AREAS)}
         response = await handler(request)
         if _shareable(request, response):
             shared = response.body
-            cache.put(key, shared, generation)
+            ignoring = request.get(page_ignores_key)
+            cache.put(key, shared, generations[ignoring], ignoring=ignoring)
         return response
     finally:
         del cache.rendering[key]

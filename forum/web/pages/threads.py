@@ -9,7 +9,7 @@ from markupsafe import Markup
 from forum import policy
 from forum.errors import BadRequest, N_, ServiceError
 from forum.i18n import current_locale
-from forum.keys import actor_key, services_key
+from forum.keys import actor_key, page_ignores_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, live, news as news_service, reading
 from forum.web.api import int_param, parse_id
@@ -105,6 +105,7 @@ async def show(request: web.Request) -> web.Response:
         raise web.HTTPFound(thread_page_url(thread) + (f"?{request.query_string}"
                                                                    if request.query_string else ""))
     chronological = request.query.get("view") == "chronological"
+    request[page_ignores_key] = "library"  # the page's reads above and below say the same (ignoring=)
     first_unread, level = await reading.open_thread(request.app[services_key], actor, thread, posts)
     context = thread_context(request, thread, posts, chronological, request.query.get("reply_to", ""), last_event_id)
     if context["may_moderate"]:  # where it may go is the policy's answer
