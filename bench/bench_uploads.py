@@ -7,9 +7,12 @@ Baseline, like with like: the same bursts sent to a plain aiohttp server in anot
 that reads and discards them (bench/upload_sink.py) while wrk reads the same forum page: what
 the machine itself (the uploading client, the kernel, wrk, two cores) does to the page's p99. Real server, one
 process, its embedded SQLite; the uploads are PDFs whose 20 MB are an embedded stream (as a
-report with pictures), so the words are read out of each one afterwards as well.
+report with pictures), so the words are read out of each one afterwards as well: the server
+does that once no request has been answered for a moment (forum/scheduler.py), and the bench
+prints how long after the loaded read every file's words were in the index (before the next
+idle read begins, so none are read during it).
 
-    python bench/bench_uploads.py [--files 10] [--mb 20] [--seconds 10] [--rounds 3]
+    python bench/bench_uploads.py [--files 10] [--mb 20] [--seconds 10] [--rounds 3] [--only burst]
 
 The server binds to 127.0.0.1; every loop is bounded in count and time.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -97,6 +101,23 @@ async def upload_rounds(url: str, session, csrf: str, files: list[bytes], second
     return rounds
 
 
+def words_pending(data_dir: str) -> int:
+    """Uploaded versions whose words are still to be read (the server reads them once it is quiet)."""
+    conn = sqlite3.connect(f"file:{Path(data_dir) / 'forum.sqlite3'}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM document_versions WHERE text_state = 'pending'").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def wait_for_words(data_dir: str, limit: float = 120.0) -> float:
+    """Seconds until every upload's words are read, so none are read during the next idle run."""
+    started = time.monotonic()
+    while words_pending(data_dir) and time.monotonic() - started < limit:
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
 def sample_rss(pid: int, stop_event: threading.Event, out: list[int]) -> None:
     while not stop_event.is_set():
         out.append(rss_kb(pid))
@@ -109,6 +130,7 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="idle and loaded measurements, alternated")
+    parser.add_argument("--only", choices=("burst", "sustained"), help="one of the two loads (with its baseline)")
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -135,7 +157,9 @@ def main() -> None:
                     ("burst", forum_upload, 4, 0.1), ("burst to a plain sink (baseline)", sink_upload, 4, 0.1),
                     ("sustained", forum_upload, args.seconds, args.seconds - 1),
                     ("sustained to a plain sink (baseline)", sink_upload, args.seconds, args.seconds - 1)):
-                idle, loaded, idle_rss, peak_rss, round_seconds = [], [], [], [], []
+                if args.only and not mode.startswith(args.only):
+                    continue
+                idle, loaded, idle_rss, peak_rss, round_seconds, words = [], [], [], [], [], []
                 for _ in range(args.rounds):
                     idle_rss.append(rss_kb(server.pid))
                     idle.append(wrk(page, seconds, 32)[1])
@@ -150,15 +174,17 @@ def main() -> None:
                     stop_event.set()
                     sampler.join()
                     peak_rss.append(max(samples))
-                    time.sleep(3)  # the words of the last uploads are read before the next idle run
-                results[mode] = (idle, loaded, idle_rss, peak_rss, round_seconds)
+                    if target == forum_upload:
+                        words.append(wait_for_words(data))
+                    time.sleep(1)
+                results[mode] = (idle, loaded, idle_rss, peak_rss, round_seconds, words)
             loop.run_until_complete(session.close())
             loop.close()
         finally:
             stop([server, sink])
     print(f"{args.files} uploads of {args.mb} MB at once; thread page (20 posts, visitor) read with wrk,"
           f" 32 connections; {args.rounds} rounds, idle and loaded alternating")
-    for mode, (idle, loaded, idle_rss, peak_rss, round_seconds) in results.items():
+    for mode, (idle, loaded, idle_rss, peak_rss, round_seconds, words) in results.items():
         print(f"{mode}: {len(round_seconds)} upload round(s) of all {args.files} files, median"
               f" {statistics.median(round_seconds):.2f} s ({args.files * args.mb / statistics.median(round_seconds):.0f}"
               f" MB/s)")
@@ -168,6 +194,9 @@ def main() -> None:
         growth = [(peak - rest) / 1024 for peak, rest in zip(peak_rss, idle_rss)]
         print(f"  server memory idle {statistics.median(idle_rss) / 1024:.0f} MB; peak growth with the uploads:"
               f" {', '.join(f'{g:.1f}' for g in growth)} MB")
+        if words:
+            print(f"  every upload's words read (found by search) {', '.join(f'{w:.1f}' for w in words)} s after the"
+                  f" read with uploads ended")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from aiohttp import web
 from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, services_key
+from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, services_key, traffic_key
 from forum.live.hub import Hub
 from forum.mail import Mailer
 from forum.scheduler import Scheduler
@@ -21,6 +21,7 @@ from forum.web.middleware import (csrf_middleware, error_middleware, security_he
                                   site_menus_middleware)
 from forum.web.page_cache import PageCache, page_cache_middleware
 from forum.web.routes import setup_routes
+from forum.web.traffic import Traffic, traffic_middleware
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 def create_app(config: Config, *, clock=system_clock) -> web.Application:
     config = config.with_secret()
     app = web.Application(
-        middlewares=[error_middleware, session_middleware, page_cache_middleware, csrf_middleware,
+        middlewares=[traffic_middleware, error_middleware, session_middleware, page_cache_middleware, csrf_middleware,
                      site_menus_middleware],
         client_max_size=config.max_body_bytes,
     )
@@ -50,7 +51,8 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
 
     hub = Hub(app[services_key])
     app[hub_key] = hub
-    scheduler = Scheduler(app[services_key])
+    app[traffic_key] = Traffic()
+    scheduler = Scheduler(app[services_key], quiet_for=app[traffic_key].quiet_for)
     app[scheduler_key] = scheduler
 
     async def resources(app: web.Application):

@@ -253,6 +253,63 @@ async def test_the_words_inside_are_found_by_those_who_may_read_them(shelf, serv
     assert (await actors["visitor"].get("/api/v1/search?q=kabinet"))["results"]  # a text file
 
 
+async def _found(user, word: str) -> bool:
+    return bool((await user.get(f"/api/v1/search?q={word}&type=document"))["results"])
+
+
+async def _eventually_found(user, word: str, seconds: float) -> float:
+    started = time.monotonic()
+    while not await _found(user, word):
+        assert time.monotonic() - started < seconds, f"{word} not found within {seconds} s"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+async def test_words_are_read_once_the_server_is_quiet_or_after_a_bounded_wait(shelf, server, monkeypatch):
+    from forum import scheduler as scheduler_module
+    scheduler, insider, closed = server.app[scheduler_key], shelf["actors"]["insider"], shelf["closed"]["id"]
+    busy = True
+    monkeypatch.setattr(scheduler, "quiet_for", lambda: 0.0 if busy else 10.0)
+    await upload(insider, closed, pdf("Verslag kwartiermakers"), "kwartier.pdf")  # the commit wakes the reader
+    await asyncio.sleep(0.8)
+    assert not await _found(insider, "kwartiermakers")  # requests are being answered: it waits
+    busy = False
+    await _eventually_found(insider, "kwartiermakers", 10)
+    # a server that is never quiet still gets its documents' words, after the longest wait
+    busy = True
+    monkeypatch.setattr(scheduler_module, "WAIT_FOR_QUIET_SECONDS", 0.5)
+    await upload(insider, closed, pdf("Verslag dijkversterking"), "dijk.pdf")
+    assert await _eventually_found(insider, "dijkversterking", 10) >= 0.4
+
+
+async def test_only_requests_being_answered_make_the_server_busy(shelf, server):
+    from forum.keys import traffic_key
+    traffic, visitor = server.app[traffic_key], shelf["actors"]["visitor"]
+    await visitor.client.get("/")
+    assert traffic.in_flight == 0 and traffic.quiet_for() < 5
+    async with visitor.client.ws_connect("/api/v1/live") as socket:
+        await asyncio.sleep(0.3)
+        assert traffic.in_flight == 0 and traffic.quiet_for() >= 0.3  # an open socket is no request
+        await socket.close()
+    sent_first, go_on = asyncio.Event(), asyncio.Event()
+
+    async def body():  # an upload still arriving: its request is being answered
+        yield b"x" * 1024
+        sent_first.set()
+        await go_on.wait()
+        yield b"y" * 1024
+    posting = asyncio.create_task(visitor.client.post("/api/v1/login", data=body(),
+                                                      headers={"Content-Type": "application/json"}))
+    async with asyncio.timeout(10):
+        await sent_first.wait()
+        while traffic.in_flight == 0:
+            await asyncio.sleep(0.01)
+    assert traffic.quiet_for() == 0.0
+    go_on.set()
+    assert (await posting).status == 400
+    assert traffic.in_flight == 0
+
+
 async def test_a_hostile_file_cannot_stall_extraction(tmp_path):
     from forum.files import extract
     stream = zlib.compress(b"0 0 m " * 10_000_000, 9)   # ~60 MB of drawing once inflated, no xref
@@ -266,6 +323,21 @@ async def test_a_hostile_file_cannot_stall_extraction(tmp_path):
     assert time.monotonic() - started < 10
     assert not text   # nothing, in bounded time: killed, or nothing readable
     assert await extract.text_of(tmp_path / "missing.pdf", "application/pdf", timeout=3) is None
+
+
+def test_the_reader_of_words_limits_itself_before_it_opens_a_file():
+    import subprocess
+    import sys
+    from forum.files import extract, extract_child
+    probe = ("import os, resource, sys; sys.path.insert(0, sys.argv[1]); import extract_child as c;"
+             " c.limit_this_process(); print(resource.getrlimit(resource.RLIMIT_AS)[0],"
+             " resource.getrlimit(resource.RLIMIT_CPU)[0], os.sched_getscheduler(0) == os.SCHED_IDLE or os.nice(0))")
+    out = subprocess.run([sys.executable, "-I", "-c", probe, str(extract.CHILD.parent)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [str(extract_child.MEMORY_BYTES), str(extract_child.CPU_SECONDS), "True"]
+    # and the child run for a document is that script, which limits itself first
+    source = extract.CHILD.read_text()
+    assert source.index("limit_this_process()\n    text = extract(") > source.index('if __name__ == "__main__":')
 
 
 async def test_an_upload_broken_off_leaves_nothing(shelf, server, svc):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from forum.keys import scheduler_key, services_key
+from forum.keys import scheduler_key
 from tests.conftest import open_group, snapshot
 from tests.test_live import connect, next_frame, watch
 from tests.test_news import make_editor, moderated_group, page
