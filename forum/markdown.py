@@ -9,6 +9,8 @@ becomes a link the reader may choose to follow.
 """
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
@@ -40,6 +42,19 @@ def _image(self, tokens, idx, options, env) -> str:
 
 
 _md.add_render_rule("image", _image)
+
+ATTACHMENT_RE = re.compile(r"/documents/\d+(/download)?(\?version=\d+)?")
+
+
+def _link_open(self, tokens, idx, options, env) -> str:
+    """A link to one of the site's documents is an attachment, and looks like one."""
+    token = tokens[idx]
+    if ATTACHMENT_RE.fullmatch(str(token.attrGet("href") or "")):
+        token.attrSet("class", "attachment")
+    return self.renderToken(tokens, idx, options, env)
+
+
+_md.add_render_rule("link_open", _link_open)
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -76,6 +91,7 @@ def render_markdown(text: str) -> str:
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        allowed_classes={"a": {"attachment"}},
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow ugc noopener",
         strip_comments=True,

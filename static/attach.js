@@ -2,8 +2,8 @@
 // writer may add to, or "site"; data-attach-where names the form's select of a group or "site"
 // instead), a button uploads the chosen file to that library through the API and
 // puts its line in the text: a link, or an image with its description still to be typed
-// (selected, so typing replaces it). Without this script the library's page does the same:
-// upload there, and paste the line its document page gives.
+// (selected, so typing replaces it). Without this script the form's own file field
+// (macros.html, attach_field) sends the file with the text and the server adds the same line.
 (function () {
   "use strict";
   function libraryOf(box, form) {
@@ -18,6 +18,8 @@
     var token = form && form.querySelector("input[name=csrf_token]");
     if (!textarea || !token || !window.fetch || !window.FormData) return;
     var texts = box.dataset;
+    var plain = form.querySelector("[data-attach-nojs]");
+    if (plain) plain.remove();  // the button below does what the form's own file field did
     var picker = document.createElement("input");
     picker.type = "file";
     picker.hidden = true;

@@ -469,6 +469,20 @@ async def test_a_member_attaches_a_report_and_a_described_image_while_writing(si
             assert await anna.get_attribute("ol.posts img", "alt") == "De kaart van de regio"
             assert await anna.evaluate("document.querySelector('ol.posts img').naturalWidth") == 8
             assert await anna.is_visible("ol.posts a:has-text('verslag')")
+            # without JavaScript the reply form's own file field sends the file with the text
+            plain = await log_in(await browser.new_context(locale="nl-NL", java_script_enabled=False), base,
+                                 "anna@example.nl")
+            await plain.goto(anna.url)
+            assert await plain.locator("button.attach").count() == 0
+            notes = tmp_path / "notulen.txt"
+            notes.write_text("Notulen van het overleg.\n")
+            await plain.fill("#body-thread", "De notulen staan erbij.")
+            await plain.set_input_files("#attachment-thread", str(notes))
+            await plain.click("form.reply button[type=submit]")
+            await plain.wait_for_selector("ol.posts a:has-text('notulen')")
+            assert "De notulen staan erbij." in await plain.text_content("ol.posts")
+            # with it, that field gives way to the button
+            assert await anna.locator("#attachment-thread").count() == 0
             # an editor attaches to members-only site news: the file goes to the site's library, for members
             eva = await log_in(await browser.new_context(locale="nl-NL"), base, "eva@example.nl")
             await eva.goto(f"{base}/news/new")

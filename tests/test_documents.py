@@ -527,3 +527,148 @@ async def test_what_the_attacker_tried_second(shelf, svc, server, monkeypatch):
     zipped = svc.config.files_dir / "veel.docx"
     zipped.write_bytes(many.getvalue())
     assert sniff.content_type(zipped, zipped.read_bytes()[:4096], "veel.docx") is None
+
+
+def _writing(token: str, body: str, content: bytes | None = None, filename: str = "", **fields) -> aiohttp.FormData:
+    """A writing form as a browser without JavaScript sends it: token first, the file last."""
+    data = aiohttp.FormData()
+    data.add_field("csrf_token", token)
+    for name, value in {**fields, "body": body}.items():
+        data.add_field(name, value)
+    data.add_field("attachment", content if content is not None else b"", filename=filename,
+                   content_type="application/octet-stream")
+    return data
+
+
+async def _last_body(svc, thread_id: int) -> str:
+    async with svc.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT body FROM posts WHERE thread_id = ? ORDER BY id DESC LIMIT 1",
+                                           (thread_id,))
+    return rows[0][0]
+
+
+async def _named(user, group_id: int, filename: str) -> dict:
+    found = [d for d in (await user.get(f"/api/v1/groups/{group_id}/documents"))["documents"] if d["filename"] == filename]
+    assert len(found) == 1, filename
+    return found[0]
+
+
+async def test_without_javascript_a_file_goes_with_a_reply_or_a_new_discussion(shelf, svc):
+    from tests.test_pages import csrf_of
+    insider, closed = shelf["actors"]["insider"], shelf["closed"]["id"]
+    thread = (await insider.post(f"/api/v1/groups/{closed}/threads", {"title": "Verslagen", "body": "Hier de stukken."},
+                                 expect=201))["thread"]["id"]
+    html = await page(insider, f"/threads/{thread}")
+    assert 'enctype="multipart/form-data"' in html and 'type="file" id="attachment-thread" name="attachment"' in html
+    token = csrf_of(html)
+    response = await insider.client.post(f"/threads/{thread}/reply", data=_writing(
+        token, "Het verslag van dinsdag.", pdf("Verslag van dinsdag"), "verslag.pdf"), allow_redirects=False)
+    assert response.status == 303, await response.text()
+    doc = await _named(insider, closed, "verslag.pdf")
+    assert doc["group_id"] == closed
+    assert await _last_body(svc, thread) == f"Het verslag van dinsdag.\n\n[verslag](/documents/{doc['id']})"
+    # no file chosen: the browser still sends the empty field, and the reply is just the text
+    response = await insider.client.post(f"/threads/{thread}/reply", data=_writing(token, "Zonder bijlage."),
+                                         allow_redirects=False)
+    assert response.status == 303
+    assert await _last_body(svc, thread) == "Zonder bijlage."
+    # an image: its line comes back in the text to be described, the file already kept
+    response = await insider.client.post(f"/threads/{thread}/reply", data=_writing(token, "De kaart:", png(), "kaart.png"))
+    html = await response.text()
+    assert response.status == 422 and "Geef elke afbeelding een beschrijving" in html
+    image = await _named(insider, closed, "kaart.png")
+    line = f"![beschrijf wat erop staat](/documents/{image['id']}/download)"
+    assert image["image"] and f"De kaart:\n\n{line}</textarea>" in html
+    described = f"De kaart:\n\n![Kaart van de dijkring](/documents/{image['id']}/download)"
+    response = await insider.client.post(f"/threads/{thread}/reply", data=_writing(csrf_of(html), described),
+                                         allow_redirects=False)
+    assert response.status == 303
+    assert 'alt="Kaart van de dijkring"' in await page(insider, f"/threads/{thread}")
+    # a new discussion
+    new = f"/groups/{closed}/threads/new"
+    html = await page(insider, new)
+    assert 'enctype="multipart/form-data"' in html and 'name="attachment"' in html
+    response = await insider.client.post(new, data=_writing(csrf_of(html), "Zie de notulen.", docx("Notulen"),
+                                                            "notulen.docx", title="Notulen"), allow_redirects=False)
+    assert response.status == 303, await response.text()
+    started = int(response.headers["Location"].rsplit("/", 1)[1])
+    notes = await _named(insider, closed, "notulen.docx")
+    assert await _last_body(svc, started) == f"Zie de notulen.\n\n[notulen](/documents/{notes['id']})"
+
+
+async def test_a_refused_attachment_gives_the_text_back_and_changes_nothing(shelf, svc, server):
+    from tests.test_pages import csrf_of
+    insider, editor, closed = shelf["actors"]["insider"], shelf["actors"]["editor"], shelf["closed"]["id"]
+    thread = (await insider.post(f"/api/v1/groups/{closed}/threads", {"title": "Stukken", "body": "x"},
+                                 expect=201))["thread"]["id"]
+    await server.app[scheduler_key].run_once()
+    token = csrf_of(await page(insider, f"/threads/{thread}"))
+    before = await snapshot(svc)
+    for content, name, says in ((b"<html><script>alert(1)</script></html>", "rapport.pdf", "geen echt .pdf-bestand"),
+                                (b"x" * (LIMIT + 1), "groot.txt", "te groot"),
+                                (b"", "leeg.txt", "leeg")):
+        response = await insider.client.post(f"/threads/{thread}/reply", data=_writing(token, "Mijn getypte tekst",
+                                                                                      content, name))
+        html = await response.text()
+        assert response.status == 422, (name, response.status)
+        assert says in html and "Mijn getypte tekst</textarea>" in html and 'aria-invalid="true"' in html
+    assert await snapshot(svc) == before
+    # where nobody may add to a library (a site news item's comments), the file is refused, not posted
+    news = (await editor.post("/api/v1/news", {"title": "Werkconferentie", "body": "Kom ook"}, expect=201))["news"]
+    html = await page(insider, f"/news/{news['id']}")
+    assert 'name="attachment"' not in html
+    await server.app[scheduler_key].run_once()
+    before = await snapshot(svc)
+    response = await insider.client.post(f"/threads/{news['thread_id']}/reply",
+                                         data=_writing(csrf_of(html), "Met bijlage", pdf("Stiekem"), "stiekem.pdf"))
+    assert response.status == 422 and "Hier kunt u geen bestand toevoegen" in await response.text()
+    assert await snapshot(svc) == before
+    # and the form's token is checked before anything of the file is read
+    response = await insider.client.post(f"/threads/{thread}/reply", data=_writing("vals", "x", pdf("y"), "y.pdf"))
+    assert response.status == 403
+    assert await snapshot(svc) == before
+
+
+async def test_without_javascript_news_and_events_carry_files_into_their_library(shelf, svc, server):
+    from tests.test_pages import csrf_of
+    editor, moderator, insider = (shelf["actors"][who] for who in ("editor", "moderator", "insider"))
+    opened = shelf["open"]["id"]
+    html = await page(editor, "/news/new")
+    assert 'enctype="multipart/form-data"' in html and 'name="attachment"' in html
+    response = await editor.client.post("/news/new", data=_writing(
+        csrf_of(html), "Het programma van de dag.", pdf("Programma werkconferentie"), "programma.pdf", where="site",
+        title="Werkconferentie", summary="", kind="news", tags="", visibility="members", publish_at=""),
+        allow_redirects=False)
+    assert response.status == 303, await response.text()
+    news_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    programme = [d for d in (await editor.get("/api/v1/documents"))["documents"] if d["filename"] == "programma.pdf"][0]
+    assert programme["visibility"] == "members"  # members-only news: a members-only file
+    item = (await editor.get(f"/api/v1/news/{news_id}"))["news"]
+    assert f'href="/documents/{programme["id"]}"' in item["body_html"]
+    # editing it, a second file goes the same way
+    html = await page(editor, f"/news/{news_id}/edit")
+    response = await editor.client.post(f"/news/{news_id}/edit", data=_writing(
+        csrf_of(html), item["body"] if "body" in item else "Het programma van de dag.", b"naam;rol\n", "deelnemers.csv",
+        title="Werkconferentie", summary="", kind="news", tags="", visibility="members", publish_at=""),
+        allow_redirects=False)
+    assert response.status == 303, await response.text()
+    listed = [d for d in (await editor.get("/api/v1/documents"))["documents"] if d["filename"] == "deelnemers.csv"]
+    assert listed and listed[0]["visibility"] == "members"
+    # an event in a group: the file goes into that group's library, its line under the description
+    html = await page(moderator, f"/events/new?group_id={opened}")
+    response = await moderator.client.post("/events/new", data=_writing(
+        csrf_of(html), "", docx("Agenda van het overleg"), "agenda.docx", where=str(opened), title="Overleg",
+        description="Bespreking van de plannen.", starts_on="2027-06-04", starts_time="09:30", ends_on="", ends_time="",
+        location="", online_url="", capacity="", signup_deadline="", questions=""), allow_redirects=False)
+    assert response.status == 303, await response.text()
+    event_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    agenda = await _named(moderator, opened, "agenda.docx")
+    event = (await moderator.get(f"/api/v1/events/{event_id}"))["event"]
+    assert event["description"] == f"Bespreking van de plannen.\n\n[agenda](/documents/{agenda['id']})"
+    # a member who may not publish site news cannot put a file into the site's library that way
+    await server.app[scheduler_key].run_once()
+    before = await snapshot(svc)
+    response = await insider.client.post("/news/new", data=_writing(
+        csrf_of(await page(insider, "/groups")), "x", pdf("Stiekem"), "stiekem.pdf", where="site", title="x"))
+    assert response.status in (403, 422)
+    assert await snapshot(svc) == before

@@ -62,3 +62,12 @@ async def test_a_post_with_an_external_image_shows_a_link_on_the_thread_page(adm
     page = await response.text()
     assert response.status == 200
     assert 'href="https://evil.test/a.png"' in page and 'src="https://evil.test' not in page
+
+
+def test_links_to_the_sites_documents_are_marked_as_attachments_and_nothing_else_is():
+    html = render_markdown("[Rapport](/documents/12) [v2](/documents/12/download?version=2)"
+                           " [elders](https://example.org/documents/3) [bijna](/documents/1x)"
+                           ' <a class="attachment" href="https://example.org">rauw</a>')
+    assert len(re.findall(r'<a [^>]*class="attachment"', html)) == 2  # the raw HTML stays text
+    assert '<a href="/documents/12" class="attachment"' in html
+    assert '<a href="https://example.org/documents/3" rel' in html and '<a href="/documents/1x" rel' in html

@@ -35,6 +35,15 @@ def download_url(doc, version: int | None = None) -> str:
     return f"/documents/{doc['id']}/download" + (f"?version={version}" if version else "")
 
 
+def attachment_line(doc, describe: str) -> str:
+    """The Markdown that attaches a document to a text (static/attach.js writes the same): a
+    link, or for an image the image itself, its description `describe` still to be written."""
+    if doc["inline_ok"]:
+        return f"![{describe}]({download_url(doc)})"
+    title = doc["title"].replace("[", "").replace("]", "")
+    return f"[{title}](/documents/{doc['id']})"
+
+
 def document_out(doc) -> dict:
     return {
         "id": doc["id"], "title": doc["title"], "description": doc["description"], "filename": doc["filename"],

@@ -145,7 +145,10 @@ async def posted_form(request: web.Request):
 
 # Upload forms: their body is a file of up to FORUM_UPLOAD_MAX_MB, which must not be read into
 # memory to find the form's token. Their token is the form's first field (forum/web/uploads.py).
-STREAMED_UPLOAD_ROUTES = ("documents.upload", "library.upload", "document.version.upload")
+# So are the forms that write a text: without JavaScript the file to attach comes with the text.
+STREAMED_UPLOAD_ROUTES = ("documents.upload", "library.upload", "document.version.upload", "thread.new.submit",
+                          "thread.reply", "news.new.submit", "news.edit.submit", "events.new.submit",
+                          "event.edit.submit")
 
 
 def _streamed(request: web.Request) -> bool:

@@ -302,7 +302,7 @@ def page_routes() -> list[web.RouteDef]:
         p("/groups/{group_id}/members/{user_id}", groups.member_action, name="group.member"),
         p("/groups/{group_id}/invitations", groups.invite, name="group.invite"),
         g("/groups/{group_id}/threads/new", threads.new_form, name="thread.new"),
-        p("/groups/{group_id}/threads/new", threads.new_submit),
+        p("/groups/{group_id}/threads/new", threads.new_submit, name="thread.new.submit"),
         g("/threads/{thread_id}", threads.show, name="thread"),
         p("/threads/{thread_id}/reply", threads.reply, name="thread.reply"),
         g("/threads/{thread_id}/edit", threads.rename_form, name="thread.edit"),

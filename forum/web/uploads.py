@@ -4,9 +4,11 @@ For the pages' upload forms the CSRF field comes first and is checked before the
 (forum/web/middleware.py); the API sends its token in a header instead."""
 from __future__ import annotations
 
+from typing import Awaitable, Callable
+
 from aiohttp import BodyPartReader, web
 
-from forum.errors import BadRequest, N_, ServiceError
+from forum.errors import BadRequest, Forbidden, N_, ServiceError
 from forum.files import Upload
 from forum.keys import services_key, upload_key
 
@@ -27,11 +29,11 @@ async def _reader(request: web.Request):
     return reader
 
 
-async def _text(part: BodyPartReader) -> str:
+async def _text(part: BodyPartReader, max_bytes: int = MAX_FIELD) -> str:
     raw = bytearray()
     while chunk := await part.read_chunk(8192):  # however the field arrives, in one read or many
         raw += chunk
-        if len(raw) > MAX_FIELD:
+        if len(raw) > max_bytes:
             raise BadRequest(N_("Een veld van het formulier is te lang."))
     try:
         return raw.decode("utf-8")
@@ -54,9 +56,14 @@ async def csrf_field(request: web.Request) -> str | None:
         return None
 
 
-async def read_form(request: web.Request, file_field: str = "file") -> tuple[dict[str, str], Upload | None]:
+async def read_form(request: web.Request, file_field: str = "file", max_field: int = MAX_FIELD,
+                    accept_file: Callable[[dict[str, str]], Awaitable[bool]] | None = None,
+                    ) -> tuple[dict[str, str], Upload | None]:
     """(text fields, the received file or None). A refused file (too large, empty, not an
-    allowed type) raises the files room's error; whatever was stored meanwhile is removed."""
+    allowed type) raises the files room's error; whatever was stored meanwhile is removed.
+    `max_field`: bytes of one text field (a post's text is longer than a description).
+    `accept_file(fields read so far)` False: a chosen file is refused (403) before a byte of it
+    is read."""
     files = request.app[services_key].files
     reader = await _reader(request)
     fields: dict[str, str] = {}
@@ -71,6 +78,10 @@ async def read_form(request: web.Request, file_field: str = "file") -> tuple[dic
             if part.name == file_field and part.filename is not None:
                 if not part.filename:
                     continue  # a browser sends an empty part when no file was chosen: "choose one"
+                if accept_file is not None and not await accept_file(fields):
+                    error = Forbidden()
+                    error.form_values = fields
+                    raise error
                 if upload is not None:
                     raise BadRequest(N_("Stuur één bestand tegelijk."))
                 try:
@@ -79,7 +90,7 @@ async def read_form(request: web.Request, file_field: str = "file") -> tuple[dic
                     error.form_values = fields  # what was typed before the file: the form shows it again
                     raise
             elif part.name:
-                fields[part.name] = await _text(part)
+                fields[part.name] = await _text(part, max_field)
         raise BadRequest(N_("Het formulier heeft te veel velden."))
     except (ValueError, AssertionError):  # a broken multipart body
         if upload is not None:

@@ -5,16 +5,19 @@ be shown inline), its type as decided from its content, nosniff, and a CSP that 
 from __future__ import annotations
 
 import logging
+from typing import Callable
 from urllib.parse import quote
 
 from aiohttp import web
 
 from forum import policy
 from forum.errors import Invalid, N_, NotFound, ServiceError
+from forum.i18n import gettext
 from forum.files import sniff
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import documents, groups
+from forum.services.checks import MAX_BODY
 from forum.web.api import FOLDER_UNKNOWN, field_id, int_param, parse_id
 from forum.web.pages import form_of, my_groups, render, rerender
 from forum.web.uploads import read_form
@@ -78,6 +81,60 @@ def _at_file(error: ServiceError) -> ServiceError:
     if not error.fields:
         error.fields = {"file": (error.message, error.params) if error.params else error.message}
     return error
+
+
+MAX_TEXT_BYTES = 4 * MAX_BODY + 1024  # a text in an upload form (its length in characters is the service's check)
+ATTACH_REFUSED = N_("Hier kunt u geen bestand toevoegen. Zet het in de documenten van een groep en plaats de link.")
+
+
+async def form_with_attachment(request: web.Request, library: int | None | Callable[[dict], int | None],
+                               max_field: int, *, text: str = "body",
+                               visibility: str | None = None) -> tuple[dict[str, str], ServiceError | None]:
+    """(the posted form, a refusal or None) for a form that writes a Markdown text (field
+    `text`). A file chosen in it (the way without JavaScript: field "attachment", the form's
+    last) goes into a library and its line is added under the text, as the button of
+    static/attach.js would have put it there. `library`: a group's id, None for the site's, or
+    a function of the fields before the file naming one (a ServiceError: none). Into the site's
+    library it goes with the form's `visibility` (else the one given: members-only news keeps
+    its files to members). A refused file leaves the text as typed, with the refusal at the
+    file field (422), so the writer's words come back to them."""
+    if request.content_type != "multipart/form-data":
+        return await form_of(request), None
+    svc, actor = request.app[services_key], request[actor_key]
+    target: dict[str, int | None] = {}
+
+    async def accept(fields: dict[str, str]) -> bool:  # before a byte of the file is read
+        try:
+            group_id = library(fields) if callable(library) else library
+            await documents.require_may_upload(svc, actor, group_id)
+        except ServiceError:
+            return False
+        target["group_id"] = group_id
+        return True
+    fields: dict[str, str] = {}
+    try:
+        fields, upload = await read_form(request, file_field="attachment", max_field=max_field, accept_file=accept)
+        if upload is None:
+            return fields, None
+        doc = await documents.create(svc, actor, target["group_id"],
+                                     {"visibility": fields.get("visibility") or visibility or ""}, upload)
+    except ServiceError as error:
+        typed = getattr(error, "form_values", fields)
+        if error.status in (408, 413, 415, 422):  # what is wrong is the file: say so at its field
+            message = (error.message, error.params) if error.params else error.message
+            return typed, Invalid(fields={"attachment": error.fields.get("file", message)})
+        if error.status in (401, 403, 404):  # no library here this writer may add to (the form had no file field)
+            return typed, Invalid(ATTACH_REFUSED)
+        raise
+    before = fields.get(text, "").rstrip("\n")
+    line = documents.attachment_line(doc, gettext("beschrijf wat erop staat"))
+    return {**fields, text: f"{before}\n\n{line}" if before else line}, None
+
+
+def where_library(fields: dict[str, str]) -> int | None:
+    """The library a news item's or event's form publishes in: its "where" (the site, or a group)."""
+    where = fields.get("where", "site")
+    return None if where == "site" else field_id(where, "where")
 
 
 async def group_upload(request: web.Request) -> web.Response:

@@ -18,6 +18,7 @@ from forum.services import agenda, discussions, event_fields, groups, live, read
 from forum.web.api import field_id, int_param, parse_id
 from forum.web.api.events import STATUS_LABELS, attendees_csv
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
+from forum.web.pages.documents import MAX_TEXT_BYTES, form_with_attachment, where_library
 from forum.web.pages.threads import thread_context
 
 ANSWER_LABELS = {"going": N_("Ik kom"), "maybe": N_("Misschien"), "no": N_("Ik kom niet")}
@@ -230,10 +231,11 @@ async def new_form(request: web.Request) -> web.Response:
 
 async def new_submit(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
-    form = await form_of(request)
-    where = form.get("where", "site")
+    form, refused = await form_with_attachment(request, where_library, MAX_TEXT_BYTES, text="description")
     try:
-        group_id = None if where == "site" else field_id(where, "where")
+        if refused:
+            raise refused
+        group_id = where_library(form)
         event = await agenda.create(svc, actor, group_id=group_id,
                                     visibility=None if group_id else form.get("visibility", "public"),
                                     **_fields_of(form))
@@ -252,9 +254,13 @@ async def edit_form(request: web.Request) -> web.Response:
 async def edit_submit(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     event_id = int_param(request, "event_id")
-    form = await form_of(request)
     event = await agenda.get(svc, actor, event_id)
+    policy.require(actor, Action.EDIT_EVENT, event)  # before a byte of a file is read
+    form, refused = await form_with_attachment(request, event["group_id"], MAX_TEXT_BYTES, text="description",
+                                               visibility=event["visibility"])
     try:
+        if refused:
+            raise refused
         event = await agenda.update(svc, actor, event_id, **_fields_of(form))
     except ServiceError as error:
         return rerender(request, "event_form.html", _form_error(error, form),
@@ -336,11 +342,11 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/events", index, name="events"),
         web.get("/events/new", new_form, name="events.new"),
-        web.post("/events/new", new_submit),
+        web.post("/events/new", new_submit, name="events.new.submit"),
         web.get(r"/events/{event_id:\d+}", show, name="event"),
         web.post(r"/events/{event_id:\d+}/rsvp", rsvp, name="event.rsvp"),
         web.get(r"/events/{event_id:\d+}/edit", edit_form, name="event.edit"),
-        web.post(r"/events/{event_id:\d+}/edit", edit_submit),
+        web.post(r"/events/{event_id:\d+}/edit", edit_submit, name="event.edit.submit"),
         web.post(r"/events/{event_id:\d+}/state", change_state, name="event.state"),
         web.get(r"/events/{event_id:\d+}/cancel", confirm_form, name="event.cancel"),
         web.get(r"/events/{event_id:\d+}/delete", confirm_form, name="event.delete"),

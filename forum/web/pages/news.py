@@ -15,6 +15,7 @@ from forum.policy import Action
 from forum.services import discussions, groups, live, news, reading
 from forum.web.api import field_id, int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
+from forum.web.pages.documents import MAX_TEXT_BYTES, form_with_attachment, where_library
 from forum.web.pages.threads import thread_context
 
 KIND_LABELS = {"news": N_("Nieuws"), "interview": N_("Interview"), "report": N_("Verslag"), "blog": N_("Blog")}
@@ -105,10 +106,11 @@ async def new_form(request: web.Request) -> web.Response:
 
 async def new_submit(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
-    form = await form_of(request)
-    where = form.get("where", "site")
+    form, refused = await form_with_attachment(request, where_library, MAX_TEXT_BYTES)
     try:
-        group_id = None if where == "site" else field_id(where, "where")
+        if refused:
+            raise refused
+        group_id = where_library(form)
         item = await news.create(
             svc, actor, title=form.get("title", ""), summary=form.get("summary", ""), body=form.get("body", ""),
             kind=form.get("kind", "news"), tags=_tags(form), group_id=group_id,
@@ -132,9 +134,12 @@ async def edit_form(request: web.Request) -> web.Response:
 async def edit_submit(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     news_id = int_param(request, "news_id")
-    form = await form_of(request)
     item = await news.get(svc, actor, news_id)
+    policy.require(actor, Action.EDIT_NEWS, item)  # before a byte of a file is read
+    form, refused = await form_with_attachment(request, item["group_id"], MAX_TEXT_BYTES, visibility=item["visibility"])
     try:
+        if refused:
+            raise refused
         publish_at = form.get("publish_at") or None
         if news.state_of(item) == "published":  # the field is shown, not changeable, once it is out
             publish_at = None
@@ -183,10 +188,10 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/news", index, name="news"),
         web.get("/news/new", new_form, name="news.new"),
-        web.post("/news/new", new_submit),
+        web.post("/news/new", new_submit, name="news.new.submit"),
         web.get("/news/{news_id}", show, name="news.item"),
         web.get("/news/{news_id}/edit", edit_form, name="news.edit"),
-        web.post("/news/{news_id}/edit", edit_submit),
+        web.post("/news/{news_id}/edit", edit_submit, name="news.edit.submit"),
         web.post("/news/{news_id}/state", change_state, name="news.state"),
         web.get("/news/{news_id}/delete", delete_form, name="news.delete"),
         web.get("/news/{news_id}/revisions", revisions, name="news.revisions"),

@@ -15,6 +15,7 @@ from forum.services import discussions, groups, live, news as news_service, read
 from forum.web.api import int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
+from forum.web.pages.documents import MAX_TEXT_BYTES, form_with_attachment
 from forum.web.templating import fragment
 
 INDENT_CAP = 6  # deeper replies stay at this indent, with an "in reply to NAME" link
@@ -167,8 +168,11 @@ async def new_form(request: web.Request) -> web.Response:
 async def new_submit(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     group_id = int_param(request, "group_id")
-    form = await form_of(request)
+    policy.require(actor, Action.START_THREAD, await groups.get_group(svc, actor, group_id))  # before a file is read
+    form, refused = await form_with_attachment(request, group_id, MAX_TEXT_BYTES)
     try:
+        if refused:
+            raise refused
         thread, _ = await discussions.start_thread(svc, actor, group_id, title=form.get("title", ""),
                                                    body=form.get("body", ""))
     except ServiceError as error:
@@ -229,10 +233,14 @@ async def moderate(request: web.Request) -> web.Response:
 async def reply(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     thread_id = int_param(request, "thread_id")
-    form = await form_of(request)
+    thread, _, _ = await discussions.thread_with_posts(svc, actor, thread_id)
+    policy.require(actor, Action.REPLY, thread)  # before a byte of a file is read
+    form, refused = await form_with_attachment(request, thread["group_id"], MAX_TEXT_BYTES)
     parent = form.get("parent_id", "")
     parent_id = parse_id(parent)
     try:
+        if refused:
+            raise refused
         post = await discussions.reply(svc, actor, thread_id, body=form.get("body", ""), parent_id=parent_id)
     except ServiceError as error:
         if error.status not in (409, 422):
