@@ -15,6 +15,7 @@ session_hash_key = web.RequestKey("session_hash", object)  # str, or None for vi
 csrf_token_key = web.RequestKey("csrf_token", str)
 personal_page_key = web.RequestKey("personal_page", bool)
 page_ignores_key = web.RequestKey("page_ignores", str)  # an area (forum/db.py) the page shows nothing of
+page_valid_until_key = web.RequestKey("page_valid_until", str)  # ISO time: what the page shows changes then
 site_menus_key = web.RequestKey("site_menus", dict)  # the site's own pages in the header and footer menus  # the page shows something of this visitor's
 new_anon_cookie_key = web.RequestKey("new_anon_cookie", object)  # str to set on the response, or None
 upload_key = web.RequestKey("upload", object)  # an upload form's multipart reader, its CSRF field read

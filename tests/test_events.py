@@ -508,3 +508,22 @@ async def test_followers_of_a_group_hear_of_its_new_events_once_they_are_on_the_
     await server.app[scheduler_key].run_once()
     outsider_notes = (await actors["member"].get("/api/v1/notifications"))["notifications"]
     assert all(n["kind"] != "event_new" for n in outsider_notes)   # not a follower: nothing
+
+
+async def test_visitors_copies_of_agenda_pages_change_when_the_clock_says_so(admin, anonymous, clock):
+    # the clock stands at 28 November 2026, 09:00 UTC (10:00 in the Netherlands)
+    event = await make_event(admin, title="Werkconferentie", starts_at="2026-11-28T12:00", ends_at="2026-11-28T14:00")
+    visitor, other = await anonymous(), await anonymous()
+    assert "al begonnen" not in await page(visitor, f"/events/{event['id']}")
+    assert "Werkconferentie" in await page(visitor, "/events")
+    month = await page(visitor, "/events?view=month&month=2026-11")
+    assert month.count('aria-current="date"') == 1 and '<td class=" today" aria-current="date">' in month
+    assert "Werkconferentie" not in await page(visitor, "/events?when=past")
+    clock.advance(hours=2, minutes=30)  # it began; nothing was written meanwhile
+    assert "Deze activiteit is al begonnen" in await page(other, f"/events/{event['id']}")
+    clock.advance(hours=2)  # it ended: the agenda's upcoming list lets it go, the past one has it
+    assert "Werkconferentie" not in await page(visitor, "/events")
+    assert "Werkconferentie" in await page(visitor, "/events?when=past")
+    clock.advance(hours=12)  # 29 November in the Netherlands: the month view marks the new day
+    month_after = await page(other, "/events?view=month&month=2026-11")
+    assert month_after != month and month_after.count('aria-current="date"') == 1

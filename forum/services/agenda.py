@@ -49,6 +49,14 @@ def signup_closes_at(event) -> str:
     return event["signup_deadline"] or event["starts_at"]
 
 
+def next_change(events, now: str) -> str | None:
+    """The first moment after `now` at which a page showing these events changes by the clock
+    alone: one begins (sign-up ends), its sign-up closes, or it ends (it moves to the past)."""
+    moments = [moment for event in events
+               for moment in (event["starts_at"], signup_closes_at(event), event["ends_at"]) if moment > now]
+    return min(moments, default=None)
+
+
 def event_out(event, *, place: bool, rsvp=None) -> dict:
     """An event as a reader sees it; `place`: whether the location and link are theirs to see
     (policy.sees_event_place)."""

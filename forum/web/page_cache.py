@@ -4,7 +4,9 @@ Most readers of a public forum are not logged in, and they all see the same page
 and language. A page that shows a form carries that visitor's token (forum/web/csrf.py) and
 is never kept; the rest carry nothing personal.
 Such pages are kept in a GenerationCache, so any commit makes them be rendered afresh (one
-confined to an area the page says it shows nothing of, page_ignores_key, leaves it); and
+confined to an area the page says it shows nothing of, page_ignores_key, leaves it), and so
+does the clock reaching a moment the page says it changes at (valid_until: an event begins,
+its sign-up closes, a day ends in the month view); and
 when many visitors ask for the same page at once after a write, one renders it and the others
 wait for that render instead of all doing the same work.
 """
@@ -17,13 +19,26 @@ from aiohttp import web
 from forum.cache import GenerationCache
 from forum.db import AREAS
 from forum.i18n import current_locale
-from forum.keys import actor_key, new_anon_cookie_key, page_cache_key, page_ignores_key, personal_page_key
+from forum.keys import (actor_key, new_anon_cookie_key, page_cache_key, page_ignores_key, page_valid_until_key,
+                        personal_page_key, services_key)
 
 
 class PageCache(GenerationCache):
     def __init__(self, db, max_entries: int):
         super().__init__(db, max_entries)
         self.rendering: dict[tuple, asyncio.Future] = {}
+
+
+def valid_until(request: web.Request, moment: str | None) -> None:
+    """What this page shows changes at `moment` (an ISO time in UTC, as stored), whatever is
+    written before: a visitor's copy is not served from then on."""
+    if moment is not None:
+        known = request.get(page_valid_until_key)
+        request[page_valid_until_key] = moment if known is None else min(known, moment)
+
+
+def _now(request: web.Request) -> str:
+    return request.app[services_key].now()
 
 
 def _html(body: bytes) -> web.Response:
@@ -47,9 +62,11 @@ async def page_cache_middleware(request: web.Request, handler):
     if cache.max_entries == 0:
         return await handler(request)
     key = (request.path_qs, current_locale())
-    body = cache.get(key)
-    if body is not None:
-        return _html(body)
+    kept = cache.get(key)
+    if kept is not None:
+        body, until = kept
+        if until is None or _now(request) < until:
+            return _html(body)
     in_progress = cache.rendering.get(key)
     if in_progress is not None:
         body = await asyncio.shield(in_progress)
@@ -66,7 +83,7 @@ async def page_cache_middleware(request: web.Request, handler):
         if _shareable(request, response):
             shared = response.body
             ignoring = request.get(page_ignores_key)
-            cache.put(key, shared, generations[ignoring], ignoring=ignoring)
+            cache.put(key, (shared, request.get(page_valid_until_key)), generations[ignoring], ignoring=ignoring)
         return response
     finally:
         del cache.rendering[key]

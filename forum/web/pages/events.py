@@ -14,12 +14,13 @@ from forum import policy
 from forum.errors import Invalid, N_, NotFound, ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import agenda, discussions, event_fields, groups, live, reading, signups
+from forum.services import agenda, discussions, event_fields, groups, iso, live, reading, signups
 from forum.web.api import field_id, int_param, parse_id
 from forum.web.api.events import STATUS_LABELS, attendees_csv
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
 from forum.web.pages.documents import MAX_TEXT_BYTES, form_with_attachment, where_library
 from forum.web.pages.threads import thread_context
+from forum.web.page_cache import valid_until
 
 ANSWER_LABELS = {"going": N_("Ik kom"), "maybe": N_("Misschien"), "no": N_("Ik kom niet")}
 
@@ -71,6 +72,10 @@ async def index(request: web.Request) -> web.Response:
                        if next_cursor else None)
     context["statuses"] = await agenda.my_statuses(svc, actor, context["events"])
     context["base_query"] = urlencode(base)
+    # past events gain one whenever any event ends, which this page does not know of: not kept
+    valid_until(request, svc.now() if context["past"] else agenda.next_change(context["events"], svc.now()))
+    if context["view"] == "month":  # "today" is marked
+        valid_until(request, iso(event_fields.midnight(context["today"] + timedelta(days=1))))
     return render(request, "events.html", context)
 
 
@@ -130,6 +135,7 @@ async def _item_context(request: web.Request, event, *, reply_to: str = "", valu
 async def show(request: web.Request) -> web.Response:
     event = await agenda.get(request.app[services_key], request[actor_key], int_param(request, "event_id"))
     context = await _item_context(request, event, reply_to=request.query.get("reply_to", ""))
+    valid_until(request, agenda.next_change([event], request.app[services_key].now()))
     return render(request, "event.html", context)
 
 

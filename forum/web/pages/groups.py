@@ -13,6 +13,7 @@ from forum.services import agenda, discussions, groups, invitations, live, news,
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
+from forum.web.page_cache import valid_until
 from forum.web.templating import fragment
 
 
@@ -76,6 +77,7 @@ async def show(request: web.Request) -> web.Response:
         context["events"], more = await agenda.listing(svc, actor, group_id=group_id, limit=GROUP_PAGE_EVENTS)
         context["more_events"] = more is not None
         context["event_statuses"] = await agenda.my_statuses(svc, actor, context["events"])
+        valid_until(request, agenda.next_change(context["events"], svc.now()))  # one ends: it leaves the list
     context["may_publish_news"] = policy.can(actor, Action.PUBLISH_NEWS, group)
     context["may_create_event"] = policy.can(actor, Action.CREATE_EVENT, group)
     return render(request, "group.html", context)
