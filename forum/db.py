@@ -39,7 +39,7 @@ PRAGMAS = (
 READER_CACHE_KIB = 32 * 1024
 
 # Areas a write may declare itself confined to (Database.write(only=…)), with the tables such a
-# write may change; tests/test_cache_areas.py holds every confined write to its list. Besides its
+# write may change; tests/test_caches.py holds every confined write to its list. Besides its
 # own tables a write records itself in the shared logs: the audit log, the search index, and the
 # event log (on its own channels, so a page cached with an older last event id only makes its
 # live client replay events of channels it does not watch).

@@ -77,16 +77,19 @@ class Scheduler:
             self._extracting = asyncio.create_task(self._extract(), name="extract documents")
 
     async def _extract(self) -> None:
+        # the longest wait counts from the moment words were first waiting, not per document:
+        # past it the queue is read through, however busy the server (else a steady stream of
+        # requests would let one document through a minute, and uploads pile up behind it)
+        deadline = time.monotonic() + WAIT_FOR_QUIET_SECONDS
         try:
             while not self._stopping and await documents.has_pending_text(self.svc):
-                await self._wait_for_quiet()
+                await self._wait_for_quiet(deadline)
                 if self._stopping or not await documents.extract_pending(self.svc, limit=1):
                     return
         except Exception:
             log.exception("reading documents' words failed")
 
-    async def _wait_for_quiet(self) -> None:
-        deadline = time.monotonic() + WAIT_FOR_QUIET_SECONDS
+    async def _wait_for_quiet(self, deadline: float) -> None:
         while not self._stopping and time.monotonic() < deadline:
             quiet = self.quiet_for()
             if quiet >= QUIET_SECONDS:

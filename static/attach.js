@@ -38,6 +38,12 @@
     picker.addEventListener("change", function () {
       var file = picker.files[0];
       if (!file) return;
+      var later = form.querySelector("input[name=publish_at]");
+      if (box.hasAttribute("data-attach-not-yet") || (later && later.value)) {
+        status.textContent = texts.attachLater;  // a file in the library is found before the news appears
+        picker.value = "";
+        return;
+      }
       var data = new FormData();
       var audience = form.querySelector("input[name=visibility]:checked");
       if (audience && audience.value !== "group") data.append("visibility", audience.value);  // members-only news: members-only file

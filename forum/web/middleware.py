@@ -6,6 +6,7 @@ import logging
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from forum.errors import BadRequest, N_, ServiceError
 from forum.limits import TooManyRequests
@@ -139,7 +140,7 @@ async def posted_form(request: web.Request):
         return await request.post()
     except web.HTTPRequestEntityTooLarge:
         raise
-    except (ValueError, AssertionError, LookupError, UnicodeDecodeError):
+    except (ValueError, AssertionError, LookupError, UnicodeDecodeError, HttpProcessingError):
         raise BadRequest(N_("Het formulier kon niet worden gelezen."))
 
 

@@ -7,6 +7,11 @@ from __future__ import annotations
 from typing import Awaitable, Callable
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+
+# What a broken multipart body raises as aiohttp reads it (a part's header that is no header is
+# an HttpProcessingError, not a ValueError)
+BROKEN = (ValueError, AssertionError, KeyError, HttpProcessingError)
 
 from forum.errors import BadRequest, Forbidden, N_, ServiceError
 from forum.files import Upload
@@ -23,7 +28,7 @@ async def _reader(request: web.Request):
     if reader is None:
         try:
             reader = await request.multipart()
-        except (ValueError, AssertionError, KeyError):
+        except BROKEN:
             raise BadRequest(N_("Het formulier kon niet worden gelezen."))
         request[upload_key] = reader
     return reader
@@ -46,13 +51,13 @@ async def csrf_field(request: web.Request) -> str | None:
     try:
         reader = await _reader(request)
         part = await reader.next()
-    except (ValueError, AssertionError, KeyError, BadRequest, ConnectionError):
+    except (*BROKEN, BadRequest, ConnectionError):
         return None
     if not isinstance(part, BodyPartReader) or part.name != "csrf_token":
         return None
     try:
         return await _text(part)
-    except (ValueError, AssertionError, BadRequest, ConnectionError):
+    except (*BROKEN, BadRequest, ConnectionError):
         return None
 
 
@@ -92,7 +97,7 @@ async def read_form(request: web.Request, file_field: str = "file", max_field: i
             elif part.name:
                 fields[part.name] = await _text(part, max_field)
         raise BadRequest(N_("Het formulier heeft te veel velden."))
-    except (ValueError, AssertionError):  # a broken multipart body
+    except BROKEN:  # a broken multipart body
         if upload is not None:
             upload.discard()
         raise BadRequest(N_("Het formulier kon niet worden gelezen."))

@@ -5,7 +5,7 @@ be shown inline), its type as decided from its content, nosniff, and a CSP that 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
@@ -83,47 +83,64 @@ def _at_file(error: ServiceError) -> ServiceError:
     return error
 
 
+NOT_BEFORE_PUBLISHED = N_("Een bericht dat later verschijnt, krijgt zijn bijlagen als het verschenen is: een bestand in"
+                          " de documenten is daar meteen te vinden, eerder dan het bericht.")
 MAX_TEXT_BYTES = 4 * MAX_BODY + 1024  # a text in an upload form (its length in characters is the service's check)
 ATTACH_REFUSED = N_("Hier kunt u geen bestand toevoegen. Zet het in de documenten van een groep en plaats de link.")
 
 
 async def form_with_attachment(request: web.Request, library: int | None | Callable[[dict], int | None],
-                               max_field: int, *, text: str = "body",
-                               visibility: str | None = None) -> tuple[dict[str, str], ServiceError | None]:
+                               max_field: int, *, text: str = "body", visibility: str | None = None,
+                               may_publish: Callable[[int | None, dict], Awaitable[None]] | None = None,
+                               ) -> tuple[dict[str, str], ServiceError | None]:
     """(the posted form, a refusal or None) for a form that writes a Markdown text (field
     `text`). A file chosen in it (the way without JavaScript: field "attachment", the form's
     last) goes into a library and its line is added under the text, as the button of
     static/attach.js would have put it there. `library`: a group's id, None for the site's, or
-    a function of the fields before the file naming one (a ServiceError: none). Into the site's
+    a function of the form's fields naming one (a ServiceError: none). `may_publish(group id,
+    fields)` raises when the writer may not publish there at all (then no file of theirs is kept
+    either), or not with a file (an error at "attachment" says why).
+    Both are asked before a byte of the file is read, and again of the whole form after it (a
+    field sent twice or after the file must not move the file elsewhere). Into the site's
     library it goes with the form's `visibility` (else the one given: members-only news keeps
     its files to members). A refused file leaves the text as typed, with the refusal at the
     file field (422), so the writer's words come back to them."""
     if request.content_type != "multipart/form-data":
         return await form_of(request), None
     svc, actor = request.app[services_key], request[actor_key]
-    target: dict[str, int | None] = {}
 
-    async def accept(fields: dict[str, str]) -> bool:  # before a byte of the file is read
+    async def target(fields: dict[str, str]) -> int | None:
+        group_id = library(fields) if callable(library) else library
+        if may_publish is not None:
+            await may_publish(group_id, fields)
+        await documents.require_may_upload(svc, actor, group_id)
+        return group_id
+
+    async def accept(fields: dict[str, str]) -> bool:
         try:
-            group_id = library(fields) if callable(library) else library
-            await documents.require_may_upload(svc, actor, group_id)
+            await target(fields)
         except ServiceError:
             return False
-        target["group_id"] = group_id
         return True
     fields: dict[str, str] = {}
+    upload = None
     try:
         fields, upload = await read_form(request, file_field="attachment", max_field=max_field, accept_file=accept)
         if upload is None:
             return fields, None
-        doc = await documents.create(svc, actor, target["group_id"],
+        group_id = await target(fields)
+        doc = await documents.create(svc, actor, group_id,
                                      {"visibility": fields.get("visibility") or visibility or ""}, upload)
     except ServiceError as error:
+        if upload is not None:
+            upload.discard()  # (create discards what it refuses; a refused target had not reached it)
         typed = getattr(error, "form_values", fields)
-        if error.status in (408, 413, 415, 422):  # what is wrong is the file: say so at its field
+        if "attachment" in error.fields:
+            return typed, Invalid(fields={"attachment": error.fields["attachment"]})
+        if error.status in (408, 413, 415, 422) and not error.fields.keys() - {"file"}:  # the file is wrong
             message = (error.message, error.params) if error.params else error.message
             return typed, Invalid(fields={"attachment": error.fields.get("file", message)})
-        if error.status in (401, 403, 404):  # no library here this writer may add to (the form had no file field)
+        if error.status in (401, 403, 404, 422):  # no library here this writer may add to
             return typed, Invalid(ATTACH_REFUSED)
         raise
     before = fields.get(text, "").rstrip("\n")

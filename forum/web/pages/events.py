@@ -237,7 +237,10 @@ async def new_form(request: web.Request) -> web.Response:
 
 async def new_submit(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
-    form, refused = await form_with_attachment(request, where_library, MAX_TEXT_BYTES, text="description")
+    async def may_create(group_id: int | None, fields: dict) -> None:  # (a member's proposal counts)
+        policy.require(actor, Action.CREATE_EVENT, await groups.target_group(svc, actor, group_id))
+    form, refused = await form_with_attachment(request, where_library, MAX_TEXT_BYTES, text="description",
+                                               may_publish=may_create)
     try:
         if refused:
             raise refused

@@ -15,7 +15,7 @@ from forum.policy import Action
 from forum.services import discussions, groups, live, news, reading
 from forum.web.api import field_id, int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
-from forum.web.pages.documents import MAX_TEXT_BYTES, form_with_attachment, where_library
+from forum.web.pages.documents import MAX_TEXT_BYTES, NOT_BEFORE_PUBLISHED, form_with_attachment, where_library
 from forum.web.pages.threads import thread_context
 
 KIND_LABELS = {"news": N_("Nieuws"), "interview": N_("Interview"), "report": N_("Verslag"), "blog": N_("Blog")}
@@ -106,7 +106,11 @@ async def new_form(request: web.Request) -> web.Response:
 
 async def new_submit(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
-    form, refused = await form_with_attachment(request, where_library, MAX_TEXT_BYTES)
+    async def may_publish(group_id: int | None, fields: dict) -> None:
+        policy.require(actor, Action.PUBLISH_NEWS, await groups.target_group(svc, actor, group_id))
+        if fields.get("publish_at"):  # to appear later: its file would be found before it
+            raise Invalid(fields={"attachment": NOT_BEFORE_PUBLISHED})
+    form, refused = await form_with_attachment(request, where_library, MAX_TEXT_BYTES, may_publish=may_publish)
     try:
         if refused:
             raise refused
@@ -136,7 +140,11 @@ async def edit_submit(request: web.Request) -> web.Response:
     news_id = int_param(request, "news_id")
     item = await news.get(svc, actor, news_id)
     policy.require(actor, Action.EDIT_NEWS, item)  # before a byte of a file is read
-    form, refused = await form_with_attachment(request, item["group_id"], MAX_TEXT_BYTES, visibility=item["visibility"])
+    async def not_before_published(group_id: int | None, fields: dict) -> None:
+        if news.state_of(item) != "published":  # to appear later, or withdrawn: its file would be found
+            raise Invalid(fields={"attachment": NOT_BEFORE_PUBLISHED})
+    form, refused = await form_with_attachment(request, item["group_id"], MAX_TEXT_BYTES, visibility=item["visibility"],
+                                               may_publish=not_before_published)
     try:
         if refused:
             raise refused
