@@ -66,7 +66,8 @@
                              : "[" + doc.title.replace(/[\[\]]/g, "") + "](" + doc.url + ")";
         var at = textarea.selectionEnd || textarea.value.length;
         var before = textarea.value.slice(0, at), after = textarea.value.slice(at);
-        var gap = before && !/\n$/.test(before) ? "\n" : "";
+        // a paragraph of its own, as the server puts it without this script
+        var gap = !before || /\n\n$/.test(before) ? "" : /\n$/.test(before) ? "\n" : "\n\n";
         textarea.value = before + gap + line + "\n" + after;
         textarea.focus();
         if (doc.image) {  // the description is the writer's to give: selected, typing replaces it

@@ -585,7 +585,9 @@ async def test_without_javascript_a_file_goes_with_a_reply_or_a_new_discussion(s
     # an image: its line comes back in the text to be described, the file already kept
     response = await insider.client.post(f"/threads/{thread}/reply", data=_writing(token, "De kaart:", png(), "kaart.png"))
     html = await response.text()
-    assert response.status == 422 and "Geef elke afbeelding een beschrijving" in html
+    assert response.status == 422 and "Uw afbeelding staat nu in de tekst" in html
+    assert 'action="/threads/%d/reply#reply"' % thread in html  # it opens at the form, its mistake announced
+    assert html.index('role="alert"') > html.index('<form method="post" action="/threads/%d/reply#reply"' % thread)
     image = await _named(insider, closed, "kaart.png")
     line = f"![beschrijf wat erop staat](/documents/{image['id']}/download)"
     assert image["image"] and f"De kaart:\n\n{line}</textarea>" in html

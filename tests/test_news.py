@@ -132,7 +132,7 @@ async def test_comments_are_a_thread_with_replies_mentions_and_live_updates(worl
     notes = (await editor.get("/api/v1/notifications?unread=1"))["notifications"]
     assert [n["kind"] for n in notes] == ["mention"]
     html = await page(member, f"/news/{item['id']}")
-    assert "Mooi werk" in html and "Dank!" in html and f'action="/threads/{item["thread_id"]}/reply"' in html
+    assert "Mooi werk" in html and "Dank!" in html and f'action="/threads/{item["thread_id"]}/reply#reply"' in html
     assert (await member.get(f"/api/v1/news/{item['id']}"))["news"]["comment_count"] == 2
     # the comment thread's own address leads to the item, and it is no discussion of a group
     response = await member.client.get(f"/threads/{item['thread_id']}?view=chronological", allow_redirects=False)

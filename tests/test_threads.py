@@ -227,7 +227,7 @@ async def test_authors_rename_and_moderators_lock_and_pin(admin, make_user, anon
     assert refused["error"]["code"] == "forbidden"
     await admin.post(f"/api/v1/threads/{tid}/posts", {"body": "als moderator"}, expect=201)
     page = await (await member.client.get(f"/threads/{tid}")).text()
-    assert "Deze discussie is gesloten" in page and 'action="/threads/%d/reply"' % tid not in page
+    assert "Deze discussie is gesloten" in page and 'action="/threads/%d/reply#reply"' % tid not in page
     await admin.patch(f"/api/v1/threads/{tid}", {"locked": False})
     await member.post(f"/api/v1/threads/{tid}/posts", {"body": "weer open"}, expect=201)
 

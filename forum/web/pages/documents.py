@@ -83,6 +83,8 @@ def _at_file(error: ServiceError) -> ServiceError:
     return error
 
 
+DESCRIBE_IMAGE = N_("Uw afbeelding staat nu in de tekst. Vervang ‘%(placeholder)s’ door een korte beschrijving van wat"
+                    " erop te zien is, voor wie haar niet kan zien, en plaats het dan. Kies het bestand niet opnieuw.")
 NOT_BEFORE_PUBLISHED = N_("Een bericht dat later verschijnt, krijgt zijn bijlagen als het verschenen is: een bestand in"
                           " de documenten is daar meteen te vinden, eerder dan het bericht.")
 MAX_TEXT_BYTES = 4 * MAX_BODY + 1024  # a text in an upload form (its length in characters is the service's check)
@@ -144,8 +146,12 @@ async def form_with_attachment(request: web.Request, library: int | None | Calla
             return typed, Invalid(ATTACH_REFUSED)
         raise
     before = fields.get(text, "").rstrip("\n")
-    line = documents.attachment_line(doc, gettext("beschrijf wat erop staat"))
-    return {**fields, text: f"{before}\n\n{line}" if before else line}, None
+    placeholder = gettext("beschrijf wat erop staat")
+    line = documents.attachment_line(doc, placeholder)
+    fields = {**fields, text: f"{before}\n\n{line}" if before else line}
+    if doc["inline_ok"]:  # shown in the text: the writer describes it first (the file is kept meanwhile)
+        return fields, Invalid(fields={text: (DESCRIBE_IMAGE, {"placeholder": placeholder})})
+    return fields, None
 
 
 def where_library(fields: dict[str, str]) -> int | None:
