@@ -527,3 +527,30 @@ async def test_visitors_copies_of_agenda_pages_change_when_the_clock_says_so(adm
     clock.advance(hours=12)  # 29 November in the Netherlands: the month view marks the new day
     month_after = await page(other, "/events?view=month&month=2026-11")
     assert month_after != month and month_after.count('aria-current="date"') == 1
+
+
+async def test_a_declined_proposal_tells_its_proposer_why(world, make_user):
+    from tests.test_pages import csrf_of
+    moderator, proposer = world["actors"]["moderator"], world["actors"]["insider"]
+    group = world["open"]  # members may propose there
+    proposal = await make_event(proposer, title="Fietstocht langs de dijk", group_id=group["id"])
+    assert proposal["status"] == "proposed"
+    html = await page(moderator, f"/events/{proposal['id']}")
+    assert "Afwijzen</a>" in html
+    confirm = await page(moderator, f"/events/{proposal['id']}/delete")
+    assert "Voorstel afwijzen" in confirm and 'name="reason"' in confirm
+    response = await moderator.client.post(f"/events/{proposal['id']}/state", data={
+        "csrf_token": csrf_of(confirm), "action": "delete", "confirm": "yes",
+        "reason": "Valt samen met de werkconferentie."}, allow_redirects=False)
+    assert response.status == 303
+    notes = (await proposer.get("/api/v1/notifications"))["notifications"]
+    declined = [n for n in notes if n["kind"] == "event_declined"]
+    assert len(declined) == 1
+    assert "Fietstocht langs de dijk" in declined[0]["text"] and "niet over" in declined[0]["text"]
+    assert declined[0]["excerpt"] == "Valt samen met de werkconferentie."
+    assert declined[0]["url"] == f"/groups/{group['id']}"
+    # the proposer withdrawing their own proposal is told nothing
+    own = await make_event(proposer, title="Tweede idee", group_id=group["id"])
+    await proposer.delete(f"/api/v1/events/{own['id']}")
+    assert len([n for n in (await proposer.get("/api/v1/notifications"))["notifications"]
+                if n["kind"] == "event_declined"]) == 1

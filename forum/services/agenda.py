@@ -296,13 +296,20 @@ async def _change_status(tx, svc: Services, actor: Actor, event, status: str, re
                            label=event["title"], group_id=event["group_id"])
 
 
-async def delete(svc: Services, actor: Actor, event_id: int) -> None:
+async def delete(svc: Services, actor: Actor, event_id: int, *, reason: str = "") -> None:
     """Gone for everyone: its comments close with it. (Calling it off, which tells those who
-    signed up, is cancelling.)"""
+    signed up, is cancelling.) A member's proposal deleted by a moderator is declined: its
+    proposer is told, with the reason given."""
+    reason = reason.strip()[:1000] if isinstance(reason, str) else ""
     async with svc.db.write() as tx:
         event = await store.by_id(tx, event_id)
         policy.require(actor, Action.EDIT_EVENT, event)
         now = svc.now()
+        if event["status"] == "proposed" and event["organiser_id"] not in (None, actor.user_id):
+            # no thread nor event to point to afterwards: the title travels in the notification
+            await notifications.notify_one(tx, svc, event["organiser_id"], "event_declined", actor_id=actor.user_id,
+                                           group_id=event["group_id"], data={"title": event["title"],
+                                                                             "message": reason})
         await store.set_thread_shown(tx, event["thread_id"], False, now)
         await thread_store.redact_thread_channel(tx, event["thread_id"], {"thread_id": event["thread_id"],
                                                                           "redacted": True})

@@ -59,6 +59,10 @@ def describe(note, locale: str, visible: bool) -> str:
                     "delete": N_("het bericht is verwijderd"), "warn": N_("de schrijver is gewaarschuwd")}
         return translate_in(locale, N_("Uw melding over een bericht in %(thread)s is afgehandeld: %(outcome)s"),
                             thread=thread, outcome=translate_in(locale, outcomes.get(outcome, outcome)))
+    if kind == "event_declined":
+        title = json.loads(note["data"] or "{}").get("title", "")
+        return translate_in(locale, N_("%(actor)s nam uw voorstel %(title)s niet over in de agenda van %(group)s"),
+                            actor=actor, title=title, group=group)
     if kind in EVENT_TEXTS:
         return translate_in(locale, EVENT_TEXTS[kind], actor=actor, thread=thread, group=group)
     if kind == "role_changed":
@@ -95,7 +99,7 @@ def link(note) -> str:
 def excerpt(note) -> str:
     """The start of the post it is about, made when shown or mailed: a post removed or hidden
     since gives none."""
-    if note["kind"] in ("event_message", "event_cancelled"):  # the organiser's own words
+    if note["kind"] in ("event_message", "event_cancelled", "event_declined"):  # the organiser's own words
         text = " ".join(json.loads(note["data"] or "{}").get("message", "").split())
         return text if len(text) <= EXCERPT_CHARS * 4 else text[:EXCERPT_CHARS * 4 - 1].rstrip() + "…"
     removed = note["post_deleted_at"] is not None or note["post_hidden_at"] is not None

@@ -289,7 +289,7 @@ async def change_state(request: web.Request) -> web.Response:
     if action == "delete":
         if form.get("confirm") != "yes":
             raise Invalid(fields={"confirm": N_("Bevestig dat u deze activiteit wilt verwijderen.")})
-        await agenda.delete(svc, actor, event_id)
+        await agenda.delete(svc, actor, event_id, reason=form.get("reason", ""))
         raise web.HTTPSeeOther("/events?deleted=1")
     if action not in STATE_ACTIONS:
         raise Invalid(fields={"action": N_("Onbekende actie.")})
