@@ -554,3 +554,37 @@ async def test_a_declined_proposal_tells_its_proposer_why(world, make_user):
     await proposer.delete(f"/api/v1/events/{own['id']}")
     assert len([n for n in (await proposer.get("/api/v1/notifications"))["notifications"]
                 if n["kind"] == "event_declined"]) == 1
+
+
+async def test_a_site_events_audience_can_be_changed_and_its_comments_follow(world, server):
+    from tests.test_pages import csrf_of
+    editor, visitor, member = world["actors"]["editor"], world["actors"]["visitor"], world["actors"]["member"]
+    event = world["events"]["public"]
+    await member.post(f"/api/v1/threads/{event['thread_id']}/posts", {"body": "Ik kom met de trekschuit"}, expect=201)
+    await server.app[scheduler_key].run_once()
+    assert (await visitor.get("/api/v1/search?q=trekschuit"))["results"]
+    await page(visitor, f"/events/{event['id']}")  # a visitor's copy, kept
+    changed = (await editor.patch(f"/api/v1/events/{event['id']}", {"visibility": "members"}))["event"]
+    assert changed["visibility"] == "members"
+    await server.app[scheduler_key].run_once()
+    await page(visitor, f"/events/{event['id']}", status=404)
+    await visitor.get(f"/api/v1/events/{event['id']}", expect=404)
+    await visitor.get(f"/api/v1/threads/{event['thread_id']}", expect=404)
+    assert event["id"] not in await event_ids(visitor)
+    assert not (await visitor.get("/api/v1/search?q=trekschuit"))["results"]
+    assert (await member.get("/api/v1/search?q=trekschuit"))["results"]
+    assert "Ik kom met de trekschuit" in await page(member, f"/events/{event['id']}")
+    # and back, through the edit form
+    form = await page(editor, f"/events/{event['id']}/edit")
+    assert 'name="visibility" value="members" checked' in form
+    values = {"csrf_token": csrf_of(form), "title": event["title"], "description": "", "starts_on": "2027-03-15",
+              "starts_time": "10:00", "ends_on": "2027-03-15", "ends_time": "16:00", "visibility": "public"}
+    response = await editor.client.post(f"/events/{event['id']}/edit", data=values, allow_redirects=False)
+    assert response.status == 303, await response.text()
+    assert "Ik kom met de trekschuit" in await page(visitor, f"/events/{event['id']}")
+    # a group's event follows its group: refused, nothing changed
+    group_event = world["events"]["open_group"]
+    body = await world["actors"]["moderator"].patch(f"/api/v1/events/{group_event['id']}", {"visibility": "public"},
+                                                    expect=422)
+    assert "visibility" in body["error"]["fields"]
+    await editor.patch(f"/api/v1/events/{event['id']}", {"visibility": "iedereen"}, expect=422)

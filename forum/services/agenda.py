@@ -212,10 +212,11 @@ def _as_given(event) -> dict:
 
 
 async def update(svc: Services, actor: Actor, event_id: int, *, status: str | None = None,
-                 cancel_reason: str | None = None, **given):
+                 cancel_reason: str | None = None, visibility: str | None = None, **given):
     """Change what is given (None: unchanged). status: 'cancelled' calls it off (everyone who
     answered is told), 'scheduled' approves a proposal (its group's moderators) or puts a
-    cancelled event back. More places move the waiting list up; fewer than are taken is refused."""
+    cancelled event back. More places move the waiting list up; fewer than are taken is refused.
+    visibility: a site event's audience (public or members); a group's event has its group's."""
     from forum.services import signups  # sign-ups and the waiting list: their own room
     # null clears what may be empty (no end given, no limit, no deadline); elsewhere it changes nothing
     given = {name: value for name, value in given.items()
@@ -233,6 +234,10 @@ async def update(svc: Services, actor: Actor, event_id: int, *, status: str | No
                        num=event["going_count"])
         if status is not None:
             choice_field(errors, "status", status, ("scheduled", "cancelled"))
+        if visibility is not None and event["group_id"] is not None:
+            errors.add("visibility", N_("Een activiteit van een groep volgt de zichtbaarheid van de groep."))
+        elif visibility is not None:
+            choice_field(errors, "visibility", visibility, SITE_VISIBILITIES)
         if status == "cancelled" and event["status"] == "proposed":
             # a proposal turned down is deleted: cancelled, it would be shown to everyone
             errors.add("status", N_("Een voorstel dat niet doorgaat, verwijdert u."))
@@ -244,6 +249,8 @@ async def update(svc: Services, actor: Actor, event_id: int, *, status: str | No
         errors.raise_if_any()
         now = svc.now()
         changed = {name: value for name, value in fields.items() if value != event[name]}
+        if visibility is not None and visibility != event["visibility"]:
+            changed["visibility"] = visibility
         if changed and event["status"] != "proposed" and not policy.publishes_events(actor, event):
             raise Forbidden(N_("Na de goedkeuring wijzigt een moderator van de groep de activiteit."))
         if changed:
@@ -251,6 +258,9 @@ async def update(svc: Services, actor: Actor, event_id: int, *, status: str | No
             await store.update(tx, event_id, now=now, reminder_reset="starts_at" in changed, **changed)
             if "title" in changed:
                 await store.retitle_thread(tx, event["thread_id"], changed["title"])
+            if "visibility" in changed:  # its comments go to the site group of that audience, as news'
+                await store.move_thread(tx, event["thread_id"], await news_store.site_group_id(tx, visibility))
+                await search_index.index_thread(tx, event["thread_id"])
             await audit.record(tx, svc, actor, "event.edit", target_type="event", target_id=event_id,
                                label=fields["title"], group_id=event["group_id"])
             if moved and event["status"] == "scheduled":

@@ -34,6 +34,10 @@ async def update(conn, event_id: int, *, now, reminder_reset: bool, **fields) ->
                   (*fields.values(), now, event_id))
 
 
+async def move_thread(conn, thread_id: int, group_id: int) -> None:
+    await execute(conn, "UPDATE threads SET group_id = ? WHERE id = ?", (group_id, thread_id))
+
+
 async def set_status(conn, event_id: int, status: str, reason: str = "") -> None:
     await execute(conn, "UPDATE agenda_events SET status = ?, cancel_reason = ?, sequence = sequence + 1 WHERE id = ?",
                   (status, reason, event_id))

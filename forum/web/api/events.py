@@ -53,6 +53,7 @@ class EventUpdateIn(In):
     questions: list[str] | None = None
     status: str | None = None
     cancel_reason: str | None = None
+    visibility: str | None = None  # a site event's: public or members
 
 
 class RsvpIn(In):

@@ -270,7 +270,8 @@ async def edit_submit(request: web.Request) -> web.Response:
     try:
         if refused:
             raise refused
-        event = await agenda.update(svc, actor, event_id, **_fields_of(form))
+        event = await agenda.update(svc, actor, event_id, **_fields_of(form),
+                                    visibility=form.get("visibility") if event["group_id"] is None else None)
     except ServiceError as error:
         return rerender(request, "event_form.html", _form_error(error, form),
                         await _form_context(request, form, event))
