@@ -54,6 +54,7 @@ class Action(StrEnum):
     UPLOAD_DOCUMENT = "upload_document"  # obj: the group (its members) or None (the site's library: editors)
     READ_DOCUMENT = "read_document"    # obj: a document row: its audience, as news
     EDIT_DOCUMENT = "edit_document"    # new versions, title, folder, delete: its uploader and the moderators
+    EDIT_FOLDER = "edit_folder"        # obj: a folder row with group_visibility: rename, delete (its maker, moderators)
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,11 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
         # an uploader while still a member; the site's library is the editors' (one who is no
         # longer an editor no longer changes what they put there)
         return actor.active and obj["uploader_id"] == actor.user_id and obj["group_id"] is not None \
+            and actor.group_role(obj["group_id"]) in GROUP_MEMBER_ROLES
+    if action is Action.EDIT_FOLDER:  # as a document: the library's keepers, or its maker while a member
+        if _publishes_news(actor, obj["group_id"], obj["group_visibility"]):
+            return True
+        return actor.active and obj["created_by"] == actor.user_id and obj["group_id"] is not None \
             and actor.group_role(obj["group_id"]) in GROUP_MEMBER_ROLES
     if action is Action.CREATE_GROUP:
         if not actor.active:
@@ -423,6 +429,8 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
         return True
     if action in (Action.READ_DOCUMENT, Action.EDIT_DOCUMENT):
         return _news_audience_reads(actor, obj)
+    if action is Action.EDIT_FOLDER:  # a folder is seen by whoever sees its library
+        return obj["group_id"] is None or can_read(actor, obj["group_id"], obj["group_visibility"])
     group_id, visibility = _group_of(obj)
     if visibility in SITE_VISIBILITIES and "group_visibility" not in obj.keys():
         return False  # a site group itself is nothing anyone may see (its threads are news comments)

@@ -62,6 +62,10 @@ async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url:
         async def document():
             return await document_store.by_id(conn, ids["document_id"]) if ids["document_id"] is not None else None
 
+        async def folder():
+            return await document_store.folder_with_group(conn, ids["folder_id"]) if ids["folder_id"] is not None \
+                else None
+
         async def role_of_target(g):
             return await group_store.membership(conn, g["id"], ids["user_id"]) if ids["user_id"] else None
 
@@ -183,6 +187,8 @@ async def may_succeed(svc, actor: policy.Actor, method: str, template: str, url:
                 return can(actor, Action.UPLOAD_DOCUMENT, None)
             case ("GET", "/api/v1/documents/{document_id}"):
                 return on(await document(), Action.READ_DOCUMENT)
+            case ("PATCH", "/api/v1/folders/{folder_id}") | ("DELETE", "/api/v1/folders/{folder_id}"):
+                return on(await folder(), Action.EDIT_FOLDER)
             case ("PATCH", "/api/v1/documents/{document_id}") | ("DELETE", "/api/v1/documents/{document_id}") \
                     | ("POST", "/api/v1/documents/{document_id}/versions"):
                 return on(await document(), Action.EDIT_DOCUMENT)

@@ -182,7 +182,10 @@ async def test_writes_confined_to_the_library_change_nothing_outside_it(admin, m
     folder = (await member.post(f"/api/v1/groups/{group['id']}/folders", {"name": "Verslagen"}, expect=201))["folder"]
     await member.patch(f"/api/v1/documents/{doc['id']}", {"title": "Rapport", "folder_id": folder["id"]})
     await member.delete(f"/api/v1/documents/{doc['id']}")
-    assert len(outside) >= 6 and any("documents" in changed for _, changed in outside)
+    await member.patch(f"/api/v1/folders/{folder['id']}", {"name": "Oude verslagen"})
+    await member.delete(f"/api/v1/folders/{folder['id']}")
+    assert len(outside) >= 8 and any("documents" in changed for _, changed in outside)
+    assert any("folders" in changed for _, changed in outside[-2:])
     for area, changed in outside:
         assert changed <= AREAS[area], (area, changed - AREAS[area])
 

@@ -750,3 +750,58 @@ async def test_news_to_appear_later_takes_no_file_which_would_be_found_first(she
     assert response.status == 422
     assert await snapshot(svc) == before
     assert not (await shelf["actors"]["visitor"].get("/api/v1/search?q=embargowoord"))["results"]
+
+
+async def test_folders_are_renamed_and_emptied_ones_deleted_by_their_maker_and_the_keepers(shelf, svc, server):
+    from tests.test_pages import csrf_of
+    actors, closed, opened = shelf["actors"], shelf["closed"]["id"], shelf["open"]["id"]
+    insider, moderator, editor = actors["insider"], actors["moderator"], actors["editor"]
+    mine = (await insider.post(f"/api/v1/groups/{closed}/folders", {"name": "Verslagen"}, expect=201))["folder"]
+    theirs = (await moderator.post(f"/api/v1/groups/{opened}/folders", {"name": "Kaarten"}, expect=201))["folder"]
+    site = (await editor.post("/api/v1/folders", {"name": "Persberichten"}, expect=201))["folder"]
+    expected = {  # (my folder in the closed group, the moderator's in the open group, the site's)
+        "visitor": (404, 401, 401), "outsider": (404, 403, 403), "banned": (404, 403, 403),
+        "insider": (200, 403, 403), "moderator": (200, 200, 403), "editor": (404, 403, 200),
+        "admin": (200, 200, 200)}
+    await server.app[scheduler_key].run_once()
+    for who, statuses in expected.items():
+        for folder, status in zip((mine, theirs, site), statuses):
+            if status != 200:
+                before = await snapshot(svc)
+                await actors[who].patch(f"/api/v1/folders/{folder['id']}", {"name": "Gekaapt"}, expect=status)
+                await actors[who].delete(f"/api/v1/folders/{folder['id']}", expect=status)
+                assert await snapshot(svc) == before, (who, folder["name"])
+            else:  # may: rename it and back (the one who renames it last keeps the name)
+                renamed = await actors[who].patch(f"/api/v1/folders/{folder['id']}", {"name": f"{folder['name']} 2"})
+                assert renamed["folder"]["name"] == f"{folder['name']} 2"
+                await actors[who].patch(f"/api/v1/folders/{folder['id']}", {"name": folder["name"]})
+    # a name taken where it is, or with a slash: refused
+    other = (await insider.post(f"/api/v1/groups/{closed}/folders", {"name": "Notulen"}, expect=201))["folder"]
+    await insider.patch(f"/api/v1/folders/{other['id']}", {"name": "verslagen"}, expect=409)
+    await insider.patch(f"/api/v1/folders/{other['id']}", {"name": "a/b"}, expect=422)
+    await insider.patch(f"/api/v1/folders/{other['id']}", {"name": "NOTULEN"})  # its own name, other case
+    await insider.get("/api/v1/folders/999999", expect=405)
+    await insider.patch("/api/v1/folders/999999", {"name": "x"}, expect=404)
+    # only an empty folder goes
+    doc = await upload(insider, closed, b"regel\n", "in-map.txt", folder_id=str(mine["id"]))
+    body = await insider.delete(f"/api/v1/folders/{mine['id']}", expect=409)
+    assert "niet leeg" in body["error"]["message"]
+    await insider.patch(f"/api/v1/documents/{doc['id']}", {"folder_id": None})
+    await insider.delete(f"/api/v1/folders/{mine['id']}")
+    listed = (await insider.get(f"/api/v1/groups/{closed}/documents"))["folders"]
+    assert [f["name"] for f in listed] == ["NOTULEN"]
+    # the same without JavaScript, on the folder's page
+    html = await page(insider, f"/groups/{closed}/documents?folder_id={other['id']}")
+    assert "Map wijzigen" in html
+    assert "Map wijzigen" in await page(moderator, f"/groups/{opened}/documents?folder_id={theirs['id']}")
+    assert "Map wijzigen" not in await page(actors["outsider"], f"/groups/{opened}/documents?folder_id={theirs['id']}")
+    response = await insider.client.post(f"/folders/{other['id']}", data={"csrf_token": csrf_of(html), "action": "rename",
+                                                                           "name": "Agenda"}, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == f"/groups/{closed}/documents?folder_id={other['id']}"
+    response = await insider.client.post(f"/folders/{other['id']}", data={"csrf_token": csrf_of(html), "action": "rename",
+                                                                           "name": ""})
+    assert response.status == 422 and 'id="e-folder_name"' in await response.text()
+    response = await insider.client.post(f"/folders/{other['id']}", data={"csrf_token": csrf_of(html), "action": "delete"},
+                                         allow_redirects=False)
+    assert response.status == 303
+    assert "De map is verwijderd." in await page(insider, response.headers["Location"])

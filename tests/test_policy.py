@@ -84,9 +84,9 @@ async def test_single_object_checks_equal_list_filters(world, svc):
                 obj = group
                 if action in (Action.REPLY, Action.EDIT_POST, Action.DELETE_POST, Action.RENAME_THREAD,
                               Action.MODERATE_THREAD, Action.REPORT_POST, Action.SEE_HIDDEN_POST,
-                              Action.VIEW_REVISIONS):
+                              Action.VIEW_REVISIONS, Action.EDIT_FOLDER):  # a post, a thread, a folder in it
                     obj = {**dict(group), "group_id": gid, "group_visibility": group["visibility"],
-                           "locked": 0, "deleted_at": None, "hidden_at": None, "author_id": -1}
+                           "locked": 0, "deleted_at": None, "hidden_at": None, "author_id": -1, "created_by": -1}
                 try:
                     policy.require(actor, action, obj)
                     outcome = "allowed"

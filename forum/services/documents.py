@@ -78,6 +78,8 @@ async def library(svc: Services, actor: Actor, group_id: int | None, folder_id: 
             "folders": await store.folders_in(conn, group_id, folder_id, where, params),
             "documents": await store.listing(conn, where, params, group_id=group_id, folder_id=folder_id),
             "may_upload": policy.can(actor, Action.UPLOAD_DOCUMENT, group),
+            "may_edit_folder": folder is not None and policy.can(actor, Action.EDIT_FOLDER, {
+                **folder, "group_visibility": group["visibility"] if group else None}),
         }
 
 
@@ -253,12 +255,17 @@ async def delete(svc: Services, actor: Actor, document_id: int) -> None:
     await asyncio.to_thread(svc.files.touch, blobs)
 
 
-async def create_folder(svc: Services, actor: Actor, group_id: int | None, *, name, parent_id=None):
-    group = await require_may_upload(svc, actor, group_id)
-    errors = FieldErrors()
+def _folder_name(errors: FieldErrors, name) -> str:
     name = text_field(errors, "name", name if isinstance(name, str) else "", max_len=MAX_FOLDER_NAME)
     if "/" in name or "\\" in name:
         errors.add("name", N_("Een mapnaam bevat geen / of \\."))
+    return name
+
+
+async def create_folder(svc: Services, actor: Actor, group_id: int | None, *, name, parent_id=None):
+    group = await require_may_upload(svc, actor, group_id)
+    errors = FieldErrors()
+    name = _folder_name(errors, name)
     errors.raise_if_any()
     async with svc.db.write(only="library") as tx:
         try:
@@ -270,6 +277,45 @@ async def create_folder(svc: Services, actor: Actor, group_id: int | None, *, na
         folder_id = await store.insert_folder(tx, group_id=group["id"] if group else None, parent_id=parent_id,
                                               name=name, created_by=actor.user_id, now=svc.now())
         return await store.folder(tx, folder_id)
+
+
+async def folder_to_edit(svc: Services, actor: Actor, folder_id: int):
+    async with svc.db.read() as conn:
+        folder = await store.folder_with_group(conn, folder_id)
+    policy.require(actor, Action.EDIT_FOLDER, folder)
+    return folder
+
+
+async def rename_folder(svc: Services, actor: Actor, folder_id: int, *, name):
+    """A folder's new name (unique where it is, as when it was made): its maker while a member,
+    or the library's keepers (the group's moderators; the site's editors)."""
+    errors = FieldErrors()
+    name = _folder_name(errors, name)
+    async with svc.db.write(only="library") as tx:
+        folder = await store.folder_with_group(tx, folder_id)
+        policy.require(actor, Action.EDIT_FOLDER, folder)
+        errors.raise_if_any()
+        if name.lower() != folder["name"].lower() \
+                and await store.folder_taken(tx, folder["group_id"], folder["parent_id"], name):
+            raise Conflict(fields={"name": N_("Hier is al een map met deze naam.")})
+        await store.rename_folder(tx, folder_id, name)
+        await audit.record(tx, svc, actor, "folder.rename", target_type="folder", target_id=folder_id,
+                           label=name, group_id=folder["group_id"], data={"from": folder["name"]})
+        return await store.folder(tx, folder_id)
+
+
+async def delete_folder(svc: Services, actor: Actor, folder_id: int):
+    """An empty folder goes (what is in one is moved or deleted first: nothing goes unseen).
+    Returns the folder it was in (None: the library's top)."""
+    async with svc.db.write(only="library") as tx:
+        folder = await store.folder_with_group(tx, folder_id)
+        policy.require(actor, Action.EDIT_FOLDER, folder)
+        if not await store.folder_is_empty(tx, folder_id):
+            raise Conflict(N_("Deze map is niet leeg. Verplaats of verwijder eerst wat erin staat."))
+        await store.delete_folder(tx, folder_id)
+        await audit.record(tx, svc, actor, "folder.delete", target_type="folder", target_id=folder_id,
+                           label=folder["name"], group_id=folder["group_id"])
+        return folder
 
 
 # --- the scheduler's part ----------------------------------------------------------------------

@@ -96,6 +96,25 @@ async def folder(conn, folder_id: int):
     return await fetch_one(conn, "SELECT * FROM folders WHERE id = ?", (folder_id,))
 
 
+async def folder_with_group(conn, folder_id: int):
+    """A folder with its group's visibility, as the policy judges it (None: no such folder)."""
+    return await fetch_one(conn, "SELECT f.*, g.visibility AS group_visibility FROM folders f"
+                                 " LEFT JOIN groups g ON g.id = f.group_id WHERE f.id = ?", (folder_id,))
+
+
+async def rename_folder(conn, folder_id: int, name: str) -> None:
+    await execute(conn, "UPDATE folders SET name = ? WHERE id = ?", (name, folder_id))
+
+
+async def folder_is_empty(conn, folder_id: int) -> bool:
+    return not await fetch_value(conn, "SELECT EXISTS (SELECT 1 FROM documents WHERE folder_id = ?)"
+                                       " OR EXISTS (SELECT 1 FROM folders WHERE parent_id = ?)", (folder_id, folder_id))
+
+
+async def delete_folder(conn, folder_id: int) -> None:
+    await execute(conn, "DELETE FROM folders WHERE id = ?", (folder_id,))
+
+
 async def folder_taken(conn, group_id, parent_id, name: str) -> bool:
     return bool(await fetch_value(
         conn, "SELECT 1 FROM folders WHERE ifnull(group_id, 0) = ifnull(?, 0) AND ifnull(parent_id, 0) = ifnull(?, 0)"

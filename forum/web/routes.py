@@ -234,6 +234,11 @@ API_ROUTES = [
              status=201, upload=("title", "description", "folder_id", "visibility")),
     ApiRoute("POST", "/api/v1/folders", api_documents.site_folder, "api.folders",
              "Make a folder in the site's library (editors, admins)", api_documents.FolderIn, 201),
+    ApiRoute("PATCH", "/api/v1/folders/{folder_id}", api_documents.rename_folder, "api.folder.update",
+             "Rename a folder (its maker while a member, the group's moderators; editors for the site's);"
+             " 409 if the name is taken where it is", api_documents.FolderUpdateIn),
+    ApiRoute("DELETE", "/api/v1/folders/{folder_id}", api_documents.delete_folder, "api.folder.delete",
+             "Delete an empty folder (409 while anything is in it)"),
     ApiRoute("GET", "/api/v1/documents/{document_id}", api_documents.get_document, "api.document",
              "A document and its versions (newest first), each with its download_url", auth=False),
     ApiRoute("PATCH", "/api/v1/documents/{document_id}", api_documents.update_document, "api.document.update",

@@ -18,6 +18,10 @@ class FolderIn(In):
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
+class FolderUpdateIn(In):
+    name: str
+
+
 class DocumentUpdateIn(In):
     title: str | None = None
     description: str | None = None
@@ -74,6 +78,18 @@ async def group_folder(request: web.Request) -> web.Response:
 
 async def site_folder(request: web.Request) -> web.Response:
     return await _folder(request, None)
+
+
+async def rename_folder(request: web.Request) -> web.Response:
+    data = await read_json(request, FolderUpdateIn)
+    folder = await documents.rename_folder(request.app[services_key], request[actor_key],
+                                           int_param(request, "folder_id"), name=data.name)
+    return json_out({"folder": folder_out(folder)})
+
+
+async def delete_folder(request: web.Request) -> web.Response:
+    await documents.delete_folder(request.app[services_key], request[actor_key], int_param(request, "folder_id"))
+    return json_out({"ok": True})
 
 
 async def get_document(request: web.Request) -> web.Response:

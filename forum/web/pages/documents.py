@@ -44,6 +44,7 @@ async def _library_page(request: web.Request, group_id: int | None, *, error: Se
                "my_libraries": my_libraries,
                "library_url": _library_url(group_id), "max_mb": svc.config.upload_max_bytes // (1024 * 1024),
                "deleted": request.query.get("deleted") == "1",
+               "folder_deleted": request.query.get("folder_deleted") == "1",
                "upload_action": (f"/groups/{group_id}/documents" if group_id is not None else "/library")
                + (f"?folder_id={folder_id}" if folder_id else "")}
     if error is not None:
@@ -181,6 +182,30 @@ async def _new_folder(request: web.Request, group_id: int | None) -> web.Respons
     raise web.HTTPSeeOther(_library_url(group_id, folder["id"]))
 
 
+async def change_folder(request: web.Request) -> web.Response:
+    """Rename a folder, or delete it when it is empty; back to its library."""
+    svc, actor = request.app[services_key], request[actor_key]
+    folder_id = int_param(request, "folder_id")
+    form = await form_of(request)
+    folder = await documents.folder_to_edit(svc, actor, folder_id)  # (the service checks again as it writes)
+    try:
+        if form.get("action") == "delete":
+            await documents.delete_folder(svc, actor, folder_id)
+            back = _library_url(folder["group_id"], folder["parent_id"])
+            raise web.HTTPSeeOther(back + ("&" if "?" in back else "?") + "folder_deleted=1")
+        if form.get("action") != "rename":
+            raise Invalid(fields={"action": N_("Onbekende actie.")})
+        await documents.rename_folder(svc, actor, folder_id, name=form.get("name", ""))
+    except ServiceError as error:
+        if error.status not in (409, 422):
+            raise
+        if "name" in error.fields:  # the rename form's field, not the new folder's
+            error.fields = {"folder_name": error.fields["name"]}
+        return await _library_page(request, folder["group_id"], error=error,
+                                   values={"folder_id": str(folder_id), "folder_name": form.get("name", "")})
+    raise web.HTTPSeeOther(_library_url(folder["group_id"], folder_id))
+
+
 async def group_folder(request: web.Request) -> web.Response:
     return await _new_folder(request, int_param(request, "group_id"))
 
@@ -293,6 +318,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/library", site_library, name="library"),
         web.post("/library", site_upload, name="library.upload"),
         web.post("/library/folders", site_folder, name="library.folders"),
+        web.post(r"/folders/{folder_id:\d+}", change_folder, name="folder.change"),
         web.get(r"/documents/{document_id:\d+}", show, name="document"),
         web.post(r"/documents/{document_id:\d+}/edit", edit, name="document.edit"),
         web.post(r"/documents/{document_id:\d+}/versions", new_version, name="document.version.upload"),
