@@ -18,7 +18,7 @@ from forum.services import agenda, discussions, event_fields, groups, iso, live,
 from forum.web.api import field_id, int_param, parse_id
 from forum.web.api.events import STATUS_LABELS, attendees_csv
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
-from forum.web.pages.documents import MAX_TEXT_BYTES, form_with_attachment, where_library
+from forum.web.attachments import MAX_TEXT_BYTES, form_with_attachment, where_library
 from forum.web.pages.threads import thread_context
 from forum.web.page_cache import valid_until
 

@@ -15,7 +15,7 @@ from forum.policy import Action
 from forum.services import discussions, groups, live, news, reading
 from forum.web.api import field_id, int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
-from forum.web.pages.documents import MAX_TEXT_BYTES, NOT_BEFORE_PUBLISHED, form_with_attachment, where_library
+from forum.web.attachments import MAX_TEXT_BYTES, NOT_BEFORE_PUBLISHED, form_with_attachment, where_library
 from forum.web.pages.threads import thread_context
 
 KIND_LABELS = {"news": N_("Nieuws"), "interview": N_("Interview"), "report": N_("Verslag"), "blog": N_("Blog")}
@@ -143,8 +143,8 @@ async def edit_submit(request: web.Request) -> web.Response:
     async def not_before_published(group_id: int | None, fields: dict) -> None:
         if news.state_of(item) != "published":  # to appear later, or withdrawn: its file would be found
             raise Invalid(fields={"attachment": NOT_BEFORE_PUBLISHED})
-    form, refused = await form_with_attachment(request, item["group_id"], MAX_TEXT_BYTES, visibility=item["visibility"],
-                                               may_publish=not_before_published)
+    form, refused = await form_with_attachment(request, item["group_id"], MAX_TEXT_BYTES,
+                                               visibility=item["visibility"], may_publish=not_before_published)
     try:
         if refused:
             raise refused

@@ -15,7 +15,7 @@ from forum.services import discussions, groups, live, news as news_service, read
 from forum.web.api import int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
-from forum.web.pages.documents import MAX_TEXT_BYTES, form_with_attachment
+from forum.web.attachments import MAX_TEXT_BYTES, form_with_attachment
 from forum.web.templating import fragment
 
 INDENT_CAP = 6  # deeper replies stay at this indent, with an "in reply to NAME" link
