@@ -508,4 +508,22 @@ CREATE VIRTUAL TABLE search_fts USING fts5(title, body, words, tokenize='unicode
 INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', 0);
 DELETE FROM site_settings WHERE key = 'search_indexed';
 """,
+    # issue 11: folders can be deleted now, so their ids are never reused (a link, an upload
+    # form left open or an audit entry would otherwise name another folder); SQLite's only way
+    # to add AUTOINCREMENT is to build the table anew.
+    16: """
+CREATE TABLE folders_rebuilt (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id        INTEGER REFERENCES groups(id) ON DELETE CASCADE,  -- NULL: the site's library
+    parent_id       INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+    name            TEXT NOT NULL,
+    created_by      INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at      TEXT NOT NULL
+);
+INSERT INTO folders_rebuilt (id, group_id, parent_id, name, created_by, created_at)
+    SELECT id, group_id, parent_id, name, created_by, created_at FROM folders;
+DROP TABLE folders;
+ALTER TABLE folders_rebuilt RENAME TO folders;
+CREATE UNIQUE INDEX folders_name ON folders(ifnull(group_id, 0), ifnull(parent_id, 0), lower(name));
+""",
 }

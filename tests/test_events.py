@@ -539,14 +539,19 @@ async def test_a_declined_proposal_tells_its_proposer_why(world, make_user):
     assert "Afwijzen</a>" in html
     confirm = await page(moderator, f"/events/{proposal['id']}/delete")
     assert "Voorstel afwijzen" in confirm and 'name="reason"' in confirm
+    response = await moderator.client.post(f"/events/{proposal['id']}/state", data={  # a reason too long: said, kept
+        "csrf_token": csrf_of(confirm), "action": "delete", "confirm": "yes", "reason": "x" * 501})
+    assert response.status == 422 and "hoogstens 500" in await response.text()
+    assert (await moderator.get(f"/api/v1/events/{proposal['id']}"))["event"]["status"] == "proposed"
     response = await moderator.client.post(f"/events/{proposal['id']}/state", data={
         "csrf_token": csrf_of(confirm), "action": "delete", "confirm": "yes",
         "reason": "Valt samen met de werkconferentie."}, allow_redirects=False)
-    assert response.status == 303
+    assert response.status == 303 and response.headers["Location"] == "/events?declined=1"
+    assert "Het voorstel is afgewezen" in await page(moderator, response.headers["Location"])
     notes = (await proposer.get("/api/v1/notifications"))["notifications"]
     declined = [n for n in notes if n["kind"] == "event_declined"]
     assert len(declined) == 1
-    assert "Fietstocht langs de dijk" in declined[0]["text"] and "niet over" in declined[0]["text"]
+    assert declined[0]["text"] == "Mo Moderator wees uw voorstel Fietstocht langs de dijk af voor de agenda van Open werkgroep"
     assert declined[0]["excerpt"] == "Valt samen met de werkconferentie."
     assert declined[0]["url"] == f"/groups/{group['id']}"
     # the proposer withdrawing their own proposal is told nothing

@@ -310,7 +310,10 @@ async def delete(svc: Services, actor: Actor, event_id: int, *, reason: str = ""
     """Gone for everyone: its comments close with it. (Calling it off, which tells those who
     signed up, is cancelling.) A member's proposal deleted by a moderator is declined: its
     proposer is told, with the reason given."""
-    reason = reason.strip()[:1000] if isinstance(reason, str) else ""
+    errors = FieldErrors()
+    reason = text_field(errors, "reason", reason if isinstance(reason, str) else "", max_len=500, required=False,
+                        single_line=False)
+    errors.raise_if_any()
     async with svc.db.write() as tx:
         event = await store.by_id(tx, event_id)
         policy.require(actor, Action.EDIT_EVENT, event)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import unicodedata
 
 from forum import policy
 from forum.errors import Conflict, Invalid, N_, NotFound
@@ -256,7 +257,10 @@ async def delete(svc: Services, actor: Actor, document_id: int) -> None:
 
 
 def _folder_name(errors: FieldErrors, name) -> str:
-    name = text_field(errors, "name", name if isinstance(name, str) else "", max_len=MAX_FOLDER_NAME)
+    # no invisible characters: a name of a zero-width space is no name, and a direction override
+    # would turn the breadcrumbs after it around (the file names' rule, forum/files/sniff.py)
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf") if isinstance(name, str) else ""
+    name = text_field(errors, "name", name, max_len=MAX_FOLDER_NAME)
     if "/" in name or "\\" in name:
         errors.add("name", N_("Een mapnaam bevat geen / of \\."))
     return name
@@ -295,8 +299,7 @@ async def rename_folder(svc: Services, actor: Actor, folder_id: int, *, name):
         folder = await store.folder_with_group(tx, folder_id)
         policy.require(actor, Action.EDIT_FOLDER, folder)
         errors.raise_if_any()
-        if name.lower() != folder["name"].lower() \
-                and await store.folder_taken(tx, folder["group_id"], folder["parent_id"], name):
+        if await store.folder_taken(tx, folder["group_id"], folder["parent_id"], name, other_than=folder_id):
             raise Conflict(fields={"name": N_("Hier is al een map met deze naam.")})
         await store.rename_folder(tx, folder_id, name)
         await audit.record(tx, svc, actor, "folder.rename", target_type="folder", target_id=folder_id,

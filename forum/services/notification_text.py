@@ -61,7 +61,7 @@ def describe(note, locale: str, visible: bool) -> str:
                             thread=thread, outcome=translate_in(locale, outcomes.get(outcome, outcome)))
     if kind == "event_declined":
         title = json.loads(note["data"] or "{}").get("title", "")
-        return translate_in(locale, N_("%(actor)s nam uw voorstel %(title)s niet over in de agenda van %(group)s"),
+        return translate_in(locale, N_("%(actor)s wees uw voorstel %(title)s af voor de agenda van %(group)s"),
                             actor=actor, title=title, group=group)
     if kind in EVENT_TEXTS:
         return translate_in(locale, EVENT_TEXTS[kind], actor=actor, thread=thread, group=group)

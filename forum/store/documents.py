@@ -115,10 +115,12 @@ async def delete_folder(conn, folder_id: int) -> None:
     await execute(conn, "DELETE FROM folders WHERE id = ?", (folder_id,))
 
 
-async def folder_taken(conn, group_id, parent_id, name: str) -> bool:
+async def folder_taken(conn, group_id, parent_id, name: str, other_than: int = 0) -> bool:
+    """Whether another folder there has this name, as the unique index compares names (SQLite's
+    lower(), which folds ASCII letters only)."""
     return bool(await fetch_value(
         conn, "SELECT 1 FROM folders WHERE ifnull(group_id, 0) = ifnull(?, 0) AND ifnull(parent_id, 0) = ifnull(?, 0)"
-              " AND lower(name) = lower(?)", (group_id, parent_id, name)))
+              " AND lower(name) = lower(?) AND id != ?", (group_id, parent_id, name, other_than)))
 
 
 async def folders_in(conn, group_id: int | None, parent_id: int | None, where: str, params: list):

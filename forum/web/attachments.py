@@ -53,16 +53,10 @@ async def form_with_attachment(request: web.Request, library: int | None | Calla
         await documents.require_may_upload(svc, actor, group_id)
         return group_id
 
-    async def accept(fields: dict[str, str]) -> bool:
-        try:
-            await target(fields)
-        except ServiceError:
-            return False
-        return True
     fields: dict[str, str] = {}
     upload = None
     try:
-        fields, upload = await read_form(request, file_field="attachment", max_field=max_field, accept_file=accept)
+        fields, upload = await read_form(request, file_field="attachment", max_field=max_field, accept_file=target)
         if upload is None:
             return fields, None
         group_id = await target(fields)

@@ -13,7 +13,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 # an HttpProcessingError, not a ValueError)
 BROKEN = (ValueError, AssertionError, KeyError, HttpProcessingError)
 
-from forum.errors import BadRequest, Forbidden, N_, ServiceError
+from forum.errors import BadRequest, N_, ServiceError
 from forum.files import Upload
 from forum.keys import services_key, upload_key
 
@@ -62,13 +62,13 @@ async def csrf_field(request: web.Request) -> str | None:
 
 
 async def read_form(request: web.Request, file_field: str = "file", max_field: int = MAX_FIELD,
-                    accept_file: Callable[[dict[str, str]], Awaitable[bool]] | None = None,
+                    accept_file: Callable[[dict[str, str]], Awaitable[None]] | None = None,
                     ) -> tuple[dict[str, str], Upload | None]:
     """(text fields, the received file or None). A refused file (too large, empty, not an
     allowed type) raises the files room's error; whatever was stored meanwhile is removed.
     `max_field`: bytes of one text field (a post's text is longer than a description).
-    `accept_file(fields read so far)` False: a chosen file is refused (403) before a byte of it
-    is read."""
+    `accept_file(fields read so far)` raises a ServiceError to refuse a chosen file before a
+    byte of it is read."""
     files = request.app[services_key].files
     reader = await _reader(request)
     fields: dict[str, str] = {}
@@ -83,10 +83,12 @@ async def read_form(request: web.Request, file_field: str = "file", max_field: i
             if part.name == file_field and part.filename is not None:
                 if not part.filename:
                     continue  # a browser sends an empty part when no file was chosen: "choose one"
-                if accept_file is not None and not await accept_file(fields):
-                    error = Forbidden()
-                    error.form_values = fields
-                    raise error
+                if accept_file is not None:
+                    try:
+                        await accept_file(fields)
+                    except ServiceError as error:
+                        error.form_values = fields  # what was typed before the file: the form shows it again
+                        raise
                 if upload is not None:
                     raise BadRequest(N_("Stuur één bestand tegelijk."))
                 try:

@@ -30,9 +30,13 @@ def _library_url(group_id: int | None, folder_id: int | None = None) -> str:
 
 
 async def _library_page(request: web.Request, group_id: int | None, *, error: ServiceError | None = None,
-                        values: dict | None = None) -> web.Response:
+                        values: dict | None = None, folder_id: int | None = None) -> web.Response:
+    """The library at a folder: `folder_id` if given (a form about that folder came back), else
+    the address's, else the one a form named."""
     svc, actor = request.app[services_key], request[actor_key]
-    folder_id = field_id(request.query.get("folder_id") or (values or {}).get("folder_id"), "folder_id", FOLDER_UNKNOWN)
+    if folder_id is None:
+        folder_id = field_id(request.query.get("folder_id") or (values or {}).get("folder_id"), "folder_id",
+                             FOLDER_UNKNOWN)
     shelf = await documents.library(svc, actor, group_id, folder_id)
     my_libraries = []
     if group_id is None and actor.active:  # the way on from the site's library to one's own groups'
@@ -42,6 +46,7 @@ async def _library_page(request: web.Request, group_id: int | None, *, error: Se
                "library_url": _library_url(group_id), "max_mb": svc.config.upload_max_bytes // (1024 * 1024),
                "deleted": request.query.get("deleted") == "1",
                "folder_deleted": request.query.get("folder_deleted") == "1",
+               "folder_renamed": request.query.get("renamed") == "1",
                "upload_action": (f"/groups/{group_id}/documents" if group_id is not None else "/library")
                + (f"?folder_id={folder_id}" if folder_id else "")}
     if error is not None:
@@ -114,16 +119,18 @@ async def change_folder(request: web.Request) -> web.Response:
             back = _library_url(folder["group_id"], folder["parent_id"])
             raise web.HTTPSeeOther(back + ("&" if "?" in back else "?") + "folder_deleted=1")
         if form.get("action") != "rename":
-            raise Invalid(fields={"action": N_("Onbekende actie.")})
+            raise Invalid(N_("Onbekende actie."))
         await documents.rename_folder(svc, actor, folder_id, name=form.get("name", ""))
     except ServiceError as error:
         if error.status not in (409, 422):
             raise
         if "name" in error.fields:  # the rename form's field, not the new folder's
             error.fields = {"folder_name": error.fields["name"]}
-        return await _library_page(request, folder["group_id"], error=error,
-                                   values={"folder_id": str(folder_id), "folder_name": form.get("name", "")})
-    raise web.HTTPSeeOther(_library_url(folder["group_id"], folder_id))
+        values = {"from": "folder-edit"}  # its messages are shown at its own form, not the upload's
+        if form.get("action") == "rename":
+            values["folder_name"] = form.get("name", "")
+        return await _library_page(request, folder["group_id"], error=error, values=values, folder_id=folder_id)
+    raise web.HTTPSeeOther(_library_url(folder["group_id"], folder_id) + "&renamed=1")
 
 
 async def group_folder(request: web.Request) -> web.Response:

@@ -49,7 +49,7 @@ async def index(request: web.Request) -> web.Response:
     context = {"group_id": group_id or "", "group": group, "may_create": await _may_create(svc, actor, group),
                "group_choices": [g for g in listed if policy.can(actor, Action.READ, g)],
                "view": "month" if query.get("view") == "month" else "list", "past": query.get("when") == "past",
-               "deleted": query.get("deleted") == "1",
+               "deleted": query.get("deleted") == "1", "declined": query.get("declined") == "1",
                "live_channels": news_channels(actor, my_groups(actor, listed)),
                "last_event_id": await live.last_event_id(svc)}
     base = {"group_id": group_id} if group_id else {}
@@ -290,8 +290,15 @@ async def change_state(request: web.Request) -> web.Response:
     if action == "delete":
         if form.get("confirm") != "yes":
             raise Invalid(fields={"confirm": N_("Bevestig dat u deze activiteit wilt verwijderen.")})
-        await agenda.delete(svc, actor, event_id, reason=form.get("reason", ""))
-        raise web.HTTPSeeOther("/events?deleted=1")
+        event = await agenda.get(svc, actor, event_id)
+        declined = event["status"] == "proposed" and event["organiser_id"] != actor.user_id
+        try:
+            await agenda.delete(svc, actor, event_id, reason=form.get("reason", ""))
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            return rerender(request, "event_confirm.html", error, {"event": event, "action": "delete", "values": form})
+        raise web.HTTPSeeOther("/events?declined=1" if declined else "/events?deleted=1")
     if action not in STATE_ACTIONS:
         raise Invalid(fields={"action": N_("Onbekende actie.")})
     try:
