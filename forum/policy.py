@@ -364,7 +364,7 @@ def can_see_notification(actor: Actor, note: Any) -> bool:
         return False
     if note["group_id"] is None or note["group_visibility"] is None:
         return note["group_id"] is None
-    if note["kind"] == "event_proposed":  # its thread stays closed until a moderator approves
+    if note["kind"] in ("event_proposed", "report_new"):  # for the group's moderators while they are
         return can(actor, Action.MODERATE_GROUP, note)
     if note["thread_id"] is not None:
         return note["thread_deleted_at"] is None and can(actor, Action.READ, note)

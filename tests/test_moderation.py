@@ -201,8 +201,9 @@ async def test_report_and_queue_pages(scene):
     token = queue.split('name="csrf_token" value="')[1].split('"')[0]
     done = await admin.client.post(f"/moderation/{item_id}/resolve", allow_redirects=False,
                                    data={"csrf_token": token, "action": "dismiss"})
-    assert done.status == 303
-    assert "Geen resultaten gevonden" in await (await admin.client.get("/moderation")).text()
+    assert done.status == 303 and done.headers["Location"] == "/moderation?resolved=dismissed"
+    back = await (await admin.client.get(done.headers["Location"])).text()
+    assert "Afgehandeld: geen actie." in back and "Er wachten geen gemelde berichten op u." in back
 
 
 async def test_admin_page_suspends_until_a_date(scene):
@@ -215,3 +216,61 @@ async def test_admin_page_suspends_until_a_date(scene):
     user = (await admin.get("/api/v1/admin/users?status=suspended"))["users"][0]
     assert user["id"] == outsider.id and user["suspended_until"].startswith("2026-12-24")
     assert "tot " in await (await admin.client.get("/admin/users?status=suspended")).text()
+
+
+async def test_moderators_are_told_of_a_reported_post_count_it_and_come_back_to_their_queue(scene, make_user):
+    from tests.test_pages import csrf_of
+    moderator, member, group = scene["moderator"], scene["member"], scene["group"]
+    second = await make_user("Tweede Lid")
+    await second.post(f"/api/v1/groups/{group}/join")
+    await scene["admin"].post(f"/api/v1/groups/{group}/members/{second.id}/approve")
+    post = (await second.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "Koop nu goedkoop!"},
+                              expect=201))["post"]
+    await member.post(f"/api/v1/posts/{post['id']}/reports", {"reason": "spam"}, expect=201)
+    await scene["admin"].post(f"/api/v1/posts/{post['id']}/reports", {"reason": "spam"}, expect=201)
+    notes = [n for n in (await moderator.get("/api/v1/notifications"))["notifications"] if n["kind"] == "report_new"]
+    assert len(notes) == 1  # one post to look at: told once, however many report it
+    assert notes[0]["text"] == "Lid Een meldde een bericht in Dijken (Werkgroep Water)"
+    assert notes[0]["url"].startswith(f"/moderation?group_id={group}#item-")
+    assert notes[0]["excerpt"] == "Koop nu goedkoop!"
+    assert [n["kind"] for n in (await scene["admin"].get("/api/v1/notifications"))["notifications"]
+            ].count("report_new") == 1  # the group's owner too (their own report came after)
+    assert not [n for n in (await member.get("/api/v1/notifications"))["notifications"] if n["kind"] == "report_new"]
+    # counts: in the header and on the group page, for those who handle the queue only
+    other = (await member.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "Nog iets"}, expect=201))["post"]
+    await second.post(f"/api/v1/posts/{other['id']}/reports", {"reason": "off_topic"}, expect=201)
+    header = await (await moderator.client.get("/")).text()
+    assert 'Te beoordelen <span class="count">2' in header
+    group_page = await (await moderator.client.get(f"/groups/{group}")).text()
+    assert 'Meldingen van berichten <span class="count">2' in group_page
+    assert "Te beoordelen" not in await (await member.client.get("/")).text()
+    # a missing reason keeps the moderator on their queue, the field marked, what they typed kept
+    queue = await (await moderator.client.get(f"/moderation?group_id={group}")).text()
+    item_id = queue.split('action="/moderation/')[1].split("/")[0]
+    response = await moderator.client.post(f"/moderation/{item_id}/resolve", data={
+        "csrf_token": csrf_of(queue), "action": "hide", "reason": "", "group_id": str(group)})
+    page = await response.text()
+    assert response.status == 422 and f'id="e-reason-{item_id}"' in page and 'aria-invalid="true"' in page
+    assert f'<input type="hidden" name="group_id" value="{group}">' in page
+    # and resolving brings them back to the queue they came from, saying what was done
+    response = await moderator.client.post(f"/moderation/{item_id}/resolve", allow_redirects=False, data={
+        "csrf_token": csrf_of(queue), "action": "hide", "reason": "reclame", "group_id": str(group)})
+    assert response.status == 303 and response.headers["Location"] == f"/moderation?resolved=hidden&group_id={group}"
+    back = await (await moderator.client.get(response.headers["Location"])).text()
+    assert "Afgehandeld: het bericht is verborgen." in back
+    assert 'Te beoordelen <span class="count">1' in back
+
+
+async def test_a_report_on_site_news_comments_reaches_its_editors(scene, make_user):
+    from tests.test_news import make_editor
+    editor = await make_editor(scene["admin"], make_user)
+    item = (await editor.post("/api/v1/news", {"title": "Werkconferentie", "body": "Kom ook"}, expect=201))["news"]
+    comment = (await scene["member"].post(f"/api/v1/threads/{item['thread_id']}/posts", {"body": "Rare reclame"},
+                                          expect=201))["post"]
+    await scene["outsider"].post(f"/api/v1/posts/{comment['id']}/reports", {"reason": "spam"}, expect=201)
+    notes = [n for n in (await editor.get("/api/v1/notifications"))["notifications"] if n["kind"] == "report_new"]
+    assert len(notes) == 1 and notes[0]["url"].startswith("/moderation?group_id=")
+    queue = await (await editor.client.get(notes[0]["url"].split("#")[0])).text()
+    assert "Rare reclame" in queue
+    assert not [n for n in (await scene["moderator"].get("/api/v1/notifications"))["notifications"]
+                if n["kind"] == "report_new"]  # a group's moderator has no part in the site's news

@@ -34,19 +34,42 @@ async def report(svc: Services, actor: Actor, post_id: int, *, reason: str, text
         policy.require(actor, Action.REPORT_POST, post)  # e.g. a hidden post: the page offers no report
         svc.limiter.hit("REPORT", actor.user_id)
         now = svc.now()
-        item_id = await store.open_item_for(tx, post_id, now)
+        item_id, opened = await store.open_item_for(tx, post_id, now)
         if not await store.add_report(tx, item_id=item_id, reporter_id=actor.user_id, reason=reason, text=text,
                                       now=now):
             raise Conflict(N_("U heeft dit bericht al gemeld."))
+        if opened:  # the group's moderators hear of a post to look at once, not of every report on it
+            await notifications.notify_moderators(tx, svc, post["group_id"], "report_new", actor_id=actor.user_id,
+                                                  thread_id=post["thread_id"], post_id=post_id,
+                                                  data={"item_id": item_id})
     return item_id
 
 
-async def queue(svc: Services, actor: Actor, group_id: int | None = None):
-    """Open items the actor may handle: admins all (or one group's), moderators their groups'."""
+async def open_count(svc: Services, actor: Actor, group_id: int | None = None) -> int:
+    """How many posts wait in the queues the actor handles (one group's, or all of theirs);
+    0 for whoever handles none."""
+    scope = await _scope(svc, actor)
+    if scope is not None and group_id is not None:
+        scope = scope & {group_id}
+    if scope is not None and not scope:
+        return 0
+    groups = sorted(scope) if scope is not None else ([group_id] if group_id is not None else None)
+    return await svc.cached_read(("open_reports", None if groups is None else tuple(groups)),
+                                 lambda conn: store.open_count(conn, groups))
+
+
+async def _scope(svc: Services, actor: Actor) -> set[int] | None:
+    """The groups whose queues the actor handles (None: all, for admins)."""
     scope = policy.audit_groups(actor)  # who moderates what: the same scope as the audit log
     if scope is not None and policy.moderates_site_news(actor):  # reports on site news' comments
         async with svc.db.read() as conn:
             scope = scope | set(await news_store.site_group_ids(conn))
+    return scope
+
+
+async def queue(svc: Services, actor: Actor, group_id: int | None = None):
+    """Open items the actor may handle: admins all (or one group's), moderators their groups'."""
+    scope = await _scope(svc, actor)
     if scope is None:
         groups = None if group_id is None else [group_id]
     elif not scope or (group_id is not None and group_id not in scope):

@@ -59,6 +59,9 @@ def describe(note, locale: str, visible: bool) -> str:
                     "delete": N_("het bericht is verwijderd"), "warn": N_("de schrijver is gewaarschuwd")}
         return translate_in(locale, N_("Uw melding over een bericht in %(thread)s is afgehandeld: %(outcome)s"),
                             thread=thread, outcome=translate_in(locale, outcomes.get(outcome, outcome)))
+    if kind == "report_new":
+        return translate_in(locale, N_("%(actor)s meldde een bericht in %(thread)s (%(group)s)"),
+                            actor=actor, thread=thread, group=group)
     if kind == "event_declined":
         title = json.loads(note["data"] or "{}").get("title", "")
         return translate_in(locale, N_("%(actor)s wees uw voorstel %(title)s af voor de agenda van %(group)s"),
@@ -89,6 +92,9 @@ def link(note) -> str:
     event_id = json.loads(note["data"] or "{}").get("event_id") if note["kind"] in EVENT_TEXTS else None
     if event_id:
         return f"/events/{event_id}"
+    if note["kind"] == "report_new":  # to the queue, at the post's item
+        item_id = json.loads(note["data"] or "{}").get("item_id")
+        return f"/moderation?group_id={note['group_id']}" + (f"#item-{item_id}" if item_id else "")
     if note["thread_id"]:
         return f"/threads/{note['thread_id']}" + (f"#post-{note['post_id']}" if note["post_id"] else "")
     if note["kind"] == "join_request":

@@ -3,14 +3,23 @@ from __future__ import annotations
 
 import json
 
-from forum.store import execute, fetch_all, fetch_one
+from forum.store import execute, fetch_all, fetch_one, fetch_value
 
 
-async def open_item_for(conn, post_id: int, now: str) -> int:
+async def open_item_for(conn, post_id: int, now: str) -> tuple[int, bool]:
+    """(the post's open item, whether it was opened just now)."""
     row = await fetch_one(conn, "SELECT id FROM moderation_items WHERE post_id = ? AND status = 'open'", (post_id,))
     if row:
-        return row["id"]
-    return await execute(conn, "INSERT INTO moderation_items (post_id, created_at) VALUES (?, ?)", (post_id, now))
+        return row["id"], False
+    return await execute(conn, "INSERT INTO moderation_items (post_id, created_at) VALUES (?, ?)", (post_id, now)), True
+
+
+async def open_count(conn, groups: list[int] | None) -> int:
+    """Open items in these groups' queues (None: every group's)."""
+    where, params = ("", []) if groups is None else (
+        f" AND t.group_id IN ({','.join('?' * len(groups))})", list(groups))
+    return await fetch_value(conn, "SELECT COUNT(*) FROM moderation_items i JOIN posts p ON p.id = i.post_id"
+                                   f" JOIN threads t ON t.id = p.thread_id WHERE i.status = 'open'{where}", params)
 
 
 async def add_report(conn, *, item_id: int, reporter_id: int, reason: str, text: str, now: str) -> bool:

@@ -115,11 +115,15 @@ async def mention_candidates(conn, group_id: int, prefix: str, limit: int):
 
 
 async def moderators_of(conn, group_id: int):
+    """A group's owner and moderators; for a site group (the comments on site news and events)
+    the editors and admins, who moderate those."""
     return await fetch_all(
         conn,
-        "SELECT u.id AS user_id, u.locale, u.email_notifications FROM memberships m JOIN users u ON u.id = m.user_id"
-        " WHERE m.group_id = ? AND m.role IN ('owner', 'moderator') AND u.status = 'active'",
-        (group_id,))
+        "SELECT u.id AS user_id, u.locale, u.email_notifications FROM users u WHERE u.status = 'active' AND ("
+        " EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.user_id = u.id"
+        " AND m.role IN ('owner', 'moderator'))"
+        " OR (u.role IN ('editor', 'admin') AND EXISTS (SELECT 1 FROM groups g WHERE g.id = ? AND g.kind = 'site')))",
+        (group_id, group_id))
 
 
 # --- writing notifications -----------------------------------------------------------------

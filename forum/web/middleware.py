@@ -11,11 +11,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from forum.errors import BadRequest, N_, ServiceError
 from forum.limits import TooManyRequests
 from forum.i18n import LOCALES, gettext, negotiate, set_locale
-from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_key,
+from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_key, open_reports_key,
                         services_key, session_hash_key, site_menus_key)
 from forum.security import (csrf_token_for_session, csrf_token_for_visitor,
                             signature_matches)
-from forum.services import accounts, site_pages
+from forum import policy
+from forum.services import accounts, moderation, site_pages
 from forum.web import uploads
 from forum.web.access_log import redact
 from forum.web.templating import render
@@ -185,9 +186,14 @@ async def csrf_middleware(request: web.Request, handler):
 @web.middleware
 async def site_menus_middleware(request: web.Request, handler):
     """The header and footer menus of the site's own pages, for every HTML page (read through
-    the read cache; visitors' cached pages never come this far)."""
+    the read cache; visitors' cached pages never come this far); and for those who moderate,
+    how many reported posts wait in their queues (the header shows it)."""
     if not is_api(request) and not request.path.startswith("/static/"):
-        request[site_menus_key] = await site_pages.menus(request.app[services_key])
+        svc = request.app[services_key]
+        request[site_menus_key] = await site_pages.menus(svc)
+        actor = request[actor_key]
+        if actor.active and (actor.is_admin or policy.audit_groups(actor) or policy.moderates_site_news(actor)):
+            request[open_reports_key] = await moderation.open_count(svc, actor)
     return await handler(request)
 
 

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from forum import i18n
 from forum.errors import N_
-from forum.keys import actor_key, config_key, site_menus_key
+from forum.keys import actor_key, config_key, open_reports_key, site_menus_key
 from forum.web.csrf import CsrfToken
 from forum.web.fragment_cache import FragmentCache, fragment_cache_key, key_size
 
@@ -137,6 +137,7 @@ def render(request: web.Request, template: str, context: dict | None = None, sta
         "locale": i18n.current_locale(),
         "current_path": request.path_qs,
         "site_menus": request.get(site_menus_key) or NO_MENUS,
+        "open_reports": request.get(open_reports_key, 0),
         "errors": {},
         "values": {},
     }

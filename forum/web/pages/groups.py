@@ -9,7 +9,7 @@ from forum.errors import ServiceError
 from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import agenda, discussions, groups, invitations, live, news, reading
+from forum.services import agenda, discussions, groups, invitations, live, moderation, news, reading
 from forum.web.api import int_param
 from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
@@ -65,6 +65,7 @@ async def show(request: web.Request) -> web.Response:
                "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
                "may_join": policy.can(actor, Action.JOIN, group), "news": [], "more_news": False,
                "events": [], "more_events": False, "event_statuses": {}}
+    context["group_open_reports"] = await moderation.open_count(svc, actor, group_id) if context["may_moderate"] else 0
     if context["may_read"]:
         context["last_event_id"] = await live.last_event_id(svc)  # before the list: it is at least this new
         threads, context["next"] = await discussions.threads_of_group(

@@ -10,7 +10,7 @@ from forum.policy import Action
 from forum.services import discussions, moderation
 from forum.web.api import id_query, int_param
 from forum.web.api.moderation import item_out
-from forum.web.pages import form_of, redirect, render, rerender
+from forum.web.pages import form_of, render, rerender, url
 
 
 async def report_form(request: web.Request) -> web.Response:
@@ -32,15 +32,31 @@ async def report_submit(request: web.Request) -> web.Response:
     return render(request, "report.html", {"post": post, "values": {}, "done": True})
 
 
-async def queue(request: web.Request) -> web.Response:
-    group_id = id_query(request, "group_id")
+async def _queue_page(request: web.Request, group_id: int | None, *, error: ServiceError | None = None,
+                      item_id: int | None = None, values: dict | None = None) -> web.Response:
     items = await moderation.queue(request.app[services_key], request[actor_key], group_id=group_id)
-    return render(request, "moderation.html", {"items": [item_out(item, reports) for item, reports in items],
-                                               "group_id": group_id})
+    context = {"items": [item_out(item, reports) for item, reports in items], "group_id": group_id,
+               "failed_item": item_id, "values": values or {}, "resolved": request.query.get("resolved", "")}
+    return rerender(request, "moderation.html", error, context) if error else render(request, "moderation.html", context)
+
+
+async def queue(request: web.Request) -> web.Response:
+    return await _queue_page(request, id_query(request, "group_id"))
 
 
 async def resolve(request: web.Request) -> web.Response:
+    """Resolve an item; back to the queue it was resolved from (a group's, or all), or to that
+    queue again with the item's field marked when something was missing."""
     form = await form_of(request)
-    await moderation.resolve(request.app[services_key], request[actor_key], int_param(request, "item_id"),
-                             action=form.get("action", ""), reason=form.get("reason", ""))
-    raise redirect(request, "moderation")
+    item_id = int_param(request, "item_id")
+    back = form.get("group_id", "")
+    group_id = int(back) if back.isdigit() and len(back) < 19 else None
+    try:
+        outcome = await moderation.resolve(request.app[services_key], request[actor_key], item_id,
+                                           action=form.get("action", ""), reason=form.get("reason", ""))
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        return await _queue_page(request, group_id, error=error, item_id=item_id, values=form)
+    query = {"resolved": outcome, **({"group_id": group_id} if group_id else {})}
+    raise web.HTTPSeeOther(url(request, "moderation", query=query))
