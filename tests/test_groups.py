@@ -187,3 +187,21 @@ async def test_counts_follow_every_membership_and_thread_change(admin, make_user
             " (SELECT COUNT(*) FROM threads WHERE group_id = ? AND deleted_at IS NULL) AS t"
             " FROM groups WHERE id = ?", (gid, gid, gid))).fetchone()
     assert (stored["member_count"], stored["thread_count"]) == (stored["m"], stored["t"]) == (2, 1)
+
+
+async def test_only_members_get_a_members_tools_and_ones_own_reply_is_nothing_unread(admin, make_user, anonymous):
+    group = await open_group(admin, "Werkgroep Open")
+    member, passer = await make_user("Lid"), await make_user("Voorbijganger")
+    await member.post(f"/api/v1/groups/{group['id']}/join")
+    thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Plannen", "body": "Eerste"},
+                               expect=201))["thread"]["id"]
+    for who in (await anonymous(), passer):
+        html = await (await who.client.get(f"/groups/{group['id']}")).text()
+        assert 'id="level-select"' not in html and "Alles als gelezen markeren" not in html
+    html = await (await member.client.get(f"/groups/{group['id']}")).text()
+    assert 'id="level-select"' in html and "Alles als gelezen markeren" in html
+    await member.client.get(f"/threads/{thread}")  # read up to here
+    await member.post(f"/api/v1/threads/{thread}/posts", {"body": "Mijn reactie"}, expect=201)
+    assert "first-unread" not in await (await member.client.get(f"/threads/{thread}")).text()
+    await admin.post(f"/api/v1/threads/{thread}/posts", {"body": "Een nieuwe van een ander"}, expect=201)
+    assert 'id="first-unread"' in await (await member.client.get(f"/threads/{thread}")).text()

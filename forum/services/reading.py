@@ -43,7 +43,9 @@ async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int |
                                                 svc.now())
     if last_read is None:
         return None, level
-    return next((post["id"] for post in sorted(posts, key=lambda p: p["id"]) if post["id"] > last_read), None), level
+    # one's own posts are read by writing them: after a reply there is nothing new to jump to
+    return next((post["id"] for post in sorted(posts, key=lambda p: p["id"])
+                 if post["id"] > last_read and post["author_id"] != actor.user_id), None), level
 
 
 async def record_read(svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:
