@@ -364,6 +364,8 @@ def can_see_notification(actor: Actor, note: Any) -> bool:
         return False
     if note["group_id"] is None or note["group_visibility"] is None:
         return note["group_id"] is None
+    if note["kind"] == "banned":  # about the reader themselves, in a group they belonged to
+        return True
     if note["kind"] in ("event_proposed", "report_new"):  # for the group's moderators while they are
         return can(actor, Action.MODERATE_GROUP, note)
     if note["thread_id"] is not None:

@@ -205,3 +205,41 @@ async def test_only_members_get_a_members_tools_and_ones_own_reply_is_nothing_un
     assert "first-unread" not in await (await member.client.get(f"/threads/{thread}")).text()
     await admin.post(f"/api/v1/threads/{thread}/posts", {"body": "Een nieuwe van een ander"}, expect=201)
     assert 'id="first-unread"' in await (await member.client.get(f"/threads/{thread}")).text()
+
+
+async def test_bans_are_asked_for_with_a_reason_shown_told_and_lifted_in_the_pages(admin, make_user):
+    from tests.test_pages import csrf_of
+    group = await open_group(admin, "Werkgroep Water")
+    spammer, member = await make_user("Sam Spammer"), await make_user("Lid")
+    for user in (spammer, member):
+        await user.post(f"/api/v1/groups/{group['id']}/join")
+    members = f"/groups/{group['id']}/members"
+    token = csrf_of(await (await admin.client.get(members)).text())
+    # one click asks first: a page with a reason, nothing done yet
+    asked = await admin.client.post(f"{members}/{spammer.id}", data={"csrf_token": token, "action": "ban"})
+    page = await asked.text()
+    assert asked.status == 200 and "Sam Spammer weren uit Werkgroep Water" in page and 'name="reason"' in page
+    assert (await spammer.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "member"}
+    too_long = await admin.client.post(f"{members}/{spammer.id}", data={
+        "csrf_token": token, "action": "ban", "confirm": "yes", "reason": "x" * 501})
+    assert too_long.status == 422 and 'name="reason"' in await too_long.text()  # the same page, marked
+    done = await admin.client.post(f"{members}/{spammer.id}", allow_redirects=False, data={
+        "csrf_token": token, "action": "ban", "confirm": "yes", "reason": "herhaald spammen"})
+    assert done.status == 303
+    listing = await (await admin.client.get(members)).text()
+    assert "Sam Spammer" in listing and "herhaald spammen" in listing and "Weren opheffen" in listing
+    told = [n for n in (await spammer.get("/api/v1/notifications"))["notifications"] if n["kind"] == "banned"]
+    assert told and told[0]["text"] == "U bent geweerd uit Werkgroep Water: herhaald spammen"
+    own_page = await (await spammer.client.get(f"/groups/{group['id']}")).text()
+    assert "geweerd uit deze groep" in own_page and "Reden: herhaald spammen" in own_page
+    assert "Lid worden van deze groep" not in own_page
+    # removing asks too, and lifting the ban lets them back
+    asked = await admin.client.post(f"{members}/{member.id}", data={"csrf_token": token, "action": "remove"})
+    assert asked.status == 200 and "Lid verwijderen uit Werkgroep Water" in await asked.text()
+    assert (await member.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "member"}
+    lifted = await admin.client.post(f"{members}/{spammer.id}", allow_redirects=False,
+                                     data={"csrf_token": token, "action": "unban"})
+    assert lifted.status == 303
+    assert "Niemand is uit deze groep geweerd." in await (await admin.client.get(members)).text()
+    await spammer.post(f"/api/v1/groups/{group['id']}/join")
+    assert (await spammer.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "member"}

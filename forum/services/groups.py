@@ -272,6 +272,9 @@ async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: 
         await group_store.delete_email_invitation(tx, group_id, target["email"])
         await group_store.put_ban(tx, group_id, user_id, reason=reason, by=actor.user_id, now=svc.now())
         await membership_event(tx, svc, group_id, user_id, None, was=current)
+        # the person hears of it, and why (the group page says the same to them)
+        await notifications.notify_one(tx, svc, user_id, "banned", actor_id=actor.user_id, group_id=group_id,
+                                       data={"reason": reason})
         await audit.record(tx, svc, actor, "member.ban", target_type="user", target_id=user_id,
                            label=target["display_name"], group_id=group_id, reason=reason)
 
@@ -285,6 +288,14 @@ async def unban(svc: Services, actor: Actor, group_id: int, user_id: int) -> Non
         await membership_event(tx, svc, group_id, user_id, None)
         await audit.record(tx, svc, actor, "member.unban", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id)
+
+
+async def my_ban(svc: Services, actor: Actor, group_id: int):
+    """The actor's own ban from this group (its reason and date), or None."""
+    if not actor.active:
+        return None
+    async with svc.db.read() as conn:
+        return await group_store.ban_of(conn, group_id, actor.user_id)
 
 
 async def bans(svc: Services, actor: Actor, group_id: int):

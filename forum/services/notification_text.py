@@ -59,6 +59,11 @@ def describe(note, locale: str, visible: bool) -> str:
                     "delete": N_("het bericht is verwijderd"), "warn": N_("de schrijver is gewaarschuwd")}
         return translate_in(locale, N_("Uw melding over een bericht in %(thread)s is afgehandeld: %(outcome)s"),
                             thread=thread, outcome=translate_in(locale, outcomes.get(outcome, outcome)))
+    if kind == "banned":
+        reason = json.loads(note["data"] or "{}").get("reason", "")
+        if reason:
+            return translate_in(locale, N_("U bent geweerd uit %(group)s: %(reason)s"), group=group, reason=reason)
+        return translate_in(locale, N_("U bent geweerd uit %(group)s"), group=group)
     if kind == "report_new":
         return translate_in(locale, N_("%(actor)s meldde een bericht in %(thread)s (%(group)s)"),
                             actor=actor, thread=thread, group=group)

@@ -93,6 +93,11 @@ async def is_banned(conn, group_id: int, user_id: int) -> bool:
     return bool(rows)
 
 
+async def ban_of(conn, group_id: int, user_id: int):
+    return await fetch_one(conn, "SELECT reason, created_at FROM group_bans WHERE group_id = ? AND user_id = ?",
+                           (group_id, user_id))
+
+
 async def bans(conn, group_id: int):
     return await fetch_all(
         conn, "SELECT b.user_id, u.display_name, b.reason, b.created_at FROM group_bans b"

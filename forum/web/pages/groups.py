@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from forum import policy
-from forum.errors import ServiceError
+from forum.errors import NotFound, ServiceError
 from forum.i18n import current_locale
 from forum.keys import actor_key, services_key
 from forum.policy import Action
@@ -66,6 +66,7 @@ async def show(request: web.Request) -> web.Response:
                "may_join": policy.can(actor, Action.JOIN, group), "news": [], "more_news": False,
                "events": [], "more_events": False, "event_statuses": {}}
     context["group_open_reports"] = await moderation.open_count(svc, actor, group_id) if context["may_moderate"] else 0
+    context["my_ban"] = await groups.my_ban(svc, actor, group_id) if context["role"] == "banned" else None
     if context["may_read"]:
         context["last_event_id"] = await live.last_event_id(svc)  # before the list: it is at least this new
         threads, context["next"] = await discussions.threads_of_group(
@@ -146,9 +147,10 @@ async def _members_page(request: web.Request, group_id: int, notice: ServiceErro
                         values: dict | None = None) -> web.Response:
     actor = request[actor_key]
     group, rows, invited_emails = await groups.members(request.app[services_key], actor, group_id)
+    may_moderate = policy.can(actor, Action.MODERATE_GROUP, group)
     context = {"group": group, "members": rows, "invited_emails": invited_emails, "values": values or {},
-               "may_moderate": policy.can(actor, Action.MODERATE_GROUP, group),
-               "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group)}
+               "may_moderate": may_moderate, "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
+               "bans": await groups.bans(request.app[services_key], actor, group_id) if may_moderate else []}
     if notice is not None:
         return rerender(request, "members.html", notice, context)
     return render(request, "members.html", context)
@@ -158,14 +160,27 @@ async def members(request: web.Request) -> web.Response:
     return await _members_page(request, int_param(request, "group_id"))
 
 
+CONFIRMED_ACTIONS = ("remove", "ban")  # drastic: asked again on a page of their own, with a reason for a ban
+
+
 async def member_action(request: web.Request) -> web.Response:
-    """One form target for the member list's buttons: approve, reject, a new role, or remove."""
+    """One form target for the member list's buttons: approve, reject, a new role, remove, ban
+    or lift a ban. Removing and banning first answer with a page that asks to confirm."""
     actor, svc = request[actor_key], request.app[services_key]
     group_id, user_id = int_param(request, "group_id"), int_param(request, "user_id")
     form = await form_of(request)
     action = form.get("action", "")
+    if action in CONFIRMED_ACTIONS and form.get("confirm") != "yes":
+        group, rows, _ = await groups.members(svc, actor, group_id)
+        policy.require(actor, Action.MODERATE_GROUP, group)
+        person = next((row for row in rows if row["id"] == user_id), None)
+        if person is None:
+            raise NotFound()
+        return render(request, "member_confirm.html", {"group": group, "person": person, "action": action})
     try:
-        if action in ("approve", "reject"):
+        if action == "unban":
+            await groups.unban(svc, actor, group_id, user_id)
+        elif action in ("approve", "reject"):
             await groups.decide_request(svc, actor, group_id, user_id, approve=action == "approve")
         elif action == "remove":
             await groups.remove_member(svc, actor, group_id, user_id)
@@ -176,6 +191,12 @@ async def member_action(request: web.Request) -> web.Response:
     except ServiceError as error:
         if error.status not in (409, 422):
             raise
+        if action == "ban" and error.status == 422:  # the reason: back to the page that asked for it
+            group, rows, _ = await groups.members(svc, actor, group_id)
+            person = next((row for row in rows if row["id"] == user_id), None)
+            if person is not None:
+                return rerender(request, "member_confirm.html", error, {"group": group, "person": person,
+                                                                         "action": action, "values": form})
         return await _members_page(request, group_id, notice=error)
     raise redirect(request, "group.members", group_id=group_id)
 
