@@ -191,8 +191,10 @@ async def test_report_and_queue_pages(scene):
     assert f'href="/posts/{post["id"]}/report"' in thread_page
     form = await (await member.client.get(f"/posts/{post['id']}/report")).text()
     token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    assert "<blockquote><p>Beheer zegt iets</p>" in form  # the reporter sees what they report
     empty = await member.client.post(f"/posts/{post['id']}/report", data={"csrf_token": token, "reason": "other"})
     assert empty.status == 422  # "other" needs a word of explanation
+    assert 'aria-describedby="e-text"' in await empty.text()
     sent = await member.client.post(f"/posts/{post['id']}/report", data={"csrf_token": token, "reason": "off_topic"})
     assert sent.status == 200 and "Een moderator bekijkt uw melding" in await sent.text()
     queue = await (await admin.client.get("/moderation")).text()
