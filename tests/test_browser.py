@@ -41,7 +41,8 @@ async def register(context, base: str, email: str, name: str):
     await page.fill("#f-display_name", name)
     await page.fill("#f-password", PASSWORD)
     await page.click("main form:not(.notice) button[type=submit]")
-    await page.wait_for_url(f"{base}/groups")
+    await page.wait_for_url(f"{base}/groups?welcome=1")
+    assert await page.is_visible("#welcome-h")  # what to do first
     return page
 
 

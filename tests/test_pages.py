@@ -31,9 +31,11 @@ async def test_a_new_member_does_everything_in_the_browser(admin, anonymous):
     assert "minstens 12 tekens" in page and 'aria-invalid="true"' in page
     response = await client.post("/register", data={"csrf_token": csrf_of(page), "email": "jan@example.nl",
                                                     "display_name": "Jan de Vries", "password": PASSWORD})
-    assert str(response.url).endswith("/groups")
+    assert str(response.url).endswith("/groups?welcome=1")
     page = await response.text()
     assert "Jan de Vries" in page and "Regio Zwolle" in page and "Uitloggen" in page
+    assert "Welkom, Jan de Vries" in page and 'href="/settings/notifications"' in page  # what to do first
+    assert "Welkom" not in await (await client.get("/groups")).text()
     # join the proeftuin of my region
     zwolle = re.search(r'href="/groups/(\d+)">Regio Zwolle', page).group(1)
     page = await (await client.get(f"/groups/{zwolle}")).text()

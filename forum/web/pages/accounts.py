@@ -34,7 +34,7 @@ async def register_submit(request: web.Request) -> web.Response:
     token, _ = await accounts.login(svc, email=form["email"], password=form["password"], address=request.remote or "")
     # where they were going (an invitation), else the groups to join; the banner there asks
     # them to confirm their address
-    response = web.HTTPSeeOther(safe_next(form.get("next"), "/groups"))
+    response = web.HTTPSeeOther(safe_next(form.get("next"), "/groups?welcome=1"))
     set_session_cookie(response, request.app[config_key], token)
     raise response
 

@@ -26,6 +26,7 @@ async def index(request: web.Request) -> web.Response:
         "werkgroepen": [g for g in rows if g["kind"] == "werkgroep"],
         "invitations": await invitations.invitations_for(svc, actor),
         "may_create": bool(await groups.creatable_kinds(request.app[services_key], request[actor_key])),
+        "welcome": actor.active and request.query.get("welcome") == "1",
     })
 
 
