@@ -306,10 +306,10 @@ async def _change_status(tx, svc: Services, actor: Actor, event, status: str, re
                            label=event["title"], group_id=event["group_id"])
 
 
-async def delete(svc: Services, actor: Actor, event_id: int, *, reason: str = "") -> None:
+async def delete(svc: Services, actor: Actor, event_id: int, *, reason: str = "") -> bool:
     """Gone for everyone: its comments close with it. (Calling it off, which tells those who
     signed up, is cancelling.) A member's proposal deleted by a moderator is declined: its
-    proposer is told, with the reason given."""
+    proposer is told, with the reason given. Returns whether it was such a decline."""
     errors = FieldErrors()
     reason = text_field(errors, "reason", reason if isinstance(reason, str) else "", max_len=500, required=False,
                         single_line=False)
@@ -318,7 +318,8 @@ async def delete(svc: Services, actor: Actor, event_id: int, *, reason: str = ""
         event = await store.by_id(tx, event_id)
         policy.require(actor, Action.EDIT_EVENT, event)
         now = svc.now()
-        if event["status"] == "proposed" and event["organiser_id"] not in (None, actor.user_id):
+        declined = event["status"] == "proposed" and event["organiser_id"] not in (None, actor.user_id)
+        if declined:
             # no thread nor event to point to afterwards: the title travels in the notification
             await notifications.notify_one(tx, svc, event["organiser_id"], "event_declined", actor_id=actor.user_id,
                                            group_id=event["group_id"], data={"title": event["title"],
@@ -335,3 +336,4 @@ async def delete(svc: Services, actor: Actor, event_id: int, *, reason: str = ""
         await search_index.index_thread(tx, event["thread_id"])
         await audit.record(tx, svc, actor, "event.delete", target_type="event", target_id=event_id,
                            label=event["title"], group_id=event["group_id"])
+    return declined

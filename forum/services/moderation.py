@@ -62,8 +62,7 @@ async def _scope(svc: Services, actor: Actor) -> set[int] | None:
     """The groups whose queues the actor handles (None: all, for admins)."""
     scope = policy.audit_groups(actor)  # who moderates what: the same scope as the audit log
     if scope is not None and policy.moderates_site_news(actor):  # reports on site news' comments
-        async with svc.db.read() as conn:
-            scope = scope | set(await news_store.site_group_ids(conn))
+        scope = scope | set(await svc.cached_read(("site_group_ids",), news_store.site_group_ids))
     return scope
 
 

@@ -290,13 +290,12 @@ async def change_state(request: web.Request) -> web.Response:
     if action == "delete":
         if form.get("confirm") != "yes":
             raise Invalid(fields={"confirm": N_("Bevestig dat u deze activiteit wilt verwijderen.")})
-        event = await agenda.get(svc, actor, event_id)
-        declined = event["status"] == "proposed" and event["organiser_id"] != actor.user_id
         try:
-            await agenda.delete(svc, actor, event_id, reason=form.get("reason", ""))
+            declined = await agenda.delete(svc, actor, event_id, reason=form.get("reason", ""))
         except ServiceError as error:
             if error.status != 422:
                 raise
+            event = await agenda.get(svc, actor, event_id)
             return rerender(request, "event_confirm.html", error, {"event": event, "action": "delete", "values": form})
         raise web.HTTPSeeOther("/events?declined=1" if declined else "/events?deleted=1")
     if action not in STATE_ACTIONS:

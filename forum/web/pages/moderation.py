@@ -8,7 +8,7 @@ from forum.errors import ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions, moderation
-from forum.web.api import id_query, int_param
+from forum.web.api import id_query, int_param, parse_id
 from forum.web.api.moderation import item_out
 from forum.web.pages import form_of, render, rerender, url
 
@@ -49,8 +49,7 @@ async def resolve(request: web.Request) -> web.Response:
     queue again with the item's field marked when something was missing."""
     form = await form_of(request)
     item_id = int_param(request, "item_id")
-    back = form.get("group_id", "")
-    group_id = int(back) if back.isdigit() and len(back) < 19 else None
+    group_id = parse_id(form.get("group_id", ""))
     try:
         outcome = await moderation.resolve(request.app[services_key], request[actor_key], item_id,
                                            action=form.get("action", ""), reason=form.get("reason", ""))
