@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import contextvars
 import gettext as _gettext
+from datetime import datetime
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
 LOCALES = ("nl", "en")
+DISPLAY_ZONE = ZoneInfo("Europe/Amsterdam")  # every time is shown as Dutch time
 DEFAULT_LOCALE = "nl"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
@@ -94,3 +99,15 @@ def template_gettext(message: str, **params) -> str:
 
 def template_ngettext(singular: str, plural: str, n: int, **params) -> str:
     return translations(_current.get()).ngettext(singular, plural, n) % {"num": n, **params}
+
+
+@lru_cache(maxsize=65536)
+def format_moment(value: str, locale: str) -> str:
+    """A stored UTC time as the one way the forum shows a moment: "6 dec. 2026 14:05" in Dutch
+    time, in the reader's language; a moment at midnight Dutch time (a date chosen without a
+    time, such as the end of a suspension or ban) shows as its date only. Cached: a page shows
+    the same timestamps to every reader, and Babel's formatting is the costliest step of a render."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(DISPLAY_ZONE)
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
+        return format_date(moment.date(), "d MMM yyyy", locale=locale)
+    return format_datetime(moment, "d MMM yyyy HH:mm", locale=locale)

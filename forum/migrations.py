@@ -526,4 +526,16 @@ DROP TABLE folders;
 ALTER TABLE folders_rebuilt RENAME TO folders;
 CREATE UNIQUE INDEX folders_name ON folders(ifnull(group_id, 0), ifnull(parent_id, 0), lower(name));
 """,
+    # issue 12: a ban may end by itself (ends_at; the scheduler lifts it), a membership request
+    # carries its asker's message to the moderators, and a registration records when the terms
+    # and privacy statement were accepted (NULL: before they were asked for, or made by an admin);
+    # profiles name an organisation and a function, as Pleio's do.
+    17: """
+ALTER TABLE group_bans ADD COLUMN ends_at TEXT;
+CREATE INDEX group_bans_ending ON group_bans(ends_at) WHERE ends_at IS NOT NULL;
+ALTER TABLE memberships ADD COLUMN request_message TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN terms_accepted_at TEXT;
+ALTER TABLE users ADD COLUMN organisation TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN job_title TEXT NOT NULL DEFAULT '';
+""",
 }

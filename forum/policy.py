@@ -266,8 +266,9 @@ def can(actor: Actor, action: Action, obj: Any = None) -> bool:
                                                      obj["deleted_at"])
     if action is Action.DELETE_POST:
         return _may_change_post(actor, group_id, visibility, obj["author_id"], obj["deleted_at"])
-    if action is Action.REPORT_POST:
-        return (actor.active and can_read(actor, group_id, visibility) and obj["author_id"] != actor.user_id
+    if action is Action.REPORT_POST:  # not by someone banned there: a ban silences them toward its moderators too
+        return (actor.active and role != "banned" and can_read(actor, group_id, visibility)
+                and obj["author_id"] != actor.user_id
                 and obj["deleted_at"] is None and obj["hidden_at"] is None)
     if action is Action.SEE_HIDDEN_POST:
         return (obj["hidden_at"] is not None and obj["deleted_at"] is None and can_read(actor, group_id, visibility)
@@ -314,7 +315,8 @@ def editable_posts(actor: Actor, thread: Any, posts) -> set[int]:
 def reportable_posts(actor: Actor, thread: Any, posts) -> set[int]:
     """Posts of a thread that the actor may report (can(actor, REPORT_POST, post) for each,
     in one pass): others' posts still shown."""
-    if not actor.active or not can_read(actor, thread["group_id"], thread["group_visibility"]):
+    if (not actor.active or actor.group_role(thread["group_id"]) == "banned"
+            or not can_read(actor, thread["group_id"], thread["group_visibility"])):
         return set()
     return {post["id"] for post in posts if post["author_id"] != actor.user_id and post["deleted_at"] is None
             and post["hidden_at"] is None}
@@ -364,7 +366,7 @@ def can_see_notification(actor: Actor, note: Any) -> bool:
         return False
     if note["group_id"] is None or note["group_visibility"] is None:
         return note["group_id"] is None
-    if note["kind"] == "banned":  # about the reader themselves, in a group they belonged to
+    if note["kind"] in ("banned", "member_removed"):  # about the reader themselves, in a group they belonged to
         return True
     if note["kind"] in ("event_proposed", "report_new"):  # for the group's moderators while they are
         return can(actor, Action.MODERATE_GROUP, note)

@@ -1,6 +1,6 @@
 """The server's own clock: runs work that is due, all of it kept in the database (notification
-fan-out jobs, unseen-notification mail, digests, scheduled news, event reminders, the words of
-new documents, unnamed files), so a restart picks up where
+fan-out jobs, unseen-notification mail, digests, scheduled news, event reminders, bans that
+end, the words of new documents, unnamed files), so a restart picks up where
 the last run stopped. Woken after commits, every TICK_SECONDS otherwise, and at the moment
 the next news item is due to appear."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from typing import Callable
 
-from forum.services import Services, documents, mailings, news, notifications, search_index, signups
+from forum.services import Services, documents, groups, mailings, news, notifications, search_index, signups
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class Scheduler:
     async def _due_work(self) -> None:
         await news.publish_due(self.svc)
         await signups.send_reminders(self.svc)  # the day before an event: at the tick, a minute either way
+        await groups.end_bans_due(self.svc)  # a ban for a period: lifted at the tick after it ends
         await notifications.run_jobs(self.svc)
         await mailings.send_due_mail(self.svc)
         await mailings.send_due_digests(self.svc)

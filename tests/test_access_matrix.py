@@ -126,7 +126,7 @@ def sees(actor: str, visibility: str) -> bool:
 
 WRITE_RULES = {  # write: (may do it, what must be visible to be told "refused" rather than 404)
     "follow": (lambda a, v: a in ACTIVE and reads(a, v), reads),
-    "report": (lambda a, v: a in ACTIVE and reads(a, v) and a != "author", reads),
+    "report": (lambda a, v: a in ACTIVE and reads(a, v) and a not in ("author", "banned"), reads),  # a ban silences reports too
     "reply": (lambda a, v: a in GROUP_MEMBERS, reads),
     "edit": (lambda a, v: a in {"author", "moderator", "admin"}, reads),
     "rename": (lambda a, v: a in {"author", "moderator", "admin"}, reads),

@@ -41,7 +41,8 @@ async def test_actions_are_audited_and_scoped(scene, svc):
     everything = await admin.get("/api/v1/audit?action=user.suspend")
     (suspension,) = everything["entries"]
     assert suspension["reason"] == "spam" and suspension["target"]["label"] == "Buiten"
-    assert suspension["data"]["until"].startswith("2099-01-01")
+    # a date without a time is the start of that day in Dutch time (CET in winter: 23:00 UTC the day before)
+    assert suspension["data"]["until"].startswith("2098-12-31T23:00:00")
     await moderator.get(f"/api/v1/audit?group_id={scene['other']}", expect=404)  # not their group
     await member.get("/api/v1/audit", expect=404)
     await moderator.get("/api/v1/audit?group_id=abc", expect=400)
@@ -135,8 +136,14 @@ async def test_thread_page_offers_moderators_move_and_delete(scene):
     moved = await scene["admin"].client.post(f"/threads/{scene['thread']}/moderate", allow_redirects=False,
                                              data={"csrf_token": token, "action": "move", "group_id": str(scene["other"])})
     assert moved.status == 303
+    asked = await scene["admin"].client.post(f"/threads/{scene['thread']}/moderate", allow_redirects=False,
+                                             data={"csrf_token": token, "action": "delete"})
+    question = await asked.text()  # deleting asks first, on a page of its own, with a reason
+    assert asked.status == 200 and 'name="confirm" value="yes"' in question and 'name="reason"' in question
+    assert (await scene["admin"].get(f"/api/v1/threads/{scene['thread']}"))["thread"]["id"] == scene["thread"]
     gone = await scene["admin"].client.post(f"/threads/{scene['thread']}/moderate", allow_redirects=False,
-                                            data={"csrf_token": token, "action": "delete"})
+                                            data={"csrf_token": token, "action": "delete", "confirm": "yes",
+                                                  "reason": "dubbel"})
     assert gone.status == 303 and gone.headers["Location"] == f"/groups/{scene['other']}"
     member_page = await (await scene["member"].client.get(f"/groups/{scene['group']}")).text()
     assert "Dijken" not in member_page
@@ -212,12 +219,24 @@ async def test_admin_page_suspends_until_a_date(scene):
     admin, outsider = scene["admin"], scene["outsider"]
     page = await (await admin.client.get("/admin/users")).text()
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    asked = await admin.client.post(f"/admin/users/{outsider.id}", allow_redirects=False, data={
+        "csrf_token": token, "action": "suspend"})
+    question = await asked.text()  # asked on a page of its own: the reason and the end
+    assert asked.status == 200 and 'name="reason"' in question and 'type="date"' in question
+    assert not (await admin.get("/api/v1/admin/users?status=suspended"))["users"]
+    no_reason = await admin.client.post(f"/admin/users/{outsider.id}", allow_redirects=False, data={
+        "csrf_token": token, "action": "suspend", "confirm": "yes", "until": "2026-12-24"})
+    page = await no_reason.text()  # the same page again, the date kept and the reason marked
+    assert no_reason.status == 422 and 'id="e-reason"' in page and 'value="2026-12-24"' in page
+    assert not (await admin.get("/api/v1/admin/users?status=suspended"))["users"]
     done = await admin.client.post(f"/admin/users/{outsider.id}", allow_redirects=False, data={
-        "csrf_token": token, "action": "suspend", "reason": "even rust", "until": "2026-12-24"})
+        "csrf_token": token, "action": "suspend", "confirm": "yes", "reason": "even rust", "until": "2026-12-24"})
     assert done.status == 303
     user = (await admin.get("/api/v1/admin/users?status=suspended"))["users"][0]
-    assert user["id"] == outsider.id and user["suspended_until"].startswith("2026-12-24")
-    assert "tot " in await (await admin.client.get("/admin/users?status=suspended")).text()
+    # the start of 24 December in Dutch time, shown as that date (not "24 dec 2026 01:00")
+    assert user["id"] == outsider.id and user["suspended_until"] == "2026-12-23T23:00:00.000000Z"
+    listing = await (await admin.client.get("/admin/users?status=suspended")).text()
+    assert "tot 24 dec 2026<" in listing
 
 
 async def test_moderators_are_told_of_a_reported_post_count_it_and_come_back_to_their_queue(scene, make_user):
@@ -276,3 +295,147 @@ async def test_a_report_on_site_news_comments_reaches_its_editors(scene, make_us
     assert "Rare reclame" in queue
     assert not [n for n in (await scene["moderator"].get("/api/v1/notifications"))["notifications"]
                 if n["kind"] == "report_new"]  # a group's moderator has no part in the site's news
+
+
+async def test_a_ban_for_a_period_ends_by_itself_and_the_person_may_join_again(scene, server, clock):
+    from forum.keys import scheduler_key
+    from tests.test_pages import csrf_of
+    moderator, member, group = scene["moderator"], scene["member"], scene["group"]
+    page = await (await moderator.client.get(f"/groups/{group}/members")).text()
+    asked = await moderator.client.post(f"/groups/{group}/members/{member.id}",
+                                        data={"csrf_token": csrf_of(page), "action": "ban"})
+    question = await asked.text()
+    assert asked.status == 200 and 'name="days"' in question and '<option value="7"' in question
+    odd = await moderator.client.post(f"/groups/{group}/members/{member.id}", data={
+        "csrf_token": csrf_of(page), "action": "ban", "confirm": "yes", "days": "soon", "reason": "rust"})
+    again = await odd.text()  # the same page, the field marked and the reason kept
+    assert odd.status == 422 and 'id="e-days"' in again and ">rust</textarea>" in again
+    assert (await moderator.get(f"/api/v1/groups/{group}/bans"))["bans"] == []
+    done = await moderator.client.post(f"/groups/{group}/members/{member.id}", allow_redirects=False, data={
+        "csrf_token": csrf_of(page), "action": "ban", "confirm": "yes", "days": "7", "reason": "even afkoelen"})
+    assert done.status == 303
+    (ban,) = (await moderator.get(f"/api/v1/groups/{group}/bans"))["bans"]
+    assert ban["ends_at"] > ban["created_at"] and ban["reason"] == "even afkoelen"
+    told = (await member.get("/api/v1/notifications"))["notifications"][0]
+    assert told["kind"] == "banned" and told["actor"] is None  # the moderators act as one
+    assert told["text"].startswith("U bent geweerd uit Werkgroep Water: even afkoelen (tot ")
+    group_page = await (await member.client.get(f"/groups/{group}")).text()
+    assert "U kunt weer lid worden vanaf" in group_page
+    await member.post(f"/api/v1/groups/{group}/join", expect=403)
+    clock.advance(days=7, minutes=1)
+    await server.app[scheduler_key].run_once()
+    assert (await moderator.get(f"/api/v1/groups/{group}/bans"))["bans"] == []
+    await member.post(f"/api/v1/groups/{group}/join")
+    ended = (await scene["admin"].get("/api/v1/audit?action=member.ban_ended"))["entries"]
+    assert len(ended) == 1 and ended[0]["actor"] is None and ended[0]["target"]["label"] == "Lid Een"
+
+
+async def test_a_ban_tells_only_who_was_in_the_group_and_once(scene):
+    moderator, outsider, member, group = scene["moderator"], scene["outsider"], scene["member"], scene["group"]
+    for _ in range(3):  # a stranger, banned ahead: not sent the group's name and the moderator's words
+        await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": outsider.id, "reason": "zie http://x"},
+                             expect=201)
+    assert (await outsider.get("/api/v1/notifications"))["notifications"] == []
+    for _ in range(2):
+        await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "reason": "spam"}, expect=201)
+    kinds = [n["kind"] for n in (await member.get("/api/v1/notifications"))["notifications"]]
+    assert kinds.count("banned") == 1
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "days": 0}, expect=422)
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "days": "7"}, expect=422)
+
+
+async def test_removing_a_member_asks_for_a_reason_and_tells_them(scene):
+    from tests.test_pages import csrf_of
+    moderator, member, group = scene["moderator"], scene["member"], scene["group"]
+    page = await (await moderator.client.get(f"/groups/{group}/members")).text()
+    asked = await moderator.client.post(f"/groups/{group}/members/{member.id}",
+                                        data={"csrf_token": csrf_of(page), "action": "remove"})
+    assert asked.status == 200 and 'name="reason"' in await asked.text()
+    mine = await moderator.client.post(f"/groups/{group}/members/{moderator.id}",
+                                       data={"csrf_token": csrf_of(page), "action": "remove"})
+    assert mine.status == 409 and "Groep verlaten" in await mine.text()  # said before asking
+    done = await moderator.client.post(f"/groups/{group}/members/{member.id}", allow_redirects=False, data={
+        "csrf_token": csrf_of(page), "action": "remove", "confirm": "yes", "reason": "Project afgerond"})
+    assert done.status == 303
+    told = (await member.get("/api/v1/notifications"))["notifications"][0]
+    assert told["kind"] == "member_removed" and told["text"] == "U bent uit Werkgroep Water verwijderd: Project afgerond"
+    entry = (await scene["admin"].get("/api/v1/audit?action=member.remove"))["entries"][0]
+    assert entry["reason"] == "Project afgerond"
+
+
+async def test_lifting_a_ban_twice_lands_on_the_list(scene):
+    from tests.test_pages import csrf_of
+    moderator, member, group = scene["moderator"], scene["member"], scene["group"]
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id}, expect=201)
+    page = await (await moderator.client.get(f"/groups/{group}/members")).text()
+    for _ in range(2):
+        lifted = await moderator.client.post(f"/groups/{group}/members/{member.id}", allow_redirects=False,
+                                             data={"csrf_token": csrf_of(page), "action": "unban"})
+        assert lifted.status == 303
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id}, expect=201)
+    stranger = await scene["outsider"].client.post(f"/groups/{group}/members/{member.id}", data={
+        "csrf_token": scene["outsider"].csrf, "action": "unban"})
+    assert stranger.status == 403  # a closed group shows its name, not its bans
+    assert len((await moderator.get(f"/api/v1/groups/{group}/bans"))["bans"]) == 1
+
+
+async def test_deleting_a_post_asks_first_and_a_moderator_tells_the_author_why(scene):
+    from tests.test_pages import csrf_of
+    moderator, member = scene["moderator"], scene["member"]
+    post = (await member.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "Koop **nu**"}, expect=201))["post"]
+    page = await (await moderator.client.get(f"/threads/{scene['thread']}")).text()
+    asked = await moderator.client.post(f"/posts/{post['id']}/delete", data={"csrf_token": csrf_of(page)})
+    question = await asked.text()  # the post itself is shown, and a reason asked for
+    assert asked.status == 200 and "<strong>nu</strong>" in question and 'name="reason"' in question
+    assert (await member.get(f"/api/v1/threads/{scene['thread']}"))["posts"][-1]["deleted"] is False
+    too_long = await moderator.client.post(f"/posts/{post['id']}/delete", data={
+        "csrf_token": csrf_of(page), "confirm": "yes", "reason": "x" * 501})
+    assert too_long.status == 422 and 'id="e-reason"' in await too_long.text()
+    done = await moderator.client.post(f"/posts/{post['id']}/delete", allow_redirects=False, data={
+        "csrf_token": csrf_of(page), "confirm": "yes", "reason": "reclame"})
+    assert done.status == 303
+    told = (await member.get("/api/v1/notifications"))["notifications"][0]
+    assert told["kind"] == "post_removed" and told["text"] == "Een moderator verwijderde uw bericht in Dijken: reclame"
+    own = (await member.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "Oeps"}, expect=201))["post"]
+    page = await (await member.client.get(f"/threads/{scene['thread']}")).text()
+    mine = await member.client.post(f"/posts/{own['id']}/delete", data={"csrf_token": csrf_of(page)})
+    assert mine.status == 200 and 'name="reason"' not in await mine.text()  # one's own: asked, no reason
+
+
+async def test_deleting_a_thread_tells_its_author_with_its_title(scene):
+    await scene["moderator"].delete(f"/api/v1/threads/{scene['thread']}?reason=dubbel")
+    told = (await scene["member"].get("/api/v1/notifications"))["notifications"][0]
+    assert told["kind"] == "thread_removed" and told["text"].startswith("Een moderator verwijderde uw discussie Dijken")
+
+
+async def test_the_report_form_shows_no_hidden_or_removed_words(scene):
+    from tests.test_pages import csrf_of
+    member, moderator = scene["member"], scene["moderator"]
+    hidden = (await member.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "VERBORGEN 0612345678"},
+                                expect=201))["post"]
+    gone = (await member.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "WEGGEHAALD"},
+                              expect=201))["post"]
+    await moderator.post(f"/api/v1/posts/{hidden['id']}/reports", {"reason": "spam"}, expect=201)
+    item = (await moderator.get("/api/v1/moderation/queue"))["items"][0]
+    await moderator.post(f"/api/v1/moderation/queue/{item['id']}/resolve", {"action": "hide", "reason": "privé"})
+    await member.delete(f"/api/v1/posts/{gone['id']}")
+    page = await (await moderator.client.get(f"/threads/{scene['thread']}")).text()
+    for post, words in ((hidden, "VERBORGEN"), (gone, "WEGGEHAALD")):
+        for reader in (moderator, member):
+            for data in ({}, {"reason": "spam"}):
+                token = csrf_of(await (await reader.client.get(f"/threads/{scene['thread']}")).text())
+                answer = await reader.client.post(f"/posts/{post['id']}/report", data={"csrf_token": token, **data})
+                assert answer.status in (403, 404) and words not in await answer.text()
+            shown = await reader.client.get(f"/posts/{post['id']}/report")
+            assert shown.status in (403, 404) and words not in await shown.text()
+    assert page  # the moderator's thread page itself was reachable
+
+
+async def test_someone_banned_may_not_report(scene):
+    group = await open_group(scene["admin"], "Open Plein", "open")
+    thread = (await scene["admin"].post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"},
+                                        expect=201))["thread"]
+    post_id = (await scene["admin"].get(f"/api/v1/threads/{thread['id']}"))["posts"][0]["id"]
+    await scene["member"].post(f"/api/v1/groups/{group['id']}/join")
+    await scene["admin"].post(f"/api/v1/groups/{group['id']}/bans", {"user_id": scene["member"].id}, expect=201)
+    await scene["member"].post(f"/api/v1/posts/{post_id}/reports", {"reason": "spam"}, expect=403)

@@ -317,16 +317,19 @@ async def test_lost_access_hides_notifications_and_stops_their_mail(scene, serve
     before = (await notes(bert))["notifications"][0]
     assert "Woningbouw" in before["text"] and before["excerpt"]
     await admin.delete(f"/api/v1/groups/{scene['group']}/members/{bert.id}")
-    after = (await notes(bert))["notifications"][0]
-    assert after["id"] == before["id"]
+    after_all = (await notes(bert))["notifications"]
+    assert after_all[0]["kind"] == "member_removed"  # told that they were removed (and by whom)
+    (after,) = [note for note in after_all if note["id"] == before["id"]]
     assert "Woningbouw" not in after["text"] and after["excerpt"] == "" and after["url"] is None
     assert after["thread_id"] is None and after["actor"] is None
     clock.advance(minutes=11)
     await settle(server)
-    assert all(r != [bert.email] for r, _ in inbox.messages)  # the queued mail about it is not sent
+    to_bert = [message.get_body(("plain",)).get_content() for r, message in inbox.messages if r == [bert.email]]
+    assert to_bert and not any("Woningbouw" in text for text in to_bert)  # the queued mail about it is not sent
+    assert any("U bent uit" in text for text in to_bert)  # only that of the removal itself
     await reply(cees, scene["thread"], "Weer @bert-smit")  # no longer a member: no new notification
     await settle(server)
-    assert len((await notes(bert))["notifications"]) == 1
+    assert len((await notes(bert))["notifications"]) == 2  # the old mention and the removal
     page = await (await bert.client.get("/notifications")).text()
     assert "geheim" not in page and "Woningbouw" not in page
 
@@ -416,7 +419,9 @@ async def test_a_group_closed_to_outsiders_and_a_suspension_stop_what_was_queued
     await admin.post(f"/api/v1/admin/users/{member.id}/suspend", {"reason": "test"})
     clock.advance(minutes=11)
     await settle(server)
-    assert inbox.messages == []  # neither the outsider's nor the suspended member's mail went out
+    # neither the outsider's nor the suspended member's notification mail went out: only the
+    # mail that tells the member of the suspension (they cannot log in to read a notification)
+    assert [(to, message["Subject"]) for to, message in inbox.messages] == [([member.email], "Uw account is geschorst")]
 
 
 async def test_a_muted_group_silences_mentions_in_threads_not_followed(scene, server):

@@ -121,7 +121,7 @@ async def test_admin_pages(admin, make_user, anonymous):
     page = await (await admin.client.get("/admin/users")).text()
     assert member.email in page
     response = await admin.client.post(f"/admin/users/{member.id}", data={
-        "csrf_token": admin.csrf, "action": "suspend", "reason": "Spam"})
+        "csrf_token": admin.csrf, "action": "suspend", "confirm": "yes", "reason": "Spam"})
     assert "geschorst" in await response.text()
     await member.get("/api/v1/me", expect=401)
     response = await admin.client.post("/admin/settings", data={"csrf_token": admin.csrf,

@@ -265,10 +265,16 @@ async def test_thread_forms_rename_lock_and_pin(admin, make_user):
     assert (await member.get(f"/api/v1/threads/{tid}"))["thread"]["title"] == "Nieuw"
     page = await (await admin.client.get(f"/threads/{tid}")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    for action in ("lock", "pin"):
-        answer = await admin.client.post(f"/threads/{tid}/moderate", data={"csrf_token": token, "action": action},
-                                         allow_redirects=False)
+    asked = await admin.client.post(f"/threads/{tid}/moderate", data={"csrf_token": token, "action": "lock"},
+                                    allow_redirects=False)  # locking asks first, for a reason to tell the author
+    assert asked.status == 200 and 'name="reason"' in await asked.text()
+    assert not (await member.get(f"/api/v1/threads/{tid}"))["thread"]["locked"]
+    for action, confirmed in (("lock", {"confirm": "yes", "reason": "Afgerond"}), ("pin", {})):
+        answer = await admin.client.post(f"/threads/{tid}/moderate", allow_redirects=False,
+                                         data={"csrf_token": token, "action": action, **confirmed})
         assert answer.status == 303
+    told = (await member.get("/api/v1/notifications"))["notifications"][0]
+    assert told["kind"] == "thread_locked" and told["text"] == "Een moderator sloot uw discussie Nieuw: Afgerond"
     thread = (await member.get(f"/api/v1/threads/{tid}"))["thread"]
     assert thread["locked"] and thread["pinned"]
     odd = await admin.client.post(f"/threads/{tid}/moderate", data={"csrf_token": token, "action": "explode"})

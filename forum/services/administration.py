@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from forum import policy
 from forum.errors import Conflict, N_, NotFound
+from forum.i18n import DISPLAY_ZONE, format_moment, translate_in
 from forum.policy import Action, Actor
 from forum.services import Services, audit, iso
 from forum.services.accounts import SITE_ROLES
@@ -19,6 +20,11 @@ async def list_users(svc: Services, actor: Actor, status: str | None = None):
     policy.require(actor, Action.ADMINISTER)
     async with svc.db.read() as conn:
         return await user_store.listing(conn, status=status, limit=1000)
+
+
+async def account(svc: Services, actor: Actor, user_id: int):
+    async with svc.db.read() as conn:
+        return await _target(conn, actor, user_id)
 
 
 async def _target(tx, actor: Actor, user_id: int):
@@ -90,18 +96,34 @@ async def suspend_account(svc: Services, actor: Actor, user_id: int, reason: str
         await account_changed(tx, svc, user_id)
         await audit.record(tx, svc, actor, "user.suspend", target_type="user", target_id=user_id,
                            label=target["display_name"], reason=reason, data={"until": until})
+        await _mail_suspension(tx, svc, target, reason, until)
         return await user_store.by_id(tx, user_id)
 
 
+async def _mail_suspension(tx, svc: Services, user, reason: str, until: str | None) -> None:
+    """A suspended person cannot log in to read a notification: they are told by mail."""
+    locale = user["locale"]
+    until_text = (translate_in(locale, N_("tot %(when)s"), when=format_moment(until, locale)) if until
+                  else translate_in(locale, N_("tot nader order")))
+    await svc.mailer.queue(
+        tx, to=user["email"], subject=translate_in(locale, N_("Uw account is geschorst")),
+        body=translate_in(locale, N_("Beste %(name)s,\n\nEen beheerder heeft uw account op %(site)s geschorst, "
+                                     "%(until)s. U kunt zolang niet inloggen; uw berichten blijven staan.\n\n"
+                                     "Reden: %(reason)s\n\nVragen? Beantwoord deze e-mail of neem contact op "
+                                     "via %(site)s/pages/contact."),
+                          name=user["display_name"], site=svc.config.site_url, until=until_text, reason=reason))
+
+
 def _moment(errors: FieldErrors, name: str, value: str) -> str | None:
-    """An ISO date ('2026-12-31') or date and time, as our UTC text; None with an error."""
+    """An ISO date ('2026-12-31': the start of that day in Dutch time, shown as that date) or
+    date and time (UTC unless it says otherwise), as our UTC text; None with an error."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         errors.add(name, N_("Geef een datum als 2026-12-31 of 2026-12-31T17:00."))
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=DISPLAY_ZONE if len(value) == 10 else timezone.utc)
     return iso(moment)
 
 

@@ -13,7 +13,7 @@ from forum import policy
 from forum.errors import Forbidden, N_
 from forum.policy import Action, Actor
 from forum.services import Services, audit, event_fields, iso, notifications, search_index
-from forum.services.checks import FieldErrors, choice_field, keyset_cursor, parse_keyset_cursor, text_field
+from forum.services.checks import MAX_REASON, FieldErrors, choice_field, keyset_cursor, parse_keyset_cursor, text_field
 from forum.services.event_fields import last_day, local
 from forum.store import agenda as store
 from forum.store import groups as group_store
@@ -311,7 +311,7 @@ async def delete(svc: Services, actor: Actor, event_id: int, *, reason: str = ""
     signed up, is cancelling.) A member's proposal deleted by a moderator is declined: its
     proposer is told, with the reason given. Returns whether it was such a decline."""
     errors = FieldErrors()
-    reason = text_field(errors, "reason", reason if isinstance(reason, str) else "", max_len=500, required=False,
+    reason = text_field(errors, "reason", reason if isinstance(reason, str) else "", max_len=MAX_REASON, required=False,
                         single_line=False)
     errors.raise_if_any()
     async with svc.db.write() as tx:

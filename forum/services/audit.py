@@ -11,9 +11,10 @@ from forum.store import audit as store
 PAGE_SIZE = 50
 
 
-async def record(tx, svc: Services, actor: Actor, action: str, *, target_type: str, target_id: int | None = None,
+async def record(tx, svc: Services, actor: Actor | None, action: str, *, target_type: str, target_id: int | None = None,
                  label: str = "", group_id: int | None = None, reason: str = "", data: dict | None = None) -> None:
-    await store.append(tx, actor_id=actor.user_id, action=action, group_id=group_id, target_type=target_type,
+    await store.append(tx, actor_id=actor.user_id if actor else None,  # None: the forum itself (a ban that ended)
+                       action=action, group_id=group_id, target_type=target_type,
                        target_id=target_id, target_label=label[:200], reason=reason[:1000], data=data or {},
                        now=svc.now())
 

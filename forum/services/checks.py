@@ -23,6 +23,7 @@ def plain_id(raw: str | None) -> int | None:
 HANDLE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$")
 MAX_TITLE = 200
 MAX_BODY = 50_000
+MAX_REASON = 500  # why a moderator or admin acted: told to the person and kept in the audit log
 MAX_NAME = 80
 MAX_BIO = 2_000
 MAX_DESCRIPTION = 500

@@ -10,7 +10,7 @@ from forum.errors import BadRequest, Invalid, N_
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, notifications, search_index
-from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, alt_texts, text_field
+from forum.services.checks import MAX_BODY, MAX_TITLE, MAX_REASON, FieldErrors, alt_texts, text_field
 from forum.store import groups as group_store
 from forum.store import threads as store
 
@@ -179,11 +179,13 @@ async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str
 
 
 async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: str | None = None,
-                        locked: bool | None = None, pinned: bool | None = None, group_id: int | None = None):
+                        locked: bool | None = None, pinned: bool | None = None, group_id: int | None = None,
+                        reason: str = ""):
     """Rename (author or moderator), lock, pin or move (moderators; a move also needs the
     right to moderate the target group). Viewers are told at once; access to everything about
-    the thread follows its new group from then on."""
+    the thread follows its new group from then on. Its author hears of a lock, with the reason."""
     errors = FieldErrors()
+    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=False)
     if title is not None:
         title = text_field(errors, "title", title, max_len=MAX_TITLE)
     if title is None and locked is None and pinned is None and group_id is None:
@@ -221,7 +223,11 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
         for key, on, off in (("locked", "thread.lock", "thread.unlock"), ("pinned", "thread.pin", "thread.unpin")):
             if changed[key] != bool(before[key]):
                 await audit.record(tx, svc, actor, on if changed[key] else off, target_type="thread",
-                                   target_id=thread_id, label=thread["title"], group_id=thread["group_id"])
+                                   target_id=thread_id, label=thread["title"], group_id=thread["group_id"],
+                                   reason=reason if key == "locked" else "")
+        if changed["locked"] and not before["locked"] and _told(before, actor):
+            await notifications.notify_one(tx, svc, before["author_id"], "thread_locked", actor_id=None,
+                                           group_id=thread["group_id"], thread_id=thread_id, data={"reason": reason})
         if changed["title"] != before["title"] and before["author_id"] != actor.user_id:
             await audit.record(tx, svc, actor, "thread.rename", target_type="thread", target_id=thread_id,
                                label=thread["title"], group_id=thread["group_id"], data={"was": before["title"]})
@@ -245,7 +251,10 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
 
 async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str = "") -> None:
     """Moderators remove a whole thread: it answers 404 from then on, and what was notified
-    about it stops showing its title."""
+    about it stops showing its title. Its author is told, with the title and the reason."""
+    errors = FieldErrors()
+    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=False)
+    errors.raise_if_any()
     async with svc.db.write() as tx:
         thread = await store.get_thread(tx, thread_id)
         policy.require(actor, Action.MODERATE_THREAD, thread)
@@ -260,7 +269,11 @@ async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str
         for channel in (f"group:{thread['group_id']}", f"thread:{thread_id}"):
             await store.append_event(tx, channel, "thread.removed", {"thread_id": thread_id}, now)
         await audit.record(tx, svc, actor, "thread.delete", target_type="thread", target_id=thread_id,
-                           label=thread["title"], group_id=thread["group_id"], reason=reason[:500])
+                           label=thread["title"], group_id=thread["group_id"], reason=reason)
+        if _told(thread, actor):  # no thread to link to any more: the notice carries its title
+            await notifications.notify_one(tx, svc, thread["author_id"], "thread_removed", actor_id=None,
+                                           group_id=thread["group_id"],
+                                           data={"title": thread["title"], "reason": reason})
 
 
 async def thread_with_posts(svc: Services, actor: Actor, thread_id: int):
@@ -342,7 +355,16 @@ async def edit_post(svc: Services, actor: Actor, post_id: int, *, body: str):
     return post
 
 
-async def delete_post(svc: Services, actor: Actor, post_id: int) -> None:
+def _told(thing, actor: Actor) -> bool:
+    """Whether a moderator's action is news to the author: not when they did it themselves."""
+    return thing["author_id"] is not None and thing["author_id"] != actor.user_id
+
+
+async def delete_post(svc: Services, actor: Actor, post_id: int, reason: str = "") -> None:
+    """Its author removes a post, or a moderator does: then the author is told, with the reason."""
+    errors = FieldErrors()
+    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=False)
+    errors.raise_if_any()
     async with svc.db.write() as tx:
         post = await store.get_post(tx, post_id)
         policy.require(actor, Action.DELETE_POST, post)
@@ -352,7 +374,12 @@ async def delete_post(svc: Services, actor: Actor, post_id: int) -> None:
         await redact_post(tx, await store.get_post(tx, post_id))
         if post["author_id"] != actor.user_id:
             await audit.record(tx, svc, actor, "post.delete", target_type="post", target_id=post_id,
-                               label=post["author_name"], group_id=post["group_id"])
+                               label=post["author_name"], group_id=post["group_id"], reason=reason,
+                               data={"thread_id": post["thread_id"]})
+            if _told(post, actor):
+                await notifications.notify_one(tx, svc, post["author_id"], "post_removed", actor_id=None,
+                                               group_id=post["group_id"], thread_id=post["thread_id"],
+                                               post_id=post_id, data={"reason": reason})
         await store.append_event(
             tx, f"thread:{post['thread_id']}", "post.deleted", {"post_id": post_id, "thread_id": post["thread_id"]}, now
         )

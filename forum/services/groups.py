@@ -6,13 +6,15 @@ from dataclasses import replace
 
 from forum import policy
 from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound
-from forum.policy import Action, Actor, GroupDraft
+from forum.policy import GROUP_MEMBER_ROLES, Action, Actor, GroupDraft
 from forum.services import Services, audit, notifications, search_index, signups
-from forum.services.checks import MAX_DESCRIPTION, MAX_NAME, FieldErrors, choice_field, text_field
+from forum.services.checks import MAX_DESCRIPTION, MAX_NAME, MAX_REASON, FieldErrors, choice_field, text_field
 from forum.store import groups as group_store
 from forum.store import notifications as note_store
 from forum.store import threads as thread_store
 from forum.store import users as user_store
+
+MAX_BAN_DAYS = 3650
 
 KINDS = ("proeftuin", "werkgroep")
 VISIBILITIES = ("open", "closed", "hidden")
@@ -235,7 +237,11 @@ async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: i
         return role
 
 
-async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int) -> None:
+async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int, reason: str = "") -> None:
+    """Take someone out of the group (they may join or ask again); they are told, with the reason."""
+    errors = FieldErrors()
+    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=False)
+    errors.raise_if_any()
     async with svc.db.write() as tx:
         group, current = await _moderated_target(tx, actor, group_id, user_id)
         if current == "owner":
@@ -245,14 +251,20 @@ async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int
         await group_store.delete_membership(tx, group_id, user_id)
         await withdraw_mailed_invitation(tx, group_id, user_id)  # its link must stop working too
         await membership_event(tx, svc, group_id, user_id, None, was=current)
+        if current in ("owner", "moderator", "member"):  # a withdrawn request or invitation is no news to tell
+            await notifications.notify_one(tx, svc, user_id, "member_removed", actor_id=None,
+                                           group_id=group_id, data={"reason": reason})
         await audit.record(tx, svc, actor, "member.remove", target_type="user", target_id=user_id,
-                           label=await _name(tx, user_id), group_id=group_id)
+                           label=await _name(tx, user_id), group_id=group_id, reason=reason)
 
 
-async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: str) -> None:
-    """Remove someone from the group for good: a banned person cannot rejoin or ask to."""
+async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: str, days: int | None = None) -> None:
+    """Remove someone from the group, for a number of days or until a moderator lifts it: a
+    banned person cannot rejoin or ask to. A ban given again replaces the first (its reason and end)."""
     errors = FieldErrors()
-    reason = text_field(errors, "reason", reason, max_len=500, required=False)
+    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=False)
+    if days is not None and (type(days) is not int or not 1 <= days <= MAX_BAN_DAYS):
+        errors.add("days", N_("Kies een duur van 1 tot 3650 dagen, of voor onbepaalde tijd."))
     async with svc.db.write() as tx:
         group = await group_store.by_id(tx, group_id)
         policy.require(actor, Action.MODERATE_GROUP, group)
@@ -267,16 +279,21 @@ async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: 
             raise Conflict(N_("De eigenaar kan niet worden verwijderd."))
         if not policy.can_manage_member(actor, group, current):
             raise Forbidden()
+        was_banned = await group_store.is_banned(tx, group_id, user_id)
         if current is not None:
             await group_store.delete_membership(tx, group_id, user_id)
         await group_store.delete_email_invitation(tx, group_id, target["email"])
-        await group_store.put_ban(tx, group_id, user_id, reason=reason, by=actor.user_id, now=svc.now())
+        ends_at = svc.later(days=days) if days else None
+        await group_store.put_ban(tx, group_id, user_id, reason=reason, by=actor.user_id, now=svc.now(), ends_at=ends_at)
         await membership_event(tx, svc, group_id, user_id, None, was=current)
-        # the person hears of it, and why (the group page says the same to them)
-        await notifications.notify_one(tx, svc, user_id, "banned", actor_id=actor.user_id, group_id=group_id,
-                                       data={"reason": reason})
+        if current in GROUP_MEMBER_ROLES + ("pending",) and not was_banned:
+            # the person hears of it, and why and until when (the group page says the same to
+            # them); someone who was never in the group is not sent its name and a stranger's words
+            await notifications.notify_one(tx, svc, user_id, "banned", actor_id=None, group_id=group_id,
+                                           data={"reason": reason, "ends_at": ends_at})
         await audit.record(tx, svc, actor, "member.ban", target_type="user", target_id=user_id,
-                           label=target["display_name"], group_id=group_id, reason=reason)
+                           label=target["display_name"], group_id=group_id, reason=reason,
+                           data={"ends_at": ends_at} if ends_at else None)
 
 
 async def unban(svc: Services, actor: Actor, group_id: int, user_id: int) -> None:
@@ -288,6 +305,22 @@ async def unban(svc: Services, actor: Actor, group_id: int, user_id: int) -> Non
         await membership_event(tx, svc, group_id, user_id, None)
         await audit.record(tx, svc, actor, "member.unban", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id)
+
+
+async def end_bans_due(svc: Services) -> int:
+    """Bans given for a period end by themselves (the scheduler's tick): as if lifted, so the
+    person may join again, and the log says so."""
+    async with svc.db.read() as conn:  # a write (even an empty one) would void every cache each tick
+        if not await group_store.ended_bans(conn, svc.now()):
+            return 0
+    async with svc.db.write() as tx:
+        ended = await group_store.ended_bans(tx, svc.now())
+        for row in ended:
+            await group_store.delete_ban(tx, row["group_id"], row["user_id"])
+            await membership_event(tx, svc, row["group_id"], row["user_id"], None)
+            await audit.record(tx, svc, None, "member.ban_ended", target_type="user", target_id=row["user_id"],
+                               label=await _name(tx, row["user_id"]), group_id=row["group_id"])
+    return len(ended)
 
 
 async def my_ban(svc: Services, actor: Actor, group_id: int):

@@ -7,7 +7,7 @@ from forum import policy
 from forum.errors import Conflict, N_, NotFound, Unauthorized
 from forum.policy import Action, Actor
 from forum.services import Services, audit, discussions, notifications, search_index
-from forum.services.checks import FieldErrors, choice_field, text_field
+from forum.services.checks import MAX_REASON, FieldErrors, choice_field, text_field
 from forum.store import moderation as store
 from forum.store import news as news_store
 from forum.store import threads as thread_store
@@ -26,12 +26,12 @@ async def report(svc: Services, actor: Actor, post_id: int, *, reason: str, text
         policy.require(actor, Action.READ, post)
         if not actor.active:
             raise Unauthorized()
-        errors.raise_if_any()
         if post["deleted_at"] is not None:
             raise NotFound()
         if post["author_id"] == actor.user_id:
             raise Conflict(N_("U kunt uw eigen bericht niet melden."))
         policy.require(actor, Action.REPORT_POST, post)  # e.g. a hidden post: the page offers no report
+        errors.raise_if_any()  # after the checks: a refused form must not tell more than a refusal
         svc.limiter.hit("REPORT", actor.user_id)
         now = svc.now()
         item_id, opened = await store.open_item_for(tx, post_id, now)
@@ -87,7 +87,7 @@ async def queue(svc: Services, actor: Actor, group_id: int | None = None):
 async def resolve(svc: Services, actor: Actor, item_id: int, *, action: str, reason: str = "") -> str:
     errors = FieldErrors()
     choice_field(errors, "action", action, tuple(ACTIONS))
-    reason = text_field(errors, "reason", reason, max_len=500, required=action in ("hide", "warn"),
+    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=action in ("hide", "warn"),
                         single_line=False)
     async with svc.db.write() as tx:
         item = await store.item(tx, item_id)

@@ -8,7 +8,7 @@ import re
 
 from forum import policy
 from forum.errors import N_
-from forum.i18n import ntranslate_in, translate_in
+from forum.i18n import format_moment, ntranslate_in, translate_in
 from forum.policy import Actor
 
 CODE_RE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
@@ -59,11 +59,8 @@ def describe(note, locale: str, visible: bool) -> str:
                     "delete": N_("het bericht is verwijderd"), "warn": N_("de schrijver is gewaarschuwd")}
         return translate_in(locale, N_("Uw melding over een bericht in %(thread)s is afgehandeld: %(outcome)s"),
                             thread=thread, outcome=translate_in(locale, outcomes.get(outcome, outcome)))
-    if kind == "banned":
-        reason = json.loads(note["data"] or "{}").get("reason", "")
-        if reason:
-            return translate_in(locale, N_("U bent geweerd uit %(group)s: %(reason)s"), group=group, reason=reason)
-        return translate_in(locale, N_("U bent geweerd uit %(group)s"), group=group)
+    if kind in MODERATOR_ACTS:
+        return _moderator_act(note, locale, thread=thread, group=group)
     if kind == "report_new":
         return translate_in(locale, N_("%(actor)s meldde een bericht in %(thread)s (%(group)s)"),
                             actor=actor, thread=thread, group=group)
@@ -79,6 +76,30 @@ def describe(note, locale: str, visible: bool) -> str:
         return translate_in(locale, N_("U bent nu %(role)s van %(group)s"),
                             role=translate_in(locale, names.get(role, role)), group=group)
     return kind
+
+
+# what a moderator did to the reader or their words, said with the reason (and a ban's end);
+# the group's moderators act as one here: the notice names none of them (the audit log does)
+MODERATOR_ACTS = {
+    "banned": (N_("U bent geweerd uit %(group)s"), N_("U bent geweerd uit %(group)s: %(reason)s")),
+    "member_removed": (N_("U bent uit %(group)s verwijderd"), N_("U bent uit %(group)s verwijderd: %(reason)s")),
+    "thread_removed": (N_("Een moderator verwijderde uw discussie %(title)s in %(group)s"),
+                       N_("Een moderator verwijderde uw discussie %(title)s in %(group)s: %(reason)s")),
+    "thread_locked": (N_("Een moderator sloot uw discussie %(thread)s"),
+                      N_("Een moderator sloot uw discussie %(thread)s: %(reason)s")),
+    "post_removed": (N_("Een moderator verwijderde uw bericht in %(thread)s"),
+                     N_("Een moderator verwijderde uw bericht in %(thread)s: %(reason)s")),
+}
+
+
+def _moderator_act(note, locale: str, **names) -> str:
+    data = json.loads(note["data"] or "{}")
+    plain, with_reason = MODERATOR_ACTS[note["kind"]]
+    reason = data.get("reason", "")
+    text = translate_in(locale, with_reason if reason else plain, title=data.get("title", ""), reason=reason, **names)
+    if data.get("ends_at"):
+        text += " " + translate_in(locale, N_("(tot %(when)s)"), when=format_moment(data["ends_at"], locale))
+    return text
 
 
 EVENT_TEXTS = {  # what an event's notification says; %(thread)s is the event's title

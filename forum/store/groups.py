@@ -76,10 +76,17 @@ async def delete_membership(conn, group_id: int, user_id: int) -> None:
     await execute(conn, "DELETE FROM memberships WHERE group_id = ? AND user_id = ?", (group_id, user_id))
 
 
-async def put_ban(conn, group_id: int, user_id: int, *, reason: str, by: int, now: str) -> None:
-    await execute(conn, "INSERT INTO group_bans (group_id, user_id, reason, banned_by, created_at) VALUES (?, ?, ?, ?, ?)"
-                        " ON CONFLICT (group_id, user_id) DO UPDATE SET reason = excluded.reason",
-                  (group_id, user_id, reason, by, now))
+async def put_ban(conn, group_id: int, user_id: int, *, reason: str, by: int, now: str,
+                  ends_at: str | None = None) -> None:
+    await execute(conn, "INSERT INTO group_bans (group_id, user_id, reason, banned_by, created_at, ends_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (group_id, user_id) DO UPDATE SET reason = excluded.reason, ends_at = excluded.ends_at",
+                  (group_id, user_id, reason, by, now, ends_at))
+
+
+async def ended_bans(conn, now: str):
+    return await fetch_all(conn, "SELECT group_id, user_id FROM group_bans WHERE ends_at IS NOT NULL AND ends_at <= ?"
+                                 " ORDER BY ends_at LIMIT 500", (now,))
 
 
 async def delete_ban(conn, group_id: int, user_id: int) -> bool:
@@ -94,13 +101,13 @@ async def is_banned(conn, group_id: int, user_id: int) -> bool:
 
 
 async def ban_of(conn, group_id: int, user_id: int):
-    return await fetch_one(conn, "SELECT reason, created_at FROM group_bans WHERE group_id = ? AND user_id = ?",
+    return await fetch_one(conn, "SELECT reason, created_at, ends_at FROM group_bans WHERE group_id = ? AND user_id = ?",
                            (group_id, user_id))
 
 
 async def bans(conn, group_id: int):
     return await fetch_all(
-        conn, "SELECT b.user_id, u.display_name, b.reason, b.created_at FROM group_bans b"
+        conn, "SELECT b.user_id, u.display_name, b.reason, b.created_at, b.ends_at FROM group_bans b"
               " JOIN users u ON u.id = b.user_id WHERE b.group_id = ? ORDER BY b.created_at DESC", (group_id,))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
@@ -18,19 +17,12 @@ from forum.keys import actor_key, config_key, open_reports_key, site_menus_key
 from forum.web.csrf import CsrfToken
 from forum.web.fragment_cache import FragmentCache, fragment_cache_key, key_size
 
-DISPLAY_ZONE = ZoneInfo("Europe/Amsterdam")
-
-
-@lru_cache(maxsize=65536)
-def _format_when(value: str, locale: str) -> str:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return format_datetime(moment, "d MMM yyyy HH:mm", tzinfo=DISPLAY_ZONE, locale=locale)
+DISPLAY_ZONE = i18n.DISPLAY_ZONE
 
 
 def when(value: str | None) -> str:
-    """A stored UTC time as Dutch (or English) local time. Cached: a page shows the same
-    timestamps to every reader, and Babel's formatting is the costliest step of a render."""
-    return _format_when(value, i18n.current_locale()) if value else ""
+    """A stored UTC time as Dutch (or English) local time (forum.i18n.format_moment)."""
+    return i18n.format_moment(value, i18n.current_locale()) if value else ""
 
 
 def event_time(event) -> str:

@@ -20,7 +20,7 @@ def audit_filters(request: web.Request) -> dict:
 
 
 def entry_out(row) -> dict:
-    return {"id": row["id"], "actor": {"id": row["actor_id"], "display_name": row["actor_name"]},
+    return {"id": row["id"], "actor": {"id": row["actor_id"], "display_name": row["actor_name"]} if row["actor_id"] else None,
             "action": row["action"], "group": {"id": row["group_id"], "name": row["group_name"]} if row["group_id"] else None,
             "target": {"type": row["target_type"], "id": row["target_id"], "label": row["target_label"]},
             "reason": row["reason"], "data": json.loads(row["data"]), "created_at": row["created_at"]}

@@ -26,12 +26,13 @@ class GroupUpdateIn(In):
 class BanIn(In):
     user_id: int = Field(ge=1, le=MAX_ID)
     reason: str = ""
+    days: int | None = Field(default=None, description="Ends by itself after this many days (1-3650); none: until lifted")
 
 
 async def ban(request: web.Request) -> web.Response:
     data = await read_json(request, BanIn)
     await groups.ban(request.app[services_key], request[actor_key], int_param(request, "group_id"), data.user_id,
-                     data.reason)
+                     data.reason, data.days)
     return json_out({"user_id": data.user_id, "banned": True}, status=201)
 
 
@@ -44,7 +45,7 @@ async def unban(request: web.Request) -> web.Response:
 async def list_bans(request: web.Request) -> web.Response:
     rows = await groups.bans(request.app[services_key], request[actor_key], int_param(request, "group_id"))
     return json_out({"bans": [{"user_id": r["user_id"], "display_name": r["display_name"], "reason": r["reason"],
-                               "created_at": r["created_at"]} for r in rows]})
+                               "created_at": r["created_at"], "ends_at": r["ends_at"]} for r in rows]})
 
 
 class InvitationIn(In):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from forum.errors import ServiceError
+from forum.i18n import gettext
 from forum.keys import actor_key, services_key
 from forum.services import administration, outbox
 from forum.web.api import int_param
@@ -24,16 +25,38 @@ async def users(request: web.Request) -> web.Response:
     return await _users_page(request)
 
 
+def suspend_confirmation(user) -> dict:
+    return {"title": gettext("%(name)s schorsen", name=user["display_name"]),
+            "crumbs": [("/admin/users", gettext("Accounts"))],
+            "explanation": gettext("%(name)s kan dan niet meer inloggen; open sessies eindigen meteen. Berichten "
+                                   "blijven staan. %(name)s krijgt een e-mail met uw reden en tot wanneer.",
+                                   name=user["display_name"]),
+            "action": f"/admin/users/{user['id']}", "value": "suspend", "back": "/admin/users",
+            "button": gettext("Schorsen"), "reason_label": gettext("Reden"), "reason_required": True,
+            "reason_hint": gettext("Verplicht. De persoon leest deze reden in de e-mail en bij het inloggen."),
+            "until": True}
+
+
 async def user_action(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     user_id = int_param(request, "user_id")
     form = await form_of(request)
     action = form.get("action", "")
+    if action == "suspend":  # drastic: asked on a page of its own, with a reason and an end
+        user = await administration.account(svc, actor, user_id)
+        confirm = suspend_confirmation(user)
+        if form.get("confirm") != "yes":
+            return render(request, "confirm_action.html", {"confirm": confirm, "values": {}})
+        try:
+            await administration.suspend_account(svc, actor, user_id, form.get("reason", ""), form.get("until") or None)
+        except ServiceError as error:
+            if error.status not in (409, 422):
+                raise
+            return rerender(request, "confirm_action.html", error, {"confirm": confirm, "values": form})
+        raise redirect(request, "admin.users")
     try:
         if action == "approve":
             await administration.approve_account(svc, actor, user_id)
-        elif action == "suspend":
-            await administration.suspend_account(svc, actor, user_id, form.get("reason", ""), form.get("until") or None)
         elif action == "unsuspend":
             await administration.unsuspend_account(svc, actor, user_id)
         elif action == "confirm_email":

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from forum import policy
-from forum.errors import NotFound, ServiceError
-from forum.i18n import current_locale
+from forum.errors import N_, Conflict, NotFound, ServiceError
+from forum.i18n import current_locale, gettext
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import agenda, discussions, groups, invitations, live, moderation, news, reading
@@ -164,6 +164,19 @@ async def members(request: web.Request) -> web.Response:
 CONFIRMED_ACTIONS = ("remove", "ban")  # drastic: asked again on a page of their own, with a reason for a ban
 
 
+def ban_durations() -> list[tuple[str, str]]:
+    return [("", gettext("Tot een moderator het opheft")), ("1", gettext("1 dag")), ("7", gettext("1 week")),
+            ("30", gettext("30 dagen")), ("90", gettext("90 dagen")), ("365", gettext("1 jaar"))]
+
+
+def ban_days(value: str) -> int | None:
+    """The ban form's duration: empty is until lifted; anything not a whole number is refused
+    by the service with the field marked."""
+    if not value:
+        return None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else 0
+
+
 async def member_action(request: web.Request) -> web.Response:
     """One form target for the member list's buttons: approve, reject, a new role, remove, ban
     or lift a ban. Removing and banning first answer with a page that asks to confirm."""
@@ -177,27 +190,37 @@ async def member_action(request: web.Request) -> web.Response:
         person = next((row for row in rows if row["id"] == user_id), None)
         if person is None:
             raise NotFound()
-        return render(request, "member_confirm.html", {"group": group, "person": person, "action": action})
+        if person["role"] == "owner" or user_id == actor.user_id:  # refused anyway: say so before asking
+            return await _members_page(request, group_id, notice=Conflict(
+                N_("De eigenaar kan niet worden verwijderd.") if person["role"] == "owner"
+                else N_("Wilt u zelf uit de groep? Kies 'Groep verlaten' op de pagina van de groep.")))
+        return render(request, "member_confirm.html", {"group": group, "person": person, "action": action,
+                                                       "ban_durations": ban_durations()})
     try:
         if action == "unban":
-            await groups.unban(svc, actor, group_id, user_id)
+            try:
+                await groups.unban(svc, actor, group_id, user_id)
+            except NotFound:  # lifted already (a second click, another moderator): the list shows it
+                await groups.bans(svc, actor, group_id)  # the one who may not see bans still gets 404
+
         elif action in ("approve", "reject"):
             await groups.decide_request(svc, actor, group_id, user_id, approve=action == "approve")
         elif action == "remove":
-            await groups.remove_member(svc, actor, group_id, user_id)
+            await groups.remove_member(svc, actor, group_id, user_id, form.get("reason", ""))
         elif action == "ban":
-            await groups.ban(svc, actor, group_id, user_id, form.get("reason", ""))
+            await groups.ban(svc, actor, group_id, user_id, form.get("reason", ""), ban_days(form.get("days", "")))
         else:
             await groups.set_member_role(svc, actor, group_id, user_id, form.get("role", ""))
     except ServiceError as error:
         if error.status not in (409, 422):
             raise
-        if action == "ban" and error.status == 422:  # the reason: back to the page that asked for it
+        if action in CONFIRMED_ACTIONS and error.status == 422:  # the reason: back to the page that asked for it
             group, rows, _ = await groups.members(svc, actor, group_id)
             person = next((row for row in rows if row["id"] == user_id), None)
             if person is not None:
-                return rerender(request, "member_confirm.html", error, {"group": group, "person": person,
-                                                                         "action": action, "values": form})
+                return rerender(request, "member_confirm.html", error, {
+                    "group": group, "person": person, "action": action, "values": form,
+                    "ban_durations": ban_durations()})
         return await _members_page(request, group_id, notice=error)
     raise redirect(request, "group.members", group_id=group_id)
 

@@ -13,17 +13,25 @@ from forum.web.api.moderation import item_out
 from forum.web.pages import form_of, render, rerender, url
 
 
-async def report_form(request: web.Request) -> web.Response:
+async def _reportable_post(request: web.Request):
+    """The post the report form is about, which the form shows: only while it may be reported
+    (a hidden or removed post's words are not shown through it, whatever is sent), or one's own
+    post still shown, for which the form explains why not."""
     actor = request[actor_key]
     post = await discussions.get_post(request.app[services_key], actor, int_param(request, "post_id"))
-    if post["author_id"] != actor.user_id:  # one's own post: the form explains why not
-        policy.require(actor, Action.REPORT_POST, post)  # a hidden or removed post is offered no form
-    return render(request, "report.html", {"post": post, "values": {}, "done": False})
+    own_shown = post["author_id"] == actor.user_id and post["deleted_at"] is None and post["hidden_at"] is None
+    if not own_shown:
+        policy.require(actor, Action.REPORT_POST, post)
+    return post
+
+
+async def report_form(request: web.Request) -> web.Response:
+    return render(request, "report.html", {"post": await _reportable_post(request), "values": {}, "done": False})
 
 
 async def report_submit(request: web.Request) -> web.Response:
     svc, actor = request.app[services_key], request[actor_key]
-    post = await discussions.get_post(svc, actor, int_param(request, "post_id"))
+    post = await _reportable_post(request)
     form = await form_of(request)
     try:
         await moderation.report(svc, actor, post["id"], reason=form.get("reason", ""), text=form.get("text", ""))

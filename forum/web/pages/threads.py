@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from forum import policy
 from forum.errors import BadRequest, N_, ServiceError
-from forum.i18n import current_locale
+from forum.i18n import current_locale, gettext
 from forum.keys import actor_key, page_ignores_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, live, news as news_service, reading
@@ -16,7 +16,7 @@ from forum.web.api import int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
 from forum.web.attachments import MAX_TEXT_BYTES, form_with_attachment
-from forum.web.templating import fragment
+from forum.web.templating import fragment, when
 
 INDENT_CAP = 6  # deeper replies stay at this indent, with an "in reply to NAME" link
 
@@ -204,8 +204,24 @@ async def rename_submit(request: web.Request) -> web.Response:
     raise redirect(request, "thread", thread_id=thread_id)
 
 
-MODERATION_FORM_ACTIONS = {"lock": {"locked": True}, "unlock": {"locked": False},
+MODERATION_FORM_ACTIONS = {"unlock": {"locked": False},
                            "pin": {"pinned": True}, "unpin": {"pinned": False}}
+
+
+def thread_confirmation(thread, action: str) -> dict:
+    """The page that asks before a discussion is deleted or locked."""
+    crumbs = [(f"/groups/{thread['group_id']}", thread["group_name"]), (f"/threads/{thread['id']}", thread["title"])]
+    common = {"crumbs": crumbs, "action": f"/threads/{thread['id']}/moderate", "value": action,
+              "back": f"/threads/{thread['id']}", "reason_required": False,
+              "reason_hint": gettext("Niet verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek.")}
+    if action == "delete":
+        return {**common, "title": gettext("Discussie %(title)s verwijderen", title=thread["title"]),
+                "explanation": gettext("De discussie en alle reacties verdwijnen voor iedereen; links ernaar geven "
+                                       "'niet gevonden'. Dit kunt u niet ongedaan maken."),
+                "reason_label": gettext("Reden"), "button": gettext("Discussie verwijderen")}
+    return {**common, "title": gettext("Discussie %(title)s sluiten", title=thread["title"]),
+            "explanation": gettext("Niemand kan nog reageren; alles blijft te lezen. U kunt de discussie later heropenen."),
+            "reason_label": gettext("Reden"), "button": gettext("Sluiten")}
 
 
 async def moderate(request: web.Request) -> web.Response:
@@ -213,10 +229,22 @@ async def moderate(request: web.Request) -> web.Response:
     thread_id = int_param(request, "thread_id")
     form = await form_of(request)
     action = form.get("action", "")
-    if action == "delete":
+    if action in ("delete", "lock"):
         thread, _, _ = await discussions.thread_with_posts(svc, actor, thread_id)
-        await discussions.delete_thread(svc, actor, thread_id, form.get("reason", ""))
-        raise redirect(request, "group", group_id=thread["group_id"])
+        policy.require(actor, Action.MODERATE_THREAD, thread)
+        confirm = thread_confirmation(thread, action)
+        if form.get("confirm") != "yes":
+            return render(request, "confirm_action.html", {"confirm": confirm, "values": {}})
+        try:
+            if action == "delete":
+                await discussions.delete_thread(svc, actor, thread_id, form.get("reason", ""))
+                raise redirect(request, "group", group_id=thread["group_id"])
+            await discussions.update_thread(svc, actor, thread_id, locked=True, reason=form.get("reason", ""))
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            return rerender(request, "confirm_action.html", error, {"confirm": confirm, "values": form})
+        raise redirect(request, "thread", thread_id=thread_id)
     if action == "move":
         target = form.get("group_id", "")
         if parse_id(target) is None:
@@ -277,9 +305,30 @@ async def edit_submit(request: web.Request) -> web.Response:
 
 
 async def delete(request: web.Request) -> web.Response:
+    """Deleting a post asks first; a moderator deleting someone else's gives a reason to tell them."""
     actor, svc = request[actor_key], request.app[services_key]
     post = await discussions.get_post(svc, actor, int_param(request, "post_id"))
-    await discussions.delete_post(svc, actor, post["id"])
+    policy.require(actor, Action.DELETE_POST, post)
+    form = await form_of(request)
+    someone_else = post["author_id"] != actor.user_id
+    confirm = {"title": gettext("Bericht van %(name)s verwijderen", name=post["author_name"]) if someone_else
+               else gettext("Uw bericht verwijderen"),
+               "crumbs": [(post_page_url(post), post["thread_title"])],
+               "quote": Markup(post["body_html"]), "quote_meta": f"{post['author_name']} · {when(post['created_at'])}",
+               "explanation": gettext("Op de plaats van het bericht staat daarna 'Dit bericht is verwijderd'. "
+                                      "Dit kunt u niet ongedaan maken."),
+               "action": f"/posts/{post['id']}/delete", "value": "delete", "back": post_page_url(post),
+               "button": gettext("Bericht verwijderen"), "reason_required": False,
+               "reason_label": gettext("Reden") if someone_else else "",
+               "reason_hint": gettext("Niet verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek.")}
+    if form.get("confirm") != "yes":
+        return render(request, "confirm_action.html", {"confirm": confirm, "values": {}})
+    try:
+        await discussions.delete_post(svc, actor, post["id"], form.get("reason", "") if someone_else else "")
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        return rerender(request, "confirm_action.html", error, {"confirm": confirm, "values": form})
     raise web.HTTPSeeOther(post_page_url(post))
 
 
