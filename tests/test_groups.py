@@ -243,3 +243,29 @@ async def test_bans_are_asked_for_with_a_reason_shown_told_and_lifted_in_the_pag
     assert "Niemand is uit deze groep geweerd." in await (await admin.client.get(members)).text()
     await spammer.post(f"/api/v1/groups/{group['id']}/join")
     assert (await spammer.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "member"}
+
+
+async def test_a_membership_request_carries_a_message_to_the_moderators(admin, make_user):
+    from tests.test_pages import csrf_of
+    group = await open_group(admin, "Besloten Beraad", "closed")
+    asker = await make_user("Vera Vraag")
+    page = await (await asker.client.get(f"/groups/{group['id']}")).text()
+    assert 'name="message"' in page  # asked for on the group page of a closed group
+    too_long = await asker.client.post(f"/groups/{group['id']}/join",
+                                       data={"csrf_token": csrf_of(page), "message": "x" * 1001})
+    again = await too_long.text()  # the group page again, the message kept and marked
+    assert too_long.status == 422 and 'id="e-message"' in again and "x" * 1001 in again
+    assert (await asker.get(f"/api/v1/groups/{group['id']}"))["membership"] is None
+    sent = await asker.client.post(f"/groups/{group['id']}/join", allow_redirects=False, data={
+        "csrf_token": csrf_of(page), "message": "Ik ben beleidsmedewerker <b>wonen</b> in Zwolle."})
+    assert sent.status == 303
+    told = (await admin.get("/api/v1/notifications"))["notifications"][0]
+    assert told["kind"] == "join_request" and told["excerpt"] == "Ik ben beleidsmedewerker <b>wonen</b> in Zwolle."
+    members = await (await admin.client.get(f"/groups/{group['id']}/members")).text()
+    assert "Ik ben beleidsmedewerker &lt;b&gt;wonen&lt;/b&gt; in Zwolle." in members
+    other = await make_user("Api Vrager")
+    await other.post(f"/api/v1/groups/{group['id']}/join", {"message": "Via de API"})
+    await other.post(f"/api/v1/groups/{group['id']}/join", {"message": 5}, expect=422)
+    assert "Via de API" in await (await admin.client.get(f"/groups/{group['id']}/members")).text()
+    visitor_view = await (await other.client.get(f"/groups/{group['id']}/members")).text()
+    assert "beleidsmedewerker" not in visitor_view  # for moderators only

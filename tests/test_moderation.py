@@ -263,7 +263,7 @@ async def test_moderators_are_told_of_a_reported_post_count_it_and_come_back_to_
     header = await (await moderator.client.get("/")).text()
     assert 'Te beoordelen <span class="count">2' in header
     group_page = await (await moderator.client.get(f"/groups/{group}")).text()
-    assert 'Meldingen van berichten <span class="count">2' in group_page
+    assert 'Te beoordelen <span class="count">2' in group_page
     assert "Te beoordelen" not in await (await member.client.get("/")).text()
     # a missing reason keeps the moderator on their queue, the field marked, what they typed kept
     queue = await (await moderator.client.get(f"/moderation?group_id={group}")).text()

@@ -126,8 +126,14 @@ async def update_group(svc: Services, actor: Actor, group_id: int, *, name: str,
         return await group_store.by_id(tx, group_id)
 
 
-async def join(svc: Services, actor: Actor, group_id: int) -> str:
-    """Join an open group, request to join a closed one, or accept an invitation. Returns the role."""
+MAX_REQUEST_MESSAGE = 1000
+
+
+async def join(svc: Services, actor: Actor, group_id: int, message: str = "") -> str:
+    """Join an open group, request to join a closed one (with a message for its moderators), or
+    accept an invitation. Returns the role."""
+    errors = FieldErrors()
+    message = text_field(errors, "message", message, max_len=MAX_REQUEST_MESSAGE, required=False, single_line=False)
     async with svc.db.write() as tx:
         group = await group_store.by_id(tx, group_id)
         current = await group_store.membership(tx, group_id, actor.user_id) if actor.active else None
@@ -139,16 +145,19 @@ async def join(svc: Services, actor: Actor, group_id: int) -> str:
             raise Forbidden(N_("Bevestig eerst uw e-mailadres: wij stuurden u een link. "
                                "Daarna kunt u uitnodigingen aannemen en lid worden van besloten groepen."))
         policy.require(actor, Action.JOIN, group)
+        errors.raise_if_any()
         invited = actor.group_role(group_id) == "invited"  # by account, or by mail to a proven address
         role = "member" if invited or group["visibility"] == "open" else "pending"
-        await enter(tx, svc, group_id, actor.user_id, actor.email, role, current)
-        if role == "pending":  # moderators hear of requests whatever their level
-            await notifications.notify_moderators(tx, svc, group_id, "join_request", actor_id=actor.user_id)
+        await enter(tx, svc, group_id, actor.user_id, actor.email, role, current, request_message=message)
+        if role == "pending":  # moderators hear of requests whatever their level, with the message
+            await notifications.notify_moderators(tx, svc, group_id, "join_request", actor_id=actor.user_id,
+                                                  data={"message": message})
         return role
 
 
-async def enter(tx, svc: Services, group_id: int, user_id: int, email: str, role: str, current: str | None) -> None:
-    await group_store.put_membership(tx, group_id, user_id, role, svc.now())
+async def enter(tx, svc: Services, group_id: int, user_id: int, email: str, role: str, current: str | None,
+                request_message: str = "") -> None:
+    await group_store.put_membership(tx, group_id, user_id, role, svc.now(), request_message)
     if role == "member":
         await group_store.delete_email_invitation(tx, group_id, email)
         await note_store.set_group_level(tx, user_id, group_id, "normal")

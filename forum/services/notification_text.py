@@ -131,7 +131,7 @@ def link(note) -> str:
 def excerpt(note) -> str:
     """The start of the post it is about, made when shown or mailed: a post removed or hidden
     since gives none."""
-    if note["kind"] in ("event_message", "event_cancelled", "event_declined"):  # the organiser's own words
+    if note["kind"] in ("event_message", "event_cancelled", "event_declined", "join_request"):  # the sender's own words
         text = " ".join(json.loads(note["data"] or "{}").get("message", "").split())
         return text if len(text) <= EXCERPT_CHARS * 4 else text[:EXCERPT_CHARS * 4 - 1].rstrip() + "…"
     removed = note["post_deleted_at"] is not None or note["post_hidden_at"] is not None

@@ -63,12 +63,13 @@ async def membership(conn, group_id: int, user_id: int) -> str | None:
     )
 
 
-async def put_membership(conn, group_id: int, user_id: int, role: str, now: str) -> None:
+async def put_membership(conn, group_id: int, user_id: int, role: str, now: str, request_message: str = "") -> None:
+    """A role in the group; a request (pending) carries its asker's message, any other role none."""
     await execute(
         conn,
-        "INSERT INTO memberships (group_id, user_id, role, created_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role",
-        (group_id, user_id, role, now),
+        "INSERT INTO memberships (group_id, user_id, role, created_at, request_message) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role, request_message = excluded.request_message",
+        (group_id, user_id, role, now, request_message if role == "pending" else ""),
     )
 
 
@@ -121,7 +122,7 @@ async def members(conn, group_id: int):
     """Everyone with a relation to the group, owners first, then moderators, members, requests, invitations."""
     return await fetch_all(
         conn,
-        "SELECT u.id, u.display_name, m.role, m.created_at FROM memberships m"
+        "SELECT u.id, u.display_name, m.role, m.created_at, m.request_message FROM memberships m"
         " JOIN users u ON u.id = m.user_id WHERE m.group_id = ?"
         " ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 WHEN 'member' THEN 2"
         " WHEN 'pending' THEN 3 ELSE 4 END, u.display_name",

@@ -45,6 +45,7 @@ class ApiRoute:
     name: str
     summary: str
     body: type | None = None
+    body_optional: bool = False  # the JSON body may be left out (its fields all have defaults)
     status: int = 200
     auth: bool = True   # needs a logged-in session (and so X-CSRF-Token on changes)
     query: tuple[tuple[str, str, bool], ...] = ()  # (name, JSON type, required)
@@ -89,7 +90,8 @@ API_ROUTES = [
     ApiRoute("PATCH", "/api/v1/groups/{group_id}", api_groups.update_group, "api.group.update",
              "Rename or change a group (owner, admin)", api_groups.GroupUpdateIn),
     ApiRoute("POST", "/api/v1/groups/{group_id}/join", api_groups.join, "api.group.join",
-             "Join (open), request (closed) or accept an invitation"),
+             "Join (open), request (closed, with an optional message for its moderators) or accept an invitation",
+             api_groups.JoinIn, body_optional=True),
     ApiRoute("POST", "/api/v1/groups/{group_id}/leave", api_groups.leave, "api.group.leave",
              "Leave, withdraw a request or decline an invitation"),
     ApiRoute("GET", "/api/v1/groups/{group_id}/members", api_groups.members, "api.group.members",

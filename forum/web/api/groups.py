@@ -82,8 +82,14 @@ async def update_group(request: web.Request) -> web.Response:
     return json_out({"group": group_out(group)})
 
 
+class JoinIn(In):
+    message: str = Field(default="", description="For a closed group's moderators: who you are, why you ask")
+
+
 async def join(request: web.Request) -> web.Response:
-    role = await groups.join(request.app[services_key], request[actor_key], int_param(request, "group_id"))
+    data = await read_json(request, JoinIn) if request.body_exists else JoinIn()
+    role = await groups.join(request.app[services_key], request[actor_key], int_param(request, "group_id"),
+                             data.message)
     return json_out({"membership": {"role": role}})
 
 

@@ -46,7 +46,7 @@ def build(routes) -> dict:
             schema = route.body.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
             schemas[route.body.__name__] = schema
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
+            operation["requestBody"] = {"required": not route.body_optional, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
         if route.upload is not None:  # multipart/form-data: a file and text fields, read as they stream
             properties = {"file": {"type": "string", "format": "binary"},

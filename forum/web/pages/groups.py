@@ -53,9 +53,13 @@ GROUP_PAGE_EVENTS = 3  # the coming ones; the group's agenda has the rest
 
 
 async def show(request: web.Request) -> web.Response:
+    return await _group_page(request, int_param(request, "group_id"))
+
+
+async def _group_page(request: web.Request, group_id: int, error: ServiceError | None = None,
+                      values: dict | None = None) -> web.Response:
     actor = request[actor_key]
     svc = request.app[services_key]
-    group_id = int_param(request, "group_id")
     group = await groups.get_group(svc, actor, group_id)
     context = {"group": group, "role": actor.group_role(group_id), "thread_rows": [], "next": None,
                "first_page": not request.query.get("before"), "level": None,
@@ -83,6 +87,9 @@ async def show(request: web.Request) -> web.Response:
         valid_until(request, agenda.next_change(context["events"], svc.now()))  # one ends: it leaves the list
     context["may_publish_news"] = policy.can(actor, Action.PUBLISH_NEWS, group)
     context["may_create_event"] = policy.can(actor, Action.CREATE_EVENT, group)
+    context["values"] = values or {}
+    if error is not None:
+        return rerender(request, "group.html", error, context)
     return render(request, "group.html", context)
 
 
@@ -129,7 +136,13 @@ async def edit_submit(request: web.Request) -> web.Response:
 
 async def join(request: web.Request) -> web.Response:
     group_id = int_param(request, "group_id")
-    await groups.join(request.app[services_key], request[actor_key], group_id)
+    form = await form_of(request)
+    try:
+        await groups.join(request.app[services_key], request[actor_key], group_id, form.get("message", ""))
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        return await _group_page(request, group_id, error, form)  # the message kept, its field marked
     raise redirect(request, "group", group_id=group_id)
 
 
