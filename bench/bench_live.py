@@ -133,7 +133,7 @@ def setup_site(base: str) -> tuple[int, str, str]:
                                          headers={"Content-Type": "application/json", **(headers or {})})
         with urllib.request.urlopen(request) as response:
             return json.loads(response.read()), response.headers.get("Set-Cookie", "")
-    call("/api/v1/register", {"email": "bench@example.nl", "password": PASSWORD, "display_name": "Bench"})
+    call("/api/v1/register", {"accept_terms": True, "email": "bench@example.nl", "password": PASSWORD, "display_name": "Bench"})
     body, cookie = call("/api/v1/login", {"email": "bench@example.nl", "password": PASSWORD})
     cookie = cookie.split(";", 1)[0]
     headers = {"Cookie": cookie, "X-CSRF-Token": body["csrf_token"]}

@@ -76,7 +76,7 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/")
-        call(base, "/api/v1/register", {"email": "poster@example.nl", "password": PASSWORD, "display_name": "Poster"})
+        call(base, "/api/v1/register", {"accept_terms": True, "email": "poster@example.nl", "password": PASSWORD, "display_name": "Poster"})
         body, cookie = call(base, "/api/v1/login", {"email": "poster@example.nl", "password": PASSWORD})
         headers = {"Cookie": cookie.split(";", 1)[0], "X-CSRF-Token": body["csrf_token"]}
         call(base, "/api/v1/groups/2/join", {}, headers)

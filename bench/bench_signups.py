@@ -44,7 +44,7 @@ async def login(session: aiohttp.ClientSession, base: str, email: str) -> str:
 async def member(base: str, n: int) -> tuple[aiohttp.ClientSession, str]:
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), cookie_jar=aiohttp.CookieJar(unsafe=True))
     email = f"deelnemer{n}@example.nl"
-    async with session.post(f"{base}/api/v1/register", json={"email": email, "password": PASSWORD,
+    async with session.post(f"{base}/api/v1/register", json={"accept_terms": True, "email": email, "password": PASSWORD,
                                                              "display_name": f"Deelnemer {n}"}) as response:
         assert response.status == 201, await response.text()
     return session, await login(session, base, email)

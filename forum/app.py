@@ -15,7 +15,7 @@ from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, servi
 from forum.live.hub import Hub
 from forum.mail import Mailer
 from forum.scheduler import Scheduler
-from forum.services import Services, iso, setup, system_clock, upkeep
+from forum.services import Services, iso, setup, site_pages, system_clock, upkeep
 from forum.web import templating
 from forum.web.middleware import (csrf_middleware, error_middleware, security_headers, session_middleware,
                                   site_menus_middleware)
@@ -64,6 +64,7 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
         await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
         await upkeep.rerender_stored_images(app[services_key])  # once: other sites' images become links
         await upkeep.index_for_search(app[services_key])  # once: what was written before search existed
+        await site_pages.write_starting_pages(app[services_key])  # once: the footer's privacy, accessibility, ...
         mailer.start()
         mailer.wake()  # mail left queued by an earlier run goes out now
         await hub.start()

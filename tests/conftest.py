@@ -122,10 +122,10 @@ def make_user(aiohttp_client, server):
         if verified:  # someone who confirmed their address long ago: no confirmation mail now
             svc = server.app[services_key]
             user.id = (await accounts.register(svc, email=email, password=password, display_name=name,
-                                               send_confirmation=False))["id"]
+                                               accepted_terms=True, send_confirmation=False))["id"]
             await verify_email(svc, user.id)
         else:
-            body = await user.post("/api/v1/register", {"email": email, "password": password, "display_name": name},
+            body = await user.post("/api/v1/register", {"accept_terms": True, "email": email, "password": password, "display_name": name},
                                    expect=201)
             user.id = body["user"]["id"]
         if login:

@@ -32,7 +32,7 @@ async def make_admin(svc, email: str, name: str) -> None:
     try:
         await accounts.create_admin(svc, email=email, password=PASSWORD, display_name=name)
     except TypeError:  # create_admin before it took a display name: register, then promote
-        await accounts.register(svc, email=email, password=PASSWORD, display_name=name)
+        await accounts.register(svc, email=email, password=PASSWORD, display_name=name, accepted_terms=True)
         await accounts.create_admin(svc, email=email, password=PASSWORD)
 
 
@@ -43,7 +43,7 @@ async def api_user(site: Site, sessions: list, email: str, name: str | None = No
     sessions.append(session)
     user = ApiUser(session, email)
     if name is not None:
-        await user.post("/api/v1/register", {"email": email, "password": PASSWORD, "display_name": name}, expect=201)
+        await user.post("/api/v1/register", {"accept_terms": True, "email": email, "password": PASSWORD, "display_name": name}, expect=201)
     await user.login()
     return user
 

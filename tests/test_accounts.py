@@ -13,7 +13,7 @@ from tests.conftest import PASSWORD, count
 async def test_email_unique_regardless_of_case(admin, anonymous, svc):
     other = await anonymous()
     before = await count(svc, "users")
-    body = await other.post("/api/v1/register", {"email": "BEHEERDER@Example.NL", "password": PASSWORD,
+    body = await other.post("/api/v1/register", {"accept_terms": True, "email": "BEHEERDER@Example.NL", "password": PASSWORD,
                                                  "display_name": "Kopie"}, expect=409)
     assert "email" in body["error"]["fields"]
     assert await count(svc, "users") == before
@@ -22,7 +22,7 @@ async def test_email_unique_regardless_of_case(admin, anonymous, svc):
 @pytest.mark.parametrize("password", ["kort", "elf tekens.", ""])
 async def test_short_passwords_are_refused(anonymous, password, svc):
     client = await anonymous()
-    body = await client.post("/api/v1/register", {"email": "a@example.nl", "password": password,
+    body = await client.post("/api/v1/register", {"accept_terms": True, "email": "a@example.nl", "password": password,
                                                   "display_name": "A"}, expect=422)
     assert "password" in body["error"]["fields"]
     assert await count(svc, "users") == 0
@@ -36,7 +36,7 @@ async def test_short_passwords_are_refused(anonymous, password, svc):
 ])
 async def test_long_and_non_ascii_passwords_work_in_full(anonymous, password):
     client = await anonymous()
-    await client.post("/api/v1/register", {"email": "p@example.nl", "password": password,
+    await client.post("/api/v1/register", {"accept_terms": True, "email": "p@example.nl", "password": password,
                                            "display_name": "P"}, expect=201)
     client.email = "p@example.nl"
     await client.login(password)
@@ -48,7 +48,7 @@ async def test_long_and_non_ascii_passwords_work_in_full(anonymous, password):
 
 async def test_too_long_password_is_a_clear_422(anonymous):
     client = await anonymous()
-    body = await client.post("/api/v1/register", {"email": "p@example.nl", "password": "x" * 1025,
+    body = await client.post("/api/v1/register", {"accept_terms": True, "email": "p@example.nl", "password": "x" * 1025,
                                                   "display_name": "P"}, expect=422)
     assert "password" in body["error"]["fields"]
 
@@ -83,7 +83,7 @@ async def test_secure_cookie_under_https(aiohttp_client, config, clock):
     from forum.app import create_app
     app = create_app(replace(config, site_url="https://forum.example.nl"), clock=clock)
     client = await aiohttp_client(app)
-    await client.post("/api/v1/register", json={"email": "s@example.nl", "password": PASSWORD, "display_name": "S"})
+    await client.post("/api/v1/register", json={"accept_terms": True, "email": "s@example.nl", "password": PASSWORD, "display_name": "S"})
     response = await client.post("/api/v1/login", json={"email": "s@example.nl", "password": PASSWORD})
     assert "Secure" in response.headers["Set-Cookie"]
     assert "max-age" in response.headers["Strict-Transport-Security"]

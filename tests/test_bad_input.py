@@ -108,9 +108,9 @@ async def test_register_and_login_with_odd_values(anonymous, svc):
     await client.post("/api/v1/login", {"email": "x@example.nl"}, expect=422)
     # a lone surrogate cannot be stored or hashed as UTF-8: refused at the door, nothing written
     for path, payload in (("/api/v1/login", {"email": "x@example.nl", "password": "\ud800" * 20}),
-                          ("/api/v1/register", {"email": "s@example.nl", "password": "\ud800 lone surrogate pw",
+                          ("/api/v1/register", {"accept_terms": True, "email": "s@example.nl", "password": "\ud800 lone surrogate pw",
                                                 "display_name": "S"}),
-                          ("/api/v1/register", {"email": "s@example.nl", "password": "a" * 20,
+                          ("/api/v1/register", {"accept_terms": True, "email": "s@example.nl", "password": "a" * 20,
                                                 "display_name": "S\udfff", "\ud800": 1})):
         response = await client.client.post(path, data=json.dumps(payload), headers={"Content-Type": "application/json"})
         assert response.status == 400, (path, payload)

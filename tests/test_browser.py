@@ -40,6 +40,7 @@ async def register(context, base: str, email: str, name: str):
     await page.fill("#f-email", email)
     await page.fill("#f-display_name", name)
     await page.fill("#f-password", PASSWORD)
+    await page.check("#f-accept_terms")  # the terms and privacy statement, linked beside it
     await page.click("main form:not(.notice) button[type=submit]")
     await page.wait_for_url(f"{base}/groups?welcome=1")
     assert await page.is_visible("#welcome-h")  # what to do first

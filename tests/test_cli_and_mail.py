@@ -58,7 +58,7 @@ async def test_password_reset_mail_goes_out_by_smtp(aiohttp_client, config, cloc
     app = create_app(replace(config, smtp_host="127.0.0.1", smtp_port=port, mail_from="forum@example.nl"),
                      clock=clock)
     client = ApiUser(await aiohttp_client(app), "")
-    await client.post("/api/v1/register", {"email": "jan@example.nl", "password": PASSWORD,
+    await client.post("/api/v1/register", {"accept_terms": True, "email": "jan@example.nl", "password": PASSWORD,
                                            "display_name": "Jan", "locale": "en"}, expect=201)
     await client.post("/api/v1/password/forgot", {"email": "JAN@example.nl"}, expect=202)
     svc = app[services_key]
@@ -85,7 +85,7 @@ async def test_without_smtp_mail_is_kept_as_eml(admin, anonymous, svc, config):
 async def test_unreachable_smtp_keeps_mail_queued(aiohttp_client, config, clock):
     app = create_app(replace(config, smtp_host="127.0.0.1", smtp_port=1), clock=clock)
     client = ApiUser(await aiohttp_client(app), "")
-    await client.post("/api/v1/register", {"email": "jan@example.nl", "password": PASSWORD,
+    await client.post("/api/v1/register", {"accept_terms": True, "email": "jan@example.nl", "password": PASSWORD,
                                            "display_name": "Jan"}, expect=201)
     await client.post("/api/v1/password/forgot", {"email": "jan@example.nl"}, expect=202)
     svc = app[services_key]

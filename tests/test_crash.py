@@ -133,7 +133,7 @@ def assert_each_notification_mailed_once(conn, data_dir, thread_id: int, replies
 async def member(session: aiohttp.ClientSession, base: str, email: str, name: str) -> dict:
     """Register, log in and join the open group 2; returns the CSRF header."""
     async with session.post(f"{base}/api/v1/register", json={
-            "email": email, "password": PASSWORD, "display_name": name}) as r:
+            "accept_terms": True, "email": email, "password": PASSWORD, "display_name": name}) as r:
         assert r.status == 201
     async with session.post(f"{base}/api/v1/login", json={"email": email, "password": PASSWORD}) as r:
         headers = {"X-CSRF-Token": (await r.json())["csrf_token"]}

@@ -38,7 +38,8 @@ async def test_visitor_forms_carry_a_token_tied_to_a_cookie(anonymous, svc):
     visitor = await anonymous()
     page = await (await visitor.client.get("/register")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    fields = {"email": "n@example.nl", "display_name": "Nieuw", "password": "een heel lang wachtwoord"}
+    fields = {"email": "n@example.nl", "display_name": "Nieuw", "password": "een heel lang wachtwoord",
+              "accept_terms": "1"}
     stranger = await anonymous()
     response = await stranger.client.post("/register", data={**fields, "csrf_token": token})
     assert response.status == 403  # the token is worthless without the cookie it belongs to

@@ -62,7 +62,7 @@ async def test_odd_passwords_reach_bcrypt_and_only_the_exact_one_works(unlimited
     for n, password in enumerate(ODD_PASSWORDS):
         email = f"odd{n}@example.nl"
         unlimited.session.cookie_jar.clear()  # a visitor each time: no session, so no CSRF token needed
-        registered = await unlimited.post("/api/v1/register", json={"email": email, "password": password,
+        registered = await unlimited.post("/api/v1/register", json={"accept_terms": True, "email": email, "password": password,
                                                                     "display_name": f"Odd {n}"})
         assert registered.status == 201, (n, registered.status, await registered.text())
         changed = password[:-1] + ("y" if password[-1] != "y" else "z")  # beyond bcrypt's 72 bytes, too
@@ -73,15 +73,15 @@ async def test_odd_passwords_reach_bcrypt_and_only_the_exact_one_works(unlimited
 
 
 async def test_passwords_over_1024_characters_are_refused_by_field(unlimited):
-    response = await unlimited.post("/api/v1/register", json={"email": "los@example.nl", "password": "wacht\ud800woord-los",
+    response = await unlimited.post("/api/v1/register", json={"accept_terms": True, "email": "los@example.nl", "password": "wacht\ud800woord-los",
                                                               "display_name": "Los"})
     assert response.status == 400  # a lone surrogate is no text: refused as such, not a 500
     for password in ("x" * 1025, "🔐" * 5000):
-        response = await unlimited.post("/api/v1/register", json={"email": "lang@example.nl", "password": password,
+        response = await unlimited.post("/api/v1/register", json={"accept_terms": True, "email": "lang@example.nl", "password": password,
                                                                   "display_name": "Lang"})
         assert response.status == 422
         assert (await response.json())["error"]["fields"]["password"]
-    await unlimited.post("/api/v1/register", json={"email": "lang@example.nl", "password": PASSWORD,
+    await unlimited.post("/api/v1/register", json={"accept_terms": True, "email": "lang@example.nl", "password": PASSWORD,
                                                    "display_name": "Lang"})
     unlimited.session.cookie_jar.clear()
     response = await unlimited.post("/api/v1/login", json={"email": "lang@example.nl", "password": "x" * 5000})
@@ -91,9 +91,9 @@ async def test_passwords_over_1024_characters_are_refused_by_field(unlimited):
 async def test_registrations_per_address(anonymous):
     visitor = await anonymous()
     for n in range(6):
-        await visitor.post("/api/v1/register", {"email": f"r{n}@example.nl", "password": PASSWORD,
+        await visitor.post("/api/v1/register", {"accept_terms": True, "email": f"r{n}@example.nl", "password": PASSWORD,
                                                 "display_name": f"R {n}"}, expect=201)
-    response = await visitor.client.post("/api/v1/register", json={"email": "r9@example.nl", "password": PASSWORD,
+    response = await visitor.client.post("/api/v1/register", json={"accept_terms": True, "email": "r9@example.nl", "password": PASSWORD,
                                                                     "display_name": "R 9"})
     assert response.status == 429 and "Retry-After" in response.headers
 

@@ -22,14 +22,14 @@ async def test_a_new_member_does_everything_in_the_browser(admin, anonymous):
     page = await (await client.get("/register")).text()
     assert "<h1>Lid worden</h1>" in page and 'lang="nl"' in page
     # bad input: kept, with a message at the field
-    response = await client.post("/register", data={"csrf_token": csrf_of(page), "email": "fout",
+    response = await client.post("/register", data={"csrf_token": csrf_of(page), "accept_terms": "1", "email": "fout",
                                                      "display_name": "Jan de Vries", "password": "kort"})
     assert response.status == 422
     page = await response.text()
     assert 'value="Jan de Vries"' in page
     assert 'id="e-email"' in page and "Vul een geldig e-mailadres in." in page
     assert "minstens 12 tekens" in page and 'aria-invalid="true"' in page
-    response = await client.post("/register", data={"csrf_token": csrf_of(page), "email": "jan@example.nl",
+    response = await client.post("/register", data={"csrf_token": csrf_of(page), "accept_terms": "1", "email": "jan@example.nl",
                                                     "display_name": "Jan de Vries", "password": PASSWORD})
     assert str(response.url).endswith("/groups?welcome=1")
     page = await response.text()

@@ -42,7 +42,7 @@ async def test_every_file_in_the_data_directory_is_private(open_umask, tmp_path,
     data = tmp_path / "fresh" / "data"
     app = create_app(replace(config, data_dir=data, secret_key=""), clock=clock)  # the key file is made too
     client = ApiUser(await aiohttp_client(app), "anna@example.nl")
-    await client.post("/api/v1/register", {"email": client.email, "password": PASSWORD, "display_name": "Anna"},
+    await client.post("/api/v1/register", {"accept_terms": True, "email": client.email, "password": PASSWORD, "display_name": "Anna"},
                       expect=201)
     await client.post("/api/v1/password/forgot", {"email": client.email}, expect=202)  # no SMTP: an .eml file
     await quiet(app)

@@ -14,6 +14,8 @@ PRIVACY = {"slug": "privacyverklaring", "title": "Privacyverklaring", "body": "W
 
 
 async def test_admins_write_pages_that_everyone_reads_in_the_menus(admin, anonymous, make_user):
+    for slug in ("voorwaarden", "privacy", "toegankelijkheid", "contact"):  # the starting pages: this site writes its own
+        await admin.delete(f"/api/v1/pages/{slug}")
     created = await admin.post("/api/v1/pages", PRIVACY, expect=201)
     assert created["page"]["body_html"] == "<p>Wij bewaren <strong>weinig</strong>.</p>\n"
     await admin.post("/api/v1/pages", {"slug": "over", "title": "Over het programma", "body": "Maak verschil.",
@@ -104,9 +106,9 @@ async def test_admins_manage_pages_through_the_pages(admin, svc):
     page = await (await admin.client.get("/admin/pages/new")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = await admin.client.post("/admin/pages/new", data={
-        "csrf_token": token, "slug": "toegankelijkheid", "title": "Toegankelijkheidsverklaring",
+        "csrf_token": token, "slug": "wcag-verklaring", "title": "Toegankelijkheidsverklaring",
         "body": "We volgen WCAG 2.1 AA.", "menu": "footer", "menu_order": "3"}, allow_redirects=False)
-    assert response.status == 303 and response.headers["Location"] == "/pages/toegankelijkheid"
+    assert response.status == 303 and response.headers["Location"] == "/pages/wcag-verklaring"
     response = await admin.client.post("/admin/pages/new", data={
         "csrf_token": token, "slug": "slecht/adres", "title": "", "body": "x", "menu": "footer"})
     assert response.status == 422
@@ -114,15 +116,15 @@ async def test_admins_manage_pages_through_the_pages(admin, svc):
     assert 'aria-invalid="true"' in text and "slecht/adres" in text  # the input is kept, the fields marked
     listing = await (await admin.client.get("/admin/pages")).text()
     assert "Toegankelijkheidsverklaring" in listing
-    response = await admin.client.post("/admin/pages/toegankelijkheid", data={
+    response = await admin.client.post("/admin/pages/wcag-verklaring", data={
         "csrf_token": token, "title": "Toegankelijkheid", "body": "Nieuw.", "menu": "footer", "menu_order": "3"},
         allow_redirects=False)
     assert response.status == 303
-    response = await admin.client.post("/admin/pages/toegankelijkheid", data={"csrf_token": token,
+    response = await admin.client.post("/admin/pages/wcag-verklaring", data={"csrf_token": token,
                                                                                "action": "delete"},
                                        allow_redirects=False)
     assert response.status == 303
-    assert (await admin.client.get("/pages/toegankelijkheid")).status == 404
+    assert (await admin.client.get("/pages/wcag-verklaring")).status == 404
     audit = await admin.get("/api/v1/audit")
     assert [e["action"] for e in audit["entries"][:3]] == ["page.delete", "page.edit", "page.create"]
 
@@ -138,3 +140,32 @@ async def test_odd_menu_orders_in_the_form_are_named_not_500(admin, make_user):
     response = await member.client.post("/admin/pages/new", data={
         "csrf_token": member.csrf, "slug": "x", "title": "t", "body": "b", "menu": "none", "menu_order": "²"})
     assert response.status == 404
+
+
+async def test_a_site_starts_with_its_footer_pages_and_registration_accepts_the_terms(admin, anonymous, svc):
+    from tests.test_pages import csrf_of
+    visitor = await anonymous()
+    home = await (await visitor.client.get("/")).text()
+    footer = home[home.index("<footer"):home.index("</footer>")]
+    for slug in ("voorwaarden", "privacy", "toegankelijkheid", "contact"):
+        assert f'href="/pages/{slug}"' in footer
+        assert (await visitor.client.get(f"/pages/{slug}")).status == 200
+    page = await (await visitor.client.get("/register")).text()
+    assert 'name="accept_terms"' in page and 'href="/pages/voorwaarden"' in page and 'href="/pages/privacy"' in page
+    fields = {"csrf_token": csrf_of(page), "email": "nieuw@example.nl", "display_name": "Nieuw Lid",
+              "password": "een heel lang wachtwoord"}
+    refused = await visitor.client.post("/register", data=fields)
+    again = await refused.text()  # the same form, what was typed kept, the box marked
+    assert refused.status == 422 and 'id="e-accept_terms"' in again and 'value="nieuw@example.nl"' in again
+    await visitor.post("/api/v1/register", {k: v for k, v in fields.items() if k != "csrf_token"}, expect=422)
+    done = await visitor.client.post("/register", data={**fields, "accept_terms": "1"}, allow_redirects=False)
+    assert done.status == 303
+    async with svc.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT terms_accepted_at FROM users WHERE email = 'nieuw@example.nl'")
+    assert rows[0][0] is not None
+    # an admin who deletes both pages takes the question away; one deleted is not written again
+    for slug in ("voorwaarden", "privacy"):
+        await admin.delete(f"/api/v1/pages/{slug}")
+    assert 'name="accept_terms"' not in await (await visitor.client.get("/register")).text()
+    from forum.services import site_pages
+    assert await site_pages.write_starting_pages(svc) == 0

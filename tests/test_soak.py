@@ -48,7 +48,7 @@ async def test_fifty_writers_readers_and_500_sockets(tmp_path):
         for n in range(WRITERS):
             session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
             email = f"w{n}@example.nl"
-            async with session.post(f"{base}/api/v1/register", json={"email": email, "password": PASSWORD,
+            async with session.post(f"{base}/api/v1/register", json={"accept_terms": True, "email": email, "password": PASSWORD,
                                                                      "display_name": f"Schrijver {n}"}) as r:
                 assert r.status == 201
             async with session.post(f"{base}/api/v1/login", json={"email": email, "password": PASSWORD}) as r:

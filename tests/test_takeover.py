@@ -40,11 +40,11 @@ async def test_registering_first_makes_a_member_and_only_the_setup_link_makes_th
     assert any(f"/setup/{token}" in record.getMessage() for record in caplog.get_records("setup"))
 
     early = await anonymous()
-    body = await early.post("/api/v1/register", {"email": "vroeg@example.nl", "password": PASSWORD,
+    body = await early.post("/api/v1/register", {"accept_terms": True, "email": "vroeg@example.nl", "password": PASSWORD,
                                                  "display_name": "Vroeg"}, expect=201)
     assert body["user"]["role"] == "member"
     page = await (await early.client.get("/register")).text()
-    response = await early.client.post("/register", data={"csrf_token": token_of(page), "email": "form@example.nl",
+    response = await early.client.post("/register", data={"csrf_token": token_of(page), "accept_terms": "1", "email": "form@example.nl",
                                                           "password": PASSWORD, "display_name": "Form"},
                                        allow_redirects=False)
     assert response.status == 303
@@ -108,7 +108,7 @@ async def test_a_cached_form_page_never_carries_another_visitors_token(anonymous
     page = await (await second.client.get("/register")).text()
     assert first_token not in page
     response = await second.client.post("/register", data={
-        "csrf_token": token_of(page), "email": "tweede@example.nl", "password": PASSWORD,
+        "csrf_token": token_of(page), "accept_terms": "1", "email": "tweede@example.nl", "password": PASSWORD,
         "display_name": "Tweede"}, allow_redirects=False)
     assert response.status == 303
     await second.client.post("/logout", data={"csrf_token": token_of(await (await second.client.get("/groups")).text())})
@@ -162,7 +162,7 @@ async def test_an_invitation_by_mail_is_not_claimed_by_registering_the_address(a
     invitation = (await mails(svc, "genodigde@example.nl"))[-1]
 
     squatter = await anonymous()  # registers the invited address without owning its mailbox
-    await squatter.post("/api/v1/register", {"email": "genodigde@example.nl", "password": PASSWORD,
+    await squatter.post("/api/v1/register", {"accept_terms": True, "email": "genodigde@example.nl", "password": PASSWORD,
                                              "display_name": "Kaper"}, expect=201)
     squatter.email = "genodigde@example.nl"
     await squatter.login()
@@ -322,7 +322,7 @@ async def test_profiles_show_only_memberships_the_viewer_could_see_listed(admin,
 
 async def test_setting_up_with_an_address_someone_registered_first_shuts_them_out(svc, anonymous):
     squatter = await anonymous()
-    await squatter.post("/api/v1/register", {"email": "beheer@gemeente.nl", "password": PASSWORD,
+    await squatter.post("/api/v1/register", {"accept_terms": True, "email": "beheer@gemeente.nl", "password": PASSWORD,
                                              "display_name": "Kaper"}, expect=201)
     squatter.email = "beheer@gemeente.nl"
     await squatter.login()

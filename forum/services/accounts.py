@@ -13,7 +13,7 @@ from forum.limits import TooManyRequests
 from forum.policy import Actor
 from forum.security import (burn_password_check, hash_password, new_token, token_hash,
                             verify_password)
-from forum.services import Services, addresses, search_index
+from forum.services import Services, addresses, search_index, site_pages
 from forum.services.live import account_changed
 from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field, email_field, handle_field,
                                    password_field, text_field)
@@ -26,12 +26,17 @@ SITE_ROLES = ("member", "editor", "admin")
 RESET_HOURS = 1
 
 
-async def register(svc: Services, *, email: str, password: str, display_name: str,
+async def register(svc: Services, *, email: str, password: str, display_name: str, accepted_terms: bool,
                    locale: str = "nl", address: str = "", send_confirmation: bool = True):
+    """A new member's account. While the site has terms or a privacy statement
+    (site_pages.TERMS_SLUGS), they must accept them; when they did is kept."""
     errors = FieldErrors()
     email = email_field(errors, email)
     display_name = text_field(errors, "display_name", display_name, max_len=MAX_NAME)
     password_field(errors, password)
+    terms = await site_pages.terms_pages(svc)
+    if terms and accepted_terms is not True:
+        errors.add("accept_terms", N_("Lees en accepteer de gebruiksvoorwaarden en de privacyverklaring om lid te worden."))
     errors.raise_if_any()
     svc.limiter.hit("REGISTER", address)
     password_hash = await hash_password(password, svc.config.bcrypt_rounds)
@@ -45,6 +50,7 @@ async def register(svc: Services, *, email: str, password: str, display_name: st
             tx, email=email, display_name=display_name, password_hash=password_hash, role="member",
             status="pending" if settings["registration_mode"] == "approval" else "active",
             locale=locale if locale in ("nl", "en") else "nl", now=svc.now(),
+            terms_accepted_at=svc.now() if terms else None,
         )
         await user_store.set_handle(tx, user_id, await free_handle(tx, display_name))
         await user_store.plan_first_digest(tx, user_id, since=svc.now(), due=svc.later(days=DIGEST_DAYS["weekly"]))

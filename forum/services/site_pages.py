@@ -12,6 +12,7 @@ from forum.policy import Action, Actor
 from forum.services import Services, audit, search_index
 from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, choice_field, text_field
 from forum.store import site_pages as store
+from forum.store import users as user_store
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 MENUS = ("header", "footer", "none")
@@ -131,3 +132,83 @@ async def revisions(svc: Services, actor: Actor, slug: str):
         if page is None:
             raise NotFound()
         return page, await store.revisions(conn, page["id"])
+
+
+# The footer a Dutch public body's site needs (WCAG: an accessibility statement; the GDPR: a
+# privacy statement; the terms people accept when they join; a way to reach someone), written
+# once when a site starts so no site opens without them. Admins rewrite them for their
+# programme (/admin/pages); one deleted is not written again.
+TERMS_SLUGS = ("voorwaarden", "privacy")  # accepted at registration, while they exist
+STARTING_PAGES = (
+    ("voorwaarden", "Gebruiksvoorwaarden", 10, """\
+Deze samenwerkingsplek is voor iedereen die werkt aan de proeftuinen van het programma: medewerkers
+van gemeenten, provincies en partners.
+
+- Schrijf onder uw eigen naam en wees respectvol, ook als u het oneens bent.
+- Deel geen persoonsgegevens van anderen en niets wat vertrouwelijk is.
+- Moderatoren van een groep kunnen berichten verbergen of verwijderen en deelnemers uit een groep weren;
+  beheerders kunnen een account schorsen. U hoort dan waarom.
+- Ziet u iets wat niet hoort? Meld het bericht met de knop *Melden*.
+
+De beheerders kunnen deze voorwaarden aanpassen; de datum waarop u ze accepteerde, bewaren wij bij uw account.
+"""),
+    ("privacy", "Privacyverklaring", 20, """\
+Wat deze site van u bewaart, en waarom:
+
+- **Uw account**: e-mailadres, naam, gebruikersnaam, taal, wat u over uzelf schrijft, en wanneer u de
+  voorwaarden accepteerde. Nodig om mee te doen en om u berichten te sturen.
+- **Wat u schrijft**: discussies, reacties, nieuws, activiteiten en documenten, met eerdere versies, zo
+  lang als ze op de site staan.
+- **Meldingen en e-mail**: wat u nog niet las, en de e-mails die de site u stuurde.
+- **Cookies**: alleen wat de site zelf nodig heeft: een sessiecookie om ingelogd te blijven, een cookie
+  tegen vervalste formulieren en, als u die kiest, uw taal. Geen advertenties, geen volgcookies, geen
+  analyse door derden.
+
+U kunt uw gegevens inzien en wijzigen bij *Profiel*. Wilt u uw account laten verwijderen of heeft u een
+vraag? Neem contact op via de pagina [Contact](/pages/contact).
+"""),
+    ("toegankelijkheid", "Toegankelijkheidsverklaring", 30, """\
+Wij willen dat iedereen deze site kan gebruiken, ook met een schermlezer, alleen een toetsenbord, een
+vergroting of een kleine telefoon. De site is gebouwd naar de richtlijnen van WCAG 2.1, niveau AA
+(EN 301 549).
+
+- Elke paginasoort wordt bij elke wijziging automatisch gecontroleerd met axe-core, in het Nederlands en
+  het Engels, en op een scherm van 320 pixels breed.
+- Alle taken (lid worden, een discussie starten, reageren, melden) werken met alleen het toetsenbord
+  en zonder JavaScript.
+
+Loopt u toch tegen iets aan? Laat het ons weten via de pagina [Contact](/pages/contact).
+"""),
+    ("contact", "Contact", 40, """\
+Vragen over deze site, uw account of een groep? De beheerders van deze site helpen u graag.
+
+*Beheerders: vul hier het e-mailadres of telefoonnummer in waarop men u bereikt.*
+"""),
+)
+
+
+async def write_starting_pages(svc: Services) -> int:
+    """Once per site, at start: the footer's pages (STARTING_PAGES) that do not exist yet."""
+    async with svc.db.read() as conn:
+        if (await user_store.settings(conn)).get("starting_pages_written") == "1":
+            return 0
+    written = 0
+    async with svc.db.write() as tx:
+        for slug, title, order, body in STARTING_PAGES:
+            if await store.by_slug(tx, slug) is None:
+                page_id = await store.insert(tx, slug=slug, title=title, body=body, body_html=render_markdown(body),
+                                             menu="footer", menu_order=order, author_id=None, now=svc.now())
+                await search_index.index_page(tx, page_id)
+                written += 1
+        await user_store.set_setting(tx, "starting_pages_written", "1")
+    return written
+
+
+async def terms_pages(svc: Services) -> list:
+    """The pages someone accepts by registering: those of TERMS_SLUGS that exist, in that order."""
+    found = []
+    for slug in TERMS_SLUGS:
+        page = await svc.cached_read(("site_page", slug), lambda conn, slug=slug: store.by_slug(conn, slug))
+        if page is not None:
+            found.append(page)
+    return found

@@ -4,15 +4,17 @@ from __future__ import annotations
 from forum.store import execute, fetch_all, fetch_one, fetch_value
 
 USER_COLUMNS = ("id, email, display_name, handle, role, status, status_reason, bio, locale, created_at,"
-                " email_notifications, digest, suspended_until, email_verified_at")
+                " email_notifications, digest, suspended_until, email_verified_at, terms_accepted_at,"
+                " organisation, job_title")
 
 
-async def insert(conn, *, email, display_name, password_hash, role, status, locale, now) -> int:
+async def insert(conn, *, email, display_name, password_hash, role, status, locale, now,
+                 terms_accepted_at: str | None = None) -> int:
     return await execute(
         conn,
-        "INSERT INTO users (email, email_norm, display_name, password_hash, role, status, locale, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (email, email.lower(), display_name, password_hash, role, status, locale, now),
+        "INSERT INTO users (email, email_norm, display_name, password_hash, role, status, locale, created_at,"
+        " terms_accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (email, email.lower(), display_name, password_hash, role, status, locale, now, terms_accepted_at),
     )
 
 

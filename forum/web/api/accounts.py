@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import Field
 from forum.keys import actor_key, config_key, csrf_token_key, services_key, session_hash_key
 from forum.security import csrf_token_for_session, token_hash
 from forum.services import accounts, addresses, administration
@@ -15,6 +16,8 @@ class RegisterIn(In):
     password: str
     display_name: str
     locale: str = "nl"
+    accept_terms: bool = Field(default=False, description="Has read and accepts /pages/voorwaarden and "
+                                                          "/pages/privacy (required while they exist)")
 
 
 class LoginIn(In):
@@ -59,7 +62,9 @@ class SettingsIn(In):
 
 async def register(request: web.Request) -> web.Response:
     data = await read_json(request, RegisterIn)
-    user = await accounts.register(request.app[services_key], **data.model_dump(), address=request.remote or "")
+    fields = data.model_dump()
+    fields["accepted_terms"] = fields.pop("accept_terms")
+    user = await accounts.register(request.app[services_key], **fields, address=request.remote or "")
     return json_out({"user": user_out(user, private=True)}, status=201)
 
 

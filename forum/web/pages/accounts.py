@@ -6,14 +6,15 @@ from aiohttp import web
 from forum.errors import ServiceError
 from forum.i18n import LOCALES, current_locale, gettext
 from forum.keys import actor_key, config_key, services_key, session_hash_key
-from forum.services import accounts
+from forum.services import accounts, site_pages
 from forum.web.api import int_param
 from forum.web.cookies import LANG_COOKIE, clear_session_cookie, set_cookie, set_session_cookie
 from forum.web.pages import form_of, redirect, render, require_login, rerender, safe_next, with_retry_after
 
 
 async def register_form(request: web.Request) -> web.Response:
-    return render(request, "register.html", {"values": {}, "next": safe_next(request.query.get("next"), "")})
+    return render(request, "register.html", {"values": {}, "next": safe_next(request.query.get("next"), ""),
+                                             "terms": await site_pages.terms_pages(request.app[services_key])})
 
 
 async def register_submit(request: web.Request) -> web.Response:
@@ -22,10 +23,12 @@ async def register_submit(request: web.Request) -> web.Response:
     try:
         user = await accounts.register(
             svc, email=form.get("email", ""), password=form.get("password", ""),
-            display_name=form.get("display_name", ""), locale=current_locale(), address=request.remote or "",
+            display_name=form.get("display_name", ""), accepted_terms=form.get("accept_terms") == "1",
+            locale=current_locale(), address=request.remote or "",
         )
     except ServiceError as error:
-        return rerender(request, "register.html", error, {"values": form, "next": safe_next(form.get("next"), "")})
+        return rerender(request, "register.html", error, {"values": form, "next": safe_next(form.get("next"), ""),
+                                                          "terms": await site_pages.terms_pages(svc)})
     if user["status"] == "pending":
         return render(request, "message.html", {
             "title": gettext("Aanmelding ontvangen"),
