@@ -135,7 +135,9 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
             await anna.click("text=Titel wijzigen")
             await anna.fill("#f-title", "Regiodeal: besluit")
             await anna.click("main form:not(.notice) button[type=submit]")
-            await anna.click("#thread-lock")
+            await anna.click("#thread-lock")  # asks first, on a page of its own, for a reason to tell the author
+            await anna.fill("#f-reason", "Besloten in de stuurgroep")
+            await anna.click("main form button[value=lock]")
             await anna.wait_for_selector("#thread-locked:not([hidden])")
             await bert.wait_for_selector("h1:has-text('Regiodeal: besluit')", timeout=5000)
             await bert.wait_for_selector("#thread-locked:not([hidden])", timeout=5000)

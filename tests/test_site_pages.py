@@ -169,3 +169,36 @@ async def test_a_site_starts_with_its_footer_pages_and_registration_accepts_the_
     assert 'name="accept_terms"' not in await (await visitor.client.get("/register")).text()
     from forum.services import site_pages
     assert await site_pages.write_starting_pages(svc) == 0
+
+
+async def test_admins_name_the_site_and_give_it_a_logo_from_the_sites_library(admin, anonymous):
+    from tests.test_documents import png, upload
+    from tests.test_pages import csrf_of
+    logo = await upload(admin, None, png(), "logo.png", title="Logo Maak verschil", visibility="public")
+    report = await upload(admin, None, b"%PDF-1.4\n%%EOF\n", "verslag.pdf", title="Verslag", visibility="public")
+    members_only = await upload(admin, None, png(), "intern.png", title="Intern", visibility="members")
+    page = await (await admin.client.get("/admin/settings")).text()
+    assert f'<option value="{logo["id"]}">Logo Maak verschil</option>' in page
+    assert "Intern" not in page and "Verslag" not in page  # only public images may be a logo
+    base = {"csrf_token": csrf_of(page), "registration_mode": "open"}
+    for bad in (str(members_only["id"]), "abc", str(report["id"]), "999999"):
+        refused = await admin.client.post("/admin/settings", data={**base, "site_name": "Zeeland Samen",
+                                                                    "logo_document_id": bad})
+        again = await refused.text()  # the same page, the name kept, the choice marked
+        assert refused.status == 422 and 'id="e-logo_document_id"' in again and 'value="Zeeland Samen"' in again
+    empty = await admin.client.post("/admin/settings", data={**base, "site_name": " ", "logo_document_id": ""})
+    assert empty.status == 422 and 'id="e-site_name"' in await empty.text()
+    done = await admin.client.post("/admin/settings", allow_redirects=False, data={
+        **base, "site_name": "Zeeland Samen", "logo_document_id": str(logo["id"])})
+    assert done.status == 303
+    visitor = await anonymous()
+    home = await (await visitor.client.get("/")).text()
+    assert "<title>" in home and "· Zeeland Samen</title>" in home
+    assert f'<img src="/documents/{logo["id"]}/download" alt="" class="logo">Zeeland Samen</a>' in home
+    assert (await visitor.client.get(f"/documents/{logo['id']}/download")).status == 200
+    settings = (await admin.get("/api/v1/admin/settings"))["settings"]
+    assert settings["site_name"] == "Zeeland Samen" and settings["logo_document_id"] == logo["id"]
+    await admin.delete(f"/api/v1/documents/{logo['id']}")  # a deleted logo leaves the header, not a broken image
+    assert 'class="logo"' not in await (await visitor.client.get("/")).text()
+    await admin.put("/api/v1/admin/settings", {"registration_mode": "open", "members_create_werkgroepen": False,
+                                               "logo_document_id": 0}, expect=422)

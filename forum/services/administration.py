@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from forum import policy
-from forum.errors import Conflict, N_, NotFound
+from forum.errors import Conflict, Invalid, N_, NotFound
 from forum.i18n import DISPLAY_ZONE, format_moment, translate_in
 from forum.policy import Action, Actor
 from forum.services import Services, audit, iso
 from forum.services.accounts import SITE_ROLES
 from forum.services.live import account_changed
 from forum.services.addresses import mark_verified
-from forum.services.checks import FieldErrors, choice_field, text_field
+from forum.services.checks import MAX_NAME, FieldErrors, choice_field, text_field
+from forum.store import documents as document_store
 from forum.store import users as user_store
 
 
@@ -145,16 +146,38 @@ async def site_settings(svc: Services, actor: Actor) -> dict[str, str]:
         return await user_store.settings(conn)
 
 
+async def logo_choices(svc: Services, actor: Actor):
+    """The images a logo may be: public images of the site's library."""
+    policy.require(actor, Action.ADMINISTER)
+    async with svc.db.read() as conn:
+        return await document_store.logo_choices(conn)
+
+
 async def update_site_settings(svc: Services, actor: Actor, *, registration_mode: str,
-                               members_create_werkgroepen: bool) -> dict[str, str]:
+                               members_create_werkgroepen: bool, site_name: str | None = None,
+                               logo_document_id: int | None | str = "keep") -> dict[str, str]:
+    """How people join, who starts werkgroepen, and the site's name and logo (a public image
+    of the site's library, or None for none; "keep" leaves it as it is)."""
     policy.require(actor, Action.ADMINISTER)
     errors = FieldErrors()
     choice_field(errors, "registration_mode", registration_mode, ("open", "approval"))
+    if site_name is not None:
+        site_name = text_field(errors, "site_name", site_name, max_len=MAX_NAME)
+    if logo_document_id not in ("keep", None) and (type(logo_document_id) is not int or logo_document_id < 1):
+        errors.add("logo_document_id", N_("Kies een afbeelding uit de documenten van de site."))
     errors.raise_if_any()
     async with svc.db.write() as tx:
+        changed = {"registration_mode": registration_mode, "members_create_werkgroepen": members_create_werkgroepen}
+        if logo_document_id not in ("keep", None) and not await document_store.usable_logo(tx, logo_document_id):
+            raise Invalid(fields={"logo_document_id": N_("Kies een afbeelding uit de documenten van de site die "
+                                                         "iedereen mag zien.")})
         await user_store.set_setting(tx, "registration_mode", registration_mode)
         await user_store.set_setting(tx, "members_create_werkgroepen", "1" if members_create_werkgroepen else "0")
-        await audit.record(tx, svc, actor, "site.settings", target_type="site",
-                           data={"registration_mode": registration_mode,
-                                 "members_create_werkgroepen": members_create_werkgroepen})
+        if site_name is not None:
+            await user_store.set_setting(tx, "site_name", site_name)
+            changed["site_name"] = site_name
+        if logo_document_id != "keep":
+            await user_store.set_setting(tx, "logo_document_id", str(logo_document_id or ""))
+            changed["logo_document_id"] = logo_document_id
+        await audit.record(tx, svc, actor, "site.settings", target_type="site", data=changed)
         return await user_store.settings(tx)

@@ -11,6 +11,7 @@ from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, search_index
 from forum.services.checks import MAX_BODY, MAX_TITLE, FieldErrors, choice_field, text_field
+from forum.store import documents as document_store
 from forum.store import site_pages as store
 from forum.store import users as user_store
 
@@ -49,12 +50,21 @@ async def get(svc: Services, slug: str):
     return page
 
 
-async def menus(svc: Services) -> dict[str, list]:
-    """{"header": [...], "footer": [...]}: read on every page, so through the read cache."""
+DEFAULT_SITE_NAME = "Maak verschil"
+
+
+async def menus(svc: Services) -> dict:
+    """What frames every page: {"header": [...], "footer": [...]} pages, the site's name and its
+    logo (a document id, while it is still a public image of the site's library, else None).
+    Read on every page, so through the read cache."""
     async def load(conn):
         rows = await store.menus(conn)
+        settings = await user_store.settings(conn)
+        logo = settings.get("logo_document_id", "")
+        logo_id = int(logo) if logo.isdigit() and await document_store.usable_logo(conn, int(logo)) else None
         return {"header": [r for r in rows if r["menu"] == "header"],
-                "footer": [r for r in rows if r["menu"] == "footer"]}
+                "footer": [r for r in rows if r["menu"] == "footer"],
+                "site_name": settings.get("site_name") or DEFAULT_SITE_NAME, "logo_id": logo_id}
     return await svc.cached_read(("site_menus",), load)
 
 

@@ -148,3 +148,19 @@ async def folder_path(conn, folder_id: int | None) -> list:
         path.insert(0, row)
         folder_id = row["parent_id"]
     return path
+
+
+# a site logo: a public image of the site's library whose current version is shown inline
+LOGO_WHERE = ("d.group_id IS NULL AND d.visibility = 'public' AND v.inline_ok = 1")
+
+
+async def logo_choices(conn):
+    return await fetch_all(conn, f"SELECT d.id, d.title FROM documents d JOIN document_versions v"
+                                 f" ON v.document_id = d.id AND v.version = d.version WHERE {LOGO_WHERE}"
+                                 " ORDER BY d.title LIMIT 200")
+
+
+async def usable_logo(conn, document_id: int) -> bool:
+    return bool(await fetch_value(conn, f"SELECT 1 FROM documents d JOIN document_versions v"
+                                        f" ON v.document_id = d.id AND v.version = d.version"
+                                        f" WHERE d.id = ? AND {LOGO_WHERE}", (document_id,)))

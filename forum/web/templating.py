@@ -118,7 +118,7 @@ def configure(env: jinja2.Environment) -> None:
         app[fragment_cache_key] = FragmentCache(config.fragment_cache_bytes if config else 32 * 1024 * 1024)
 
 
-NO_MENUS = {"header": [], "footer": []}
+NO_MENUS = {"header": [], "footer": [], "site_name": "Maak verschil", "logo_id": None}
 
 
 def render(request: web.Request, template: str, context: dict | None = None, status: int = 200) -> web.Response:

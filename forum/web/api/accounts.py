@@ -5,7 +5,7 @@ from aiohttp import web
 from pydantic import Field
 from forum.keys import actor_key, config_key, csrf_token_key, services_key, session_hash_key
 from forum.security import csrf_token_for_session, token_hash
-from forum.services import accounts, addresses, administration
+from forum.services import accounts, addresses, administration, site_pages
 from forum.errors import Unauthorized
 from forum.web.api import In, TokenIn, int_param, json_out, read_json, user_out
 from forum.web.cookies import clear_session_cookie, set_session_cookie
@@ -58,6 +58,9 @@ class SuspendIn(In):
 class SettingsIn(In):
     registration_mode: str
     members_create_werkgroepen: bool
+    site_name: str | None = Field(default=None, description="Shown in the header and titles; left out: unchanged")
+    logo_document_id: int | None = Field(default=None, description="A public image in the site's library; "
+                                                                   "null: no logo (left out: unchanged)")
 
 
 async def register(request: web.Request) -> web.Response:
@@ -184,11 +187,16 @@ async def admin_get_settings(request: web.Request) -> web.Response:
 
 async def admin_put_settings(request: web.Request) -> web.Response:
     data = await read_json(request, SettingsIn)
-    settings = await administration.update_site_settings(request.app[services_key], request[actor_key], **data.model_dump())
+    fields = data.model_dump(exclude_unset=True)  # a logo left out stays; null takes it away
+    fields.setdefault("logo_document_id", "keep")
+    settings = await administration.update_site_settings(request.app[services_key], request[actor_key], **fields)
     return json_out({"settings": _settings_out(settings)})
 
 
 def _settings_out(settings: dict) -> dict:
+    logo = settings.get("logo_document_id", "")
     return {"registration_mode": settings["registration_mode"],
-            "members_create_werkgroepen": settings["members_create_werkgroepen"] == "1"}
+            "members_create_werkgroepen": settings["members_create_werkgroepen"] == "1",
+            "site_name": settings.get("site_name") or site_pages.DEFAULT_SITE_NAME,
+            "logo_document_id": int(logo) if logo.isdigit() else None}
 

@@ -6,8 +6,8 @@ from aiohttp import web
 from forum.errors import ServiceError
 from forum.i18n import gettext
 from forum.keys import actor_key, services_key
-from forum.services import administration, outbox
-from forum.web.api import int_param
+from forum.services import administration, outbox, site_pages
+from forum.web.api import int_param, parse_id
 from forum.web.pages import form_of, redirect, render, rerender
 
 
@@ -71,18 +71,26 @@ async def user_action(request: web.Request) -> web.Response:
 
 
 async def settings_form(request: web.Request) -> web.Response:
-    settings = await administration.site_settings(request.app[services_key], request[actor_key])
-    return render(request, "admin_settings.html", {"values": settings, "saved": "saved" in request.query})
+    svc, actor = request.app[services_key], request[actor_key]
+    settings = await administration.site_settings(svc, actor)
+    values = {**settings, "site_name": settings.get("site_name") or site_pages.DEFAULT_SITE_NAME}
+    return render(request, "admin_settings.html", {"values": values, "saved": "saved" in request.query,
+                                                   "logo_choices": await administration.logo_choices(svc, actor)})
 
 
 async def settings_submit(request: web.Request) -> web.Response:
+    svc, actor = request.app[services_key], request[actor_key]
     form = await form_of(request)
+    logo = form.get("logo_document_id")  # absent (an older form): left as it is
     try:
         await administration.update_site_settings(
-            request.app[services_key], request[actor_key], registration_mode=form.get("registration_mode", ""),
-            members_create_werkgroepen=form.get("members_create_werkgroepen") == "1")
+            svc, actor, registration_mode=form.get("registration_mode", ""),
+            members_create_werkgroepen=form.get("members_create_werkgroepen") == "1",
+            site_name=form.get("site_name"),
+            logo_document_id="keep" if logo is None else parse_id(logo) or (0 if logo else None))
     except ServiceError as error:
-        return rerender(request, "admin_settings.html", error, {"values": form})
+        return rerender(request, "admin_settings.html", error, {
+            "values": form, "logo_choices": await administration.logo_choices(svc, actor)})
     raise web.HTTPSeeOther("/admin/settings?saved=1")
 
 
