@@ -47,7 +47,8 @@ async def test_actions_are_audited_and_scoped(scene, svc):
     await member.get("/api/v1/audit", expect=404)
     await moderator.get("/api/v1/audit?group_id=abc", expect=400)
     page = await (await moderator.client.get(f"/audit?group_id={scene['group']}")).text()
-    assert "thread.lock" in page and "user.suspend" not in page
+    log = page.split('<ol class="audit-log">')[1]
+    assert "sloot de discussie" in log and "schorste" not in log
     assert (await member.client.get("/audit")).status == 404
     # append-only, whatever code runs
     async with svc.db.write() as tx:
@@ -439,3 +440,31 @@ async def test_someone_banned_may_not_report(scene):
     await scene["member"].post(f"/api/v1/groups/{group['id']}/join")
     await scene["admin"].post(f"/api/v1/groups/{group['id']}/bans", {"user_id": scene["member"].id}, expect=201)
     await scene["member"].post(f"/api/v1/posts/{post_id}/reports", {"reason": "spam"}, expect=403)
+
+
+async def test_the_audit_log_reads_as_sentences_with_links_and_filters_by_name(scene):
+    admin, moderator, member, group = scene["admin"], scene["moderator"], scene["member"], scene["group"]
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "reason": "herhaald <spammen>"},
+                         expect=201)
+    await admin.post(f"/api/v1/admin/users/{scene['outsider'].id}/suspend", {"reason": "rust", "until": "2099-01-31"})
+    page = await (await moderator.client.get("/audit")).text()
+    assert (f'<a href="/users/{moderator.id}">Mo Derator</a> heeft <a href="/users/{member.id}">Lid Een</a> geweerd'
+            f' uit <a href="/groups/{group}">Werkgroep Water</a>: herhaald &lt;spammen&gt;') in page
+    log = page.split('<ol class="audit-log">')[1]
+    assert "member.ban" not in log  # words, not keys
+    assert "schorste" not in log  # the site's suspensions are the admins'
+    assert f'<option value="{group}">Werkgroep Water</option>' in page and "Werkgroep Wind" not in page
+    assert f'<option value="{moderator.id}">Mo Derator</option>' in page  # people by name, not number
+    everything = await (await admin.client.get("/audit?action=user.suspend")).text()
+    assert f'schorste <a href="/users/{scene["outsider"].id}">Buiten</a> (tot 31 jan 2099): rust' in everything
+    await moderator.patch("/api/v1/me", {"display_name": "Mo Derator", "locale": "en"})
+    english = await (await moderator.client.get("/audit?action=member.ban")).text()
+    assert f'<a href="/users/{moderator.id}">Mo Derator</a> banned <a href="/users/{member.id}">Lid Een</a> from' in english
+    deleted = await admin.client.get("/audit?action=member.ban&since=2020-01-01&until=2020-12-31")
+    assert "Geen acties gevonden met deze filters." in await deleted.text()
+    for bad in ("since=gisteren", "until=2026-13-01", "since=20260101"):
+        assert (await admin.client.get(f"/audit?{bad}")).status == 400
+    await admin.delete(f"/api/v1/threads/{scene['thread']}")
+    log = await (await admin.client.get("/audit?action=thread.delete")).text()
+    assert "verwijderde de discussie <strong>Dijken</strong>" in log  # gone: named, not linked
+    assert (await member.client.get("/posts/999999")).status == 404

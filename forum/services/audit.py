@@ -20,12 +20,26 @@ async def record(tx, svc: Services, actor: Actor | None, action: str, *, target_
 
 
 async def entries(svc: Services, actor: Actor, *, group_id: int | None = None, actor_id: int | None = None,
-                  action: str | None = None, before: int | None = None, limit: int = PAGE_SIZE):
-    """(entries, next cursor) the actor may read, filtered; NotFound when there are none to read."""
+                  action: str | None = None, before: int | None = None, since: str | None = None,
+                  until: str | None = None, limit: int = PAGE_SIZE):
+    """(entries, next cursor) the actor may read, filtered (since/until: UTC moments); NotFound
+    when there are none to read."""
+    scope = _scope(actor, group_id)
+    async with svc.db.read() as conn:
+        rows = await store.page(conn, groups=scope, group_id=group_id, actor_id=actor_id, action=action,
+                                before=before, since=since, until=until, limit=limit + 1)
+    return rows[:limit], (rows[limit - 1]["id"] if len(rows) > limit else None)
+
+
+def _scope(actor: Actor, group_id: int | None = None) -> list[int] | None:
     scope = policy.audit_groups(actor)
     if scope is not None and (not scope or (group_id is not None and group_id not in scope)):
         raise NotFound()
+    return None if scope is None else sorted(scope)
+
+
+async def pickers(svc: Services, actor: Actor) -> dict:
+    """What the audit page's filters offer the reader: the groups and the people of their log."""
+    scope = _scope(actor)
     async with svc.db.read() as conn:
-        rows = await store.page(conn, groups=None if scope is None else sorted(scope), group_id=group_id,
-                                actor_id=actor_id, action=action, before=before, limit=limit + 1)
-    return rows[:limit], (rows[limit - 1]["id"] if len(rows) > limit else None)
+        return {"groups": await store.groups_named(conn, scope), "actors": await store.actors(conn, scope)}

@@ -16,8 +16,12 @@ async def append(conn, *, actor_id: int | None, action: str, group_id: int | Non
 
 
 async def page(conn, *, groups: list[int] | None, group_id: int | None, actor_id: int | None, action: str | None,
-               before: int | None, limit: int):
+               before: int | None, limit: int, since: str | None = None, until: str | None = None):
     where, params = ["1=1"], []
+    for condition, value in (("a.created_at >= ?", since), ("a.created_at < ?", until)):
+        if value is not None:
+            where.append(condition)
+            params.append(value)
     if groups is not None:
         where.append("a.group_id IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(groups))
@@ -34,3 +38,24 @@ async def page(conn, *, groups: list[int] | None, group_id: int | None, actor_id
         " a.target_type, a.target_id, a.target_label, a.reason, a.data, a.created_at"
         " FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id LEFT JOIN groups g ON g.id = a.group_id"
         f" WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT ?", (*params, limit))
+
+
+def _scope(groups: list[int] | None) -> tuple[str, list]:
+    if groups is None:
+        return "1=1", []
+    return "a.group_id IN (SELECT value FROM json_each(?))", [json.dumps(groups)]
+
+
+async def actors(conn, groups: list[int] | None):
+    """Who acted in the entries a reader may read: the audit page's picker of people."""
+    where, params = _scope(groups)
+    return await fetch_all(conn, "SELECT DISTINCT a.actor_id AS id, u.display_name FROM audit_log a"
+                                 f" JOIN users u ON u.id = a.actor_id WHERE {where} ORDER BY u.display_name"
+                                 " LIMIT 500", params)
+
+
+async def groups_named(conn, groups: list[int] | None):
+    """The groups whose entries a reader may read (site groups aside): the picker of groups."""
+    where, params = ("g.kind != 'site'", []) if groups is None else (
+        "g.id IN (SELECT value FROM json_each(?))", [json.dumps(groups)])
+    return await fetch_all(conn, f"SELECT g.id, g.name FROM groups g WHERE {where} ORDER BY g.name LIMIT 1000", params)

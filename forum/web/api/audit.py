@@ -2,21 +2,39 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, time, timedelta
 
 from aiohttp import web
 
 from forum.errors import BadRequest, N_
+from forum.i18n import DISPLAY_ZONE
 from forum.keys import actor_key, services_key
-from forum.services import audit
+from forum.services import audit, iso
 from forum.web.api import id_query, json_out
 
 
 def audit_filters(request: web.Request) -> dict:
+    """The log's filters from the query: a group, a person, an action kind, and days (since and
+    until, both whole Dutch days, until included); anything malformed is a 400."""
     action = request.query.get("action") or None
     if action is not None and len(action) > 40:
         raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name="action")
     return {"group_id": id_query(request, "group_id"), "actor_id": id_query(request, "actor_id"),
-            "action": action, "before": id_query(request, "before")}
+            "action": action, "before": id_query(request, "before"),
+            "since": _day_start(request, "since", 0), "until": _day_start(request, "until", 1)}
+
+
+def _day_start(request: web.Request, name: str, days_after: int) -> str | None:
+    value = request.query.get(name) or None
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None or day.year < 2000:
+        raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name=name)
+    return iso(datetime.combine(day + timedelta(days=days_after), time(), DISPLAY_ZONE))
 
 
 def entry_out(row) -> dict:

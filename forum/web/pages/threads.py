@@ -332,6 +332,12 @@ async def delete(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(post_page_url(post))
 
 
+async def show_post(request: web.Request) -> web.Response:
+    """A post's own address (the audit log, a notification): its place in its thread."""
+    post = await discussions.get_post(request.app[services_key], request[actor_key], int_param(request, "post_id"))
+    raise web.HTTPSeeOther(post_page_url(post))
+
+
 async def revisions(request: web.Request) -> web.Response:
     post, rows = await discussions.revisions(request.app[services_key], request[actor_key],
                                              int_param(request, "post_id"))

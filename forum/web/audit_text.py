@@ -1,0 +1,133 @@
+"""The audit log read as sentences ("Anna heeft Dirk geweerd uit Regio Zwolle"), in the reader's
+language, with links to the people, groups and things it names (each page judges access itself;
+what was deleted gets no link). The log keeps keys and ids; this room gives them words."""
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from forum.errors import N_
+from forum.i18n import current_locale, format_moment, gettext
+
+# what each kind of entry says; %(target)s is what it was done to, %(group)s where
+SENTENCES = {
+    "member.approve": N_("%(actor)s liet %(target)s toe tot %(group)s"),
+    "member.reject": N_("%(actor)s wees het verzoek van %(target)s af om lid te worden van %(group)s"),
+    "member.role": N_("%(actor)s maakte %(target)s %(role)s van %(group)s"),
+    "member.remove": N_("%(actor)s verwijderde %(target)s uit %(group)s"),
+    "member.ban": N_("%(actor)s heeft %(target)s geweerd uit %(group)s"),
+    "member.unban": N_("%(actor)s hief het weren van %(target)s uit %(group)s op"),
+    "member.ban_ended": N_("Het weren van %(target)s uit %(group)s is afgelopen"),
+    "group.update": N_("%(actor)s wijzigde de groep %(target)s"),
+    "thread.lock": N_("%(actor)s sloot de discussie %(target)s"),
+    "thread.unlock": N_("%(actor)s heropende de discussie %(target)s"),
+    "thread.pin": N_("%(actor)s zette de discussie %(target)s vast"),
+    "thread.unpin": N_("%(actor)s maakte de discussie %(target)s los"),
+    "thread.rename": N_("%(actor)s gaf de discussie %(target)s een nieuwe titel"),
+    "thread.move": N_("%(actor)s verplaatste de discussie %(target)s"),
+    "thread.delete": N_("%(actor)s verwijderde de discussie %(target)s"),
+    "post.edit": N_("%(actor)s bewerkte een bericht van %(target)s"),
+    "post.delete": N_("%(actor)s verwijderde een bericht van %(target)s"),
+    "report.dismiss": N_("%(actor)s handelde een melding over een bericht van %(target)s af zonder actie"),
+    "report.hide": N_("%(actor)s verborg een gemeld bericht van %(target)s"),
+    "report.delete": N_("%(actor)s verwijderde een gemeld bericht van %(target)s"),
+    "report.warn": N_("%(actor)s waarschuwde %(target)s over een bericht"),
+    "news.create": N_("%(actor)s schreef het nieuwsbericht %(target)s"),
+    "news.edit": N_("%(actor)s bewerkte het nieuwsbericht %(target)s"),
+    "news.unpublish": N_("%(actor)s trok het nieuwsbericht %(target)s in"),
+    "news.delete": N_("%(actor)s verwijderde het nieuwsbericht %(target)s"),
+    "event.create": N_("%(actor)s zette de activiteit %(target)s op de agenda"),
+    "event.edit": N_("%(actor)s wijzigde de activiteit %(target)s"),
+    "event.approve": N_("%(actor)s keurde de activiteit %(target)s goed"),
+    "event.cancel": N_("%(actor)s gelastte de activiteit %(target)s af"),
+    "event.restore": N_("%(actor)s liet de activiteit %(target)s toch doorgaan"),
+    "event.message": N_("%(actor)s schreef de deelnemers van %(target)s"),
+    "event.delete": N_("%(actor)s verwijderde de activiteit %(target)s"),
+    "document.upload": N_("%(actor)s zette het document %(target)s in de bibliotheek"),
+    "document.version": N_("%(actor)s gaf het document %(target)s een nieuwe versie"),
+    "document.delete": N_("%(actor)s verwijderde het document %(target)s"),
+    "folder.rename": N_("%(actor)s gaf de map %(target)s een nieuwe naam"),
+    "folder.delete": N_("%(actor)s verwijderde de map %(target)s"),
+    "page.create": N_("%(actor)s schreef de pagina %(target)s"),
+    "page.edit": N_("%(actor)s bewerkte de pagina %(target)s"),
+    "page.delete": N_("%(actor)s verwijderde de pagina %(target)s"),
+    "user.approve": N_("%(actor)s keurde de aanmelding van %(target)s goed"),
+    "user.confirm_email": N_("%(actor)s bevestigde het e-mailadres van %(target)s"),
+    "user.role": N_("%(actor)s maakte %(target)s %(role)s van de site"),
+    "user.suspend": N_("%(actor)s schorste %(target)s"),
+    "user.unsuspend": N_("%(actor)s hief de schorsing van %(target)s op"),
+    "site.settings": N_("%(actor)s wijzigde de instellingen van de site"),
+    "mail.retry": N_("%(actor)s liet een e-mail aan %(target)s opnieuw versturen"),
+}
+ROLE_NAMES = {"owner": N_("eigenaar"), "moderator": N_("moderator"), "member": N_("lid"),
+              "editor": N_("redacteur"), "admin": N_("beheerder")}
+
+# where a named thing lives; None where an entry's action removed it (a link would be a 404)
+TARGET_URLS = {"user": "/users/{id}", "thread": "/threads/{id}", "post": "/posts/{id}", "news": "/news/{id}",
+               "event": "/events/{id}", "document": "/documents/{id}", "group": "/groups/{id}"}
+REMOVING = {"thread.delete", "post.delete", "report.delete", "news.delete", "event.delete", "document.delete",
+            "folder.delete", "page.delete"}
+
+# the filter's choices, grouped as a reader thinks of them
+ACTION_NAMES = {
+    "member.ban": N_("Weren"), "member.unban": N_("Weren opgeheven"), "member.ban_ended": N_("Weren afgelopen"),
+    "member.remove": N_("Lid verwijderd"), "member.approve": N_("Lid toegelaten"),
+    "member.reject": N_("Verzoek afgewezen"), "member.role": N_("Rol in een groep"),
+    "report.dismiss": N_("Melding: geen actie"), "report.hide": N_("Melding: verborgen"),
+    "report.delete": N_("Melding: verwijderd"), "report.warn": N_("Melding: gewaarschuwd"),
+    "thread.lock": N_("Discussie gesloten"), "thread.unlock": N_("Discussie heropend"),
+    "thread.pin": N_("Discussie vastgezet"), "thread.unpin": N_("Discussie losgemaakt"),
+    "thread.rename": N_("Discussie hernoemd"), "thread.move": N_("Discussie verplaatst"),
+    "thread.delete": N_("Discussie verwijderd"), "post.edit": N_("Bericht bewerkt"),
+    "post.delete": N_("Bericht verwijderd"), "group.update": N_("Groep gewijzigd"),
+    "user.suspend": N_("Account geschorst"), "user.unsuspend": N_("Schorsing opgeheven"),
+    "user.approve": N_("Aanmelding goedgekeurd"), "user.role": N_("Rol op de site"),
+    "user.confirm_email": N_("E-mailadres bevestigd"), "site.settings": N_("Instellingen van de site"),
+    "news.create": N_("Nieuws geschreven"), "news.edit": N_("Nieuws bewerkt"),
+    "news.unpublish": N_("Nieuws ingetrokken"), "news.delete": N_("Nieuws verwijderd"),
+    "event.create": N_("Activiteit aangemaakt"), "event.edit": N_("Activiteit gewijzigd"),
+    "event.approve": N_("Activiteit goedgekeurd"), "event.cancel": N_("Activiteit afgelast"),
+    "event.restore": N_("Activiteit hersteld"), "event.message": N_("Bericht aan deelnemers"),
+    "event.delete": N_("Activiteit verwijderd"), "document.upload": N_("Document toegevoegd"),
+    "document.version": N_("Nieuwe versie van een document"), "document.delete": N_("Document verwijderd"),
+    "folder.rename": N_("Map hernoemd"), "folder.delete": N_("Map verwijderd"), "page.create": N_("Pagina geschreven"),
+    "page.edit": N_("Pagina bewerkt"), "page.delete": N_("Pagina verwijderd"), "mail.retry": N_("E-mail opnieuw"),
+}
+
+
+def _link(text: str, url: str | None) -> Markup:
+    return Markup('<a href="%s">%s</a>') % (url, text) if url else Markup("<strong>%s</strong>") % text
+
+
+def sentence(entry: dict) -> Markup:
+    """One entry (as the API gives it) as a sentence with its links, escaped, in the reader's
+    language; the reason follows a colon, a suspension or ban's end in brackets."""
+    data = entry["data"] or {}
+    actor = entry["actor"]
+    target, group = entry["target"], entry["group"]
+    target_url = None
+    if entry["action"] not in REMOVING and target["id"] and target["type"] in TARGET_URLS:
+        target_url = TARGET_URLS[target["type"]].format(id=target["id"])
+    if target["type"] == "page" and data.get("slug") and entry["action"] not in REMOVING:
+        target_url = f"/pages/{data['slug']}"
+    names = {
+        "actor": _link(actor["display_name"], f"/users/{actor['id']}") if actor else Markup(escape(gettext("Het forum"))),
+        "target": _link(target["label"] or "?", target_url),
+        "group": _link(group["name"], f"/groups/{group['id']}") if group else Markup(""),
+        "role": escape(gettext(ROLE_NAMES[data["to"]])) if data.get("to") in ROLE_NAMES else "",
+    }
+    template = SENTENCES.get(entry["action"])
+    if template is None:  # an entry written by a version that knew more kinds: its key, plainly
+        text = Markup("%(actor)s: <code>%(action)s</code> %(target)s") % {**names, "action": entry["action"]}
+    else:
+        text = Markup(escape(gettext(template))) % names
+    end = data.get("until") or data.get("ends_at")
+    if end:
+        text += " " + escape(gettext("(tot %(when)s)", when=format_moment(end, current_locale())))
+    if entry["reason"]:
+        text += Markup(": ") + escape(entry["reason"])
+    return text
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """(key, name) for the filter, by name in the reader's language."""
+    return sorted(((key, gettext(name)) for key, name in ACTION_NAMES.items()), key=lambda pair: pair[1].lower())
