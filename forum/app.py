@@ -62,7 +62,7 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
         db.on_commit(scheduler.wake)
         await upkeep.give_handles(app[services_key])
         await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
-        await upkeep.rerender_stored_images(app[services_key])  # once: other sites' images become links
+        await upkeep.rerender_stored_posts(app[services_key])  # once per rendering: as new posts read
         await upkeep.index_for_search(app[services_key])  # once: what was written before search existed
         await site_pages.write_starting_pages(app[services_key])  # once: the footer's privacy, accessibility, ...
         mailer.start()

@@ -6,6 +6,9 @@ a second wall: whatever the renderer lets through, only these tags and attribute
 Images show only from this site: an image from elsewhere would let its host see who reads the
 post, and when (the Content-Security-Policy allows no other image sources either), so it
 becomes a link the reader may choose to follow.
+
+Bare addresses (https://…, www.…, gemeente.nl) become links, and @handles link to the profile
+they name (/users/@handle), outside code and outside links.
 """
 from __future__ import annotations
 
@@ -14,8 +17,47 @@ import re
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable("strikethrough")
+_md = (MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
+       .enable("table").enable("strikethrough").enable("linkify"))
+
+# as forum.services.notifications.MENTION_RE reads them (who is told): the same handles link
+MENTION_RE = re.compile(r"(?<![\w@/.])@([a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?)\b", re.IGNORECASE)
+
+
+def _mentions(state) -> None:
+    """A core rule after linkify: '@handle' in text (not in a link, not in code) becomes a link
+    to that person's profile."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, depth = [], 0
+        for token in block.children:
+            depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+            if token.type != "text" or depth > 0 or "@" not in token.content:
+                children.append(token)
+                continue
+            at = 0
+            for match in MENTION_RE.finditer(token.content):
+                if match.start() > at:
+                    children.append(_text(token.content[at:match.start()]))
+                opening = Token("link_open", "a", 1)
+                opening.attrs = {"href": f"/users/@{match.group(1).lower()}", "class": "mention"}
+                children.extend([opening, _text(match.group(0)), Token("link_close", "a", -1)])
+                at = match.end()
+            if at < len(token.content):
+                children.append(_text(token.content[at:]))
+        block.children = children
+
+
+def _text(content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
+_md.core.ruler.after("linkify", "mentions", _mentions)
 
 
 def is_same_site(src: str) -> bool:
@@ -91,7 +133,7 @@ def render_markdown(text: str) -> str:
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
-        allowed_classes={"a": {"attachment"}},
+        allowed_classes={"a": {"attachment", "mention"}},
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow ugc noopener",
         strip_comments=True,

@@ -71,3 +71,31 @@ def test_links_to_the_sites_documents_are_marked_as_attachments_and_nothing_else
     assert len(re.findall(r'<a [^>]*class="attachment"', html)) == 2  # the raw HTML stays text
     assert '<a href="/documents/12" class="attachment"' in html
     assert '<a href="https://example.org/documents/3" rel' in html and '<a href="/documents/1x" rel' in html
+
+
+def test_bare_addresses_and_mentions_become_links_but_not_in_code_or_links():
+    html = render_markdown("Zie https://zeeland.nl/plan?a=1 en www.regiozwolle.info, @Anna-Jansen weet meer.\n\n"
+                           "`@code` en [link @x](/a) en a@b.nl")
+    assert '<a href="https://zeeland.nl/plan?a=1" rel="nofollow ugc noopener">https://zeeland.nl/plan?a=1</a>' in html
+    assert '<a href="http://www.regiozwolle.info" rel="nofollow ugc noopener">' in html
+    assert '<a href="/users/@anna-jansen" class="mention" rel="nofollow ugc noopener">@Anna-Jansen</a>' in html
+    assert "<code>@code</code>" in html and '<a href="/a" rel="nofollow ugc noopener">link @x</a>' in html
+    assert 'href="mailto:a@b.nl"' in html and "/users/@b" not in html
+    assert render_markdown("javascript:alert(1) en <b>@x</b>").count("javascript:") == 1  # text, no link
+    assert 'href="javascript' not in render_markdown("javascript:alert(1)")
+
+
+async def test_a_mention_links_to_the_profile_it_names(admin, make_user, anonymous):
+    from tests.conftest import open_group
+    anna = await make_user("Anna Jansen")
+    group = await open_group(admin)
+    await anna.post(f"/api/v1/groups/{group['id']}/join")
+    thread = (await anna.post(f"/api/v1/groups/{group['id']}/threads",
+                              {"title": "Hallo", "body": "Vraag aan @beheerder en @niemand-hier"}, expect=201))["thread"]
+    page = await (await anna.client.get(f"/threads/{thread['id']}")).text()
+    assert '<a href="/users/@beheerder" class="mention"' in page
+    visitor = await anonymous()
+    found = await visitor.client.get("/users/@beheerder", allow_redirects=False)
+    assert found.status == 303 and found.headers["Location"] == f"/users/{admin.id}"
+    assert (await visitor.client.get("/users/@niemand-hier")).status == 404
+    assert (await visitor.client.get("/users/@" + "x" * 500)).status == 404

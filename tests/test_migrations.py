@@ -49,21 +49,23 @@ async def test_old_events_of_removed_posts_are_redacted_on_upgrade(tmp_path, mon
     assert request == {"group_id": 1, "redacted": True}  # a join request is not the group's news
 
 
-async def test_posts_stored_with_other_sites_images_are_rendered_again_once(admin, make_user, svc):
+async def test_posts_stored_by_an_earlier_rendering_are_rendered_again_once(admin, make_user, svc):
     from forum.services import upkeep
     from tests.conftest import open_group
     group = await open_group(admin)
     created = await admin.post(f"/api/v1/groups/{group['id']}/threads",
-                               {"title": "Plaatje", "body": "![kaart](https://elders.test/kaart.png) en ![logo](/static/logo.png)"},
+                               {"title": "Plaatje", "body": "![kaart](https://elders.test/kaart.png) en ![logo](/static/logo.png)"
+                                                            " voor @beheerder, zie www.zeeland.nl"},
                                expect=201)
     post_id = created["post"]["id"]
     async with svc.db.write() as tx:  # as an earlier version stored it
         await tx.execute("UPDATE posts SET body_html = ? WHERE id = ?",
                          ('<p><img src="https://elders.test/kaart.png" alt="kaart"></p>', post_id))
-        await tx.execute("UPDATE site_settings SET value = '0' WHERE key = 'images_rerendered'")
-    assert await upkeep.rerender_stored_images(svc) == 1
+        await tx.execute("UPDATE site_settings SET value = '1' WHERE key = 'posts_rendered_with'")
+    assert await upkeep.rerender_stored_posts(svc) == 1
     async with svc.db.read() as conn:
         html = (await conn.execute_fetchall("SELECT body_html FROM posts WHERE id = ?", (post_id,)))[0][0]
     assert 'src="https://elders.test' not in html and 'href="https://elders.test/kaart.png"' in html
     assert '<img src="/static/logo.png"' in html
-    assert await upkeep.rerender_stored_images(svc) == 0  # done once
+    assert 'href="/users/@beheerder" class="mention"' in html and 'href="http://www.zeeland.nl"' in html
+    assert await upkeep.rerender_stored_posts(svc) == 0  # done once

@@ -208,6 +208,16 @@ async def reset_password(svc: Services, *, token: str, new_password: str) -> Non
         await account_changed(tx, svc, reset["user_id"])
 
 
+async def profile_id_of(svc: Services, viewer: Actor, handle: str) -> int:
+    """Whose profile @handle names (a mention's link), if the viewer may see it."""
+    async with svc.db.read() as conn:
+        user_id = await user_store.handle_owner(conn, handle.lower()) if len(handle) <= 60 else None
+        user = await user_store.by_id(conn, user_id) if user_id else None
+    if user is None or not policy.can_view_profile(viewer, user):
+        raise NotFound(N_("Niemand heeft deze gebruikersnaam."))
+    return user_id
+
+
 async def profile(svc: Services, viewer: Actor, user_id: int):
     """A user's public profile and the groups of theirs the viewer may see."""
     async with svc.db.read() as conn:

@@ -1,5 +1,5 @@
 """Upkeep done once at start, for data made by earlier versions: handles for accounts made
-before handles existed, posts stored while other sites' images were still embedded, and the
+before handles existed, posts rendered by an earlier version of the Markdown rendering, and the
 search index for what was written before it existed."""
 from __future__ import annotations
 
@@ -17,19 +17,23 @@ async def give_handles(svc: Services) -> None:
             await user_store.set_handle(tx, user["id"], await free_handle(tx, user["display_name"]))
 
 
-async def rerender_stored_images(svc: Services) -> int:
-    """Once, at start: posts (and revisions) stored while other sites' images were embedded are
-    rendered again, so those images become links as in new posts (the CSP would otherwise show
-    them broken). A site setting records that it was done. Returns how many rows changed."""
+RENDER_VERSION = "2"  # 1: other sites' images became links; 2: bare addresses and @mentions became links
+
+
+async def rerender_stored_posts(svc: Services) -> int:
+    """Once per version of the Markdown rendering (RENDER_VERSION), at start: posts and their
+    revisions stored by an earlier one are rendered again, so they read as new ones do (other
+    sites' images as links, bare addresses and @mentions linked). A site setting records the
+    version done. Returns how many rows changed."""
     async with svc.db.read() as conn:
-        if (await user_store.settings(conn)).get("images_rerendered") == "1":
+        if (await user_store.settings(conn)).get("posts_rendered_with") == RENDER_VERSION:
             return 0
     changed = 0
     for table in ("posts", "post_revisions"):
         after = 0
         while True:
             async with svc.db.read() as conn:
-                rows = await thread_store.bodies_with_images(conn, table, after)
+                rows = await thread_store.bodies_after(conn, table, after)
             if not rows:
                 break
             async with svc.db.write() as tx:
@@ -40,7 +44,7 @@ async def rerender_stored_images(svc: Services) -> int:
                         changed += 1
             after = rows[-1]["id"]
     async with svc.db.write() as tx:
-        await user_store.set_setting(tx, "images_rerendered", "1")
+        await user_store.set_setting(tx, "posts_rendered_with", RENDER_VERSION)
     return changed
 
 

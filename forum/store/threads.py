@@ -132,11 +132,11 @@ async def update_post_body(conn, post_id: int, *, body: str, body_html: str, now
     )
 
 
-async def bodies_with_images(conn, table: str, after_id: int, limit: int = 500):
-    """Rows of posts or post_revisions whose stored HTML has an image in it (keyset by id)."""
+async def bodies_after(conn, table: str, after_id: int, limit: int = 500):
+    """Rows of posts or post_revisions with their text and stored HTML (keyset by id)."""
     assert table in ("posts", "post_revisions")
-    return await fetch_all(conn, f"SELECT id, body, body_html FROM {table} WHERE id > ? AND body_html LIKE '%<img%'"
-                                 " ORDER BY id LIMIT ?", (after_id, limit))
+    return await fetch_all(conn, f"SELECT id, body, body_html FROM {table} WHERE id > ? ORDER BY id LIMIT ?",
+                           (after_id, limit))
 
 
 async def set_body_html(conn, table: str, row_id: int, body_html: str) -> None:

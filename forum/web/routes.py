@@ -292,6 +292,7 @@ def page_routes() -> list[web.RouteDef]:
         p("/password/reset/{token}", accounts.reset_submit),
         p("/language", accounts.set_language, name="language"),
         g("/language", accounts.set_visitor_language),
+        g("/users/@{handle}", accounts.profile_by_handle, name="user.by_handle"),  # before the id: "@x" is no id
         g("/users/{user_id}", accounts.profile, name="user"),
         g("/settings/profile", accounts.settings_form, name="settings.profile"),
         p("/settings/profile", accounts.settings_submit),

@@ -136,6 +136,12 @@ async def profile(request: web.Request) -> web.Response:
     return render(request, "profile.html", {"user": user, "groups": groups})
 
 
+async def profile_by_handle(request: web.Request) -> web.Response:
+    """/users/@handle, where a mention links: the profile's own address."""
+    user_id = await accounts.profile_id_of(request.app[services_key], request[actor_key], request.match_info["handle"])
+    raise web.HTTPSeeOther(f"/users/{user_id}")
+
+
 async def settings_form(request: web.Request) -> web.Response:
     actor = require_login(request)
     user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
