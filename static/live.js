@@ -25,16 +25,28 @@
   var status = document.getElementById("live-status") || document.createElement("p");
   var activity = document.getElementById("live-activity") || document.getElementById("notification-live") ||
     document.createElement("p");
-  var socket = null, retry = 0, unseen = [], typingTimer = null, presence = "", ended = false;
+  var socket = null, retry = 0, unseen = [], presence = "", ended = false;
+  var typists = {}, justPosted = {};  // who is typing (by user id), and when each last posted
 
   function fill(template, values) {
     return template.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
   }
 
-  var timeFormat = new Intl.DateTimeFormat(locale === "en" ? "en-GB" : "nl-NL", {
-    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
-    timeZone: "Europe/Amsterdam"
+  // the server's one format for a moment ("6 dec 2026 14:05", Dutch time; forum.i18n.format_moment),
+  // its month names from the page: Intl gives only the numbers, which differ in no language
+  var momentParts = new Intl.DateTimeFormat("en-GB", {
+    day: "numeric", month: "numeric", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    hourCycle: "h23", timeZone: "Europe/Amsterdam"
   });
+  var timeFormat = { format: function (moment) {
+    var p = {};
+    momentParts.formatToParts(moment).forEach(function (part) { p[part.type] = part.value; });
+    var month = (text.months || [])[parseInt(p.month, 10) - 1] || p.month;
+    if (p.hour + p.minute + p.second === "000000" && moment.getUTCMilliseconds() === 0) {
+      return p.day + " " + month + " " + p.year;  // a date chosen without a time
+    }
+    return p.day + " " + month + " " + p.year + " " + p.hour + ":" + p.minute;
+  } };
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -49,7 +61,8 @@
     var parts = [];
     if (socket === null && !ended) parts.push(text.reconnecting);
     if (presence) parts.push(presence);
-    if (typingTimer) parts.push(status.dataset.typing);
+    var names = Object.keys(typists).map(function (id) { return typists[id].name; });
+    if (names.length) parts.push(fill(text.typing, { name: names.join(", ") }));
     status.textContent = parts.join(" · ");
   }
 
@@ -116,7 +129,7 @@
     var list = document.getElementById("posts");
     if (list.dataset.mayReply === "1" && !(post.redacted || post.deleted || post.hidden)) {
       li.appendChild(el("div", { "class": "actions" }, [
-        el("a", { href: "/threads/" + list.dataset.threadId + "?reply_to=" + post.id + "#reply" }, [text.reply])
+        el("a", { href: "/threads/" + list.dataset.threadId + "?reply_to=" + post.id + "#body-" + post.id }, [text.reply])
       ]));
     }
     return li;
@@ -124,7 +137,9 @@
 
   function insertPost(post) {
     if (document.getElementById("post-" + post.id)) return; // already on the page
-    if (typingTimer) { clearTimeout(typingTimer); typingTimer = null; showStatus(); } // the typing is done: here it is
+    var author = post.author.id;  // their typing is done: here it is
+    justPosted[author] = Date.now();
+    if (typists[author]) { clearTimeout(typists[author].timer); delete typists[author]; showStatus(); }
     var list = document.getElementById("posts");
     var li = postElement(post);
     var parent = post.parent_id && document.getElementById("post-" + post.parent_id);
@@ -386,9 +401,13 @@
       presence = message.readers > 1 ? fill(text.reading, { num: message.readers }) : "";
       showStatus();
     } else if (message.type === "typing") {
-      status.dataset.typing = fill(text.typing, { name: message.user.display_name });
-      clearTimeout(typingTimer);
-      typingTimer = setTimeout(function () { typingTimer = null; showStatus(); }, message.expires_in * 1000);
+      var who = message.user.id;
+      // a keystroke's notice can arrive just after the reply it was part of: not typing any more
+      if (justPosted[who] && Date.now() - justPosted[who] < 3000) return;
+      if (typists[who]) clearTimeout(typists[who].timer);
+      typists[who] = { name: message.user.display_name, timer: setTimeout(function () {
+        delete typists[who]; showStatus();
+      }, message.expires_in * 1000) };
       showStatus();
     }
   }

@@ -82,7 +82,12 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
             await bert.wait_for_function("document.getElementById('live') !== null")
 
             # Anna replies to her own opening post; Bert sees it without reloading
-            await anna.goto(f"{thread_url}?reply_to={first_post}")
+            await anna.goto(thread_url)
+            await anna.click(f"#post-{first_post} a:text('Reageren')")  # by its link, as a reader does
+            await anna.wait_for_url(f"{thread_url}?reply_to={first_post}#body-{first_post}")
+            # the keyboard starts in the reply box, not at the top of the page
+            assert await anna.evaluate("document.activeElement.name") == "body", await anna.evaluate(
+                "[location.href, document.activeElement.outerHTML.slice(0, 80), !!document.querySelector('#reply textarea[name=body]')]")
             for attempt in range(20):  # typing is told once her page's socket is open
                 await anna.fill("#reply textarea", "Eerste reactie, live" + " " * attempt)
                 try:
@@ -129,6 +134,10 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
             for text in [f"Gemiste reactie {n}" for n in range(3)] + ["Na terugkomst 0", "Na terugkomst 1"]:
                 assert await bert.locator("li.post", has_text=text).count() == 1
             assert await bert.evaluate("window.__notReloaded === true")
+            # a post inserted live shows its time as the server shows it (one format everywhere)
+            live_times = await bert.eval_on_selector_all("li.post time", "els => els.map(e => e.textContent)")
+            served_times = await anna.eval_on_selector_all("li.post time", "els => els.map(e => e.textContent)")
+            assert live_times == served_times, (live_times, served_times)
 
             # Anna (an admin) renames and locks the thread from its page; Bert's thread tab
             # and group tab follow without reloading (the group tab resumed too)

@@ -58,7 +58,7 @@ async def test_a_new_member_does_everything_in_the_browser(admin, anonymous):
     answer = (await admin.post(f"/api/v1/threads/{thread_id}/posts", {"body": "Ik!", "parent_id": int(first_post)},
                                expect=201))["post"]["id"]
     page = await (await client.get(f"/threads/{thread_id}")).text()
-    assert f'href="/threads/{thread_id}?reply_to={answer}#reply"' in page
+    assert f'href="/threads/{thread_id}?reply_to={answer}#body-{answer}"' in page
     page = await (await client.get(f"/threads/{thread_id}?reply_to={answer}")).text()
     assert "Reageer op Beheerder" in page and f'name="parent_id" value="{answer}"' in page
     response = await client.post(f"/threads/{thread_id}/reply", data={

@@ -8,7 +8,7 @@ from functools import lru_cache
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from babel.dates import format_date, format_datetime, get_day_names
+from babel.dates import format_date, format_datetime, get_day_names, get_month_names
 from markupsafe import Markup
 
 from forum import i18n
@@ -90,6 +90,10 @@ LIVE_TEXTS = {  # what static/live.js says, in the page's language
 def _live_texts(locale: str) -> Markup:
     translations = i18n.translations(locale)
     texts = {key: translations.gettext(message) for key, message in LIVE_TEXTS.items()}
+    # the month names Babel gives the server's dates, so a post inserted live shows its time
+    # exactly as one rendered on the server does (forum.i18n.format_moment)
+    months = get_month_names("abbreviated", context="format", locale=locale)
+    texts["months"] = [months[number] for number in range(1, 13)]
     return Markup.escape(json.dumps(texts, ensure_ascii=False))
 
 
