@@ -368,7 +368,7 @@ async def test_index_filters_and_pages(world):
     assert blogs.count('class="news-entry"') == 5
     assert (await page(visitor, "/news?tag=reeks")).count('class="news-entry"') == 12
     empty = await page(visitor, "/news?tag=bestaatniet")
-    assert "Geen resultaten gevonden." in empty and 'value="bestaatniet"' in empty and "Alle filters wissen" in empty
+    assert "Geen nieuws met deze keuze." in empty and 'value="bestaatniet"' in empty and "Alle filters wissen" in empty
     group_page = await page(visitor, f"/news?group_id={world['open']['id']}")
     assert group_page.count('class="news-entry"') == 1 and "Nieuws open groep" in group_page
     group_html = await page(visitor, f"/groups/{world['open']['id']}")
