@@ -538,4 +538,9 @@ ALTER TABLE users ADD COLUMN terms_accepted_at TEXT;
 ALTER TABLE users ADD COLUMN organisation TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN job_title TEXT NOT NULL DEFAULT '';
 """,
+    # issue 12: a profile photo, a square JPEG made on the server, kept in forum/files/ like
+    # documents (the sweep keeps what a user row names)
+    18: """
+ALTER TABLE users ADD COLUMN photo_blob TEXT;
+""",
 }

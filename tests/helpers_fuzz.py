@@ -210,6 +210,8 @@ LOGGED_IN = {("GET", "/api/v1/me"), ("PATCH", "/api/v1/me"),
              ("GET", "/api/v1/notifications"), ("POST", "/api/v1/notifications/read"),
              ("PUT", "/api/v1/me/settings"), ("POST", "/api/v1/me/confirm-email"),
              ("POST", "/api/v1/invitations/accept")}  # needs a mailed token too, which the fuzzer never holds
+LOGGED_IN.update({("PUT", "/api/v1/me/photo"), ("DELETE", "/api/v1/me/photo"),  # one's own photo
+                  ("GET", "/api/v1/people")})  # the directory: for whoever is logged in
 PUBLIC.add(("GET", "/api/v1/search"))  # anyone may search; what comes back is filtered (tests/test_search.py)
 PUBLIC.update({("GET", "/api/v1/pages"), ("GET", "/api/v1/pages/{slug}")})  # the site's own pages are public
 PUBLIC.add(("GET", "/api/v1/documents"))  # the site's library, filtered (tests/test_documents.py)

@@ -2,6 +2,7 @@
 accounts is in administration.py)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import unicodedata
@@ -17,6 +18,7 @@ from forum.services import Services, addresses, search_index, site_pages
 from forum.services.live import account_changed
 from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field, email_field, handle_field,
                                    password_field, text_field)
+from forum.files import Upload, photos
 from forum.store import groups as group_store
 from forum.store import users as user_store
 
@@ -231,11 +233,16 @@ async def profile(svc: Services, viewer: Actor, user_id: int):
 
 
 async def update_profile(svc: Services, actor: Actor, *, display_name: str, bio: str, locale: str,
-                         handle: str | None = None):
+                         handle: str | None = None, organisation: str | None = None, job_title: str | None = None):
+    """One's own profile; organisation and function left out (None) stay as they are."""
     if not actor.active:
         raise Unauthorized()
     errors = FieldErrors()
     display_name = text_field(errors, "display_name", display_name, max_len=MAX_NAME)
+    if organisation is not None:
+        organisation = text_field(errors, "organisation", organisation, max_len=MAX_ORGANISATION, required=False)
+    if job_title is not None:
+        job_title = text_field(errors, "job_title", job_title, max_len=MAX_ORGANISATION, required=False)
     bio = text_field(errors, "bio", bio, max_len=MAX_BIO, required=False, single_line=False)
     choice_field(errors, "locale", locale, ("nl", "en"))
     if handle is not None:
@@ -246,9 +253,63 @@ async def update_profile(svc: Services, actor: Actor, *, display_name: str, bio:
             if await user_store.handle_owner(tx, handle) not in (None, actor.user_id):
                 raise Conflict(fields={"handle": N_("Deze gebruikersnaam is al in gebruik.")})
             await user_store.set_handle(tx, actor.user_id, handle)
-        await user_store.update_profile(tx, actor.user_id, display_name=display_name, bio=bio, locale=locale)
+        await user_store.update_profile(tx, actor.user_id, display_name=display_name, bio=bio, locale=locale,
+                                        organisation=organisation, job_title=job_title)
         await search_index.index_user(tx, actor.user_id)
         return await user_store.by_id(tx, actor.user_id)
+
+
+MAX_ORGANISATION = 120
+DIRECTORY_PAGE = 50
+
+
+async def set_photo(svc: Services, actor: Actor, upload: Upload) -> dict:
+    """A new profile photo from an upload (refused: not an image, over 5 MB, too many pixels):
+    made square on the server; the earlier one is left to the sweep."""
+    try:
+        if not actor.active:
+            raise Unauthorized()
+        photos.check(upload)
+        photo = await asyncio.to_thread(photos.square, upload, svc.files.temp_dir)
+    finally:
+        upload.discard()
+    try:
+        blob = await svc.files.keep(photo)
+    except BaseException:
+        photo.discard()
+        raise
+    async with svc.db.write() as tx:
+        await user_store.set_photo(tx, actor.user_id, blob)
+        return await user_store.by_id(tx, actor.user_id)
+
+
+async def remove_photo(svc: Services, actor: Actor) -> None:
+    if not actor.active:
+        raise Unauthorized()
+    async with svc.db.write() as tx:
+        await user_store.set_photo(tx, actor.user_id, None)
+
+
+async def photo_of(svc: Services, viewer: Actor, user_id: int):
+    """(path of the photo file, its name) of a profile the viewer may see; NotFound otherwise."""
+    async with svc.db.read() as conn:
+        user = await user_store.by_id(conn, user_id)
+    if user is None or not policy.can_view_profile(viewer, user) or not user["photo_blob"]:
+        raise NotFound()
+    return svc.files.path_of(user["photo_blob"]), user["photo_blob"]
+
+
+async def directory(svc: Services, viewer: Actor, *, query: str = "", after: str | None = None):
+    """The member directory: active accounts (whose profiles everyone may see), by name, found
+    by name, organisation or function; for people who are logged in. (rows, next cursor)."""
+    if not viewer.active:
+        raise Unauthorized()
+    query = " ".join(query.split())[:100]
+    if after is not None and len(after) > 200:
+        raise Invalid(fields={"after": N_("Ongeldige waarde.")})
+    async with svc.db.read() as conn:
+        rows = await user_store.directory(conn, query=query, after=after, limit=DIRECTORY_PAGE + 1)
+    return rows[:DIRECTORY_PAGE], (rows[DIRECTORY_PAGE - 1]["sort_key"] if len(rows) > DIRECTORY_PAGE else None)
 
 
 DIGEST_DAYS = {"daily": 1, "weekly": 7}

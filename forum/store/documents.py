@@ -70,7 +70,9 @@ async def version(conn, document_id: int, number: int):
 
 
 async def referenced_blobs(conn) -> set[str]:
-    rows = await fetch_all(conn, "SELECT DISTINCT blob FROM document_versions")
+    """Every kept file a row names: documents' versions and profile photos."""
+    rows = await fetch_all(conn, "SELECT DISTINCT blob FROM document_versions"
+                                 " UNION SELECT photo_blob FROM users WHERE photo_blob IS NOT NULL")
     return {row["blob"] for row in rows}
 
 

@@ -5,7 +5,7 @@ from forum.store import execute, fetch_all, fetch_one, fetch_value
 
 USER_COLUMNS = ("id, email, display_name, handle, role, status, status_reason, bio, locale, created_at,"
                 " email_notifications, digest, suspended_until, email_verified_at, terms_accepted_at,"
-                " organisation, job_title")
+                " organisation, job_title, photo_blob")
 
 
 async def insert(conn, *, email, display_name, password_hash, role, status, locale, now,
@@ -72,10 +72,12 @@ async def listing(conn, *, status: str | None = None, limit: int = 200):
     )
 
 
-async def update_profile(conn, user_id: int, *, display_name: str, bio: str, locale: str) -> None:
+async def update_profile(conn, user_id: int, *, display_name: str, bio: str, locale: str,
+                         organisation: str | None = None, job_title: str | None = None) -> None:
     await execute(
-        conn, "UPDATE users SET display_name = ?, bio = ?, locale = ? WHERE id = ?",
-        (display_name, bio, locale, user_id),
+        conn, "UPDATE users SET display_name = ?, bio = ?, locale = ?, organisation = coalesce(?, organisation),"
+              " job_title = coalesce(?, job_title) WHERE id = ?",
+        (display_name, bio, locale, organisation, job_title, user_id),
     )
 
 
@@ -217,3 +219,25 @@ async def set_setting(conn, key: str, value: str) -> None:
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+
+
+async def set_photo(conn, user_id: int, blob: str | None) -> None:
+    await execute(conn, "UPDATE users SET photo_blob = ? WHERE id = ?", (blob, user_id))
+
+
+
+async def directory(conn, *, query: str, after: str | None, limit: int):
+    """Active accounts by name, whose name or organisation contains the query (a page of them)."""
+    where, params = ["status = 'active'"], []
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append("(display_name LIKE ? ESCAPE '\\' OR organisation LIKE ? ESCAPE '\\'"
+                     " OR job_title LIKE ? ESCAPE '\\')")
+        params += [pattern, pattern, pattern]
+    if after:
+        where.append("(lower(display_name) || '|' || printf('%012d', id)) > ?")
+        params.append(after)
+    return await fetch_all(
+        conn, "SELECT id, display_name, handle, organisation, job_title, photo_blob,"
+              " lower(display_name) || '|' || printf('%012d', id) AS sort_key FROM users"
+              f" WHERE {' AND '.join(where)} ORDER BY sort_key LIMIT ?", (*params, limit))

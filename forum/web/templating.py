@@ -43,6 +43,14 @@ def event_time(event) -> str:
             + format_datetime(end, "EEE d MMM yyyy HH:mm", locale=locale))
 
 
+def initials(name: str) -> str:
+    """'Anna de Vries' -> 'AV': the first letters of the first and last word."""
+    words = [word for word in (name or "").split() if word[:1].isalnum()]
+    if not words:
+        return "?"
+    return (words[0][0] + (words[-1][0] if len(words) > 1 else "")).upper()
+
+
 def filesize(size: int) -> str:
     """A file's size as people read it: 820 kB, 4,2 MB (Dutch decimal comma)."""
     locale = i18n.current_locale()
@@ -114,6 +122,7 @@ def configure(env: jinja2.Environment) -> None:
     env.filters["filesize"] = filesize
     env.filters["month_name"] = month_name
     env.globals["weekday_names"] = weekday_names
+    env.globals["initials"] = initials
     env.filters["fromjson"] = json.loads  # a news item's tags come from the store as a JSON list
     env.globals["LOCALES"] = i18n.LOCALES
     app = env.globals.get("app")  # aiohttp_jinja2.setup puts the app there

@@ -142,9 +142,16 @@ def json_out(data: dict, status: int = 200) -> web.Response:
     return web.json_response(data, status=status)
 
 
+def photo_url(user_id: int, blob: str | None) -> str | None:
+    """A profile photo's address; its version in the query, so a new photo is never a cached old one."""
+    return f"/users/{user_id}/photo?v={blob[:12]}" if blob else None
+
+
 def user_out(user, *, private: bool = False) -> dict:
     out = {"id": user["id"], "handle": user["handle"], "display_name": user["display_name"], "bio": user["bio"],
-           "role": user["role"], "created_at": user["created_at"]}
+           "role": user["role"], "created_at": user["created_at"],
+           "organisation": user.get("organisation") or "", "job_title": user.get("job_title") or "",
+           "photo_url": photo_url(user["id"], user.get("photo_blob"))}
     if private:
         out.update(email=user["email"], locale=user["locale"], status=user["status"],
                    email_notifications=user["email_notifications"], digest=user["digest"],

@@ -6,8 +6,9 @@ from pydantic import Field
 from forum.keys import actor_key, config_key, csrf_token_key, services_key, session_hash_key
 from forum.security import csrf_token_for_session, token_hash
 from forum.services import accounts, addresses, administration, site_pages
-from forum.errors import Unauthorized
-from forum.web.api import In, TokenIn, int_param, json_out, read_json, user_out
+from forum.errors import Invalid, N_, Unauthorized
+from forum.web.api import In, TokenIn, int_param, json_out, photo_url, read_json, user_out
+from forum.web.uploads import read_form
 from forum.web.cookies import clear_session_cookie, set_session_cookie
 
 
@@ -44,6 +45,8 @@ class ProfileIn(In):
     display_name: str
     bio: str = ""
     locale: str = "nl"
+    organisation: str | None = None
+    job_title: str | None = None
 
 
 class RoleIn(In):
@@ -101,6 +104,28 @@ async def update_me(request: web.Request) -> web.Response:
     data = await read_json(request, ProfileIn)
     user = await accounts.update_profile(request.app[services_key], request[actor_key], **data.model_dump())
     return json_out({"user": user_out(user, private=True)})
+
+
+async def set_photo(request: web.Request) -> web.Response:
+    """multipart/form-data with the image as `file`: made square (256 px) on the server."""
+    _, upload = await read_form(request)
+    if upload is None:
+        raise Invalid(fields={"file": N_("Kies een foto.")})
+    user = await accounts.set_photo(request.app[services_key], request[actor_key], upload)
+    return json_out({"user": user_out(user, private=True)})
+
+
+async def remove_photo(request: web.Request) -> web.Response:
+    await accounts.remove_photo(request.app[services_key], request[actor_key])
+    return json_out({"ok": True})
+
+
+async def people(request: web.Request) -> web.Response:
+    rows, after = await accounts.directory(request.app[services_key], request[actor_key],
+                                           query=request.query.get("q", ""), after=request.query.get("after") or None)
+    return json_out({"people": [{"id": r["id"], "display_name": r["display_name"], "handle": r["handle"],
+                                 "organisation": r["organisation"], "job_title": r["job_title"],
+                                 "photo_url": photo_url(r["id"], r["photo_blob"])} for r in rows], "next": after})
 
 
 async def change_password(request: web.Request) -> web.Response:

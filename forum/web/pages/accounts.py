@@ -1,15 +1,19 @@
-"""Pages: Lid worden (register), log in and out, password reset, profile and settings."""
+"""Pages: Lid worden (register), log in and out, password reset, profile, photo and settings,
+and the member directory."""
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from aiohttp import web
 
-from forum.errors import ServiceError
+from forum.errors import Invalid, N_, NotFound, ServiceError
 from forum.i18n import LOCALES, current_locale, gettext
 from forum.keys import actor_key, config_key, services_key, session_hash_key
 from forum.services import accounts, site_pages
 from forum.web.api import int_param
 from forum.web.cookies import LANG_COOKIE, clear_session_cookie, set_cookie, set_session_cookie
 from forum.web.pages import form_of, redirect, render, require_login, rerender, safe_next, with_retry_after
+from forum.web.uploads import read_form
 
 
 async def register_form(request: web.Request) -> web.Response:
@@ -145,7 +149,8 @@ async def profile_by_handle(request: web.Request) -> web.Response:
 async def settings_form(request: web.Request) -> web.Response:
     actor = require_login(request)
     user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
-    return render(request, "settings_profile.html", {"values": dict(user)})
+    return render(request, "settings_profile.html", {"values": dict(user), "user": user,
+                                                     "photo_saved": "photo" in request.query})
 
 
 async def settings_submit(request: web.Request) -> web.Response:
@@ -154,10 +159,58 @@ async def settings_submit(request: web.Request) -> web.Response:
     try:
         await accounts.update_profile(request.app[services_key], actor, display_name=form.get("display_name", ""),
                                       bio=form.get("bio", ""), locale=form.get("locale", ""),
-                                      handle=form.get("handle"))
+                                      handle=form.get("handle"), organisation=form.get("organisation"),
+                                      job_title=form.get("job_title"))
     except ServiceError as error:
-        return rerender(request, "settings_profile.html", error, {"values": form})
+        user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
+        return rerender(request, "settings_profile.html", error, {"values": form, "user": user})
     raise redirect(request, "user", user_id=actor.user_id)
+
+
+async def photo_remove(request: web.Request) -> web.Response:
+    actor = require_login(request)
+    await form_of(request)
+    await accounts.remove_photo(request.app[services_key], actor)
+    raise web.HTTPSeeOther("/settings/profile?photo=1")
+
+
+async def photo_submit(request: web.Request) -> web.Response:
+    """The profile settings' photo form (multipart: its token first, the file last); a refused
+    photo comes back on the settings page with the reason at the field."""
+    actor = require_login(request)
+    svc = request.app[services_key]
+    try:
+        _, upload = await read_form(request, file_field="photo")
+        if upload is None:
+            raise Invalid(fields={"photo": N_("Kies een foto.")})
+        await accounts.set_photo(svc, actor, upload)
+    except ServiceError as error:
+        if error.status not in (413, 415, 422):
+            raise
+        user, _ = await accounts.profile(svc, actor, actor.user_id)
+        return rerender(request, "settings_profile.html", error, {"values": dict(user), "user": user})
+    raise web.HTTPSeeOther("/settings/profile?photo=1")
+
+
+async def photo(request: web.Request) -> web.StreamResponse:
+    """A profile photo, for whoever may see the profile; cached by the browser under its version."""
+    path, blob = await accounts.photo_of(request.app[services_key], request[actor_key], int_param(request, "user_id"))
+    if not path.is_file():
+        raise NotFound()
+    return web.FileResponse(path, headers={
+        "Content-Type": "image/jpeg", "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, max-age=86400" if request.query.get("v") == blob[:12] else "private, no-cache",
+        "Cross-Origin-Resource-Policy": "same-origin"})
+
+
+async def directory(request: web.Request) -> web.Response:
+    """Mensen: the member directory, searchable by name, organisation and function."""
+    actor = require_login(request)
+    query = request.query.get("q", "")
+    rows, after = await accounts.directory(request.app[services_key], actor, query=query,
+                                           after=request.query.get("after") or None)
+    more = f"/people?{urlencode({'q': query, 'after': after} if query else {'after': after})}" if after else None
+    return render(request, "people.html", {"people": rows, "q": query, "more": more})
 
 
 async def password_form(request: web.Request) -> web.Response:
