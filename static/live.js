@@ -188,10 +188,15 @@
     return el("tr", attrs, [
       el("td", {}, tags.concat([el("a", { href: "/threads/" + thread.id }, [thread.title]), " ",
         el("span", { "class": "meta" }, [fill(text.by, { name: thread.author.display_name })])])),
-      el("td", {}, [String(thread.reply_count)]),
-      el("td", {}, [thread.last_poster.display_name + ", ",
+      el("td", { "data-label": columnName(1) }, [String(thread.reply_count)]),
+      el("td", { "data-label": columnName(2) }, [thread.last_poster.display_name + ", ",
         el("time", { datetime: thread.last_activity_at }, [timeFormat.format(new Date(thread.last_activity_at))])])
     ]);
+  }
+
+  function columnName(index) {  // a stacked row (a phone) names its cells as the header does
+    var head = document.querySelector("table.threads thead tr");
+    return head && head.cells[index] ? head.cells[index].textContent : "";
   }
 
   function placeOnTop(rows, row, pinned) {
