@@ -63,7 +63,9 @@
     if (presence) parts.push(presence);
     var names = Object.keys(typists).map(function (id) { return typists[id].name; });
     if (names.length) parts.push(fill(text.typing, { name: names.join(", ") }));
-    status.textContent = parts.join(" · ");
+    var next = parts.join(" · ");
+    // a live region speaks on every change: the same words set again (typing goes on) are not news
+    if (status.textContent !== next) status.textContent = next;
   }
 
   function announce(message) {

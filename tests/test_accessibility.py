@@ -489,3 +489,118 @@ def test_no_wcag21_aa_violation_and_reflow_at_320_css_pixels(harness, spec, role
                          f" min-width={c['minWidth']}: {c['html']}" for c in found["culprits"])
     assert found["scrollWidth"] <= found["clientWidth"] + 1, \
         (f"{spec.name} as {role} ({lang}): {found['scrollWidth']} px wide at {found['clientWidth']} px\n{culprits}")
+
+
+# ---------------------------------------------------------------- by keyboard alone
+
+FOCUS_SHOWN_JS = """() => { const e = document.activeElement, s = getComputedStyle(e);
+  return e !== document.body && (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 || s.boxShadow !== 'none'); }"""
+
+
+def tab_to(page, selector: str, most: int = 120) -> None:
+    """Press Tab until the element is focused (as someone without a mouse does), checking on the
+    way that every stop shows where the focus is."""
+    target = page.locator(selector).first
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if target.evaluate("e => e === document.activeElement"):
+            assert page.evaluate(FOCUS_SHOWN_JS), f"{selector}: focused but not visibly"
+            return
+    raise AssertionError(f"never reached {selector} by Tab on {page.url}")
+
+
+def test_report_resolve_ban_suspend_and_mention_by_keyboard_on_a_phone(harness):
+    """Runs last: it changes the site the page checks read. Every step by keyboard, on a phone."""
+    world, base = harness.world, harness.site.url
+
+    def page_of(role: str):
+        page = harness.context(role, "nl").new_page()
+        page.set_viewport_size({"width": 390, "height": 844})
+        return page
+
+    member = page_of(MEMBER)  # Lies reports Mona's post as spam
+    member.goto(f"{base}/threads/{world['thread']}")
+    tab_to(member, "li.post:has-text('Ik zet het op de agenda') a[href$='/report']")
+    with member.expect_navigation():
+        member.keyboard.press("Enter")
+    tab_to(member, "input[name=reason][value=spam]")
+    member.keyboard.press("Space")
+    tab_to(member, "main form button[type=submit]")
+    with member.expect_navigation():
+        member.keyboard.press("Enter")
+    assert "Een moderator bekijkt uw melding" in member.text_content("main")
+
+    # and starts a discussion that mentions a moderator, choosing from the suggestions
+    member.goto(f"{base}/groups/{world['group']}/threads/new")
+    tab_to(member, "#f-title")
+    member.keyboard.type("Vraag over de planning")
+    tab_to(member, "textarea[name=body]")
+    member.keyboard.type("Wat vind jij, @mo")
+    member.wait_for_selector(".mention-list li[aria-selected=true]")
+    member.keyboard.press("Enter")
+    assert "@mo-moderator " in member.input_value("textarea[name=body]")
+    tab_to(member, "main form button[type=submit]")
+    with member.expect_navigation():
+        member.keyboard.press("Enter")
+    assert member.locator("a.mention", has_text="@mo-moderator").count() == 1
+    member.close()
+
+    moderator = page_of(MODERATOR)  # Mo hides it from the group's queue, with a reason
+    moderator.goto(f"{base}/moderation?group_id={world['group']}")
+    item = moderator.locator("li[id^=item-]", has_text="Ik zet het op de agenda")
+    field_id = item.locator("input[name=reason]").get_attribute("id")
+    tab_to(moderator, f"#{field_id}")
+    moderator.keyboard.type("Reclame")
+    tab_to(moderator, f"li:has(#{field_id}) button[value=hide]")
+    with moderator.expect_navigation():
+        moderator.keyboard.press("Enter")
+    assert "het bericht is verborgen" in moderator.text_content("main")
+
+    # and bans Mark for a week, on the page that asks first
+    moderator.goto(f"{base}/groups/{world['group']}/members")
+    tab_to(moderator, "tr:has-text('Mark Member') button[value=ban]")
+    with moderator.expect_navigation():
+        moderator.keyboard.press("Enter")
+    tab_to(moderator, "#f-reason")
+    moderator.keyboard.type("Herhaald buiten het onderwerp")
+    tab_to(moderator, "#f-days")
+    moderator.select_option("#f-days", "7")  # a select's choice by keyboard is the browser's own
+    tab_to(moderator, "button[value=ban]")
+    with moderator.expect_navigation():
+        moderator.keyboard.press("Enter")
+    assert "Mark Member" in moderator.text_content("section[aria-labelledby=bans-h]")
+    moderator.close()
+
+    admin = page_of(ADMIN)  # the admin suspends Lies until a date, with a reason
+    admin.goto(f"{base}/admin/users")
+    tab_to(admin, "tr:has-text('Lies Lid') button[value=suspend]")
+    with admin.expect_navigation():
+        admin.keyboard.press("Enter")
+    tab_to(admin, "#f-reason")
+    admin.keyboard.type("Even rust")
+    tab_to(admin, "button[value=suspend]")
+    with admin.expect_navigation():
+        admin.keyboard.press("Enter")
+    assert "geschorst: Even rust" in admin.text_content("main")
+    admin.close()
+
+
+def test_the_phone_menu_opens_and_works_by_keyboard(harness):
+    page = harness.context(VISITOR, "nl").new_page()
+    try:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(harness.site.url + "/")
+        header = page.locator("header.site").bounding_box()
+        assert header["height"] < 80  # one row: name, menu
+        assert not page.is_visible("header nav")
+        tab_to(page, "#site-menu > summary")
+        page.keyboard.press("Enter")
+        assert page.is_visible("header nav a[href='/groups']")
+        tab_to(page, "header nav a[href='/groups']")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.url.endswith("/groups")
+        page.set_viewport_size({"width": 1280, "height": 800})  # wide: the menu stands in the row
+        assert page.is_visible("header nav a[href='/groups']") and not page.is_visible("#site-menu > summary")
+    finally:
+        page.close()
