@@ -543,4 +543,12 @@ ALTER TABLE users ADD COLUMN job_title TEXT NOT NULL DEFAULT '';
     18: """
 ALTER TABLE users ADD COLUMN photo_blob TEXT;
 """,
+    # issue 12: a group's look, as Pleio's groups have it: a longer introduction in Markdown
+    # (rendered once, sanitised) and an icon and a banner, made on the server like photos
+    19: """
+ALTER TABLE groups ADD COLUMN intro TEXT NOT NULL DEFAULT '';
+ALTER TABLE groups ADD COLUMN intro_html TEXT NOT NULL DEFAULT '';
+ALTER TABLE groups ADD COLUMN icon_blob TEXT;
+ALTER TABLE groups ADD COLUMN banner_blob TEXT;
+""",
 }

@@ -269,3 +269,52 @@ async def test_a_membership_request_carries_a_message_to_the_moderators(admin, m
     assert "Via de API" in await (await admin.client.get(f"/groups/{group['id']}/members")).text()
     visitor_view = await (await other.client.get(f"/groups/{group['id']}/members")).text()
     assert "beleidsmedewerker" not in visitor_view  # for moderators only
+
+
+async def test_a_group_has_an_introduction_an_icon_and_a_banner(admin, make_user, anonymous):
+    import io
+
+    import aiohttp
+    from PIL import Image
+
+    from tests.test_pages import csrf_of
+    group = await open_group(admin, "Werkgroep Water", "open")
+    updated = await admin.patch(f"/api/v1/groups/{group['id']}", {
+        "name": "Werkgroep Water", "visibility": "open", "intro": "Wij werken aan **dijken**.\n\nZie www.zeeland.nl"})
+    assert updated["group"]["intro_html"].startswith("<p>Wij werken aan <strong>dijken</strong>.</p>")
+    await admin.patch(f"/api/v1/groups/{group['id']}", {"name": "Werkgroep Water", "visibility": "open",
+                                                        "intro": "![](/documents/1/download)"}, expect=422)
+    page = await (await admin.client.get(f"/groups/{group['id']}/edit")).text()
+
+    async def send(which: str, content: bytes, name: str):
+        form = aiohttp.FormData()
+        form.add_field("csrf_token", csrf_of(page))
+        form.add_field("which", which)
+        form.add_field("image", io.BytesIO(content), filename=name, content_type="application/octet-stream")
+        return await admin.client.post(f"/groups/{group['id']}/image", data=form, allow_redirects=False)
+
+    out = io.BytesIO()
+    Image.new("RGB", (1600, 900), "navy").save(out, "PNG")
+    for which in ("icon", "banner"):
+        assert (await send(which, out.getvalue(), f"{which}.png")).status == 303
+    refused = await send("banner", b"%PDF-1.4\n%%EOF\n", "plan.pdf")
+    assert refused.status == 422 and 'id="e-banner"' in await refused.text()
+    odd = await send("wallpaper", out.getvalue(), "x.png")
+    assert odd.status in (404, 422)
+    shown = (await admin.get(f"/api/v1/groups/{group['id']}"))["group"]
+    visitor = await anonymous()
+    group_page = await (await visitor.client.get(f"/groups/{group['id']}")).text()
+    assert f'src="{shown["banner_url"]}" alt=""' in group_page and f'src="{shown["icon_url"]}" alt=""' in group_page
+    assert "<strong>dijken</strong>" in group_page
+    for which, size in (("icon", (160, 160)), ("banner", (1200, 300))):
+        answer = await visitor.client.get(shown[f"{which}_url"])
+        with Image.open(io.BytesIO(await answer.read())) as image:
+            assert image.size == size
+    member = await make_user("Lid")  # may see the group, may not change its look
+    stranger_form = aiohttp.FormData()
+    stranger_form.add_field("csrf_token", member.csrf)
+    stranger_form.add_field("which", "icon")
+    stranger_form.add_field("image", io.BytesIO(out.getvalue()), filename="x.png", content_type="image/png")
+    assert (await member.client.post(f"/groups/{group['id']}/image", data=stranger_form)).status == 403
+    hidden = await open_group(admin, "Geheim", "hidden")
+    assert (await visitor.client.get(f"/groups/{hidden['id']}/icon")).status == 404

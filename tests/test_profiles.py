@@ -48,7 +48,7 @@ async def test_a_photo_is_made_square_on_the_server_and_shown_to_who_may_see_the
 async def test_what_is_no_photo_is_refused_on_the_same_page(make_user, svc):
     bert = await make_user("Bert")
     cases = [
-        (b"%PDF-1.4\n%%EOF\n", "cv.pdf", 422, "Kies een foto als PNG, JPEG of WebP."),
+        (b"%PDF-1.4\n%%EOF\n", "cv.pdf", 422, "Kies een afbeelding als PNG, JPEG of WebP."),
         (b"\x89PNG\r\n\x1a\n" + b"<script>alert(1)</script>" * 10, "nep.png", 422, "te grote afmetingen of is beschadigd"),
         (image(9000, 5000, "PNG", "white"), "groot.png", 422, "hoogstens 40 megapixel"),
         (b"\xff\xd8\xff" + b"0" * (5 * 1024 * 1024 + 10), "zwaar.jpg", None, None),

@@ -2,13 +2,17 @@
 in invitations.py)."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from forum import policy
 from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound
+from forum.files import Upload, photos
+from forum.markdown import render_markdown
 from forum.policy import GROUP_MEMBER_ROLES, Action, Actor, GroupDraft
 from forum.services import Services, audit, notifications, search_index, signups
-from forum.services.checks import MAX_DESCRIPTION, MAX_NAME, MAX_REASON, FieldErrors, choice_field, text_field
+from forum.services.checks import (MAX_DESCRIPTION, MAX_NAME, MAX_REASON, FieldErrors, alt_texts, choice_field,
+                                   text_field)
 from forum.store import groups as group_store
 from forum.store import notifications as note_store
 from forum.store import threads as thread_store
@@ -103,10 +107,13 @@ async def create_group(svc: Services, actor: Actor, *, name: str, kind: str, vis
 
 
 async def update_group(svc: Services, actor: Actor, group_id: int, *, name: str, visibility: str,
-                       description: str, members_propose_events: bool | None = None):
-    """members_propose_events None keeps the setting as it is."""
+                       description: str, members_propose_events: bool | None = None, intro: str | None = None):
+    """members_propose_events and intro (the longer introduction, Markdown) None keep them as they are."""
     errors = FieldErrors()
     name, description = _group_fields(errors, name, visibility, description)
+    if intro is not None:
+        intro = text_field(errors, "intro", intro, max_len=MAX_INTRO, required=False, single_line=False)
+        alt_texts(errors, "intro", intro)
     async with svc.db.write() as tx:
         group = await group_store.by_id(tx, group_id)
         policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
@@ -117,6 +124,8 @@ async def update_group(svc: Services, actor: Actor, group_id: int, *, name: str,
             else members_propose_events
         await group_store.update(tx, group_id, name=name, visibility=visibility, description=description,
                                  members_propose_events=proposing)
+        if intro is not None:
+            await group_store.set_intro(tx, group_id, intro, render_markdown(intro) if intro else "")
         await search_index.index_group(tx, group_id)
         await audit.record(tx, svc, actor, "group.update", target_type="group", target_id=group_id, label=name,
                            group_id=group_id, data={"visibility": visibility, "was": group["visibility"]})
@@ -314,6 +323,52 @@ async def unban(svc: Services, actor: Actor, group_id: int, user_id: int) -> Non
         await membership_event(tx, svc, group_id, user_id, None)
         await audit.record(tx, svc, actor, "member.unban", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id)
+
+
+MAX_INTRO = 20_000
+IMAGE_KINDS = ("icon", "banner")
+
+
+async def set_image(svc: Services, actor: Actor, group_id: int, which: str, upload: Upload):
+    """A group's icon or banner from an upload, made on the server (forum/files/photos.py) by
+    whoever may edit the group; the earlier one is left to the sweep."""
+    try:
+        if which not in IMAGE_KINDS:
+            raise NotFound()
+        async with svc.db.read() as conn:
+            policy.require(actor, Action.TRANSFER_OWNERSHIP, await group_store.by_id(conn, group_id))
+        photos.check(upload, field=which)
+        image = await asyncio.to_thread(photos.fit, upload, svc.files.temp_dir, which)
+    finally:
+        upload.discard()
+    try:
+        blob = await svc.files.keep(image)
+    except BaseException:
+        image.discard()
+        raise
+    async with svc.db.write() as tx:
+        policy.require(actor, Action.TRANSFER_OWNERSHIP, await group_store.by_id(tx, group_id))
+        await group_store.set_image(tx, group_id, which, blob)
+        return await group_store.by_id(tx, group_id)
+
+
+async def remove_image(svc: Services, actor: Actor, group_id: int, which: str) -> None:
+    if which not in IMAGE_KINDS:
+        raise NotFound()
+    async with svc.db.write() as tx:
+        policy.require(actor, Action.TRANSFER_OWNERSHIP, await group_store.by_id(tx, group_id))
+        await group_store.set_image(tx, group_id, which, None)
+
+
+async def image_of(svc: Services, actor: Actor, group_id: int, which: str):
+    """(file path, blob) of a group's icon or banner, for whoever may see the group."""
+    if which not in IMAGE_KINDS:
+        raise NotFound()
+    group = await get_group(svc, actor, group_id)
+    blob = group[f"{which}_blob"]
+    if not blob:
+        raise NotFound()
+    return svc.files.path_of(blob), blob
 
 
 async def end_bans_due(svc: Services) -> int:

@@ -70,9 +70,11 @@ async def version(conn, document_id: int, number: int):
 
 
 async def referenced_blobs(conn) -> set[str]:
-    """Every kept file a row names: documents' versions and profile photos."""
+    """Every kept file a row names: documents' versions, profile photos, groups' icons and banners."""
     rows = await fetch_all(conn, "SELECT DISTINCT blob FROM document_versions"
-                                 " UNION SELECT photo_blob FROM users WHERE photo_blob IS NOT NULL")
+                                 " UNION SELECT photo_blob FROM users WHERE photo_blob IS NOT NULL"
+                                 " UNION SELECT icon_blob FROM groups WHERE icon_blob IS NOT NULL"
+                                 " UNION SELECT banner_blob FROM groups WHERE banner_blob IS NOT NULL")
     return {row["blob"] for row in rows}
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from forum.store import execute, fetch_all, fetch_one, fetch_value
 
-GROUP_COLUMNS = "g.id, g.name, g.kind, g.visibility, g.description, g.created_at, g.members_propose_events"
+GROUP_COLUMNS = ("g.id, g.name, g.kind, g.visibility, g.description, g.created_at, g.members_propose_events,"
+                 " g.intro, g.intro_html, g.icon_blob, g.banner_blob")
 COUNTS = "g.member_count, g.thread_count"  # kept current by triggers in schema.sql
 
 
@@ -184,3 +185,12 @@ async def email_invitations(conn, group_id: int) -> list[str]:
               " WHERE u.email_norm = e.email_norm) ORDER BY e.created_at", (group_id,)
     )
     return [row["email_norm"] for row in rows]
+
+
+async def set_intro(conn, group_id: int, intro: str, intro_html: str) -> None:
+    await execute(conn, "UPDATE groups SET intro = ?, intro_html = ? WHERE id = ?", (intro, intro_html, group_id))
+
+
+async def set_image(conn, group_id: int, which: str, blob: str | None) -> None:
+    column = {"icon": "icon_blob", "banner": "banner_blob"}[which]
+    await execute(conn, f"UPDATE groups SET {column} = ? WHERE id = ?", (blob, group_id))

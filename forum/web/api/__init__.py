@@ -163,4 +163,11 @@ def user_out(user, *, private: bool = False) -> dict:
 def group_out(group) -> dict:
     return {**{key: group[key] for key in
                ("id", "name", "kind", "visibility", "description", "member_count", "thread_count", "created_at")},
-            "members_propose_events": bool(group["members_propose_events"])}
+            "members_propose_events": bool(group["members_propose_events"]),
+            "intro": group.get("intro", ""), "intro_html": group.get("intro_html", ""),
+            "icon_url": _picture(group, "icon"), "banner_url": _picture(group, "banner")}
+
+
+def _picture(group, which: str) -> str | None:
+    blob = group.get(f"{which}_blob")
+    return f"/groups/{group['id']}/{which}?v={blob[:12]}" if blob else None

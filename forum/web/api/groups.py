@@ -21,6 +21,7 @@ class GroupUpdateIn(In):
     visibility: str
     description: str = ""
     members_propose_events: bool | None = None  # members may propose events (moderators approve)
+    intro: str | None = None  # the longer introduction (Markdown); left out: unchanged
 
 
 class BanIn(In):

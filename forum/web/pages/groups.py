@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from forum import policy
-from forum.errors import N_, Conflict, NotFound, ServiceError
+from forum.errors import N_, Conflict, Invalid, NotFound, ServiceError
 from forum.i18n import current_locale, gettext
 from forum.keys import actor_key, services_key
 from forum.policy import Action
@@ -15,6 +15,7 @@ from forum.web.pages import form_of, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
 from forum.web.page_cache import valid_until
 from forum.web.templating import fragment
+from forum.web.uploads import read_form
 
 
 async def index(request: web.Request) -> web.Response:
@@ -117,7 +118,46 @@ async def edit_form(request: web.Request) -> web.Response:
     actor = request[actor_key]
     group = await groups.get_group(request.app[services_key], actor, int_param(request, "group_id"))
     policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
-    return render(request, "group_form.html", {"values": dict(group), "group": group, "creating": False})
+    return render(request, "group_form.html", {"values": dict(group), "group": group, "creating": False,
+                                               "image_saved": "image" in request.query})
+
+
+async def image_submit(request: web.Request) -> web.Response:
+    """The group form's icon or banner (multipart: token, which, then the file)."""
+    actor, svc = request[actor_key], request.app[services_key]
+    group_id = int_param(request, "group_id")
+    try:
+        fields, upload = await read_form(request, file_field="image")
+        which = fields.get("which", "")
+        if upload is None:
+            raise Invalid(fields={which if which in groups.IMAGE_KINDS else "image": N_("Kies een afbeelding.")})
+        await groups.set_image(svc, actor, group_id, which, upload)
+    except ServiceError as error:
+        if error.status not in (413, 415, 422):
+            raise
+        group = await groups.get_group(svc, actor, group_id)
+        return rerender(request, "group_form.html", error, {"values": dict(group), "group": group, "creating": False})
+    raise web.HTTPSeeOther(f"/groups/{group_id}/edit?image=1")
+
+
+async def image_remove(request: web.Request) -> web.Response:
+    group_id = int_param(request, "group_id")
+    form = await form_of(request)
+    await groups.remove_image(request.app[services_key], request[actor_key], group_id, form.get("which", ""))
+    raise web.HTTPSeeOther(f"/groups/{group_id}/edit?image=1")
+
+
+async def image(request: web.Request) -> web.StreamResponse:
+    """A group's icon or banner, for whoever may see the group."""
+    which = request.match_info["which"]
+    path, blob = await groups.image_of(request.app[services_key], request[actor_key],
+                                       int_param(request, "group_id"), which)
+    if not path.is_file():
+        raise NotFound()
+    return web.FileResponse(path, headers={
+        "Content-Type": "image/jpeg", "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, max-age=86400" if request.query.get("v") == blob[:12] else "private, no-cache",
+        "Cross-Origin-Resource-Policy": "same-origin"})
 
 
 async def edit_submit(request: web.Request) -> web.Response:
@@ -127,7 +167,8 @@ async def edit_submit(request: web.Request) -> web.Response:
         await groups.update_group(request.app[services_key], request[actor_key], group_id,
                                   name=form.get("name", ""), visibility=form.get("visibility", ""),
                                   description=form.get("description", ""),
-                                  members_propose_events=form.get("members_propose_events") == "1")
+                                  members_propose_events=form.get("members_propose_events") == "1",
+                                  intro=form.get("intro"))
     except ServiceError as error:
         group = await groups.get_group(request.app[services_key], request[actor_key], group_id)
         return rerender(request, "group_form.html", error, {"values": form, "group": group, "creating": False})
