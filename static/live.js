@@ -99,6 +99,15 @@
 
   // --- thread page ----------------------------------------------------------------------
 
+  function avatar(person) {  // as the server draws it (templates/macros.html): a photo, or initials
+    if (person.photo_url) {
+      return el("img", { "class": "avatar tiny", src: person.photo_url, alt: "", width: "28", height: "28" });
+    }
+    var words = person.display_name.split(/\s+/).filter(function (w) { return /^[\p{L}\p{N}]/u.test(w); });
+    var letters = words.length ? words[0][0] + (words.length > 1 ? words[words.length - 1][0] : "") : "?";
+    return el("span", { "class": "avatar initials tiny", "aria-hidden": "true" }, [letters.toUpperCase()]);
+  }
+
   function postElement(post) {
     var indent = view === "tree" ? Math.min(post.depth, 6) : 0;
     var li = el("li", {
@@ -107,7 +116,8 @@
     });
     // a post removed since arrives as its place alone (ids and flags), without author or time
     var header = el("header", {}, post.redacted ? [el("span", { id: "by-" + post.id })] : [
-      el("span", { id: "by-" + post.id }, [el("a", { href: "/users/" + post.author.id }, [post.author.display_name])]),
+      el("span", { id: "by-" + post.id, "class": "by" }, [avatar(post.author),
+        el("a", { href: "/users/" + post.author.id }, [post.author.display_name])]),
       " ",
       el("a", { "class": "meta", href: "#post-" + post.id }, [
         el("time", { datetime: post.created_at }, [timeFormat.format(new Date(post.created_at))])

@@ -468,3 +468,35 @@ async def test_the_audit_log_reads_as_sentences_with_links_and_filters_by_name(s
     log = await (await admin.client.get("/audit?action=thread.delete")).text()
     assert "verwijderde de discussie <strong>Dijken</strong>" in log  # gone: named, not linked
     assert (await member.client.get("/posts/999999")).status == 404
+
+
+async def test_odd_dates_and_ids_are_refused_not_a_500(scene):
+    admin = scene["admin"]
+    for query in ("until=9999-12-31", "since=0001-01-01", "until=2026-02-30"):
+        assert (await admin.client.get(f"/audit?{query}")).status == 400
+        await admin.get(f"/api/v1/audit?{query}", expect=400)
+    for until in ("0001-01-01", "9999-12-31T23:59:59-05:00"):
+        answer = await admin.post(f"/api/v1/admin/users/{scene['outsider'].id}/suspend",
+                                  {"reason": "r", "until": until}, expect=422)
+        assert "until" in answer["error"]["fields"]
+    await admin.put("/api/v1/admin/settings", {"registration_mode": "open", "members_create_werkgroepen": True,
+                                               "logo_document_id": 10 ** 30}, expect=422)
+
+
+async def test_asking_again_or_locking_again_does_not_flood_anyone(scene, make_user):
+    group, thread, moderator = scene["group"], scene["thread"], scene["moderator"]
+    asker = await make_user("Vrager")
+    for _ in range(4):  # ask, withdraw, ask again: one notice waits for the moderators
+        await asker.post(f"/api/v1/groups/{group}/join", {"message": "Mag ik erbij?"})
+        await asker.post(f"/api/v1/groups/{group}/leave")
+    notes = (await moderator.get("/api/v1/notifications"))["notifications"]
+    assert [n["kind"] for n in notes].count("join_request") == 1
+    for _ in range(3):
+        await moderator.patch(f"/api/v1/threads/{thread}", {"locked": True})
+        await moderator.patch(f"/api/v1/threads/{thread}", {"locked": False})
+    author_notes = (await scene["member"].get("/api/v1/notifications"))["notifications"]
+    assert [n["kind"] for n in author_notes].count("thread_locked") == 1
+    await scene["member"].post("/api/v1/notifications/read", {"all": True})
+    await moderator.patch(f"/api/v1/threads/{thread}", {"locked": True})  # read since: told again
+    author_notes = (await scene["member"].get("/api/v1/notifications"))["notifications"]
+    assert [n["kind"] for n in author_notes].count("thread_locked") == 2

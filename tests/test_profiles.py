@@ -50,7 +50,7 @@ async def test_what_is_no_photo_is_refused_on_the_same_page(make_user, svc):
     cases = [
         (b"%PDF-1.4\n%%EOF\n", "cv.pdf", 422, "Kies een afbeelding als PNG, JPEG of WebP."),
         (b"\x89PNG\r\n\x1a\n" + b"<script>alert(1)</script>" * 10, "nep.png", 422, "te grote afmetingen of is beschadigd"),
-        (image(9000, 5000, "PNG", "white"), "groot.png", 422, "hoogstens 40 megapixel"),
+        (image(9000, 5000, "PNG", "white"), "groot.png", 422, "hoogstens 16 megapixel"),
         (b"\xff\xd8\xff" + b"0" * (5 * 1024 * 1024 + 10), "zwaar.jpg", None, None),
     ]
     for content, name, status, words in cases:
@@ -101,3 +101,18 @@ async def test_the_directory_pages_through_everyone(make_user, svc):
     second = await reader.get(f"/api/v1/people?after={first['next']}")
     names = [p["display_name"] for p in first["people"] + second["people"]]
     assert len(names) == len(set(names)) == 56 and second["next"] is None  # each once, none left out
+
+
+async def test_a_broken_or_heavy_photo_is_refused_not_a_500(make_user):
+    jpeg = image(400, 400, "JPEG")
+    carla = await make_user("Carla")
+    truncated = await post_photo(carla, jpeg[: len(jpeg) // 2], "half.jpg")
+    assert truncated.status == 422 and 'id="e-photo"' in await truncated.text()
+    out = io.BytesIO()
+    Image.new("RGBA", (6000, 6000), (10, 20, 30, 255)).save(out, "PNG")  # small on disk, 36 MP to decode
+    heavy = await post_photo(carla, out.getvalue(), "egaal.png")
+    assert heavy.status == 422 and "16 megapixel" in await heavy.text()
+    gif = await post_photo(carla, b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "a.gif")
+    page = await gif.text()  # named as an image's refusal, not the library's list of document kinds
+    assert gif.status in (415, 422) and "PNG, JPEG of WebP" in page and "PowerPoint" not in page
+    assert (await carla.get("/api/v1/me"))["user"]["photo_url"] is None

@@ -125,6 +125,9 @@ def _moment(errors: FieldErrors, name: str, value: str) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=DISPLAY_ZONE if len(value) == 10 else timezone.utc)
+    if not 2000 <= moment.year <= 9000:  # within what converts to UTC and back (and means anything)
+        errors.add(name, N_("Kies een datum tussen 2000 en 9000."))
+        return None
     return iso(moment)
 
 

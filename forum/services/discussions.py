@@ -36,7 +36,9 @@ def post_out(post, may_see_hidden: bool = False) -> dict:
         "thread_id": post["thread_id"],
         "parent_id": post["parent_id"],
         "depth": post["depth"],
-        "author": {"id": post["author_id"], "display_name": post["author_name"]},
+        "author": {"id": post["author_id"], "display_name": post["author_name"],
+                   "photo_url": (f"/users/{post['author_id']}/photo?v={post['author_photo'][:12]}"
+                                 if post.get("author_photo") else None)},
         "body_html": "" if deleted or (hidden and not revealed) else post["body_html"],
         "created_at": post["created_at"],
         "edited_at": post["edited_at"],
@@ -227,7 +229,8 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
                                    reason=reason if key == "locked" else "")
         if changed["locked"] and not before["locked"] and _told(before, actor):
             await notifications.notify_one(tx, svc, before["author_id"], "thread_locked", actor_id=None,
-                                           group_id=thread["group_id"], thread_id=thread_id, data={"reason": reason})
+                                           group_id=thread["group_id"], thread_id=thread_id, data={"reason": reason},
+                                           once_unread=True)
         if changed["title"] != before["title"] and before["author_id"] != actor.user_id:
             await audit.record(tx, svc, actor, "thread.rename", target_type="thread", target_id=thread_id,
                                label=thread["title"], group_id=thread["group_id"], data={"was": before["title"]})

@@ -160,7 +160,7 @@ async def join(svc: Services, actor: Actor, group_id: int, message: str = "") ->
         await enter(tx, svc, group_id, actor.user_id, actor.email, role, current, request_message=message)
         if role == "pending":  # moderators hear of requests whatever their level, with the message
             await notifications.notify_moderators(tx, svc, group_id, "join_request", actor_id=actor.user_id,
-                                                  data={"message": message})
+                                                  data={"message": message}, once_unread=True)
         return role
 
 
@@ -338,7 +338,7 @@ async def set_image(svc: Services, actor: Actor, group_id: int, which: str, uplo
         async with svc.db.read() as conn:
             policy.require(actor, Action.TRANSFER_OWNERSHIP, await group_store.by_id(conn, group_id))
         photos.check(upload, field=which)
-        image = await asyncio.to_thread(photos.fit, upload, svc.files.temp_dir, which)
+        image = await asyncio.to_thread(photos.fit, upload, svc.files.temp_dir, which, which)
     finally:
         upload.discard()
     try:

@@ -75,11 +75,17 @@ def _mail_due(svc: Services, setting: str) -> str | None:
 
 
 async def notify_one(tx, svc: Services, user_id: int, kind: str, *, actor_id: int | None, group_id: int,
-                     data: dict | None = None, thread_id: int | None = None, post_id: int | None = None) -> None:
+                     data: dict | None = None, thread_id: int | None = None, post_id: int | None = None,
+                     once_unread: bool = False) -> None:
     """A notification for one person (membership news, an event's news), written with the
-    change that causes it."""
+    change that causes it. once_unread: not again while the same one (kind, actor, group,
+    thread) waits unread, so repeating an action (asking to join, leaving, asking again; a lock
+    toggled) cannot flood someone's bell and mail."""
     user = await store.mail_settings(tx, user_id)
     if user is None or user["status"] != "active":
+        return
+    if once_unread and await store.has_unread(tx, user_id, kind, actor_id=actor_id, group_id=group_id,
+                                              thread_id=thread_id):
         return
     now = svc.now()
     await store.insert_many(tx, [(user_id, kind, actor_id, group_id, thread_id, post_id, json.dumps(data or {}), now, now,

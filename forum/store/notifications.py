@@ -137,6 +137,13 @@ async def unread_folds(conn, *, thread_id: int, kind: str, user_ids) -> dict[int
     return {row["user_id"]: row for row in rows}
 
 
+async def has_unread(conn, user_id: int, kind: str, *, actor_id, group_id, thread_id) -> bool:
+    """An unread notification of this kind, by this actor, about this group and thread."""
+    return bool(await conn.execute_fetchall(
+        "SELECT 1 FROM notifications WHERE user_id = ? AND kind = ? AND read_at IS NULL AND actor_id IS ?"
+        " AND group_id IS ? AND thread_id IS ? LIMIT 1", (user_id, kind, actor_id, group_id, thread_id)))
+
+
 async def insert_many(conn, rows: list[tuple]) -> None:
     """rows: (user_id, kind, actor_id, group_id, thread_id, post_id, data, now, now, mail_due_at)"""
     await conn.executemany(

@@ -16,6 +16,7 @@ THREAD_SELECT = (
 
 POST_SELECT = (
     "SELECT p.id, p.thread_id, p.parent_id, p.depth, p.author_id, u.display_name AS author_name,"
+    " u.photo_blob AS author_photo,"
     " p.body, p.body_html, p.created_at, p.edited_at, p.deleted_at, p.hidden_at, p.hidden_reason"
 )
 

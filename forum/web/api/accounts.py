@@ -7,7 +7,8 @@ from forum.keys import actor_key, config_key, csrf_token_key, services_key, sess
 from forum.security import csrf_token_for_session, token_hash
 from forum.services import accounts, addresses, administration, site_pages
 from forum.errors import Invalid, N_, Unauthorized
-from forum.web.api import In, TokenIn, int_param, json_out, photo_url, read_json, user_out
+from forum.files import Refused, photos
+from forum.web.api import MAX_ID, In, TokenIn, int_param, json_out, photo_url, read_json, user_out
 from forum.web.uploads import read_form
 from forum.web.cookies import clear_session_cookie, set_session_cookie
 
@@ -62,8 +63,9 @@ class SettingsIn(In):
     registration_mode: str
     members_create_werkgroepen: bool
     site_name: str | None = Field(default=None, description="Shown in the header and titles; left out: unchanged")
-    logo_document_id: int | None = Field(default=None, description="A public image in the site's library; "
-                                                                   "null: no logo (left out: unchanged)")
+    logo_document_id: int | None = Field(default=None, ge=1, le=MAX_ID,
+                                         description="A public image in the site's library; null: no logo "
+                                                     "(left out: unchanged)")
 
 
 async def register(request: web.Request) -> web.Response:
@@ -108,7 +110,10 @@ async def update_me(request: web.Request) -> web.Response:
 
 async def set_photo(request: web.Request) -> web.Response:
     """multipart/form-data with the image as `file`: made square (256 px) on the server."""
-    _, upload = await read_form(request)
+    try:
+        _, upload = await read_form(request)
+    except Refused:  # the store's refusal names every kind of document: here only images count
+        raise photos.refused_kind("file")
     if upload is None:
         raise Invalid(fields={"file": N_("Kies een foto.")})
     user = await accounts.set_photo(request.app[services_key], request[actor_key], upload)

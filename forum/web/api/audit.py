@@ -32,7 +32,7 @@ def _day_start(request: web.Request, name: str, days_after: int) -> str | None:
         day = date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
         day = None
-    if day is None or day.year < 2000:
+    if day is None or not 2000 <= day.year <= 9000:  # a day to step past and convert, within datetime's range
         raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name=name)
     return iso(datetime.combine(day + timedelta(days=days_after), time(), DISPLAY_ZONE))
 

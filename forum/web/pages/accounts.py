@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from forum.errors import Invalid, N_, NotFound, ServiceError
+from forum.files import Refused, photos
 from forum.i18n import LOCALES, current_locale, gettext
 from forum.keys import actor_key, config_key, services_key, session_hash_key
 from forum.services import accounts, site_pages
@@ -180,7 +181,10 @@ async def photo_submit(request: web.Request) -> web.Response:
     actor = require_login(request)
     svc = request.app[services_key]
     try:
-        _, upload = await read_form(request, file_field="photo")
+        try:
+            _, upload = await read_form(request, file_field="photo")
+        except Refused:  # the store's refusal names every kind of document: here only images count
+            raise photos.refused_kind("photo")
         if upload is None:
             raise Invalid(fields={"photo": N_("Kies een foto.")})
         await accounts.set_photo(svc, actor, upload)

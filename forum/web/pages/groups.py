@@ -6,6 +6,7 @@ from aiohttp import web
 
 from forum import policy
 from forum.errors import N_, Conflict, Invalid, NotFound, ServiceError
+from forum.files import Refused, photos
 from forum.i18n import current_locale, gettext
 from forum.keys import actor_key, services_key
 from forum.policy import Action
@@ -127,7 +128,11 @@ async def image_submit(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     group_id = int_param(request, "group_id")
     try:
-        fields, upload = await read_form(request, file_field="image")
+        try:
+            fields, upload = await read_form(request, file_field="image")
+        except Refused as refused:  # the store's refusal names every kind of document: here only images count
+            which = (getattr(refused, "form_values", None) or {}).get("which", "")
+            raise photos.refused_kind(which if which in groups.IMAGE_KINDS else "image")
         which = fields.get("which", "")
         if upload is None:
             raise Invalid(fields={which if which in groups.IMAGE_KINDS else "image": N_("Kies een afbeelding.")})

@@ -39,7 +39,8 @@ def with_articles(request: web.Request, shown: list[ShownPost]) -> list[ShownPos
         p, parent = item.post, item.reply_to
         item.article = fragment(
             request, "post_article.html", indent=item.indent, id=p["id"], parent_id=p["parent_id"], depth=p["depth"],
-            author_id=p["author_id"], author_name=p["author_name"], created_at=p["created_at"],
+            author_id=p["author_id"], author_name=p["author_name"], author_photo=p.get("author_photo"),
+            created_at=p["created_at"],
             edited_at=p["edited_at"], deleted_at=p["deleted_at"], body_html=p["body_html"], hidden_at=p["hidden_at"],
             reply_to_id=parent["id"] if parent else None, reply_to_name=parent["author_name"] if parent else None)
         item.id = p["id"]
