@@ -509,6 +509,12 @@ def tab_to(page, selector: str, most: int = 120) -> None:
     raise AssertionError(f"never reached {selector} by Tab on {page.url}")
 
 
+def follow(page) -> None:
+    """Enter on the focused link or button, and the page it leads to."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
 def test_report_resolve_ban_suspend_and_mention_by_keyboard_on_a_phone(harness):
     """Runs last: it changes the site the page checks read. Every step by keyboard, on a phone."""
     world, base = harness.world, harness.site.url
@@ -521,13 +527,11 @@ def test_report_resolve_ban_suspend_and_mention_by_keyboard_on_a_phone(harness):
     member = page_of(MEMBER)  # Lies reports Mona's post as spam
     member.goto(f"{base}/threads/{world['thread']}")
     tab_to(member, "li.post:has-text('Ik zet het op de agenda') a[href$='/report']")
-    with member.expect_navigation():
-        member.keyboard.press("Enter")
+    follow(member)
     tab_to(member, "input[name=reason][value=spam]")
     member.keyboard.press("Space")
     tab_to(member, "main form button[type=submit]")
-    with member.expect_navigation():
-        member.keyboard.press("Enter")
+    follow(member)
     assert "Een moderator bekijkt uw melding" in member.text_content("main")
 
     # and starts a discussion that mentions a moderator, choosing from the suggestions
@@ -540,8 +544,7 @@ def test_report_resolve_ban_suspend_and_mention_by_keyboard_on_a_phone(harness):
     member.keyboard.press("Enter")
     assert "@mo-moderator " in member.input_value("textarea[name=body]")
     tab_to(member, "main form button[type=submit]")
-    with member.expect_navigation():
-        member.keyboard.press("Enter")
+    follow(member)
     assert member.locator("a.mention", has_text="@mo-moderator").count() == 1
     member.close()
 
@@ -552,35 +555,30 @@ def test_report_resolve_ban_suspend_and_mention_by_keyboard_on_a_phone(harness):
     tab_to(moderator, f"#{field_id}")
     moderator.keyboard.type("Reclame")
     tab_to(moderator, f"li:has(#{field_id}) button[value=hide]")
-    with moderator.expect_navigation():
-        moderator.keyboard.press("Enter")
+    follow(moderator)
     assert "het bericht is verborgen" in moderator.text_content("main")
 
     # and bans Mark for a week, on the page that asks first
     moderator.goto(f"{base}/groups/{world['group']}/members")
     tab_to(moderator, "tr:has-text('Mark Member') button[value=ban]")
-    with moderator.expect_navigation():
-        moderator.keyboard.press("Enter")
+    follow(moderator)
     tab_to(moderator, "#f-reason")
     moderator.keyboard.type("Herhaald buiten het onderwerp")
     tab_to(moderator, "#f-days")
     moderator.select_option("#f-days", "7")  # a select's choice by keyboard is the browser's own
     tab_to(moderator, "button[value=ban]")
-    with moderator.expect_navigation():
-        moderator.keyboard.press("Enter")
+    follow(moderator)
     assert "Mark Member" in moderator.text_content("section[aria-labelledby=bans-h]")
     moderator.close()
 
     admin = page_of(ADMIN)  # the admin suspends Lies until a date, with a reason
     admin.goto(f"{base}/admin/users")
     tab_to(admin, "tr:has-text('Lies Lid') button[value=suspend]")
-    with admin.expect_navigation():
-        admin.keyboard.press("Enter")
+    follow(admin)
     tab_to(admin, "#f-reason")
     admin.keyboard.type("Even rust")
     tab_to(admin, "button[value=suspend]")
-    with admin.expect_navigation():
-        admin.keyboard.press("Enter")
+    follow(admin)
     assert "geschorst: Even rust" in admin.text_content("main")
     admin.close()
 
@@ -597,8 +595,7 @@ def test_the_phone_menu_opens_and_works_by_keyboard(harness):
         page.keyboard.press("Enter")
         assert page.is_visible("header nav a[href='/groups']")
         tab_to(page, "header nav a[href='/groups']")
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
+        follow(page)
         assert page.url.endswith("/groups")
         page.set_viewport_size({"width": 1280, "height": 800})  # wide: the menu stands in the row
         assert page.is_visible("header nav a[href='/groups']") and not page.is_visible("#site-menu > summary")

@@ -3,11 +3,12 @@ decodes as what it claims) cut to its shape from the centre and scaled on the se
 every one is small and stripped of what the camera wrote in it (EXIF: place, device)."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 from pathlib import Path
 
 from forum.errors import N_, ServiceError
-from forum.files import Upload, sniff
+from forum.files import FileStore, Upload, sniff
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_SIZE = 256
@@ -51,11 +52,6 @@ def _pixels(upload: Upload) -> int:
 SIZES = {"photo": (PHOTO_SIZE, PHOTO_SIZE), "icon": (160, 160), "banner": (1200, 300)}
 
 
-def square(upload: Upload, temp_dir: Path) -> Upload:
-    """The photo as PHOTO_SIZE x PHOTO_SIZE JPEG, next to the upload (runs on a worker thread)."""
-    return fit(upload, temp_dir, "photo")
-
-
 def refused_kind(field: str) -> PhotoRefused:
     """What a file of another kind than an image (the file store refused it) gets here."""
     return PhotoRefused(fields={field: N_("Kies een afbeelding als PNG, JPEG of WebP.")})
@@ -89,3 +85,18 @@ def _fit(upload: Upload, target: Path, size: tuple[int, int]) -> None:
             background.paste(image, mask=image.convert("RGBA").getchannel("A"))
             image = background
         image.convert("RGB").save(target, "JPEG", quality=85, optimize=True)
+
+
+async def make(files: FileStore, upload: Upload, kind: str, field: str) -> str:
+    """Check an upload, cut it to `kind` off the event loop and keep the result; returns its
+    blob name. The upload is gone afterwards whatever happens; the result is kept or removed."""
+    try:
+        check(upload, field)
+        made = await asyncio.to_thread(fit, upload, files.temp_dir, kind, field)
+    finally:
+        upload.discard()
+    try:
+        return await files.keep(made)
+    except BaseException:
+        made.discard()
+        raise

@@ -2,7 +2,6 @@
 accounts is in administration.py)."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import unicodedata
@@ -266,18 +265,10 @@ DIRECTORY_PAGE = 50
 async def set_photo(svc: Services, actor: Actor, upload: Upload) -> dict:
     """A new profile photo from an upload (refused: not an image, over 5 MB, too many pixels):
     made square on the server; the earlier one is left to the sweep."""
-    try:
-        if not actor.active:
-            raise Unauthorized()
-        photos.check(upload)
-        photo = await asyncio.to_thread(photos.square, upload, svc.files.temp_dir)
-    finally:
+    if not actor.active:
         upload.discard()
-    try:
-        blob = await svc.files.keep(photo)
-    except BaseException:
-        photo.discard()
-        raise
+        raise Unauthorized()
+    blob = await photos.make(svc.files, upload, "photo", "photo")
     async with svc.db.write() as tx:
         await user_store.set_photo(tx, actor.user_id, blob)
         return await user_store.by_id(tx, actor.user_id)

@@ -2,7 +2,6 @@
 in invitations.py)."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 from forum import policy
@@ -337,15 +336,10 @@ async def set_image(svc: Services, actor: Actor, group_id: int, which: str, uplo
             raise NotFound()
         async with svc.db.read() as conn:
             policy.require(actor, Action.TRANSFER_OWNERSHIP, await group_store.by_id(conn, group_id))
-        photos.check(upload, field=which)
-        image = await asyncio.to_thread(photos.fit, upload, svc.files.temp_dir, which, which)
-    finally:
-        upload.discard()
-    try:
-        blob = await svc.files.keep(image)
     except BaseException:
-        image.discard()
+        upload.discard()
         raise
+    blob = await photos.make(svc.files, upload, which, which)
     async with svc.db.write() as tx:
         policy.require(actor, Action.TRANSFER_OWNERSHIP, await group_store.by_id(tx, group_id))
         await group_store.set_image(tx, group_id, which, blob)

@@ -6,7 +6,7 @@ from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 
-from forum.errors import ServiceError, Unauthorized
+from forum.errors import NotFound, ServiceError, Unauthorized
 from forum.keys import actor_key
 from forum.limits import TooManyRequests
 from forum.i18n import gettext
@@ -89,3 +89,14 @@ def news_channels(actor, mine) -> str:
     their groups' (for Actueel and the news index)."""
     return " ".join(["site"] + (["members"] if actor.active else [])
                     + [f"group:{group['id']}" for group in mine[:LIVE_GROUPS]])
+
+
+def picture(request: web.Request, path, blob: str) -> web.StreamResponse:
+    """A picture made on the server (a profile photo, a group's icon or banner), kept long by the
+    browser when asked for under its version (?v=), checked again otherwise."""
+    if not path.is_file():
+        raise NotFound()
+    return web.FileResponse(path, headers={
+        "Content-Type": "image/jpeg", "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, max-age=86400" if request.query.get("v") == blob[:12] else "private, no-cache",
+        "Cross-Origin-Resource-Policy": "same-origin"})

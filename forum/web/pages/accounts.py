@@ -6,14 +6,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from forum.errors import Invalid, N_, NotFound, ServiceError
+from forum.errors import Invalid, N_, ServiceError
 from forum.files import Refused, photos
 from forum.i18n import LOCALES, current_locale, gettext
 from forum.keys import actor_key, config_key, services_key, session_hash_key
 from forum.services import accounts, site_pages
 from forum.web.api import int_param
 from forum.web.cookies import LANG_COOKIE, clear_session_cookie, set_cookie, set_session_cookie
-from forum.web.pages import form_of, redirect, render, require_login, rerender, safe_next, with_retry_after
+from forum.web.pages import form_of, picture, redirect, render, require_login, rerender, safe_next, with_retry_after
 from forum.web.uploads import read_form
 
 
@@ -199,12 +199,7 @@ async def photo_submit(request: web.Request) -> web.Response:
 async def photo(request: web.Request) -> web.StreamResponse:
     """A profile photo, for whoever may see the profile; cached by the browser under its version."""
     path, blob = await accounts.photo_of(request.app[services_key], request[actor_key], int_param(request, "user_id"))
-    if not path.is_file():
-        raise NotFound()
-    return web.FileResponse(path, headers={
-        "Content-Type": "image/jpeg", "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": "private, max-age=86400" if request.query.get("v") == blob[:12] else "private, no-cache",
-        "Cross-Origin-Resource-Policy": "same-origin"})
+    return picture(request, path, blob)
 
 
 async def directory(request: web.Request) -> web.Response:

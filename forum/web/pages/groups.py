@@ -12,7 +12,7 @@ from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import agenda, discussions, groups, invitations, live, moderation, news, reading
 from forum.web.api import int_param
-from forum.web.pages import form_of, redirect, render, rerender
+from forum.web.pages import form_of, picture, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
 from forum.web.page_cache import valid_until
 from forum.web.templating import fragment
@@ -157,12 +157,7 @@ async def image(request: web.Request) -> web.StreamResponse:
     which = request.match_info["which"]
     path, blob = await groups.image_of(request.app[services_key], request[actor_key],
                                        int_param(request, "group_id"), which)
-    if not path.is_file():
-        raise NotFound()
-    return web.FileResponse(path, headers={
-        "Content-Type": "image/jpeg", "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": "private, max-age=86400" if request.query.get("v") == blob[:12] else "private, no-cache",
-        "Cross-Origin-Resource-Policy": "same-origin"})
+    return picture(request, path, blob)
 
 
 async def edit_submit(request: web.Request) -> web.Response:
