@@ -366,7 +366,7 @@ def can_see_notification(actor: Actor, note: Any) -> bool:
         return False
     if note["group_id"] is None or note["group_visibility"] is None:
         return note["group_id"] is None
-    if note["kind"] in ("banned", "member_removed"):  # about the reader themselves, in a group they belonged to
+    if note["kind"] in ("banned", "member_removed", "ban_lifted"):  # about the reader, in a group they belonged to
         return True
     if note["kind"] in ("event_proposed", "report_new"):  # for the group's moderators while they are
         return can(actor, Action.MODERATE_GROUP, note)

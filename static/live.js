@@ -8,6 +8,7 @@
   var root = document.getElementById("live");
   var bell = document.getElementById("bell");
   setUpMentions();
+  setUpMenu();
   // a form that came back with errors: start at the first field to put right (the summary
   // above it is announced as an alert)
   var invalid = document.querySelector("main [aria-invalid=true]");
@@ -540,6 +541,25 @@
         else if (event.key === "Escape") { close(); }
       });
       box.addEventListener("blur", function () { setTimeout(close, 150); });
+    });
+  }
+
+  // The phone's menu (a <details> that works without this): it closes with Escape (focus back
+  // on its button), when the focus leaves it (so the focus is never hidden under the open
+  // panel) and on a click elsewhere.
+  function setUpMenu() {
+    var menu = document.getElementById("site-menu");
+    if (!menu) return;
+    var summary = menu.querySelector("summary");
+    function openAsPanel() { return menu.open && getComputedStyle(summary).display !== "none"; }
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && openAsPanel()) { menu.open = false; summary.focus(); }
+    });
+    menu.addEventListener("focusout", function (event) {
+      if (openAsPanel() && event.relatedTarget && !menu.contains(event.relatedTarget)) menu.open = false;
+    });
+    document.addEventListener("click", function (event) {
+      if (openAsPanel() && !menu.contains(event.target)) menu.open = false;
     });
   }
 })();

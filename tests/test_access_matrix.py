@@ -41,7 +41,7 @@ async def world(admin, make_user, anonymous, server):
     await users["moderator_a"].patch(f"/api/v1/threads/{thread['thread']['id']}", {"pinned": True})  # audited
     await users["removed"].post(f"/api/v1/posts/{post['id']}/reports", {"reason": "spam"}, expect=201)
     await admin.delete(f"/api/v1/groups/{group_a['id']}/members/{users['removed'].id}")
-    await users["moderator_a"].post(f"/api/v1/groups/{group_a['id']}/bans", {"user_id": users["banned"].id}, expect=201)
+    await users["moderator_a"].post(f"/api/v1/groups/{group_a['id']}/bans", {"user_id": users["banned"].id, "reason": "spam"}, expect=201)
     await admin.post(f"/api/v1/admin/users/{users['suspended'].id}/suspend", {"reason": "test"})
     await server.app[scheduler_key].run_once()
     return {"users": users, "group": group_a["id"], "thread": thread["thread"]["id"], "post": post["id"]}
@@ -154,7 +154,7 @@ async def write_world(admin, make_user, anonymous, server):
                                             expect=201)
         post = await users["author"].post(f"/api/v1/threads/{thread['thread']['id']}/posts", {"body": "woorden"},
                                           expect=201)
-        await admin.post(f"/api/v1/groups/{gid}/bans", {"user_id": users["banned"].id}, expect=201)
+        await admin.post(f"/api/v1/groups/{gid}/bans", {"user_id": users["banned"].id, "reason": "spam"}, expect=201)
         groups[visibility] = {"group": gid, "thread": thread["thread"]["id"], "post": post["post"]["id"]}
     await admin.post(f"/api/v1/admin/users/{users['suspended'].id}/suspend", {"reason": "test"})
     await quiet(server.app)  # background work would change rows between the snapshots

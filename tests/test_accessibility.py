@@ -594,6 +594,14 @@ def test_the_phone_menu_opens_and_works_by_keyboard(harness):
         tab_to(page, "#site-menu > summary")
         page.keyboard.press("Enter")
         assert page.is_visible("header nav a[href='/groups']")
+        page.keyboard.press("Escape")  # closes, the focus back on its button
+        assert not page.is_visible("header nav") and page.evaluate("document.activeElement.tagName") == "SUMMARY"
+        page.keyboard.press("Enter")
+        tab_to(page, "#site-menu a.language")  # its last stop; one more Tab leaves it, and it closes
+        page.keyboard.press("Tab")
+        assert not page.is_visible("header nav")  # nothing focused hides under an open panel
+        page.locator("#site-menu > summary").focus()
+        page.keyboard.press("Enter")
         tab_to(page, "header nav a[href='/groups']")
         follow(page)
         assert page.url.endswith("/groups")

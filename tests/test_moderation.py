@@ -82,8 +82,8 @@ async def test_a_banned_member_cannot_rejoin_or_ask(scene):
     bans = (await moderator.get(f"/api/v1/groups/{group}/bans"))["bans"]
     assert [(b["user_id"], b["reason"]) for b in bans] == [(member.id, "herhaald spam")]
     await member.get(f"/api/v1/groups/{group}/bans", expect=403)
-    await moderator.post(f"/api/v1/groups/{scene['other']}/bans", {"user_id": member.id}, expect=403)  # not theirs
-    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": scene["admin"].id}, expect=409)  # the owner
+    await moderator.post(f"/api/v1/groups/{scene['other']}/bans", {"user_id": member.id, "reason": "spam"}, expect=403)  # not theirs
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": scene["admin"].id, "reason": "spam"}, expect=409)  # the owner
     audit = await moderator.get(f"/api/v1/audit?group_id={group}&action=member.ban")
     assert audit["entries"][0]["reason"] == "herhaald spam"
     await moderator.delete(f"/api/v1/groups/{group}/bans/{member.id}")
@@ -341,8 +341,8 @@ async def test_a_ban_tells_only_who_was_in_the_group_and_once(scene):
         await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "reason": "spam"}, expect=201)
     kinds = [n["kind"] for n in (await member.get("/api/v1/notifications"))["notifications"]]
     assert kinds.count("banned") == 1
-    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "days": 0}, expect=422)
-    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "days": "7"}, expect=422)
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "days": 0, "reason": "spam"}, expect=422)
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "days": "7", "reason": "spam"}, expect=422)
 
 
 async def test_removing_a_member_asks_for_a_reason_and_tells_them(scene):
@@ -367,13 +367,13 @@ async def test_removing_a_member_asks_for_a_reason_and_tells_them(scene):
 async def test_lifting_a_ban_twice_lands_on_the_list(scene):
     from tests.test_pages import csrf_of
     moderator, member, group = scene["moderator"], scene["member"], scene["group"]
-    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id}, expect=201)
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "reason": "spam"}, expect=201)
     page = await (await moderator.client.get(f"/groups/{group}/members")).text()
     for _ in range(2):
         lifted = await moderator.client.post(f"/groups/{group}/members/{member.id}", allow_redirects=False,
                                              data={"csrf_token": csrf_of(page), "action": "unban"})
         assert lifted.status == 303
-    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id}, expect=201)
+    await moderator.post(f"/api/v1/groups/{group}/bans", {"user_id": member.id, "reason": "spam"}, expect=201)
     stranger = await scene["outsider"].client.post(f"/groups/{group}/members/{member.id}", data={
         "csrf_token": scene["outsider"].csrf, "action": "unban"})
     assert stranger.status == 403  # a closed group shows its name, not its bans
@@ -438,7 +438,7 @@ async def test_someone_banned_may_not_report(scene):
                                         expect=201))["thread"]
     post_id = (await scene["admin"].get(f"/api/v1/threads/{thread['id']}"))["posts"][0]["id"]
     await scene["member"].post(f"/api/v1/groups/{group['id']}/join")
-    await scene["admin"].post(f"/api/v1/groups/{group['id']}/bans", {"user_id": scene["member"].id}, expect=201)
+    await scene["admin"].post(f"/api/v1/groups/{group['id']}/bans", {"user_id": scene["member"].id, "reason": "spam"}, expect=201)
     await scene["member"].post(f"/api/v1/posts/{post_id}/reports", {"reason": "spam"}, expect=403)
 
 

@@ -450,7 +450,7 @@ async def test_site_groups_are_no_groups_to_anyone(world, svc):
             assert (await user.client.get(f"/feeds/groups/{group_id}.atom")).status == 404
         await admin.patch(f"/api/v1/groups/{group_id}", {"name": "Overgenomen", "visibility": "open",
                                                           "description": ""}, expect=404)
-        await editor.post(f"/api/v1/groups/{group_id}/bans", {"user_id": world["actors"]["member"].id}, expect=404)
+        await editor.post(f"/api/v1/groups/{group_id}/bans", {"user_id": world["actors"]["member"].id, "reason": "spam"}, expect=404)
         await editor.post(f"/api/v1/groups/{group_id}/invitations", {"user_id": world["actors"]["member"].id},
                           expect=404)
         await editor.post(f"/api/v1/groups/{group_id}/threads", {"title": "t", "body": "b"}, expect=404)

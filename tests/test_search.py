@@ -434,7 +434,8 @@ async def test_withdrawing_and_republishing_news_takes_its_comments_along(news_s
 
 
 async def test_site_pages_are_found_by_everyone_and_leave_with_them(admin, anonymous):
-    await admin.delete("/api/v1/pages/privacy")  # the starting page: this test writes its own
+    for slug in ("voorwaarden", "privacy", "toegankelijkheid", "contact"):  # the starting pages: this test writes its own
+        await admin.delete(f"/api/v1/pages/{slug}")
     await admin.post("/api/v1/pages", {"slug": "privacy", "title": "Privacyverklaring",
                                        "body": "Wij bewaren uw gegevens zorgvuldig.", "menu": "footer",
                                        "menu_order": 1}, expect=201)

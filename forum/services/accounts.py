@@ -8,7 +8,7 @@ import unicodedata
 
 from forum import policy
 from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound, Unauthorized
-from forum.i18n import translate_in
+from forum.i18n import current_locale, format_moment, translate_in
 from forum.limits import TooManyRequests
 from forum.policy import Actor
 from forum.security import (burn_password_check, hash_password, new_token, token_hash,
@@ -94,6 +94,9 @@ async def login(svc: Services, *, email: str, password: str, address: str = "") 
         async with svc.db.write() as tx:  # the suspension ran out
             await user_store.set_status(tx, row["id"], "active")
             await user_store.set_suspended_until(tx, row["id"], None)
+    elif row["status"] == "suspended" and row["suspended_until"]:
+        raise Forbidden(N_("Uw account is geschorst tot %(when)s. Reden: %(reason)s"), reason=row["status_reason"],
+                        when=format_moment(row["suspended_until"], current_locale()))
     elif row["status"] == "suspended":
         raise Forbidden(N_("Uw account is geschorst. Reden: %(reason)s"), reason=row["status_reason"])
     token = new_token()

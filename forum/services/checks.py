@@ -77,7 +77,9 @@ def email_field(errors: FieldErrors, value: str) -> str:
 
 
 def password_field(errors: FieldErrors, value: str, name: str = "password") -> str:
-    if len(value) < PASSWORD_MIN_CHARS:
+    if not value:  # a form that came back shows no password again: say to type it, not that it is short
+        errors.add(name, N_("Vul uw wachtwoord in. Na een fout in het formulier tonen wij het niet opnieuw."))
+    elif len(value) < PASSWORD_MIN_CHARS:
         errors.add(name, N_("Het wachtwoord moet minstens 12 tekens lang zijn."))
     elif len(value) > PASSWORD_MAX_CHARS:
         errors.add(name, N_("Het wachtwoord mag hoogstens 1024 tekens lang zijn."))

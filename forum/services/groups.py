@@ -277,15 +277,15 @@ async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int
 
 async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: str, days: int | None = None) -> None:
     """Remove someone from the group, for a number of days or until a moderator lifts it: a
-    banned person cannot rejoin or ask to. A ban given again replaces the first (its reason and end)."""
+    banned person cannot rejoin or ask to. A ban given again replaces the first (its reason and end).
+    The reason is required: the person is told it, as the terms promise."""
     errors = FieldErrors()
-    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=False)
+    reason = text_field(errors, "reason", reason, max_len=MAX_REASON)
     if days is not None and (type(days) is not int or not 1 <= days <= MAX_BAN_DAYS):
         errors.add("days", N_("Kies een duur van 1 tot 3650 dagen, of voor onbepaalde tijd."))
     async with svc.db.write() as tx:
         group = await group_store.by_id(tx, group_id)
         policy.require(actor, Action.MODERATE_GROUP, group)
-        errors.raise_if_any()
         target = await user_store.by_id(tx, user_id)
         if target is None:
             raise NotFound(N_("Deze gebruiker bestaat niet."))
@@ -296,6 +296,7 @@ async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: 
             raise Conflict(N_("De eigenaar kan niet worden verwijderd."))
         if not policy.can_manage_member(actor, group, current):
             raise Forbidden()
+        errors.raise_if_any()
         was_banned = await group_store.is_banned(tx, group_id, user_id)
         if current is not None:
             await group_store.delete_membership(tx, group_id, user_id)
@@ -320,6 +321,7 @@ async def unban(svc: Services, actor: Actor, group_id: int, user_id: int) -> Non
         if not await group_store.delete_ban(tx, group_id, user_id):
             raise NotFound(N_("Deze persoon is niet geweerd."))
         await membership_event(tx, svc, group_id, user_id, None)
+        await _tell_ban_lifted(tx, svc, user_id, group_id)
         await audit.record(tx, svc, actor, "member.unban", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id)
 
@@ -376,9 +378,17 @@ async def end_bans_due(svc: Services) -> int:
         for row in ended:
             await group_store.delete_ban(tx, row["group_id"], row["user_id"])
             await membership_event(tx, svc, row["group_id"], row["user_id"], None)
+            await _tell_ban_lifted(tx, svc, row["user_id"], row["group_id"])
             await audit.record(tx, svc, None, "member.ban_ended", target_type="user", target_id=row["user_id"],
                                label=await _name(tx, row["user_id"]), group_id=row["group_id"])
     return len(ended)
+
+
+async def _tell_ban_lifted(tx, svc: Services, user_id: int, group_id: int) -> None:
+    """Whoever was told of their ban hears that it is over (a stranger banned ahead was told
+    nothing, and is told nothing now)."""
+    if await note_store.was_told(tx, user_id, "banned", group_id):
+        await notifications.notify_one(tx, svc, user_id, "ban_lifted", actor_id=None, group_id=group_id)
 
 
 async def my_ban(svc: Services, actor: Actor, group_id: int):

@@ -83,6 +83,7 @@ def describe(note, locale: str, visible: bool) -> str:
 MODERATOR_ACTS = {
     "banned": (N_("U bent geweerd uit %(group)s"), N_("U bent geweerd uit %(group)s: %(reason)s")),
     "member_removed": (N_("U bent uit %(group)s verwijderd"), N_("U bent uit %(group)s verwijderd: %(reason)s")),
+    "ban_lifted": (N_("U bent niet langer geweerd uit %(group)s: u kunt weer lid worden"),) * 2,
     "thread_removed": (N_("Een moderator verwijderde uw discussie %(title)s in %(group)s"),
                        N_("Een moderator verwijderde uw discussie %(title)s in %(group)s: %(reason)s")),
     "thread_locked": (N_("Een moderator sloot uw discussie %(thread)s"),

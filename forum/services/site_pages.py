@@ -157,42 +157,52 @@ van gemeenten, provincies en partners.
 - Schrijf onder uw eigen naam en wees respectvol, ook als u het oneens bent.
 - Deel geen persoonsgegevens van anderen en niets wat vertrouwelijk is.
 - Moderatoren van een groep kunnen berichten verbergen of verwijderen en deelnemers uit een groep weren;
-  beheerders kunnen een account schorsen. U hoort dan waarom.
+  beheerders kunnen een account schorsen. U krijgt daar bericht van, bij weren en schorsen altijd
+  met de reden.
 - Ziet u iets wat niet hoort? Meld het bericht met de knop *Melden*.
 
 De beheerders kunnen deze voorwaarden aanpassen; de datum waarop u ze accepteerde, bewaren wij bij uw account.
 """),
     ("privacy", "Privacyverklaring", 20, """\
-Wat deze site van u bewaart, en waarom:
+De organisatie die deze site beheert, is verantwoordelijk voor wat de site van u bewaart. Wat dat is,
+en waarom:
 
-- **Uw account**: e-mailadres, naam, gebruikersnaam, taal, wat u over uzelf schrijft, en wanneer u de
-  voorwaarden accepteerde. Nodig om mee te doen en om u berichten te sturen.
-- **Wat u schrijft**: discussies, reacties, nieuws, activiteiten en documenten, met eerdere versies, zo
-  lang als ze op de site staan.
+- **Uw account**: e-mailadres, naam, gebruikersnaam, taal, en wanneer u de voorwaarden accepteerde.
+  Nodig om mee te doen en om u berichten te sturen. Alleen de beheerders zien uw e-mailadres.
+- **Uw profiel**, als u het invult: organisatie, functie, een paar regels over uzelf en een foto.
+  Iedereen die meedoet, ziet het; zo vinden deelnemers elkaar.
+- **Wat u schrijft**: discussies, reacties, nieuws, activiteiten en documenten, met eerdere versies,
+  zolang ze op de site staan.
 - **Meldingen en e-mail**: wat u nog niet las, en de e-mails die de site u stuurde.
 - **Cookies**: alleen wat de site zelf nodig heeft: een sessiecookie om ingelogd te blijven, een cookie
   tegen vervalste formulieren en, als u die kiest, uw taal. Geen advertenties, geen volgcookies, geen
   analyse door derden.
 
-U kunt uw gegevens inzien en wijzigen bij *Profiel*. Wilt u uw account laten verwijderen of heeft u een
-vraag? Neem contact op via de pagina [Contact](/pages/contact).
+U ziet en wijzigt uw gegevens bij [Instellingen](/settings/profile). U mag de beheerders vragen welke
+gegevens zij van u hebben, ze te verbeteren of te verwijderen: zie [Contact](/pages/contact). Bent u
+het niet eens met hoe wij met uw gegevens omgaan, dan kunt u een klacht indienen bij de Autoriteit
+Persoonsgegevens.
 """),
     ("toegankelijkheid", "Toegankelijkheidsverklaring", 30, """\
 Wij willen dat iedereen deze site kan gebruiken, ook met een schermlezer, alleen een toetsenbord, een
 vergroting of een kleine telefoon. De site is gebouwd naar de richtlijnen van WCAG 2.1, niveau AA
 (EN 301 549).
 
-- Elke paginasoort wordt bij elke wijziging automatisch gecontroleerd met axe-core, in het Nederlands en
-  het Engels, en op een scherm van 320 pixels breed.
-- Alle taken (lid worden, een discussie starten, reageren, melden) werken met alleen het toetsenbord
-  en zonder JavaScript.
+Hoe wij dat toetsen, bij elke wijziging van de software:
 
-Loopt u toch tegen iets aan? Laat het ons weten via de pagina [Contact](/pages/contact).
+- elke soort pagina wordt in het Nederlands en het Engels automatisch gecontroleerd met axe-core, en op
+  een scherm van 320 pixels breed;
+- melden, een discussie starten en iemand noemen, berichten beoordelen, weren en schorsen worden met
+  alleen het toetsenbord doorlopen, op een telefoonscherm.
+
+Een automatische controle vindt niet alles. Loopt u tegen iets aan? Laat het ons weten via de pagina
+[Contact](/pages/contact).
 """),
     ("contact", "Contact", 40, """\
-Vragen over deze site, uw account of een groep? De beheerders van deze site helpen u graag.
+Vragen over deze site, uw account, uw gegevens of een groep? Mail de beheerders: %(mail)s.
 
-*Beheerders: vul hier het e-mailadres of telefoonnummer in waarop men u bereikt.*
+Over een discussie in een groep kunt u ook de moderatoren van die groep aanspreken; over een bericht
+dat niet hoort, gebruikt u de knop *Melden* bij dat bericht.
 """),
 )
 
@@ -205,6 +215,7 @@ async def write_starting_pages(svc: Services) -> int:
     written = 0
     async with svc.db.write() as tx:
         for slug, title, order, body in STARTING_PAGES:
+            body = body.replace("%(mail)s", svc.config.mail_from)  # where the site's mail comes from
             if await store.by_slug(tx, slug) is None:
                 page_id = await store.insert(tx, slug=slug, title=title, body=body, body_html=render_markdown(body),
                                              menu="footer", menu_order=order, author_id=None, now=svc.now())

@@ -144,6 +144,12 @@ async def has_unread(conn, user_id: int, kind: str, *, actor_id, group_id, threa
         " AND group_id IS ? AND thread_id IS ? LIMIT 1", (user_id, kind, actor_id, group_id, thread_id)))
 
 
+async def was_told(conn, user_id: int, kind: str, group_id: int) -> bool:
+    """Whether this person ever had a notification of this kind about this group."""
+    return bool(await conn.execute_fetchall(
+        "SELECT 1 FROM notifications WHERE user_id = ? AND kind = ? AND group_id = ? LIMIT 1", (user_id, kind, group_id)))
+
+
 async def insert_many(conn, rows: list[tuple]) -> None:
     """rows: (user_id, kind, actor_id, group_id, thread_id, post_id, data, now, now, mail_due_at)"""
     await conn.executemany(

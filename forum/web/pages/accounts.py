@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from forum.errors import Invalid, N_, ServiceError
+from forum.errors import Invalid, N_, NotFound, ServiceError
 from forum.files import Refused, photos
 from forum.i18n import LOCALES, current_locale, gettext
 from forum.keys import actor_key, config_key, services_key, session_hash_key
@@ -142,8 +142,13 @@ async def profile(request: web.Request) -> web.Response:
 
 
 async def profile_by_handle(request: web.Request) -> web.Response:
-    """/users/@handle, where a mention links: the profile's own address."""
-    user_id = await accounts.profile_id_of(request.app[services_key], request[actor_key], request.match_info["handle"])
+    """/users/@handle, where a mention links: the profile's own address; a name that is no one's
+    handle (a mention written by hand, "@Mo") leads to the people found by it, not to a dead end."""
+    handle = request.match_info["handle"]
+    try:
+        user_id = await accounts.profile_id_of(request.app[services_key], request[actor_key], handle)
+    except NotFound:
+        raise web.HTTPSeeOther("/people?" + urlencode({"q": handle[:100]}))
     raise web.HTTPSeeOther(f"/users/{user_id}")
 
 
@@ -151,7 +156,7 @@ async def settings_form(request: web.Request) -> web.Response:
     actor = require_login(request)
     user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
     return render(request, "settings_profile.html", {"values": dict(user), "user": user,
-                                                     "photo_saved": "photo" in request.query})
+                                                     "photo_saved": request.query.get("photo", "")})
 
 
 async def settings_submit(request: web.Request) -> web.Response:
@@ -172,7 +177,7 @@ async def photo_remove(request: web.Request) -> web.Response:
     actor = require_login(request)
     await form_of(request)
     await accounts.remove_photo(request.app[services_key], actor)
-    raise web.HTTPSeeOther("/settings/profile?photo=1")
+    raise web.HTTPSeeOther("/settings/profile?photo=removed")
 
 
 async def photo_submit(request: web.Request) -> web.Response:
