@@ -142,7 +142,8 @@
     var list = document.getElementById("posts");
     if (list.dataset.mayReply === "1" && !(post.redacted || post.deleted || post.hidden)) {
       li.appendChild(el("div", { "class": "actions" }, [
-        el("a", { href: "/threads/" + list.dataset.threadId + "?reply_to=" + post.id + "#body-" + post.id }, [text.reply])
+        el("a", { href: "/threads/" + list.dataset.threadId + "?reply_to=" + post.id + "#body-" + post.id }, [text.reply,
+          el("span", { "class": "visually-hidden" }, [", " + text.of_post + " " + post.author.display_name])])
       ]));
     }
     return li;

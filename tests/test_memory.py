@@ -23,7 +23,7 @@ def _rss() -> int:
 
 def _article(request: web.Request, post_id: int, body: str, edited_at=None):
     return fragment(request, "post_article.html", indent=0, id=post_id, parent_id=None, depth=0, author_id=1,
-                    author_name="Anna", created_at="2026-11-28T09:00:00.000000Z", edited_at=edited_at,
+                    author_name="Anna", author_photo=None, created_at="2026-11-28T09:00:00.000000Z", edited_at=edited_at,
                     deleted_at=None, body_html=body, hidden_at=None, reply_to_id=None, reply_to_name=None)
 
 
