@@ -189,6 +189,9 @@ SPECS = [
     Spec("confirm-suspend", "/admin/users", (ADMIN,), action=click_to(
         "tr:has-text('Lies Lid') button[value=suspend], tr:has-text('Mark Member') button[value=suspend]",
         "#f-until")),
+    Spec("confirm-queue-delete", "/moderation", MODS, action=click_to("li[id^=item-] button[value=delete]",
+                                                                    "blockquote")),
+    Spec("audit-error", "/audit?since=gisteren", MODS, status=400),
     Spec("site-page-privacy", "/pages/privacy"),
     Spec("site-page-accessibility", "/pages/toegankelijkheid", (VISITOR,)),
     Spec("not-found", "/bestaat-niet", status=404),

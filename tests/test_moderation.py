@@ -48,7 +48,7 @@ async def test_actions_are_audited_and_scoped(scene, svc):
     await moderator.get("/api/v1/audit?group_id=abc", expect=400)
     page = await (await moderator.client.get(f"/audit?group_id={scene['group']}")).text()
     log = page.split('<ol class="audit-log">')[1]
-    assert "sloot de discussie" in log and "schorste" not in log
+    assert "heeft de discussie" in log and "gesloten" in log and "geschorst" not in log
     assert (await member.client.get("/audit")).status == 404
     # append-only, whatever code runs
     async with svc.db.write() as tx:
@@ -281,6 +281,18 @@ async def test_moderators_are_told_of_a_reported_post_count_it_and_come_back_to_
     back = await (await moderator.client.get(response.headers["Location"])).text()
     assert "Afgehandeld: het bericht is verborgen." in back
     assert 'Te beoordelen <span class="count">1' in back
+    # deleting from the queue asks first, on a page that shows the post, keeping the reason typed
+    other = back.split('action="/moderation/')[1].split("/")[0]
+    asked = await moderator.client.post(f"/moderation/{other}/resolve", data={
+        "csrf_token": csrf_of(back), "action": "delete", "reason": "reclame", "group_id": str(group)})
+    question = await asked.text()
+    assert asked.status == 200 and 'name="confirm" value="yes"' in question and ">reclame</textarea>" in question
+    assert "<blockquote" in question and f'<input type="hidden" name="group_id" value="{group}">' in question
+    assert 'Te beoordelen <span class="count">1' in await (await moderator.client.get("/")).text()  # not yet
+    done = await moderator.client.post(f"/moderation/{other}/resolve", allow_redirects=False, data={
+        "csrf_token": csrf_of(back), "action": "delete", "reason": "reclame", "group_id": str(group),
+        "confirm": "yes"})
+    assert done.status == 303 and done.headers["Location"] == f"/moderation?resolved=deleted&group_id={group}"
 
 
 async def test_a_report_on_site_news_comments_reaches_its_editors(scene, make_user):
@@ -452,21 +464,25 @@ async def test_the_audit_log_reads_as_sentences_with_links_and_filters_by_name(s
             f' uit <a href="/groups/{group}">Werkgroep Water</a>: herhaald &lt;spammen&gt;') in page
     log = page.split('<ol class="audit-log">')[1]
     assert "member.ban" not in log  # words, not keys
-    assert "schorste" not in log  # the site's suspensions are the admins'
+    assert "geschorst" not in log  # the site's suspensions are the admins'
     assert f'<option value="{group}">Werkgroep Water</option>' in page and "Werkgroep Wind" not in page
     assert f'<option value="{moderator.id}">Mo Derator</option>' in page  # people by name, not number
     everything = await (await admin.client.get("/audit?action=user.suspend")).text()
-    assert f'schorste <a href="/users/{scene["outsider"].id}">Buiten</a> (tot 31 jan 2099): rust' in everything
+    assert f'heeft <a href="/users/{scene["outsider"].id}">Buiten</a> geschorst (tot 31 jan 2099): rust' in everything
     await moderator.patch("/api/v1/me", {"display_name": "Mo Derator", "locale": "en"})
     english = await (await moderator.client.get("/audit?action=member.ban")).text()
     assert f'<a href="/users/{moderator.id}">Mo Derator</a> banned <a href="/users/{member.id}">Lid Een</a> from' in english
     deleted = await admin.client.get("/audit?action=member.ban&since=2020-01-01&until=2020-12-31")
     assert "Geen acties gevonden met deze filters." in await deleted.text()
     for bad in ("since=gisteren", "until=2026-13-01", "since=20260101"):
-        assert (await admin.client.get(f"/audit?{bad}")).status == 400
+        refused = await admin.client.get(f"/audit?{bad}")
+        page = await refused.text()  # the page again, its date field marked, what was typed kept
+        assert refused.status == 400 and 'aria-invalid="true"' in page and "zoals 2026-12-31" in page
+    moderator_page = await (await moderator.client.get("/audit")).text()
+    assert 'value="user.suspend"' not in moderator_page  # not offered what their log cannot hold
     await admin.delete(f"/api/v1/threads/{scene['thread']}")
     log = await (await admin.client.get("/audit?action=thread.delete")).text()
-    assert "verwijderde de discussie <strong>Dijken</strong>" in log  # gone: named, not linked
+    assert "heeft de discussie <strong>Dijken</strong> verwijderd" in log  # gone: named, not linked
     assert (await member.client.get("/posts/999999")).status == 404
 
 

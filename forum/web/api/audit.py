@@ -33,7 +33,7 @@ def _day_start(request: web.Request, name: str, days_after: int) -> str | None:
     except ValueError:
         day = None
     if day is None or not 2000 <= day.year <= 9000:  # a day to step past and convert, within datetime's range
-        raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name=name)
+        raise BadRequest(fields={name: N_("Kies een datum tussen 2000 en 9000, zoals 2026-12-31.")})
     return iso(datetime.combine(day + timedelta(days=days_after), time(), DISPLAY_ZONE))
 
 
