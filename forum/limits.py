@@ -22,6 +22,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, int] | None] = {
     "MENTION": (50, 3600),         # people mentioned per account per hour
     "MAIL_TO": (5, 3600),          # reset, confirmation and invitation mails per receiving address per hour
     "MAIL_FROM": (30, 3600),       # the same mails asked for by one account or address per hour
+    "PICTURE": (20, 3600),         # profile photos, groups' icons and banners cut per account per hour
 }
 ALL_OFF: dict[str, tuple[int, int] | None] = {name: None for name in DEFAULT_LIMITS}
 

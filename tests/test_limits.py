@@ -19,7 +19,7 @@ from tests.conftest import PASSWORD, open_group
 def config(config):
     return replace(config, limits={**DEFAULT_LIMITS, "LOGIN": (3, 300), "LOGIN_ADDRESS": (50, 300),
                                    "REGISTER": (6, 3600), "POST": (4, 60), "POST_NEW": (2, 60),
-                                   "MENTION": (3, 3600)})
+                                   "MENTION": (3, 3600), "PICTURE": (2, 3600)})
 
 
 def test_limits_come_from_the_environment():
@@ -123,3 +123,14 @@ async def test_mention_spam(admin, make_user):
     refused = await admin.post(f"/api/v1/groups/{group['id']}/threads",
                                {"title": "Spam", "body": "@c @d"}, expect=429)
     assert refused["error"]["code"] == "rate_limited"
+
+
+async def test_pictures_are_counted_before_they_are_cut(make_user):
+    from tests.test_profiles import image, post_photo
+    carla = await make_user("Carla Kok")
+    for _ in range(2):
+        assert (await post_photo(carla, image(300, 200, "PNG"), "foto.png")).status == 303
+    third = await post_photo(carla, image(300, 200, "PNG"), "foto.png")
+    assert third.status == 429 and third.headers.get("Retry-After") and 'id="f-photo"' in await third.text()
+    refused = await post_photo(carla, b"%PDF-1.4\n%%EOF\n", "cv.pdf")  # refused before counting
+    assert refused.status == 422

@@ -87,11 +87,14 @@ def _fit(upload: Upload, target: Path, size: tuple[int, int]) -> None:
         image.convert("RGB").save(target, "JPEG", quality=85, optimize=True)
 
 
-async def make(files: FileStore, upload: Upload, kind: str, field: str) -> str:
+async def make(files: FileStore, upload: Upload, kind: str, field: str, count=None) -> str:
     """Check an upload, cut it to `kind` off the event loop and keep the result; returns its
-    blob name. The upload is gone afterwards whatever happens; the result is kept or removed."""
+    blob name. The upload is gone afterwards whatever happens; the result is kept or removed.
+    `count()` is called before the cutting (a rate limit: cutting costs a second of CPU)."""
     try:
         check(upload, field)
+        if count is not None:
+            count()
         made = await asyncio.to_thread(fit, upload, files.temp_dir, kind, field)
     finally:
         upload.discard()

@@ -271,7 +271,8 @@ async def set_photo(svc: Services, actor: Actor, upload: Upload) -> dict:
     if not actor.active:
         upload.discard()
         raise Unauthorized()
-    blob = await photos.make(svc.files, upload, "photo", "photo")
+    blob = await photos.make(svc.files, upload, "photo", "photo",
+                             count=lambda: svc.limiter.hit("PICTURE", actor.user_id))
     async with svc.db.write() as tx:
         await user_store.set_photo(tx, actor.user_id, blob)
         return await user_store.by_id(tx, actor.user_id)

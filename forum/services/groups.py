@@ -341,7 +341,7 @@ async def set_image(svc: Services, actor: Actor, group_id: int, which: str, uplo
     except BaseException:
         upload.discard()
         raise
-    blob = await photos.make(svc.files, upload, which, which)
+    blob = await photos.make(svc.files, upload, which, which, count=lambda: svc.limiter.hit("PICTURE", actor.user_id))
     async with svc.db.write() as tx:
         policy.require(actor, Action.TRANSFER_OWNERSHIP, await group_store.by_id(tx, group_id))
         await group_store.set_image(tx, group_id, which, blob)

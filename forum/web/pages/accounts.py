@@ -194,7 +194,7 @@ async def photo_submit(request: web.Request) -> web.Response:
             raise Invalid(fields={"photo": N_("Kies een foto.")})
         await accounts.set_photo(svc, actor, upload)
     except ServiceError as error:
-        if error.status not in (413, 415, 422):
+        if error.status not in (413, 415, 422, 429):
             raise
         user, _ = await accounts.profile(svc, actor, actor.user_id)
         return rerender(request, "settings_profile.html", error, {"values": dict(user), "user": user})

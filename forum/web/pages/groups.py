@@ -138,7 +138,7 @@ async def image_submit(request: web.Request) -> web.Response:
             raise Invalid(fields={which if which in groups.IMAGE_KINDS else "image": N_("Kies een afbeelding.")})
         await groups.set_image(svc, actor, group_id, which, upload)
     except ServiceError as error:
-        if error.status not in (413, 415, 422):
+        if error.status not in (413, 415, 422, 429):
             raise
         group = await groups.get_group(svc, actor, group_id)
         return rerender(request, "group_form.html", error, {"values": dict(group), "group": group, "creating": False})
