@@ -43,6 +43,7 @@ class Action(StrEnum):
     TRANSFER_OWNERSHIP = "transfer_ownership"
     CREATE_GROUP = "create_group"
     ADMINISTER = "administer"          # site settings, users, outbox
+    VIEW_DIRECTORY = "view_directory"  # Mensen: the list of everyone active, for whoever is logged in
     MANAGE_SITE_PAGES = "manage_site_pages"  # the site's own pages and their menus
     PUBLISH_NEWS = "publish_news"      # obj: the group, or None for site news
     READ_NEWS = "read_news"            # obj: a news row (published, or one the actor may edit)
@@ -178,6 +179,8 @@ def is_shown(news: Any) -> bool:
 def can(actor: Actor, action: Action, obj: Any = None) -> bool:
     if action in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES):
         return actor.is_admin
+    if action is Action.VIEW_DIRECTORY:  # names and organisations of civil servants: not for the open web
+        return actor.active
     if action is Action.PUBLISH_NEWS:
         return _publishes_news(actor, *(_group_of(obj) if obj is not None else (None, None)))
     if action in (Action.READ_NEWS, Action.EDIT_NEWS):
@@ -421,7 +424,7 @@ def _can_see(actor: Actor, action: Action, obj: Any) -> bool:
     """Whether the object itself is visible to the actor: if not, a refusal must look like 404."""
     if action in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES):
         return False  # the admin area does not exist for anyone else
-    if action is Action.CREATE_GROUP:
+    if action in (Action.CREATE_GROUP, Action.VIEW_DIRECTORY):  # its page exists: logging in opens it
         return True
     if action is Action.PUBLISH_NEWS and obj is None:
         return True  # site news: there is nothing to hide
@@ -450,7 +453,8 @@ def require(actor: Actor, action: Action, obj: Any = None) -> None:
     """Raise NotFound if the actor may not even see `obj`; if it may see but not act, Unauthorized
     for someone not logged in (logging in might help) and Forbidden otherwise."""
     if obj is None and action not in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES, Action.CREATE_GROUP,
-                                      Action.PUBLISH_NEWS, Action.CREATE_EVENT, Action.UPLOAD_DOCUMENT):
+                                      Action.PUBLISH_NEWS, Action.CREATE_EVENT, Action.UPLOAD_DOCUMENT,
+                                      Action.VIEW_DIRECTORY):
         raise NotFound()
     if can(actor, action, obj):
         return

@@ -21,7 +21,8 @@ VISIBILITIES = ("open", "closed", "hidden")
 GROUP_ACTIONS = [a for a in Action if a not in (Action.ADMINISTER, Action.MANAGE_SITE_PAGES, Action.CREATE_GROUP,
                                                 Action.READ_NEWS, Action.EDIT_NEWS, Action.READ_EVENT,
                                                 Action.EDIT_EVENT, Action.RSVP,  # those take an event
-                                                Action.READ_DOCUMENT, Action.EDIT_DOCUMENT)]  # and a document
+                                                Action.READ_DOCUMENT, Action.EDIT_DOCUMENT,  # and a document
+                                                Action.VIEW_DIRECTORY)]  # the site's, not a group's
 
 
 @pytest.fixture
@@ -185,3 +186,13 @@ async def test_recipient_filter_equals_the_read_check(world, svc):
             group = await groups.get_group(svc, policy.Actor(user_id=0, role="admin"), gid)
             expected = actor.active and policy.can(actor, Action.READ, group)
             assert (gid in reached) == expected, (name, visibility)
+
+
+
+def test_the_directory_is_for_whoever_is_logged_in():
+    visitor, member = policy.Actor(), policy.Actor(user_id=5, role="member")
+    assert not policy.can(visitor, Action.VIEW_DIRECTORY) and policy.can(member, Action.VIEW_DIRECTORY)
+    with pytest.raises(Unauthorized):  # the page exists: logging in opens it (not a 404)
+        policy.require(visitor, Action.VIEW_DIRECTORY)
+    suspended = policy.Actor(user_id=6, role="member", status="suspended")
+    assert not policy.can(suspended, Action.VIEW_DIRECTORY)

@@ -10,7 +10,7 @@ from forum import policy
 from forum.errors import Conflict, Forbidden, Invalid, N_, NotFound, Unauthorized
 from forum.i18n import current_locale, format_moment, translate_in
 from forum.limits import TooManyRequests
-from forum.policy import Actor
+from forum.policy import Action, Actor
 from forum.security import (burn_password_check, hash_password, new_token, token_hash,
                             verify_password)
 from forum.services import Services, addresses, search_index, site_pages
@@ -297,8 +297,7 @@ async def photo_of(svc: Services, viewer: Actor, user_id: int):
 async def directory(svc: Services, viewer: Actor, *, query: str = "", after: str | None = None):
     """The member directory: active accounts (whose profiles everyone may see), by name, found
     by name, organisation or function; for people who are logged in. (rows, next cursor)."""
-    if not viewer.active:
-        raise Unauthorized()
+    policy.require(viewer, Action.VIEW_DIRECTORY)
     query = " ".join(query.split())[:100]
     if after is not None and len(after) > 200:
         raise Invalid(fields={"after": N_("Ongeldige waarde.")})

@@ -5,6 +5,7 @@ from aiohttp import web
 
 from urllib.parse import urlencode
 
+from forum import policy
 from forum.keys import actor_key, services_key
 from forum.services import audit
 from forum.web.api.audit import audit_filters, entry_out
@@ -18,7 +19,7 @@ FILTER_KEYS = ("group_id", "actor_id", "action", "since", "until")
 async def index(request: web.Request) -> web.Response:
     svc, actor = request.app[services_key], request[actor_key]
     typed = {key: request.query.get(key, "") for key in FILTER_KEYS}  # as the reader chose them
-    context = {"typed": typed, "filtered": any(typed.values()), "actions": action_choices(actor.is_admin),
+    context = {"typed": typed, "filtered": any(typed.values()), "actions": action_choices(policy.audit_groups(actor) is None),
                **await audit.pickers(svc, actor), "entries": [], "older": None}
     try:
         filters = audit_filters(request)
