@@ -62,8 +62,8 @@ class ApiUser:
     async def put(self, path, json=None, expect=200, **kw):
         return await self.call("PUT", path, json=json, expect=expect, **kw)
 
-    async def delete(self, path, expect=200, **kw):
-        return await self.call("DELETE", path, expect=expect, **kw)
+    async def delete(self, path, json=None, expect=200, **kw):
+        return await self.call("DELETE", path, json=json, expect=expect, **kw)
 
     async def login(self, password: str = PASSWORD):
         body = await self.post("/api/v1/login", {"email": self.email, "password": password})

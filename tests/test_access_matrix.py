@@ -40,7 +40,7 @@ async def world(admin, make_user, anonymous, server):
     await users["member_a"].patch(f"/api/v1/posts/{post['id']}", {"body": "tweede versie"})
     await users["moderator_a"].patch(f"/api/v1/threads/{thread['thread']['id']}", {"pinned": True})  # audited
     await users["removed"].post(f"/api/v1/posts/{post['id']}/reports", {"reason": "spam"}, expect=201)
-    await admin.delete(f"/api/v1/groups/{group_a['id']}/members/{users['removed'].id}")
+    await admin.delete(f"/api/v1/groups/{group_a['id']}/members/{users['removed'].id}", {"reason": "afgerond"})
     await users["moderator_a"].post(f"/api/v1/groups/{group_a['id']}/bans", {"user_id": users["banned"].id, "reason": "spam"}, expect=201)
     await admin.post(f"/api/v1/admin/users/{users['suspended'].id}/suspend", {"reason": "test"})
     await server.app[scheduler_key].run_once()

@@ -64,7 +64,7 @@ async def test_membership_changes_reach_a_cached_session_at_once(admin, make_use
     await member.get(f"/api/v1/groups/{group['id']}/threads", expect=404)
     await admin.post(f"/api/v1/groups/{group['id']}/members/{member.id}/approve")
     await member.get(f"/api/v1/groups/{group['id']}/threads")
-    await admin.delete(f"/api/v1/groups/{group['id']}/members/{member.id}")
+    await admin.delete(f"/api/v1/groups/{group['id']}/members/{member.id}", {"reason": "afgerond"})
     await member.get(f"/api/v1/groups/{group['id']}/threads", expect=404)
 
 

@@ -155,7 +155,8 @@ async def test_downloads_are_attachments_that_no_browser_runs(shelf):
 async def test_downloads_stop_the_moment_access_is_lost(shelf):
     actors, doc, closed = shelf["actors"], shelf["docs"]["closed"], shelf["closed"]
     assert (await actors["insider"].client.get(f"/documents/{doc['id']}/download")).status == 200
-    await actors["moderator"].delete(f"/api/v1/groups/{closed['id']}/members/{actors['insider'].id}")
+    await actors["moderator"].delete(f"/api/v1/groups/{closed['id']}/members/{actors['insider'].id}",
+                                     {"reason": "afgerond"})
     assert (await actors["insider"].client.get(f"/documents/{doc['id']}/download")).status == 404
     await actors["insider"].get(f"/api/v1/documents/{doc['id']}", expect=404)
 

@@ -128,7 +128,9 @@ async def test_roles_promote_demote_remove_and_transfer(admin, make_user):
     await mod.patch(f"/api/v1/groups/{gid}/members/{member.id}", {"role": "moderator"})
     await mod.patch(f"/api/v1/groups/{gid}/members/{member.id}", {"role": "member"}, expect=403)
     await mod.delete(f"/api/v1/groups/{gid}/members/{owner.id}", expect=409)
-    await mod.delete(f"/api/v1/groups/{gid}/members/{other.id}")
+    await mod.delete(f"/api/v1/groups/{gid}/members/{other.id}", expect=422)  # they are told why: a reason
+    await mod.delete(f"/api/v1/groups/{gid}/members/{other.id}", {"reason": 7}, expect=422)
+    await mod.delete(f"/api/v1/groups/{gid}/members/{other.id}", {"reason": "afgerond"})
     await mod.patch(f"/api/v1/groups/{gid}/members/{mod.id}", {"role": "owner"}, expect=403)
     await owner.patch(f"/api/v1/groups/{gid}/members/{member.id}", {"role": "member"})
     # the last owner cannot leave, but can hand over ownership and then leave
@@ -179,7 +181,7 @@ async def test_counts_follow_every_membership_and_thread_change(admin, make_user
     await b.post(f"/api/v1/groups/{gid}/join")
     await a.post(f"/api/v1/groups/{gid}/threads", {"title": "T", "body": "x"}, expect=201)
     await admin.patch(f"/api/v1/groups/{gid}/members/{a.id}", {"role": "moderator"})   # role change: no count change
-    await admin.delete(f"/api/v1/groups/{gid}/members/{b.id}")
+    await admin.delete(f"/api/v1/groups/{gid}/members/{b.id}", {"reason": "afgerond"})
     async with svc.db.read() as conn:
         stored = await (await conn.execute(
             "SELECT member_count, thread_count,"
@@ -236,6 +238,10 @@ async def test_bans_are_asked_for_with_a_reason_shown_told_and_lifted_in_the_pag
     # removing asks too, and lifting the ban lets them back
     asked = await admin.client.post(f"{members}/{member.id}", data={"csrf_token": token, "action": "remove"})
     assert asked.status == 200 and "Lid verwijderen uit Werkgroep Water" in await asked.text()
+    assert (await member.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "member"}
+    reasonless = await admin.client.post(f"{members}/{member.id}", data={
+        "csrf_token": token, "action": "remove", "confirm": "yes", "reason": ""})
+    assert reasonless.status == 422 and 'id="e-reason"' in await reasonless.text()  # they would read it
     assert (await member.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "member"}
     lifted = await admin.client.post(f"{members}/{spammer.id}", allow_redirects=False,
                                      data={"csrf_token": token, "action": "unban"})

@@ -129,7 +129,7 @@ async def test_removed_member_stops_receiving_at_once(scene):
     marker = await marker_thread(scene["admin"])
     ws = await connect(scene["member"])
     await watch(ws, f"thread:{scene['thread']}", f"group:{scene['group']}", f"thread:{marker}")
-    await scene["admin"].delete(f"/api/v1/groups/{scene['group']}/members/{scene['member'].id}")
+    await scene["admin"].delete(f"/api/v1/groups/{scene['group']}/members/{scene['member'].id}", {"reason": "afgerond"})
     await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "na verwijderen"}, expect=201)
     await nothing_before_marker(ws, scene["admin"], marker)
     await ws.close()

@@ -123,7 +123,11 @@ async def test_moving_a_thread_moves_who_may_read_it(scene, make_user):
 async def test_deleting_a_thread(scene):
     admin, moderator, member = scene["admin"], scene["moderator"], scene["member"]
     await member.delete(f"/api/v1/threads/{scene['thread']}", expect=403)
-    await moderator.delete(f"/api/v1/threads/{scene['thread']}")
+    # its author is told why: no reason, nothing removed
+    refused = await moderator.delete(f"/api/v1/threads/{scene['thread']}", expect=422)
+    assert "reason" in refused["error"]["fields"]
+    await moderator.get(f"/api/v1/threads/{scene['thread']}")
+    await moderator.delete(f"/api/v1/threads/{scene['thread']}", {"reason": "dubbel"})
     await member.get(f"/api/v1/threads/{scene['thread']}", expect=404)
     await admin.get(f"/api/v1/threads/{scene['thread']}", expect=404)
     await moderator.delete(f"/api/v1/threads/{scene['thread']}", expect=404)
@@ -179,7 +183,7 @@ async def test_reports_gather_per_post_and_are_resolved_with_an_outcome(scene, m
     assert shown["hidden"] and shown["body_html"] == ""
     await server.app[scheduler_key].run_once()
     told = (await member.get("/api/v1/notifications?unread=1"))["notifications"]
-    assert told[0]["kind"] == "warned" and "reclame" in told[0]["text"]
+    assert told[0]["kind"] == "post_hidden" and "verborg uw bericht" in told[0]["text"] and "reclame" in told[0]["text"]
     for reporter in (moderator, second):
         outcome = (await reporter.get("/api/v1/notifications?unread=1"))["notifications"][0]
         assert outcome["kind"] == "report_resolved" and "het bericht is verborgen" in outcome["text"]
@@ -289,10 +293,18 @@ async def test_moderators_are_told_of_a_reported_post_count_it_and_come_back_to_
     assert asked.status == 200 and 'name="confirm" value="yes"' in question and ">reclame</textarea>" in question
     assert "<blockquote" in question and f'<input type="hidden" name="group_id" value="{group}">' in question
     assert 'Te beoordelen <span class="count">1' in await (await moderator.client.get("/")).text()  # not yet
+    reasonless = await moderator.client.post(f"/moderation/{other}/resolve", data={
+        "csrf_token": csrf_of(back), "action": "delete", "reason": " ", "group_id": str(group), "confirm": "yes"})
+    page = await reasonless.text()  # the author is told why: the same page again, its field marked
+    assert reasonless.status == 422 and 'id="e-reason"' in page and "<blockquote" in page
+    assert 'Te beoordelen <span class="count">1' in await (await moderator.client.get("/")).text()
     done = await moderator.client.post(f"/moderation/{other}/resolve", allow_redirects=False, data={
         "csrf_token": csrf_of(back), "action": "delete", "reason": "reclame", "group_id": str(group),
         "confirm": "yes"})
     assert done.status == 303 and done.headers["Location"] == f"/moderation?resolved=deleted&group_id={group}"
+    told = [n for n in (await scene["member"].get("/api/v1/notifications"))["notifications"]
+            if n["kind"] == "post_removed"]
+    assert len(told) == 1 and told[0]["text"].endswith(": reclame") and told[0]["actor"] is None
 
 
 async def test_a_report_on_site_news_comments_reaches_its_editors(scene, make_user):
@@ -404,6 +416,11 @@ async def test_deleting_a_post_asks_first_and_a_moderator_tells_the_author_why(s
     too_long = await moderator.client.post(f"/posts/{post['id']}/delete", data={
         "csrf_token": csrf_of(page), "confirm": "yes", "reason": "x" * 501})
     assert too_long.status == 422 and 'id="e-reason"' in await too_long.text()
+    reasonless = await moderator.client.post(f"/posts/{post['id']}/delete", data={
+        "csrf_token": csrf_of(page), "confirm": "yes", "reason": ""})
+    assert reasonless.status == 422 and 'id="e-reason"' in await reasonless.text()
+    assert (await member.get(f"/api/v1/threads/{scene['thread']}"))["posts"][-1]["deleted"] is False
+    await moderator.delete(f"/api/v1/posts/{post['id']}", expect=422)  # the API asks the same
     done = await moderator.client.post(f"/posts/{post['id']}/delete", allow_redirects=False, data={
         "csrf_token": csrf_of(page), "confirm": "yes", "reason": "reclame"})
     assert done.status == 303
@@ -416,9 +433,10 @@ async def test_deleting_a_post_asks_first_and_a_moderator_tells_the_author_why(s
 
 
 async def test_deleting_a_thread_tells_its_author_with_its_title(scene):
-    await scene["moderator"].delete(f"/api/v1/threads/{scene['thread']}?reason=dubbel")
+    await scene["moderator"].delete(f"/api/v1/threads/{scene['thread']}", {"reason": "dubbel"})
     told = (await scene["member"].get("/api/v1/notifications"))["notifications"][0]
     assert told["kind"] == "thread_removed" and told["text"].startswith("Een moderator verwijderde uw discussie Dijken")
+    assert told["text"].endswith(": dubbel")
 
 
 async def test_the_report_form_shows_no_hidden_or_removed_words(scene):
@@ -480,7 +498,7 @@ async def test_the_audit_log_reads_as_sentences_with_links_and_filters_by_name(s
         assert refused.status == 400 and 'aria-invalid="true"' in page and "zoals 2026-12-31" in page
     moderator_page = await (await moderator.client.get("/audit")).text()
     assert 'value="user.suspend"' not in moderator_page  # not offered what their log cannot hold
-    await admin.delete(f"/api/v1/threads/{scene['thread']}")
+    await admin.delete(f"/api/v1/threads/{scene['thread']}", {"reason": "dubbel"})
     log = await (await admin.client.get("/audit?action=thread.delete")).text()
     assert "heeft de discussie <strong>Dijken</strong> verwijderd" in log  # gone: named, not linked
     assert (await member.client.get("/posts/999999")).status == 404

@@ -472,7 +472,7 @@ async def test_editors_handle_reports_on_site_news_comments(world):
     await other.post(f"/api/v1/posts/{post2['id']}/reports", {"reason": "spam"}, expect=201)
     await editor.patch(f"/api/v1/news/{item['id']}", {"published": False})
     queue = (await editor.get("/api/v1/moderation/queue"))["items"]
-    await editor.post(f"/api/v1/moderation/queue/{queue[0]['id']}/resolve", {"action": "delete"})
+    await editor.post(f"/api/v1/moderation/queue/{queue[0]['id']}/resolve", {"action": "delete", "reason": "spam"})
 
 
 async def test_odd_ids_times_and_characters_get_answers_not_errors(world, svc):

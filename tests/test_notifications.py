@@ -316,7 +316,7 @@ async def test_lost_access_hides_notifications_and_stops_their_mail(scene, serve
     await settle(server)
     before = (await notes(bert))["notifications"][0]
     assert "Woningbouw" in before["text"] and before["excerpt"]
-    await admin.delete(f"/api/v1/groups/{scene['group']}/members/{bert.id}")
+    await admin.delete(f"/api/v1/groups/{scene['group']}/members/{bert.id}", {"reason": "afgerond"})
     after_all = (await notes(bert))["notifications"]
     assert after_all[0]["kind"] == "member_removed"  # told that they were removed (and by whom)
     (after,) = [note for note in after_all if note["id"] == before["id"]]

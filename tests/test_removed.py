@@ -198,7 +198,7 @@ async def test_the_user_channel_backlog_carries_no_words_after_access_is_lost(ad
     await write(admin, thread, f"{SECRET} voor @anna")
     await server.app[scheduler_key].run_once()
     assert (await anna.get("/api/v1/notifications?unread=1"))["unread_count"] >= 1
-    await admin.delete(f"/api/v1/groups/{group['id']}/members/{anna.id}")
+    await admin.delete(f"/api/v1/groups/{group['id']}/members/{anna.id}", {"reason": "afgerond"})
     frames = await replay(anna, [f"user:{anna.id}"])
     created = events(frames, "notification.created")
     assert created and all(set(e["data"]["notification"]) == {"id"} for e in created)

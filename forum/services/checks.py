@@ -67,6 +67,15 @@ def text_field(errors: FieldErrors, name: str, value: str, *, max_len: int, requ
     return value
 
 
+def told_reason(errors: FieldErrors, value: str, *, told: bool) -> str:
+    """Why a moderator removes someone's words or membership: when that is someone else, they
+    read it (the terms promise a reason), so it is required then."""
+    value = text_field(errors, "reason", value, max_len=MAX_REASON, required=False)
+    if told and not value:
+        errors.add("reason", N_("Geef een reden: de betrokkene krijgt bericht en leest die."))
+    return value
+
+
 def email_field(errors: FieldErrors, value: str) -> str:
     value = value.strip()
     if not value:

@@ -10,7 +10,7 @@ from forum.errors import BadRequest, Invalid, N_
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, notifications, search_index
-from forum.services.checks import MAX_BODY, MAX_TITLE, MAX_REASON, FieldErrors, alt_texts, text_field
+from forum.services.checks import MAX_BODY, MAX_REASON, MAX_TITLE, FieldErrors, alt_texts, text_field, told_reason
 from forum.store import groups as group_store
 from forum.store import threads as store
 
@@ -254,13 +254,14 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
 
 async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str = "") -> None:
     """Moderators remove a whole thread: it answers 404 from then on, and what was notified
-    about it stops showing its title. Its author is told, with the title and the reason."""
-    errors = FieldErrors()
-    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=False)
-    errors.raise_if_any()
+    about it stops showing its title. Its author is told, with the title and the reason, which
+    is required then."""
     async with svc.db.write() as tx:
         thread = await store.get_thread(tx, thread_id)
         policy.require(actor, Action.MODERATE_THREAD, thread)
+        errors = FieldErrors()
+        reason = told_reason(errors, reason, told=_told(thread, actor))
+        errors.raise_if_any()
         if is_comments(thread):
             raise Invalid(N_("Dit zijn de reacties op een nieuwsbericht of activiteit: trek dat zelf in."))
         now = svc.now()
@@ -364,13 +365,14 @@ def _told(thing, actor: Actor) -> bool:
 
 
 async def delete_post(svc: Services, actor: Actor, post_id: int, reason: str = "") -> None:
-    """Its author removes a post, or a moderator does: then the author is told, with the reason."""
-    errors = FieldErrors()
-    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=False)
-    errors.raise_if_any()
+    """Its author removes a post, or a moderator does: then the author is told, with the reason
+    (required then)."""
     async with svc.db.write() as tx:
         post = await store.get_post(tx, post_id)
         policy.require(actor, Action.DELETE_POST, post)
+        errors = FieldErrors()
+        reason = told_reason(errors, reason, told=_told(post, actor))
+        errors.raise_if_any()
         now = svc.now()
         await store.mark_post_deleted(tx, post_id, by=actor.user_id, now=now)
         await search_index.index_post(tx, post_id)

@@ -11,7 +11,7 @@ from forum.markdown import render_markdown
 from forum.policy import GROUP_MEMBER_ROLES, Action, Actor, GroupDraft
 from forum.services import Services, audit, notifications, search_index, signups
 from forum.services.checks import (MAX_DESCRIPTION, MAX_NAME, MAX_REASON, FieldErrors, alt_texts, choice_field,
-                                   text_field)
+                                   text_field, told_reason)
 from forum.store import groups as group_store
 from forum.store import notifications as note_store
 from forum.store import threads as thread_store
@@ -255,20 +255,21 @@ async def set_member_role(svc: Services, actor: Actor, group_id: int, user_id: i
 
 
 async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int, reason: str = "") -> None:
-    """Take someone out of the group (they may join or ask again); they are told, with the reason."""
-    errors = FieldErrors()
-    reason = text_field(errors, "reason", reason, max_len=MAX_REASON, required=False)
-    errors.raise_if_any()
+    """Take someone out of the group (they may join or ask again); a member is told, with the
+    reason (required then; withdrawing an invitation or a request needs none)."""
     async with svc.db.write() as tx:
         group, current = await _moderated_target(tx, actor, group_id, user_id)
         if current == "owner":
             raise Conflict(N_("De eigenaar kan niet worden verwijderd."))
         if not policy.can_manage_member(actor, group, current):
             raise Forbidden()
+        errors = FieldErrors()
+        reason = told_reason(errors, reason, told=current in GROUP_MEMBER_ROLES)
+        errors.raise_if_any()
         await group_store.delete_membership(tx, group_id, user_id)
         await withdraw_mailed_invitation(tx, group_id, user_id)  # its link must stop working too
         await membership_event(tx, svc, group_id, user_id, None, was=current)
-        if current in ("owner", "moderator", "member"):  # a withdrawn request or invitation is no news to tell
+        if current in GROUP_MEMBER_ROLES:  # a withdrawn request or invitation is no news to tell
             await notifications.notify_one(tx, svc, user_id, "member_removed", actor_id=None,
                                            group_id=group_id, data={"reason": reason})
         await audit.record(tx, svc, actor, "member.remove", target_type="user", target_id=user_id,

@@ -14,6 +14,7 @@ from forum.store import threads as thread_store
 
 REASONS = ("spam", "inappropriate", "off_topic", "other")
 ACTIONS = {"dismiss": "dismissed", "hide": "hidden", "delete": "deleted", "warn": "warned"}
+TOLD_AS = {"hide": "post_hidden", "delete": "post_removed", "warn": "warned"}  # what the author's notice says
 
 
 async def report(svc: Services, actor: Actor, post_id: int, *, reason: str, text: str = "") -> int:
@@ -93,6 +94,9 @@ async def resolve(svc: Services, actor: Actor, item_id: int, *, action: str, rea
         item = await store.item(tx, item_id)
         if item is None or not policy.can(actor, Action.MODERATE_GROUP, item):
             raise NotFound()  # an item outside one's groups does not exist for them
+        told = item["author_id"] is not None and item["author_id"] != actor.user_id
+        if action == "delete" and told and not reason:
+            errors.add("reason", N_("Geef een reden: de betrokkene krijgt bericht en leest die."))
         errors.raise_if_any()
         if item["status"] != "open":
             raise Conflict(N_("Deze melding is al afgehandeld."))
@@ -108,8 +112,8 @@ async def resolve(svc: Services, actor: Actor, item_id: int, *, action: str, rea
             await thread_store.append_event(tx, f"thread:{item['thread_id']}",
                                             "post.hidden" if action == "hide" else "post.deleted",
                                             {"post_id": item["post_id"], "thread_id": item["thread_id"]}, now)
-        if action in ("hide", "warn"):  # the author hears what happened, and why
-            await notifications.notify_one(tx, svc, item["author_id"], "warned", actor_id=actor.user_id,
+        if action != "dismiss" and told:  # the author hears what happened, and why; from 'a moderator'
+            await notifications.notify_one(tx, svc, item["author_id"], TOLD_AS[action], actor_id=None,
                                            group_id=item["group_id"], thread_id=item["thread_id"],
                                            post_id=item["post_id"], data={"reason": reason})
         await store.resolve(tx, item_id, status=ACTIONS[action], by=actor.user_id, reason=reason, now=now)

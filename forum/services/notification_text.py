@@ -90,6 +90,8 @@ MODERATOR_ACTS = {
                       N_("Een moderator sloot uw discussie %(thread)s: %(reason)s")),
     "post_removed": (N_("Een moderator verwijderde uw bericht in %(thread)s"),
                      N_("Een moderator verwijderde uw bericht in %(thread)s: %(reason)s")),
+    "post_hidden": (N_("Een moderator verborg uw bericht in %(thread)s"),
+                    N_("Een moderator verborg uw bericht in %(thread)s: %(reason)s")),
 }
 
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from forum import ROOT
 from forum.keys import openapi_key
-from forum.web.api import TokenIn
+from forum.web.api import ReasonIn, TokenIn
 from forum.live import endpoint as live_endpoint
 from forum.web.api import accounts as api_accounts
 from forum.web.api import groups as api_groups
@@ -110,7 +110,8 @@ API_ROUTES = [
              "api.group.member.role", "Change a member's role (owner hands over ownership)",
              api_groups.MemberRoleIn),
     ApiRoute("DELETE", "/api/v1/groups/{group_id}/members/{user_id}", api_groups.remove_member,
-             "api.group.member.remove", "Remove a member"),
+             "api.group.member.remove", "Remove a member; a member is told the reason, which is then required",
+             ReasonIn, body_optional=True),
     ApiRoute("POST", "/api/v1/groups/{group_id}/invitations", api_groups.invite, "api.group.invite",
              "Invite a user or an email address", api_groups.InvitationIn, 201),
     ApiRoute("GET", "/api/v1/groups/{group_id}/bans", api_groups.list_bans, "api.group.bans",
@@ -129,14 +130,16 @@ API_ROUTES = [
     ApiRoute("PATCH", "/api/v1/threads/{thread_id}", api_threads.update_thread, "api.thread.update",
              "Rename (author, moderators), lock, pin or move (moderators) a thread", api_threads.ThreadUpdateIn),
     ApiRoute("DELETE", "/api/v1/threads/{thread_id}", api_threads.delete_thread, "api.thread.delete",
-             "Remove a thread (moderators)"),
+             "Remove a thread (moderators); its author is told the reason, which is then required",
+             ReasonIn, body_optional=True),
     ApiRoute("POST", "/api/v1/threads/{thread_id}/posts", api_threads.create_post, "api.thread.reply",
              "Reply to the thread or to one of its posts", api_threads.PostIn, 201),
     ApiRoute("GET", "/api/v1/posts/{post_id}", api_threads.get_post, "api.post", "One post", auth=False),
     ApiRoute("PATCH", "/api/v1/posts/{post_id}", api_threads.edit_post, "api.post.edit", "Edit a post",
              api_threads.PostEditIn),
     ApiRoute("DELETE", "/api/v1/posts/{post_id}", api_threads.delete_post, "api.post.delete",
-             "Remove a post (its place in the tree stays)"),
+             "Remove a post (its place in the tree stays); a moderator removing someone else's gives a reason",
+             ReasonIn, body_optional=True),
     ApiRoute("GET", "/api/v1/posts/{post_id}/revisions", api_threads.post_revisions, "api.post.revisions",
              "Earlier versions of a post", auth=False),
     ApiRoute("GET", "/api/v1/notifications", api_notes.list_notifications, "api.notifications",

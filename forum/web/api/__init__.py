@@ -20,6 +20,16 @@ class In(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
+class ReasonIn(In):
+    """The optional body of a moderator's delete: why, told to the person concerned (required
+    when that is someone else)."""
+    reason: str = ""
+
+
+async def reason_of(request: web.Request) -> str:
+    return (await read_json(request, ReasonIn)).reason if request.body_exists else ""
+
+
 class TokenIn(In):
     """A token from a mailed link (confirmation, invitation)."""
     token: str

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from forum.keys import actor_key, services_key
 from forum.services import groups, invitations
-from forum.web.api import MAX_ID, In, TokenIn, group_out, int_param, json_out, read_json
+from forum.web.api import MAX_ID, In, TokenIn, group_out, int_param, json_out, read_json, reason_of
 
 
 class GroupIn(In):
@@ -130,7 +130,7 @@ async def set_role(request: web.Request) -> web.Response:
 
 async def remove_member(request: web.Request) -> web.Response:
     await groups.remove_member(request.app[services_key], request[actor_key],
-                               int_param(request, "group_id"), int_param(request, "user_id"))
+                               int_param(request, "group_id"), int_param(request, "user_id"), await reason_of(request))
     return json_out({"membership": None})
 
 

@@ -9,7 +9,7 @@ from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions
 from forum.services.discussions import post_out, thread_out
-from forum.web.api import MAX_ID, In, int_param, json_out, read_json
+from forum.web.api import MAX_ID, In, int_param, json_out, read_json, reason_of
 
 
 class ThreadIn(In):
@@ -64,7 +64,8 @@ async def update_thread(request: web.Request) -> web.Response:
 
 
 async def delete_thread(request: web.Request) -> web.Response:
-    await discussions.delete_thread(request.app[services_key], request[actor_key], int_param(request, "thread_id"))
+    await discussions.delete_thread(request.app[services_key], request[actor_key], int_param(request, "thread_id"),
+                                    await reason_of(request))
     return json_out({"ok": True})
 
 
@@ -89,7 +90,8 @@ async def edit_post(request: web.Request) -> web.Response:
 
 
 async def delete_post(request: web.Request) -> web.Response:
-    await discussions.delete_post(request.app[services_key], request[actor_key], int_param(request, "post_id"))
+    await discussions.delete_post(request.app[services_key], request[actor_key], int_param(request, "post_id"),
+                                  await reason_of(request))
     return json_out({"ok": True})
 
 

@@ -70,27 +70,36 @@ async def resolve(request: web.Request) -> web.Response:
     except ServiceError as error:
         if error.status != 422:
             raise
+        if form.get("action") == "delete":  # back to the page that asked, with what was typed
+            asking = await _delete_confirmation(request, item_id, group_id, form.get("reason", ""), error)
+            if asking is not None:
+                return asking
         return await _queue_page(request, group_id, error=error, item_id=item_id, values=form)
     query = {"resolved": outcome, **({"group_id": group_id} if group_id else {})}
     raise web.HTTPSeeOther(url(request, "moderation", query=query))
 
 
-async def _delete_confirmation(request: web.Request, item_id: int, group_id: int | None, reason: str):
-    """The page that asks before a reported post is deleted, showing it; None when the item is
-    not in the reader's queue (resolving it then answers as it would)."""
+async def _delete_confirmation(request: web.Request, item_id: int, group_id: int | None, reason: str,
+                               error: ServiceError | None = None):
+    """The page that asks before a reported post is deleted, showing it (again with its field
+    marked when the reason was missing); None when the item is not in the reader's queue
+    (resolving it then answers as it would)."""
     items = await moderation.queue(request.app[services_key], request[actor_key], group_id=group_id)
     found = next((item_out(item, reports) for item, reports in items if item["id"] == item_id), None)
     if found is None:
         return None
     back = url(request, "moderation", query={"group_id": group_id} if group_id else {})
     post = found["post"]
-    return render(request, "confirm_action.html", {"values": {"reason": reason}, "confirm": {
+    context = {"values": {"reason": reason}, "confirm": {
         "title": gettext("Bericht van %(name)s verwijderen", name=post["author"]["display_name"]),
         "crumbs": [(back, gettext("Te beoordelen"))], "quote": Markup(post["body_html"]),
         "quote_meta": post["author"]["display_name"],
         "explanation": gettext("Op de plaats van het bericht staat daarna 'Dit bericht is verwijderd'. "
                                "Dit kunt u niet ongedaan maken."),
         "action": f"/moderation/{item_id}/resolve", "value": "delete", "back": back,
-        "button": gettext("Bericht verwijderen"), "reason_label": gettext("Reden"), "reason_required": False,
-        "reason_hint": gettext("Niet verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek."),
-        "hidden": {"group_id": group_id} if group_id else {}}})
+        "button": gettext("Bericht verwijderen"), "reason_label": gettext("Reden"), "reason_required": True,
+        "reason_hint": gettext("Verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek."),
+        "hidden": {"group_id": group_id} if group_id else {}}}
+    if error is not None:
+        return rerender(request, "confirm_action.html", error, context)
+    return render(request, "confirm_action.html", context)

@@ -209,13 +209,17 @@ MODERATION_FORM_ACTIONS = {"unlock": {"locked": False},
                            "pin": {"pinned": True}, "unpin": {"pinned": False}}
 
 
-def thread_confirmation(thread, action: str) -> dict:
-    """The page that asks before a discussion is deleted or locked."""
+def thread_confirmation(thread, action: str, actor) -> dict:
+    """The page that asks before a discussion is deleted or locked; deleting someone else's
+    needs a reason (they are told it)."""
     crumbs = [(f"/groups/{thread['group_id']}", thread["group_name"]), (f"/threads/{thread['id']}", thread["title"])]
     common = {"crumbs": crumbs, "action": f"/threads/{thread['id']}/moderate", "value": action,
               "back": f"/threads/{thread['id']}", "reason_required": False,
               "reason_hint": gettext("Niet verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek.")}
     if action == "delete":
+        if thread["author_id"] not in (None, actor.user_id):
+            common.update(reason_required=True, reason_hint=gettext(
+                "Verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek."))
         return {**common, "title": gettext("Discussie %(title)s verwijderen", title=thread["title"]),
                 "explanation": gettext("De discussie en alle reacties verdwijnen voor iedereen; links ernaar geven "
                                        "'niet gevonden'. Dit kunt u niet ongedaan maken."),
@@ -233,7 +237,7 @@ async def moderate(request: web.Request) -> web.Response:
     if action in ("delete", "lock"):
         thread, _, _ = await discussions.thread_with_posts(svc, actor, thread_id)
         policy.require(actor, Action.MODERATE_THREAD, thread)
-        confirm = thread_confirmation(thread, action)
+        confirm = thread_confirmation(thread, action, actor)
         if form.get("confirm") != "yes":
             return render(request, "confirm_action.html", {"confirm": confirm, "values": {}})
         try:
@@ -319,9 +323,9 @@ async def delete(request: web.Request) -> web.Response:
                "explanation": gettext("Op de plaats van het bericht staat daarna 'Dit bericht is verwijderd'. "
                                       "Dit kunt u niet ongedaan maken."),
                "action": f"/posts/{post['id']}/delete", "value": "delete", "back": post_page_url(post),
-               "button": gettext("Bericht verwijderen"), "reason_required": False,
+               "button": gettext("Bericht verwijderen"), "reason_required": True,
                "reason_label": gettext("Reden") if someone_else else "",
-               "reason_hint": gettext("Niet verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek.")}
+               "reason_hint": gettext("Verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek.")}
     if form.get("confirm") != "yes":
         return render(request, "confirm_action.html", {"confirm": confirm, "values": {}})
     try:
