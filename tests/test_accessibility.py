@@ -626,3 +626,56 @@ def test_the_phone_menu_opens_and_works_by_keyboard(harness):
         assert page.is_visible("header nav a[href='/groups']") and not page.is_visible("#site-menu > summary")
     finally:
         page.close()
+
+
+def _header_fits(page, width: int) -> dict:
+    page.set_viewport_size({"width": width, "height": 800})
+    page.reload()
+    return page.evaluate("""() => {
+        const header = document.querySelector('header.site'), items = [...header.children]
+            .filter(e => e.getBoundingClientRect().height > 0 && getComputedStyle(e).position !== 'absolute');
+        const boxes = items.map(e => e.getBoundingClientRect());  // one row: every box spans a common line
+        const oneRow = Math.max(...boxes.map(b => b.top)) < Math.min(...boxes.map(b => b.bottom));
+        return {height: header.getBoundingClientRect().height, rows: oneRow ? 1 : 2,
+                wide: document.documentElement.scrollWidth > innerWidth,
+                brand: document.querySelector('header.site .brand').textContent.trim()};
+    }""")
+
+
+def test_the_phone_header_stays_one_row_with_a_long_name_and_a_logo(harness):
+    """Name, bell and menu on one row on a phone, also with a site name of 80 characters and a
+    logo (the name then stays the link's text); and the settings put back as they were."""
+    import io
+
+    from PIL import Image
+    admin = harness.context(ADMIN, "nl")
+    api = admin.request
+    token = api.get(harness.site.url + "/api/v1/me").json()["csrf_token"]
+    as_json = {"X-CSRF-Token": token, "Content-Type": "application/json"}
+    before = api.get(harness.site.url + "/api/v1/admin/settings").json()["settings"]
+    member = harness.context(MEMBER, "nl").new_page()
+    try:
+        member.goto(harness.site.url + "/")
+        for width in (320, 390):
+            shape = _header_fits(member, width)
+            assert shape["rows"] == 1 and shape["height"] < 80 and not shape["wide"], (width, shape)
+        long_name = "Samenwerkingsplatform Maak verschil voor alle proeftuinen en werkgroepen van NL"
+        picture = io.BytesIO()
+        Image.new("RGB", (400, 120), "navy").save(picture, "PNG")
+        logo = api.post(harness.site.url + "/api/v1/documents", headers={"X-CSRF-Token": token}, multipart={
+            "title": "Logo", "visibility": "public",
+            "file": {"name": "logo.png", "mimeType": "image/png", "buffer": picture.getvalue()}})
+        assert logo.status == 201, logo.text()
+        for fields in ({"site_name": long_name}, {"site_name": long_name,
+                                                  "logo_document_id": logo.json()["document"]["id"]}):
+            changed = api.put(harness.site.url + "/api/v1/admin/settings", headers=as_json,
+                              data=json.dumps({**before, **fields}))
+            assert changed.status == 200, changed.text()
+            for width in (320, 390):
+                shape = _header_fits(member, width)
+                assert shape["rows"] == 1 and shape["height"] < 80 and not shape["wide"], (width, fields, shape)
+                assert shape["brand"] == long_name  # what a screen reader reads: the whole name
+    finally:
+        api.put(harness.site.url + "/api/v1/admin/settings", headers=as_json,
+                data=json.dumps({**before, "logo_document_id": None}))
+        member.close()

@@ -15,13 +15,24 @@ def image(width: int, height: int, kind: str = "PNG", colour="red") -> bytes:
     return out.getvalue()
 
 
-async def post_photo(user, content: bytes, filename: str):
+async def post_profile(user, content: bytes | None = None, filename: str = "", **fields):
+    """The settings page's one form, as a browser sends it: the token, the details, the file last."""
     import aiohttp
     page = await (await user.client.get("/settings/profile")).text()
+    me = (await user.get("/api/v1/me"))["user"]
     form = aiohttp.FormData()
     form.add_field("csrf_token", csrf_of(page))  # first: the middleware reads it before the file
-    form.add_field("photo", io.BytesIO(content), filename=filename, content_type="application/octet-stream")
-    return await user.client.post("/settings/photo", data=form, allow_redirects=False)
+    details = {"display_name": me["display_name"], "handle": me["handle"], "locale": "nl", "organisation": "",
+               "job_title": "", "bio": "", **fields}
+    for name, value in details.items():
+        form.add_field(name, value)
+    form.add_field("photo", io.BytesIO(content or b""), filename=filename if content is not None else "",
+                   content_type="application/octet-stream")
+    return await user.client.post("/settings/profile", data=form, allow_redirects=False)
+
+
+async def post_photo(user, content: bytes, filename: str):
+    return await post_profile(user, content, filename)
 
 
 async def test_a_photo_is_made_square_on_the_server_and_shown_to_who_may_see_the_profile(make_user, anonymous, svc):
@@ -40,9 +51,32 @@ async def test_a_photo_is_made_square_on_the_server_and_shown_to_who_may_see_the
         assert shown.size == (256, 256) and shown.format == "JPEG"
     profile = await (await visitor.client.get(f"/users/{anna.id}")).text()
     assert f'src="{me["photo_url"]}" alt=""' in profile
-    removed = await anna.client.post("/settings/photo/remove", data={"csrf_token": anna.csrf}, allow_redirects=False)
+    removed = await post_profile(anna, remove_photo="yes")
     assert removed.status == 303 and (await anna.get("/api/v1/me"))["user"]["photo_url"] is None
     assert (await visitor.client.get(f"/users/{anna.id}/photo")).status == 404
+
+
+async def test_one_save_keeps_the_details_and_the_photo_together(make_user):
+    carla = await make_user("Carla Kok")
+    done = await post_profile(carla, image(300, 300), "ik.png", organisation="Gemeente Zwolle", job_title="Adviseur")
+    assert done.status == 303 and done.headers["Location"] == "/settings/profile?saved=photo"
+    me = (await carla.get("/api/v1/me"))["user"]
+    assert me["photo_url"] and me["organisation"] == "Gemeente Zwolle" and me["job_title"] == "Adviseur"
+    page = await (await carla.client.get(done.headers["Location"])).text()
+    assert "Uw gegevens en uw nieuwe foto zijn opgeslagen." in page
+    # details that are refused save nothing, and say the photo must be chosen again
+    refused = await post_profile(carla, image(300, 300, colour="blue"), "ander.png", display_name="",
+                                 organisation="Provincie Overijssel")
+    again = await refused.text()
+    assert refused.status == 422 and 'id="e-display_name"' in again and 'id="e-photo"' in again
+    assert "Provincie Overijssel" in again  # what was typed is kept
+    after = (await carla.get("/api/v1/me"))["user"]
+    assert after["organisation"] == "Gemeente Zwolle" and after["photo_url"] == me["photo_url"]
+    # a photo refused after the details: those are kept, and it says so
+    half = await post_profile(carla, b"%PDF-1.4\n%%EOF\n", "cv.pdf", organisation="Provincie Overijssel")
+    text = await half.text()
+    assert half.status == 422 and 'id="e-photo"' in text and "Uw gegevens zijn opgeslagen." in text
+    assert (await carla.get("/api/v1/me"))["user"]["organisation"] == "Provincie Overijssel"
 
 
 async def test_what_is_no_photo_is_refused_on_the_same_page(make_user, svc):

@@ -150,7 +150,7 @@ async def posted_form(request: web.Request):
 # So are the forms that write a text: without JavaScript the file to attach comes with the text.
 STREAMED_UPLOAD_ROUTES = ("documents.upload", "library.upload", "document.version.upload", "thread.new.submit",
                           "thread.reply", "news.new.submit", "news.edit.submit", "events.new.submit",
-                          "event.edit.submit", "settings.photo", "group.image")
+                          "event.edit.submit", "settings.profile.submit", "group.image")
 
 
 def _streamed(request: web.Request) -> bool:

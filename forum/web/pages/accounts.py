@@ -6,14 +6,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from forum.errors import Invalid, N_, NotFound, ServiceError
+from forum.errors import N_, NotFound, ServiceError
 from forum.files import Refused, photos
 from forum.i18n import LOCALES, current_locale, gettext
 from forum.keys import actor_key, config_key, services_key, session_hash_key
 from forum.services import accounts, site_pages
 from forum.web.api import int_param
 from forum.web.cookies import LANG_COOKIE, clear_session_cookie, set_cookie, set_session_cookie
-from forum.web.pages import form_of, picture, redirect, render, require_login, rerender, safe_next, with_retry_after
+from forum.web.pages import form_of, picture, render, require_login, rerender, safe_next, with_retry_after
 from forum.web.uploads import read_form
 
 
@@ -156,49 +156,60 @@ async def settings_form(request: web.Request) -> web.Response:
     actor = require_login(request)
     user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
     return render(request, "settings_profile.html", {"values": dict(user), "user": user,
-                                                     "photo_saved": request.query.get("photo", "")})
+                                                     "saved": request.query.get("saved", "")})
 
 
 async def settings_submit(request: web.Request) -> web.Response:
+    """The profile and its photo in one form (multipart: the token first, the file last), so
+    one 'Opslaan' keeps both. Details that are refused save nothing; a photo refused after
+    the details were saved comes back at its field, saying the rest was kept."""
     actor = require_login(request)
-    form = await form_of(request)
+    svc = request.app[services_key]
+    upload = None
     try:
-        await accounts.update_profile(request.app[services_key], actor, display_name=form.get("display_name", ""),
+        if request.content_type.startswith("multipart/"):
+            try:
+                form, upload = await read_form(request, file_field="photo")
+            except Refused as refused:  # the store's refusal names every kind of document: here only images count
+                error = photos.refused_kind("photo")
+                error.form_values = getattr(refused, "form_values", None)
+                raise error
+        else:
+            form = await form_of(request)
+    except ServiceError as error:
+        if error.status not in (413, 415, 422):
+            raise
+        return await _profile_again(request, error, getattr(error, "form_values", None) or {})
+    try:
+        await accounts.update_profile(svc, actor, display_name=form.get("display_name", ""),
                                       bio=form.get("bio", ""), locale=form.get("locale", ""),
                                       handle=form.get("handle"), organisation=form.get("organisation"),
                                       job_title=form.get("job_title"))
     except ServiceError as error:
-        user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
-        return rerender(request, "settings_profile.html", error, {"values": form, "user": user})
-    raise redirect(request, "user", user_id=actor.user_id)
-
-
-async def photo_remove(request: web.Request) -> web.Response:
-    actor = require_login(request)
-    await form_of(request)
-    await accounts.remove_photo(request.app[services_key], actor)
-    raise web.HTTPSeeOther("/settings/profile?photo=removed")
-
-
-async def photo_submit(request: web.Request) -> web.Response:
-    """The profile settings' photo form (multipart: its token first, the file last); a refused
-    photo comes back on the settings page with the reason at the field."""
-    actor = require_login(request)
-    svc = request.app[services_key]
+        if upload is not None:
+            upload.discard()
+            error.fields.setdefault("photo", N_("Kies de foto opnieuw: wij bewaren haar pas als de rest klopt."))
+        return await _profile_again(request, error, form)
+    saved = "profile"
     try:
-        try:
-            _, upload = await read_form(request, file_field="photo")
-        except Refused:  # the store's refusal names every kind of document: here only images count
-            raise photos.refused_kind("photo")
-        if upload is None:
-            raise Invalid(fields={"photo": N_("Kies een foto.")})
-        await accounts.set_photo(svc, actor, upload)
+        if upload is not None:
+            await accounts.set_photo(svc, actor, upload)
+            saved = "photo"
+        elif form.get("remove_photo") == "yes":
+            await accounts.remove_photo(svc, actor)
+            saved = "removed"
     except ServiceError as error:
         if error.status not in (413, 415, 422, 429):
             raise
-        user, _ = await accounts.profile(svc, actor, actor.user_id)
-        return rerender(request, "settings_profile.html", error, {"values": dict(user), "user": user})
-    raise web.HTTPSeeOther("/settings/profile?photo=1")
+        return await _profile_again(request, error, form, details_saved=True)
+    raise web.HTTPSeeOther("/settings/profile?" + urlencode({"saved": saved}))
+
+
+async def _profile_again(request: web.Request, error: ServiceError, form: dict, details_saved: bool = False):
+    actor = request[actor_key]
+    user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
+    return rerender(request, "settings_profile.html", error,
+                    {"values": form or dict(user), "user": user, "saved": "profile" if details_saved else ""})
 
 
 async def photo(request: web.Request) -> web.StreamResponse:
