@@ -356,10 +356,17 @@ def move_targets(actor: Actor, thread: Any, groups) -> list:
             if group["id"] != thread["group_id"] and can(actor, Action.MODERATE_GROUP, group)]
 
 
-def can_view_profile(actor: Actor, user: Any) -> bool:
-    """Profiles of active accounts are public; pending and suspended ones only to admins and
-    to their owner."""
+def profile_exists_for(actor: Actor, user: Any) -> bool:
+    """Whether an account is there for this viewer at all: active ones are (their names and
+    photos stand beside their public posts); pending and suspended ones only for admins and
+    their owner."""
     return user["status"] == "active" or actor.is_admin or actor.user_id == user["id"]
+
+
+def can_view_profile(actor: Actor, user: Any) -> bool:
+    """A profile page (organisation, function, about, groups) is for people who are logged in,
+    as the directory is: names and organisations of civil servants are not for the open web."""
+    return actor.active and profile_exists_for(actor, user)
 
 
 def can_see_notification(actor: Actor, note: Any) -> bool:

@@ -192,10 +192,18 @@ async def test_password_reset_does_not_reveal_unknown_addresses(admin, anonymous
     assert await count(svc, "outbox") == 1
 
 
-async def test_profile_update_and_public_profile(admin, anonymous):
-    await admin.patch("/api/v1/me", {"display_name": "Anna de Vries", "bio": "Gemeente Zwolle", "locale": "en"})
+async def test_profile_update_and_a_profile_for_who_is_logged_in(admin, anonymous, make_user):
+    await admin.patch("/api/v1/me", {"display_name": "Anna de Vries", "bio": "Gemeente Zwolle", "locale": "en",
+                                     "organisation": "Gemeente Zwolle", "handle": "anna"})
     visitor = await anonymous()
-    profile = await visitor.get(f"/api/v1/users/{admin.id}")
+    # organisations and functions of civil servants are not for the open web (as the directory):
+    # a visitor is asked to log in, the same for someone who exists and someone who does not
+    for path in (f"/api/v1/users/{admin.id}", "/api/v1/users/999999"):
+        assert (await visitor.get(path, expect=401))["error"]["code"] == "unauthorized"
+    for path in (f"/users/{admin.id}", "/users/999999", "/users/@anna", "/users/@niemand"):
+        asked = await visitor.client.get(path, allow_redirects=False)
+        assert asked.status == 303 and asked.headers["Location"].startswith("/login"), path
+    profile = await (await make_user("Bert")).get(f"/api/v1/users/{admin.id}")
     assert profile["user"]["display_name"] == "Anna de Vries"
     assert profile["user"]["bio"] == "Gemeente Zwolle"
     assert "email" not in profile["user"]

@@ -94,11 +94,13 @@ async def test_a_mention_links_to_the_profile_it_names(admin, make_user, anonymo
                               {"title": "Hallo", "body": "Vraag aan @beheerder en @niemand-hier"}, expect=201))["thread"]
     page = await (await anna.client.get(f"/threads/{thread['id']}")).text()
     assert '<a href="/users/@beheerder" class="mention"' in page
-    visitor = await anonymous()
-    found = await visitor.client.get("/users/@beheerder", allow_redirects=False)
+    found = await anna.client.get("/users/@beheerder", allow_redirects=False)
     assert found.status == 303 and found.headers["Location"] == f"/users/{admin.id}"
-    for handle in ("niemand-hier", "x" * 500):  # no one's: the people found by it (for members), no dead end
-        answer = await visitor.client.get(f"/users/@{handle}", allow_redirects=False)
+    for handle in ("niemand-hier", "x" * 500):  # no one's: the people found by it, no dead end
+        answer = await anna.client.get(f"/users/@{handle}", allow_redirects=False)
         assert answer.status == 303 and answer.headers["Location"].startswith("/people?q=")
+    visitor = await anonymous()  # profiles are for who is logged in: first that, then on to the profile
+    asked = await visitor.client.get("/users/@beheerder", allow_redirects=False)
+    assert asked.status == 303 and asked.headers["Location"] == "/login?next=/users/@beheerder"
     found = await anna.client.get("/users/@beheer")  # a handle half-written: the people found by it
     assert "Beheerder" in await found.text()

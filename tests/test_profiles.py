@@ -49,7 +49,8 @@ async def test_a_photo_is_made_square_on_the_server_and_shown_to_who_may_see_the
     assert "max-age" in photo.headers["Cache-Control"]
     with Image.open(io.BytesIO(await photo.read())) as shown:
         assert shown.size == (256, 256) and shown.format == "JPEG"
-    profile = await (await visitor.client.get(f"/users/{anna.id}")).text()
+    colleague = await make_user("Bert")
+    profile = await (await colleague.client.get(f"/users/{anna.id}")).text()
     assert f'src="{me["photo_url"]}" alt=""' in profile
     removed = await post_profile(anna, remove_photo="yes")
     assert removed.status == 303 and (await anna.get("/api/v1/me"))["user"]["photo_url"] is None

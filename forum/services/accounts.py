@@ -213,7 +213,10 @@ async def reset_password(svc: Services, *, token: str, new_password: str) -> Non
 
 
 async def profile_id_of(svc: Services, viewer: Actor, handle: str) -> int:
-    """Whose profile @handle names (a mention's link), if the viewer may see it."""
+    """Whose profile @handle names (a mention's link), if the viewer may see it; a visitor is
+    asked to log in first, whatever the handle (it tells them nobody's existence)."""
+    if not viewer.active:
+        raise Unauthorized()
     async with svc.db.read() as conn:
         user_id = await user_store.handle_owner(conn, handle.lower()) if len(handle) <= 60 else None
         user = await user_store.by_id(conn, user_id) if user_id else None
@@ -223,7 +226,10 @@ async def profile_id_of(svc: Services, viewer: Actor, handle: str) -> int:
 
 
 async def profile(svc: Services, viewer: Actor, user_id: int):
-    """A user's public profile and the groups of theirs the viewer may see."""
+    """A user's profile and the groups of theirs the viewer may see; a visitor is asked to log
+    in first, whatever the id."""
+    if not viewer.active:
+        raise Unauthorized()
     async with svc.db.read() as conn:
         user = await user_store.by_id(conn, user_id)
         if user is None or not policy.can_view_profile(viewer, user):
@@ -289,7 +295,7 @@ async def photo_of(svc: Services, viewer: Actor, user_id: int):
     """(path of the photo file, its name) of a profile the viewer may see; NotFound otherwise."""
     async with svc.db.read() as conn:
         user = await user_store.by_id(conn, user_id)
-    if user is None or not policy.can_view_profile(viewer, user) or not user["photo_blob"]:
+    if user is None or not policy.profile_exists_for(viewer, user) or not user["photo_blob"]:
         raise NotFound()
     return svc.files.path_of(user["photo_blob"]), user["photo_blob"]
 

@@ -319,7 +319,7 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
             author = await user_store.by_id(conn, author_id) if author_id is not None else None
         # a handle names someone only when their profile is there for this viewer: a pending or
         # suspended account is not confirmed to exist (attacker review)
-        if author is None or not policy.can_view_profile(actor, author):
+        if author is None or not policy.profile_exists_for(actor, author):
             raise Invalid(fields={"author": N_("Niemand heeft deze gebruikersnaam.")})
         query = replace(query, author_id=author_id)
     viewer = str(actor.user_id if actor.active else "")
