@@ -568,6 +568,11 @@ def readable_events_sql(actor: Actor, event: str = "e", group: str = "g") -> tup
     return f"({clause} OR {organised}))", [*params, actor.user_id, actor.user_id, actor.user_id]
 
 
+def findable_people_sql(actor: Actor, user: str = "u") -> tuple[str, list]:
+    """The people search finds: as the directory, active accounts, for who is logged in."""
+    return (f"{user}.status = 'active'", []) if can(actor, Action.VIEW_DIRECTORY) else ("0", [])
+
+
 def readable_documents_sql(actor: Actor, doc: str = "d", group: str = "g") -> tuple[str, list]:
     """WHERE fragment over a documents row and its group's row (LEFT JOINed: NULL for the site's
     library): can(actor, READ_DOCUMENT, row). tests/test_documents.py proves it agrees with can()."""

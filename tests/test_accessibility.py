@@ -175,6 +175,9 @@ SPECS = [
     Spec("people-none", "/people?q=zzxqjw", (MEMBER,)),
     Spec("settings-photo-error", "/settings/profile", (MEMBER,), action=submit_file(
         "#f-photo", "cv.pdf", b"%PDF-1.4\n%%EOF\n")),
+    Spec("confirm-owner", "/groups/{group}/members", MODS, action=click_to(
+        "tr:has-text('Lies Lid') form:has(input[value=owner]) button, "
+        "tr:has-text('Mark Member') form:has(input[value=owner]) button", "button[value=role].danger")),
     Spec("confirm-ban", "/groups/{group}/members", MODS, action=click_to(
         "tr:has-text('Lies Lid') button[value=ban], tr:has-text('Mark Member') button[value=ban]", "#f-reason")),
     Spec("confirm-ban-error", "/groups/{group}/members", MODS, action=click_to(

@@ -208,3 +208,14 @@ async def test_profile_update_and_a_profile_for_who_is_logged_in(admin, anonymou
     assert profile["user"]["bio"] == "Gemeente Zwolle"
     assert "email" not in profile["user"]
     await admin.patch("/api/v1/me", {"display_name": "Anna", "bio": "", "locale": "fr"}, expect=422)
+
+
+async def test_direction_overrides_are_taken_out_of_names_and_texts(make_user):
+    """A right-to-left override in a name would turn the rest of every sentence it stands in
+    around ("Anna heeft ... geweerd"): the overrides and isolates go, the letters stay."""
+    anna = await make_user("Anna")
+    await anna.patch("/api/v1/me", {"display_name": "\u202eXAM \u2066Dirk\u2069", "bio": "a\u202db", "locale": "nl"})
+    me = (await anna.get("/api/v1/me"))["user"]
+    assert me["display_name"] == "XAM Dirk" and me["bio"] == "ab"
+    await anna.patch("/api/v1/me", {"display_name": "شيماء", "bio": "", "locale": "nl"})  # right-to-left script stays
+    assert (await anna.get("/api/v1/me"))["user"]["display_name"] == "شيماء"

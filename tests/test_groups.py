@@ -277,6 +277,32 @@ async def test_a_membership_request_carries_a_message_to_the_moderators(admin, m
     assert "beleidsmedewerker" not in visitor_view  # for moderators only
 
 
+async def test_handing_over_ownership_asks_first_and_moderators_leave_each_other_be(admin, make_user):
+    from tests.test_pages import csrf_of
+    group = await open_group(admin, "Werkgroep Wind")
+    anna, mo, mona = await make_user("Anna"), await make_user("Mo"), await make_user("Mona")
+    for user in (anna, mo, mona):
+        await user.post(f"/api/v1/groups/{group['id']}/join")
+    await admin.patch(f"/api/v1/groups/{group['id']}/members/{mo.id}", {"role": "owner"})
+    await mo.patch(f"/api/v1/groups/{group['id']}/members/{mona.id}", {"role": "moderator"})
+    members = f"/groups/{group['id']}/members"
+    token = csrf_of(await (await mo.client.get(members)).text())
+    asked = await mo.client.post(f"{members}/{anna.id}", data={"csrf_token": token, "action": "role", "role": "owner"})
+    question = await asked.text()  # one click next to 'Weren' no longer gives the group away
+    assert asked.status == 200 and "Anna eigenaar maken van Werkgroep Wind" in question
+    assert "U blijft moderator van de groep." in question and 'name="confirm" value="yes"' in question
+    assert (await mo.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "owner"}
+    done = await mo.client.post(f"{members}/{anna.id}", allow_redirects=False, data={
+        "csrf_token": token, "action": "role", "role": "owner", "confirm": "yes"})
+    assert done.status == 303
+    assert (await anna.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "owner"}
+    assert (await mo.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "moderator"}
+    # a moderator is told at once that removing a fellow moderator is the owner's, not asked first
+    page = await mona.client.post(f"{members}/{mo.id}", data={"csrf_token": csrf_of(await (await mona.client.get(
+        members)).text()), "action": "ban"})
+    assert page.status == 409 and "Alleen de eigenaar van de groep" in await page.text()
+
+
 async def test_a_group_has_an_introduction_an_icon_and_a_banner(admin, make_user, anonymous):
     import io
 

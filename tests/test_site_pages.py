@@ -194,7 +194,8 @@ async def test_admins_name_the_site_and_give_it_a_logo_from_the_sites_library(ad
     visitor = await anonymous()
     home = await (await visitor.client.get("/")).text()
     assert "<title>" in home and "· Zeeland Samen</title>" in home
-    assert f'<img src="/documents/{logo["id"]}/download" alt="" class="logo">Zeeland Samen</a>' in home
+    assert (f'<img src="/documents/{logo["id"]}/download" alt="" class="logo"><span class="brand-name">Zeeland Samen'
+            '</span></a>') in home
     assert (await visitor.client.get(f"/documents/{logo['id']}/download")).status == 200
     settings = (await admin.get("/api/v1/admin/settings"))["settings"]
     assert settings["site_name"] == "Zeeland Samen" and settings["logo_document_id"] == logo["id"]

@@ -321,7 +321,7 @@ async def delete(svc: Services, actor: Actor, event_id: int, *, reason: str = ""
         declined = event["status"] == "proposed" and event["organiser_id"] not in (None, actor.user_id)
         if declined:
             # no thread nor event to point to afterwards: the title travels in the notification
-            await notifications.notify_one(tx, svc, event["organiser_id"], "event_declined", actor_id=actor.user_id,
+            await notifications.notify_one(tx, svc, event["organiser_id"], "event_declined", actor_id=None,
                                            group_id=event["group_id"], data={"title": event["title"],
                                                                              "message": reason})
         await store.set_thread_shown(tx, event["thread_id"], False, now)

@@ -43,11 +43,17 @@ class FieldErrors:
             raise Invalid(fields=self.fields)
 
 
+BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+
+
 def _kept(ch: str) -> bool:
     code = ord(ch)
     # control characters, lone surrogates and U+FFFE/U+FFFF: none belongs in a text, and XML
-    # (the Atom feeds) cannot carry them at all
-    return ch in "\n\t" or (code >= 32 and not 0xD800 <= code <= 0xDFFF and code not in (0xFFFE, 0xFFFF))
+    # (the Atom feeds) cannot carry them at all; the bidirectional overrides and isolates
+    # would turn the rest of a sentence a name stands in around (attacker review), while
+    # right-to-left script shows right without them
+    return ch in "\n\t" or (code >= 32 and not 0xD800 <= code <= 0xDFFF and code not in (0xFFFE, 0xFFFF)
+                            and code not in BIDI_CONTROLS)
 
 
 def clean_text(value: str) -> str:
@@ -119,7 +125,7 @@ def handle_field(errors: FieldErrors, name: str, raw: str) -> str:
     """A handle as typed ("@Jan-de-Vries" is "jan-de-vries"), its form checked."""
     handle = raw.strip().lstrip("@").lower()
     if not HANDLE_RE.match(handle):
-        errors.add(name, N_("Een gebruikersnaam heeft 2 tot 30 kleine letters, cijfers of streepjes."))
+        errors.add(name, N_("Een gebruikersnaam heeft 1 tot 30 kleine letters, cijfers of streepjes (niet aan het begin of eind)."))
     return handle
 
 

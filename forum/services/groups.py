@@ -224,7 +224,7 @@ async def decide_request(svc: Services, actor: Actor, group_id: int, user_id: in
         if approve:
             await note_store.set_group_level(tx, user_id, group_id, "normal")
         await notifications.notify_one(tx, svc, user_id, "request_approved" if approve else "request_rejected",
-                                       actor_id=actor.user_id, group_id=group_id)
+                                       actor_id=None, group_id=group_id)
         return new_role
 
 

@@ -75,7 +75,7 @@ async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | N
             _count_invitation(svc, target["email"], actor)
             if current == "pending":  # inviting someone who asked admits them
                 await enter(tx, svc, group_id, target["id"], target["email"], "member", current)
-                await notifications.notify_one(tx, svc, target["id"], "request_approved", actor_id=actor.user_id,
+                await notifications.notify_one(tx, svc, target["id"], "request_approved", actor_id=None,
                                                group_id=group_id)
                 return {"user_id": target["id"], "role": "member"}
             await group_store.put_membership(tx, group_id, target["id"], "invited", svc.now())

@@ -118,7 +118,7 @@ async def resolve(svc: Services, actor: Actor, item_id: int, *, action: str, rea
                                            post_id=item["post_id"], data={"reason": reason})
         await store.resolve(tx, item_id, status=ACTIONS[action], by=actor.user_id, reason=reason, now=now)
         for row in await store.reports_of(tx, [item_id]):
-            await notifications.notify_one(tx, svc, row["reporter_id"], "report_resolved", actor_id=actor.user_id,
+            await notifications.notify_one(tx, svc, row["reporter_id"], "report_resolved", actor_id=None,
                                            group_id=item["group_id"], thread_id=item["thread_id"],
                                            data={"action": action})
         await audit.record(tx, svc, actor, f"report.{action}", target_type="post", target_id=item["post_id"],

@@ -66,8 +66,8 @@ def describe(note, locale: str, visible: bool) -> str:
                             actor=actor, thread=thread, group=group)
     if kind == "event_declined":
         title = json.loads(note["data"] or "{}").get("title", "")
-        return translate_in(locale, N_("%(actor)s wees uw voorstel %(title)s af voor de agenda van %(group)s"),
-                            actor=actor, title=title, group=group)
+        return translate_in(locale, N_("Uw voorstel %(title)s is niet op de agenda van %(group)s gezet"),
+                            title=title, group=group)
     if kind in EVENT_TEXTS:
         return translate_in(locale, EVENT_TEXTS[kind], actor=actor, thread=thread, group=group)
     if kind == "role_changed":

@@ -338,7 +338,8 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
         # only what is published and not withdrawn, for its editors too: a draft is not a find
         news=policy.readable_news_sql(actor, "n", "g", shown_only=True),
         events=policy.readable_events_sql(actor, "e", "g"),
-        documents=policy.readable_documents_sql(actor, "doc", "g"), kind=query.kind,
+        documents=policy.readable_documents_sql(actor, "doc", "g"), people=policy.findable_people_sql(actor, "pu"),
+        kind=query.kind,
         group_id=query.group_id, author_id=query.author_id,
         since=query.since.isoformat() if query.since else None,
         until=(query.until + timedelta(days=1)).isoformat() if query.until else None,

@@ -252,7 +252,7 @@ WHERE search_fts MATCH ?
     OR (d.kind = 'event' AND e.id IS NOT NULL AND {events})
     OR (d.kind = 'document' AND doc.id IS NOT NULL AND {documents})
     OR d.kind = 'page'
-    OR (d.kind = 'user' AND pu.status = 'active'))
+    OR (d.kind = 'user' AND pu.id IS NOT NULL AND {people}))
   {filters}
 ORDER BY f.rowid DESC LIMIT ?"""
 
@@ -301,7 +301,8 @@ ORDER BY {order}"""
 
 
 def _scan(columns: str, match: str, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
-          events: tuple[str, list], documents: tuple[str, list], kind: str | None, group_id: int | None,
+          events: tuple[str, list], documents: tuple[str, list], people: tuple[str, list], kind: str | None,
+          group_id: int | None,
           author_id: int | None, since: str | None, until: str | None,
           before: int | None) -> tuple[str, list]:
     filters, params = [], []
@@ -324,32 +325,35 @@ def _scan(columns: str, match: str, readable: tuple[str, list], visible: tuple[s
         filters.append("f.rowid < ?")
         params.append(before)
     sql = _SCAN.format(columns=columns, readable=readable[0], visible=visible[0], news=news[0], events=events[0],
-                       documents=documents[0], filters="".join(f" AND {clause}" for clause in filters))
-    return sql, [match, *readable[1], *visible[1], *news[1], *events[1], *documents[1], *params]
+                       documents=documents[0], people=people[0],
+                       filters="".join(f" AND {clause}" for clause in filters))
+    return sql, [match, *readable[1], *visible[1], *news[1], *events[1], *documents[1], *people[1], *params]
 
 
 async def newest(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
-                 events: tuple[str, list], documents: tuple[str, list], kind: str | None = None,
+                 events: tuple[str, list], documents: tuple[str, list], people: tuple[str, list],
+                 kind: str | None = None,
                  group_id: int | None = None, author_id: int | None = None,
                  since: str | None = None, until: str | None = None, before: int | None = None, limit: int = 20,
                  near: str = ""):
     """One page of hits the policy's filters let through (readable: groups whose threads and
     posts the viewer reads; visible: groups they see; news: news items they read), newest
     first, older than the id `before` (where the page before ended)."""
-    scan, params = _scan("", match, readable, visible, news, events, documents, kind, group_id, author_id, since,
-                         until, before)
+    scan, params = _scan("", match, readable, visible, news, events, documents, people, kind, group_id, author_id,
+                         since, until, before)
     return await fetch_all(conn, _SHOW.format(page=scan, order="d.id DESC"), [near, *params, limit])
 
 
 async def ranked(conn, match: str, *, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
-                 events: tuple[str, list], documents: tuple[str, list], kind: str | None = None,
+                 events: tuple[str, list], documents: tuple[str, list], people: tuple[str, list],
+                 kind: str | None = None,
                  group_id: int | None = None, author_id: int | None = None,
                  since: str | None = None, until: str | None = None, offset: int = 0, limit: int = 20,
                  near: str = ""):
     """One page of the newest CANDIDATES matches the viewer may read, ranked by bm25 (newest
     first among equals), from `offset` in that ranking."""
     scan, params = _scan(f", bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score", match, readable, visible,
-                         news, events, documents, kind, group_id, author_id, since, until, None)
+                         news, events, documents, people, kind, group_id, author_id, since, until, None)
     page = f"SELECT doc_id, score FROM ({scan}) ORDER BY score, doc_id DESC LIMIT ? OFFSET ?"
     return await fetch_all(conn, _SHOW.format(page=page, order="h.score, d.id DESC"),
                            [near, *params, CANDIDATES, limit, offset])

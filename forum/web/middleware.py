@@ -54,13 +54,17 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 def _http_message(status: int) -> str:
     return {
         404: gettext("Niet gevonden."),
-        405: gettext("Deze methode is hier niet toegestaan."),
+        405: gettext("Dit adres hoort bij een knop op een pagina, niet bij een pagina zelf. Ga terug en gebruik "
+                     "de knop daar."),
         413: gettext("Het verzoek is te groot."),
     }.get(status, gettext("Ongeldig verzoek."))
 
 
-async def _error_page(request: web.Request, status: int, message: str) -> web.Response:
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+async def _error_page(request: web.Request, status: int, message: str, fields: dict | None = None) -> web.Response:
+    """An error where no form can show it again: what went wrong, each field's message when
+    there are any (no form marks them here), and where to go from here."""
+    return render(request, "error.html", {"status": status, "message": message, "fields": fields or {}},
+                  status=status)
 
 
 @web.middleware
@@ -79,7 +83,8 @@ async def error_middleware(request: web.Request, handler):
         if error.status == 401:
             raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}" if request.method == "GET"
                                    else "/login")
-        return await _error_page(request, error.status, message)
+        return await _error_page(request, error.status, message,
+                                 {name: text for name, text in translate_fields(error.fields).items() if name})
     except web.HTTPException as http_error:
         if http_error.status < 400:
             raise

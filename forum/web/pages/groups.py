@@ -127,6 +127,8 @@ async def image_submit(request: web.Request) -> web.Response:
     """The group form's icon or banner (multipart: token, which, then the file)."""
     actor, svc = request[actor_key], request.app[services_key]
     group_id = int_param(request, "group_id")
+    # who may not change the group is refused before a byte of the file is read
+    policy.require(actor, Action.TRANSFER_OWNERSHIP, await groups.get_group(svc, actor, group_id))
     try:
         try:
             fields, upload = await read_form(request, file_field="image")
@@ -233,11 +235,20 @@ def ban_days(value: str) -> int | None:
 
 async def member_action(request: web.Request) -> web.Response:
     """One form target for the member list's buttons: approve, reject, a new role, remove, ban
-    or lift a ban. Removing and banning first answer with a page that asks to confirm."""
+    or lift a ban. Removing, banning and handing over ownership first answer with a page that
+    asks to confirm."""
     actor, svc = request[actor_key], request.app[services_key]
     group_id, user_id = int_param(request, "group_id"), int_param(request, "user_id")
     form = await form_of(request)
     action = form.get("action", "")
+    if action == "role" and form.get("role") == "owner" and form.get("confirm") != "yes":
+        group, rows, _ = await groups.members(svc, actor, group_id)
+        policy.require(actor, Action.TRANSFER_OWNERSHIP, group)
+        person = next((row for row in rows if row["id"] == user_id and row["role"] in ("moderator", "member")), None)
+        if person is None:
+            raise NotFound()
+        return render(request, "member_confirm.html", {"group": group, "person": person, "action": "owner",
+                                                       "ban_durations": []})
     if action in CONFIRMED_ACTIONS and form.get("confirm") != "yes":
         group, rows, _ = await groups.members(svc, actor, group_id)
         policy.require(actor, Action.MODERATE_GROUP, group)
@@ -248,6 +259,9 @@ async def member_action(request: web.Request) -> web.Response:
             return await _members_page(request, group_id, notice=Conflict(
                 N_("De eigenaar kan niet worden verwijderd.") if person["role"] == "owner"
                 else N_("Wilt u zelf uit de groep? Kies 'Groep verlaten' op de pagina van de groep.")))
+        if not policy.can_manage_member(actor, group, person["role"]):  # a fellow moderator: the owner decides
+            return await _members_page(request, group_id, notice=Conflict(
+                N_("Alleen de eigenaar van de groep kan een moderator verwijderen of weren.")))
         return render(request, "member_confirm.html", {"group": group, "person": person, "action": action,
                                                        "ban_durations": ban_durations()})
     try:
