@@ -9,6 +9,7 @@
   var bell = document.getElementById("bell");
   setUpMentions();
   setUpMenu();
+  keepTokensFresh();
   // a form that came back with errors: start at the first field to put right (the summary
   // above it is announced as an alert)
   var invalid = document.querySelector("main [aria-invalid=true]");
@@ -304,7 +305,10 @@
       announce(notice.textContent);
     }
     if (!moderator) {
-      if (reply) reply.hidden = thread.locked;
+      // words being written stay on the screen (sending them answers that the discussion
+      // is closed, and shows them again to be kept elsewhere)
+      var writing = reply && reply.querySelector("textarea") && reply.querySelector("textarea").value.trim();
+      if (reply) reply.hidden = thread.locked && !writing;
       list.querySelectorAll('.actions a[href*="reply_to="]').forEach(function (link) { link.hidden = thread.locked; });
       if (reply) list.dataset.mayReply = thread.locked ? "0" : "1";
     }
@@ -543,6 +547,24 @@
       });
       box.addEventListener("blur", function () { setTimeout(close, 150); });
     });
+  }
+
+  // A form's token belongs to the session it was made for: after logging out and in again in
+  // another tab, this tab's forms would be refused as expired and take the words typed in them
+  // along. Coming back to the tab, the forms get the token of the session there is now.
+  function keepTokensFresh() {
+    if (!document.getElementById("bell")) return;  // logged in: only then can another tab change it
+    function refresh() {
+      if (document.visibilityState !== "visible") return;
+      fetch("/api/v1/me", { credentials: "same-origin" }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (me) {
+        if (!me || !me.csrf_token) return;
+        document.querySelectorAll('input[name="csrf_token"]').forEach(function (input) { input.value = me.csrf_token; });
+      }).catch(function () {});
+    }
+    document.addEventListener("visibilitychange", refresh);
+    window.addEventListener("pageshow", function (event) { if (event.persisted) refresh(); });
   }
 
   // The phone's menu (a <details> that works without this): it closes with Escape (focus back

@@ -511,3 +511,57 @@ async def test_a_member_attaches_a_report_and_a_described_image_while_writing(si
         finally:
             await close_all(sessions)
             await browser.close()
+
+
+async def test_words_typed_survive_a_new_login_in_another_tab_and_a_lock_meanwhile(site):
+    """Logging out and in again in a second tab makes the first tab's form tokens stale: coming
+    back to the first tab renews them, so the reply typed there is sent, not refused as an
+    expired form. And a reply being typed while a moderator locks the discussion stays on the
+    screen."""
+    base, svc = site.url, site.svc
+    await make_admin(svc, "anna@example.nl", "Anna")
+    sessions: list = []
+    try:
+        anna_api = await api_user(site, sessions, "anna@example.nl")
+        bert_api = await api_user(site, sessions, "bert@example.nl", "Bert")
+        await bert_api.post("/api/v1/groups/2/join")
+        thread = (await anna_api.post("/api/v1/groups/2/threads", {"title": "Regiodeal", "body": "Wie doet mee?"},
+                                      expect=201))["thread"]["id"]
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                context = await browser.new_context(locale="nl-NL")
+                first = await log_in(context, base, "bert@example.nl")
+                await first.goto(f"{base}/threads/{thread}")
+                await first.fill("#reply textarea[name=body]", "Ik doe mee, na een nieuwe login")
+                second = await context.new_page()  # the other tab: out and in again, a new session
+                await second.goto(f"{base}/")
+                await second.click("button:has-text('Uitloggen')")
+                await second.goto(f"{base}/login")
+                await second.fill("#f-email", "bert@example.nl")
+                await second.fill("#f-password", PASSWORD)
+                await second.click("form[action='/login'] button[type=submit]")
+                await second.wait_for_url(f"{base}/")
+                stale = await first.input_value("#reply input[name=csrf_token]")
+                await first.bring_to_front()
+                await first.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+                for _ in range(50):  # the tab fetches the session's token
+                    if await first.input_value("#reply input[name=csrf_token]") != stale:
+                        break
+                    await first.wait_for_timeout(100)
+                await first.click("#reply button[type=submit]")
+                await first.wait_for_selector("li.post:has-text('na een nieuwe login')")
+                assert "Geen toegang" not in await first.content()
+                # typing while the discussion is locked: the words stay, with the notice
+                await first.fill("#reply textarea[name=body]", "Nog een gedachte")
+                await anna_api.patch(f"/api/v1/threads/{thread}", {"locked": True})
+                await first.wait_for_selector("#thread-locked:not([hidden])")
+                assert await first.is_visible("#reply textarea[name=body]")
+                assert await first.input_value("#reply textarea[name=body]") == "Nog een gedachte"
+                await first.click("#reply button[type=submit]")  # sent anyway: the words come back
+                await first.wait_for_selector("#unsent")
+                assert await first.input_value("#unsent") == "Nog een gedachte"
+            finally:
+                await browser.close()
+    finally:
+        await close_all(sessions)

@@ -108,6 +108,13 @@ async def test_posts_are_limited_more_in_the_first_day(admin, make_user, server,
     refused = await newcomer.client.post(f"/api/v1/threads/{thread}/posts", json={"body": "drie"},
                                          headers={"X-CSRF-Token": newcomer.csrf})
     assert refused.status == 429 and int(refused.headers["Retry-After"]) <= 60
+    from tests.test_pages import csrf_of  # in the page: the reply comes back in its box, with why
+    page = await (await newcomer.client.get(f"/threads/{thread}")).text()
+    again = await newcomer.client.post(f"/threads/{thread}/reply", data={"csrf_token": csrf_of(page),
+                                                                      "body": "Mijn lange antwoord"})
+    text = await again.text()
+    assert again.status == 429 and "Retry-After" in again.headers
+    assert ">Mijn lange antwoord</textarea>" in text and "Te veel" in text
     limiter = server.app[services_key].limiter
     later = limiter.clock() + 61
     limiter.clock = lambda: later  # a minute on

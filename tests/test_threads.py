@@ -228,6 +228,16 @@ async def test_authors_rename_and_moderators_lock_and_pin(admin, make_user, anon
     await admin.post(f"/api/v1/threads/{tid}/posts", {"body": "als moderator"}, expect=201)
     page = await (await member.client.get(f"/threads/{tid}")).text()
     assert "Deze discussie is gesloten" in page and 'action="/threads/%d/reply#reply"' % tid not in page
+    # sent from a page opened before the lock (without JavaScript): the words come back to copy
+    from tests.test_pages import csrf_of
+    sent = await member.client.post(f"/threads/{tid}/reply", data={"csrf_token": csrf_of(page),
+                                                                  "body": "Mijn <lange> reactie"})
+    back = await sent.text()
+    assert sent.status == 409 and "gesloten terwijl u schreef" in back
+    assert '<textarea id="unsent" rows="6" readonly>Mijn &lt;lange&gt; reactie</textarea>' in back
+    assert (await member.client.post(f"/threads/{tid}/reply", data={"csrf_token": other.csrf,
+                                                                    "body": "x"})).status == 403  # a foreign token
+    assert len((await member.get(f"/api/v1/threads/{tid}"))["posts"]) == 2  # nothing was added
     await admin.patch(f"/api/v1/threads/{tid}", {"locked": False})
     await member.post(f"/api/v1/threads/{tid}/posts", {"body": "weer open"}, expect=201)
 

@@ -83,6 +83,26 @@ async def form_with_attachment(request: web.Request, library: int | None | Calla
     return fields, None
 
 
+class _StopAtFile(ServiceError):
+    status = 409
+
+
+async def text_fields_of(request: web.Request, max_field: int) -> dict[str, str]:
+    """A writing form's text fields only, for a form that is refused but whose words should
+    come back to the writer: a file chosen in it (always last) is not read."""
+    if request.content_type != "multipart/form-data":
+        return await form_of(request)
+
+    async def stop(fields: dict[str, str]) -> None:
+        raise _StopAtFile()
+
+    try:
+        fields, _ = await read_form(request, file_field="attachment", max_field=max_field, accept_file=stop)
+    except _StopAtFile as stopped:
+        return stopped.form_values
+    return fields
+
+
 def where_library(fields: dict[str, str]) -> int | None:
     """The library a news item's or event's form publishes in: its "where" (the site, or a group)."""
     where = fields.get("where", "site")

@@ -7,7 +7,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from forum import policy
-from forum.errors import BadRequest, N_, ServiceError
+from forum.errors import BadRequest, Conflict, N_, ServiceError
 from forum.i18n import current_locale, gettext
 from forum.keys import actor_key, page_ignores_key, services_key
 from forum.policy import Action
@@ -15,7 +15,7 @@ from forum.services import discussions, groups, live, news as news_service, read
 from forum.web.api import int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
-from forum.web.attachments import MAX_TEXT_BYTES, form_with_attachment
+from forum.web.attachments import MAX_TEXT_BYTES, form_with_attachment, text_fields_of
 from forum.web.templating import fragment, when
 
 INDENT_CAP = 6  # deeper replies stay at this indent, with an "in reply to NAME" link
@@ -267,6 +267,10 @@ async def reply(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     thread_id = int_param(request, "thread_id")
     thread, _, _ = await discussions.thread_with_posts(svc, actor, thread_id)
+    if thread["locked"] and not policy.can(actor, Action.REPLY, thread) \
+            and policy.can(actor, Action.REPLY, {**dict(thread), "locked": 0}):
+        # closed while they wrote: their words come back to them (a file is not read)
+        return await _closed_meanwhile(request, thread_id, await text_fields_of(request, MAX_TEXT_BYTES))
     policy.require(actor, Action.REPLY, thread)  # before a byte of a file is read
     form, refused = await form_with_attachment(request, thread["group_id"], MAX_TEXT_BYTES)
     parent = form.get("parent_id", "")
@@ -276,7 +280,7 @@ async def reply(request: web.Request) -> web.Response:
             raise refused
         post = await discussions.reply(svc, actor, thread_id, body=form.get("body", ""), parent_id=parent_id)
     except ServiceError as error:
-        if error.status not in (409, 422):
+        if error.status not in (409, 422, 429):  # too many at once: the words come back too
             raise
         thread, posts, last_event_id = await discussions.thread_with_posts(svc, actor, thread_id)
         if thread["news_id"] is not None:
@@ -288,6 +292,17 @@ async def reply(request: web.Request) -> web.Response:
         return rerender(request, "thread.html", error,
                         thread_context(request, thread, posts, False, parent, last_event_id, values=form))
     raise web.HTTPSeeOther(post_page_url(post))
+
+
+async def _closed_meanwhile(request: web.Request, thread_id: int, form: dict) -> web.Response:
+    actor, svc = request[actor_key], request.app[services_key]
+    thread, posts, last_event_id = await discussions.thread_with_posts(svc, actor, thread_id)
+    if discussions.is_comments(thread):  # comments close with their item; there is no page of their own
+        raise Conflict(N_("Er kan hier niet meer worden gereageerd."))
+    error = Conflict(N_("De discussie is gesloten terwijl u schreef. Uw tekst staat hieronder: kopieer hem als u "
+                        "hem wilt bewaren."))
+    return rerender(request, "thread.html", error, {
+        **thread_context(request, thread, posts, False, "", last_event_id, values=form), "unsent": form.get("body", "")})
 
 
 async def edit_form(request: web.Request) -> web.Response:
