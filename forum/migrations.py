@@ -551,4 +551,9 @@ ALTER TABLE groups ADD COLUMN intro_html TEXT NOT NULL DEFAULT '';
 ALTER TABLE groups ADD COLUMN icon_blob TEXT;
 ALTER TABLE groups ADD COLUMN banner_blob TEXT;
 """,
+    # issue 12: the language a site page is written in (WCAG 3.1.2): an English reader is shown
+    # the Dutch starting pages marked as Dutch, so a screen reader speaks them as Dutch
+    20: """
+ALTER TABLE site_pages ADD COLUMN lang TEXT NOT NULL DEFAULT 'nl' CHECK (lang IN ('nl', 'en'));
+""",
 }

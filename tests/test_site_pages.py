@@ -13,6 +13,27 @@ PRIVACY = {"slug": "privacyverklaring", "title": "Privacyverklaring", "body": "W
            "menu": "footer", "menu_order": 2}
 
 
+async def test_a_page_is_marked_with_the_language_it_is_written_in(admin, anonymous):
+    """An English reader gets the Dutch starting pages marked as Dutch (WCAG 3.1.2), in the
+    footer and on the page, so a screen reader speaks them as Dutch; a Dutch reader needs no mark."""
+    english = await anonymous()
+    english.client.session.headers["Accept-Language"] = "en"
+    home = await (await english.client.get("/")).text()
+    footer = home[home.index("<footer"):home.index("</footer>")]
+    assert '<html lang="en">' in home and 'href="/pages/privacy" lang="nl">' in footer
+    page = await (await english.client.get("/pages/privacy")).text()
+    assert '<h1 lang="nl">' in page and '<div class="body" lang="nl">' in page
+    dutch = await (await (await anonymous()).client.get("/pages/privacy")).text()
+    assert '<h1>' in dutch and 'lang="nl">' not in dutch.split("<main", 1)[1]
+    # a page written in English says so, and is marked for a Dutch reader
+    await admin.post("/api/v1/pages", {"slug": "about", "title": "About", "body": "In English.", "lang": "en",
+                                       "menu": "footer"}, expect=201)
+    assert (await admin.get("/api/v1/pages/about"))["page"]["lang"] == "en"
+    assert '<div class="body" lang="en">' in await (await (await anonymous()).client.get("/pages/about")).text()
+    await admin.patch("/api/v1/pages/about", {"lang": "fr"}, expect=422)
+    await admin.post("/api/v1/pages", {"slug": "x", "title": "X", "body": "x", "lang": 1}, expect=422)
+
+
 async def test_admins_write_pages_that_everyone_reads_in_the_menus(admin, anonymous, make_user):
     for slug in ("voorwaarden", "privacy", "toegankelijkheid", "contact"):  # the starting pages: this site writes its own
         await admin.delete(f"/api/v1/pages/{slug}")

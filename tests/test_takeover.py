@@ -136,6 +136,9 @@ async def test_an_unproven_address_opens_no_closed_group_until_confirmed(admin, 
     path = link_in(mail, "confirm-email")
     page = await newcomer.client.get(path)  # a mail scanner's GET confirms nothing
     assert page.status == 200
+    # the only button there confirms: the banner's "send the link again" stays off this page
+    assert 'action="/confirm-email"' not in await page.text()
+    assert 'action="/confirm-email"' in await (await newcomer.client.get("/groups")).text()
     assert not (await newcomer.get("/api/v1/me"))["user"]["email_verified"]
     response = await newcomer.client.post(path, data={"csrf_token": newcomer.csrf}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/email-confirmed"

@@ -17,13 +17,15 @@ from forum.store import users as user_store
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 MENUS = ("header", "footer", "none")
+LANGUAGES = ("nl", "en")  # what a page is written in: marked on it for screen readers when the reader's differs
 RESERVED_SLUGS = {"new"}  # /admin/pages/new is the form for a new page
 
 
-def _fields(errors: FieldErrors, *, title: str, body: str, menu: str, menu_order) -> tuple[str, str]:
+def _fields(errors: FieldErrors, *, title: str, body: str, menu: str, menu_order, lang: str) -> tuple[str, str]:
     title = text_field(errors, "title", title, max_len=MAX_TITLE)
     body = text_field(errors, "body", body, max_len=MAX_BODY, single_line=False)
     choice_field(errors, "menu", menu, MENUS)
+    choice_field(errors, "lang", lang, LANGUAGES)
     if type(menu_order) is not int or not -1000 <= menu_order <= 1000:
         errors.add("menu_order", N_("Een getal van -1000 tot 1000."))
     return title, body
@@ -75,25 +77,25 @@ async def listing(svc: Services):
 
 
 async def create(svc: Services, actor: Actor, *, slug: str, title: str, body: str, menu: str = "none",
-                 menu_order: int = 0):
+                 menu_order: int = 0, lang: str = "nl"):
     policy.require(actor, Action.MANAGE_SITE_PAGES)
     errors = FieldErrors()
     slug = slug_field(errors, slug)
-    title, body = _fields(errors, title=title, body=body, menu=menu, menu_order=menu_order)
+    title, body = _fields(errors, title=title, body=body, menu=menu, menu_order=menu_order, lang=lang)
     errors.raise_if_any()
     html = render_markdown(body)
     async with svc.db.write() as tx:
         if await store.by_slug(tx, slug):
             raise Conflict(fields={"slug": N_("Er is al een pagina met dit adres.")})
         page_id = await store.insert(tx, slug=slug, title=title, body=body, body_html=html, menu=menu,
-                                     menu_order=menu_order, author_id=actor.user_id, now=svc.now())
+                                     menu_order=menu_order, lang=lang, author_id=actor.user_id, now=svc.now())
         await search_index.index_page(tx, page_id)
         await audit.record(tx, svc, actor, "page.create", target_type="page", target_id=page_id, label=title)
         return await store.by_slug(tx, slug)
 
 
 async def update(svc: Services, actor: Actor, slug: str, *, title: str | None = None, body: str | None = None,
-                 menu: str | None = None, menu_order: int | None = None):
+                 menu: str | None = None, menu_order: int | None = None, lang: str | None = None):
     """Change what is given; the version replaced is kept as a revision."""
     policy.require(actor, Action.MANAGE_SITE_PAGES)
     async with svc.db.write() as tx:
@@ -104,11 +106,14 @@ async def update(svc: Services, actor: Actor, slug: str, *, title: str | None = 
         title, body = _fields(errors, title=page["title"] if title is None else title,
                               body=page["body"] if body is None else body,
                               menu=page["menu"] if menu is None else menu,
-                              menu_order=page["menu_order"] if menu_order is None else menu_order)
+                              menu_order=page["menu_order"] if menu_order is None else menu_order,
+                              lang=page["lang"] if lang is None else lang)
         errors.raise_if_any()
         menu = page["menu"] if menu is None else menu
         menu_order = page["menu_order"] if menu_order is None else menu_order
-        if (title, body, menu, menu_order) == (page["title"], page["body"], page["menu"], page["menu_order"]):
+        lang = page["lang"] if lang is None else lang
+        if (title, body, menu, menu_order, lang) == (page["title"], page["body"], page["menu"], page["menu_order"],
+                                                     page["lang"]):
             return page
         html = page["body_html"] if body == page["body"] else render_markdown(body)
         if (title, body) != (page["title"], page["body"]):
@@ -117,7 +122,7 @@ async def update(svc: Services, actor: Actor, slug: str, *, title: str | None = 
                                         body_html=page["body_html"], author_id=page["updated_by"],
                                         created_at=page["updated_at"])
         await store.update(tx, page["id"], title=title, body=body, body_html=html, menu=menu,
-                           menu_order=menu_order, author_id=actor.user_id, now=svc.now())
+                           menu_order=menu_order, lang=lang, author_id=actor.user_id, now=svc.now())
         await search_index.index_page(tx, page["id"])
         await audit.record(tx, svc, actor, "page.edit", target_type="page", target_id=page["id"], label=title)
         return await store.by_slug(tx, slug)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from forum.store import execute, fetch_all, fetch_one
 
-PAGE_COLUMNS = "id, slug, title, body, body_html, menu, menu_order, created_at, updated_at, updated_by"
+PAGE_COLUMNS = "id, slug, title, body, body_html, menu, menu_order, lang, created_at, updated_at, updated_by"
 
 
 async def by_slug(conn, slug: str):
@@ -15,24 +15,25 @@ async def listing(conn):
 
 
 async def menus(conn):
-    """(menu, slug, title) of the pages in the header and footer menus, in their order."""
-    return await fetch_all(conn, "SELECT menu, slug, title FROM site_pages WHERE menu IN ('header', 'footer')"
+    """(menu, slug, title, lang) of the pages in the header and footer menus, in their order."""
+    return await fetch_all(conn, "SELECT menu, slug, title, lang FROM site_pages WHERE menu IN ('header', 'footer')"
                                  " ORDER BY menu_order, title")
 
 
 async def insert(conn, *, slug: str, title: str, body: str, body_html: str, menu: str, menu_order: int,
-                 author_id: int, now: str) -> int:
+                 author_id: int, now: str, lang: str = "nl") -> int:
     return await execute(
-        conn, "INSERT INTO site_pages (slug, title, body, body_html, menu, menu_order, created_by, created_at,"
-              " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (slug, title, body, body_html, menu, menu_order, author_id, now, now, author_id))
+        conn, "INSERT INTO site_pages (slug, title, body, body_html, menu, menu_order, lang, created_by, created_at,"
+              " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (slug, title, body, body_html, menu, menu_order, lang, author_id, now, now, author_id))
 
 
 async def update(conn, page_id: int, *, title: str, body: str, body_html: str, menu: str, menu_order: int,
-                 author_id: int, now: str) -> None:
+                 lang: str, author_id: int, now: str) -> None:
     await execute(
-        conn, "UPDATE site_pages SET title = ?, body = ?, body_html = ?, menu = ?, menu_order = ?, updated_at = ?,"
-              " updated_by = ? WHERE id = ?", (title, body, body_html, menu, menu_order, now, author_id, page_id))
+        conn, "UPDATE site_pages SET title = ?, body = ?, body_html = ?, menu = ?, menu_order = ?, lang = ?,"
+              " updated_at = ?, updated_by = ? WHERE id = ?",
+        (title, body, body_html, menu, menu_order, lang, now, author_id, page_id))
 
 
 async def delete(conn, page_id: int) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import Field
 
 from forum.errors import NotFound
 from forum.keys import actor_key, services_key
@@ -15,6 +16,7 @@ class PageIn(In):
     body: str
     menu: str = "none"
     menu_order: int = 0
+    lang: str = Field(default="nl", description="The language the page is written in: nl or en")
 
 
 class PageUpdateIn(In):
@@ -22,10 +24,11 @@ class PageUpdateIn(In):
     body: str | None = None
     menu: str | None = None
     menu_order: int | None = None
+    lang: str | None = None
 
 
 def page_out(page) -> dict:
-    return {key: page[key] for key in ("slug", "title", "body_html", "menu", "menu_order", "created_at",
+    return {key: page[key] for key in ("slug", "title", "body_html", "menu", "menu_order", "lang", "created_at",
                                        "updated_at")}
 
 

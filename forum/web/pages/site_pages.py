@@ -30,7 +30,7 @@ def _order(form: dict) -> int | str:
 
 async def new_form(request: web.Request) -> web.Response:
     site_pages.require_manager(request[actor_key])
-    return render(request, "admin_page_form.html", {"values": {"menu": "none", "menu_order": "0"}, "page": None,
+    return render(request, "admin_page_form.html", {"values": {"menu": "none", "menu_order": "0", "lang": "nl"}, "page": None,
                                                     "revisions": []})
 
 
@@ -39,7 +39,8 @@ async def new_submit(request: web.Request) -> web.Response:
     try:
         page = await site_pages.create(request.app[services_key], request[actor_key], slug=form.get("slug", ""),
                                        title=form.get("title", ""), body=form.get("body", ""),
-                                       menu=form.get("menu", "none"), menu_order=_order(form))
+                                       menu=form.get("menu", "none"), menu_order=_order(form),
+                                       lang=form.get("lang", "nl"))
     except ServiceError as error:
         return rerender(request, "admin_page_form.html", error, {"values": form, "page": None, "revisions": []})
     raise redirect(request, "site_page", slug=page["slug"])
@@ -59,7 +60,8 @@ async def edit_submit(request: web.Request) -> web.Response:
             await site_pages.delete(svc, actor, slug)
             raise redirect(request, "admin.pages")
         page = await site_pages.update(svc, actor, slug, title=form.get("title", ""), body=form.get("body", ""),
-                                       menu=form.get("menu", "none"), menu_order=_order(form))
+                                       menu=form.get("menu", "none"), menu_order=_order(form),
+                                       lang=form.get("lang", "nl"))
     except ServiceError as error:
         page, revisions = await site_pages.revisions(svc, actor, slug)
         return rerender(request, "admin_page_form.html", error, {"values": form, "page": page,
