@@ -434,3 +434,20 @@ async def test_a_muted_group_silences_mentions_in_threads_not_followed(scene, se
                              {"title": "Ander", "body": "En jij, @bert-smit?"}, expect=201)
     await settle(server)
     assert [n["kind"] for n in (await notes(scene["bert"]))["notifications"]] == ["mention"]
+
+
+async def test_someone_removed_from_a_hidden_group_learns_nothing_it_became_since(admin, make_user):
+    """Told of a removal or ban, one reads the group's name as it was then; renamed afterwards
+    (a hidden group, "vertrouwelijk"), its new name, id and link are not theirs to see."""
+    group = await open_group(admin, "Projectgroep", "hidden")
+    anna = await make_user("Anna")
+    await admin.post(f"/api/v1/groups/{group['id']}/invitations", {"user_id": anna.id}, expect=201)
+    await anna.post(f"/api/v1/groups/{group['id']}/join")
+    await admin.delete(f"/api/v1/groups/{group['id']}/members/{anna.id}", {"reason": "afgerond"})
+    await admin.patch(f"/api/v1/groups/{group['id']}", {"name": "Fusie X (vertrouwelijk)", "visibility": "hidden"})
+    told = [n for n in (await anna.get("/api/v1/notifications"))["notifications"] if n["kind"] == "member_removed"]
+    assert len(told) == 1 and told[0]["text"] == "U bent uit Projectgroep verwijderd: afgerond"
+    assert told[0]["group_id"] is None and told[0]["url"] == "/notifications"
+    page = await (await anna.client.get("/notifications")).text()
+    assert "Fusie" not in page and f"/groups/{group['id']}" not in page
+    await anna.get(f"/api/v1/groups/{group['id']}", expect=404)

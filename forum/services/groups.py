@@ -271,7 +271,7 @@ async def remove_member(svc: Services, actor: Actor, group_id: int, user_id: int
         await membership_event(tx, svc, group_id, user_id, None, was=current)
         if current in GROUP_MEMBER_ROLES:  # a withdrawn request or invitation is no news to tell
             await notifications.notify_one(tx, svc, user_id, "member_removed", actor_id=None,
-                                           group_id=group_id, data={"reason": reason})
+                                           group_id=group_id, data={"reason": reason, "group_name": group["name"]})
         await audit.record(tx, svc, actor, "member.remove", target_type="user", target_id=user_id,
                            label=await _name(tx, user_id), group_id=group_id, reason=reason)
 
@@ -309,7 +309,7 @@ async def ban(svc: Services, actor: Actor, group_id: int, user_id: int, reason: 
             # the person hears of it, and why and until when (the group page says the same to
             # them); someone who was never in the group is not sent its name and a stranger's words
             await notifications.notify_one(tx, svc, user_id, "banned", actor_id=None, group_id=group_id,
-                                           data={"reason": reason, "ends_at": ends_at})
+                                           data={"reason": reason, "ends_at": ends_at, "group_name": group["name"]})
         await audit.record(tx, svc, actor, "member.ban", target_type="user", target_id=user_id,
                            label=target["display_name"], group_id=group_id, reason=reason,
                            data={"ends_at": ends_at} if ends_at else None)
@@ -389,7 +389,9 @@ async def _tell_ban_lifted(tx, svc: Services, user_id: int, group_id: int) -> No
     """Whoever was told of their ban hears that it is over (a stranger banned ahead was told
     nothing, and is told nothing now)."""
     if await note_store.was_told(tx, user_id, "banned", group_id):
-        await notifications.notify_one(tx, svc, user_id, "ban_lifted", actor_id=None, group_id=group_id)
+        group = await group_store.by_id(tx, group_id)
+        await notifications.notify_one(tx, svc, user_id, "ban_lifted", actor_id=None, group_id=group_id,
+                                       data={"group_name": group["name"] if group else ""})
 
 
 async def my_ban(svc: Services, actor: Actor, group_id: int):

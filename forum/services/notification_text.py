@@ -95,8 +95,14 @@ MODERATOR_ACTS = {
 }
 
 
+# told to someone who is no longer in the group, which they may not see any more (a hidden one)
+ABOUT_A_FORMER_GROUP = ("banned", "member_removed", "ban_lifted")
+
+
 def _moderator_act(note, locale: str, **names) -> str:
     data = json.loads(note["data"] or "{}")
+    if note["kind"] in ABOUT_A_FORMER_GROUP and data.get("group_name"):
+        names["group"] = data["group_name"]  # as it was called then: its name now may be for members only
     plain, with_reason = MODERATOR_ACTS[note["kind"]]
     reason = data.get("reason", "")
     text = translate_in(locale, with_reason if reason else plain, title=data.get("title", ""), reason=reason, **names)
@@ -148,14 +154,17 @@ def excerpt(note) -> str:
 def note_out(note, actor: Actor) -> dict:
     """A notification as clients see it; what the reader may no longer see is left out."""
     visible = policy.can_see_notification(actor, note)
+    # a group left behind that one may no longer see: its id and link (a 404) are left out too
+    group_shown = visible and (note["kind"] not in ABOUT_A_FORMER_GROUP or note["group_id"] is None
+                               or policy.can(actor, policy.Action.VIEW_GROUP, note))
     return {
         "id": note["id"], "kind": note["kind"],
         "actor": {"id": note["actor_id"], "display_name": note["actor_name"]} if visible and note["actor_id"] else None,
         "thread_id": note["thread_id"] if visible else None,
-        "group_id": note["group_id"] if visible else None,
+        "group_id": note["group_id"] if group_shown else None,
         "text": describe(note, actor.locale, visible),
         "excerpt": excerpt(note) if visible else "",
-        "url": link(note) if visible else None,
+        "url": (link(note) if group_shown else "/notifications") if visible else None,
         "count": note["count"],
         "created_at": note["updated_at"],
         "read": note["read_at"] is not None,
