@@ -496,6 +496,9 @@ async def test_the_audit_log_reads_as_sentences_with_links_and_filters_by_name(s
         refused = await admin.client.get(f"/audit?{bad}")
         page = await refused.text()  # the page again, its date field marked, what was typed kept
         assert refused.status == 400 and 'aria-invalid="true"' in page and "zoals 2026-12-31" in page
+    backwards = await admin.client.get("/audit?since=2026-12-05&until=2026-12-01")  # would show nothing, silently
+    assert backwards.status == 400 and 'id="e-until"' in await backwards.text()
+    assert (await admin.client.get("/audit?since=2026-12-05&until=2026-12-05")).status == 200  # one day
     moderator_page = await (await moderator.client.get("/audit")).text()
     assert 'value="user.suspend"' not in moderator_page  # not offered what their log cannot hold
     await admin.delete(f"/api/v1/threads/{scene['thread']}", {"reason": "dubbel"})
@@ -534,3 +537,21 @@ async def test_asking_again_or_locking_again_does_not_flood_anyone(scene, make_u
     await moderator.patch(f"/api/v1/threads/{thread}", {"locked": True})  # read since: told again
     author_notes = (await scene["member"].get("/api/v1/notifications"))["notifications"]
     assert [n["kind"] for n in author_notes].count("thread_locked") == 2
+
+
+def test_every_kind_of_audit_entry_reads_as_a_sentence_and_has_a_filter_name():
+    """What the services write to the log (audit.record's action) is told in words and offered
+    in the filter: a kind without them would show its raw key."""
+    import re
+    from pathlib import Path
+
+    from forum.services.moderation import ACTIONS
+    from forum.web.audit_text import ACTION_NAMES, SENTENCES
+    recorded = {f"report.{action}" for action in ACTIONS}
+    for path in (Path(__file__).parent.parent / "forum" / "services").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for call in re.finditer(r"audit\.record\(", source):
+            recorded |= set(re.findall(r'"([a-z]+\.[a-z_]+)"', source[call.end():call.end() + 400].split(")\n")[0]))
+    assert len(recorded) > 30  # the scan found the calls
+    assert {"event.propose", "member.ban", "thread.delete"} <= recorded
+    assert sorted(recorded - SENTENCES.keys()) == [] and sorted(recorded - ACTION_NAMES.keys()) == []

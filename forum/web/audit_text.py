@@ -36,6 +36,7 @@ SENTENCES = {
     "news.unpublish": N_("%(actor)s heeft het nieuwsbericht %(target)s ingetrokken"),
     "news.delete": N_("%(actor)s heeft het nieuwsbericht %(target)s verwijderd"),
     "event.create": N_("%(actor)s heeft de activiteit %(target)s op de agenda gezet"),
+    "event.propose": N_("%(actor)s heeft de activiteit %(target)s voorgesteld voor de agenda"),
     "event.edit": N_("%(actor)s heeft de activiteit %(target)s gewijzigd"),
     "event.approve": N_("%(actor)s heeft de activiteit %(target)s goedgekeurd"),
     "event.cancel": N_("%(actor)s heeft de activiteit %(target)s afgelast"),
@@ -69,7 +70,7 @@ REMOVING = {"thread.delete", "post.delete", "report.delete", "news.delete", "eve
 
 # the filter's choices, grouped as a reader thinks of them
 ACTION_NAMES = {
-    "member.ban": N_("Weren"), "member.unban": N_("Weren opgeheven"), "member.ban_ended": N_("Weren afgelopen"),
+    "member.ban": N_("Lid geweerd"), "member.unban": N_("Weren opgeheven"), "member.ban_ended": N_("Weren afgelopen"),
     "member.remove": N_("Lid verwijderd"), "member.approve": N_("Lid toegelaten"),
     "member.reject": N_("Verzoek afgewezen"), "member.role": N_("Rol in een groep"),
     "report.dismiss": N_("Melding: geen actie"), "report.hide": N_("Melding: verborgen"),
@@ -84,7 +85,8 @@ ACTION_NAMES = {
     "user.confirm_email": N_("E-mailadres bevestigd"), "site.settings": N_("Instellingen van de site"),
     "news.create": N_("Nieuws geschreven"), "news.edit": N_("Nieuws bewerkt"),
     "news.unpublish": N_("Nieuws ingetrokken"), "news.delete": N_("Nieuws verwijderd"),
-    "event.create": N_("Activiteit aangemaakt"), "event.edit": N_("Activiteit gewijzigd"),
+    "event.create": N_("Activiteit aangemaakt"), "event.propose": N_("Activiteit voorgesteld"),
+    "event.edit": N_("Activiteit gewijzigd"),
     "event.approve": N_("Activiteit goedgekeurd"), "event.cancel": N_("Activiteit afgelast"),
     "event.restore": N_("Activiteit hersteld"), "event.message": N_("Bericht aan deelnemers"),
     "event.delete": N_("Activiteit verwijderd"), "document.upload": N_("Document toegevoegd"),

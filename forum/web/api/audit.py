@@ -19,9 +19,11 @@ def audit_filters(request: web.Request) -> dict:
     action = request.query.get("action") or None
     if action is not None and len(action) > 40:
         raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name="action")
+    since, until = _day_start(request, "since", 0), _day_start(request, "until", 1)
+    if since and until and since >= until:  # would silently show nothing: say which way round it is
+        raise BadRequest(fields={"until": N_("Kies een dag op of na 'Vanaf'.")})
     return {"group_id": id_query(request, "group_id"), "actor_id": id_query(request, "actor_id"),
-            "action": action, "before": id_query(request, "before"),
-            "since": _day_start(request, "since", 0), "until": _day_start(request, "until", 1)}
+            "action": action, "before": id_query(request, "before"), "since": since, "until": until}
 
 
 def _day_start(request: web.Request, name: str, days_after: int) -> str | None:
