@@ -26,7 +26,9 @@ from forum.web.traffic import Traffic, traffic_middleware
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config, *, clock=system_clock) -> web.Application:
+def create_app(config: Config, *, clock=system_clock, announce_setup: bool = True) -> web.Application:
+    """The application; `announce_setup=False` for a command that makes the admin itself
+    (`create-admin`), which must not first print a setup link it is about to spend."""
     config = config.with_secret()
     app = web.Application(
         middlewares=[traffic_middleware, error_middleware, session_middleware, page_cache_middleware, csrf_middleware,
@@ -61,7 +63,8 @@ def create_app(config: Config, *, clock=system_clock) -> web.Application:
         db.on_commit(hub.wake)
         db.on_commit(scheduler.wake)
         await upkeep.give_handles(app[services_key])
-        await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
+        if announce_setup:
+            await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
         await upkeep.rerender_stored_posts(app[services_key])  # once per rendering: as new posts read
         await upkeep.index_for_search(app[services_key])  # once: what was written before search existed
         await site_pages.write_starting_pages(app[services_key])  # once: the footer's privacy, accessibility, ...

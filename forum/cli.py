@@ -43,7 +43,7 @@ async def _create_admin(cfg, email: str) -> int:
     password = os.environ.get("FORUM_ADMIN_PASSWORD")
     if password is None:
         password = getpass.getpass("Wachtwoord / password: ")
-    app = create_app(cfg)
+    app = create_app(cfg, announce_setup=False)
     runner = web.AppRunner(app)
     await runner.setup()  # runs cleanup_ctx: opens and migrates the database
     try:

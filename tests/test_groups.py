@@ -350,3 +350,13 @@ async def test_a_group_has_an_introduction_an_icon_and_a_banner(admin, make_user
     assert (await member.client.post(f"/groups/{group['id']}/image", data=stranger_form)).status == 403
     hidden = await open_group(admin, "Geheim", "hidden")
     assert (await visitor.client.get(f"/groups/{hidden['id']}/icon")).status == 404
+
+
+async def test_no_werkgroepen_yet_says_who_makes_them(admin, make_user):
+    member = await make_user("Lid")
+    page = await (await member.client.get("/groups")).text()
+    assert "Werkgroepen worden aangemaakt door de beheerders" in page and 'href="/groups/new"' not in page
+    own = await (await admin.client.get("/groups")).text()  # who may make one is told how
+    assert "Begin er een met &#39;Nieuwe groep&#39;" in own and 'href="/groups/new"' in own
+    await open_group(admin, "Werkgroep Water")
+    assert "Werkgroepen worden aangemaakt" not in await (await member.client.get("/groups")).text()

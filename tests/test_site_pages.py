@@ -171,6 +171,10 @@ async def test_a_site_starts_with_its_footer_pages_and_registration_accepts_the_
     for slug in ("voorwaarden", "privacy", "toegankelijkheid", "contact"):
         assert f'href="/pages/{slug}"' in footer
         assert (await visitor.client.get(f"/pages/{slug}")).status == 200
+    contact = await (await visitor.client.get("/pages/contact")).text()  # this test site mails from localhost:
+    assert "@localhost" not in contact and "vul het hier in" in contact  # no address no one reads
+    from forum.services.site_pages import _contact_address
+    assert _contact_address("Maak verschil <forum@zeeland.nl>") == "Maak verschil <forum@zeeland.nl>"
     page = await (await visitor.client.get("/register")).text()
     assert 'name="accept_terms"' in page and 'href="/pages/voorwaarden"' in page and 'href="/pages/privacy"' in page
     fields = {"csrf_token": csrf_of(page), "email": "nieuw@example.nl", "display_name": "Nieuw Lid",
@@ -220,7 +224,10 @@ async def test_admins_name_the_site_and_give_it_a_logo_from_the_sites_library(ad
     assert (await visitor.client.get(f"/documents/{logo['id']}/download")).status == 200
     settings = (await admin.get("/api/v1/admin/settings"))["settings"]
     assert settings["site_name"] == "Zeeland Samen" and settings["logo_document_id"] == logo["id"]
+    assert "Het gekozen logo wordt niet meer getoond" not in await (await admin.client.get("/admin/settings")).text()
     await admin.delete(f"/api/v1/documents/{logo['id']}")  # a deleted logo leaves the header, not a broken image
     assert 'class="logo"' not in await (await visitor.client.get("/")).text()
+    # and the admin is told why, rather than finding 'Geen logo' chosen
+    assert "Het gekozen logo wordt niet meer getoond" in await (await admin.client.get("/admin/settings")).text()
     await admin.put("/api/v1/admin/settings", {"registration_mode": "open", "members_create_werkgroepen": False,
                                                "logo_document_id": 0}, expect=422)

@@ -212,6 +212,14 @@ dat niet hoort, gebruikt u de knop *Melden* bij dat bericht.
 )
 
 
+def _contact_address(mail_from: str) -> str:
+    """Where the site's mail comes from; an address no one reads (the default on one's own
+    machine) is not offered to readers: the admins are asked to fill in theirs."""
+    if mail_from.rsplit("@", 1)[-1].rstrip(">").lower() in ("localhost", "localhost.localdomain", "example.org"):
+        return "**[het e-mailadres van de beheerders: vul het hier in via Beheer › Pagina's › Contact]**"
+    return mail_from
+
+
 async def write_starting_pages(svc: Services) -> int:
     """Once per site, at start: the footer's pages (STARTING_PAGES) that do not exist yet."""
     async with svc.db.read() as conn:
@@ -220,7 +228,7 @@ async def write_starting_pages(svc: Services) -> int:
     written = 0
     async with svc.db.write() as tx:
         for slug, title, order, body in STARTING_PAGES:
-            body = body.replace("%(mail)s", svc.config.mail_from)  # where the site's mail comes from
+            body = body.replace("%(mail)s", _contact_address(svc.config.mail_from))
             if await store.by_slug(tx, slug) is None:
                 page_id = await store.insert(tx, slug=slug, title=title, body=body, body_html=render_markdown(body),
                                              menu="footer", menu_order=order, author_id=None, now=svc.now())

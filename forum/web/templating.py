@@ -89,7 +89,8 @@ LIVE_TEXTS = {  # what static/live.js says, in the page's language
     "pinned": N_("Vastgezet"), "closed": N_("Gesloten"), "renamed": N_("Nieuwe titel: %(title)s"),
     "locked": N_("Deze discussie is gesloten: er kunnen geen reacties meer bij."),
     "reopened": N_("Deze discussie is weer open. Laad de pagina opnieuw om te reageren."),
-    "lock": N_("Sluiten"), "unlock": N_("Heropenen"), "pin": N_("Vastzetten"), "unpin": N_("Losmaken"),
+    "lock": N_("Discussie sluiten"), "unlock": N_("Discussie heropenen"), "pin": N_("Discussie vastzetten"),
+    "unpin": N_("Discussie losmaken"),
     "hidden": N_("Dit bericht is verborgen door een moderator."),
     "thread_removed": N_("Deze discussie is verwijderd."),
 }

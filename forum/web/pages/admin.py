@@ -74,8 +74,13 @@ async def settings_form(request: web.Request) -> web.Response:
     svc, actor = request.app[services_key], request[actor_key]
     settings = await administration.site_settings(svc, actor)
     values = {**settings, "site_name": settings.get("site_name") or site_pages.DEFAULT_SITE_NAME}
+    choices = await administration.logo_choices(svc, actor)
+    chosen = settings.get("logo_document_id", "")
+    # a logo chosen once that is no public image any more (a new version of another kind, a
+    # narrower audience): the header no longer shows it, and the admin is told why
+    logo_lost = bool(chosen) and all(str(doc["id"]) != chosen for doc in choices)
     return render(request, "admin_settings.html", {"values": values, "saved": "saved" in request.query,
-                                                   "logo_choices": await administration.logo_choices(svc, actor)})
+                                                   "logo_choices": choices, "logo_lost": logo_lost})
 
 
 async def settings_submit(request: web.Request) -> web.Response:

@@ -226,7 +226,7 @@ def thread_confirmation(thread, action: str, actor) -> dict:
                 "reason_label": gettext("Reden"), "button": gettext("Discussie verwijderen")}
     return {**common, "title": gettext("Discussie %(title)s sluiten", title=thread["title"]),
             "explanation": gettext("Niemand kan nog reageren; alles blijft te lezen. U kunt de discussie later heropenen."),
-            "reason_label": gettext("Reden"), "button": gettext("Sluiten")}
+            "reason_label": gettext("Reden"), "button": gettext("Discussie sluiten")}
 
 
 async def moderate(request: web.Request) -> web.Response:
