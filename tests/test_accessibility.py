@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import threading
 from dataclasses import dataclass
@@ -408,6 +409,17 @@ TEXT_SPACING_JS = """() => { for (const e of document.querySelectorAll('body, bo
   e.style.setProperty('word-spacing', '0.16em', 'important');
   if (e.tagName === 'P') e.style.setProperty('margin-bottom', '2em', 'important'); } }"""
 
+# ... and nothing is cut off by it: no box that hides its overflow holds more text than it shows
+# (a visually hidden text, 1 px by design, is not shown at all and does not count)
+CLIPPED_JS = """() => { const out = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    const s = getComputedStyle(e), r = e.getBoundingClientRect();
+    if (s.display === 'none' || s.visibility === 'hidden' || r.width <= 2 || r.height <= 2) continue;
+    const hidesY = ['hidden', 'clip'].includes(s.overflowY), hidesX = ['hidden', 'clip'].includes(s.overflowX);
+    if ((hidesY && e.scrollHeight > e.clientHeight + 2) || (hidesX && e.scrollWidth > e.clientWidth + 2)) {
+      if ((e.innerText || '').trim()) out.push(e.outerHTML.replace(/\\s+/g, ' ').slice(0, 160)); } }
+  return out.slice(0, 8); }"""
+
 
 class Harness:
     def __init__(self, site: ServedSite, world: dict, browser, axe: Axe):
@@ -499,6 +511,7 @@ def test_no_wcag21_aa_violation_and_reflow_at_320_css_pixels(harness, spec, role
             page.evaluate(TEXT_SPACING_JS)
             found = page.evaluate(REFLOW_JS)
             found["spacing"] = True
+            found["clipped"] = page.evaluate(CLIPPED_JS)
             harness.record("spacing", spec, role, lang, page.url, found)
     finally:
         page.close()
@@ -509,6 +522,7 @@ def test_no_wcag21_aa_violation_and_reflow_at_320_css_pixels(harness, spec, role
     assert found["scrollWidth"] <= found["clientWidth"] + 1, \
         (f"{spec.name} as {role} ({lang}): {found['scrollWidth']} px wide at {found['clientWidth']} px"
          f"{' with text spacing' if found.get('spacing') else ''}\n{culprits}")
+    assert not found.get("clipped"), f"{spec.name} as {role} ({lang}): text cut off with text spacing: {found['clipped']}"
 
 
 # ---------------------------------------------------------------- by keyboard alone
@@ -534,6 +548,116 @@ def follow(page) -> None:
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
+
+def _header_fits(page, width: int) -> dict:
+    page.set_viewport_size({"width": width, "height": 800})
+    page.reload()
+    return page.evaluate("""() => {
+        const header = document.querySelector('header.site'), items = [...header.children]
+            .filter(e => e.getBoundingClientRect().height > 0 && getComputedStyle(e).position !== 'absolute');
+        const boxes = items.map(e => e.getBoundingClientRect());  // one row: every box spans a common line
+        const oneRow = Math.max(...boxes.map(b => b.top)) < Math.min(...boxes.map(b => b.bottom));
+        return {height: header.getBoundingClientRect().height, rows: oneRow ? 1 : 2,
+                wide: document.documentElement.scrollWidth > innerWidth,
+                brand: document.querySelector('header.site .brand').textContent.trim()};
+    }""")
+
+
+def test_the_phone_header_stays_one_row_with_a_long_name_and_a_logo(harness):
+    """Name, bell and menu on one row on a phone, also with a site name of 80 characters and a
+    logo (the name then stays the link's text); and the settings put back as they were."""
+    import io
+
+    from PIL import Image
+    admin = harness.context(ADMIN, "nl")
+    api = admin.request
+    token = api.get(harness.site.url + "/api/v1/me").json()["csrf_token"]
+    as_json = {"X-CSRF-Token": token, "Content-Type": "application/json"}
+    before = api.get(harness.site.url + "/api/v1/admin/settings").json()["settings"]
+    member = harness.context(MEMBER, "nl").new_page()
+    try:
+        member.goto(harness.site.url + "/")
+        for width in (320, 390):
+            shape = _header_fits(member, width)
+            assert shape["rows"] == 1 and shape["height"] < 80 and not shape["wide"], (width, shape)
+        long_name = "Samenwerkingsplatform Maak verschil voor alle proeftuinen en werkgroepen van NL"
+        picture = io.BytesIO()
+        Image.new("RGB", (400, 120), "navy").save(picture, "PNG")
+        logo = api.post(harness.site.url + "/api/v1/documents", headers={"X-CSRF-Token": token}, multipart={
+            "title": "Logo", "visibility": "public",
+            "file": {"name": "logo.png", "mimeType": "image/png", "buffer": picture.getvalue()}})
+        assert logo.status == 201, logo.text()
+        for fields in ({"site_name": long_name}, {"site_name": long_name,
+                                                  "logo_document_id": logo.json()["document"]["id"]}):
+            changed = api.put(harness.site.url + "/api/v1/admin/settings", headers=as_json,
+                              data=json.dumps({**before, **fields}))
+            assert changed.status == 200, changed.text()
+            for width in (320, 390):
+                shape = _header_fits(member, width)
+                assert shape["rows"] == 1 and shape["height"] < 80 and not shape["wide"], (width, fields, shape)
+                assert shape["brand"] == long_name  # what a screen reader reads: the whole name
+    finally:
+        api.put(harness.site.url + "/api/v1/admin/settings", headers=as_json,
+                data=json.dumps({**before, "logo_document_id": None}))
+        member.close()
+
+
+def test_a_thread_reads_in_order_in_the_accessibility_tree_on_a_phone(harness):
+    """What a screen reader walks through on a phone (Chromium's accessibility tree, as
+    Playwright snapshots it): the header's landmarks and named controls, one page heading, each
+    post an article named by its writer with its actions naming whom they are about, and the
+    reply box under its own heading with its label."""
+    page = harness.context(MEMBER, "nl").new_page()
+    try:
+        page.set_viewport_size(PHONE)
+        page.goto(f"{harness.site.url}/threads/{harness.world['thread']}")
+        tree = page.locator("body").aria_snapshot()  # YAML: a line with [...] comes quoted
+        for line in (r'- banner:', r'- link "Maak verschil"', r'- link "Meldingen', r'- group: Menu',
+                     r'- main:', r"heading \"Regiodeal Noordoost: wie doet mee\?\" \[level=1\]",
+                     r'- article "Lies Lid"', r'- link "Reageren ?, bericht van Mo Moderator"',
+                     r"heading \"Reageer op de discussie\" \[level=2\]", r'- textbox "Uw reactie"',
+                     r'- contentinfo:', r'- navigation "Over deze site"'):
+            assert re.search(line, tree), f"{line!r} not in the tree:\n{tree}"
+        assert tree.count("[level=1]") == 1  # one page heading
+        order = [tree.index(line) for line in ("- banner:", "- main:", "- contentinfo:")]
+        assert order == sorted(order)
+    finally:
+        page.close()
+
+
+
+def test_register_join_and_reply_to_a_post_by_keyboard_on_a_phone(harness):
+    """A newcomer, keyboard only, on a phone: registers (accepting the terms), lands on the
+    welcome, joins the werkgroep from its page, and answers a post with "Reageren", which puts
+    the focus in the reply box."""
+    world, base = harness.world, harness.site.url
+    context = harness.browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/register")
+        for selector, words in (("#f-email", "nieuw.lid@example.nl"), ("#f-display_name", "Nina Nieuw"),
+                                ("#f-password", PASSWORD)):
+            tab_to(page, selector)
+            page.keyboard.type(words)
+        tab_to(page, "#f-accept_terms")
+        page.keyboard.press("Space")
+        tab_to(page, "main form:not(.notice) button[type=submit]")
+        follow(page)
+        assert "/groups?welcome=1" in page.url and page.is_visible("#welcome-h")
+        page.goto(f"{base}/groups/{world['group']}")
+        tab_to(page, "form[action$='/join'] button[type=submit]")
+        follow(page)
+        assert "U bent lid van deze groep" in page.text_content("main")
+        page.goto(f"{base}/threads/{world['thread']}")
+        tab_to(page, f"#post-{world['reply']} a[href*='reply_to=']")
+        follow(page)
+        assert page.evaluate("document.activeElement.name") == "body"  # the focus is in the reply box
+        page.keyboard.type("Ik doe ook mee.")
+        tab_to(page, "form.reply button[type=submit]")
+        follow(page)
+        assert page.locator("li.post", has_text="Ik doe ook mee.").count() == 1
+    finally:
+        context.close()
 
 def test_report_resolve_ban_suspend_and_mention_by_keyboard_on_a_phone(harness):
     """Runs last: it changes the site the page checks read. Every step by keyboard, on a phone."""
@@ -630,55 +754,3 @@ def test_the_phone_menu_opens_and_works_by_keyboard(harness):
     finally:
         page.close()
 
-
-def _header_fits(page, width: int) -> dict:
-    page.set_viewport_size({"width": width, "height": 800})
-    page.reload()
-    return page.evaluate("""() => {
-        const header = document.querySelector('header.site'), items = [...header.children]
-            .filter(e => e.getBoundingClientRect().height > 0 && getComputedStyle(e).position !== 'absolute');
-        const boxes = items.map(e => e.getBoundingClientRect());  // one row: every box spans a common line
-        const oneRow = Math.max(...boxes.map(b => b.top)) < Math.min(...boxes.map(b => b.bottom));
-        return {height: header.getBoundingClientRect().height, rows: oneRow ? 1 : 2,
-                wide: document.documentElement.scrollWidth > innerWidth,
-                brand: document.querySelector('header.site .brand').textContent.trim()};
-    }""")
-
-
-def test_the_phone_header_stays_one_row_with_a_long_name_and_a_logo(harness):
-    """Name, bell and menu on one row on a phone, also with a site name of 80 characters and a
-    logo (the name then stays the link's text); and the settings put back as they were."""
-    import io
-
-    from PIL import Image
-    admin = harness.context(ADMIN, "nl")
-    api = admin.request
-    token = api.get(harness.site.url + "/api/v1/me").json()["csrf_token"]
-    as_json = {"X-CSRF-Token": token, "Content-Type": "application/json"}
-    before = api.get(harness.site.url + "/api/v1/admin/settings").json()["settings"]
-    member = harness.context(MEMBER, "nl").new_page()
-    try:
-        member.goto(harness.site.url + "/")
-        for width in (320, 390):
-            shape = _header_fits(member, width)
-            assert shape["rows"] == 1 and shape["height"] < 80 and not shape["wide"], (width, shape)
-        long_name = "Samenwerkingsplatform Maak verschil voor alle proeftuinen en werkgroepen van NL"
-        picture = io.BytesIO()
-        Image.new("RGB", (400, 120), "navy").save(picture, "PNG")
-        logo = api.post(harness.site.url + "/api/v1/documents", headers={"X-CSRF-Token": token}, multipart={
-            "title": "Logo", "visibility": "public",
-            "file": {"name": "logo.png", "mimeType": "image/png", "buffer": picture.getvalue()}})
-        assert logo.status == 201, logo.text()
-        for fields in ({"site_name": long_name}, {"site_name": long_name,
-                                                  "logo_document_id": logo.json()["document"]["id"]}):
-            changed = api.put(harness.site.url + "/api/v1/admin/settings", headers=as_json,
-                              data=json.dumps({**before, **fields}))
-            assert changed.status == 200, changed.text()
-            for width in (320, 390):
-                shape = _header_fits(member, width)
-                assert shape["rows"] == 1 and shape["height"] < 80 and not shape["wide"], (width, fields, shape)
-                assert shape["brand"] == long_name  # what a screen reader reads: the whole name
-    finally:
-        api.put(harness.site.url + "/api/v1/admin/settings", headers=as_json,
-                data=json.dumps({**before, "logo_document_id": None}))
-        member.close()

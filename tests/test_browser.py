@@ -565,3 +565,64 @@ async def test_words_typed_survive_a_new_login_in_another_tab_and_a_lock_meanwhi
                 await browser.close()
     finally:
         await close_all(sessions)
+
+
+LISTEN_JS = """() => { window.__heard = [];
+  const regions = ['live-status', 'live-activity', 'notification-live'].map(id => document.getElementById(id));
+  new MutationObserver(records => {
+    const changed = new Set(records.map(r => regions.find(region => region.contains(r.target))).filter(Boolean));
+    for (const region of changed) window.__heard.push([region.id, region.textContent.trim()]);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+
+
+async def test_live_changes_are_announced_politely_once_and_never_take_the_focus(site):
+    """What a screen reader hears while someone writes a reply: Anna typing (once, however long
+    she goes on), each of her new posts (once each), the bell when she mentions him (once), and
+    nothing of it moves his focus or touches his words."""
+    base, svc = site.url, site.svc
+    await make_admin(svc, "anna@example.nl", "Anna")
+    sessions: list = []
+    try:
+        anna_api = await api_user(site, sessions, "anna@example.nl")
+        bert_api = await api_user(site, sessions, "bert@example.nl", "Bert")
+        await bert_api.post("/api/v1/groups/2/join")
+        await bert_api.patch("/api/v1/me", {"display_name": "Bert", "handle": "bert", "locale": "nl"})
+        thread = (await anna_api.post("/api/v1/groups/2/threads", {"title": "Regiodeal", "body": "Wie doet mee?"},
+                                      expect=201))["thread"]["id"]
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                bert = await log_in(await browser.new_context(locale="nl-NL"), base, "bert@example.nl")
+                anna = await log_in(await browser.new_context(locale="nl-NL"), base, "anna@example.nl")
+                for page in (bert, anna):
+                    await page.goto(f"{base}/threads/{thread}")
+                await bert.wait_for_selector("#live-status:has-text('2 lezen mee')")  # both sockets subscribed
+                await bert.evaluate(LISTEN_JS)
+                await bert.focus("#reply textarea[name=body]")
+                await bert.keyboard.type("Mijn concept")
+                for words in ("Ik ", "doe ", "mee"):  # typing on for more than one notice
+                    await anna.locator("#reply textarea[name=body]").press_sequentially(words)
+                    await anna.wait_for_timeout(1600)
+                await anna.click("#reply button[type=submit]")
+                await bert.wait_for_selector("li.post:has-text('Ik doe mee')")
+                await anna_api.post(f"/api/v1/threads/{thread}/posts", {"body": "En jij, @bert?"}, expect=201)
+                await bert.wait_for_selector("li.post:has-text('En jij')")
+                await site.app[scheduler_key].run_once()  # the mention's notification
+                for _ in range(50):
+                    heard = await bert.evaluate("window.__heard")
+                    if any(region == "notification-live" for region, _ in heard):
+                        break
+                    await bert.wait_for_timeout(100)
+                heard = await bert.evaluate("window.__heard")
+                typing = [text for region, text in heard if region == "live-status" and "typt" in text]
+                posts = [text for region, text in heard if region == "live-activity" and text]
+                bell = [text for region, text in heard if region == "notification-live" and text]
+                assert typing == ["2 lezen mee · Anna typt…"], heard  # once, not again with every notice
+                assert posts == ["Nieuw bericht van Anna", "Nieuw bericht van Anna"], heard  # one for each
+                assert bell == ["Anna noemde u in Regiodeal"], heard
+                assert await bert.evaluate("document.activeElement.name") == "body"  # his focus stayed
+                assert await bert.input_value("#reply textarea[name=body]") == "Mijn concept"
+            finally:
+                await browser.close()
+    finally:
+        await close_all(sessions)
