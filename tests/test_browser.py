@@ -513,20 +513,27 @@ async def test_a_member_attaches_a_report_and_a_described_image_while_writing(si
             await browser.close()
 
 
+async def anna_asks_bert_joins(site, sessions: list):
+    """Anna (an admin) starts a discussion in Regio Zwolle; Bert (@bert) is a member there."""
+    await make_admin(site.svc, "anna@example.nl", "Anna")
+    anna_api = await api_user(site, sessions, "anna@example.nl")
+    bert_api = await api_user(site, sessions, "bert@example.nl", "Bert")
+    await bert_api.post("/api/v1/groups/2/join")
+    await bert_api.patch("/api/v1/me", {"display_name": "Bert", "handle": "bert", "locale": "nl"})
+    thread = (await anna_api.post("/api/v1/groups/2/threads", {"title": "Regiodeal", "body": "Wie doet mee?"},
+                                  expect=201))["thread"]["id"]
+    return anna_api, bert_api, thread
+
+
 async def test_words_typed_survive_a_new_login_in_another_tab_and_a_lock_meanwhile(site):
     """Logging out and in again in a second tab makes the first tab's form tokens stale: coming
     back to the first tab renews them, so the reply typed there is sent, not refused as an
     expired form. And a reply being typed while a moderator locks the discussion stays on the
     screen."""
-    base, svc = site.url, site.svc
-    await make_admin(svc, "anna@example.nl", "Anna")
+    base = site.url
     sessions: list = []
     try:
-        anna_api = await api_user(site, sessions, "anna@example.nl")
-        bert_api = await api_user(site, sessions, "bert@example.nl", "Bert")
-        await bert_api.post("/api/v1/groups/2/join")
-        thread = (await anna_api.post("/api/v1/groups/2/threads", {"title": "Regiodeal", "body": "Wie doet mee?"},
-                                      expect=201))["thread"]["id"]
+        anna_api, _, thread = await anna_asks_bert_joins(site, sessions)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
@@ -579,16 +586,10 @@ async def test_live_changes_are_announced_politely_once_and_never_take_the_focus
     """What a screen reader hears while someone writes a reply: Anna typing (once, however long
     she goes on), each of her new posts (once each), the bell when she mentions him (once), and
     nothing of it moves his focus or touches his words."""
-    base, svc = site.url, site.svc
-    await make_admin(svc, "anna@example.nl", "Anna")
+    base = site.url
     sessions: list = []
     try:
-        anna_api = await api_user(site, sessions, "anna@example.nl")
-        bert_api = await api_user(site, sessions, "bert@example.nl", "Bert")
-        await bert_api.post("/api/v1/groups/2/join")
-        await bert_api.patch("/api/v1/me", {"display_name": "Bert", "handle": "bert", "locale": "nl"})
-        thread = (await anna_api.post("/api/v1/groups/2/threads", {"title": "Regiodeal", "body": "Wie doet mee?"},
-                                      expect=201))["thread"]["id"]
+        anna_api, _, thread = await anna_asks_bert_joins(site, sessions)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
