@@ -204,7 +204,7 @@
       el("td", {}, tags.concat([el("a", { href: "/threads/" + thread.id }, [thread.title]), " ",
         el("span", { "class": "meta" }, [fill(text.by, { name: thread.author.display_name })])])),
       el("td", { "data-label": columnName(1) }, [String(thread.reply_count)]),
-      el("td", { "data-label": columnName(2) }, [thread.last_poster.display_name + ", ",
+      el("td", { "data-label": columnName(2) }, [thread.last_poster.display_name ? thread.last_poster.display_name + ", " : "",
         el("time", { datetime: thread.last_activity_at }, [timeFormat.format(new Date(thread.last_activity_at))])])
     ]);
   }

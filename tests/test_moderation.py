@@ -555,3 +555,18 @@ def test_every_kind_of_audit_entry_reads_as_a_sentence_and_has_a_filter_name():
     assert len(recorded) > 30  # the scan found the calls
     assert {"event.propose", "member.ban", "thread.delete"} <= recorded
     assert sorted(recorded - SENTENCES.keys()) == [] and sorted(recorded - ACTION_NAMES.keys()) == []
+
+
+async def test_the_thread_list_names_the_writer_of_the_newest_post_still_shown(scene):
+    moderator, member = scene["moderator"], scene["member"]
+    await moderator.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "Welkom"}, expect=201)
+    spam = (await member.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "Koop nu"}, expect=201))["post"]
+
+    def last_poster(listed):
+        return [t["last_poster"]["id"] for t in listed["threads"] if t["id"] == scene["thread"]]
+    assert last_poster(await moderator.get(f"/api/v1/groups/{scene['group']}/threads")) == [member.id]
+    await moderator.delete(f"/api/v1/posts/{spam['id']}", {"reason": "reclame"})
+    assert last_poster(await moderator.get(f"/api/v1/groups/{scene['group']}/threads")) == [moderator.id]
+    page = await (await member.client.get(f"/groups/{scene['group']}")).text()
+    row = page.split(f'data-thread-id="{scene["thread"]}"')[1].split("</tr>")[0]
+    assert "Lid Een," not in row.split("Laatste bericht")[-1]

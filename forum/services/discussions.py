@@ -67,6 +67,7 @@ async def redact_post(tx, post) -> None:
     if post is None:
         return
     await store.redact_post_events(tx, post["thread_id"], post["id"], removed_post_event(post))
+    await store.refresh_last_poster(tx, post["thread_id"])  # the list names no one for words that are gone
 
 
 def thread_out(thread) -> dict:

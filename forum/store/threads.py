@@ -97,6 +97,17 @@ async def touch_thread(conn, thread_id: int, *, poster_id: int, now: str) -> Non
     )
 
 
+async def refresh_last_poster(conn, thread_id: int) -> None:
+    """After a post is removed or hidden: the list's "last post" names the newest one still shown
+    (none: only the time stays)."""
+    await execute(
+        conn,
+        "UPDATE threads SET last_poster_id = (SELECT p.author_id FROM posts p WHERE p.thread_id = threads.id"
+        " AND p.deleted_at IS NULL AND p.hidden_at IS NULL ORDER BY p.id DESC LIMIT 1) WHERE id = ?",
+        (thread_id,),
+    )
+
+
 # --- posts ------------------------------------------------------------------------------
 
 async def insert_post(conn, *, thread_id, parent_id, depth, author_id, body, body_html, now) -> int:
