@@ -553,13 +553,15 @@
   // another tab, this tab's forms would be refused as expired and take the words typed in them
   // along. Coming back to the tab, the forms get the token of the session there is now.
   function keepTokensFresh() {
-    if (!document.getElementById("bell")) return;  // logged in: only then can another tab change it
+    var bellOf = document.getElementById("bell");
+    if (!bellOf) return;  // logged in: only then can another tab change it
     function refresh() {
       if (document.visibilityState !== "visible") return;
       fetch("/api/v1/me", { credentials: "same-origin" }).then(function (response) {
         return response.ok ? response.json() : null;
       }).then(function (me) {
-        if (!me || !me.csrf_token) return;
+        // someone else logged in there: this tab's words are not theirs to send
+        if (!me || !me.csrf_token || String(me.user.id) !== bellOf.dataset.userId) return;
         document.querySelectorAll('input[name="csrf_token"]').forEach(function (input) { input.value = me.csrf_token; });
       }).catch(function () {});
     }

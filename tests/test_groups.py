@@ -292,6 +292,9 @@ async def test_handing_over_ownership_asks_first_and_moderators_leave_each_other
     assert asked.status == 200 and "Anna eigenaar maken van Werkgroep Wind" in question
     assert "U blijft moderator van de groep." in question and 'name="confirm" value="yes"' in question
     assert (await mo.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "owner"}
+    odd = await mo.client.post(f"{members}/{anna.id}", data={"csrf_token": token, "action": "x", "role": "owner"})
+    assert odd.status == 400  # no way round the question (attacker review)
+    assert (await mo.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "owner"}
     done = await mo.client.post(f"{members}/{anna.id}", allow_redirects=False, data={
         "csrf_token": token, "action": "role", "role": "owner", "confirm": "yes"})
     assert done.status == 303

@@ -421,6 +421,8 @@ async def test_deleting_a_post_asks_first_and_a_moderator_tells_the_author_why(s
     assert reasonless.status == 422 and 'id="e-reason"' in await reasonless.text()
     assert (await member.get(f"/api/v1/threads/{scene['thread']}"))["posts"][-1]["deleted"] is False
     await moderator.delete(f"/api/v1/posts/{post['id']}", expect=422)  # the API asks the same
+    for invisible in ("\u200b\u200b", "\u00ad \u2060\ufeff", "\x7f\x85"):  # a reason that shows nothing is none
+        await moderator.delete(f"/api/v1/posts/{post['id']}", {"reason": invisible}, expect=422)
     done = await moderator.client.post(f"/posts/{post['id']}/delete", allow_redirects=False, data={
         "csrf_token": csrf_of(page), "confirm": "yes", "reason": "reclame"})
     assert done.status == 303
@@ -570,3 +572,19 @@ async def test_the_thread_list_names_the_writer_of_the_newest_post_still_shown(s
     page = await (await member.client.get(f"/groups/{scene['group']}")).text()
     row = page.split(f'data-thread-id="{scene["thread"]}"')[1].split("</tr>")[0]
     assert "Lid Een," not in row.split("Laatste bericht")[-1]
+
+
+async def test_an_author_who_removed_the_post_is_not_told_a_moderator_did(scene):
+    moderator, member = scene["moderator"], scene["member"]
+    post = (await member.post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "Oeps"}, expect=201))["post"]
+    await moderator.post(f"/api/v1/posts/{post['id']}/reports", {"reason": "spam"}, expect=201)
+    await member.delete(f"/api/v1/posts/{post['id']}")
+    item = (await moderator.get("/api/v1/moderation/queue"))["items"][0]
+    await moderator.post(f"/api/v1/moderation/queue/{item['id']}/resolve", {"action": "delete"})  # no reason needed
+    kinds = [n["kind"] for n in (await member.get("/api/v1/notifications"))["notifications"]]
+    assert "post_removed" not in kinds
+
+
+async def test_whoever_has_no_audit_log_hears_that_before_a_filters_fault(scene):
+    await scene["member"].get("/api/v1/audit?since=gisteren", expect=404)
+    await scene["admin"].get("/api/v1/audit?since=gisteren", expect=400)

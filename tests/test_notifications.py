@@ -451,3 +451,12 @@ async def test_someone_removed_from_a_hidden_group_learns_nothing_it_became_sinc
     page = await (await anna.client.get("/notifications")).text()
     assert "Fusie" not in page and f"/groups/{group['id']}" not in page
     await anna.get(f"/api/v1/groups/{group['id']}", expect=404)
+    # banned, renamed, lifted: the ban's end is told with the name she was told with the ban
+    await admin.post(f"/api/v1/groups/{group['id']}/invitations", {"user_id": anna.id}, expect=201)
+    await anna.post(f"/api/v1/groups/{group['id']}/join")
+    await admin.post(f"/api/v1/groups/{group['id']}/bans", {"user_id": anna.id, "reason": "lekken"}, expect=201)
+    await admin.patch(f"/api/v1/groups/{group['id']}", {"name": "Fusie Y (geheim)", "visibility": "hidden"})
+    await admin.delete(f"/api/v1/groups/{group['id']}/bans/{anna.id}")
+    texts = [n["text"] for n in (await anna.get("/api/v1/notifications"))["notifications"]]
+    assert "U bent niet langer geweerd uit Fusie X (vertrouwelijk): u kunt weer lid worden" in texts
+    assert not any("Fusie Y" in text for text in texts)

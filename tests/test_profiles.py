@@ -44,12 +44,17 @@ async def test_a_photo_is_made_square_on_the_server_and_shown_to_who_may_see_the
     me = (await anna.get("/api/v1/me"))["user"]
     assert me["photo_url"].startswith(f"/users/{anna.id}/photo?v=")
     visitor = await anonymous()
+    # a visitor sees a face only beside posts they can read: not before Anna writes in an open group
+    assert (await visitor.client.get(me["photo_url"])).status == 404
+    colleague = await make_user("Bert")
+    assert (await colleague.client.get(me["photo_url"])).status == 200
+    await anna.post("/api/v1/groups/2/join")
+    await anna.post("/api/v1/groups/2/threads", {"title": "Hallo", "body": "Ik ben Anna"}, expect=201)
     photo = await visitor.client.get(me["photo_url"])
     assert photo.status == 200 and photo.headers["Content-Type"] == "image/jpeg"
     assert "max-age" in photo.headers["Cache-Control"]
     with Image.open(io.BytesIO(await photo.read())) as shown:
         assert shown.size == (256, 256) and shown.format == "JPEG"
-    colleague = await make_user("Bert")
     profile = await (await colleague.client.get(f"/users/{anna.id}")).text()
     assert f'src="{me["photo_url"]}" alt=""' in profile
     removed = await post_profile(anna, remove_photo="yes")

@@ -594,11 +594,18 @@ async def test_filters_by_a_group_chosen_from_a_list_and_an_author_by_username(a
         assert ("post", theirs) in hits and ("post", others) not in hits, author
     page = await (await visitor.client.get("/search?q=kwelderwerk&author=schrijver-kwelder")).text()
     assert "/threads/" in page and 'value="schrijver-kwelder"' in page
-    body = await visitor.get("/api/v1/search?q=kwelderwerk&author=niemand-hier", expect=422)
+    # a visitor learns no one's existence from it: a handle that is nobody's finds nothing, as
+    # one of someone who wrote nothing here does (attacker review); who is logged in is told
+    silent = await make_user("Stille Lezer")
+    await silent.patch("/api/v1/me", {"display_name": "Stille Lezer", "handle": "stille-lezer"})
+    for handle in ("niemand-hier", "stille-lezer"):
+        assert (await visitor.get(f"/api/v1/search?q=kwelderwerk&author={handle}"))["results"] == []
+        assert (await visitor.client.get(f"/search?q=kwelderwerk&author={handle}")).status == 200
+    body = await writer.get("/api/v1/search?q=kwelderwerk&author=niemand-hier", expect=422)
     assert "author" in body["error"]["fields"]
-    body = await visitor.get("/api/v1/search?q=kwelderwerk&author=Geen%20naam!", expect=422)
+    body = await visitor.get("/api/v1/search?q=kwelderwerk&author=Geen%20naam!", expect=422)  # no handle's form
     assert "author" in body["error"]["fields"]
-    unknown = await visitor.client.get("/search?q=kwelderwerk&author=niemand-hier")
+    unknown = await writer.client.get("/search?q=kwelderwerk&author=niemand-hier")
     assert unknown.status == 422 and 'aria-invalid="true"' in await unknown.text()
     profile = await (await admin.client.get(f"/users/{writer.id}")).text()
     assert "@schrijver-kwelder" in profile and "/search?author=schrijver-kwelder" in profile
@@ -637,10 +644,13 @@ async def test_an_author_filter_confirms_only_profiles_the_viewer_may_see(admin,
     suspended = await make_user("Geschorste Schrijver")
     await suspended.patch("/api/v1/me", {"display_name": "Geschorste Schrijver", "handle": "geschorste-schrijver"})
     await admin.post(f"/api/v1/admin/users/{suspended.id}/suspend", {"reason": "spam"})
-    visitor = await anonymous()
-    gone = await visitor.get("/api/v1/search?q=kwelder&author=geschorste-schrijver", expect=422)
-    nobody = await visitor.get("/api/v1/search?q=kwelder&author=niemand-hier", expect=422)
+    member = await make_user("Lid")
+    gone = await member.get("/api/v1/search?q=kwelder&author=geschorste-schrijver", expect=422)
+    nobody = await member.get("/api/v1/search?q=kwelder&author=niemand-hier", expect=422)
     assert gone["error"]["fields"] == nobody["error"]["fields"]  # the same answer as for no one at all
+    visitor = await anonymous()  # a visitor: nothing found, for both
+    for handle in ("geschorste-schrijver", "niemand-hier"):
+        assert (await visitor.get(f"/api/v1/search?q=kwelder&author={handle}"))["results"] == []
     await admin.get("/api/v1/search?q=kwelder&author=geschorste-schrijver")  # admins see the profile
 
 

@@ -31,6 +31,12 @@ async def test_a_page_is_marked_with_the_language_it_is_written_in(admin, anonym
     assert (await admin.get("/api/v1/pages/about"))["page"]["lang"] == "en"
     assert '<div class="body" lang="en">' in await (await (await anonymous()).client.get("/pages/about")).text()
     await admin.patch("/api/v1/pages/about", {"lang": "fr"}, expect=422)
+    from tests.test_pages import csrf_of  # a form that leaves the language out leaves it as it was
+    form = await (await admin.client.get("/admin/pages/about")).text()
+    await admin.client.post("/admin/pages/about", data={"csrf_token": csrf_of(form), "title": "About us",
+                                                        "body": "In English.", "menu": "footer", "menu_order": "0"})
+    page = (await admin.get("/api/v1/pages/about"))["page"]
+    assert page["title"] == "About us" and page["lang"] == "en"
     await admin.post("/api/v1/pages", {"slug": "x", "title": "X", "body": "x", "lang": 1}, expect=422)
 
 

@@ -19,6 +19,7 @@ from forum.services.checks import (MAX_BIO, MAX_NAME, FieldErrors, choice_field,
                                    password_field, text_field)
 from forum.files import Upload, photos
 from forum.store import groups as group_store
+from forum.store import threads as thread_store
 from forum.store import users as user_store
 
 log = logging.getLogger(__name__)
@@ -292,11 +293,16 @@ async def remove_photo(svc: Services, actor: Actor) -> None:
 
 
 async def photo_of(svc: Services, viewer: Actor, user_id: int):
-    """(path of the photo file, its name) of a profile the viewer may see; NotFound otherwise."""
+    """(path of the photo file, its name) of a profile the viewer may see; NotFound otherwise.
+    A visitor sees the photos that stand beside posts they can read, no others: a face is
+    not for the open web unless its owner wrote there (attacker review)."""
     async with svc.db.read() as conn:
         user = await user_store.by_id(conn, user_id)
-    if user is None or not policy.profile_exists_for(viewer, user) or not user["photo_blob"]:
-        raise NotFound()
+        if user is None or not policy.profile_exists_for(viewer, user) or not user["photo_blob"]:
+            raise NotFound()
+        if not viewer.active and not await thread_store.wrote_where(conn, user_id,
+                                                                    policy.readable_groups_sql(viewer, "g")):
+            raise NotFound()
     return svc.files.path_of(user["photo_blob"]), user["photo_blob"]
 
 

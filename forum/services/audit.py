@@ -31,6 +31,11 @@ async def entries(svc: Services, actor: Actor, *, group_id: int | None = None, a
     return rows[:limit], (rows[limit - 1]["id"] if len(rows) > limit else None)
 
 
+def require_reader(actor: Actor) -> None:
+    """NotFound for whoever has no audit log to read (it does not exist for them)."""
+    _scope(actor)
+
+
 def _scope(actor: Actor, group_id: int | None = None) -> list[int] | None:
     scope = policy.audit_groups(actor)
     if scope is not None and (not scope or (group_id is not None and group_id not in scope)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import unicodedata
 
 from forum.errors import BadRequest, Invalid, N_
 from forum.security import PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS
@@ -52,8 +53,14 @@ def _kept(ch: str) -> bool:
     # (the Atom feeds) cannot carry them at all; the bidirectional overrides and isolates
     # would turn the rest of a sentence a name stands in around (attacker review), while
     # right-to-left script shows right without them
-    return ch in "\n\t" or (code >= 32 and not 0xD800 <= code <= 0xDFFF and code not in (0xFFFE, 0xFFFF)
-                            and code not in BIDI_CONTROLS)
+    return ch in "\n\t" or (code >= 32 and not 0x7F <= code <= 0x9F and not 0xD800 <= code <= 0xDFFF
+                            and code not in (0xFFFE, 0xFFFF) and code not in BIDI_CONTROLS)
+
+
+def visible_text(value: str) -> bool:
+    """Whether a text shows anything: not only spaces and invisible characters (zero-width
+    spaces, soft hyphens, joiners), which would fill a required field with nothing to read."""
+    return any(not unicodedata.category(ch).startswith(("Z", "C")) for ch in value)
 
 
 def clean_text(value: str) -> str:
@@ -66,7 +73,7 @@ def text_field(errors: FieldErrors, name: str, value: str, *, max_len: int, requ
     value = clean_text(value)
     if single_line:
         value = " ".join(value.split())
-    if required and not value:
+    if required and not visible_text(value):
         errors.add(name, N_("Dit veld is verplicht."))
     elif len(value) > max_len:
         errors.add(name, N_("Dit is te lang (hoogstens %(max)d tekens)."), max=max_len)
@@ -77,7 +84,7 @@ def told_reason(errors: FieldErrors, value: str, *, told: bool) -> str:
     """Why a moderator removes someone's words or membership: when that is someone else, they
     read it (the terms promise a reason), so it is required then."""
     value = text_field(errors, "reason", value, max_len=MAX_REASON, required=False)
-    if told and not value:
+    if told and not visible_text(value):
         errors.add("reason", N_("Geef een reden: de betrokkene krijgt bericht en leest die."))
     return value
 

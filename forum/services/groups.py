@@ -388,10 +388,10 @@ async def end_bans_due(svc: Services) -> int:
 async def _tell_ban_lifted(tx, svc: Services, user_id: int, group_id: int) -> None:
     """Whoever was told of their ban hears that it is over (a stranger banned ahead was told
     nothing, and is told nothing now)."""
-    if await note_store.was_told(tx, user_id, "banned", group_id):
-        group = await group_store.by_id(tx, group_id)
+    told = await note_store.last_told(tx, user_id, "banned", group_id)
+    if told is not None:  # named as they were told it then: a hidden group's later name is not theirs
         await notifications.notify_one(tx, svc, user_id, "ban_lifted", actor_id=None, group_id=group_id,
-                                       data={"group_name": group["name"] if group else ""})
+                                       data={"group_name": told.get("group_name", "")})
 
 
 async def my_ban(svc: Services, actor: Actor, group_id: int):

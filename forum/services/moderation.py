@@ -7,7 +7,7 @@ from forum import policy
 from forum.errors import Conflict, N_, NotFound, Unauthorized
 from forum.policy import Action, Actor
 from forum.services import Services, audit, discussions, notifications, search_index
-from forum.services.checks import MAX_REASON, FieldErrors, choice_field, text_field
+from forum.services.checks import MAX_REASON, FieldErrors, choice_field, text_field, visible_text
 from forum.store import moderation as store
 from forum.store import news as news_store
 from forum.store import threads as thread_store
@@ -94,8 +94,10 @@ async def resolve(svc: Services, actor: Actor, item_id: int, *, action: str, rea
         item = await store.item(tx, item_id)
         if item is None or not policy.can(actor, Action.MODERATE_GROUP, item):
             raise NotFound()  # an item outside one's groups does not exist for them
-        told = item["author_id"] is not None and item["author_id"] != actor.user_id
-        if action == "delete" and told and not reason:
+        # (an author who removed the post themselves meanwhile is not told a moderator did)
+        told = item["author_id"] is not None and item["author_id"] != actor.user_id \
+            and not (action == "delete" and item["deleted_at"] is not None)
+        if action == "delete" and told and not visible_text(reason):
             errors.add("reason", N_("Geef een reden: de betrokkene krijgt bericht en leest die."))
         errors.raise_if_any()
         if item["status"] != "open":

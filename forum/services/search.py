@@ -320,7 +320,9 @@ async def search(svc: Services, actor: Actor, params: Mapping[str, str]) -> tupl
         # a handle names someone only when their profile is there for this viewer: a pending or
         # suspended account is not confirmed to exist (attacker review)
         if author is None or not policy.profile_exists_for(actor, author):
-            raise Invalid(fields={"author": N_("Niemand heeft deze gebruikersnaam.")})
+            if actor.active:
+                raise Invalid(fields={"author": N_("Niemand heeft deze gebruikersnaam.")})
+            author_id = 0  # a visitor learns no one's existence here: nothing found, as for a handle that wrote nothing
         query = replace(query, author_id=author_id)
     viewer = str(actor.user_id if actor.active else "")
     cursor = _decode_cursor(svc.config.secret_key, viewer, query)

@@ -146,8 +146,15 @@ async def has_unread(conn, user_id: int, kind: str, *, actor_id, group_id, threa
 
 async def was_told(conn, user_id: int, kind: str, group_id: int) -> bool:
     """Whether this person ever had a notification of this kind about this group."""
-    return bool(await conn.execute_fetchall(
-        "SELECT 1 FROM notifications WHERE user_id = ? AND kind = ? AND group_id = ? LIMIT 1", (user_id, kind, group_id)))
+    return await last_told(conn, user_id, kind, group_id) is not None
+
+
+async def last_told(conn, user_id: int, kind: str, group_id: int) -> dict | None:
+    """The data of this person's latest notification of this kind about this group, or None."""
+    rows = await conn.execute_fetchall(
+        "SELECT data FROM notifications WHERE user_id = ? AND kind = ? AND group_id = ? ORDER BY id DESC LIMIT 1",
+        (user_id, kind, group_id))
+    return json.loads(rows[0][0] or "{}") if rows else None
 
 
 async def insert_many(conn, rows: list[tuple]) -> None:

@@ -97,6 +97,15 @@ async def touch_thread(conn, thread_id: int, *, poster_id: int, now: str) -> Non
     )
 
 
+async def wrote_where(conn, author_id: int, readable: tuple[str, list]) -> bool:
+    """Whether this person has a post still shown in a group `readable` (a policy WHERE on g) lets one read."""
+    where, params = readable
+    return bool(await conn.execute_fetchall(
+        "SELECT 1 FROM posts p JOIN threads t ON t.id = p.thread_id JOIN groups g ON g.id = t.group_id"
+        f" WHERE p.author_id = ? AND p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.deleted_at IS NULL"
+        f" AND {where} LIMIT 1", (author_id, *params)))
+
+
 async def refresh_last_poster(conn, thread_id: int) -> None:
     """After a post is removed or hidden: the list's "last post" names the newest one still shown
     (none: only the time stays)."""

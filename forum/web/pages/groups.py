@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from forum import policy
-from forum.errors import N_, Conflict, Invalid, NotFound, ServiceError
+from forum.errors import N_, BadRequest, Conflict, Invalid, NotFound, ServiceError
 from forum.files import Refused, photos
 from forum.i18n import current_locale, gettext
 from forum.keys import actor_key, services_key
@@ -277,8 +277,10 @@ async def member_action(request: web.Request) -> web.Response:
             await groups.remove_member(svc, actor, group_id, user_id, form.get("reason", ""))
         elif action == "ban":
             await groups.ban(svc, actor, group_id, user_id, form.get("reason", ""), ban_days(form.get("days", "")))
-        else:
+        elif action == "role":
             await groups.set_member_role(svc, actor, group_id, user_id, form.get("role", ""))
+        else:  # (a handover reaches the role change only through its confirmation, above)
+            raise BadRequest(N_("Onbekende actie."))
     except ServiceError as error:
         if error.status not in (409, 422):
             raise

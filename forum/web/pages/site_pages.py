@@ -61,7 +61,7 @@ async def edit_submit(request: web.Request) -> web.Response:
             raise redirect(request, "admin.pages")
         page = await site_pages.update(svc, actor, slug, title=form.get("title", ""), body=form.get("body", ""),
                                        menu=form.get("menu", "none"), menu_order=_order(form),
-                                       lang=form.get("lang", "nl"))
+                                       lang=form.get("lang"))  # left out (an older form): as it was
     except ServiceError as error:
         page, revisions = await site_pages.revisions(svc, actor, slug)
         return rerender(request, "admin_page_form.html", error, {"values": form, "page": page,
