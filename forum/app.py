@@ -31,8 +31,10 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     (`create-admin`), which must not first print a setup link it is about to spend."""
     config = config.with_secret()
     app = web.Application(
-        middlewares=[traffic_middleware, error_middleware, session_middleware, page_cache_middleware, csrf_middleware,
-                     site_menus_middleware],
+        # the site's name and menus are read before the form check, so a refused form's page
+        # wears them too
+        middlewares=[traffic_middleware, error_middleware, session_middleware, page_cache_middleware,
+                     site_menus_middleware, csrf_middleware],
         client_max_size=config.max_body_bytes,
     )
     app[config_key] = config

@@ -413,7 +413,15 @@
       } else if (message.kind === "thread.removed") {
         var notice = document.getElementById("thread-locked"), reply = document.getElementById("reply");
         if (notice) { notice.hidden = false; notice.textContent = text.thread_removed; announce(text.thread_removed); }
-        if (reply) reply.hidden = true;
+        if (reply) {  // words being written stay, to be copied; there is nowhere to send them now
+          var words = reply.querySelector("textarea");
+          if (words && words.value.trim()) {
+            words.readOnly = true;
+            reply.querySelectorAll("button, input[type=file]").forEach(function (control) { control.disabled = true; });
+          } else {
+            reply.hidden = true;
+          }
+        }
       }
       else if (message.kind === "thread.updated") updateThread(data.thread);
     } else if (message.type === "subscribed") {
@@ -566,6 +574,7 @@
       }).catch(function () {});
     }
     document.addEventListener("visibilitychange", refresh);
+    window.addEventListener("focus", refresh);  // two windows side by side: coming back is a click, not a tab switch
     window.addEventListener("pageshow", function (event) { if (event.persisted) refresh(); });
   }
 

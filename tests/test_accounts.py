@@ -203,6 +203,8 @@ async def test_profile_update_and_a_profile_for_who_is_logged_in(admin, anonymou
     for path in (f"/users/{admin.id}", "/users/999999", "/users/@anna", "/users/@niemand"):
         asked = await visitor.client.get(path, allow_redirects=False)
         assert asked.status == 303 and asked.headers["Location"].startswith("/login"), path
+    login = await (await visitor.client.get(f"/users/{admin.id}")).text()  # and the login form says why
+    assert "Profielen en de lijst van mensen zijn er voor wie is ingelogd." in login
     profile = await (await make_user("Bert")).get(f"/api/v1/users/{admin.id}")
     assert profile["user"]["display_name"] == "Anna de Vries"
     assert profile["user"]["bio"] == "Gemeente Zwolle"

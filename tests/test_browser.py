@@ -568,6 +568,16 @@ async def test_words_typed_survive_a_new_login_in_another_tab_and_a_lock_meanwhi
                 await first.click("#reply button[type=submit]")  # sent anyway: the words come back
                 await first.wait_for_selector("#unsent")
                 assert await first.input_value("#unsent") == "Nog een gedachte"
+                # and removed while he types: the words stay on the screen to be copied, not sent
+                other = (await anna_api.post("/api/v1/groups/2/threads", {"title": "Tweede", "body": "Nog een"},
+                                             expect=201))["thread"]["id"]
+                await first.goto(f"{base}/threads/{other}")
+                await first.fill("#reply textarea[name=body]", "Een antwoord in wording")
+                await anna_api.delete(f"/api/v1/threads/{other}")
+                await first.wait_for_selector("#thread-locked:not([hidden])")
+                assert await first.is_visible("#reply textarea[name=body]")
+                assert await first.input_value("#reply textarea[name=body]") == "Een antwoord in wording"
+                assert await first.is_disabled("#reply button[type=submit]")
             finally:
                 await browser.close()
     finally:

@@ -25,8 +25,12 @@ async def test_me_hands_out_the_token(admin):
 async def test_forms_need_the_token(admin, make_user, svc):
     group = await open_group(admin)
     member = await make_user("Lid")
+    await admin.put("/api/v1/admin/settings", {"registration_mode": "open", "members_create_werkgroepen": False,
+                                               "site_name": "Zeeland Samen"})
     response = await member.client.post(f"/groups/{group['id']}/join", data={"csrf_token": "vals"})
     assert response.status == 403
+    page = await response.text()  # said as what it is, on a page that wears the site's name and menus
+    assert "<h1>Formulier verlopen</h1>" in page and "Zeeland Samen" in page and 'href="/pages/contact"' in page
     assert (await member.get(f"/api/v1/groups/{group['id']}"))["membership"] is None
     response = await member.client.post(f"/groups/{group['id']}/join", data={"csrf_token": member.csrf},
                                         allow_redirects=False)

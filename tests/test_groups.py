@@ -298,6 +298,7 @@ async def test_handing_over_ownership_asks_first_and_moderators_leave_each_other
     done = await mo.client.post(f"{members}/{anna.id}", allow_redirects=False, data={
         "csrf_token": token, "action": "role", "role": "owner", "confirm": "yes"})
     assert done.status == 303
+    assert "De rol is gewijzigd." in await (await mo.client.get(done.headers["Location"])).text()  # says so
     assert (await anna.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "owner"}
     assert (await mo.get(f"/api/v1/groups/{group['id']}"))["membership"] == {"role": "moderator"}
     # a moderator is told at once that removing a fellow moderator is the owner's, not asked first

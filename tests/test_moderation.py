@@ -149,7 +149,9 @@ async def test_thread_page_offers_moderators_move_and_delete(scene):
     gone = await scene["admin"].client.post(f"/threads/{scene['thread']}/moderate", allow_redirects=False,
                                             data={"csrf_token": token, "action": "delete", "confirm": "yes",
                                                   "reason": "dubbel"})
-    assert gone.status == 303 and gone.headers["Location"] == f"/groups/{scene['other']}"
+    assert gone.status == 303 and gone.headers["Location"] == f"/groups/{scene['other']}?deleted=thread"
+    told = await (await scene["admin"].client.get(gone.headers["Location"])).text()
+    assert "De discussie is verwijderd. De schrijver krijgt bericht." in told
     member_page = await (await scene["member"].client.get(f"/groups/{scene['group']}")).text()
     assert "Dijken" not in member_page
 

@@ -81,7 +81,10 @@ async def test_one_save_keeps_the_details_and_the_photo_together(make_user):
     # a photo refused after the details: those are kept, and it says so
     half = await post_profile(carla, b"%PDF-1.4\n%%EOF\n", "cv.pdf", organisation="Provincie Overijssel")
     text = await half.text()
-    assert half.status == 422 and 'id="e-photo"' in text and "Uw gegevens zijn opgeslagen." in text
+    assert half.status == 422 and 'id="e-photo"' in text and "Uw gegevens zijn opgeslagen, de foto niet" in text
+    assert "Kies een afbeelding als PNG, JPEG of WebP." in text
+    both = await (await post_profile(carla, b"%PDF-1.4\n%%EOF\n", "cv.pdf", display_name="")).text()
+    assert "Kies een afbeelding als PNG, JPEG of WebP." in both and "Kies de foto opnieuw" not in both
     assert (await carla.get("/api/v1/me"))["user"]["organisation"] == "Provincie Overijssel"
 
 

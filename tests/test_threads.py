@@ -294,3 +294,10 @@ async def test_thread_forms_rename_lock_and_pin(admin, make_user):
     sneaky = await member.client.post(f"/threads/{tid}/moderate", data={"csrf_token": own_token, "action": "unlock"})
     assert sneaky.status == 403
     assert (await member.get(f"/api/v1/threads/{tid}"))["thread"]["locked"]
+
+
+async def test_the_reply_forms_address_opened_as_a_page_leads_to_the_reply_box(anonymous):
+    visitor = await anonymous()
+    answer = await visitor.client.get("/threads/1/reply", allow_redirects=False)
+    assert answer.status == 303 and answer.headers["Location"] == "/threads/1#reply"
+    assert (await visitor.client.get("/threads/abc/reply", allow_redirects=False)).status == 404

@@ -60,11 +60,12 @@ def _http_message(status: int) -> str:
     }.get(status, gettext("Ongeldig verzoek."))
 
 
-async def _error_page(request: web.Request, status: int, message: str, fields: dict | None = None) -> web.Response:
+async def _error_page(request: web.Request, status: int, message: str, fields: dict | None = None,
+                      heading: str = "") -> web.Response:
     """An error where no form can show it again: what went wrong, each field's message when
     there are any (no form marks them here), and where to go from here."""
-    return render(request, "error.html", {"status": status, "message": message, "fields": fields or {}},
-                  status=status)
+    return render(request, "error.html", {"status": status, "message": message, "fields": fields or {},
+                                          "heading": heading}, status=status)
 
 
 @web.middleware
@@ -183,8 +184,9 @@ async def csrf_middleware(request: web.Request, handler):
             if not signature_matches(expected, given if isinstance(given, str) else None):
                 return await _error_page(
                     request, 403,
-                    gettext("Het formulier is verlopen. Ga terug, laad de pagina opnieuw en probeer het nog eens."),
-                )
+                    gettext("Het formulier is verlopen (bijvoorbeeld omdat u intussen opnieuw inlogde). Ga terug: "
+                            "kopieer wat u schreef, laad de pagina opnieuw en probeer het nog eens."),
+                    heading=gettext("Formulier verlopen"))
     return await handler(request)
 
 

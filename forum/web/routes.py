@@ -327,6 +327,7 @@ def page_routes() -> list[web.RouteDef]:
         p("/groups/{group_id}/threads/new", threads.new_submit, name="thread.new.submit"),
         g("/threads/{thread_id}", threads.show, name="thread"),
         p("/threads/{thread_id}/reply", threads.reply, name="thread.reply"),
+        g("/threads/{thread_id}/reply", threads.to_reply_box),
         g("/threads/{thread_id}/edit", threads.rename_form, name="thread.edit"),
         p("/threads/{thread_id}/edit", threads.rename_submit),
         p("/threads/{thread_id}/moderate", threads.moderate, name="thread.moderate"),

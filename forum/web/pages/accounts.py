@@ -180,6 +180,13 @@ async def settings_submit(request: web.Request) -> web.Response:
         if error.status not in (413, 415, 422):
             raise
         return await _profile_again(request, error, getattr(error, "form_values", None) or {})
+    photo_refused = None
+    if upload is not None:
+        try:
+            photos.check(upload)  # a file that is no photo says so, whatever else is wrong
+        except ServiceError as error:
+            upload.discard()
+            upload, photo_refused = None, error
     try:
         await accounts.update_profile(svc, actor, display_name=form.get("display_name", ""),
                                       bio=form.get("bio", ""), locale=form.get("locale", ""),
@@ -189,7 +196,11 @@ async def settings_submit(request: web.Request) -> web.Response:
         if upload is not None:
             upload.discard()
             error.fields.setdefault("photo", N_("Kies de foto opnieuw: wij bewaren haar pas als de rest klopt."))
+        if photo_refused is not None:
+            error.fields.update(photo_refused.fields)
         return await _profile_again(request, error, form)
+    if photo_refused is not None:
+        return await _profile_again(request, photo_refused, form, details_saved=True)
     saved = "profile"
     try:
         if upload is not None:
@@ -209,7 +220,7 @@ async def _profile_again(request: web.Request, error: ServiceError, form: dict, 
     actor = request[actor_key]
     user, _ = await accounts.profile(request.app[services_key], actor, actor.user_id)
     return rerender(request, "settings_profile.html", error,
-                    {"values": form or dict(user), "user": user, "saved": "profile" if details_saved else ""})
+                    {"values": form or dict(user), "user": user, "saved": "not-photo" if details_saved else ""})
 
 
 async def photo(request: web.Request) -> web.StreamResponse:

@@ -71,7 +71,8 @@ async def _group_page(request: web.Request, group_id: int, error: ServiceError |
                "may_moderate": policy.can(actor, Action.MODERATE_GROUP, group),
                "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
                "may_join": policy.can(actor, Action.JOIN, group), "news": [], "more_news": False,
-               "events": [], "more_events": False, "event_statuses": {}}
+               "events": [], "more_events": False, "event_statuses": {},
+               "thread_deleted": request.query.get("deleted") == "thread"}
     context["group_open_reports"] = await moderation.open_count(svc, actor, group_id) if context["may_moderate"] else 0
     context["my_ban"] = await groups.my_ban(svc, actor, group_id) if context["role"] == "banned" else None
     if context["may_read"]:
@@ -207,7 +208,8 @@ async def _members_page(request: web.Request, group_id: int, notice: ServiceErro
     may_moderate = policy.can(actor, Action.MODERATE_GROUP, group)
     context = {"group": group, "members": rows, "invited_emails": invited_emails, "values": values or {},
                "may_moderate": may_moderate, "may_manage": policy.can(actor, Action.TRANSFER_OWNERSHIP, group),
-               "bans": await groups.bans(request.app[services_key], actor, group_id) if may_moderate else []}
+               "bans": await groups.bans(request.app[services_key], actor, group_id) if may_moderate else [],
+               "done": request.query.get("done", "") if notice is None else ""}
     if notice is not None:
         return rerender(request, "members.html", notice, context)
     return render(request, "members.html", context)
@@ -281,6 +283,7 @@ async def member_action(request: web.Request) -> web.Response:
             await groups.set_member_role(svc, actor, group_id, user_id, form.get("role", ""))
         else:  # (a handover reaches the role change only through its confirmation, above)
             raise BadRequest(N_("Onbekende actie."))
+        done = action
     except ServiceError as error:
         if error.status not in (409, 422):
             raise
@@ -292,7 +295,7 @@ async def member_action(request: web.Request) -> web.Response:
                     "group": group, "person": person, "action": action, "values": form,
                     "ban_durations": ban_durations()})
         return await _members_page(request, group_id, notice=error)
-    raise redirect(request, "group.members", group_id=group_id)
+    raise web.HTTPSeeOther(f"/groups/{group_id}/members?done={done}")  # the page says what was done
 
 
 async def invite(request: web.Request) -> web.Response:

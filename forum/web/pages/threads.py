@@ -243,7 +243,7 @@ async def moderate(request: web.Request) -> web.Response:
         try:
             if action == "delete":
                 await discussions.delete_thread(svc, actor, thread_id, form.get("reason", ""))
-                raise redirect(request, "group", group_id=thread["group_id"])
+                raise web.HTTPSeeOther(f"/groups/{thread['group_id']}?deleted=thread")  # which says so
             await discussions.update_thread(svc, actor, thread_id, locked=True, reason=form.get("reason", ""))
         except ServiceError as error:
             if error.status != 422:
@@ -292,6 +292,12 @@ async def reply(request: web.Request) -> web.Response:
         return rerender(request, "thread.html", error,
                         thread_context(request, thread, posts, False, parent, last_event_id, values=form))
     raise web.HTTPSeeOther(post_page_url(post))
+
+
+async def to_reply_box(request: web.Request) -> web.Response:
+    """The reply form's address opened as a page (reloaded after a refusal, bookmarked): the
+    reply box of that discussion."""
+    raise web.HTTPSeeOther(f"/threads/{int_param(request, 'thread_id')}#reply")
 
 
 async def _closed_meanwhile(request: web.Request, thread_id: int, form: dict) -> web.Response:
