@@ -98,7 +98,10 @@ DOM_CHECK = """() => {
     if (!(e.getAttribute('src') || '').startsWith('/static/')) bad.push('inline script');
   }
   for (const e of document.querySelectorAll('style, iframe, object, embed, svg, img[src=x], base, meta[http-equiv]')) {
-    bad.push(e.tagName);
+    // the header's own bell picture (a path, no script; its attributes are checked above) is ours
+    if (!(e.matches('#bell > svg.bell-icon') && [...e.querySelectorAll('*')].every(c => c.tagName === 'path'))) {
+      bad.push(e.tagName);
+    }
   }
   if (window.__xss !== undefined) bad.push('__xss=' + window.__xss);
   return bad;
