@@ -1,9 +1,9 @@
 """SQL, and only SQL: small named async functions per aggregate. No permissions, no commits,
 no HTTP. Each takes the connection it runs on: a reader, or the writer inside db.write().
 
-Every helper here is one trip to the connection's thread (aiosqlite's execute_fetchall and
-execute_insert): the hop between the event loop and that thread, not SQLite, is what a page
-mostly pays for.
+Every helper here is one trip to the connection's thread (aiosqlite's execute_fetchall): the
+hop between the event loop and that thread, not SQLite, is what a page mostly pays for. All SQL
+goes through these helpers, so another database's driver would need changing here only.
 """
 from __future__ import annotations
 
@@ -28,7 +28,27 @@ async def fetch_value(conn: aiosqlite.Connection, sql: str, params: Iterable[Any
     return None if row is None else next(iter(row.values()))
 
 
-async def execute(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> int:
-    """Run a change; returns the new row id for INSERTs."""
-    row = await conn.execute_insert(sql, tuple(params))
-    return row[0] if row else 0
+async def execute(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> None:
+    """Run a change."""
+    await conn.execute_fetchall(sql, tuple(params))
+
+
+async def insert_row(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> int:
+    """Run an INSERT that ends in RETURNING id; returns that id. Said in the SQL rather than read
+    from the driver's last row id, so the statement means the same on another database."""
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return rows[0][0]
+
+
+async def execute_count(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> int:
+    """Run a change; returns how many rows it changed."""
+    cursor = await conn.execute(sql, tuple(params))
+    try:
+        return cursor.rowcount
+    finally:
+        await cursor.close()
+
+
+async def execute_many(conn: aiosqlite.Connection, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+    """One change for each row of parameters."""
+    await conn.executemany(sql, [tuple(row) for row in rows])

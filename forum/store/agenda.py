@@ -2,7 +2,7 @@
 The table is agenda_events: `events` is the live log."""
 from __future__ import annotations
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value
+from forum.store import execute, execute_many, fetch_all, fetch_one, fetch_value, insert_row
 
 # group_visibility is NULL for site events: the policy reads them with their own visibility
 EVENT_SELECT = (
@@ -22,8 +22,8 @@ EVENT_COLUMNS = ("title", "description", "description_html", "starts_at", "ends_
 async def insert(conn, *, group_id, thread_id, organiser_id, visibility, status, now, **fields) -> int:
     columns = ("group_id", "thread_id", "organiser_id", "visibility", "status", "created_at", *EVENT_COLUMNS)
     values = (group_id, thread_id, organiser_id, visibility, status, now, *(fields[name] for name in EVENT_COLUMNS))
-    return await execute(conn, f"INSERT INTO agenda_events ({', '.join(columns)})"
-                               f" VALUES ({', '.join('?' * len(columns))})", values)
+    return await insert_row(conn, f"INSERT INTO agenda_events ({', '.join(columns)})"
+                               f" VALUES ({', '.join('?' * len(columns))}) RETURNING id", values)
 
 
 async def update(conn, event_id: int, *, now, reminder_reset: bool, **fields) -> None:
@@ -126,8 +126,8 @@ async def first_waiting(conn, event_id: int, limit: int) -> list[int]:
 
 
 async def move_up(conn, event_id: int, user_ids: list[int], now: str) -> None:
-    await conn.executemany(
-        "UPDATE agenda_rsvps SET status = 'going', updated_at = ? WHERE event_id = ? AND user_id = ?",
+    await execute_many(
+        conn, "UPDATE agenda_rsvps SET status = 'going', updated_at = ? WHERE event_id = ? AND user_id = ?",
         [(now, event_id, user_id) for user_id in user_ids])
 
 
@@ -202,10 +202,10 @@ async def feed_nonce(conn, user_id: int) -> str | None:
 async def insert_comment_thread(conn, *, group_id, author_id, title, shown: bool, now) -> int:
     """The thread that holds an event's comments (event_id 0 until the event row exists, so the
     group's count of discussions never counts it); removed while the event is a proposal."""
-    return await execute(
+    return await insert_row(
         conn,
         "INSERT INTO threads (group_id, author_id, title, created_at, last_activity_at, last_poster_id, deleted_at,"
-        " event_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+        " event_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0) RETURNING id",
         (group_id, author_id, title, now, now, author_id, None if shown else now),
     )
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import json
 
-from forum.store import execute, fetch_all
+from forum.store import fetch_all, insert_row
 
 
 async def append(conn, *, actor_id: int | None, action: str, group_id: int | None, target_type: str,
                  target_id: int | None, target_label: str, reason: str, data: dict, now: str) -> int:
-    return await execute(
+    return await insert_row(
         conn,
         "INSERT INTO audit_log (actor_id, action, group_id, target_type, target_id, target_label, reason, data,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (actor_id, action, group_id, target_type, target_id, target_label, reason, json.dumps(data), now))
 
 

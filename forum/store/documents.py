@@ -1,7 +1,7 @@
 """Documents in libraries (a group's, the site's), their folders and versions."""
 from __future__ import annotations
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value
+from forum.store import execute, fetch_all, fetch_one, fetch_value, insert_row
 
 # group_visibility is NULL for the site's library: the policy reads its own visibility
 DOC_SELECT = (
@@ -16,17 +16,17 @@ DOC_SELECT = (
 
 
 async def insert(conn, *, group_id, folder_id, visibility, title, description, uploader_id, now) -> int:
-    return await execute(
+    return await insert_row(
         conn, "INSERT INTO documents (group_id, folder_id, visibility, title, description, uploader_id, version,"
-              " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+              " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
         (group_id, folder_id, visibility, title, description, uploader_id, now, now))
 
 
 async def insert_version(conn, document_id: int, version: int, *, blob, filename, content_type, size, inline_ok,
                          uploader_id, now) -> int:
-    return await execute(
+    return await insert_row(
         conn, "INSERT INTO document_versions (document_id, version, blob, filename, content_type, size, inline_ok,"
-              " uploader_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              " uploader_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (document_id, version, blob, filename, content_type, size, int(inline_ok), uploader_id, now))
 
 
@@ -92,8 +92,8 @@ async def set_text(conn, version_id: int, text: str | None, state: str) -> None:
 # --- folders -------------------------------------------------------------------------------------
 
 async def insert_folder(conn, *, group_id, parent_id, name, created_by, now) -> int:
-    return await execute(conn, "INSERT INTO folders (group_id, parent_id, name, created_by, created_at)"
-                               " VALUES (?, ?, ?, ?, ?)", (group_id, parent_id, name, created_by, now))
+    return await insert_row(conn, "INSERT INTO folders (group_id, parent_id, name, created_by, created_at)"
+                               " VALUES (?, ?, ?, ?, ?) RETURNING id", (group_id, parent_id, name, created_by, now))
 
 
 async def folder(conn, folder_id: int):

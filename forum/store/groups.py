@@ -1,7 +1,7 @@
 """Groups (proeftuinen and werkgroepen), their memberships and email invitations."""
 from __future__ import annotations
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value
+from forum.store import execute, execute_count, fetch_all, fetch_one, fetch_value, insert_row
 
 GROUP_COLUMNS = ("g.id, g.name, g.kind, g.visibility, g.description, g.created_at, g.members_propose_events,"
                  " g.intro, g.intro_html, g.icon_blob, g.banner_blob")
@@ -9,10 +9,10 @@ COUNTS = "g.member_count, g.thread_count"  # kept current by triggers in schema.
 
 
 async def insert(conn, *, name, kind, visibility, description, created_by, now) -> int:
-    return await execute(
+    return await insert_row(
         conn,
         "INSERT INTO groups (name, name_norm, kind, visibility, description, created_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (name, name.casefold(), kind, visibility, description, created_by, now),
     )
 
@@ -92,14 +92,13 @@ async def ended_bans(conn, now: str):
 
 
 async def delete_ban(conn, group_id: int, user_id: int) -> bool:
-    cursor = await conn.execute("DELETE FROM group_bans WHERE group_id = ? AND user_id = ?", (group_id, user_id))
-    return cursor.rowcount > 0
+    return await execute_count(conn, "DELETE FROM group_bans WHERE group_id = ? AND user_id = ?",
+                               (group_id, user_id)) > 0
 
 
 async def is_banned(conn, group_id: int, user_id: int) -> bool:
-    rows = await conn.execute_fetchall("SELECT 1 FROM group_bans WHERE group_id = ? AND user_id = ?",
-                                       (group_id, user_id))
-    return bool(rows)
+    return await fetch_value(conn, "SELECT 1 FROM group_bans WHERE group_id = ? AND user_id = ?",
+                             (group_id, user_id)) is not None
 
 
 async def ban_of(conn, group_id: int, user_id: int):

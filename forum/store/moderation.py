@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value
+from forum.store import execute, execute_count, fetch_all, fetch_one, fetch_value, insert_row
 
 
 async def open_item_for(conn, post_id: int, now: str) -> tuple[int, bool]:
@@ -11,7 +11,7 @@ async def open_item_for(conn, post_id: int, now: str) -> tuple[int, bool]:
     row = await fetch_one(conn, "SELECT id FROM moderation_items WHERE post_id = ? AND status = 'open'", (post_id,))
     if row:
         return row["id"], False
-    return await execute(conn, "INSERT INTO moderation_items (post_id, created_at) VALUES (?, ?)", (post_id, now)), True
+    return await insert_row(conn, "INSERT INTO moderation_items (post_id, created_at) VALUES (?, ?) RETURNING id", (post_id, now)), True
 
 
 async def open_count(conn, groups: list[int] | None) -> int:
@@ -23,10 +23,9 @@ async def open_count(conn, groups: list[int] | None) -> int:
 
 
 async def add_report(conn, *, item_id: int, reporter_id: int, reason: str, text: str, now: str) -> bool:
-    cursor = await conn.execute(
-        "INSERT OR IGNORE INTO reports (item_id, reporter_id, reason, text, created_at) VALUES (?, ?, ?, ?, ?)",
-        (item_id, reporter_id, reason, text, now))
-    return cursor.rowcount > 0
+    return await execute_count(
+        conn, "INSERT OR IGNORE INTO reports (item_id, reporter_id, reason, text, created_at) VALUES (?, ?, ?, ?, ?)",
+        (item_id, reporter_id, reason, text, now)) > 0
 
 
 ITEM_SELECT = (

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value
+from forum.store import execute, fetch_all, fetch_one, fetch_value, insert_row
 
 # group_visibility is NULL for site news: policy.can(READ_NEWS) reads it with the item's own
 # visibility. Tags come as one JSON list per row, so a page of news is one query.
@@ -31,10 +31,10 @@ async def site_group_ids(conn) -> list[int]:
 
 async def insert_comment_thread(conn, *, group_id, author_id, title, now) -> int:
     """The thread that will hold an item's comments: removed until the item is published."""
-    return await execute(
+    return await insert_row(
         conn,
         "INSERT INTO threads (group_id, author_id, title, created_at, last_activity_at, last_poster_id, deleted_at,"
-        " news_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+        " news_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0) RETURNING id",
         (group_id, author_id, title, now, now, author_id, now),
     )
 
@@ -56,10 +56,10 @@ async def redact_news_events(conn, news_id: int, group_id: int | None, payload: 
 
 async def insert(conn, *, group_id, thread_id, author_id, title, summary, body, body_html, kind, visibility,
                  publish_at, now) -> int:
-    return await execute(
+    return await insert_row(
         conn,
         "INSERT INTO news (group_id, thread_id, author_id, title, summary, body, body_html, kind, visibility,"
-        " publish_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " publish_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (group_id, thread_id, author_id, title, summary, body, body_html, kind, visibility, publish_at, now),
     )
 

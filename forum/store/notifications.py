@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value
+from forum.store import execute, execute_count, execute_many, fetch_all, fetch_one, fetch_value, insert_row
 
 NOTIFICATION_SELECT = (
     # a thread's notifications follow the thread: access is judged against the group it is in
@@ -139,9 +139,9 @@ async def unread_folds(conn, *, thread_id: int, kind: str, user_ids) -> dict[int
 
 async def has_unread(conn, user_id: int, kind: str, *, actor_id, group_id, thread_id) -> bool:
     """An unread notification of this kind, by this actor, about this group and thread."""
-    return bool(await conn.execute_fetchall(
-        "SELECT 1 FROM notifications WHERE user_id = ? AND kind = ? AND read_at IS NULL AND actor_id IS ?"
-        " AND group_id IS ? AND thread_id IS ? LIMIT 1", (user_id, kind, actor_id, group_id, thread_id)))
+    return await fetch_value(
+        conn, "SELECT 1 FROM notifications WHERE user_id = ? AND kind = ? AND read_at IS NULL AND actor_id IS ?"
+              " AND group_id IS ? AND thread_id IS ? LIMIT 1", (user_id, kind, actor_id, group_id, thread_id)) is not None
 
 
 async def was_told(conn, user_id: int, kind: str, group_id: int) -> bool:
@@ -151,23 +151,23 @@ async def was_told(conn, user_id: int, kind: str, group_id: int) -> bool:
 
 async def last_told(conn, user_id: int, kind: str, group_id: int) -> dict | None:
     """The data of this person's latest notification of this kind about this group, or None."""
-    rows = await conn.execute_fetchall(
-        "SELECT data FROM notifications WHERE user_id = ? AND kind = ? AND group_id = ? ORDER BY id DESC LIMIT 1",
+    row = await fetch_one(
+        conn, "SELECT data FROM notifications WHERE user_id = ? AND kind = ? AND group_id = ? ORDER BY id DESC LIMIT 1",
         (user_id, kind, group_id))
-    return json.loads(rows[0][0] or "{}") if rows else None
+    return json.loads(row["data"] or "{}") if row is not None else None
 
 
 async def insert_many(conn, rows: list[tuple]) -> None:
     """rows: (user_id, kind, actor_id, group_id, thread_id, post_id, data, now, now, mail_due_at)"""
-    await conn.executemany(
-        "INSERT INTO notifications (user_id, kind, actor_id, group_id, thread_id, post_id, data, created_at,"
+    await execute_many(
+        conn, "INSERT INTO notifications (user_id, kind, actor_id, group_id, thread_id, post_id, data, created_at,"
         " updated_at, mail_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 async def fold_many(conn, rows: list[tuple]) -> None:
     """rows: (actor_id, now, mail_due_at, id): one more post folded into an unread notification."""
-    await conn.executemany(
-        "UPDATE notifications SET count = count + 1, actor_id = ?, updated_at = ?,"
+    await execute_many(
+        conn, "UPDATE notifications SET count = count + 1, actor_id = ?, updated_at = ?,"
         " mail_due_at = COALESCE(mail_due_at, ?) WHERE id = ?", rows)
 
 
@@ -209,7 +209,7 @@ async def unread_count(conn, user_id: int) -> int:
 
 async def insert_events(conn, rows: list[tuple]) -> None:
     """rows: (channel, kind, payload json, now)"""
-    await conn.executemany("INSERT INTO events (channel, kind, payload, created_at) VALUES (?, ?, ?, ?)", rows)
+    await execute_many(conn, "INSERT INTO events (channel, kind, payload, created_at) VALUES (?, ?, ?, ?)", rows)
 
 
 # --- reading and marking ---------------------------------------------------------------------
@@ -227,34 +227,30 @@ async def page_for(conn, user_id: int, *, unread_only: bool, before: int | None,
 async def mark_read(conn, user_id: int, ids: list[int] | None, now: str) -> int:
     """Mark some (or, with ids None, all) of a user's notifications read; returns how many changed."""
     if ids is None:
-        cursor = await conn.execute(
-            "UPDATE notifications SET read_at = ?, mail_due_at = NULL WHERE user_id = ? AND read_at IS NULL",
+        return await execute_count(
+            conn, "UPDATE notifications SET read_at = ?, mail_due_at = NULL WHERE user_id = ? AND read_at IS NULL",
             (now, user_id))
-    else:
-        cursor = await conn.execute(
-            "UPDATE notifications SET read_at = ?, mail_due_at = NULL WHERE user_id = ? AND read_at IS NULL"
-            " AND id IN (SELECT value FROM json_each(?))", (now, user_id, json.dumps(ids)))
-    return cursor.rowcount
+    return await execute_count(
+        conn, "UPDATE notifications SET read_at = ?, mail_due_at = NULL WHERE user_id = ? AND read_at IS NULL"
+              " AND id IN (SELECT value FROM json_each(?))", (now, user_id, json.dumps(ids)))
 
 
 async def mark_read_where(conn, user_id: int, *, thread_id: int | None = None, group_id: int | None = None,
                           now: str) -> int:
     """Seeing a thread (or a group's page) is reading what was notified about it."""
     if thread_id is not None:
-        cursor = await conn.execute(
-            "UPDATE notifications SET read_at = ?, mail_due_at = NULL"
-            " WHERE user_id = ? AND thread_id = ? AND read_at IS NULL", (now, user_id, thread_id))
-    else:
-        cursor = await conn.execute(
-            "UPDATE notifications SET read_at = ?, mail_due_at = NULL"
-            " WHERE user_id = ? AND group_id = ? AND thread_id IS NULL AND read_at IS NULL", (now, user_id, group_id))
-    return cursor.rowcount
+        return await execute_count(
+            conn, "UPDATE notifications SET read_at = ?, mail_due_at = NULL"
+                  " WHERE user_id = ? AND thread_id = ? AND read_at IS NULL", (now, user_id, thread_id))
+    return await execute_count(
+        conn, "UPDATE notifications SET read_at = ?, mail_due_at = NULL"
+              " WHERE user_id = ? AND group_id = ? AND thread_id IS NULL AND read_at IS NULL", (now, user_id, group_id))
 
 
 # --- jobs, mail and digests ------------------------------------------------------------------
 
 async def add_job(conn, kind: str, payload: dict, now: str) -> int:
-    return await execute(conn, "INSERT INTO jobs (kind, payload, created_at) VALUES (?, ?, ?)",
+    return await insert_row(conn, "INSERT INTO jobs (kind, payload, created_at) VALUES (?, ?, ?) RETURNING id",
                          (kind, json.dumps(payload), now))
 
 

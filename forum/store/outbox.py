@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value
+from forum.store import execute, fetch_all, fetch_one, fetch_value, insert_row
 
 # Failed mail stays on the admin's page however old it is, up to this many rows.
 FAILED_SHOWN = 1000
@@ -11,9 +11,9 @@ FAILED_SHOWN = 1000
 
 async def insert(conn, *, to_addr: str, subject: str, body_text: str, now: str, body_html: str = "",
                  headers: dict | None = None) -> int:
-    return await execute(
+    return await insert_row(
         conn, "INSERT INTO outbox (to_addr, subject, body_text, body_html, headers, created_at)"
-              " VALUES (?, ?, ?, ?, ?, ?)",
+              " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (to_addr, subject, body_text, body_html, json.dumps(headers or {}), now),
     )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value
+from forum.store import execute, execute_many, fetch_all, fetch_one, fetch_value
 
 # bm25 weights of (title, body, words): a word in the title counts most; `words` (the forms that
 # differ from their stem, there only for a prefix while typing) least.
@@ -153,10 +153,10 @@ async def indexed(conn, kind: str, object_ids: list[int]) -> set[int]:
 async def put_many(conn, rows: list[tuple]) -> None:
     """New entries with their ids chosen already (assign_ids): (id, kind, object_id, group_id,
     author_id, title, body, words). For filling the index in bulk."""
-    await conn.executemany("INSERT INTO search_docs (id, kind, object_id, group_id, author_id) VALUES (?, ?, ?, ?, ?)",
-                           [row[:5] for row in rows])
-    await conn.executemany("INSERT INTO search_fts (rowid, title, body, words) VALUES (?, ?, ?, ?)",
-                           [(row[0], *row[5:]) for row in rows])
+    await execute_many(conn, "INSERT INTO search_docs (id, kind, object_id, group_id, author_id) VALUES (?, ?, ?, ?, ?)",
+                       [row[:5] for row in rows])
+    await execute_many(conn, "INSERT INTO search_fts (rowid, title, body, words) VALUES (?, ?, ?, ?)",
+                       [(row[0], *row[5:]) for row in rows])
 
 
 async def _drop_ids(conn, ids: list[int]) -> None:

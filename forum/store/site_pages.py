@@ -1,7 +1,7 @@
 """The site's own pages (Over het programma, Privacyverklaring, Contact …) and their revisions."""
 from __future__ import annotations
 
-from forum.store import execute, fetch_all, fetch_one
+from forum.store import execute, fetch_all, fetch_one, insert_row
 
 PAGE_COLUMNS = "id, slug, title, body, body_html, menu, menu_order, lang, created_at, updated_at, updated_by"
 
@@ -22,9 +22,9 @@ async def menus(conn):
 
 async def insert(conn, *, slug: str, title: str, body: str, body_html: str, menu: str, menu_order: int,
                  author_id: int, now: str, lang: str = "nl") -> int:
-    return await execute(
+    return await insert_row(
         conn, "INSERT INTO site_pages (slug, title, body, body_html, menu, menu_order, lang, created_by, created_at,"
-              " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (slug, title, body, body_html, menu, menu_order, lang, author_id, now, now, author_id))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from forum.store import execute, fetch_all, fetch_one
+from forum.store import execute, fetch_all, fetch_one, fetch_value, insert_row
 
 THREAD_SELECT = (
     "SELECT t.id, t.group_id, t.author_id, t.title, t.created_at, t.last_activity_at, t.reply_count,"
@@ -22,10 +22,10 @@ POST_SELECT = (
 
 
 async def insert_thread(conn, *, group_id, author_id, title, now) -> int:
-    return await execute(
+    return await insert_row(
         conn,
         "INSERT INTO threads (group_id, author_id, title, created_at, last_activity_at, last_poster_id)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (group_id, author_id, title, now, now, author_id),
     )
 
@@ -100,10 +100,10 @@ async def touch_thread(conn, thread_id: int, *, poster_id: int, now: str) -> Non
 async def wrote_where(conn, author_id: int, readable: tuple[str, list]) -> bool:
     """Whether this person has a post still shown in a group `readable` (a policy WHERE on g) lets one read."""
     where, params = readable
-    return bool(await conn.execute_fetchall(
-        "SELECT 1 FROM posts p JOIN threads t ON t.id = p.thread_id JOIN groups g ON g.id = t.group_id"
-        f" WHERE p.author_id = ? AND p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.deleted_at IS NULL"
-        f" AND {where} LIMIT 1", (author_id, *params)))
+    return await fetch_value(
+        conn, "SELECT 1 FROM posts p JOIN threads t ON t.id = p.thread_id JOIN groups g ON g.id = t.group_id"
+              " WHERE p.author_id = ? AND p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.deleted_at IS NULL"
+              f" AND {where} LIMIT 1", (author_id, *params)) is not None
 
 
 async def refresh_last_poster(conn, thread_id: int) -> None:
@@ -120,10 +120,10 @@ async def refresh_last_poster(conn, thread_id: int) -> None:
 # --- posts ------------------------------------------------------------------------------
 
 async def insert_post(conn, *, thread_id, parent_id, depth, author_id, body, body_html, now) -> int:
-    return await execute(
+    return await insert_row(
         conn,
         "INSERT INTO posts (thread_id, parent_id, depth, author_id, body, body_html, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (thread_id, parent_id, depth, author_id, body, body_html, now),
     )
 
@@ -191,8 +191,8 @@ async def revisions(conn, post_id: int):
 # --- events -----------------------------------------------------------------------------
 
 async def append_event(conn, channel: str, kind: str, payload: dict, now: str) -> int:
-    return await execute(
-        conn, "INSERT INTO events (channel, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+    return await insert_row(
+        conn, "INSERT INTO events (channel, kind, payload, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         (channel, kind, json.dumps(payload, separators=(",", ":")), now),
     )
 

@@ -1,7 +1,7 @@
 """Accounts, their sessions, password-reset tokens and site settings."""
 from __future__ import annotations
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value
+from forum.store import execute, fetch_all, fetch_one, fetch_value, insert_row
 
 USER_COLUMNS = ("id, email, display_name, handle, role, status, status_reason, bio, locale, created_at,"
                 " email_notifications, digest, suspended_until, email_verified_at, terms_accepted_at,"
@@ -10,10 +10,10 @@ USER_COLUMNS = ("id, email, display_name, handle, role, status, status_reason, b
 
 async def insert(conn, *, email, display_name, password_hash, role, status, locale, now,
                  terms_accepted_at: str | None = None) -> int:
-    return await execute(
+    return await insert_row(
         conn,
         "INSERT INTO users (email, email_norm, display_name, password_hash, role, status, locale, created_at,"
-        " terms_accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " terms_accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (email, email.lower(), display_name, password_hash, role, status, locale, now, terms_accepted_at),
     )
 
