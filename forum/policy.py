@@ -570,7 +570,7 @@ def readable_events_sql(actor: Actor, event: str = "e", group: str = "g") -> tup
 
 def findable_people_sql(actor: Actor, user: str = "u") -> tuple[str, list]:
     """The people search finds: as the directory, active accounts, for who is logged in."""
-    return (f"{user}.status = 'active'", []) if can(actor, Action.VIEW_DIRECTORY) else ("0", [])
+    return (f"{user}.status = 'active'", []) if can(actor, Action.VIEW_DIRECTORY) else ("1 = 0", [])
 
 
 def readable_documents_sql(actor: Actor, doc: str = "d", group: str = "g") -> tuple[str, list]:

@@ -24,7 +24,8 @@ async def open_count(conn, groups: list[int] | None) -> int:
 
 async def add_report(conn, *, item_id: int, reporter_id: int, reason: str, text: str, now: str) -> bool:
     return await execute_count(
-        conn, "INSERT OR IGNORE INTO reports (item_id, reporter_id, reason, text, created_at) VALUES (?, ?, ?, ?, ?)",
+        conn, "INSERT INTO reports (item_id, reporter_id, reason, text, created_at) VALUES (?, ?, ?, ?, ?)"
+              " ON CONFLICT DO NOTHING",
         (item_id, reporter_id, reason, text, now)) > 0
 
 

@@ -30,7 +30,8 @@ def _ids(user_ids) -> str:
 
 async def follow_thread(conn, user_id: int, thread_id: int) -> None:
     """Start watching, unless the user already chose a level for this thread."""
-    await execute(conn, "INSERT OR IGNORE INTO thread_subscriptions (thread_id, user_id, level) VALUES (?, ?, 'watching')",
+    await execute(conn, "INSERT INTO thread_subscriptions (thread_id, user_id, level) VALUES (?, ?, 'watching')"
+                        " ON CONFLICT DO NOTHING",
                   (thread_id, user_id))
 
 

@@ -54,7 +54,7 @@ KIND_SOURCES = {
                 " doc.uploader_id AS author_id FROM documents doc"
                 " JOIN document_versions v ON v.document_id = doc.id AND v.version = doc.version WHERE 1=1",
     # (a place shown to attendees only is not: it would be found, and shown in the snippet)
-    "event": "SELECT e.id, e.title || CASE WHEN e.place_for_attendees THEN '' ELSE ' ' || e.location END AS title,"
+    "event": "SELECT e.id, e.title || CASE WHEN e.place_for_attendees = 1 THEN '' ELSE ' ' || e.location END AS title,"
              " e.description AS body, e.created_at, e.group_id, e.organiser_id AS author_id FROM agenda_events e"
              " WHERE e.status != 'proposed'",
 }
@@ -216,7 +216,7 @@ async def unindexed_posts_of_thread(conn, thread_id: int):
 
 
 async def queue_post(conn, post_id: int) -> None:
-    await execute(conn, "INSERT OR IGNORE INTO search_queue (post_id) VALUES (?)", (post_id,))
+    await execute(conn, "INSERT INTO search_queue (post_id) VALUES (?) ON CONFLICT DO NOTHING", (post_id,))
 
 
 async def queued_posts(conn, limit: int) -> list[int]:
@@ -271,7 +271,7 @@ SELECT d.id AS doc_id, d.kind, d.object_id,
             ELSE t.title END AS title,
        CASE d.kind WHEN 'post' THEN p.body WHEN 'group' THEN g.description WHEN 'user' THEN pu.bio
             WHEN 'news' THEN n.summary || ' ' || n.body WHEN 'page' THEN sp.body
-            WHEN 'event' THEN CASE WHEN e.place_for_attendees THEN '' ELSE e.location || ' ' END || e.description
+            WHEN 'event' THEN CASE WHEN e.place_for_attendees = 1 THEN '' ELSE e.location || ' ' END || e.description
             WHEN 'document' THEN doc.description || ' ' || substr(ifnull(dv.text, ''),
                 max(1, instr(lower(ifnull(dv.text, '')), ?) - 300), 3000) ELSE '' END AS text,
        e.starts_at AS event_starts_at,
