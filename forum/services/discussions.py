@@ -228,7 +228,7 @@ async def update_thread(svc: Services, actor: Actor, thread_id: int, *, title: s
                 await audit.record(tx, svc, actor, on if changed[key] else off, target_type="thread",
                                    target_id=thread_id, label=thread["title"], group_id=thread["group_id"],
                                    reason=reason if key == "locked" else "")
-        if changed["locked"] and not before["locked"] and _told(before, actor):
+        if changed["locked"] and not before["locked"] and told(before, actor):
             await notifications.notify_one(tx, svc, before["author_id"], "thread_locked", actor_id=None,
                                            group_id=thread["group_id"], thread_id=thread_id, data={"reason": reason},
                                            once_unread=True)
@@ -261,7 +261,7 @@ async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str
         thread = await store.get_thread(tx, thread_id)
         policy.require(actor, Action.MODERATE_THREAD, thread)
         errors = FieldErrors()
-        reason = told_reason(errors, reason, told=_told(thread, actor))
+        reason = told_reason(errors, reason, told=told(thread, actor))
         errors.raise_if_any()
         if is_comments(thread):
             raise Invalid(N_("Dit zijn de reacties op een nieuwsbericht of activiteit: trek dat zelf in."))
@@ -275,7 +275,7 @@ async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str
             await store.append_event(tx, channel, "thread.removed", {"thread_id": thread_id}, now)
         await audit.record(tx, svc, actor, "thread.delete", target_type="thread", target_id=thread_id,
                            label=thread["title"], group_id=thread["group_id"], reason=reason)
-        if _told(thread, actor):  # no thread to link to any more: the notice carries its title
+        if told(thread, actor):  # no thread to link to any more: the notice carries its title
             await notifications.notify_one(tx, svc, thread["author_id"], "thread_removed", actor_id=None,
                                            group_id=thread["group_id"],
                                            data={"title": thread["title"], "reason": reason})
@@ -360,8 +360,9 @@ async def edit_post(svc: Services, actor: Actor, post_id: int, *, body: str):
     return post
 
 
-def _told(thing, actor: Actor) -> bool:
-    """Whether a moderator's action is news to the author: not when they did it themselves."""
+def told(thing, actor: Actor) -> bool:
+    """Whether a moderator's action is news to the author: not when they did it themselves (nor
+    when the account is gone). Then the reason is required; the confirmation pages ask the same."""
     return thing["author_id"] is not None and thing["author_id"] != actor.user_id
 
 
@@ -372,7 +373,7 @@ async def delete_post(svc: Services, actor: Actor, post_id: int, reason: str = "
         post = await store.get_post(tx, post_id)
         policy.require(actor, Action.DELETE_POST, post)
         errors = FieldErrors()
-        reason = told_reason(errors, reason, told=_told(post, actor))
+        reason = told_reason(errors, reason, told=told(post, actor))
         errors.raise_if_any()
         now = svc.now()
         await store.mark_post_deleted(tx, post_id, by=actor.user_id, now=now)
@@ -382,7 +383,7 @@ async def delete_post(svc: Services, actor: Actor, post_id: int, reason: str = "
             await audit.record(tx, svc, actor, "post.delete", target_type="post", target_id=post_id,
                                label=post["author_name"], group_id=post["group_id"], reason=reason,
                                data={"thread_id": post["thread_id"]})
-            if _told(post, actor):
+            if told(post, actor):
                 await notifications.notify_one(tx, svc, post["author_id"], "post_removed", actor_id=None,
                                                group_id=post["group_id"], thread_id=post["thread_id"],
                                                post_id=post_id, data={"reason": reason})

@@ -217,7 +217,7 @@ def thread_confirmation(thread, action: str, actor) -> dict:
               "back": f"/threads/{thread['id']}", "reason_required": False,
               "reason_hint": gettext("Niet verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek.")}
     if action == "delete":
-        if thread["author_id"] not in (None, actor.user_id):
+        if discussions.told(thread, actor):
             common.update(reason_required=True, reason_hint=gettext(
                 "Verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek."))
         return {**common, "title": gettext("Discussie %(title)s verwijderen", title=thread["title"]),
@@ -344,9 +344,10 @@ async def delete(request: web.Request) -> web.Response:
                "explanation": gettext("Op de plaats van het bericht staat daarna 'Dit bericht is verwijderd'. "
                                       "Dit kunt u niet ongedaan maken."),
                "action": f"/posts/{post['id']}/delete", "value": "delete", "back": post_page_url(post),
-               "button": gettext("Bericht verwijderen"), "reason_required": True,
+               "button": gettext("Bericht verwijderen"), "reason_required": discussions.told(post, actor),
                "reason_label": gettext("Reden") if someone_else else "",
-               "reason_hint": gettext("Verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek.")}
+               "reason_hint": gettext("Verplicht. De schrijver krijgt bericht, met deze reden; ze staat ook in het logboek.")
+               if discussions.told(post, actor) else gettext("Niet verplicht; ze staat in het logboek.")}
     if form.get("confirm") != "yes":
         return render(request, "confirm_action.html", {"confirm": confirm, "values": {}})
     try:
