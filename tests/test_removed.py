@@ -8,14 +8,25 @@ import json
 
 import aiohttp
 
-from forum.keys import scheduler_key
+from forum.keys import hub_key, scheduler_key, services_key
+from forum.services import live
 from tests.conftest import open_group
 
 SECRET = "Zeepbelgeheim"  # a word that must not be seen again once its post is gone
 
 
 async def replay(user, channels: list[str]) -> list[str]:
-    """Every frame a fresh socket gets when it asks for everything since event 0, as text."""
+    """Every frame a fresh socket gets when it asks for everything since event 0, as text, up to
+    its "subscribed". What the hub has not dispatched yet would come after that, live: the hub
+    first catches up with everything written so far (under load in CI it can lag a moment)."""
+    app = user.client.server.app
+    _, newest = await live.event_id_range(app[services_key])
+    for _ in range(500):
+        if app[hub_key].delivered_id >= newest:
+            break
+        app[hub_key].wake()
+        await asyncio.sleep(0.01)
+    assert app[hub_key].delivered_id >= newest, "the hub did not catch up"
     ws = await user.client.ws_connect("/api/v1/live")
     await ws.send_json({"type": "subscribe", "channels": channels, "last_event_id": 0})
     frames = []
