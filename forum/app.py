@@ -12,6 +12,7 @@ from forum import ROOT
 from forum.config import Config
 from forum.db import Database
 from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, services_key, traffic_key
+from forum.live.bus import LocalBus, RedisBus
 from forum.live.hub import Hub
 from forum.mail import Mailer
 from forum.scheduler import Scheduler
@@ -48,28 +49,33 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     )
     templating.configure(env)
 
-    db = Database(config.db_path)
+    # with Redis, other processes may share the database: every write counts itself, and each
+    # process hears of the others' (forum/live/bus.py)
+    bus = RedisBus(config.redis_url, config.secret_key, config.bus_poll_seconds) if config.redis_url else LocalBus()
+    db = Database(config.db_path, shared=bus.shared)
     mailer = Mailer(config, db, now=lambda: iso(clock()))
     app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock)
     app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries)
 
-    hub = Hub(app[services_key])
+    hub = Hub(app[services_key], bus)
     app[hub_key] = hub
     app[traffic_key] = Traffic()
     scheduler = Scheduler(app[services_key], quiet_for=app[traffic_key].quiet_for)
     app[scheduler_key] = scheduler
 
     async def resources(app: web.Application):
-        await db.open()
-        db.on_commit(mailer.wake)
-        db.on_commit(hub.wake)
-        db.on_commit(scheduler.wake)
-        await upkeep.give_handles(app[services_key])
-        if announce_setup:
-            await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
-        await upkeep.rerender_stored_posts(app[services_key])  # once per rendering: as new posts read
-        await upkeep.index_for_search(app[services_key])  # once: what was written before search existed
-        await site_pages.write_starting_pages(app[services_key])  # once: the footer's privacy, accessibility, ...
+        async with db.starting():  # processes started together: one migrates and tidies, then the next
+            await db.open()
+            db.on_commit(mailer.wake)
+            db.on_commit(hub.wake)
+            db.on_commit(scheduler.wake)
+            db.on_commit(bus.announce)
+            await upkeep.give_handles(app[services_key])
+            if announce_setup:
+                await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
+            await upkeep.rerender_stored_posts(app[services_key])  # once per rendering: as new posts read
+            await upkeep.index_for_search(app[services_key])  # once: what was written before search existed
+            await site_pages.write_starting_pages(app[services_key])  # once: the footer's privacy, accessibility, ...
         mailer.start()
         mailer.wake()  # mail left queued by an earlier run goes out now
         await hub.start()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import getpass
 import logging
 import os
+import signal
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,6 +33,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, help="database, outbox and secret key (FORUM_DATA_DIR, default ./data)")
     parser.add_argument("--site-url", help="public address, e.g. https://forum.example.nl (FORUM_SITE_URL)")
     commands = parser.add_subparsers(dest="command")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes sharing the port (more than one needs FORUM_REDIS_URL)")
     commands.add_parser("serve", help="run the server (default)")
     admin = commands.add_parser("create-admin", help="create an admin account or promote an existing one")
     admin.add_argument("email")
@@ -106,7 +111,69 @@ def main(argv: list[str] | None = None) -> int:
             print(problem)
         print("ok" if not problems else f"{len(problems)} problem(s)")
         return 1 if problems else 0
+    if args.workers < 1:
+        print("--workers must be 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        if not cfg.redis_url:
+            print(NEEDS_REDIS, file=sys.stderr)
+            return 2
+        return _run_workers(args.workers, sys.argv[1:] if argv is None else argv)
+    serving = _claim_site(cfg)
+    if serving is None:
+        return 2
     web.run_app(create_app(cfg), host=cfg.host, port=cfg.port, shutdown_timeout=5,
-                access_log_class=RedactingAccessLogger)
+                access_log_class=RedactingAccessLogger, reuse_port=bool(os.environ.get(WORKER_ENV)))
+    os.close(serving)
     return 0
+
+
+NEEDS_REDIS = ("error: several server processes need FORUM_REDIS_URL (redis://host:6379/0): without it"
+               " they would not hear of each other's writes")
+WORKER_ENV = "FORUM_WORKER"
+
+
+def _claim_site(cfg) -> int | None:
+    """A lock on a file in the data directory says who serves this site: processes with Redis
+    share it, one without Redis holds it alone. Returns the lock's descriptor (held while
+    serving), or None after saying why this process may not serve."""
+    cfg.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(cfg.data_dir / "serving.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, (fcntl.LOCK_SH if cfg.redis_url else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        print(NEEDS_REDIS if not cfg.redis_url else
+              "error: another process serves this data directory without FORUM_REDIS_URL; stop it, or give"
+              " every process the same FORUM_REDIS_URL", file=sys.stderr)
+        return None
+    return descriptor
+
+
+def _run_workers(count: int, argv: list[str]) -> int:
+    """`--workers N`: N processes of this same command, sharing the port (SO_REUSEPORT: the
+    kernel spreads new connections over them, no stickiness needed: every process serves every
+    request and socket). A stop signal is passed on to each; the exit code is the worst of theirs."""
+    passed_on = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            passed_on.append(arg)
+    children = [subprocess.Popen([sys.executable, "-m", "forum", *passed_on],
+                                 env={**os.environ, WORKER_ENV: str(number)})
+                for number in range(1, count + 1)]
+
+    def pass_on(signum, _frame):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, pass_on)
+    signal.signal(signal.SIGINT, pass_on)
+    codes = [child.wait() for child in children]
+    return max((abs(code) for code in codes), default=0)
 

@@ -1,6 +1,7 @@
 """Settings for one running forum, read once from the environment (and flags) into a frozen Config."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,13 @@ class Config:
     fragment_cache_bytes: int = 32 * 1024 * 1024  # rendered posts and thread rows kept, counted in bytes
     upload_max_bytes: int = 20 * 1024 * 1024       # one uploaded document (FORUM_UPLOAD_MAX_MB)
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))  # forum/limits.py
+    # several processes on one site: they tell each other of commits, presence and typing over
+    # Redis (forum/live/bus.py) and share the rate limits there; unset, one process does it all
+    redis_url: str | None = None
+    # the reverse proxies in front: only a request arriving from one of these may say, in
+    # X-Forwarded-For / Forwarded and X-Forwarded-Proto, who the client is (forum/web/proxies.py)
+    trusted_proxies: tuple = ()
+    bus_poll_seconds: float = 1.0  # with Redis: how often each process also reads the commit count
     extra: dict = field(default_factory=dict)
 
     @property
@@ -68,6 +76,26 @@ class Config:
         return replace(self, secret_key=key_file.read_text().strip())
 
 
+def parse_networks(raw: str) -> tuple:
+    """FORUM_TRUSTED_PROXIES: addresses or networks, separated by commas or spaces."""
+    networks = []
+    for part in raw.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"FORUM_TRUSTED_PROXIES: {part!r} is not an address or a network (e.g. 10.0.0.0/8)") from None
+    return tuple(networks)
+
+
+def parse_redis_url(raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"FORUM_REDIS_URL must start with redis://, rediss:// or unix://, not {raw!r}")
+    return raw
+
+
 def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
     env = os.environ if env is None else env
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -97,6 +125,9 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         fragment_cache_bytes=int(float(env.get("FORUM_FRAGMENT_CACHE_MB", "32")) * 1024 * 1024),
         upload_max_bytes=max(1, int(env.get("FORUM_UPLOAD_MAX_MB", "20"))) * 1024 * 1024,
         limits=parse_limits(env),
+        redis_url=parse_redis_url(env.get("FORUM_REDIS_URL", "")),
+        trusted_proxies=parse_networks(env.get("FORUM_TRUSTED_PROXIES", "")),
+        bus_poll_seconds=min(60.0, max(0.05, float(env.get("FORUM_BUS_POLL_SECONDS", "1")))),
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),
     )

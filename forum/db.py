@@ -9,6 +9,7 @@ never wait for the writer.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import sqlite3
@@ -95,8 +96,12 @@ def _create_private(path: Path) -> None:
 
 
 class Database:
-    def __init__(self, path: Path, readers: int = 2):
+    def __init__(self, path: Path, readers: int = 2, *, shared: bool = False):
         self.path = path
+        # other processes write to the same database: each visible write counts itself in
+        # site_commits, and a count newer than this process's tells it someone else wrote
+        self.shared = shared
+        self.site_commits = 0
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
@@ -116,6 +121,37 @@ class Database:
             await reader.execute("PRAGMA query_only=ON")
             await reader.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         self._reading = {reader: 0 for reader in self._readers}
+        if self.shared:
+            self.site_commits = await self.read_site_commits()
+
+    @asynccontextmanager
+    async def starting(self) -> AsyncIterator[None]:
+        """One process at a time: opening (migrations) and the start's tidying up run under a
+        lock on a file beside the database, so processes started together do not both migrate."""
+        _create_private(self.path)
+        lock_path = self.path.with_name(self.path.name + ".start-lock")
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # and with it the lock
+
+    async def read_site_commits(self) -> int:
+        async with self.read() as conn:
+            rows = await conn.execute_fetchall("SELECT n FROM site_commits WHERE id = 1")
+        return rows[0][0] if rows else 0
+
+    def notice_commits(self, count: int) -> bool:
+        """Another process says (or the poll finds) the site has had `count` commits: when that
+        is news, everything cached may be stale, and whoever waits for commits is woken."""
+        if count <= self.site_commits:
+            return False
+        self.site_commits = count
+        self.generation += 1
+        for listener in self._commit_listeners:
+            listener()
+        return True
 
     async def close(self) -> None:
         for conn in [*self._readers, self._writer]:
@@ -150,12 +186,20 @@ class Database:
                 if conn.in_transaction:
                     await conn.execute("ROLLBACK")
                 raise
+            counted = None
             try:
                 yield conn
+                if visible and self.shared:
+                    rows = await conn.execute_fetchall("UPDATE site_commits SET n = n + 1 WHERE id = 1 RETURNING n")
+                    counted = rows[0][0]
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
+            if counted is not None:
+                if counted > self.site_commits + 1:
+                    self.generation += 1  # others wrote since we last heard: none of it is confined to an area
+                self.site_commits = max(self.site_commits, counted)
             if visible:
                 self.generation += 1
                 if only:

@@ -556,4 +556,11 @@ ALTER TABLE groups ADD COLUMN banner_blob TEXT;
     20: """
 ALTER TABLE site_pages ADD COLUMN lang TEXT NOT NULL DEFAULT 'nl' CHECK (lang IN ('nl', 'en'));
 """,
+    # issue 13: several processes on one database. Every visible write counts itself here, in
+    # its own transaction, so a process learns that another one wrote (and drops what it cached)
+    # from one small row, with or without the wake-up over Redis.
+    21: """
+CREATE TABLE site_commits (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT INTO site_commits (id, n) VALUES (1, 0);
+""",
 }

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from forum import policy
+from forum.live.bus import LocalBus
 from forum.policy import Action, Actor
 from forum.services import Services, accounts, live
 
@@ -134,13 +135,16 @@ class Client:
 
 
 class Hub:
-    def __init__(self, svc: Services):
+    def __init__(self, svc: Services, bus=None):
         self.svc = svc
+        self.bus = bus or LocalBus()  # forum/live/bus.py: the other processes, when there are any
         self.clients: set[Client] = set()
         self.by_channel: dict[str, set[Client]] = {}
         self.by_user: dict[int, set[Client]] = {}
         self._presence_due: set[str] = set()
+        self._presence_changed_here: set[str] = set()
         self._presence_timer: asyncio.TimerHandle | None = None
+        self._presence_task: asyncio.Task | None = None
         self.delivered_id = 0
         self.queue_frames = QUEUE_FRAMES    # per client; tests lower them to reach the limits fast
         self.close_seconds = CLOSE_SECONDS
@@ -152,6 +156,7 @@ class Hub:
 
     async def start(self) -> None:
         _, self.delivered_id = await live.event_id_range(self.svc)
+        await self.bus.start(self.svc.db, self.presence_elsewhere, self.typing_elsewhere)
         self._tasks = [asyncio.create_task(self._pump(), name="hub-pump"),
                        asyncio.create_task(self._trim_loop(), name="hub-trim")]
 
@@ -171,6 +176,9 @@ class Hub:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._presence_task is not None:
+            await asyncio.gather(self._presence_task, return_exceptions=True)
+        await self.bus.stop()
 
     # --- clients ------------------------------------------------------------------------
 
@@ -207,26 +215,49 @@ class Hub:
                 del self.by_channel[channel]
         self._presence(channel)
 
-    def _presence(self, channel: str) -> None:
+    def _presence(self, channel: str, *, here: bool = True) -> None:
         """'N reading' for a thread: ephemeral, stamped with server time, never logged. Changes
         are gathered for PRESENCE_DELAY and sent once: a thousand readers arriving together
-        cost a thousand frames, not a million."""
+        cost a thousand frames, not a million. Readers on other processes count too (the bus)."""
         if not channel.startswith("thread:"):
             return
         self._presence_due.add(channel)
+        if here:
+            self._presence_changed_here.add(channel)
         if self._presence_timer is None:
             self._presence_timer = asyncio.get_running_loop().call_later(PRESENCE_DELAY, self._send_presence)
 
+    def presence_elsewhere(self, channel: str) -> None:
+        """Another process's readers of a thread changed (forum/live/bus.py)."""
+        if channel in self.by_channel:
+            self._presence(channel, here=False)
+
     def _send_presence(self) -> None:
         self._presence_timer = None
+        if self._presence_task is not None and not self._presence_task.done():
+            # the last round still asks the bus: this one's channels wait for the next
+            self._presence_timer = asyncio.get_running_loop().call_later(PRESENCE_DELAY, self._send_presence)
+            return
         due, self._presence_due = self._presence_due, set()
+        changed, self._presence_changed_here = self._presence_changed_here, set()
+        self._presence_task = asyncio.get_running_loop().create_task(self._send_presence_of(due, changed))
+
+    async def _send_presence_of(self, due: set[str], changed_here: set[str]) -> None:
         for channel in due:
-            watchers = self.by_channel.get(channel)
+            watchers = self.by_channel.get(channel, ())
+            users = {c.actor.user_id for c in watchers if c.actor.user_id}
+            anonymous = sum(1 for c in watchers if not c.actor.user_id)
+            if channel in changed_here:
+                self.bus.set_readers(channel, users, anonymous)
             if not watchers:
                 continue
-            readers = len({c.actor.user_id or id(c) for c in watchers})
+            try:
+                readers = await self.bus.readers(channel, users, anonymous)
+            except Exception:
+                log.exception("counting readers failed")
+                continue
             message = frame(type="presence", channel=channel, readers=readers, at=_now())
-            for client in watchers:
+            for client in list(self.by_channel.get(channel, ())):
                 client.offer(message)
 
     async def subscribe(self, client: Client, channels: list[str], last_event_id: int | None) -> None:
@@ -295,6 +326,17 @@ class Hub:
                         user={"id": client.actor.user_id, "display_name": client.actor.display_name})
         for other in self.by_channel.get(channel, ()):
             if other is not client and policy.can_receive(other.actor, channel, thread, "typing"):
+                other.offer(message)
+        self.bus.typing(channel, message.text)
+
+    async def typing_elsewhere(self, channel: str, text: str) -> None:
+        """Someone types on another process: the same frame, checked here for each reader."""
+        if not live.valid_channel(channel) or not channel.startswith("thread:") or channel not in self.by_channel:
+            return
+        thread = await live.channel_target(self.svc, channel)
+        message = Frame(text)
+        for other in list(self.by_channel.get(channel, ())):
+            if policy.can_receive(other.actor, channel, thread, "typing"):
                 other.offer(message)
 
     # --- delivery -----------------------------------------------------------------------

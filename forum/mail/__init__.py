@@ -37,7 +37,12 @@ RETRY_SECONDS = 30          # the delivery loop looks for due mail at least this
 BACKOFF_FIRST = 60          # seconds before the first retry; doubled after each failure
 BACKOFF_MOST = 6 * 3600
 MAX_ATTEMPTS = 12           # about a day of retries before a mail is 'failed'
-BATCHES = 20                # rounds of 50 per delivery call, so a backlog drains without running forever
+BATCHES = 100               # rounds of BATCH per delivery call, so a backlog drains without running forever
+BATCH = 10
+# A batch is taken for this long (forum/store/outbox.py claim_queued): longer than its sending
+# can take (BATCH mails, 30 s timeout each), so two processes never send one mail; a process
+# that dies mid-batch leaves it to be sent by another after this.
+CLAIM = timedelta(minutes=10)
 
 # Line breaks in a header value would end the header (and start one an attacker chose); the
 # email package refuses them, so they are turned into a space. str.splitlines() also breaks on
@@ -179,12 +184,14 @@ class Mailer:
         tried = 0
         async with self._round:
             for _ in range(BATCHES):
-                async with self.db.read() as conn:
-                    rows = await outbox_store.queued(conn, self.now())
+                now = self.now()
+                # invisible: taking mail changes nothing anyone reads, so no cache is voided
+                async with self.db.write(visible=False) as tx:
+                    rows = await outbox_store.claim_queued(tx, now, _format(_parse(now) + CLAIM), BATCH)
                 for row in rows:
                     await self._deliver(row)
                 tried += len(rows)
-                if len(rows) < 50:
+                if len(rows) < BATCH:
                     break
         return tried
 

@@ -18,13 +18,17 @@ async def insert(conn, *, to_addr: str, subject: str, body_text: str, now: str, 
     )
 
 
-async def queued(conn, now: str, limit: int = 50):
-    """Queued mail that is due: never tried (NULL) or its retry time has come."""
-    return await fetch_all(
-        conn, "SELECT id, to_addr, subject, body_text, body_html, headers, created_at, attempts FROM outbox"
-        " WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
-        (now, limit),
+async def claim_queued(conn, now: str, until: str, limit: int = 50):
+    """Queued mail that is due (never tried: NULL, or its retry time has come), taken for
+    sending until `until`: another process skips it meanwhile, and if this one dies mid-send
+    it is due again then. Sending ends the claim (mark) or sets the next try (requeue)."""
+    rows = await fetch_all(
+        conn, "UPDATE outbox SET next_attempt_at = ? WHERE id IN (SELECT id FROM outbox WHERE status = 'queued'"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?)"
+        " RETURNING id, to_addr, subject, body_text, body_html, headers, created_at, attempts",
+        (until, now, limit),
     )
+    return sorted(rows, key=lambda row: row["id"])
 
 
 async def mark(conn, mail_id: int, *, status: str, error: str = "", now: str | None = None) -> None:

@@ -1,0 +1,264 @@
+"""Several server processes on one site (issue 13): two real servers on one data directory,
+told of each other's writes over a real Redis started for the test. Replies written on either
+reach sockets on both, in event-id order, each once; a client resumes on the other process;
+caches and sessions follow writes made elsewhere; presence and typing are site-wide; a lost
+Redis costs latency, never an event; a killed process loses nothing acknowledged; and a second
+process without Redis refuses to start."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import aiohttp
+import pytest
+
+from forum import ROOT
+from tests.test_crash import free_port, member, wait_up
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+class RedisServer:
+    """A redis-server of this test's own, on a free port, without persistence."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with __import__("socket").create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def start_server(data_dir, port: int, redis_url: str | None, **extra) -> subprocess.Popen:
+    env = {**os.environ, "FORUM_DATA_DIR": str(data_dir), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
+           "FORUM_BCRYPT_ROUNDS": "4", "FORUM_LOG_LEVEL": "WARNING", "FORUM_LIMIT_POST": "off",
+           "FORUM_LIMIT_POST_NEW": "off", "FORUM_LIMIT_LOGIN": "off", "FORUM_LIMIT_REGISTER": "off",
+           "FORUM_SITE_URL": "http://127.0.0.1:1", **extra}
+    env.pop("FORUM_REDIS_URL", None)
+    if redis_url:
+        env["FORUM_REDIS_URL"] = redis_url
+    with open(data_dir / f"server-{port}.log", "ab") as log:  # read when a test fails
+        return subprocess.Popen([sys.executable, str(ROOT / "run.py")], env=env, stdout=log, stderr=log)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+class Site:
+    """Two processes serving one data directory."""
+
+    def __init__(self, data_dir, redis_url: str | None, **extra):
+        self.data_dir, self.redis_url, self.extra = data_dir, redis_url, extra
+        self.ports = [free_port(), free_port()]
+        self.processes: list[subprocess.Popen] = []
+
+    def base(self, which: int) -> str:
+        return f"http://127.0.0.1:{self.ports[which]}"
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        for which in (0, 1):
+            self.processes.append(start_server(self.data_dir, self.ports[which], self.redis_url, **self.extra))
+        for which in (0, 1):
+            await wait_up(session, self.base(which))
+
+    async def restart(self, which: int, session: aiohttp.ClientSession) -> None:
+        self.processes[which] = start_server(self.data_dir, self.ports[which], self.redis_url, **self.extra)
+        await wait_up(session, self.base(which))
+
+    def stop(self) -> None:
+        for process in self.processes:
+            stop(process)
+
+
+def new_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def next_frame(ws, kind: str, timeout: float = 10) -> dict:
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await ws.receive()
+            if message.type != aiohttp.WSMsgType.TEXT:
+                raise AssertionError(f"socket ended: {message.type} {message.data}")
+            data = json.loads(message.data)
+            if data["type"] == kind:
+                return data
+
+
+async def collect_events(ws, ids: list[int], stop_at: int | None = None) -> None:
+    """Event ids as they arrive, until the socket ends or the event with id stop_at came."""
+    async for message in ws:
+        if message.type != aiohttp.WSMsgType.TEXT:
+            return
+        data = json.loads(message.data)
+        if data["type"] == "event":
+            ids.append(data["id"])
+            if stop_at is not None and data["id"] >= stop_at:
+                return
+
+
+async def new_thread(session, base: str, headers: dict, title: str) -> int:
+    async with session.post(f"{base}/api/v1/groups/2/threads", headers=headers,
+                            json={"title": title, "body": "begin"}) as r:
+        assert r.status == 201, await r.text()
+        return (await r.json())["thread"]["id"]
+
+
+async def reply(session, base: str, headers: dict, thread_id: int, body: str) -> int | None:
+    async with session.post(f"{base}/api/v1/threads/{thread_id}/posts", headers=headers, json={"body": body}) as r:
+        if r.status != 201:
+            return None
+        return (await r.json())["post"]["id"]
+
+
+def channel_events(data_dir, channel: str) -> list[int]:
+    import sqlite3
+    with sqlite3.connect(data_dir / "forum.sqlite3") as conn:
+        rows = [row[0] for row in conn.execute("SELECT id FROM events WHERE channel = ? ORDER BY id", (channel,))]
+    conn.close()
+    return rows
+
+
+async def test_replies_written_on_either_process_reach_sockets_on_both_in_order_once(tmp_path, redis_server):
+    # the timer that reads the commit count is set far out: what arrives in time came over Redis
+    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="60")
+    async with new_session() as one, new_session() as two, new_session() as reader:
+        try:
+            await site.start(one)
+            one_headers = await member(one, site.base(0), "een@example.nl", "Een")
+            two_headers = await member(two, site.base(1), "twee@example.nl", "Twee")
+            await member(reader, site.base(0), "lezer@example.nl", "Lezer")
+            thread_id = await new_thread(one, site.base(0), one_headers, "Over twee processen")
+            channel = f"thread:{thread_id}"
+            sockets = [await reader.ws_connect(f"{site.base(which)}/api/v1/live") for which in (0, 1)]
+            for ws in sockets:
+                await ws.send_json({"type": "subscribe", "channels": [channel]})
+                await next_frame(ws, "subscribed")
+            received: list[list[int]] = [[], []]
+            listeners = [asyncio.ensure_future(collect_events(ws, ids)) for ws, ids in zip(sockets, received)]
+
+            async def write(session, base, headers, count):
+                return [await reply(session, base, headers, thread_id, f"reactie {n}") for n in range(count)]
+
+            # many writers at once over both processes: commits interleave
+            written = await asyncio.gather(*[write(one, site.base(0), one_headers, 10) for _ in range(3)],
+                                           *[write(two, site.base(1), two_headers, 10) for _ in range(3)])
+            assert all(post for batch in written for post in batch)
+            expected = channel_events(tmp_path, channel)
+            assert len(expected) >= 60
+            async with asyncio.timeout(10):
+                while any(len(ids) < len(expected) for ids in received):
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # and nothing more (no doubles)
+            for ids in received:
+                assert ids == expected  # every event, once, in id order, on both processes
+
+            # written only on process two: process one hears of it over Redis, not by its own commits
+            only_two = await write(two, site.base(1), two_headers, 3)
+            assert all(only_two)
+            expected = channel_events(tmp_path, channel)
+            async with asyncio.timeout(5):
+                while len(received[0]) < len(expected):
+                    await asyncio.sleep(0.05)
+            assert received[0] == expected
+
+            # one socket leaves; more is written; it resumes on the other process from what it saw
+            last_seen = received[0][-1]
+            await sockets[0].close()
+            await listeners[0]
+            missed = await write(two, site.base(1), two_headers, 5) + await write(one, site.base(0), one_headers, 5)
+            assert all(missed)
+            resumed = await reader.ws_connect(f"{site.base(1)}/api/v1/live")
+            await resumed.send_json({"type": "subscribe", "channels": [channel], "last_event_id": last_seen})
+            caught_up: list[int] = []
+            want = [event for event in channel_events(tmp_path, channel) if event > last_seen]
+            catch_up = asyncio.ensure_future(collect_events(resumed, caught_up, stop_at=want[-1]))
+            await asyncio.wait_for(catch_up, 10)
+            assert caught_up == want
+            await resumed.close()
+            await sockets[1].close()
+            await listeners[1]
+        finally:
+            site.stop()
+
+
+async def test_caches_and_sessions_follow_writes_made_by_the_other_process(tmp_path, redis_server):
+    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="60")
+    async with new_session() as writer, new_session() as visitor:
+        try:
+            await site.start(writer)
+            headers = await member(writer, site.base(0), "schrijver@example.nl", "Schrijver")
+            thread_id = await new_thread(writer, site.base(0), headers, "Gedeelde cache")
+            page = f"{site.base(1)}/threads/{thread_id}"
+            for _ in range(2):  # a visitor's page, cached by process two
+                async with visitor.get(page) as r:
+                    assert r.status == 200 and "nieuw antwoord" not in await r.text()
+            await reply(writer, site.base(0), headers, thread_id, "Een nieuw antwoord van proces een")
+
+            async def shows_reply() -> bool:
+                async with visitor.get(page) as r:
+                    return "nieuw antwoord van proces een" in await r.text()
+            await until(shows_reply, "process two kept serving its cached page")
+
+            # a session ended on one process ends on the other (which had it cached)
+            token = next(c.value for c in writer.cookie_jar if c.key == "forum_session")
+            async with new_session() as thief:
+                for _ in range(2):
+                    async with thief.get(f"{site.base(1)}/api/v1/me", cookies={"forum_session": token}) as r:
+                        assert (await r.json())["user"]["display_name"] == "Schrijver"
+                async with writer.post(f"{site.base(0)}/api/v1/logout", headers=headers) as r:
+                    assert r.status == 200
+
+                async def session_ended() -> bool:
+                    async with thief.get(f"{site.base(1)}/api/v1/me", cookies={"forum_session": token}) as r:
+                        return (await r.json()).get("user") is None
+                await until(session_ended, "process two still let the ended session in")
+        finally:
+            site.stop()
+
+
+async def until(check, failure: str, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(failure)
