@@ -262,3 +262,181 @@ async def until(check, failure: str, seconds: float = 5) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(failure)
+
+
+async def test_presence_and_typing_are_site_wide(tmp_path, redis_server):
+    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="60")
+    async with new_session() as one, new_session() as two:
+        try:
+            await site.start(one)
+            headers = await member(one, site.base(0), "een@example.nl", "Een")
+            await member(two, site.base(1), "twee@example.nl", "Twee")
+            thread_id = await new_thread(one, site.base(0), headers, "Wie leest mee?")
+            channel = f"thread:{thread_id}"
+            first = await one.ws_connect(f"{site.base(0)}/api/v1/live")
+            await first.send_json({"type": "subscribe", "channels": [channel]})
+            await next_frame(first, "subscribed")
+            second = await two.ws_connect(f"{site.base(1)}/api/v1/live")
+            await second.send_json({"type": "subscribe", "channels": [channel]})
+            await next_frame(second, "subscribed")
+            for ws in (first, second):  # each process counts the reader on the other one
+                async with asyncio.timeout(5):
+                    while (await next_frame(ws, "presence"))["readers"] != 2:
+                        pass
+            await second.send_json({"type": "typing", "thread_id": thread_id})
+            typing = await next_frame(first, "typing")
+            assert typing["user"]["display_name"] == "Twee" and typing["channel"] == channel
+            await second.close()  # gone from process two: process one counts one reader again
+            async with asyncio.timeout(5):
+                while (await next_frame(first, "presence"))["readers"] != 1:
+                    pass
+            await first.close()
+        finally:
+            site.stop()
+
+
+async def test_a_lost_redis_costs_latency_not_events(tmp_path, redis_server):
+    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="0.5")
+    async with new_session() as writer, new_session() as reader:
+        try:
+            await site.start(writer)
+            headers = await member(writer, site.base(0), "schrijver@example.nl", "Schrijver")
+            await member(reader, site.base(1), "lezer@example.nl", "Lezer")
+            thread_id = await new_thread(writer, site.base(0), headers, "Zonder Redis")
+            channel = f"thread:{thread_id}"
+            ws = await reader.ws_connect(f"{site.base(1)}/api/v1/live")
+            await ws.send_json({"type": "subscribe", "channels": [channel]})
+            await next_frame(ws, "subscribed")
+            received: list[int] = []
+            listener = asyncio.ensure_future(collect_events(ws, received))
+            redis_server.stop()
+            for n in range(5):  # written on process one while Redis is down
+                assert await reply(writer, site.base(0), headers, thread_id, f"zonder redis {n}")
+            expected = channel_events(tmp_path, channel)
+            async with asyncio.timeout(5):  # found by the timer (0.5 s here)
+                while len(received) < len(expected):
+                    await asyncio.sleep(0.05)
+            assert received == expected
+            redis_server.start()  # back: wake-ups resume; the timer alone would also do
+            for n in range(5):
+                assert await reply(writer, site.base(0), headers, thread_id, f"met redis {n}")
+            expected = channel_events(tmp_path, channel)
+            async with asyncio.timeout(5):
+                while len(received) < len(expected):
+                    await asyncio.sleep(0.05)
+            assert received == expected
+            await ws.close()
+            await listener
+        finally:
+            site.stop()
+
+
+async def test_a_killed_process_loses_nothing_and_its_clients_resume_on_the_other(tmp_path, redis_server):
+    site = Site(tmp_path, redis_server.url)
+    async with new_session() as writer, new_session() as reader:
+        try:
+            await site.start(writer)
+            headers = await member(writer, site.base(1), "schrijver@example.nl", "Schrijver")
+            await member(reader, site.base(0), "lezer@example.nl", "Lezer")
+            thread_id = await new_thread(writer, site.base(1), headers, "Onder vuur")
+            channel = f"thread:{thread_id}"
+            ws = await reader.ws_connect(f"{site.base(0)}/api/v1/live")
+            await ws.send_json({"type": "subscribe", "channels": [channel]})
+            await next_frame(ws, "subscribed")
+            received: list[int] = []
+            listener = asyncio.ensure_future(collect_events(ws, received))
+            acknowledged: list[int] = []
+
+            async def write(which: int, count: int) -> None:
+                for n in range(count):
+                    try:
+                        post = await reply(writer, site.base(which), headers, thread_id, f"onder vuur {n}")
+                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                        continue  # that process is gone: not acknowledged
+                    if post:
+                        acknowledged.append(post)
+
+            writers = [asyncio.ensure_future(write(which, 60)) for which in (0, 1, 0, 1)]
+            await asyncio.sleep(0.4)
+            site.processes[0].send_signal(signal.SIGKILL)  # process one dies under the load, socket and all
+            site.processes[0].wait(timeout=10)
+            await asyncio.wait_for(asyncio.gather(*writers), 30)
+            await asyncio.wait_for(listener, 10)  # its socket ended with it
+            resumed = await reader.ws_connect(f"{site.base(1)}/api/v1/live")  # the client goes to the other
+            await resumed.send_json({"type": "subscribe", "channels": [channel],
+                                     "last_event_id": received[-1] if received else 0})
+            expected = channel_events(tmp_path, channel)
+            catch_up: list[int] = []
+            assert not received or expected[-1] > received[-1], "the kill came after the load"
+            await asyncio.wait_for(collect_events(resumed, catch_up, stop_at=expected[-1]), 10)
+            await resumed.close()
+        finally:
+            site.stop()
+    assert len(acknowledged) > 20, "the load was too light to mean anything"
+    import sqlite3
+    with sqlite3.connect(tmp_path / "forum.sqlite3") as conn:
+        stored = {row[0] for row in conn.execute("SELECT id FROM posts WHERE thread_id = ?", (thread_id,))}
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    assert set(acknowledged) <= stored
+    assert received + catch_up == expected  # before and after the kill: each event once, in order
+
+
+def wait_exit(process: subprocess.Popen, seconds: float = 20) -> int:
+    try:
+        return process.wait(timeout=seconds)
+    finally:
+        stop(process)
+
+
+async def test_several_processes_without_redis_refuse_to_start(tmp_path, redis_server):
+    port, other = free_port(), free_port()
+    first = start_server(tmp_path, port, None)
+    try:
+        async with new_session() as session:
+            await wait_up(session, f"http://127.0.0.1:{port}")
+        second = start_server(tmp_path, other, None)
+        assert wait_exit(second) == 2
+        with_redis = start_server(tmp_path, other, redis_server.url)  # nor beside one that has none
+        assert wait_exit(with_redis) == 2
+        log = (tmp_path / f"server-{other}.log").read_text()
+        assert "FORUM_REDIS_URL" in log and "Traceback" not in log
+    finally:
+        stop(first)
+    workers = subprocess.run([sys.executable, str(ROOT / "run.py"), "--workers", "2"], capture_output=True,
+                             text=True, timeout=30, env={**os.environ, "FORUM_DATA_DIR": str(tmp_path)})
+    assert workers.returncode == 2 and "FORUM_REDIS_URL" in workers.stderr
+
+
+async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
+    port = free_port()
+    env = {**os.environ, "FORUM_DATA_DIR": str(tmp_path), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
+           "FORUM_REDIS_URL": redis_server.url, "FORUM_LOG_LEVEL": "WARNING"}
+    with open(tmp_path / "workers.log", "ab") as log:
+        parent = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--workers", "2"], env=env,
+                                  stdout=log, stderr=log)
+    children: list[int] = []
+    try:
+        async with new_session() as session:
+            await wait_up(session, f"http://127.0.0.1:{port}")
+        children = [int(pid) for pid in
+                    open(f"/proc/{parent.pid}/task/{parent.pid}/children").read().split()]
+        assert len(children) == 2
+
+        def serving() -> int:
+            return (tmp_path / "workers.log").read_text().count(f"Running on http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 20
+        while serving() < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert serving() == 2  # both listen on the one port
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=20) == 0
+        for pid in children:  # and both stopped with it
+            assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
+    finally:
+        stop(parent)
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
