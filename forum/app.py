@@ -21,6 +21,7 @@ from forum.web import templating
 from forum.web.middleware import (csrf_middleware, error_middleware, security_headers, session_middleware,
                                   site_menus_middleware)
 from forum.web.page_cache import PageCache, page_cache_middleware
+from forum.web.proxies import proxy_middleware
 from forum.web.routes import setup_routes
 from forum.web.traffic import Traffic, traffic_middleware
 
@@ -34,7 +35,7 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     app = web.Application(
         # the site's name and menus are read before the form check, so a refused form's page
         # wears them too
-        middlewares=[traffic_middleware, error_middleware, session_middleware, page_cache_middleware,
+        middlewares=[proxy_middleware, traffic_middleware, error_middleware, session_middleware, page_cache_middleware,
                      site_menus_middleware, csrf_middleware],
         client_max_size=config.max_body_bytes,
     )

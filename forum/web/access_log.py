@@ -13,6 +13,9 @@ import re
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
+from forum.keys import config_key
+from forum.web.proxies import client_address
+
 # The segment after one of these is a bearer token.
 _TOKEN_PATH = re.compile(r"(/(?:password/reset|unsubscribe|setup|confirm-email|invitations)/)[^/?#]+")
 
@@ -29,9 +32,11 @@ class RedactingAccessLogger(AbstractAccessLogger):
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         referer = request.headers.get("Referer", "-")
+        app = getattr(request, "app", None)  # a request refused before routing has none
+        networks = app[config_key].trusted_proxies if app is not None and config_key in app else ()
         self.logger.info(
             '%s "%s %s HTTP/%d.%d" %d %d %.6f "%s" "%s"',
-            request.remote or "-", request.method, redact(request.raw_path),
+            client_address(request.remote, request.headers, networks) or "-", request.method, redact(request.raw_path),
             request.version.major, request.version.minor, response.status, response.body_length,
             time, redact(referer) if referer != "-" else "-", request.headers.get("User-Agent", "-"),
         )
