@@ -12,7 +12,8 @@ from forum import ROOT
 from forum.config import Config
 from forum.db import Database
 from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, services_key, traffic_key
-from forum.live.bus import LocalBus, RedisBus
+from forum.limits import RedisRateLimiter
+from forum.live.bus import LocalBus, RedisBus, site_prefix
 from forum.live.hub import Hub
 from forum.mail import Mailer
 from forum.scheduler import Scheduler
@@ -55,7 +56,10 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     bus = RedisBus(config.redis_url, config.secret_key, config.bus_poll_seconds) if config.redis_url else LocalBus()
     db = Database(config.db_path, shared=bus.shared)
     mailer = Mailer(config, db, now=lambda: iso(clock()))
-    app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock)
+    # several processes count the rate limits together, or each would allow the whole limit
+    limiter = (RedisRateLimiter(config.limits, config.redis_url, site_prefix(config.secret_key))
+               if config.redis_url else None)
+    app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock, limiter=limiter)
     app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries)
 
     hub = Hub(app[services_key], bus)
@@ -87,6 +91,8 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
         await hub.stop()
         await mailer.stop()
         await db.close()
+        if limiter is not None:
+            await limiter.close()
 
     async def close_sockets(app: web.Application):
         await hub.close_all()

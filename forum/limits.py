@@ -1,16 +1,21 @@
 """Rate limits: how often one account or one address may try something, per sliding window.
 Each is set from the environment as FORUM_LIMIT_<NAME>=COUNT/SECONDS or `off`; a whole
 municipality often reaches the site from one address, so the per-address limits are wide.
-Counted in this process's memory: with several server processes each keeps its own count
-(a shared store would be needed to make them one)."""
+One process counts in its memory (RateLimiter); several processes count together in Redis
+(RedisRateLimiter), or N processes would allow N times the limit."""
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
+import secrets
 import time
 from collections import deque
 from typing import Callable
 
 from forum.errors import N_, ServiceError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIMITS: dict[str, tuple[int, int] | None] = {
     "LOGIN": (10, 300),            # failed logins per account and address per 5 minutes
@@ -60,14 +65,14 @@ class RateLimiter:
         self.clock = clock
         self._hits: dict[tuple[str, str], deque[float]] = {}
 
-    def refund(self, name: str, key: object) -> None:
+    async def refund(self, name: str, key: object) -> None:
         """Take back the newest attempt counted for key: for limits meant to count only failures
         (logins), which count every attempt first so parallel ones cannot slip past."""
         stamps = self._hits.get((name, str(key)))
         if stamps:
             stamps.pop()
 
-    def hit(self, name: str, key: object, cost: int = 1) -> None:
+    async def hit(self, name: str, key: object, cost: int = 1) -> None:
         """Count `cost` attempts for key under the named limit; raise TooManyRequests (with the
         seconds until one is free again) when that would go over. Refused attempts do not count."""
         limit = self.limits.get(name)
@@ -84,3 +89,73 @@ class RateLimiter:
         stamps.extend([now] * cost)
         if len(self._hits) > 100_000:  # forget idle keys rather than grow without end
             self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - 3600}
+
+
+# One sliding window per key, as a sorted set of attempt stamps (ms, Redis's own clock so every
+# process counts on one): drop what fell out of the window; refuse (answering the ms until the
+# attempt that must expire first does) or add `cost` stamps. One script, so two processes
+# checking at once cannot both slip under the limit.
+_HIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window, count, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+if n + cost > count then
+  local first = redis.call('ZRANGE', KEYS[1], math.max(0, n + cost - count - 1), math.max(0, n + cost - count - 1), 'WITHSCORES')
+  local oldest = now
+  if first[2] then oldest = tonumber(first[2]) end
+  return math.max(1, oldest + window - now)
+end
+for i = 1, cost do redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i) end
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
+"""
+
+
+class RedisRateLimiter:
+    """The same limits, counted in Redis for every process of the site. Keys are hashed: Redis
+    holds no e-mail or IP address. If Redis cannot be reached, this process counts alone
+    meanwhile (RateLimiter): looser by the number of processes, never open."""
+
+    def __init__(self, limits: dict[str, tuple[int, int] | None], redis_url: str, prefix: str):
+        import redis.asyncio as redis  # only sites with several processes need the package loaded
+
+        self.limits = limits
+        self.prefix = prefix
+        self._redis = redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._hit = self._redis.register_script(_HIT)
+        self._local = RateLimiter(limits)
+
+    def _key(self, name: str, key: object) -> str:
+        return f"{self.prefix}:limit:{name}:" + hashlib.sha256(str(key).encode()).hexdigest()[:32]
+
+    async def hit(self, name: str, key: object, cost: int = 1) -> None:
+        limit = self.limits.get(name)
+        if limit is None or cost <= 0:
+            return
+        count, seconds = limit
+        try:
+            wait_ms = int(await self._hit(keys=[self._key(name, key)],
+                                          args=[seconds * 1000, count, cost, secrets.token_hex(6)]))
+        except TooManyRequests:
+            raise
+        except Exception as error:
+            log.warning("rate limit %s counted in this process only (Redis: %s)", name, error)
+            self._local.limits = self.limits
+            await self._local.hit(name, key, cost)
+            return
+        if wait_ms:
+            raise TooManyRequests(max(1, math.ceil(wait_ms / 1000)))
+
+    async def refund(self, name: str, key: object) -> None:
+        if self.limits.get(name) is None:
+            return
+        try:
+            await self._redis.zpopmax(self._key(name, key))
+        except Exception as error:
+            log.warning("rate limit %s: could not take back an attempt (Redis: %s)", name, error)
+            await self._local.refund(name, key)
+
+    async def close(self) -> None:
+        await self._redis.aclose()

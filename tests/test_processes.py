@@ -440,3 +440,47 @@ async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+async def test_rate_limits_are_counted_once_for_all_processes(tmp_path, redis_server):
+    site = Site(tmp_path, redis_server.url, FORUM_LIMIT_REGISTER="3/3600")
+    async with new_session() as session:
+        try:
+            await site.start(session)
+            statuses = []
+            for n in range(5):  # alternately on each process, all from one address
+                async with session.post(f"{site.base(n % 2)}/api/v1/register", json={
+                        "accept_terms": True, "email": f"nieuw{n}@example.nl", "password": "een lang wachtwoord",
+                        "display_name": f"Nieuw {n}"}) as r:
+                    statuses.append((r.status, r.headers.get("Retry-After")))
+            assert [status for status, _ in statuses] == [201, 201, 201, 429, 429]
+            assert 3500 < int(statuses[3][1]) <= 3600
+        finally:
+            site.stop()
+
+
+async def test_the_shared_limiter_counts_refunds_and_falls_back_to_this_process(redis_server):
+    from forum.limits import RedisRateLimiter, TooManyRequests
+    limiter = RedisRateLimiter({"LOGIN": (2, 60), "POST": None}, redis_server.url, "forum:test")
+    try:
+        await limiter.hit("LOGIN", "a@example.nl|1.2.3.4")
+        await limiter.hit("LOGIN", "a@example.nl|1.2.3.4")
+        with pytest.raises(TooManyRequests) as refused:
+            await limiter.hit("LOGIN", "a@example.nl|1.2.3.4")
+        assert 0 < refused.value.retry_after <= 60
+        await limiter.refund("LOGIN", "a@example.nl|1.2.3.4")  # one taken back: one more may try
+        await limiter.hit("LOGIN", "a@example.nl|1.2.3.4")
+        with pytest.raises(TooManyRequests):
+            await limiter.hit("LOGIN", "a@example.nl|1.2.3.4", cost=1)
+        for _ in range(10):
+            await limiter.hit("POST", 1)  # off
+        import redis
+        keys = redis.Redis.from_url(redis_server.url).keys("forum:test:*")
+        assert keys and not any(b"example" in key or b"1.2.3.4" in key for key in keys)  # no address in Redis
+        redis_server.stop()  # Redis gone: this process counts alone, still limited
+        await limiter.hit("LOGIN", "b@example.nl|1.2.3.4")
+        await limiter.hit("LOGIN", "b@example.nl|1.2.3.4")
+        with pytest.raises(TooManyRequests):
+            await limiter.hit("LOGIN", "b@example.nl|1.2.3.4")
+    finally:
+        await limiter.close()

@@ -94,7 +94,7 @@ async def make(files: FileStore, upload: Upload, kind: str, field: str, count=No
     try:
         check(upload, field)
         if count is not None:
-            count()
+            await count()
         made = await asyncio.to_thread(fit, upload, files.temp_dir, kind, field)
     finally:
         upload.discard()

@@ -40,7 +40,7 @@ async def register(svc: Services, *, email: str, password: str, display_name: st
     if terms and accepted_terms is not True:
         errors.add("accept_terms", N_("Lees en accepteer de gebruiksvoorwaarden en de privacyverklaring om lid te worden."))
     errors.raise_if_any()
-    svc.limiter.hit("REGISTER", address)
+    await svc.limiter.hit("REGISTER", address)
     password_hash = await hash_password(password, svc.config.bcrypt_rounds)
     async with svc.db.write() as tx:
         if await user_store.by_email_with_hash(tx, email):
@@ -72,11 +72,11 @@ async def login(svc: Services, *, email: str, password: str, address: str = "") 
     pair = f"{email.strip().lower()}|{address}"
     # counted before the check, so parallel guesses cannot all slip in under the limit; a
     # successful login takes its count back (only failures are meant to add up)
-    svc.limiter.hit("LOGIN_ADDRESS", address)
+    await svc.limiter.hit("LOGIN_ADDRESS", address)
     try:
-        svc.limiter.hit("LOGIN", pair)
+        await svc.limiter.hit("LOGIN", pair)
     except TooManyRequests:
-        svc.limiter.refund("LOGIN_ADDRESS", address)
+        await svc.limiter.refund("LOGIN_ADDRESS", address)
         raise
     async with svc.db.read() as conn:
         row = await user_store.by_email_with_hash(conn, email.strip())
@@ -87,8 +87,8 @@ async def login(svc: Services, *, email: str, password: str, address: str = "") 
         right = await verify_password(password, row["password_hash"])
     if not right:
         raise Unauthorized(N_("Het e-mailadres of het wachtwoord klopt niet."))
-    svc.limiter.refund("LOGIN_ADDRESS", address)
-    svc.limiter.refund("LOGIN", pair)
+    await svc.limiter.refund("LOGIN_ADDRESS", address)
+    await svc.limiter.refund("LOGIN", pair)
     if row["status"] == "pending":
         raise Forbidden(N_("Uw account wacht nog op goedkeuring door een beheerder."))
     if row["status"] == "suspended" and row["suspended_until"] and row["suspended_until"] <= svc.now():
@@ -170,7 +170,7 @@ async def change_password(svc: Services, actor: Actor, *, current_password: str,
 async def request_password_reset(svc: Services, *, email: str, address: str = "") -> None:
     """Mail a single-use link if the address has an account; say nothing either way (the
     limits count alike whether it has one)."""
-    addresses.count_mail(svc, email, address)
+    await addresses.count_mail(svc, email, address)
     async with svc.db.read() as conn:
         user = await user_store.by_email_with_hash(conn, email.strip())
     if user is None or user["status"] == "pending":

@@ -14,11 +14,11 @@ from forum.store import users as user_store
 CONFIRM_DAYS = 7
 
 
-def count_mail(svc: Services, to: str, sender: object) -> None:
+async def count_mail(svc: Services, to: str, sender: object) -> None:
     """Mails that a stranger can make the site send (resets, confirmations, invitations) are
     limited per receiving address and per sender, so nobody's mailbox can be flooded."""
-    svc.limiter.hit("MAIL_TO", to.strip().lower())
-    svc.limiter.hit("MAIL_FROM", sender)
+    await svc.limiter.hit("MAIL_TO", to.strip().lower())
+    await svc.limiter.hit("MAIL_FROM", sender)
 
 
 async def queue_confirmation(tx, svc: Services, user) -> None:
@@ -44,7 +44,7 @@ async def resend_confirmation(svc: Services, actor: Actor, *, address: str = "")
         raise Unauthorized()
     if actor.email_verified:
         raise Conflict(N_("Uw e-mailadres is al bevestigd."))
-    count_mail(svc, actor.email, address or actor.user_id)
+    await count_mail(svc, actor.email, address or actor.user_id)
     async with svc.db.write() as tx:
         user = await user_store.by_id(tx, actor.user_id)
         await queue_confirmation(tx, svc, user)

@@ -116,12 +116,12 @@ def _body_field(errors: FieldErrors, body: str) -> str:
     return body
 
 
-def _count_post(svc: Services, actor: Actor, body: str) -> None:
+async def _count_post(svc: Services, actor: Actor, body: str) -> None:
     """Rate limits on writing: posts per minute (stricter in an account's first day) and
     people mentioned per hour."""
     first_day = actor.created_at > svc.later(days=-1)
-    svc.limiter.hit("POST_NEW" if first_day else "POST", actor.user_id)
-    svc.limiter.hit("MENTION", actor.user_id, cost=len(notifications.mentioned_handles(body)))
+    await svc.limiter.hit("POST_NEW" if first_day else "POST", actor.user_id)
+    await svc.limiter.hit("MENTION", actor.user_id, cost=len(notifications.mentioned_handles(body)))
 
 
 async def group_threads(svc: Services, actor: Actor, group_id: int, *, before: str | None = None,
@@ -163,7 +163,7 @@ async def start_thread(svc: Services, actor: Actor, group_id: int, *, title: str
         group = await group_store.by_id(conn, group_id)
     policy.require(actor, Action.START_THREAD, group)
     errors.raise_if_any()
-    _count_post(svc, actor, body)
+    await _count_post(svc, actor, body)
     html = render_markdown(body)
     async with svc.db.write() as tx:
         now = svc.now()
@@ -303,7 +303,7 @@ async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, paren
         thread = await store.get_thread(tx, thread_id)
         policy.require(actor, Action.REPLY, thread)
         errors.raise_if_any()
-        _count_post(svc, actor, body)
+        await _count_post(svc, actor, body)
         depth = 0
         if parent_id is not None:
             parent = await store.get_post(tx, parent_id)

@@ -72,7 +72,7 @@ async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | N
                 raise Conflict(N_("Deze persoon is uit de groep geweerd. Hef dat eerst op."))
             if current in policy.GROUP_MEMBER_ROLES:
                 raise Conflict(N_("Deze persoon is al lid."))
-            _count_invitation(svc, target["email"], actor)
+            await _count_invitation(svc, target["email"], actor)
             if current == "pending":  # inviting someone who asked admits them
                 await enter(tx, svc, group_id, target["id"], target["email"], "member", current)
                 await notifications.notify_one(tx, svc, target["id"], "request_approved", actor_id=None,
@@ -84,7 +84,7 @@ async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | N
                                            group_id=group_id)
             locale, to, result = target["locale"], target["email"], {"user_id": target["id"], "role": "invited"}
         else:
-            _count_invitation(svc, email, actor)
+            await _count_invitation(svc, email, actor)
             known = await user_store.by_email_with_hash(tx, email)  # only for the mail's language
             locale, to, result = (known["locale"] if known else "nl"), email, {"email": email.lower(), "role": "invited"}
         await group_store.put_email_invitation(tx, group_id, to, actor.user_id, svc.now(), token_hash(token))
@@ -101,9 +101,9 @@ async def invite(svc: Services, actor: Actor, group_id: int, *, user_id: int | N
         return result
 
 
-def _count_invitation(svc: Services, to: str, actor: Actor) -> None:
-    svc.limiter.hit("MAIL_TO", to.strip().lower())
-    svc.limiter.hit("MAIL_FROM", actor.user_id)
+async def _count_invitation(svc: Services, to: str, actor: Actor) -> None:
+    await svc.limiter.hit("MAIL_TO", to.strip().lower())
+    await svc.limiter.hit("MAIL_FROM", actor.user_id)
 
 
 async def invitations_for(svc: Services, actor: Actor):

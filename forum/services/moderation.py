@@ -33,7 +33,7 @@ async def report(svc: Services, actor: Actor, post_id: int, *, reason: str, text
             raise Conflict(N_("U kunt uw eigen bericht niet melden."))
         policy.require(actor, Action.REPORT_POST, post)  # e.g. a hidden post: the page offers no report
         errors.raise_if_any()  # after the checks: a refused form must not tell more than a refusal
-        svc.limiter.hit("REPORT", actor.user_id)
+        await svc.limiter.hit("REPORT", actor.user_id)
         now = svc.now()
         item_id, opened = await store.open_item_for(tx, post_id, now)
         if not await store.add_report(tx, item_id=item_id, reporter_id=actor.user_id, reason=reason, text=text,
