@@ -54,7 +54,11 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     # with Redis, other processes may share the database: every write counts itself, and each
     # process hears of the others' (forum/live/bus.py)
     bus = RedisBus(config.redis_url, config.secret_key, config.bus_poll_seconds) if config.redis_url else LocalBus()
-    db = Database(config.db_path, shared=bus.shared)
+    if config.database_url:
+        from forum.postgres import PostgresDatabase
+        db = PostgresDatabase(config.database_url, shared=bus.shared)
+    else:
+        db = Database(config.db_path, shared=bus.shared)
     mailer = Mailer(config, db, now=lambda: iso(clock()))
     # several processes count the rate limits together, or each would allow the whole limit
     limiter = (RedisRateLimiter(config.limits, config.redis_url, site_prefix(config.secret_key))

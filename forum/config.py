@@ -39,6 +39,8 @@ class Config:
     # several processes on one site: they tell each other of commits, presence and typing over
     # Redis (forum/live/bus.py) and share the rate limits there; unset, one process does it all
     redis_url: str | None = None
+    # the store: unset, SQLite in the data directory; postgresql://… for PostgreSQL (forum/postgres.py)
+    database_url: str | None = None
     # the reverse proxies in front: only a request arriving from one of these may say, in
     # X-Forwarded-For / Forwarded and X-Forwarded-Proto, who the client is (forum/web/proxies.py)
     trusted_proxies: tuple = ()
@@ -96,6 +98,15 @@ def parse_redis_url(raw: str) -> str | None:
     return raw
 
 
+def parse_database_url(raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"FORUM_DATABASE_URL must start with postgresql://, not {raw.split(':', 1)[0]!r}")
+    return raw
+
+
 def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
     env = os.environ if env is None else env
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -126,6 +137,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         upload_max_bytes=max(1, int(env.get("FORUM_UPLOAD_MAX_MB", "20"))) * 1024 * 1024,
         limits=parse_limits(env),
         redis_url=parse_redis_url(env.get("FORUM_REDIS_URL", "")),
+        database_url=parse_database_url(env.get("FORUM_DATABASE_URL", "")),
         trusted_proxies=parse_networks(env.get("FORUM_TRUSTED_PROXIES", "")),
         bus_poll_seconds=min(60.0, max(0.05, float(env.get("FORUM_BUS_POLL_SECONDS", "1")))),
         # Lower only to speed up tests; 12 is the production cost.

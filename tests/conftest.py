@@ -3,6 +3,8 @@ carry their own cookie jar and CSRF token."""
 from __future__ import annotations
 
 import email.policy
+import os
+import secrets
 import socket
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
@@ -77,11 +79,31 @@ def clock():
     return Clock()
 
 
+# FORUM_TEST_POSTGRES=postgresql://127.0.0.1/test runs the tests on PostgreSQL: each test gets
+# a schema of its own, dropped afterwards, so runs never see each other's rows
+TEST_POSTGRES = os.environ.get("FORUM_TEST_POSTGRES")
+
+
 @pytest.fixture
-def config(tmp_path):
+def database_url():
+    if not TEST_POSTGRES:
+        yield None
+        return
+    import psycopg
+    schema = "t_" + secrets.token_hex(6)
+    with psycopg.connect(TEST_POSTGRES, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in TEST_POSTGRES else "?"
+    yield f"{TEST_POSTGRES}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(TEST_POSTGRES, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def config(tmp_path, database_url):
     # rate limits off: only tests/test_limits.py turns them on, to check them
     return Config(data_dir=tmp_path / "data", bcrypt_rounds=4, secret_key="test-secret-key",
-                  site_url="http://127.0.0.1:8080", limits=dict(ALL_OFF))
+                  site_url="http://127.0.0.1:8080", limits=dict(ALL_OFF), database_url=database_url)
 
 
 @pytest.fixture

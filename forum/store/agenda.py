@@ -96,7 +96,7 @@ async def rsvps_of_user(conn, user_id: int, event_ids: list[int]) -> dict[int, s
     if not event_ids:
         return {}
     rows = await fetch_all(conn, "SELECT event_id, status FROM agenda_rsvps WHERE user_id = ?"
-                                 " AND event_id IN (SELECT value FROM json_each(?))",
+                                 " AND event_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
                            (user_id, "[" + ",".join(str(i) for i in event_ids) + "]"))
     return {row["event_id"]: row["status"] for row in rows}
 
@@ -136,10 +136,10 @@ async def recount(conn, event_id: int) -> None:
     await execute(
         conn,
         "UPDATE agenda_events SET"
-        " going_count = (SELECT COUNT(*) FROM agenda_rsvps WHERE event_id = ?1 AND status = 'going'),"
-        " waiting_count = (SELECT COUNT(*) FROM agenda_rsvps WHERE event_id = ?1 AND status = 'waiting'),"
-        " maybe_count = (SELECT COUNT(*) FROM agenda_rsvps WHERE event_id = ?1 AND status = 'maybe')"
-        " WHERE id = ?1", (event_id,))
+        " going_count = (SELECT COUNT(*) FROM agenda_rsvps WHERE event_id = ? AND status = 'going'),"
+        " waiting_count = (SELECT COUNT(*) FROM agenda_rsvps WHERE event_id = ? AND status = 'waiting'),"
+        " maybe_count = (SELECT COUNT(*) FROM agenda_rsvps WHERE event_id = ? AND status = 'maybe')"
+        " WHERE id = ?", (event_id,) * 4)
 
 
 async def attendees(conn, event_id: int):

@@ -23,7 +23,7 @@ async def page(conn, *, groups: list[int] | None, group_id: int | None, actor_id
             where.append(condition)
             params.append(value)
     if groups is not None:
-        where.append("a.group_id IN (SELECT value FROM json_each(?))")
+        where.append("a.group_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))")
         params.append(json.dumps(groups))
     for column, value in (("a.group_id", group_id), ("a.actor_id", actor_id), ("a.action", action)):
         if value is not None:
@@ -43,7 +43,7 @@ async def page(conn, *, groups: list[int] | None, group_id: int | None, actor_id
 def _scope(groups: list[int] | None) -> tuple[str, list]:
     if groups is None:
         return "1=1", []
-    return "a.group_id IN (SELECT value FROM json_each(?))", [json.dumps(groups)]
+    return "a.group_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))", [json.dumps(groups)]
 
 
 async def actors(conn, groups: list[int] | None):
@@ -57,5 +57,5 @@ async def actors(conn, groups: list[int] | None):
 async def groups_named(conn, groups: list[int] | None):
     """The groups whose entries a reader may read (site groups aside): the picker of groups."""
     where, params = ("g.kind != 'site'", []) if groups is None else (
-        "g.id IN (SELECT value FROM json_each(?))", [json.dumps(groups)])
+        "g.id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))", [json.dumps(groups)])
     return await fetch_all(conn, f"SELECT g.id, g.name FROM groups g WHERE {where} ORDER BY g.name LIMIT 1000", params)

@@ -45,7 +45,7 @@ async def item(conn, item_id: int):
 async def open_items(conn, groups: list[int] | None, limit: int = 100):
     where, params = "i.status = 'open'", []
     if groups is not None:
-        where += " AND t.group_id IN (SELECT value FROM json_each(?))"
+        where += " AND t.group_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))"
         params.append(json.dumps(groups))
     return await fetch_all(conn, f"{ITEM_SELECT} WHERE {where} ORDER BY i.id LIMIT ?", (*params, limit))
 
@@ -54,7 +54,7 @@ async def reports_of(conn, item_ids: list[int]):
     return await fetch_all(
         conn,
         "SELECT r.item_id, r.reporter_id, u.display_name AS reporter_name, r.reason, r.text, r.created_at"
-        " FROM reports r JOIN users u ON u.id = r.reporter_id WHERE r.item_id IN (SELECT value FROM json_each(?))"
+        " FROM reports r JOIN users u ON u.id = r.reporter_id WHERE r.item_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))"
         " ORDER BY r.id", (json.dumps(item_ids),))
 
 

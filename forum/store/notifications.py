@@ -86,7 +86,7 @@ async def readers_with_levels(conn, reads: str, *, user_ids, thread_id: int | No
         f"SELECT {RECIPIENT_COLUMNS},"
         " (SELECT level FROM thread_subscriptions WHERE thread_id = ? AND user_id = u.id) AS thread_level,"
         " (SELECT level FROM group_subscriptions WHERE group_id = g.id AND user_id = u.id) AS group_level"
-        f" FROM users u JOIN groups g ON g.id = ? WHERE u.id IN (SELECT value FROM json_each(?)) AND {reads}",
+        f" FROM users u JOIN groups g ON g.id = ? WHERE u.id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND {reads}",
         (thread_id or 0, group_id, _ids(user_ids)))
 
 
@@ -133,7 +133,7 @@ async def unread_folds(conn, *, thread_id: int, kind: str, user_ids) -> dict[int
     rows = await fetch_all(
         conn,
         "SELECT id, user_id, count, mailed_at, mail_due_at FROM notifications"
-        " WHERE thread_id = ? AND kind = ? AND read_at IS NULL AND user_id IN (SELECT value FROM json_each(?))",
+        " WHERE thread_id = ? AND kind = ? AND read_at IS NULL AND user_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
         (thread_id, kind, _ids(user_ids)))
     return {row["user_id"]: row for row in rows}
 
@@ -176,13 +176,13 @@ async def ids_for_post(conn, *, post_id: int, kinds: tuple[str, ...], user_ids) 
     rows = await fetch_all(
         conn,
         f"SELECT id, user_id FROM notifications WHERE post_id = ? AND kind IN ({', '.join('?' * len(kinds))})"
-        " AND user_id IN (SELECT value FROM json_each(?))",
+        " AND user_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
         (post_id, *kinds, _ids(user_ids)))
     return {row["user_id"]: row["id"] for row in rows}
 
 
 async def by_ids(conn, ids) -> list[dict]:
-    return await fetch_all(conn, f"{NOTIFICATION_SELECT} WHERE n.id IN (SELECT value FROM json_each(?))",
+    return await fetch_all(conn, f"{NOTIFICATION_SELECT} WHERE n.id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
                            (json.dumps(sorted(set(ids))),))
 
 
@@ -190,14 +190,14 @@ async def newest_of(conn, user_ids) -> list[dict]:
     """Each user's newest notification."""
     return await fetch_all(
         conn, f"{NOTIFICATION_SELECT} WHERE n.id IN (SELECT MAX(id) FROM notifications"
-              " WHERE user_id IN (SELECT value FROM json_each(?)) GROUP BY user_id)", (_ids(user_ids),))
+              " WHERE user_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) GROUP BY user_id)", (_ids(user_ids),))
 
 
 async def unread_counts(conn, user_ids) -> dict[int, int]:
     rows = await fetch_all(
         conn,
         "SELECT user_id, COUNT(*) AS n FROM notifications WHERE read_at IS NULL"
-        " AND user_id IN (SELECT value FROM json_each(?)) GROUP BY user_id",
+        " AND user_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) GROUP BY user_id",
         (_ids(user_ids),))
     counts = {row["user_id"]: row["n"] for row in rows}
     return {user_id: counts.get(user_id, 0) for user_id in user_ids}
@@ -233,7 +233,7 @@ async def mark_read(conn, user_id: int, ids: list[int] | None, now: str) -> int:
             (now, user_id))
     return await execute_count(
         conn, "UPDATE notifications SET read_at = ?, mail_due_at = NULL WHERE user_id = ? AND read_at IS NULL"
-              " AND id IN (SELECT value FROM json_each(?))", (now, user_id, json.dumps(ids)))
+              " AND id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))", (now, user_id, json.dumps(ids)))
 
 
 async def mark_read_where(conn, user_id: int, *, thread_id: int | None = None, group_id: int | None = None,
@@ -289,7 +289,7 @@ async def unmailed_for(conn, user_id: int):
 
 async def mark_mailed(conn, ids: list[int], now: str) -> None:
     await execute(conn, "UPDATE notifications SET mail_due_at = NULL, mailed_at = ?"
-                        " WHERE id IN (SELECT value FROM json_each(?))", (now, json.dumps(ids)))
+                        " WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))", (now, json.dumps(ids)))
 
 
 async def users_with_digest_due(conn, now: str, limit: int = 100):

@@ -43,7 +43,7 @@ async def new_counts(conn, user_id: int, thread_ids: list[int]) -> dict[int, tup
         conn,
         "SELECT r.thread_id, COUNT(p.id) AS new, MIN(p.id) AS first_new FROM thread_reads r"
         " LEFT JOIN posts p ON p.thread_id = r.thread_id AND p.id > r.last_read_post_id AND p.deleted_at IS NULL"
-        " WHERE r.user_id = ? AND r.thread_id IN (SELECT value FROM json_each(?)) GROUP BY r.thread_id",
+        " WHERE r.user_id = ? AND r.thread_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) GROUP BY r.thread_id",
         (user_id, json.dumps(thread_ids)))
     return {row["thread_id"]: (row["new"], row["first_new"]) for row in rows}
 

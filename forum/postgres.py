@@ -1,0 +1,208 @@
+"""The database room for PostgreSQL (FORUM_DATABASE_URL=postgresql://…): the same promises as
+forum/db.py's SQLite room, kept the same way, so services and store need not know which one
+runs. Writes are one at a time for the whole site: every write transaction first takes one
+transaction-level advisory lock, as every SQLite write takes the file's one write lock. So a
+service that reads and then acts inside its write sees what it acts on unchanged (fan-out jobs,
+digests, sign-ups rely on that), and event ids, which come from a sequence, commit in the order
+they were handed out: no reader can see event 12 while 11 may still commit, so the hubs never
+skip or reorder one. Reads run on other connections of the pool, each statement on its own
+snapshot, as SQLite's readers do.
+
+The store's SQL is written once, for SQLite; `translate` turns it into PostgreSQL's spelling
+(placeholders, ILIKE for SQLite's ASCII-folding LIKE, json_each, ifnull), once per statement.
+Text columns are COLLATE "C", so comparisons and ORDER BY are byte order like SQLite's.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any, AsyncIterator, Callable, Iterable
+
+from forum.db import AREAS
+
+log = logging.getLogger(__name__)
+
+WRITE_LOCK = 0x666f72756d  # "forum": the advisory lock every write transaction holds
+START_LOCK = 0x666f72756e  # held while one process creates or migrates the schema
+POOL_SIZE = 8
+
+
+class Row(tuple):
+    """A row as aiosqlite gives it (the store's helpers read `keys()` and positions)."""
+
+    __slots__ = ()
+    names: tuple = ()
+
+    def keys(self):
+        return self.names
+
+
+def _row_factory(cursor):
+    names = tuple(column.name for column in cursor.description or ())
+    row_type = type("Row", (Row,), {"names": names, "__slots__": ()})
+    return lambda values: row_type(values)
+
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\?\d*|%|\bLIKE\b|\bifnull\(|json_each\(\?\)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """SQLite's spelling of a statement in PostgreSQL's. Quoted text is left as it is (but a
+    % in it is doubled, as the driver's placeholders need)."""
+    def replace(match: re.Match) -> str:
+        token = match.group(0)
+        if token[0] in "'\"":
+            return token.replace("%", "%%")
+        if token[0] == "?":
+            if len(token) > 1:
+                raise ValueError("numbered placeholders (?1) are not portable: repeat the parameter")
+            return "%s"
+        if token == "%":
+            return "%%"
+        upper = token.upper()
+        if upper == "LIKE":
+            return "ILIKE"  # SQLite's LIKE folds ASCII case; on "C" columns ILIKE folds the same letters
+        if upper == "IFNULL(":
+            return "coalesce("
+        return "json_array_elements_text(%s::json) AS json_each(value)"
+    return _TOKENS.sub(replace, sql)
+
+
+class _Changed:
+    """What aiosqlite's execute returns, as far as the store reads it."""
+
+    def __init__(self, rowcount: int):
+        self.rowcount = rowcount
+
+    async def close(self) -> None:
+        pass
+
+
+class Connection:
+    """A pooled psycopg connection with the few aiosqlite methods the store's helpers use."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()):
+        cursor = await self.raw.execute(translate(sql), tuple(params))
+        return await cursor.fetchall() if cursor.description else []
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()):
+        cursor = await self.raw.execute(translate(sql), tuple(params))
+        return _Changed(cursor.rowcount)
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        async with self.raw.cursor() as cursor:
+            await cursor.executemany(translate(sql), [tuple(row) for row in rows])
+
+
+class PostgresDatabase:
+    def __init__(self, url: str, *, shared: bool = False, pool_size: int = POOL_SIZE):
+        self.url = url
+        self.shared = shared
+        self.site_commits = 0
+        self.pool_size = pool_size
+        self._pool = None
+        self._lock = asyncio.Lock()  # this process's writers queue here, not on the database's lock
+        self._commit_listeners: list[Callable[[], None]] = []
+        self.generation = 0
+        self._confined: dict[str, int] = {}
+
+    async def _configure(self, conn) -> None:
+        conn.row_factory = _row_factory
+        await conn.set_autocommit(True)
+
+    async def open(self) -> None:
+        from psycopg_pool import AsyncConnectionPool
+
+        self._pool = AsyncConnectionPool(self.url, min_size=2, max_size=self.pool_size, open=False,
+                                         configure=self._configure, timeout=10)
+        await self._pool.open(wait=True, timeout=10)
+        await self._migrate()
+        if self.shared:
+            self.site_commits = await self.read_site_commits()
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @asynccontextmanager
+    async def starting(self) -> AsyncIterator[None]:
+        yield  # the schema is made under an advisory lock in open(); the rest is idempotent
+
+    async def _migrate(self) -> None:
+        from forum.postgres_schema import SCHEMA, VERSION
+
+        async with self._pool.connection() as raw:
+            async with raw.transaction():
+                await raw.execute("SELECT pg_advisory_xact_lock(%s)", (START_LOCK,))
+                cursor = await raw.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+                exists = (await cursor.fetchone())[0]
+                if not exists:
+                    log.info("creating the PostgreSQL schema")
+                    await raw.execute(SCHEMA)
+                    await raw.execute("CREATE TABLE schema_version (version bigint NOT NULL)")
+                    await raw.execute("INSERT INTO schema_version (version) VALUES (%s)", (VERSION,))
+                    return
+                cursor = await raw.execute("SELECT version FROM schema_version")
+                version = (await cursor.fetchone())[0]
+                if version != VERSION:
+                    raise RuntimeError(f"PostgreSQL schema version {version}, this forum needs {VERSION}")
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        self._commit_listeners.append(listener)
+
+    def generation_outside(self, area: str | None) -> int:
+        return self.generation - self._confined.get(area, 0) if area else self.generation
+
+    async def read_site_commits(self) -> int:
+        async with self.read() as conn:
+            rows = await conn.execute_fetchall("SELECT n FROM site_commits WHERE id = 1")
+        return rows[0][0] if rows else 0
+
+    def notice_commits(self, count: int) -> bool:
+        if count <= self.site_commits:
+            return False
+        self.site_commits = count
+        self.generation += 1
+        for listener in self._commit_listeners:
+            listener()
+        return True
+
+    @asynccontextmanager
+    async def write(self, *, visible: bool = True, only: str | None = None) -> AsyncIterator[Connection]:
+        """One write transaction, the site's only one at this moment (see the module's text)."""
+        assert only is None or only in AREAS, only
+        async with self._lock:
+            async with self._pool.connection() as raw:
+                counted = None
+                async with raw.transaction():
+                    await raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    conn = Connection(raw)
+                    yield conn
+                    if visible and self.shared:
+                        rows = await conn.execute_fetchall(
+                            "UPDATE site_commits SET n = n + 1 WHERE id = 1 RETURNING n")
+                        counted = rows[0][0]
+                if counted is not None:
+                    if counted > self.site_commits + 1:
+                        self.generation += 1
+                    self.site_commits = max(self.site_commits, counted)
+                if visible:
+                    self.generation += 1
+                    if only:
+                        self._confined[only] = self._confined.get(only, 0) + 1
+        if visible:
+            for listener in self._commit_listeners:
+                listener()
+
+    @asynccontextmanager
+    async def read(self, *, least_busy: bool = False) -> AsyncIterator[Connection]:
+        async with self._pool.connection() as raw:
+            yield Connection(raw)
