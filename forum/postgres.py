@@ -46,7 +46,8 @@ def _row_factory(cursor):
     return lambda values: row_type(values)
 
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\?\d*|%|\bLIKE\b|\bifnull\(|json_each\(\?\)", re.IGNORECASE)
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\?\d*|%|\bLIKE\b|\bifnull\(|json_each\(\?\)"
+                     r"|\bgroup_concat\((\w+)\)|\bjson_group_array\((\w+)\)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
@@ -68,6 +69,10 @@ def translate(sql: str) -> str:
             return "ILIKE"  # SQLite's LIKE folds ASCII case; on "C" columns ILIKE folds the same letters
         if upper == "IFNULL(":
             return "coalesce("
+        if upper.startswith("GROUP_CONCAT("):
+            return f"string_agg({match.group(1)}, ',')"
+        if upper.startswith("JSON_GROUP_ARRAY("):  # SQLite's is '[]' over no rows, and text
+            return f"coalesce(json_agg({match.group(2)})::text, '[]')"
         return "json_array_elements_text(%s::json) AS json_each(value)"
     return _TOKENS.sub(replace, sql)
 

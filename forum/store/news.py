@@ -13,7 +13,7 @@ NEWS_SELECT = (
     " n.edited_by,"
     " g.visibility AS group_visibility, g.name AS group_name, a.display_name AS author_name,"
     " t.reply_count AS comment_count, t.locked AS comments_locked,"
-    " (SELECT json_group_array(tag) FROM (SELECT tag FROM news_tags WHERE news_id = n.id ORDER BY tag)) AS tags_json"
+    " (SELECT json_group_array(tag) FROM (SELECT tag FROM news_tags WHERE news_id = n.id ORDER BY tag) AS tags) AS tags_json"
     " FROM news n LEFT JOIN groups g ON g.id = n.group_id JOIN users a ON a.id = n.author_id"
     " JOIN threads t ON t.id = n.thread_id"
 )

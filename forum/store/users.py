@@ -149,7 +149,7 @@ async def session_user(conn, token_hash: str, now: str):
         " UNION ALL SELECT e.group_id || ':invited' FROM email_invitations e WHERE e.email_norm = u.email_norm"
         " AND u.email_verified_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM memberships m2"
         " WHERE m2.group_id = e.group_id AND m2.user_id = u.id)"
-        " AND NOT EXISTS (SELECT 1 FROM group_bans b2 WHERE b2.group_id = e.group_id AND b2.user_id = u.id)))"
+        " AND NOT EXISTS (SELECT 1 FROM group_bans b2 WHERE b2.group_id = e.group_id AND b2.user_id = u.id)) AS roles)"
         " AS group_roles, s.expires_at,"
         " (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread_notifications"
         " FROM sessions s"
