@@ -47,3 +47,14 @@ class Conflict(ServiceError):
 class Invalid(ServiceError):
     status, code = 422, "invalid"
     default_message = N_("Controleer de gemarkeerde velden.")
+
+
+class Unavailable(ServiceError):
+    """The database cannot be reached (PostgreSQL restarting, the network between): try again
+    shortly. Nothing was changed: a write whose commit failed was rolled back."""
+    status, code = 503, "unavailable"
+    default_message = N_("De site is even niet bereikbaar. Probeer het over %(seconds)d seconden opnieuw.")
+
+    def __init__(self, retry_after: int = 5):
+        super().__init__(seconds=retry_after)
+        self.retry_after = retry_after

@@ -22,12 +22,14 @@ from functools import lru_cache
 from typing import Any, AsyncIterator, Callable, Iterable
 
 from forum.db import AREAS
+from forum.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
 WRITE_LOCK = 0x666f72756d  # "forum": the advisory lock every write transaction holds
 START_LOCK = 0x666f72756e  # held while one process creates or migrates the schema
 POOL_SIZE = 8
+WAIT_SECONDS = 5   # for a connection from the pool; then the request answers 503
 
 
 class Row(tuple):
@@ -126,7 +128,7 @@ class PostgresDatabase:
         from psycopg_pool import AsyncConnectionPool
 
         self._pool = AsyncConnectionPool(self.url, min_size=2, max_size=self.pool_size, open=False,
-                                         configure=self._configure, timeout=10)
+                                         configure=self._configure, timeout=WAIT_SECONDS)
         await self._pool.open(wait=True, timeout=10)
         await self._migrate()
         if self.shared:
@@ -183,6 +185,12 @@ class PostgresDatabase:
     @asynccontextmanager
     async def write(self, *, visible: bool = True, only: str | None = None) -> AsyncIterator[Connection]:
         """One write transaction, the site's only one at this moment (see the module's text)."""
+        async with _unavailable_when_down():
+            async with self._write(visible=visible, only=only) as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _write(self, *, visible: bool, only: str | None) -> AsyncIterator[Connection]:
         assert only is None or only in AREAS, only
         async with self._lock:
             async with self._pool.connection() as raw:
@@ -209,5 +217,19 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def read(self, *, least_busy: bool = False) -> AsyncIterator[Connection]:
-        async with self._pool.connection() as raw:
-            yield Connection(raw)
+        async with _unavailable_when_down():
+            async with self._pool.connection() as raw:
+                yield Connection(raw)
+
+
+@asynccontextmanager
+async def _unavailable_when_down() -> AsyncIterator[None]:
+    """The database gone (refused, cut off, no connection free in time): 503, not 500."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    try:
+        yield
+    except (psycopg.OperationalError, PoolTimeout) as error:
+        log.warning("database unavailable: %s", error)
+        raise Unavailable() from error

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from forum.errors import BadRequest, N_, ServiceError
+from forum.errors import BadRequest, N_, ServiceError, Unavailable
 from forum.limits import TooManyRequests
 from forum.i18n import LOCALES, gettext, negotiate, set_locale
 from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_key, open_reports_key,
@@ -74,6 +74,11 @@ async def error_middleware(request: web.Request, handler):
         return await handler(request)
     except ServiceError as error:
         message = gettext(error.message, **error.params)
+        if isinstance(error, Unavailable):  # no page that needs the database to be drawn
+            response = (error_json(error.status, error.code, message) if is_api(request)
+                        else web.Response(status=503, text=message, content_type="text/plain"))
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
         if isinstance(error, TooManyRequests):
             response = (error_json(error.status, error.code, message) if is_api(request)
                         else await _error_page(request, error.status, message))
