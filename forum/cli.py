@@ -41,6 +41,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     backup = commands.add_parser("backup", help="online backup of the live database, and its files in PATH-files/")
     backup.add_argument("path", type=Path)
     commands.add_parser("check", help="integrity check; exits non-zero on problems")
+    move = commands.add_parser("migrate-to-postgres",
+                               help="copy this SQLite site into an empty PostgreSQL database, and check the copy")
+    move.add_argument("url", help="postgresql://user@host/database")
     return parser.parse_args(argv)
 
 
@@ -89,10 +92,20 @@ def backup_with_files(cfg, destination: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    cfg = config_module.from_env(host=args.host, port=args.port, data_dir=args.data_dir, site_url=args.site_url)
+    try:
+        cfg = config_module.from_env(host=args.host, port=args.port, data_dir=args.data_dir, site_url=args.site_url)
+    except ValueError as error:  # one clear line, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "create-admin":
         return asyncio.run(_create_admin(cfg, args.email))
+    if args.command == "migrate-to-postgres":
+        return _migrate_to_postgres(cfg, args.url)
+    if args.command in ("backup", "check") and cfg.database_url:
+        print(f"{args.command} is for SQLite; on PostgreSQL use its own tools (pg_dump -Fc, pg_restore)"
+              " and back up the data directory's files/", file=sys.stderr)
+        return 2
     if args.command == "backup":
         if not cfg.db_path.exists():
             print(f"no database at {cfg.db_path}", file=sys.stderr)
@@ -122,9 +135,33 @@ def main(argv: list[str] | None = None) -> int:
     serving = _claim_site(cfg)
     if serving is None:
         return 2
-    web.run_app(create_app(cfg), host=cfg.host, port=cfg.port, shutdown_timeout=5,
-                access_log_class=RedactingAccessLogger, reuse_port=bool(os.environ.get(WORKER_ENV)))
-    os.close(serving)
+    try:
+        web.run_app(create_app(cfg), host=cfg.host, port=cfg.port, shutdown_timeout=5,
+                    access_log_class=RedactingAccessLogger, reuse_port=bool(os.environ.get(WORKER_ENV)))
+    finally:
+        serving.close() if hasattr(serving, "close") else os.close(serving)
+    return 0
+
+
+def _migrate_to_postgres(cfg, url: str) -> int:
+    from forum.moving import MoveError, move
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        print("error: the URL must start with postgresql://", file=sys.stderr)
+        return 2
+    if not cfg.db_path.exists():
+        print(f"error: no database at {cfg.db_path}", file=sys.stderr)
+        return 1
+    try:
+        copied = move(cfg.db_path, url)
+    except MoveError as error:
+        print(f"error: {error}; nothing was changed", file=sys.stderr)
+        return 1
+    except Exception as error:  # psycopg's errors: cannot connect, no rights, ...
+        print(f"error: {type(error).__name__}: {error}; nothing was changed", file=sys.stderr)
+        return 1
+    print(f"moved {sum(copied.values())} rows in {len(copied)} tables, checked; start the forum with"
+          f" FORUM_DATABASE_URL={url} (the files stay in {cfg.files_dir})")
     return 0
 
 
@@ -133,10 +170,12 @@ NEEDS_REDIS = ("error: several server processes need FORUM_REDIS_URL (redis://ho
 WORKER_ENV = "FORUM_WORKER"
 
 
-def _claim_site(cfg) -> int | None:
+def _claim_site(cfg):
     """A lock on a file in the data directory says who serves this site: processes with Redis
     share it, one without Redis holds it alone. Returns the lock's descriptor (held while
     serving), or None after saying why this process may not serve."""
+    if cfg.database_url:
+        return _claim_postgres_site(cfg)
     cfg.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(cfg.data_dir / "serving.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -148,6 +187,29 @@ def _claim_site(cfg) -> int | None:
               " every process the same FORUM_REDIS_URL", file=sys.stderr)
         return None
     return descriptor
+
+
+SITE_LOCK = 0x666f72756f  # an advisory lock: shared by processes with Redis, alone without
+
+
+def _claim_postgres_site(cfg):
+    """The same rule on PostgreSQL, where the processes may be on other machines: a session's
+    advisory lock, held by a connection kept open while this process serves."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(cfg.database_url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as error:
+        print(f"error: cannot reach PostgreSQL: {error}", file=sys.stderr)
+        return None
+    function = "pg_try_advisory_lock_shared" if cfg.redis_url else "pg_try_advisory_lock"
+    if not conn.execute(f"SELECT {function}(%s)", (SITE_LOCK,)).fetchone()[0]:
+        conn.close()
+        print(NEEDS_REDIS if not cfg.redis_url else
+              "error: another process serves this database without FORUM_REDIS_URL; stop it, or give"
+              " every process the same FORUM_REDIS_URL", file=sys.stderr)
+        return None
+    return conn
 
 
 def _run_workers(count: int, argv: list[str]) -> int:
