@@ -76,10 +76,10 @@ def move(sqlite_path: Path, url: str, *, report=print) -> dict[str, int]:
                 missing = sqlite_tables - set(order)
                 if missing:
                     raise MoveError(f"tables PostgreSQL's schema lacks: {sorted(missing)}")
-                # the starting rows a new schema has are replaced by the site's own
-                target.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in order) + " CASCADE")
                 for table in order:  # the counters come as they are: their triggers must not count again
                     target.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
+                # the starting rows a new schema has are replaced by the site's own
+                target.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in order) + " CASCADE")
                 copied: dict[str, int] = {}
                 for table in order:
                     if table == "search_fts":

@@ -9,7 +9,8 @@ skip or reorder one. Reads run on other connections of the pool, each statement 
 snapshot, as SQLite's readers do.
 
 The store's SQL is written once, for SQLite; `translate` turns it into PostgreSQL's spelling
-(placeholders, ILIKE for SQLite's ASCII-folding LIKE, json_each, ifnull), once per statement.
+(placeholders, ILIKE for SQLite's ASCII-folding LIKE, json_each, ifnull, group_concat,
+json_group_array, rowid), once per statement.
 Text columns are COLLATE "C", so comparisons and ORDER BY are byte order like SQLite's.
 """
 from __future__ import annotations
@@ -41,6 +42,11 @@ class Row(tuple):
     def keys(self):
         return self.names
 
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names.index(key))
+        return tuple.__getitem__(self, key)
+
 
 def _row_factory(cursor):
     names = tuple(column.name for column in cursor.description or ())
@@ -48,8 +54,8 @@ def _row_factory(cursor):
     return lambda values: row_type(values)
 
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\?\d*|%|\bLIKE\b|\bifnull\(|json_each\(\?\)"
-                     r"|\bgroup_concat\((\w+)\)|\bjson_group_array\((\w+)\)", re.IGNORECASE)
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\bIS\s+NOT\s+\?|\bIS\s+\?|\?\d*|%|\bLIKE\b|\bifnull\(|json_each\(\?\)"
+                     r"|(?<![:\w]):([A-Za-z_]\w*)|\browid\b|\bgroup_concat\((\w+)(?:, ('[^']*'))?\)|\bjson_group_array\((\w+)\)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
@@ -60,6 +66,8 @@ def translate(sql: str) -> str:
         token = match.group(0)
         if token[0] in "'\"":
             return token.replace("%", "%%")
+        if token[0] == ":":
+            return f"%({match.group(1)})s"
         if token[0] == "?":
             if len(token) > 1:
                 raise ValueError("numbered placeholders (?1) are not portable: repeat the parameter")
@@ -67,23 +75,51 @@ def translate(sql: str) -> str:
         if token == "%":
             return "%%"
         upper = token.upper()
+        if upper.startswith("IS") and upper.endswith("?"):  # SQLite's IS compares NULLs as values
+            return "IS DISTINCT FROM %s" if "NOT" in upper else "IS NOT DISTINCT FROM %s"
+        if upper == "ROWID":  # search_fts's, which is a plain table here with an id
+            return "id"
         if upper == "LIKE":
             return "ILIKE"  # SQLite's LIKE folds ASCII case; on "C" columns ILIKE folds the same letters
         if upper == "IFNULL(":
             return "coalesce("
         if upper.startswith("GROUP_CONCAT("):
-            return f"string_agg({match.group(1)}, ',')"
+            return f"string_agg({match.group(2)}, {match.group(3) or chr(39) + ',' + chr(39)})"
         if upper.startswith("JSON_GROUP_ARRAY("):  # SQLite's is '[]' over no rows, and text
-            return f"coalesce(json_agg({match.group(2)})::text, '[]')"
+            return f"coalesce(json_agg({match.group(4)})::text, '[]')"
         return "json_array_elements_text(%s::json) AS json_each(value)"
     return _TOKENS.sub(replace, sql)
 
 
-class _Changed:
-    """What aiosqlite's execute returns, as far as the store reads it."""
+class _Result:
+    """What aiosqlite's execute returns, as far as the store (rowcount) and tests (fetchone,
+    fetchall, `async with`) read it: awaitable, and an async context manager."""
 
-    def __init__(self, rowcount: int):
-        self.rowcount = rowcount
+    def __init__(self, pending):
+        self._pending = pending
+        self._rows: list | None = None
+        self.rowcount = -1
+
+    async def _run(self) -> "_Result":
+        cursor = await self._pending
+        self.rowcount = cursor.rowcount
+        self._rows = await cursor.fetchall() if cursor.description else []
+        return self
+
+    def __await__(self):
+        return self._run().__await__()
+
+    async def __aenter__(self) -> "_Result":
+        return await self._run()
+
+    async def __aexit__(self, *exc) -> None:
+        pass
+
+    async def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self):
+        return list(self._rows)
 
     async def close(self) -> None:
         pass
@@ -92,16 +128,17 @@ class _Changed:
 class Connection:
     """A pooled psycopg connection with the few aiosqlite methods the store's helpers use."""
 
+    dialect = "postgresql"
+
     def __init__(self, raw):
         self.raw = raw
 
     async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()):
-        cursor = await self.raw.execute(translate(sql), tuple(params))
+        cursor = await self.raw.execute(translate(sql), params if isinstance(params, dict) else tuple(params))
         return await cursor.fetchall() if cursor.description else []
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()):
-        cursor = await self.raw.execute(translate(sql), tuple(params))
-        return _Changed(cursor.rowcount)
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> _Result:
+        return _Result(self.raw.execute(translate(sql), params if isinstance(params, dict) else tuple(params)))
 
     async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         async with self.raw.cursor() as cursor:

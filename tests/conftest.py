@@ -84,8 +84,10 @@ def clock():
 TEST_POSTGRES = os.environ.get("FORUM_TEST_POSTGRES")
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def database_url():
+    # autouse: made before, and so dropped after, every server a test starts (a server closed
+    # after the drop would hold its connections while the drop waits for them)
     if not TEST_POSTGRES:
         yield None
         return

@@ -210,9 +210,7 @@ async def merge_index(svc: Services, budget_seconds: float = 0.2) -> None:
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
         async with svc.db.write(visible=False) as tx:
-            before = tx.total_changes
-            await store.merge(tx, MERGE_PAGES)
-            merged = tx.total_changes - before > 1  # the command itself counts one change
+            merged = await store.merge(tx, MERGE_PAGES)
         if not merged:
             return
 

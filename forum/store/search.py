@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
-from forum.store import execute, execute_many, fetch_all, fetch_one, fetch_value
+from forum.store import execute, execute_many, fetch_all, fetch_one, fetch_value, is_postgres
 
 # bm25 weights of (title, body, words): a word in the title counts most; `words` (the forms that
 # differ from their stem, there only for a prefix while typing) least.
@@ -114,7 +114,7 @@ async def put(conn, kind: str, object_id: int, *, created_at: str, group_id: int
     doc_id = await fetch_value(
         conn, "INSERT INTO search_docs (id, kind, object_id, group_id, author_id)"
               " SELECT next, :kind, :object_id, :group_id, :author_id FROM"
-              " (SELECT COALESCE(MAX(id) + 1, :base) AS next FROM search_docs WHERE id >= :base AND id < :end)"
+              " (SELECT COALESCE(MAX(id) + 1, :base) AS next FROM search_docs WHERE id >= :base AND id < :end) AS slot"
               " WHERE next < :end"
               " AND NOT EXISTS (SELECT 1 FROM search_docs WHERE kind = :kind AND object_id = :object_id)"
               " RETURNING id",
@@ -229,10 +229,15 @@ async def unqueue_posts(conn, post_ids: list[int]) -> None:
     await execute(conn, f"DELETE FROM search_queue WHERE post_id IN ({marks})", post_ids)
 
 
-async def merge(conn, pages: int) -> None:
+async def merge(conn, pages: int) -> bool:
     """Up to this many pages of FTS5's incremental merging of index segments; nothing when no
-    level holds enough segments to merge."""
+    level holds enough segments to merge. True when something was merged. PostgreSQL's GIN
+    index keeps itself: nothing to do there."""
+    if is_postgres(conn):
+        return False
+    before = conn.total_changes
     await execute(conn, "INSERT INTO search_fts (search_fts, rank) VALUES ('merge', ?)", (pages,))
+    return conn.total_changes - before > 1  # the command itself counts one change
 
 
 # The scan: matches newest first, each checked against the viewer's filters (g: the group a
@@ -354,6 +359,6 @@ async def ranked(conn, match: str, *, readable: tuple[str, list], visible: tuple
     first among equals), from `offset` in that ranking."""
     scan, params = _scan(f", bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score", match, readable, visible,
                          news, events, documents, people, kind, group_id, author_id, since, until, None)
-    page = f"SELECT doc_id, score FROM ({scan}) ORDER BY score, doc_id DESC LIMIT ? OFFSET ?"
+    page = f"SELECT doc_id, score FROM ({scan}) AS scan ORDER BY score, doc_id DESC LIMIT ? OFFSET ?"
     return await fetch_all(conn, _SHOW.format(page=page, order="h.score, d.id DESC"),
                            [near, *params, CANDIDATES, limit, offset])
