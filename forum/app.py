@@ -2,7 +2,9 @@
 test use it."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 
 import aiohttp_jinja2
 import jinja2
@@ -22,6 +24,7 @@ from forum.web import templating
 from forum.web.middleware import (csrf_middleware, error_middleware, security_headers, session_middleware,
                                   site_menus_middleware)
 from forum.web.page_cache import PageCache, page_cache_middleware
+from forum.web.freshness import freshness_middleware
 from forum.web.proxies import proxy_middleware
 from forum.web.routes import setup_routes
 from forum.web.traffic import Traffic, traffic_middleware
@@ -36,7 +39,7 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     app = web.Application(
         # the site's name and menus are read before the form check, so a refused form's page
         # wears them too
-        middlewares=[proxy_middleware, traffic_middleware, error_middleware, session_middleware, page_cache_middleware,
+        middlewares=[proxy_middleware, freshness_middleware, traffic_middleware, error_middleware, session_middleware, page_cache_middleware,
                      site_menus_middleware, csrf_middleware],
         client_max_size=config.max_body_bytes,
     )
@@ -91,14 +94,24 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
         scheduler.start()
         scheduler.wake()  # work left by an earlier run is taken up now
         yield
-        await scheduler.stop()
-        await hub.stop()
-        await mailer.stop()
-        await db.close()
-        if limiter is not None:
-            await limiter.close()
+        try:
+            await scheduler.stop()
+            await hub.stop()
+            await mailer.stop()
+        finally:  # whatever happened above, the database and Redis are let go
+            await db.close()
+            if limiter is not None:
+                await limiter.close()
 
     async def close_sockets(app: web.Application):
+        # stopping now: a second signal (a process group signalled twice, Ctrl+C again) must not
+        # cut the shutdown off halfway, leaving the database's threads running for ever
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(number, lambda: None)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
         await hub.close_all()
 
     app.cleanup_ctx.append(resources)

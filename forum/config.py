@@ -65,17 +65,32 @@ class Config:
 
     def with_secret(self) -> "Config":
         """Return a copy with a secret key: the configured one, or one generated once and kept
-        in the data directory so sessions and signed links survive restarts."""
+        in the data directory so sessions and signed links survive restarts. Processes started
+        together (--workers) all end up with the one key: it is written whole to a file of its
+        own and linked into place, so nobody reads it half written, and whoever comes second
+        reads the first one's."""
         if self.secret_key:
             return self
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # only its owner may look inside
         key_file = self.data_dir / "secret_key"
         if not key_file.exists():
+            partial = self.data_dir / f"secret_key.{os.getpid()}.{secrets.token_hex(4)}"
             # created 0600, never readable by others even for a moment
-            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(secrets.token_hex(32))
-        return replace(self, secret_key=key_file.read_text().strip())
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(partial, key_file)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(partial)
+        key = key_file.read_text().strip()
+        if len(key) < 32:
+            raise ValueError(f"{key_file} holds no usable secret key (remove it to have one made)")
+        return replace(self, secret_key=key)
 
 
 def parse_networks(raw: str) -> tuple:

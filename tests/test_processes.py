@@ -484,3 +484,43 @@ async def test_the_shared_limiter_counts_refunds_and_falls_back_to_this_process(
             await limiter.hit("LOGIN", "b@example.nl|1.2.3.4")
     finally:
         await limiter.close()
+
+
+async def test_a_writer_reads_their_own_write_on_the_other_process_at_once(tmp_path, redis_server):
+    # no wake-up can help here: Redis is gone and the timer set to a minute; the cookie the
+    # writing process set makes the other one read the commit count before it answers
+    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="60")
+    async with new_session() as writer:
+        try:
+            await site.start(writer)
+            headers = await member(writer, site.base(0), "schrijver@example.nl", "Schrijver")
+            thread_id = await new_thread(writer, site.base(0), headers, "Eigen woorden")
+            redis_server.stop()
+            for which in (1, 1, 0):  # both processes have the thread cached
+                async with writer.get(f"{site.base(which)}/threads/{thread_id}") as r:
+                    assert r.status == 200
+            for n in range(3):
+                assert await reply(writer, site.base(0), headers, thread_id, f"mijn eigen antwoord {n}")
+                async with writer.get(f"{site.base(1)}/threads/{thread_id}") as r:  # no waiting, no retry
+                    assert f"mijn eigen antwoord {n}" in await r.text()
+                async with writer.get(f"{site.base(1)}/api/v1/threads/{thread_id}") as r:
+                    assert f"mijn eigen antwoord {n}" in await r.text()
+        finally:
+            site.stop()
+
+
+def test_processes_started_together_share_one_secret_key(tmp_path):
+    # each waits for the same moment after starting Python, so all make the key at once
+    code = ("import sys, time; from forum.config import from_env; start = float(sys.argv[2])\n"
+            "while time.time() < start: pass\n"
+            "print(from_env({'FORUM_DATA_DIR': sys.argv[1]}).with_secret().secret_key)")
+    for attempt in range(10):
+        data_dir = tmp_path / f"site{attempt}"
+        start = str(time.time() + 1.0)
+        processes = [subprocess.Popen([sys.executable, "-c", code, str(data_dir), start], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(6)]
+        results = [process.communicate(timeout=30) for process in processes]
+        assert all(process.returncode == 0 for process in processes), [err for _, err in results]
+        keys = {out.strip() for out, _ in results}
+        assert len(keys) == 1 and len(keys.pop()) == 64
+        assert [path.name for path in data_dir.iterdir()] == ["secret_key"]  # no partial file left
