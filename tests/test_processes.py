@@ -524,3 +524,19 @@ def test_processes_started_together_share_one_secret_key(tmp_path):
         keys = {out.strip() for out, _ in results}
         assert len(keys) == 1 and len(keys.pop()) == 64
         assert [path.name for path in data_dir.iterdir()] == ["secret_key"]  # no partial file left
+
+
+async def test_a_second_stop_signal_does_not_hang_the_shutdown(tmp_path, redis_server):
+    port = free_port()
+    process = start_server(tmp_path, port, redis_server.url)
+    try:
+        async with new_session() as session:
+            await wait_up(session, f"http://127.0.0.1:{port}")
+            ws = await session.ws_connect(f"http://127.0.0.1:{port}/api/v1/live")  # something to close
+        process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGTERM)  # as a process group signalled twice, or Ctrl+C again
+        assert process.wait(timeout=15) == 0
+        await ws.close()
+    finally:
+        stop(process)
