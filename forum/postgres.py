@@ -55,6 +55,7 @@ def _row_factory(cursor):
 
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\bIS\s+NOT\s+\?|\bIS\s+\?|\?\d*|%|\bLIKE\b|\bifnull\(|json_each\(\?\)"
+                     r"|\bjson_extract\((\w+(?:\.\w+)?), '\$\.([\w.]+)'\)|\bMAX\(([\w.]+), ([\w.]+)\)"
                      r"|(?<![:\w]):([A-Za-z_]\w*)|\browid\b|\bgroup_concat\((\w+)(?:, ('[^']*'))?\)|\bjson_group_array\((\w+)\)", re.IGNORECASE)
 
 
@@ -67,7 +68,7 @@ def translate(sql: str) -> str:
         if token[0] in "'\"":
             return token.replace("%", "%%")
         if token[0] == ":":
-            return f"%({match.group(1)})s"
+            return f"%({match.group(5)})s"
         if token[0] == "?":
             if len(token) > 1:
                 raise ValueError("numbered placeholders (?1) are not portable: repeat the parameter")
@@ -83,10 +84,14 @@ def translate(sql: str) -> str:
             return "ILIKE"  # SQLite's LIKE folds ASCII case; on "C" columns ILIKE folds the same letters
         if upper == "IFNULL(":
             return "coalesce("
+        if upper.startswith("JSON_EXTRACT("):  # a path of names: '$.post.id'
+            return f"({match.group(1)}::json #>> '{{{','.join(match.group(2).split('.'))}}}')"
+        if upper.startswith("MAX("):  # SQLite's max of two values
+            return f"GREATEST({match.group(3)}, {match.group(4)})"
         if upper.startswith("GROUP_CONCAT("):
-            return f"string_agg({match.group(2)}, {match.group(3) or chr(39) + ',' + chr(39)})"
+            return f"string_agg({match.group(6)}, {match.group(7) or chr(39) + ',' + chr(39)})"
         if upper.startswith("JSON_GROUP_ARRAY("):  # SQLite's is '[]' over no rows, and text
-            return f"coalesce(json_agg({match.group(4)})::text, '[]')"
+            return f"coalesce(json_agg({match.group(8)})::text, '[]')"
         return "json_array_elements_text(%s::json) AS json_each(value)"
     return _TOKENS.sub(replace, sql)
 

@@ -32,3 +32,12 @@ def test_sqlite_spelling_becomes_postgresql_spelling():
         "SELECT 'it''s ? here', \"col?\" FROM t WHERE a = %s"
     with pytest.raises(ValueError):
         translate("SELECT ?1")
+
+
+def test_sqlite_functions_become_postgresql_functions():
+    assert translate("SELECT CAST(json_extract(payload, '$.post.id') AS BIGINT) FROM events") == \
+        "SELECT CAST((payload::json #>> '{post,id}') AS BIGINT) FROM events"
+    assert translate("SET x = MAX(t.x, excluded.x), y = (SELECT MAX(id) FROM t)") == \
+        "SET x = GREATEST(t.x, excluded.x), y = (SELECT MAX(id) FROM t)"
+    assert translate("WHERE a IS NOT ? AND b IS ? AND c IS NOT NULL") == \
+        "WHERE a IS DISTINCT FROM %s AND b IS NOT DISTINCT FROM %s AND c IS NOT NULL"

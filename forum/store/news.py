@@ -49,7 +49,7 @@ async def redact_news_events(conn, news_id: int, group_id: int | None, payload: 
     await execute(
         conn,
         "UPDATE events SET payload = ? WHERE channel IN ('site', 'members', ?)"
-        " AND kind IN ('news.published', 'news.updated') AND json_extract(payload, '$.news.id') = ?",
+        " AND kind IN ('news.published', 'news.updated') AND CAST(json_extract(payload, '$.news.id') AS BIGINT) = ?",
         (json.dumps(payload, separators=(",", ":")), f"group:{group_id}", news_id),
     )
 

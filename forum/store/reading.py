@@ -32,7 +32,7 @@ async def record_read(conn, user_id: int, thread_id: int, post_id: int) -> None:
         conn,
         "INSERT INTO thread_reads (user_id, thread_id, last_read_post_id) VALUES (?, ?, ?)"
         " ON CONFLICT (user_id, thread_id) DO UPDATE SET last_read_post_id ="
-        " MAX(last_read_post_id, excluded.last_read_post_id)",
+        " MAX(thread_reads.last_read_post_id, excluded.last_read_post_id)",
         (user_id, thread_id, post_id))
 
 

@@ -203,7 +203,7 @@ async def redact_post_events(conn, thread_id: int, post_id: int, payload: dict) 
     await execute(
         conn,
         "UPDATE events SET payload = ? WHERE channel = ? AND kind IN ('post.created', 'post.edited')"
-        " AND json_extract(payload, '$.post.id') = ?",
+        " AND CAST(json_extract(payload, '$.post.id') AS BIGINT) = ?",
         (json.dumps(payload, separators=(",", ":")), f"thread:{thread_id}", post_id),
     )
 
@@ -214,7 +214,7 @@ async def redact_thread_events(conn, channel: str, thread_id: int, payload: dict
     await execute(
         conn,
         "UPDATE events SET payload = ? WHERE channel = ? AND kind IN ('thread.created', 'thread.updated')"
-        " AND json_extract(payload, '$.thread.id') = ?",
+        " AND CAST(json_extract(payload, '$.thread.id') AS BIGINT) = ?",
         (json.dumps(payload, separators=(",", ":")), channel, thread_id),
     )
 
