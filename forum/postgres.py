@@ -150,6 +150,11 @@ class Connection:
             await cursor.executemany(translate(sql), [tuple(row) for row in rows])
 
 
+async def take_write_lock(raw) -> None:
+    """The site's one write lock, until this transaction ends (see the module's text)."""
+    await raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+
+
 class PostgresDatabase:
     def __init__(self, url: str, *, shared: bool = False, pool_size: int = POOL_SIZE):
         self.url = url
@@ -238,7 +243,7 @@ class PostgresDatabase:
             async with self._pool.connection() as raw:
                 counted = None
                 async with raw.transaction():
-                    await raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    await take_write_lock(raw)
                     conn = Connection(raw)
                     yield conn
                     if visible and self.shared:
