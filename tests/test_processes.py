@@ -85,8 +85,9 @@ def stop(process: subprocess.Popen) -> None:
 class Site:
     """Two processes serving one data directory."""
 
-    def __init__(self, data_dir, redis_url: str | None, **extra):
-        self.data_dir, self.redis_url, self.extra = data_dir, redis_url, extra
+    def __init__(self, data_dir, redis_url: str | None, database_url: str | None = None, **extra):
+        self.data_dir, self.redis_url, self.database_url = data_dir, redis_url, database_url
+        self.extra = {**extra, **({"FORUM_DATABASE_URL": database_url} if database_url else {})}
         self.ports = [free_port(), free_port()]
         self.processes: list[subprocess.Popen] = []
 
@@ -149,7 +150,12 @@ async def reply(session, base: str, headers: dict, thread_id: int, body: str) ->
         return (await r.json())["post"]["id"]
 
 
-def channel_events(data_dir, channel: str) -> list[int]:
+def channel_events(data_dir, channel: str, database_url: str | None = None) -> list[int]:
+    """The channel's event ids as the database has them (SQLite in the data directory, or PostgreSQL)."""
+    if database_url:
+        import psycopg
+        with psycopg.connect(database_url) as conn:
+            return [row[0] for row in conn.execute("SELECT id FROM events WHERE channel = %s ORDER BY id", (channel,))]
     import sqlite3
     with sqlite3.connect(data_dir / "forum.sqlite3") as conn:
         rows = [row[0] for row in conn.execute("SELECT id FROM events WHERE channel = ? ORDER BY id", (channel,))]
@@ -157,9 +163,9 @@ def channel_events(data_dir, channel: str) -> list[int]:
     return rows
 
 
-async def test_replies_written_on_either_process_reach_sockets_on_both_in_order_once(tmp_path, redis_server):
+async def test_replies_written_on_either_process_reach_sockets_on_both_in_order_once(tmp_path, redis_server, database_url):
     # the timer that reads the commit count is set far out: what arrives in time came over Redis
-    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="60")
+    site = Site(tmp_path, redis_server.url, database_url, FORUM_BUS_POLL_SECONDS="60")
     async with new_session() as one, new_session() as two, new_session() as reader:
         try:
             await site.start(one)
@@ -182,7 +188,7 @@ async def test_replies_written_on_either_process_reach_sockets_on_both_in_order_
             written = await asyncio.gather(*[write(one, site.base(0), one_headers, 10) for _ in range(3)],
                                            *[write(two, site.base(1), two_headers, 10) for _ in range(3)])
             assert all(post for batch in written for post in batch)
-            expected = channel_events(tmp_path, channel)
+            expected = channel_events(tmp_path, channel, database_url)
             assert len(expected) >= 60
             async with asyncio.timeout(10):
                 while any(len(ids) < len(expected) for ids in received):
@@ -194,7 +200,7 @@ async def test_replies_written_on_either_process_reach_sockets_on_both_in_order_
             # written only on process two: process one hears of it over Redis, not by its own commits
             only_two = await write(two, site.base(1), two_headers, 3)
             assert all(only_two)
-            expected = channel_events(tmp_path, channel)
+            expected = channel_events(tmp_path, channel, database_url)
             async with asyncio.timeout(5):
                 while len(received[0]) < len(expected):
                     await asyncio.sleep(0.05)
@@ -209,7 +215,7 @@ async def test_replies_written_on_either_process_reach_sockets_on_both_in_order_
             resumed = await reader.ws_connect(f"{site.base(1)}/api/v1/live")
             await resumed.send_json({"type": "subscribe", "channels": [channel], "last_event_id": last_seen})
             caught_up: list[int] = []
-            want = [event for event in channel_events(tmp_path, channel) if event > last_seen]
+            want = [event for event in channel_events(tmp_path, channel, database_url) if event > last_seen]
             catch_up = asyncio.ensure_future(collect_events(resumed, caught_up, stop_at=want[-1]))
             await asyncio.wait_for(catch_up, 10)
             assert caught_up == want
@@ -220,8 +226,8 @@ async def test_replies_written_on_either_process_reach_sockets_on_both_in_order_
             site.stop()
 
 
-async def test_caches_and_sessions_follow_writes_made_by_the_other_process(tmp_path, redis_server):
-    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="60")
+async def test_caches_and_sessions_follow_writes_made_by_the_other_process(tmp_path, redis_server, database_url):
+    site = Site(tmp_path, redis_server.url, database_url, FORUM_BUS_POLL_SECONDS="60")
     async with new_session() as writer, new_session() as visitor:
         try:
             await site.start(writer)
@@ -264,8 +270,8 @@ async def until(check, failure: str, seconds: float = 5) -> None:
     raise AssertionError(failure)
 
 
-async def test_presence_and_typing_are_site_wide(tmp_path, redis_server):
-    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="60")
+async def test_presence_and_typing_are_site_wide(tmp_path, redis_server, database_url):
+    site = Site(tmp_path, redis_server.url, database_url, FORUM_BUS_POLL_SECONDS="60")
     async with new_session() as one, new_session() as two:
         try:
             await site.start(one)
@@ -295,8 +301,8 @@ async def test_presence_and_typing_are_site_wide(tmp_path, redis_server):
             site.stop()
 
 
-async def test_a_lost_redis_costs_latency_not_events(tmp_path, redis_server):
-    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="0.5")
+async def test_a_lost_redis_costs_latency_not_events(tmp_path, redis_server, database_url):
+    site = Site(tmp_path, redis_server.url, database_url, FORUM_BUS_POLL_SECONDS="0.5")
     async with new_session() as writer, new_session() as reader:
         try:
             await site.start(writer)
@@ -312,7 +318,7 @@ async def test_a_lost_redis_costs_latency_not_events(tmp_path, redis_server):
             redis_server.stop()
             for n in range(5):  # written on process one while Redis is down
                 assert await reply(writer, site.base(0), headers, thread_id, f"zonder redis {n}")
-            expected = channel_events(tmp_path, channel)
+            expected = channel_events(tmp_path, channel, database_url)
             async with asyncio.timeout(5):  # found by the timer (0.5 s here)
                 while len(received) < len(expected):
                     await asyncio.sleep(0.05)
@@ -320,7 +326,7 @@ async def test_a_lost_redis_costs_latency_not_events(tmp_path, redis_server):
             redis_server.start()  # back: wake-ups resume; the timer alone would also do
             for n in range(5):
                 assert await reply(writer, site.base(0), headers, thread_id, f"met redis {n}")
-            expected = channel_events(tmp_path, channel)
+            expected = channel_events(tmp_path, channel, database_url)
             async with asyncio.timeout(5):
                 while len(received) < len(expected):
                     await asyncio.sleep(0.05)
@@ -331,8 +337,8 @@ async def test_a_lost_redis_costs_latency_not_events(tmp_path, redis_server):
             site.stop()
 
 
-async def test_a_killed_process_loses_nothing_and_its_clients_resume_on_the_other(tmp_path, redis_server):
-    site = Site(tmp_path, redis_server.url)
+async def test_a_killed_process_loses_nothing_and_its_clients_resume_on_the_other(tmp_path, redis_server, database_url):
+    site = Site(tmp_path, redis_server.url, database_url)
     async with new_session() as writer, new_session() as reader:
         try:
             await site.start(writer)
@@ -365,7 +371,7 @@ async def test_a_killed_process_loses_nothing_and_its_clients_resume_on_the_othe
             resumed = await reader.ws_connect(f"{site.base(1)}/api/v1/live")  # the client goes to the other
             await resumed.send_json({"type": "subscribe", "channels": [channel],
                                      "last_event_id": received[-1] if received else 0})
-            expected = channel_events(tmp_path, channel)
+            expected = channel_events(tmp_path, channel, database_url)
             catch_up: list[int] = []
             assert not received or expected[-1] > received[-1], "the kill came after the load"
             await asyncio.wait_for(collect_events(resumed, catch_up, stop_at=expected[-1]), 10)
@@ -373,11 +379,16 @@ async def test_a_killed_process_loses_nothing_and_its_clients_resume_on_the_othe
         finally:
             site.stop()
     assert len(acknowledged) > 20, "the load was too light to mean anything"
-    import sqlite3
-    with sqlite3.connect(tmp_path / "forum.sqlite3") as conn:
-        stored = {row[0] for row in conn.execute("SELECT id FROM posts WHERE thread_id = ?", (thread_id,))}
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()
+    if database_url:
+        import psycopg
+        with psycopg.connect(database_url) as conn:
+            stored = {row[0] for row in conn.execute("SELECT id FROM posts WHERE thread_id = %s", (thread_id,))}
+    else:
+        import sqlite3
+        with sqlite3.connect(tmp_path / "forum.sqlite3") as conn:
+            stored = {row[0] for row in conn.execute("SELECT id FROM posts WHERE thread_id = ?", (thread_id,))}
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.close()
     assert set(acknowledged) <= stored
     assert received + catch_up == expected  # before and after the kill: each event once, in order
 
@@ -442,8 +453,8 @@ async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
                 pass
 
 
-async def test_rate_limits_are_counted_once_for_all_processes(tmp_path, redis_server):
-    site = Site(tmp_path, redis_server.url, FORUM_LIMIT_REGISTER="3/3600")
+async def test_rate_limits_are_counted_once_for_all_processes(tmp_path, redis_server, database_url):
+    site = Site(tmp_path, redis_server.url, database_url, FORUM_LIMIT_REGISTER="3/3600")
     async with new_session() as session:
         try:
             await site.start(session)
@@ -486,10 +497,10 @@ async def test_the_shared_limiter_counts_refunds_and_falls_back_to_this_process(
         await limiter.close()
 
 
-async def test_a_writer_reads_their_own_write_on_the_other_process_at_once(tmp_path, redis_server):
+async def test_a_writer_reads_their_own_write_on_the_other_process_at_once(tmp_path, redis_server, database_url):
     # no wake-up can help here: Redis is gone and the timer set to a minute; the cookie the
     # writing process set makes the other one read the commit count before it answers
-    site = Site(tmp_path, redis_server.url, FORUM_BUS_POLL_SECONDS="60")
+    site = Site(tmp_path, redis_server.url, database_url, FORUM_BUS_POLL_SECONDS="60")
     async with new_session() as writer:
         try:
             await site.start(writer)
