@@ -110,3 +110,79 @@ async def test_a_killed_process_loses_nothing(tmp_path, redis_server, schema_url
 async def test_caches_sessions_and_own_writes_across_processes(tmp_path, redis_server, schema_url):  # noqa: F811
     await test_processes.test_caches_and_sessions_follow_writes_made_by_the_other_process(
         tmp_path, redis_server, schema_url)
+
+
+class Outage:
+    """A TCP forwarder between the forum and PostgreSQL that the test can take down (every
+    connection cut, new ones refused) and bring back: PostgreSQL gone, as the forum sees it."""
+
+    def __init__(self, target_port: int = 5432):
+        from tests.test_crash import free_port
+        self.port = free_port()
+        self.target_port = target_port
+        self.server: asyncio.AbstractServer | None = None
+        self.links: set[asyncio.StreamWriter] = set()
+
+    async def up(self) -> None:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", self.port, reuse_address=True)
+
+    async def down(self) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+        for writer in list(self.links):
+            writer.transport.abort()
+        self.links.clear()
+
+    async def _link(self, reader, writer) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self.links.update({writer, upstream_writer})
+
+        async def pipe(source, sink):
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.transport.abort()
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+
+async def test_postgresql_gone_for_ten_seconds_answers_503_then_recovers(schema_url, aiohttp_client, config, clock):
+    import time
+    from dataclasses import replace
+
+    from forum.app import create_app
+    outage = Outage()
+    await outage.up()
+    url = schema_url.replace("127.0.0.1/", f"127.0.0.1:{outage.port}/", 1)
+    client = await aiohttp_client(create_app(replace(config, database_url=url), clock=clock))
+    register = {"accept_terms": True, "password": "een lang wachtwoord", "display_name": "Nieuw"}
+    assert (await client.post("/api/v1/register", json={**register, "email": "a@example.nl"})).status == 201
+    await outage.down()
+    deadline = time.monotonic() + 10
+    answers = []
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        response = await client.post("/api/v1/register", json={**register, "email": f"b{len(answers)}@example.nl"})
+        answers.append((response.status, response.headers.get("Retry-After"), time.monotonic() - started,
+                        (await response.json())["error"]["code"] if response.status >= 400 else None))
+        page = await client.get("/groups")
+        assert page.status in (200, 503)  # a page from the cache, or 503: never a 500
+        await asyncio.sleep(0.5)
+    await outage.up()
+    assert answers and all(status == 503 and retry == "5" and code == "unavailable" for status, retry, _, code in answers)
+    assert max(seconds for _, _, seconds, _ in answers) < 6.5  # no hang past the pool's wait
+    recovered = None
+    for attempt in range(40):  # back: the pool makes new connections
+        recovered = await client.post("/api/v1/register", json={**register, "email": "c@example.nl"})
+        if recovered.status != 503:
+            break
+        await asyncio.sleep(0.25)
+    assert recovered.status == 201
+    await outage.down()
