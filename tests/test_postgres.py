@@ -7,6 +7,7 @@ four processes would be) against readers doing exactly what the hubs do."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import secrets
@@ -186,3 +187,68 @@ async def test_postgresql_gone_for_ten_seconds_answers_503_then_recovers(schema_
         await asyncio.sleep(0.25)
     assert recovered.status == 201
     await outage.down()
+
+
+async def test_a_sqlite_site_moves_to_postgresql_with_one_command(tmp_path, schema_url, aiohttp_client, config, clock):
+    """A site with people, groups, threads, replies, news, a document, the audit log and the
+    event log, moved by `forum migrate-to-postgres URL`: afterwards it runs on PostgreSQL with
+    the same rows and ids, logs in with the same passwords, and hands out new ids after the
+    old ones; moving it again into the same database is refused, changing nothing."""
+    import sqlite3
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from forum import ROOT
+    from forum.app import create_app
+    from tests.conftest import ApiUser, PASSWORD, open_group
+
+    sqlite_config = replace(config, database_url=None, data_dir=tmp_path / "site")
+    client = await aiohttp_client(create_app(sqlite_config, clock=clock))
+    from forum.keys import services_key
+    from forum.services import accounts
+    svc = client.server.app[services_key]
+    await accounts.create_admin(svc, email="beheer@example.nl", password=PASSWORD)
+    admin = ApiUser(client, "beheer@example.nl")
+    await admin.login()
+    group = await open_group(admin)
+    thread = await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Verhuizen", "body": "eerste"}, expect=201)
+    thread_id = thread["thread"]["id"]
+    for n in range(5):
+        await admin.post(f"/api/v1/threads/{thread_id}/posts", {"body": f"antwoord {n}"}, expect=201)
+    await admin.post("/api/v1/news", {"title": "Nieuws", "body": "tekst", "visibility": "public"}, expect=201)
+    await client.close()
+
+    db_path = sqlite_config.db_path
+    with sqlite3.connect(db_path) as source:
+        tables = [row[0] for row in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                                   " AND name NOT LIKE 'search_fts%' AND name != 'sqlite_sequence'")]
+        counts = {table: source.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0] for table in tables}
+        newest_event = source.execute("SELECT MAX(id) FROM events").fetchone()[0]
+        newest_post = source.execute("SELECT MAX(id) FROM posts").fetchone()[0]
+    source.close()
+
+    env = {**os.environ, "FORUM_DATA_DIR": str(sqlite_config.data_dir)}
+    moved = subprocess.run([sys.executable, str(ROOT / "run.py"), "migrate-to-postgres", schema_url],
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert moved.returncode == 0, moved.stderr
+    assert "checked" in moved.stdout
+    with psycopg.connect(schema_url) as target:
+        for table, count in counts.items():
+            assert target.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0] == count, table
+        assert target.execute("SELECT MAX(id) FROM events").fetchone()[0] == newest_event
+
+    client = await aiohttp_client(create_app(replace(sqlite_config, database_url=schema_url), clock=clock))
+    admin = ApiUser(client, "beheer@example.nl")
+    await admin.login()  # the same password
+    shown = await admin.get(f"/api/v1/threads/{thread_id}")
+    assert [post["body_html"].strip() for post in shown["posts"]][1:] == [f"<p>antwoord {n}</p>" for n in range(5)]
+    created = await admin.post(f"/api/v1/threads/{thread_id}/posts", {"body": "na de verhuizing"}, expect=201)
+    assert created["post"]["id"] > newest_post
+    found = await admin.get("/api/v1/search?q=verhuizen")
+    assert "Verhuizen" in json.dumps(found["results"])  # the index came along
+    await client.close()
+
+    again = subprocess.run([sys.executable, str(ROOT / "run.py"), "migrate-to-postgres", schema_url],
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert again.returncode == 1 and "already holds a forum" in again.stderr and "Traceback" not in again.stderr
