@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any, AsyncIterator, Callable, Iterable
 
 from forum.db import AREAS
-from forum.errors import Unavailable
+from forum.errors import N_, BadRequest, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ def _row_factory(cursor):
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\bIS\s+NOT\s+\?|\bIS\s+\?|\?\d*|%|\bLIKE\b|\bifnull\(|json_each\(\?\)"
                      r"|\bjson_extract\((\w+(?:\.\w+)?), '\$\.([\w.]+)'\)|\bMAX\(([\w.]+), ([\w.]+)\)"
-                     r"|(?<![:\w]):([A-Za-z_]\w*)|\browid\b|\bgroup_concat\((\w+)(?:, ('[^']*'))?\)|\bjson_group_array\((\w+)\)", re.IGNORECASE)
+                     r"|(?<![:\w]):([A-Za-z_]\w*)|\browid\b|\bgroup_concat\((\w+)(?:, ('[^']*'))?\)|\bjson_group_array\((\w+)\)"
+                     r"|\bprintf\('%0(\d+)d', ([\w.]+)\)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
@@ -88,6 +89,8 @@ def translate(sql: str) -> str:
             return f"({match.group(1)}::json #>> '{{{','.join(match.group(2).split('.'))}}}')"
         if upper.startswith("MAX("):  # SQLite's max of two values
             return f"GREATEST({match.group(3)}, {match.group(4)})"
+        if upper.startswith("PRINTF("):  # a number padded with zeros
+            return f"lpad(CAST({match.group(10)} AS text), {match.group(9)}, '0')"
         if upper.startswith("GROUP_CONCAT("):
             return f"string_agg({match.group(6)}, {match.group(7) or chr(39) + ',' + chr(39)})"
         if upper.startswith("JSON_GROUP_ARRAY("):  # SQLite's is '[]' over no rows, and text
@@ -139,11 +142,24 @@ class Connection:
         self.raw = raw
 
     async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()):
-        cursor = await self.raw.execute(translate(sql), params if isinstance(params, dict) else tuple(params))
+        cursor = await self._run(sql, params)
         return await cursor.fetchall() if cursor.description else []
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> _Result:
-        return _Result(self.raw.execute(translate(sql), params if isinstance(params, dict) else tuple(params)))
+        return _Result(self._run(sql, params))
+
+    async def _run(self, sql: str, params):
+        import psycopg
+
+        bound = params if isinstance(params, dict) else tuple(params)
+        try:
+            return await self.raw.execute(translate(sql), bound)
+        except psycopg.DataError as error:
+            # PostgreSQL's text cannot hold a NUL character (SQLite's can): text with one, typed
+            # into a search box or a form, is refused as the bad input it is, not a 500
+            if "NUL" in str(error):
+                raise BadRequest(N_("Tekst met een NUL-teken kan niet worden verwerkt.")) from None
+            raise
 
     async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         async with self.raw.cursor() as cursor:

@@ -177,17 +177,28 @@ async def quiet(app) -> None:
     await app[services_key].mailer.stop()
 
 
+async def table_names(conn) -> list[str]:
+    """The forum's tables, on either database (SQLite's own sqlite_* tables left out)."""
+    from forum.store import is_postgres
+    if is_postgres(conn):
+        rows = await conn.execute_fetchall("SELECT table_name FROM information_schema.tables"
+                                           " WHERE table_schema = current_schema() ORDER BY 1")
+    else:
+        rows = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                           " AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    return [row[0] for row in rows]
+
+
 async def snapshot(svc) -> dict:
-    """Every row of every table, the list read from sqlite_master: a refused request must
+    """Every row of every table, the list read from the database itself: a refused request must
     change nothing at all, in any table, including ones added after a test was written."""
     tables = {}
     async with svc.db.read() as conn:
         # the full-text index's segment pages change when the scheduler merges them, whatever a
         # request did; what the index holds is compared through search_fts itself
-        names = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"
-                                            " AND name NOT LIKE 'sqlite_%'"
-                                            " AND name NOT IN ('search_fts_data', 'search_fts_idx') ORDER BY name")
-        for (table,) in names:
+        for table in await table_names(conn):
+            if table in ("search_fts_data", "search_fts_idx"):
+                continue
             rows = await conn.execute_fetchall(f'SELECT * FROM "{table}"')
             tables[table] = sorted(tuple(str(value) for value in row) for row in rows)
     return tables

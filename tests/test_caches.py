@@ -10,7 +10,7 @@ import aiohttp
 
 from forum.db import AREAS
 from forum.keys import page_cache_key, scheduler_key
-from tests.conftest import open_group
+from tests.conftest import open_group, table_names
 from tests.test_documents import pdf, upload
 
 
@@ -142,9 +142,8 @@ async def test_read_cache_loads_once_for_simultaneous_misses_and_shares_failures
 
 
 async def _tables(conn) -> dict:
-    names = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
     found = {}
-    for (name,) in names:
+    for name in await table_names(conn):
         rows = await conn.execute_fetchall(f'SELECT * FROM "{name}"')
         found[name] = sorted(tuple(str(value) for value in row) for row in rows)
     return found

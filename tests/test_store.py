@@ -41,3 +41,5 @@ def test_sqlite_functions_become_postgresql_functions():
         "SET x = GREATEST(t.x, excluded.x), y = (SELECT MAX(id) FROM t)"
     assert translate("WHERE a IS NOT ? AND b IS ? AND c IS NOT NULL") == \
         "WHERE a IS DISTINCT FROM %s AND b IS NOT DISTINCT FROM %s AND c IS NOT NULL"
+    assert translate("SELECT lower(name) || '|' || printf('%012d', id) FROM users") == \
+        "SELECT lower(name) || '|' || lpad(CAST(id AS text), 12, '0') FROM users"
