@@ -23,9 +23,9 @@ import aiohttp
 import pytest
 
 from forum import ROOT
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, RedisServer
 from tests.test_crash import free_port, member, wait_up
-from tests.test_processes import RedisServer, new_session, next_frame, start_server, stop
+from tests.test_processes import new_session, next_frame, start_server, stop
 
 NGINX = "/usr/sbin/nginx"
 SECTION = "### Several processes (Redis) and a reverse proxy"

@@ -95,20 +95,19 @@ async def test_without_the_write_lock_readers_do_skip_events(schema_url, monkeyp
 # Two server processes on one PostgreSQL database, told of each other over Redis: the same
 # proofs as on one SQLite file (tests/test_processes.py), here always on PostgreSQL.
 from tests import test_processes  # noqa: E402
-from tests.test_processes import redis_server  # noqa: E402,F401  (the fixture)
 
 
-async def test_two_processes_deliver_every_event_once_in_order(tmp_path, redis_server, schema_url):  # noqa: F811
+async def test_two_processes_deliver_every_event_once_in_order(tmp_path, redis_server, schema_url):
     await test_processes.test_replies_written_on_either_process_reach_sockets_on_both_in_order_once(
         tmp_path, redis_server, schema_url)
 
 
-async def test_a_killed_process_loses_nothing(tmp_path, redis_server, schema_url):  # noqa: F811
+async def test_a_killed_process_loses_nothing(tmp_path, redis_server, schema_url):
     await test_processes.test_a_killed_process_loses_nothing_and_its_clients_resume_on_the_other(
         tmp_path, redis_server, schema_url)
 
 
-async def test_caches_sessions_and_own_writes_across_processes(tmp_path, redis_server, schema_url):  # noqa: F811
+async def test_caches_sessions_and_own_writes_across_processes(tmp_path, redis_server, schema_url):
     await test_processes.test_caches_and_sessions_follow_writes_made_by_the_other_process(
         tmp_path, redis_server, schema_url)
 
