@@ -189,13 +189,12 @@ def _claim_site(cfg):
     return descriptor
 
 
-SITE_LOCK = 0x666f72756f  # an advisory lock: shared by processes with Redis, alone without
-
-
 def _claim_postgres_site(cfg):
     """The same rule on PostgreSQL, where the processes may be on other machines: a session's
     advisory lock, held by a connection kept open while this process serves."""
     import psycopg
+
+    from forum.postgres import FOR_THIS_SITE, SITE_LOCK
 
     try:
         conn = psycopg.connect(cfg.database_url, autocommit=True, connect_timeout=10)
@@ -203,7 +202,7 @@ def _claim_postgres_site(cfg):
         print(f"error: cannot reach PostgreSQL: {error}", file=sys.stderr)
         return None
     function = "pg_try_advisory_lock_shared" if cfg.redis_url else "pg_try_advisory_lock"
-    if not conn.execute(f"SELECT {function}(%s)", (SITE_LOCK,)).fetchone()[0]:
+    if not conn.execute(f"SELECT {function}(%s, {FOR_THIS_SITE})", (SITE_LOCK,)).fetchone()[0]:
         conn.close()
         print(NEEDS_REDIS if not cfg.redis_url else
               "error: another process serves this database without FORUM_REDIS_URL; stop it, or give"

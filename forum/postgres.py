@@ -27,8 +27,12 @@ from forum.errors import N_, BadRequest, Unavailable
 
 log = logging.getLogger(__name__)
 
-WRITE_LOCK = 0x666f72756d  # "forum": the advisory lock every write transaction holds
-START_LOCK = 0x666f72756e  # held while one process creates or migrates the schema
+# Advisory locks are the database's, not a schema's: each is (what it is for, the site's schema),
+# so sites in other schemas of one database (and the tests' schemas) never wait for each other.
+WRITE_LOCK = 0x666f7201  # every write transaction holds it
+START_LOCK = 0x666f7202  # held while one process creates or migrates the schema
+SITE_LOCK = 0x666f7203   # held by each serving process: shared with Redis, alone without (forum/cli.py)
+FOR_THIS_SITE = "hashtext(current_schema())"
 POOL_SIZE = 8
 WAIT_SECONDS = 5   # for a connection from the pool; then the request answers 503
 
@@ -168,7 +172,7 @@ class Connection:
 
 async def take_write_lock(raw) -> None:
     """The site's one write lock, until this transaction ends (see the module's text)."""
-    await raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+    await raw.execute(f"SELECT pg_advisory_xact_lock(%s, {FOR_THIS_SITE})", (WRITE_LOCK,))
 
 
 class PostgresDatabase:
@@ -211,7 +215,7 @@ class PostgresDatabase:
 
         async with self._pool.connection() as raw:
             async with raw.transaction():
-                await raw.execute("SELECT pg_advisory_xact_lock(%s)", (START_LOCK,))
+                await raw.execute(f"SELECT pg_advisory_xact_lock(%s, {FOR_THIS_SITE})", (START_LOCK,))
                 cursor = await raw.execute("SELECT to_regclass('schema_version') IS NOT NULL")
                 exists = (await cursor.fetchone())[0]
                 if not exists:

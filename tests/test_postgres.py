@@ -251,3 +251,31 @@ async def test_a_sqlite_site_moves_to_postgresql_with_one_command(tmp_path, sche
     again = subprocess.run([sys.executable, str(ROOT / "run.py"), "migrate-to-postgres", schema_url],
                            capture_output=True, text=True, timeout=120, env=env)
     assert again.returncode == 1 and "already holds a forum" in again.stderr and "Traceback" not in again.stderr
+
+
+async def test_on_postgresql_a_second_process_without_redis_refuses_but_another_site_runs(tmp_path, schema_url):
+    from tests.test_crash import free_port, wait_up
+    from tests.test_processes import new_session, start_server, stop, wait_exit
+    other_schema = "race_" + secrets.token_hex(6)
+    with psycopg.connect(URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {other_schema}")
+    other_url = schema_url.rsplit("%3D", 1)[0] + "%3D" + other_schema
+    first_port, second_port, other_port = free_port(), free_port(), free_port()
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    first = start_server(tmp_path / "a", first_port, None, FORUM_DATABASE_URL=schema_url)
+    other = None
+    try:
+        async with new_session() as session:
+            await wait_up(session, f"http://127.0.0.1:{first_port}")
+            second = start_server(tmp_path / "b", second_port, None, FORUM_DATABASE_URL=schema_url)
+            assert wait_exit(second) == 2  # the same site, without Redis: refused
+            assert "FORUM_REDIS_URL" in (tmp_path / "b" / f"server-{second_port}.log").read_text()
+            other = start_server(tmp_path / "c", other_port, None, FORUM_DATABASE_URL=other_url)
+            await wait_up(session, f"http://127.0.0.1:{other_port}")  # another site in the same database runs
+    finally:
+        stop(first)
+        if other is not None:
+            stop(other)
+        with psycopg.connect(URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {other_schema} CASCADE")
