@@ -39,7 +39,7 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     app = web.Application(
         # the site's name and menus are read before the form check, so a refused form's page
         # wears them too
-        middlewares=[proxy_middleware, freshness_middleware, traffic_middleware, error_middleware, session_middleware, page_cache_middleware,
+        middlewares=[proxy_middleware, traffic_middleware, error_middleware, freshness_middleware, session_middleware, page_cache_middleware,
                      site_menus_middleware, csrf_middleware],
         client_max_size=config.max_body_bytes,
     )

@@ -44,6 +44,7 @@ class Config:
     # the reverse proxies in front: only a request arriving from one of these may say, in
     # X-Forwarded-For / Forwarded and X-Forwarded-Proto, who the client is (forum/web/proxies.py)
     trusted_proxies: tuple = ()
+    proxy_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239): the one the proxy writes
     bus_poll_seconds: float = 1.0  # with Redis: how often each process also reads the commit count
     extra: dict = field(default_factory=dict)
 
@@ -104,12 +105,19 @@ def parse_networks(raw: str) -> tuple:
     return tuple(networks)
 
 
+def parse_proxy_header(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("x-forwarded-for", "forwarded"):
+        raise ValueError(f"FORUM_PROXY_HEADER must be x-forwarded-for or forwarded, not {raw!r}")
+    return value
+
+
 def parse_redis_url(raw: str) -> str | None:
     raw = raw.strip()
     if not raw:
         return None
     if not raw.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"FORUM_REDIS_URL must start with redis://, rediss:// or unix://, not {raw!r}")
+        raise ValueError(f"FORUM_REDIS_URL must start with redis://, rediss:// or unix://, not {raw.split(':', 1)[0]!r}")
     return raw
 
 
@@ -154,6 +162,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         redis_url=parse_redis_url(env.get("FORUM_REDIS_URL", "")),
         database_url=parse_database_url(env.get("FORUM_DATABASE_URL", "")),
         trusted_proxies=parse_networks(env.get("FORUM_TRUSTED_PROXIES", "")),
+        proxy_header=parse_proxy_header(env.get("FORUM_PROXY_HEADER", "x-forwarded-for")),
         bus_poll_seconds=min(60.0, max(0.05, float(env.get("FORUM_BUS_POLL_SECONDS", "1")))),
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),

@@ -192,10 +192,13 @@ async def page(session: aiohttp.ClientSession, url: str) -> str:
         return await r.text()
 
 
-async def register(base: str, email: str, local_address: str, forged: str | None = None) -> int:
+async def register(base: str, email: str, local_address: str, forged: str | None = None,
+                   forwarded: str | None = None) -> int:
     """A registration by the JSON API from one source address; the status it got."""
     connector = aiohttp.TCPConnector(local_addr=(local_address, 0), force_close=True)
     headers = {"X-Forwarded-For": forged} if forged else {}
+    if forwarded:  # nginx passes a client's own Forwarded header on untouched
+        headers["Forwarded"] = forwarded
     async with aiohttp.ClientSession(connector=connector) as session:
         async with session.post(f"{base}/api/v1/register", headers=headers, json={
                 "accept_terms": True, "email": email, "password": PASSWORD, "display_name": email.split("@")[0]}) as r:
@@ -300,6 +303,7 @@ async def test_the_readme_nginx_configuration_serves_pages_forms_live_updates_an
         assert await register(base, "twee-c@example.nl", "127.0.0.2") == 429
         assert await register(base, "twee-d@example.nl", "127.0.0.2", forged="1.2.3.4") == 429
         assert await register(base, "twee-e@example.nl", "127.0.0.2", forged="1.2.3.4, 9.9.9.9") == 429
+        assert await register(base, "twee-f@example.nl", "127.0.0.2", forwarded="for=1.2.3.5") == 429
         # another client has its own allowance
         assert await register(base, "drie-a@example.nl", "127.0.0.3") == 201
         # A client on the proxy's own address (127.0.0.1, trusted as a hop) is a trusted hop itself:

@@ -507,3 +507,31 @@ async def test_a_second_stop_signal_does_not_hang_the_shutdown(tmp_path, redis_s
         await ws.close()
     finally:
         stop(process)
+
+
+async def test_a_made_up_commit_count_on_redis_does_not_stop_delivery(tmp_path, redis_server):
+    import redis
+
+    from forum.live.bus import site_prefix
+    site = Site(tmp_path, redis_server.url, None, FORUM_BUS_POLL_SECONDS="60")
+    async with new_session() as writer, new_session() as reader:
+        try:
+            await site.start(writer)
+            headers = await member(writer, site.base(0), "schrijver@example.nl", "Schrijver")
+            await member(reader, site.base(1), "lezer@example.nl", "Lezer")
+            thread_id = await new_thread(writer, site.base(0), headers, "Vergiftigd")
+            ws = await reader.ws_connect(f"{site.base(1)}/api/v1/live")
+            await ws.send_json({"type": "subscribe", "channels": [f"thread:{thread_id}"]})
+            await next_frame(ws, "subscribed")
+            prefix = site_prefix((tmp_path / "secret_key").read_text().strip())
+            with redis.Redis.from_url(redis_server.url) as client:  # whoever can reach Redis
+                client.publish(f"{prefix}:commits", json.dumps({"p": "elders", "n": 10 ** 15}))
+                client.publish(f"{prefix}:typing", json.dumps({"p": "elders", "c": f"thread:{thread_id}",
+                                                               "f": '{"type":"event","kind":"post.created"}'}))
+            await asyncio.sleep(0.3)
+            post = await reply(writer, site.base(0), headers, thread_id, "komt toch aan")
+            event = await next_frame(ws, "event", timeout=5)  # over Redis, not by the minute's timer
+            assert event["data"]["post"]["id"] == post  # and the made-up frame was not passed on
+            await ws.close()
+        finally:
+            site.stop()

@@ -27,10 +27,22 @@ def test_the_address_is_read_from_the_right_past_trusted_hops():
     assert client_address("192.168.1.5", headers(X_Forwarded_For="203.0.113.9"), PROXIES) == "203.0.113.9"
     assert client_address("10.0.0.1", headers(X_Forwarded_For="10.9.9.9, 10.1.1.1"), PROXIES) == "10.9.9.9"
     forwarded = headers(Forwarded='for=198.51.100.7;proto=https, for="[2001:db8::1]:443"')
-    assert client_address("10.0.0.1", forwarded, PROXIES) == "198.51.100.7"
-    assert client_scheme("10.0.0.1", forwarded, PROXIES) == "https"
-    assert client_address("10.0.0.1", headers(Forwarded="for=198.51.100.7:8080"), PROXIES) == "198.51.100.7"
+    assert client_address("10.0.0.1", forwarded, PROXIES, "forwarded") == "198.51.100.7"
+    assert client_scheme("10.0.0.1", forwarded, PROXIES, "forwarded") == "https"
+    assert client_address("10.0.0.1", headers(Forwarded="for=198.51.100.7:8080"), PROXIES, "forwarded") == "198.51.100.7"
     assert client_scheme("10.0.0.1", headers(X_Forwarded_Proto="https"), PROXIES) == "https"
+    assert client_address("::ffff:10.0.0.1", headers(X_Forwarded_For="203.0.113.9"), PROXIES) == "203.0.113.9"
+
+
+def test_only_the_header_the_proxy_writes_is_read():
+    # nginx sets X-Forwarded-For and passes the client's own Forwarded through untouched
+    sent = headers(Forwarded="for=203.0.113.77;proto=https", X_Forwarded_For="198.51.100.7")
+    assert client_address("10.0.0.1", sent, PROXIES) == "198.51.100.7"
+    assert client_scheme("10.0.0.1", sent, PROXIES) is None
+    # and the other way round, for a proxy that writes Forwarded
+    sent = headers(Forwarded="for=198.51.100.7", X_Forwarded_For="203.0.113.77", X_Forwarded_Proto="https")
+    assert client_address("10.0.0.1", sent, PROXIES, "forwarded") == "198.51.100.7"
+    assert client_scheme("10.0.0.1", sent, PROXIES, "forwarded") is None
 
 
 def test_headers_from_anyone_else_are_ignored():
@@ -52,6 +64,9 @@ def test_the_list_comes_from_the_environment_and_bad_entries_stop_the_start():
         from_env({"FORUM_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.nl"})
     with pytest.raises(ValueError, match="FORUM_REDIS_URL"):
         from_env({"FORUM_REDIS_URL": "localhost:6379"})
+    with pytest.raises(ValueError, match="FORUM_PROXY_HEADER"):
+        from_env({"FORUM_PROXY_HEADER": "x-real-ip"})
+    assert from_env({"FORUM_PROXY_HEADER": "Forwarded"}).proxy_header == "forwarded"
 
 
 @pytest.fixture

@@ -80,6 +80,7 @@ class RedisBus:
         self._on_typing: TypingHandler | None = None
         self._announced = 0
         self._outgoing = asyncio.Event()
+        self._check = asyncio.Event()  # read the commit count now, not at the next tick
         self._typing_out: list[tuple[str, str]] = []
         self._presence_out: dict[str, str] = {}       # channel → this process's readers, to store
         self._local_readers: dict[str, str] = {}      # what this process has stored, refreshed
@@ -133,8 +134,16 @@ class RedisBus:
             self._outgoing.set()
 
     def _heard(self, count: int) -> None:
+        """A count read from the database itself."""
         self._announced = max(self._announced, count)  # not told on again
         self._db.notice_commits(count)
+
+    def _told(self, count: int) -> None:
+        """Another process says the site has had `count` commits: a wake-up only. The count is
+        read from the database, never taken from the message (one message with a huge number
+        would otherwise make every real count old news, and delivery stop)."""
+        if count > self._db.site_commits:
+            self._check.set()
 
     async def _send(self) -> None:
         while True:
@@ -169,7 +178,12 @@ class RedisBus:
 
     async def _poll(self) -> None:
         while True:
-            await asyncio.sleep(self.poll_seconds)
+            try:
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._check.wait()
+            except TimeoutError:
+                pass
+            self._check.clear()
             try:
                 self._heard(await self._db.read_site_commits())
             except Exception:
@@ -202,7 +216,7 @@ class RedisBus:
             if message.get("p") == self.process:
                 return
             if channel == self._commits:
-                self._heard(int(message["n"]))
+                self._told(int(message["n"]))
             elif channel == self._typing:
                 await self._on_typing(str(message["c"]), str(message["f"]))
         except Exception:  # one bad message must not stop the listening

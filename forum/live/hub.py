@@ -330,11 +330,20 @@ class Hub:
         self.bus.typing(channel, message.text)
 
     async def typing_elsewhere(self, channel: str, text: str) -> None:
-        """Someone types on another process: the same frame, checked here for each reader."""
+        """Someone types on another process: the frame made anew here from its checked fields
+        (nothing from Redis reaches a socket as it came), and checked for each reader."""
         if not live.valid_channel(channel) or not channel.startswith("thread:") or channel not in self.by_channel:
             return
+        try:
+            sent = json.loads(text)
+            user = sent["user"]
+            if sent.get("type") != "typing" or sent.get("channel") != channel:
+                return
+            message = frame(type="typing", channel=channel, at=_now(), expires_in=TYPING_SECONDS,
+                            user={"id": int(user["id"]), "display_name": str(user["display_name"])[:200]})
+        except (ValueError, KeyError, TypeError):
+            return
         thread = await live.channel_target(self.svc, channel)
-        message = Frame(text)
         for other in list(self.by_channel.get(channel, ())):
             if policy.can_receive(other.actor, channel, thread, "typing"):
                 other.offer(message)

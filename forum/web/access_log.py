@@ -33,10 +33,12 @@ class RedactingAccessLogger(AbstractAccessLogger):
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         referer = request.headers.get("Referer", "-")
         app = getattr(request, "app", None)  # a request refused before routing has none
-        networks = app[config_key].trusted_proxies if app is not None and config_key in app else ()
+        config = app[config_key] if app is not None and config_key in app else None
+        networks = config.trusted_proxies if config is not None else ()
         self.logger.info(
             '%s "%s %s HTTP/%d.%d" %d %d %.6f "%s" "%s"',
-            client_address(request.remote, request.headers, networks) or "-", request.method, redact(request.raw_path),
+            client_address(request.remote, request.headers, networks,
+                           config.proxy_header if config is not None else "x-forwarded-for") or "-", request.method, redact(request.raw_path),
             request.version.major, request.version.minor, response.status, response.body_length,
             time, redact(referer) if referer != "-" else "-", request.headers.get("User-Agent", "-"),
         )

@@ -5,13 +5,42 @@ redirect after a form faster) reads the count from the database first, and so dr
 had cached before answering. One process alone, or a request without the cookie, costs nothing."""
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from forum.keys import config_key, services_key
 from forum.web.cookies import set_cookie
 
 SEEN_COOKIE = "forum_seen"
+_STATE = web.AppKey("freshness_state", dict)
 _CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def _catch_up(app: web.Application, db, arrived: float) -> None:
+    """Read the site's commit count with a read begun after this request arrived (one begun
+    before may have missed the write the cookie speaks of), shared by every request waiting at
+    that moment: however many requests carry a cookie naming a count never reached (made up,
+    or another site's), the database sees one such read at a time, not one per request."""
+    state = app.get(_STATE)
+    if state is None:
+        state = app[_STATE] = {"reading": None, "started": 0.0}
+    loop = asyncio.get_running_loop()
+    while True:
+        reading = state["reading"]
+        if reading is None:
+            async def read() -> None:
+                try:
+                    db.notice_commits(await db.read_site_commits())
+                finally:
+                    state["reading"] = None
+            state["started"] = loop.time()
+            reading = state["reading"] = loop.create_task(read())
+            await asyncio.shield(reading)
+            return
+        await asyncio.shield(reading)
+        if state["started"] >= arrived:
+            return
 
 
 def _count(value: str) -> int:
@@ -24,8 +53,8 @@ async def freshness_middleware(request: web.Request, handler):
     if not db.shared:
         return await handler(request)
     seen = _count(request.cookies.get(SEEN_COOKIE, ""))
-    if seen > db.site_commits:
-        db.notice_commits(await db.read_site_commits())
+    if seen > db.site_commits and not request.path.startswith("/static/"):
+        await _catch_up(request.app, db, asyncio.get_running_loop().time())
     try:
         response = await handler(request)
     except web.HTTPException as answer:  # the redirect after a form is raised, not returned

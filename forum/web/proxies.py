@@ -1,6 +1,7 @@
 """Who the client is, behind a reverse proxy. A proxy (nginx, Caddy, a load balancer) connects
-to us itself and names the client in X-Forwarded-For or Forwarded (RFC 7239), and the scheme it
-was reached by in X-Forwarded-Proto. Anyone can send those headers, so they are believed only
+to us itself and names the client in X-Forwarded-For (the default) or Forwarded (RFC 7239;
+FORUM_PROXY_HEADER=forwarded), and the scheme it was reached by in X-Forwarded-Proto (or
+Forwarded's proto). Only the one header the proxy writes is read. Anyone can send those headers, so they are believed only
 when the connection comes from an address in FORUM_TRUSTED_PROXIES, and then read from the
 right: each trusted hop is skipped, and the first address not ours is the client. Rate limits
 and the audit log key on that address; a client cannot choose it.
@@ -19,35 +20,40 @@ _FORWARDED_PROTO = re.compile(r'(?:^|[;,\s])proto=(?:"([^"]*)"|([^;,\s]*))', re.
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """An address as proxies write it: 1.2.3.4, 1.2.3.4:5678, [2001:db8::1]:443, 2001:db8::1."""
+    """An address as proxies write it: 1.2.3.4, 1.2.3.4:5678, [2001:db8::1]:443, 2001:db8::1;
+    an IPv4 peer seen on an IPv6 socket (::ffff:1.2.3.4) is that IPv4 address."""
     text = text.strip()
     if text.startswith("["):
         text = text[1:text.find("]")] if "]" in text else ""
     elif text.count(":") == 1:
         text = text.split(":", 1)[0]
     try:
-        return ipaddress.ip_address(text)
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    return getattr(address, "ipv4_mapped", None) or address
 
 
 def _trusted(address, networks) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
-def _hops(headers) -> list[str]:
-    """The addresses the proxies recorded, the client's first; Forwarded wins over X-Forwarded-For."""
-    forwarded = headers.getall("Forwarded", [])
-    if forwarded:
-        return [quoted or bare for value in forwarded for quoted, bare in _FORWARDED_FOR.findall(value)]
+def _hops(headers, header: str) -> list[str]:
+    """The addresses the proxies recorded, the client's first, from the one header the proxy
+    writes (FORUM_PROXY_HEADER). Never the other one as well: a proxy that sets
+    X-Forwarded-For passes a client's own Forwarded header through untouched (attacker review:
+    through the README's nginx, 'Forwarded: for=…' chose the address every limit counted)."""
+    if header == "forwarded":
+        return [quoted or bare for value in headers.getall("Forwarded", [])
+                for quoted, bare in _FORWARDED_FOR.findall(value)]
     return [hop for value in headers.getall("X-Forwarded-For", []) for hop in value.split(",")]
 
 
-def client_address(peer: str | None, headers, networks) -> str | None:
+def client_address(peer: str | None, headers, networks, header: str = "x-forwarded-for") -> str | None:
     """The client's address: the peer's own, unless the peer is a trusted proxy."""
     if not networks or not _trusted(_address(peer or ""), networks):
         return peer
-    hops = _hops(headers)
+    hops = _hops(headers, header)
     if not hops:
         return peer
     for hop in reversed(hops):
@@ -59,22 +65,23 @@ def client_address(peer: str | None, headers, networks) -> str | None:
     return str(_address(hops[0]))  # every hop is one of ours: the first is the client
 
 
-def client_scheme(peer: str | None, headers, networks) -> str | None:
+def client_scheme(peer: str | None, headers, networks, header: str = "x-forwarded-for") -> str | None:
     if not networks or not _trusted(_address(peer or ""), networks):
         return None
-    forwarded = headers.getall("Forwarded", [])
-    values = ([quoted or bare for value in forwarded for quoted, bare in _FORWARDED_PROTO.findall(value)]
-              if forwarded else [v for value in headers.getall("X-Forwarded-Proto", []) for v in value.split(",")])
+    values = ([quoted or bare for value in headers.getall("Forwarded", [])
+               for quoted, bare in _FORWARDED_PROTO.findall(value)] if header == "forwarded"
+              else [v for value in headers.getall("X-Forwarded-Proto", []) for v in value.split(",")])
     scheme = values[-1].strip().lower() if values else ""
     return scheme if scheme in ("http", "https") else None
 
 
 @web.middleware
 async def proxy_middleware(request: web.Request, handler):
-    networks = request.app[config_key].trusted_proxies
+    config = request.app[config_key]
+    networks = config.trusted_proxies
     if networks:
-        remote = client_address(request.remote, request.headers, networks)
-        scheme = client_scheme(request.remote, request.headers, networks)
+        remote = client_address(request.remote, request.headers, networks, config.proxy_header)
+        scheme = client_scheme(request.remote, request.headers, networks, config.proxy_header)
         if remote != request.remote or scheme:
             request = request.clone(remote=remote, **({"scheme": scheme} if scheme else {}))
     return await handler(request)
