@@ -64,7 +64,7 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
         db = Database(config.db_path, shared=bus.shared)
     mailer = Mailer(config, db, now=lambda: iso(clock()))
     # several processes count the rate limits together, or each would allow the whole limit
-    limiter = (RedisRateLimiter(config.limits, config.redis_url, site_prefix(config.secret_key))
+    limiter = (RedisRateLimiter(config.limits, config.redis_url, site_prefix(config.secret_key), config.secret_key)
                if config.redis_url else None)
     app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock, limiter=limiter)
     app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries)

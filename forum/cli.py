@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             print(NEEDS_REDIS, file=sys.stderr)
             return 2
         return _run_workers(args.workers, sys.argv[1:] if argv is None else argv)
+    if os.environ.get(WORKER_ENV):
+        _end_with_parent()
     serving = _claim_site(cfg)
     if serving is None:
         return 2
@@ -161,7 +163,7 @@ def _migrate_to_postgres(cfg, url: str) -> int:
         print(f"error: {type(error).__name__}: {error}; nothing was changed", file=sys.stderr)
         return 1
     print(f"moved {sum(copied.values())} rows in {len(copied)} tables, checked; start the forum with"
-          f" FORUM_DATABASE_URL={url} (the files stay in {cfg.files_dir})")
+          f" FORUM_DATABASE_URL set to that address (the files stay in {cfg.files_dir})")
     return 0
 
 
@@ -209,6 +211,19 @@ def _claim_postgres_site(cfg):
               " every process the same FORUM_REDIS_URL", file=sys.stderr)
         return None
     return conn
+
+
+def _end_with_parent() -> None:
+    """A worker of --workers stops when its parent goes, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG): no orphan keeps serving the port beside a new start."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent was gone before this could be said
+        sys.exit(2)
 
 
 def _run_workers(count: int, argv: list[str]) -> int:

@@ -5,7 +5,9 @@ One process counts in its memory (RateLimiter); several processes count together
 (RedisRateLimiter), or N processes would allow N times the limit."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import hmac
 import logging
 import math
 import secrets
@@ -113,22 +115,30 @@ return 0
 """
 
 
-class RedisRateLimiter:
-    """The same limits, counted in Redis for every process of the site. Keys are hashed: Redis
-    holds no e-mail or IP address. If Redis cannot be reached, this process counts alone
-    meanwhile (RateLimiter): looser by the number of processes, never open."""
+REDIS_SECONDS = 0.25
 
-    def __init__(self, limits: dict[str, tuple[int, int] | None], redis_url: str, prefix: str):
+
+class RedisRateLimiter:
+    """The same limits, counted in Redis for every process of the site. Redis holds no e-mail
+    or IP address, not even recoverably. If Redis cannot be reached, this process counts alone
+    meanwhile (RateLimiter): looser by the number of processes, never open. Keys are HMACs
+    with the site's secret."""
+
+    def __init__(self, limits: dict[str, tuple[int, int] | None], redis_url: str, prefix: str, secret: str):
         import redis.asyncio as redis  # only sites with several processes need the package loaded
 
         self.limits = limits
         self.prefix = prefix
-        self._redis = redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._secret = hashlib.sha256(("limits:" + secret).encode()).digest()
+        # short: a count is often taken inside a write transaction, which holds the site's one
+        # write lock meanwhile; a Redis that hangs must not stall every write (attacker review)
+        self._redis = redis.from_url(redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS)
         self._hit = self._redis.register_script(_HIT)
         self._local = RateLimiter(limits)
 
     def _key(self, name: str, key: object) -> str:
-        return f"{self.prefix}:limit:{name}:" + hashlib.sha256(str(key).encode()).hexdigest()[:32]
+        # keyed with the site's secret: a plain hash of an address or e-mail is undone by hashing guesses
+        return f"{self.prefix}:limit:{name}:" + hmac.new(self._secret, str(key).encode(), "sha256").hexdigest()[:32]
 
     async def hit(self, name: str, key: object, cost: int = 1) -> None:
         limit = self.limits.get(name)
@@ -136,8 +146,9 @@ class RedisRateLimiter:
             return
         count, seconds = limit
         try:
-            wait_ms = int(await self._hit(keys=[self._key(name, key)],
-                                          args=[seconds * 1000, count, cost, secrets.token_hex(6)]))
+            async with asyncio.timeout(REDIS_SECONDS):
+                wait_ms = int(await self._hit(keys=[self._key(name, key)],
+                                              args=[seconds * 1000, count, cost, secrets.token_hex(6)]))
         except TooManyRequests:
             raise
         except Exception as error:
@@ -152,7 +163,8 @@ class RedisRateLimiter:
         if self.limits.get(name) is None:
             return
         try:
-            await self._redis.zpopmax(self._key(name, key))
+            async with asyncio.timeout(REDIS_SECONDS):
+                await self._redis.zpopmax(self._key(name, key))
         except Exception as error:
             log.warning("rate limit %s: could not take back an attempt (Redis: %s)", name, error)
             await self._local.refund(name, key)

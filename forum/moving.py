@@ -67,6 +67,11 @@ def move(sqlite_path: Path, url: str, *, report=print) -> dict[str, int]:
                 exists = target.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
                 if exists:
                     raise MoveError("the PostgreSQL database already holds a forum: moving needs an empty one")
+                others = [row[0] for row in target.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
+                if others:
+                    raise MoveError(f"the PostgreSQL schema is not empty ({', '.join(sorted(others)[:5])}):"
+                                    " moving needs an empty one")
                 target.execute(SCHEMA)
                 target.execute("CREATE TABLE schema_version (version bigint NOT NULL)")
                 target.execute("INSERT INTO schema_version (version) VALUES (%s)", (VERSION,))
@@ -90,7 +95,7 @@ def move(sqlite_path: Path, url: str, *, report=print) -> dict[str, int]:
                     with target.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
                         for row in source.execute(f'SELECT {names} FROM "{table}" ORDER BY rowid'
                                                   if table not in _WITHOUT_ROWID else f'SELECT {names} FROM "{table}"'):
-                            copy.write_row(row)
+                            copy.write_row(_without_nul(row, table, report))
                             count += 1
                     copied[table] = count
                     report(f"{table}: {count}")
@@ -102,6 +107,15 @@ def move(sqlite_path: Path, url: str, *, report=print) -> dict[str, int]:
         return copied
     finally:
         source.close()
+
+
+def _without_nul(row: tuple, table: str, report) -> tuple:
+    """PostgreSQL's text cannot hold a NUL character, SQLite's could (a reply typed with one):
+    it is taken out, and said so, rather than stopping the move."""
+    if not any(isinstance(value, str) and "\x00" in value for value in row):
+        return row
+    report(f"{table}: a NUL character taken out of row {row[0]!r}")
+    return tuple(value.replace("\x00", "") if isinstance(value, str) else value for value in row)
 
 
 _WITHOUT_ROWID = {"thread_subscriptions", "group_subscriptions", "thread_reads", "group_bans", "news_tags"}

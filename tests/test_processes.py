@@ -428,7 +428,7 @@ async def test_rate_limits_are_counted_once_for_all_processes(tmp_path, redis_se
 
 async def test_the_shared_limiter_counts_refunds_and_falls_back_to_this_process(redis_server):
     from forum.limits import RedisRateLimiter, TooManyRequests
-    limiter = RedisRateLimiter({"LOGIN": (2, 60), "POST": None}, redis_server.url, "forum:test")
+    limiter = RedisRateLimiter({"LOGIN": (2, 60), "POST": None}, redis_server.url, "forum:test", "geheim")
     try:
         await limiter.hit("LOGIN", "a@example.nl|1.2.3.4")
         await limiter.hit("LOGIN", "a@example.nl|1.2.3.4")
@@ -444,6 +444,9 @@ async def test_the_shared_limiter_counts_refunds_and_falls_back_to_this_process(
         import redis
         keys = redis.Redis.from_url(redis_server.url).keys("forum:test:*")
         assert keys and not any(b"example" in key or b"1.2.3.4" in key for key in keys)  # no address in Redis
+        import hashlib
+        plain = hashlib.sha256(b"a@example.nl|1.2.3.4").hexdigest()[:32].encode()
+        assert not any(plain in key for key in keys)  # nor one found again by hashing a guess
         redis_server.stop()  # Redis gone: this process counts alone, still limited
         await limiter.hit("LOGIN", "b@example.nl|1.2.3.4")
         await limiter.hit("LOGIN", "b@example.nl|1.2.3.4")
@@ -535,3 +538,37 @@ async def test_a_made_up_commit_count_on_redis_does_not_stop_delivery(tmp_path, 
             await ws.close()
         finally:
             site.stop()
+
+
+async def test_workers_end_with_their_parent_even_when_it_is_killed(tmp_path, redis_server):
+    port = free_port()
+    env = {**os.environ, "FORUM_DATA_DIR": str(tmp_path), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
+           "FORUM_REDIS_URL": redis_server.url, "FORUM_LOG_LEVEL": "WARNING"}
+    with open(tmp_path / "workers.log", "ab") as log:
+        parent = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--workers", "2"], env=env,
+                                  stdout=log, stderr=log)
+    children: list[int] = []
+    try:
+        async with new_session() as session:
+            await wait_up(session, f"http://127.0.0.1:{port}")
+        children = [int(pid) for pid in open(f"/proc/{parent.pid}/task/{parent.pid}/children").read().split()]
+        assert len(children) == 2
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+
+        def alive(pid: int) -> bool:
+            try:
+                return "zombie" not in open(f"/proc/{pid}/status").read().lower()
+            except FileNotFoundError:
+                return False
+        deadline = time.monotonic() + 15
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not any(alive(pid) for pid in children)  # no orphan keeps the port
+    finally:
+        stop(parent)
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

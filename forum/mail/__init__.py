@@ -43,6 +43,7 @@ BATCH = 10
 # can take (BATCH mails, 30 s timeout each), so two processes never send one mail; a process
 # that dies mid-batch leaves it to be sent by another after this.
 CLAIM = timedelta(minutes=10)
+SEND_SECONDS = 45
 
 # Line breaks in a header value would end the header (and start one an attacker chose); the
 # email package refuses them, so they are turned into a space. str.splitlines() also breaks on
@@ -199,11 +200,14 @@ class Mailer:
         try:
             to, data = build(row, self.config.mail_from)
             if self.config.smtp_host:
-                await aiosmtplib.send(
-                    data, sender=parseaddr(self.config.mail_from)[1] or self.config.mail_from, recipients=[to],
-                    hostname=self.config.smtp_host, port=self.config.smtp_port,
-                    username=self.config.smtp_user, password=self.config.smtp_password, timeout=30,
-                )
+                # bounded as a whole (aiosmtplib's timeout is per command): BATCH of these end
+                # well inside CLAIM, so no other process takes a mail this one is still sending
+                async with asyncio.timeout(SEND_SECONDS):
+                    await aiosmtplib.send(
+                        data, sender=parseaddr(self.config.mail_from)[1] or self.config.mail_from, recipients=[to],
+                        hostname=self.config.smtp_host, port=self.config.smtp_port,
+                        username=self.config.smtp_user, password=self.config.smtp_password, timeout=30,
+                    )
                 status = "sent"
             else:
                 await asyncio.to_thread(_write_private, self.config.outbox_dir, f"{row['id']:06d}.eml", data)
