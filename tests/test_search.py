@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from forum.services import search, search_index, upkeep
+from forum.store import insert_row
 from tests.conftest import count, open_group, quiet, snapshot
 
 FRYSLAN = 1  # the seeded open group "Noordoost Fryslân"
@@ -329,22 +330,23 @@ async def add_news(svc, title: str, *, author_id: int, visibility: str = "public
                                               ("members" if visibility == "members" else "public",)))[0][0]
         else:
             home = group_id
-        thread_id = (await tx.execute_insert(
+        thread_id = await insert_row(tx,
             "INSERT INTO threads (group_id, author_id, title, created_at, last_activity_at, deleted_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", (home, author_id, title, now, now, None if shown else now)))[0]
-        news_id = (await tx.execute_insert(
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id", (home, author_id, title, now, now, None if shown else now))
+        news_id = await insert_row(tx,
             "INSERT INTO news (group_id, thread_id, author_id, title, summary, body, body_html, kind, visibility,"
-            " publish_at, published_at, unpublished_at, created_at) VALUES (?, ?, ?, ?, ?, ?, '', 'news', ?, ?, ?, ?, ?)",
+            " publish_at, published_at, unpublished_at, created_at) VALUES (?, ?, ?, ?, ?, ?, '', 'news', ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (group_id, thread_id, author_id, title, f"{title} in het kort", f"Over {title}.", visibility,
              now if published else "2999-01-01T00:00:00.000000Z",  # not due: the scheduler leaves it be
-             now if published else None, now if withdrawn else None, now)))[0]
+             now if published else None, now if withdrawn else None, now))
         await tx.execute("UPDATE threads SET news_id = ? WHERE id = ?", (news_id, thread_id))
         await tx.executemany("INSERT INTO news_tags (news_id, tag) VALUES (?, ?)", [(news_id, tag) for tag in tags])
         post_id = None
         if comment:
-            post_id = (await tx.execute_insert(
-                "INSERT INTO posts (thread_id, author_id, body, body_html, created_at) VALUES (?, ?, ?, '', ?)",
-                (thread_id, author_id, comment, now)))[0]
+            post_id = await insert_row(tx,
+                "INSERT INTO posts (thread_id, author_id, body, body_html, created_at) VALUES (?, ?, ?, '', ?)"
+                " RETURNING id", (thread_id, author_id, comment, now))
             await search_index.index_post(tx, post_id)
         await search_index.index_thread(tx, thread_id)
         await search_index.index_news(tx, news_id)

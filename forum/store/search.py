@@ -9,10 +9,19 @@ when there are fewer). The policy's SQL filter is applied to each match inside t
 (groups, memberships, news and accounts joined live), so what a viewer may not read is never
 a result, nor counted towards a page. A PostgreSQL backend puts a tsvector column behind these
 same functions.
+
+On PostgreSQL (is_postgres) search_fts is a plain table whose tsvector (title A, body B, words
+C) is matched with a tsquery: the FTS5 expression that forum/services/search.py builds is
+translated here (fts_to_tsquery, the exact subset it writes: quoted words and phrases, a
+trailing * for a prefix, AND, OR, NOT, parentheses), and bm25 is stood in for by each phrase's
+idf times its ts_rank, with WEIGHTS scaled to the A/B/C weights. The SQLite statements are not
+touched: PostgreSQL's are derived from them (_postgres), each change checked to apply once.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Iterable
 
 from forum.store import execute, execute_many, fetch_all, fetch_one, fetch_value, is_postgres
@@ -305,11 +314,166 @@ WHERE CASE d.kind
 ORDER BY {order}"""
 
 
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+def _postgres(sql: str, changes: list[tuple[str, str]]) -> str:
+    """SQLite's statement with these fragments replaced, each of which must occur exactly once
+    (a change to the SQLite text that one of them no longer matches fails here, at import)."""
+    for old, new in changes:
+        if sql.count(old) != 1:
+            raise AssertionError(f"PostgreSQL search SQL: {old!r} occurs {sql.count(old)} times")
+        sql = sql.replace(old, new)
+    return sql
+
+
+# FTS5's CROSS JOIN (SQLite: read search_fts first) is a plain join; MATCH is the tsvector's @@.
+# to_tsquery puts each quoted word through the same parser and 'simple' dictionary as the
+# column's to_tsvector, so both sides hold a word the same way.
+_PG_SCAN = _postgres(_SCAN, [
+    ("FROM search_fts f CROSS JOIN search_docs d", "FROM search_fts f JOIN search_docs d"),
+    ("WHERE search_fts MATCH ?", "WHERE f.tsv @@ to_tsquery('simple', ?)"),
+])
+# max/instr are greatest/strpos; SQLite's `IS` between columns is IS NOT DISTINCT FROM; a CASE
+# in WHERE gives booleans
+_PG_SHOW = _postgres(_SHOW, [
+    ("max(1, instr(lower(ifnull(dv.text, '')), ?) - 300)", "greatest(1, strpos(lower(ifnull(dv.text, '')), ?) - 300)"),
+    ("WHEN 'news' THEN n.group_id IS d.group_id", "WHEN 'news' THEN n.group_id IS NOT DISTINCT FROM d.group_id"),
+    ("WHEN 'event' THEN e.group_id IS d.group_id", "WHEN 'event' THEN e.group_id IS NOT DISTINCT FROM d.group_id"),
+    ("WHEN 'document' THEN doc.group_id IS d.group_id",
+     "WHEN 'document' THEN doc.group_id IS NOT DISTINCT FROM d.group_id"),
+    ("    ELSE 1 END\nORDER BY", "    ELSE true END\nORDER BY"),
+])
+# bm25's weights as ts_rank's ({D, C, B, A}, each at most 1): title 1, body 1/4, words 1/12.
+# Normalisation 1 divides by 1 + log(length): a mild length penalty, as bm25's is.
+PG_WEIGHTS = "{0, %s}" % ", ".join(f"{weight / max(WEIGHTS):.6f}" for weight in reversed(WEIGHTS))
+PG_NORMALISATION = 1
+# bm25 sums, over the phrases asked for, each one's idf (how rare it is in the whole index:
+# ln((N - n + 0.5) / (n + 0.5)), at least 1e-6) times how much of it an entry holds; here that
+# part is ts_rank's for the phrase alone. N is PostgreSQL's row estimate once the index is large
+# (counting a million rows costs more than the search; an estimate below n counts as n), else
+# counted; n is counted through the GIN index, as FTS5 reads each phrase's whole list for bm25.
+_PG_ROWS = ("(SELECT CASE WHEN c.reltuples >= 100000 THEN c.reltuples ELSE (SELECT count(*) FROM search_fts) END"
+            " FROM pg_class c WHERE c.oid = 'search_fts'::regclass)")
+_PG_IDF = ("WITH entries AS MATERIALIZED (SELECT {rows} AS total),"
+           " idf AS MATERIALIZED (SELECT q.phrase, greatest(1e-6,"
+           " ln((greatest(entries.total, q.hits) - q.hits + 0.5) / (q.hits + 0.5)))"
+           " AS idf FROM entries, (SELECT phrase, (SELECT count(*) FROM search_fts WHERE tsv @@ phrase) AS hits"
+           " FROM (VALUES {phrases}) AS asked (phrase)) AS q) ")
+_PG_RANK = f"(SELECT sum(idf.idf * ts_rank('{PG_WEIGHTS}', f.tsv, idf.phrase, {PG_NORMALISATION})) FROM idf)"
+
+_FTS_TOKENS = re.compile(r'\s*(?:"((?:[^"]|"")*)"|(\*)|(\()|(\))|(AND|OR|NOT)(?![^\s()"*]))')
+_COLUMNS = "ABC"  # search_fts's title, body and words in the tsvector
+
+
+class _Expression:
+    """A recursive-descent reader of the FTS5 expressions forum/services/search.py writes, by
+    FTS5's precedence (NOT binds closest, then AND, then OR; words side by side are AND)."""
+
+    def __init__(self, text: str):
+        self.tokens: list[tuple[str, str]] = []
+        position, text = 0, text.rstrip()
+        while position < len(text):
+            m = _FTS_TOKENS.match(text, position)
+            if m is None or m.end() == position:
+                raise ValueError(f"not in the FTS5 subset the store translates: {text[position:]!r}")
+            position = m.end()
+            phrase, star, opening, closing, operator = m.groups()
+            if phrase is not None:
+                self.tokens.append(("phrase", phrase.replace('""', '"')))
+            else:
+                self.tokens.append(("*", "") if star else ("(", "") if opening else (")", "") if closing
+                                   else (operator, ""))
+        self.at = 0
+        self.phrases: list[str] = []  # each phrase asked for (not after NOT), as tsquery text
+
+    def peek(self) -> str | None:
+        return self.tokens[self.at][0] if self.at < len(self.tokens) else None
+
+    def take(self, kind: str) -> str:
+        if self.peek() != kind:
+            raise ValueError(f"expected {kind} in the FTS5 expression, found {self.peek()}")
+        self.at += 1
+        return self.tokens[self.at - 1][1]
+
+    def parse(self) -> str:
+        tree = self.either()
+        if self.peek() is not None:
+            raise ValueError(f"unexpected {self.peek()} in the FTS5 expression")
+        return tree
+
+    def either(self) -> str:
+        parts = [self.both()]
+        while self.peek() == "OR":
+            self.take("OR")
+            parts.append(self.both())
+        return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+
+    def both(self) -> str:
+        parts = [self.unless()]
+        while self.peek() in ("AND", "phrase", "("):
+            if self.peek() == "AND":
+                self.take("AND")
+            parts.append(self.unless())
+        return parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")"
+
+    def unless(self) -> str:
+        tree = self.primary()
+        while self.peek() == "NOT":
+            self.take("NOT")
+            asked = len(self.phrases)
+            tree = f"({tree} & !{self.primary()})"
+            del self.phrases[asked:]  # found in no match: bm25 counts nothing for it either
+        return tree
+
+    def primary(self) -> str:
+        if self.peek() == "(":
+            self.take("(")
+            tree = self.either()
+            self.take(")")
+            return tree
+        words = self.take("phrase").split()
+        prefix = self.peek() == "*"
+        if prefix:
+            self.take("*")
+        if not words:
+            raise ValueError("an empty phrase in the FTS5 expression")
+        quoted = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "'" for word in words]
+        if len(words) == 1:
+            phrase = quoted[0] + (":*" if prefix else "")
+        else:
+            # an FTS5 phrase lies within one column; the tsvector's positions run on from title
+            # into body, so each column is asked for on its own (its weight)
+            phrase = "(" + " | ".join(
+                " <-> ".join(f"{word}:{'*' if prefix and n == len(quoted) - 1 else ''}{column}"
+                             for n, word in enumerate(quoted)) for column in _COLUMNS) + ")"
+        self.phrases.append(phrase)
+        return phrase
+
+
+@lru_cache(maxsize=1024)
+def _translated(match: str) -> tuple[str, tuple[str, ...]]:
+    expression = _Expression(match)
+    return expression.parse(), tuple(dict.fromkeys(expression.phrases))
+
+
+def fts_to_tsquery(match: str) -> str:
+    """The FTS5 MATCH expression forum/services/search.py builds, as to_tsquery('simple', …)
+    text: "word" is 'word', "word" * is 'word':*, a phrase "a b" is 'a' <-> 'b' within one
+    column, AND/OR/NOT are & | and & !, fully parenthesised. ValueError for anything else."""
+    return _translated(match)[0]
+
+
+def fts_phrases(match: str) -> tuple[str, ...]:
+    """Each phrase of the expression that bm25 scores (those not after a NOT), once, as
+    tsquery text: relevance on PostgreSQL weighs each by how rare it is, as bm25 does."""
+    return _translated(match)[1]
+
+
 def _scan(columns: str, match: str, readable: tuple[str, list], visible: tuple[str, list], news: tuple[str, list],
           events: tuple[str, list], documents: tuple[str, list], people: tuple[str, list], kind: str | None,
           group_id: int | None,
           author_id: int | None, since: str | None, until: str | None,
-          before: int | None) -> tuple[str, list]:
+          before: int | None, template: str = _SCAN) -> tuple[str, list]:
     filters, params = [], []
     if kind:
         filters.append("d.kind = ?")
@@ -329,7 +493,7 @@ def _scan(columns: str, match: str, readable: tuple[str, list], visible: tuple[s
     if before is not None:
         filters.append("f.rowid < ?")
         params.append(before)
-    sql = _SCAN.format(columns=columns, readable=readable[0], visible=visible[0], news=news[0], events=events[0],
+    sql = template.format(columns=columns, readable=readable[0], visible=visible[0], news=news[0], events=events[0],
                        documents=documents[0], people=people[0],
                        filters="".join(f" AND {clause}" for clause in filters))
     return sql, [match, *readable[1], *visible[1], *news[1], *events[1], *documents[1], *people[1], *params]
@@ -344,6 +508,11 @@ async def newest(conn, match: str, *, readable: tuple[str, list], visible: tuple
     """One page of hits the policy's filters let through (readable: groups whose threads and
     posts the viewer reads; visible: groups they see; news: news items they read), newest
     first, older than the id `before` (where the page before ended)."""
+    if is_postgres(conn):
+        scan, params = _scan("", fts_to_tsquery(match), readable, visible, news, events, documents, people, kind,
+                             group_id, author_id, since, until, before, _PG_SCAN)
+        return await fetch_all(conn, _PG_SHOW.format(page=scan, order="d.id DESC"),
+                               [near.replace("\x00", ""), *params, limit])
     scan, params = _scan("", match, readable, visible, news, events, documents, people, kind, group_id, author_id,
                          since, until, before)
     return await fetch_all(conn, _SHOW.format(page=scan, order="d.id DESC"), [near, *params, limit])
@@ -356,7 +525,17 @@ async def ranked(conn, match: str, *, readable: tuple[str, list], visible: tuple
                  since: str | None = None, until: str | None = None, offset: int = 0, limit: int = 20,
                  near: str = ""):
     """One page of the newest CANDIDATES matches the viewer may read, ranked by bm25 (newest
-    first among equals), from `offset` in that ranking."""
+    first among equals), from `offset` in that ranking. On PostgreSQL ts_rank stands in for
+    bm25 (PG_WEIGHTS), computed for those candidates only, after the scan."""
+    if is_postgres(conn):
+        phrases = fts_phrases(match)
+        scan, params = _scan("", fts_to_tsquery(match), readable, visible, news, events, documents, people, kind,
+                             group_id, author_id, since, until, None, _PG_SCAN)
+        idf = _PG_IDF.format(rows=_PG_ROWS, phrases=", ".join(["(to_tsquery('simple', ?))"] * len(phrases)))
+        page = (f"{idf}SELECT scan.doc_id, -{_PG_RANK} AS score FROM ({scan}) AS scan"
+                " JOIN search_fts f ON f.id = scan.doc_id ORDER BY score, scan.doc_id DESC LIMIT ? OFFSET ?")
+        return await fetch_all(conn, _PG_SHOW.format(page=page, order="h.score, d.id DESC"),
+                               [near.replace("\x00", ""), *phrases, *params, CANDIDATES, limit, offset])
     scan, params = _scan(f", bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score", match, readable, visible,
                          news, events, documents, people, kind, group_id, author_id, since, until, None)
     page = f"SELECT doc_id, score FROM ({scan}) AS scan ORDER BY score, doc_id DESC LIMIT ? OFFSET ?"
