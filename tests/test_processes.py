@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -387,7 +388,7 @@ async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
         async with new_session() as session:
             await wait_up(session, f"http://127.0.0.1:{port}")
         children = [int(pid) for pid in
-                    open(f"/proc/{parent.pid}/task/{parent.pid}/children").read().split()]
+                    Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
         assert len(children) == 2
 
         def serving() -> int:
@@ -399,7 +400,7 @@ async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=20) == 0
         for pid in children:  # and both stopped with it
-            assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
+            assert not os.path.exists(f"/proc/{pid}") or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
     finally:
         stop(parent)
         for pid in children:
@@ -551,14 +552,14 @@ async def test_workers_end_with_their_parent_even_when_it_is_killed(tmp_path, re
     try:
         async with new_session() as session:
             await wait_up(session, f"http://127.0.0.1:{port}")
-        children = [int(pid) for pid in open(f"/proc/{parent.pid}/task/{parent.pid}/children").read().split()]
+        children = [int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
         assert len(children) == 2
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=10)
 
         def alive(pid: int) -> bool:
             try:
-                return "zombie" not in open(f"/proc/{pid}/status").read().lower()
+                return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
             except FileNotFoundError:
                 return False
         deadline = time.monotonic() + 15
