@@ -95,22 +95,73 @@ def _create_private(path: Path) -> None:
         pass
 
 
-class Database:
-    def __init__(self, path: Path, readers: int = 2, *, shared: bool = False):
-        self.path = path
+COUNT_COMMIT = "UPDATE site_commits SET n = n + 1 WHERE id = 1 RETURNING n"
+
+
+class Commits:
+    """What both database rooms (this one, and forum/postgres.py's) keep about commits: the
+    generation forum/cache.py keys on, who is woken after each, and, when other processes
+    share the database, the site's commit count (site_commits) that tells of their writes."""
+
+    def __init__(self, shared: bool):
         # other processes write to the same database: each visible write counts itself in
         # site_commits, and a count newer than this process's tells it someone else wrote
         self.shared = shared
         self.site_commits = 0
+        self._commit_listeners: list[Callable[[], None]] = []
+        self.generation = 0  # commits made through this object; forum/cache.py keys on it
+        self._confined: dict[str, int] = {}  # of those, how many changed one area only (write(only=…))
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every committed write (the live hub and the mailer wake here)."""
+        self._commit_listeners.append(listener)
+
+    def generation_outside(self, area: str | None) -> int:
+        """Commits that may have changed something outside `area` (all of them for None): a
+        value that reads nothing of `area` stays right while only `area` is written."""
+        return self.generation - self._confined.get(area, 0) if area else self.generation
+
+    async def read_site_commits(self) -> int:
+        async with self.read() as conn:
+            rows = await conn.execute_fetchall("SELECT n FROM site_commits WHERE id = 1")
+        return rows[0][0] if rows else 0
+
+    def notice_commits(self, count: int) -> bool:
+        """The site has had `count` commits (read from the database): when that is news,
+        everything cached may be stale, and whoever waits for commits is woken."""
+        if count <= self.site_commits:
+            return False
+        self.site_commits = count
+        self.generation += 1
+        self._committed()
+        return True
+
+    def _counted(self, *, visible: bool, only: str | None, counted: int | None) -> None:
+        """After this process's own commit (`counted`: the site's count it made, when shared)."""
+        if counted is not None:
+            if counted > self.site_commits + 1:
+                self.generation += 1  # others wrote since we last heard: none of it is confined to an area
+            self.site_commits = max(self.site_commits, counted)
+        if visible:
+            self.generation += 1
+            if only:
+                self._confined[only] = self._confined.get(only, 0) + 1
+
+    def _committed(self) -> None:
+        for listener in self._commit_listeners:
+            listener()
+
+
+class Database(Commits):
+    def __init__(self, path: Path, readers: int = 2, *, shared: bool = False):
+        super().__init__(shared)
+        self.path = path
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
         self._reading: dict[aiosqlite.Connection, int] = {}
         self._turn = 0
         self._lock = asyncio.Lock()
-        self._commit_listeners: list[Callable[[], None]] = []
-        self.generation = 0  # commits made through this object; forum/cache.py keys on it
-        self._confined: dict[str, int] = {}  # of those, how many changed one area only (write(only=…))
 
     async def open(self) -> None:
         _create_private(self.path)
@@ -137,36 +188,11 @@ class Database:
         finally:
             os.close(descriptor)  # and with it the lock
 
-    async def read_site_commits(self) -> int:
-        async with self.read() as conn:
-            rows = await conn.execute_fetchall("SELECT n FROM site_commits WHERE id = 1")
-        return rows[0][0] if rows else 0
-
-    def notice_commits(self, count: int) -> bool:
-        """Another process says (or the poll finds) the site has had `count` commits: when that
-        is news, everything cached may be stale, and whoever waits for commits is woken."""
-        if count <= self.site_commits:
-            return False
-        self.site_commits = count
-        self.generation += 1
-        for listener in self._commit_listeners:
-            listener()
-        return True
-
     async def close(self) -> None:
         for conn in [*self._readers, self._writer]:
             if conn is not None:
                 await conn.close()
         self._readers, self._writer = [], None
-
-    def on_commit(self, listener: Callable[[], None]) -> None:
-        """Call `listener` after every committed write (the live hub and the mailer wake here)."""
-        self._commit_listeners.append(listener)
-
-    def generation_outside(self, area: str | None) -> int:
-        """Commits that may have changed something outside `area` (all of them for None): a
-        value that reads nothing of `area` stays right while only `area` is written."""
-        return self.generation - self._confined.get(area, 0) if area else self.generation
 
     @asynccontextmanager
     async def write(self, *, visible: bool = True, only: str | None = None) -> AsyncIterator[aiosqlite.Connection]:
@@ -190,23 +216,14 @@ class Database:
             try:
                 yield conn
                 if visible and self.shared:
-                    rows = await conn.execute_fetchall("UPDATE site_commits SET n = n + 1 WHERE id = 1 RETURNING n")
-                    counted = rows[0][0]
+                    counted = (await conn.execute_fetchall(COUNT_COMMIT))[0][0]
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
-            if counted is not None:
-                if counted > self.site_commits + 1:
-                    self.generation += 1  # others wrote since we last heard: none of it is confined to an area
-                self.site_commits = max(self.site_commits, counted)
-            if visible:
-                self.generation += 1
-                if only:
-                    self._confined[only] = self._confined.get(only, 0) + 1
+            self._counted(visible=visible, only=only, counted=counted)
         if visible:
-            for listener in self._commit_listeners:
-                listener()
+            self._committed()
 
     @asynccontextmanager
     async def read(self, *, least_busy: bool = False) -> AsyncIterator[aiosqlite.Connection]:

@@ -20,9 +20,9 @@ import logging
 import re
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Any, AsyncIterator, Callable, Iterable
+from typing import Any, AsyncIterator, Iterable
 
-from forum.db import AREAS
+from forum.db import AREAS, COUNT_COMMIT, Commits
 from forum.errors import N_, BadRequest, Unavailable
 
 log = logging.getLogger(__name__)
@@ -175,17 +175,13 @@ async def take_write_lock(raw) -> None:
     await raw.execute(f"SELECT pg_advisory_xact_lock(%s, {FOR_THIS_SITE})", (WRITE_LOCK,))
 
 
-class PostgresDatabase:
+class PostgresDatabase(Commits):
     def __init__(self, url: str, *, shared: bool = False, pool_size: int = POOL_SIZE):
+        super().__init__(shared)
         self.url = url
-        self.shared = shared
-        self.site_commits = 0
         self.pool_size = pool_size
         self._pool = None
         self._lock = asyncio.Lock()  # this process's writers queue here, not on the database's lock
-        self._commit_listeners: list[Callable[[], None]] = []
-        self.generation = 0
-        self._confined: dict[str, int] = {}
 
     async def _configure(self, conn) -> None:
         conn.row_factory = _row_factory
@@ -229,26 +225,6 @@ class PostgresDatabase:
                 if version != VERSION:
                     raise RuntimeError(f"PostgreSQL schema version {version}, this forum needs {VERSION}")
 
-    def on_commit(self, listener: Callable[[], None]) -> None:
-        self._commit_listeners.append(listener)
-
-    def generation_outside(self, area: str | None) -> int:
-        return self.generation - self._confined.get(area, 0) if area else self.generation
-
-    async def read_site_commits(self) -> int:
-        async with self.read() as conn:
-            rows = await conn.execute_fetchall("SELECT n FROM site_commits WHERE id = 1")
-        return rows[0][0] if rows else 0
-
-    def notice_commits(self, count: int) -> bool:
-        if count <= self.site_commits:
-            return False
-        self.site_commits = count
-        self.generation += 1
-        for listener in self._commit_listeners:
-            listener()
-        return True
-
     @asynccontextmanager
     async def write(self, *, visible: bool = True, only: str | None = None) -> AsyncIterator[Connection]:
         """One write transaction, the site's only one at this moment (see the module's text)."""
@@ -267,20 +243,10 @@ class PostgresDatabase:
                     conn = Connection(raw)
                     yield conn
                     if visible and self.shared:
-                        rows = await conn.execute_fetchall(
-                            "UPDATE site_commits SET n = n + 1 WHERE id = 1 RETURNING n")
-                        counted = rows[0][0]
-                if counted is not None:
-                    if counted > self.site_commits + 1:
-                        self.generation += 1
-                    self.site_commits = max(self.site_commits, counted)
-                if visible:
-                    self.generation += 1
-                    if only:
-                        self._confined[only] = self._confined.get(only, 0) + 1
+                        counted = (await conn.execute_fetchall(COUNT_COMMIT))[0][0]
+                self._counted(visible=visible, only=only, counted=counted)
         if visible:
-            for listener in self._commit_listeners:
-                listener()
+            self._committed()
 
     @asynccontextmanager
     async def read(self, *, least_busy: bool = False) -> AsyncIterator[Connection]:
