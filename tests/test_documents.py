@@ -445,8 +445,14 @@ async def test_the_pages_upload_and_show_without_javascript(shelf, svc):
     assert "Kies een bestand." in html
 
 
-async def test_backup_carries_the_files(shelf, svc, tmp_path):
-    from forum.cli import backup_with_files
+async def test_backup_carries_the_files(shelf, svc, tmp_path, monkeypatch, capsys):
+    from forum.cli import backup_with_files, main
+    if svc.config.database_url:  # a PostgreSQL site is backed up with pg_dump: the command says so
+        monkeypatch.setenv("FORUM_DATABASE_URL", svc.config.database_url)
+        monkeypatch.setenv("FORUM_DATA_DIR", str(svc.config.data_dir))
+        assert main(["backup", str(tmp_path / "backup.sqlite3")]) == 2
+        assert "pg_dump" in capsys.readouterr().err
+        return
     target = tmp_path / "backup.sqlite3"
     copied = await asyncio.to_thread(backup_with_files, svc.config, target)
     assert copied == 4
