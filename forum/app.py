@@ -24,7 +24,7 @@ from forum.web import templating
 from forum.web.middleware import (csrf_middleware, error_middleware, security_headers, session_middleware,
                                   site_menus_middleware)
 from forum.web.page_cache import PageCache, page_cache_middleware
-from forum.web.freshness import freshness_middleware
+from forum.web.freshness import FRESHNESS, freshness_middleware, new_state
 from forum.web.proxies import proxy_middleware
 from forum.web.routes import setup_routes
 from forum.web.traffic import Traffic, traffic_middleware
@@ -44,6 +44,7 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
         client_max_size=config.max_body_bytes,
     )
     app[config_key] = config
+    app[FRESHNESS] = new_state()
 
     env = aiohttp_jinja2.setup(
         app,

@@ -13,7 +13,7 @@ from forum.keys import config_key, services_key
 from forum.web.cookies import set_cookie
 
 SEEN_COOKIE = "forum_seen"
-_STATE = web.AppKey("freshness_state", dict)
+FRESHNESS = web.AppKey("freshness_state", dict)  # made with the app (forum/app.py): no change to a started app
 _CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -22,9 +22,7 @@ async def _catch_up(app: web.Application, db, arrived: float) -> None:
     before may have missed the write the cookie speaks of), shared by every request waiting at
     that moment: however many requests carry a cookie naming a count never reached (made up,
     or another site's), the database sees one such read at a time, not one per request."""
-    state = app.get(_STATE)
-    if state is None:
-        state = app[_STATE] = {"reading": None, "started": 0.0}
+    state = app[FRESHNESS]
     loop = asyncio.get_running_loop()
     while True:
         reading = state["reading"]
@@ -41,6 +39,10 @@ async def _catch_up(app: web.Application, db, arrived: float) -> None:
         await asyncio.shield(reading)
         if state["started"] >= arrived:
             return
+
+
+def new_state() -> dict:
+    return {"reading": None, "started": 0.0}
 
 
 def _count(value: str) -> int:
