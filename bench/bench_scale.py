@@ -163,10 +163,11 @@ def main() -> None:
                               "--appendonly", "no", "--dir", str(root)], stdout=subprocess.DEVNULL)
     setups: list[Setup] = []
     try:
-        setups = [Setup("a-sqlite-1", root, postgres=False, workers=1, redis_url=None),
-                  Setup("b-postgres-1", root, postgres=True, workers=1, redis_url=None),
-                  Setup("c-postgres-2", root, postgres=True, workers=2,
-                        redis_url=f"redis://127.0.0.1:{redis_port}/0")]
+        # one by one, so those started are stopped if a later one fails to start
+        setups.append(Setup("a-sqlite-1", root, postgres=False, workers=1, redis_url=None))
+        setups.append(Setup("b-postgres-1", root, postgres=True, workers=1, redis_url=None))
+        setups.append(Setup("c-postgres-2", root, postgres=True, workers=2,
+                            redis_url=f"redis://127.0.0.1:{redis_port}/0"))
         pages = {setup.name: [] for setup in setups}
         for _ in range(args.rounds):  # interleaved: the machine's noise falls on all alike
             for setup in setups:
