@@ -39,9 +39,9 @@ BACKOFF_MOST = 6 * 3600
 MAX_ATTEMPTS = 12           # about a day of retries before a mail is 'failed'
 BATCHES = 100               # rounds of BATCH per delivery call, so a backlog drains without running forever
 BATCH = 10
-# A batch is taken for this long (forum/store/outbox.py claim_queued): longer than its sending
-# can take (BATCH mails, 30 s timeout each), so two processes never send one mail; a process
-# that dies mid-batch leaves it to be sent by another after this.
+# With several processes a batch is taken for this long (forum/store/outbox.py claim_queued):
+# longer than its sending can take (BATCH mails, SEND_SECONDS each), so two processes never
+# send one mail; a process that dies mid-batch leaves it to be sent by another after this.
 CLAIM = timedelta(minutes=10)
 SEND_SECONDS = 45
 
@@ -186,9 +186,13 @@ class Mailer:
         async with self._round:
             for _ in range(BATCHES):
                 now = self.now()
-                # invisible: taking mail changes nothing anyone reads, so no cache is voided
-                async with self.db.write(visible=False) as tx:
-                    rows = await outbox_store.claim_queued(tx, now, _format(_parse(now) + CLAIM), BATCH)
+                if self.db.shared:
+                    # invisible: taking mail changes nothing anyone reads, so no cache is voided
+                    async with self.db.write(visible=False) as tx:
+                        rows = await outbox_store.claim_queued(tx, now, _format(_parse(now) + CLAIM), BATCH)
+                else:  # the only process: nobody else sends, and a claim would hold mail a crash left for CLAIM
+                    async with self.db.read() as conn:
+                        rows = await outbox_store.queued(conn, now, BATCH)
                 for row in rows:
                     await self._deliver(row)
                 tried += len(rows)

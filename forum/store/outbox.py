@@ -18,6 +18,15 @@ async def insert(conn, *, to_addr: str, subject: str, body_text: str, now: str, 
     )
 
 
+async def queued(conn, now: str, limit: int = 50):
+    """Queued mail that is due: never tried (NULL) or its retry time has come."""
+    return await fetch_all(
+        conn, "SELECT id, to_addr, subject, body_text, body_html, headers, created_at, attempts FROM outbox"
+        " WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
+        (now, limit),
+    )
+
+
 async def claim_queued(conn, now: str, until: str, limit: int = 50):
     """Queued mail that is due (never tried: NULL, or its retry time has come), taken for
     sending until `until`: another process skips it meanwhile, and if this one dies mid-send
