@@ -77,24 +77,33 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     app[scheduler_key] = scheduler
 
     async def resources(app: web.Application):
-        async with db.starting():  # processes started together: one migrates and tidies, then the next
-            await db.open()
-            db.on_commit(mailer.wake)
-            db.on_commit(hub.wake)
-            db.on_commit(scheduler.wake)
-            db.on_commit(bus.announce)
-            await upkeep.give_handles(app[services_key])
-            if announce_setup:
-                await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
-            await upkeep.rerender_stored_posts(app[services_key])  # once per rendering: as new posts read
-            await upkeep.index_for_search(app[services_key])  # once: what was written before search existed
-            await site_pages.write_starting_pages(app[services_key])  # once: the footer's privacy, accessibility, ...
-        mailer.start()
-        mailer.wake()  # mail left queued by an earlier run goes out now
-        await hub.start()
-        scheduler.start()
-        scheduler.wake()  # work left by an earlier run is taken up now
+        try:
+            async with db.starting():  # processes started together: one migrates and tidies, then the next
+                await db.open()
+                db.on_commit(mailer.wake)
+                db.on_commit(hub.wake)
+                db.on_commit(scheduler.wake)
+                db.on_commit(bus.announce)
+                await upkeep.give_handles(app[services_key])
+                if announce_setup:
+                    await setup.prepare(app[services_key])  # prints the one-time link while there is no admin
+                await upkeep.rerender_stored_posts(app[services_key])  # once per rendering: as new posts read
+                await upkeep.index_for_search(app[services_key])  # once: what was written before search existed
+                await site_pages.write_starting_pages(app[services_key])  # once: the footer's privacy, accessibility, ...
+            mailer.start()
+            mailer.wake()  # mail left queued by an earlier run goes out now
+            await hub.start()
+            scheduler.start()
+            scheduler.wake()  # work left by an earlier run is taken up now
+        except BaseException:
+            # stopped while starting (a signal, a database away): what started is let go, or the
+            # database's threads would keep the process alive for ever
+            await _let_go()
+            raise
         yield
+        await _let_go()
+
+    async def _let_go():
         try:
             await scheduler.stop()
             await hub.stop()
