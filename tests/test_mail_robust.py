@@ -17,7 +17,7 @@ from email import message_from_bytes
 import pytest
 from aiosmtpd.controller import Controller
 
-from forum.mail import MAX_ATTEMPTS, backoff, build
+from forum.mail import MAX_ATTEMPTS, Mailer, backoff, build
 from forum.services import mailings
 from forum.store import outbox as outbox_store
 from tests.conftest import open_group, quiet
@@ -251,3 +251,57 @@ async def test_two_delivery_rounds_at_once_send_a_mail_once(server, svc, smtp):
     await queue(svc, subject="Maar één keer")
     await asyncio.gather(svc.mailer.deliver_queued(), svc.mailer.deliver_queued())
     assert [m["Subject"] for m in smtp.messages()] == ["Maar één keer"]
+
+
+async def shared_database(config):
+    """The site's database as another process sharing it opens it (shared: mail is claimed)."""
+    if config.database_url:
+        from forum.postgres import PostgresDatabase
+        db = PostgresDatabase(config.database_url, shared=True)
+    else:
+        from forum.db import Database
+        db = Database(config.db_path, shared=True)
+    await db.open()
+    return db
+
+
+async def test_two_processes_sharing_a_site_send_each_mail_once(server, svc, smtp, config, clock):
+    await quiet(server.app)
+    subjects = [f"Bericht {n}" for n in range(35)]
+    for subject in subjects:
+        await queue(svc, subject=subject)
+    first, second = await shared_database(config), await shared_database(config)
+    try:
+        mailers = [Mailer(svc.mailer.config, db, now=svc.mailer.now) for db in (first, second)]
+        tried = await asyncio.gather(*(mailer.deliver_queued() for mailer in mailers))
+        assert sum(tried) == len(subjects)
+        assert sorted(m["Subject"] for m in smtp.messages()) == sorted(subjects)
+        async with svc.db.read() as conn:
+            assert {r["status"] for r in await outbox_store.latest(conn)} == {"sent"}
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_process_that_stalled_past_its_claim_leaves_the_outcome_to_the_next(server, svc, config, clock):
+    await quiet(server.app)
+    mail_id = await queue(svc, subject="Te laat")
+    db = await shared_database(config)
+    try:
+        now = svc.now()
+        async with db.write(visible=False) as tx:
+            [claimed] = await outbox_store.claim_queued(tx, now, "2000-01-01T00:00:00.000000Z", 10)
+        assert claimed["id"] == mail_id
+        # the claim ran out; another process claimed the mail anew and sent it
+        async with db.write(visible=False) as tx:
+            assert [r["id"] for r in await outbox_store.claim_queued(tx, now, "2999-01-01T00:00:00.000000Z", 10)] == [mail_id]
+            assert await outbox_store.mark(tx, mail_id, status="sent", now=now, claimed_until="2999-01-01T00:00:00.000000Z")
+        async with db.write(visible=False) as tx:  # the stalled one's late failure changes nothing
+            assert not await outbox_store.requeue(tx, mail_id, "SMTPServerDisconnected", now,
+                                                  claimed_until="2000-01-01T00:00:00.000000Z")
+            assert not await outbox_store.mark(tx, mail_id, status="failed", now=now,
+                                               claimed_until="2000-01-01T00:00:00.000000Z")
+        after = await row(svc, mail_id)
+        assert (after["status"], after["attempts"], after["last_error"]) == ("sent", 1, "")
+    finally:
+        await db.close()

@@ -186,21 +186,23 @@ class Mailer:
         async with self._round:
             for _ in range(BATCHES):
                 now = self.now()
+                claimed_until = None
                 if self.db.shared:
+                    claimed_until = _format(_parse(now) + CLAIM)
                     # invisible: taking mail changes nothing anyone reads, so no cache is voided
                     async with self.db.write(visible=False) as tx:
-                        rows = await outbox_store.claim_queued(tx, now, _format(_parse(now) + CLAIM), BATCH)
+                        rows = await outbox_store.claim_queued(tx, now, claimed_until, BATCH)
                 else:  # the only process: nobody else sends, and a claim would hold mail a crash left for CLAIM
                     async with self.db.read() as conn:
                         rows = await outbox_store.queued(conn, now, BATCH)
                 for row in rows:
-                    await self._deliver(row)
+                    await self._deliver(row, claimed_until)
                 tried += len(rows)
                 if len(rows) < BATCH:
                     break
         return tried
 
-    async def _deliver(self, row) -> None:
+    async def _deliver(self, row, claimed_until: str | None) -> None:
         try:
             to, data = build(row, self.config.mail_from)
             if self.config.smtp_host:
@@ -219,23 +221,36 @@ class Mailer:
         # building (ValueError, TypeError, UnicodeError, email.errors.MessageError), sending
         # (aiosmtplib.SMTPException, OSError), writing the file, or a surprise: none may stop the queue
         except Exception as error:
-            await self._failed(row, f"{type(error).__name__}: {error}"[:500])
+            await self._failed(row, f"{type(error).__name__}: {error}"[:500], claimed_until)
             return
         async with self.db.write() as tx:
-            await outbox_store.mark(tx, row["id"], status=status, now=self.now())
+            ours = await outbox_store.mark(tx, row["id"], status=status, now=self.now(), claimed_until=claimed_until)
+        if not ours:
+            _lapsed(row["id"])
 
-    async def _failed(self, row, error: str) -> None:
+    async def _failed(self, row, error: str, claimed_until: str | None) -> None:
         attempts = row["attempts"] + 1
         now = self.now()
         async with self.db.write() as tx:
             if attempts >= MAX_ATTEMPTS:
-                await outbox_store.mark(tx, row["id"], status="failed", error=error, now=now)
+                ours = await outbox_store.mark(tx, row["id"], status="failed", error=error, now=now,
+                                               claimed_until=claimed_until)
             else:
                 due = _parse(now) + backoff(attempts)
-                await outbox_store.requeue(tx, row["id"], error, _format(due))
+                ours = await outbox_store.requeue(tx, row["id"], error, _format(due), claimed_until=claimed_until)
+        if not ours:
+            _lapsed(row["id"])
+            return
         # the error names what failed, never the message's words
         log.warning("mail %s failed (attempt %d of %d)%s: %s", row["id"], attempts, MAX_ATTEMPTS,
                     "; giving up" if attempts >= MAX_ATTEMPTS else "; will retry", error)
+
+
+def _lapsed(mail_id: int) -> None:
+    # this process stalled past its claim (CLAIM): another may have taken the mail meanwhile,
+    # and what that one made of it stands
+    log.warning("mail %s: the claim ran out before its outcome was written; another process may"
+                " have sent it as well", mail_id)
 
 
 def _parse(moment: str) -> datetime:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from forum.store import execute, fetch_all, fetch_one, fetch_value, insert_row
+from forum.store import execute, execute_count, fetch_all, fetch_one, fetch_value, insert_row
 
 # Failed mail stays on the admin's page however old it is, up to this many rows.
 FAILED_SHOWN = 1000
@@ -40,19 +40,34 @@ async def claim_queued(conn, now: str, until: str, limit: int = 50):
     return sorted(rows, key=lambda row: row["id"])
 
 
-async def mark(conn, mail_id: int, *, status: str, error: str = "", now: str | None = None) -> None:
-    await execute(
+def _while_claimed(claimed_until: str | None) -> tuple[str, tuple]:
+    """The condition that a claim (claim_queued's `until`) is still this process's: the mail
+    is still queued and nobody claimed it anew after ours ran out."""
+    if claimed_until is None:
+        return "", ()
+    return " AND status = 'queued' AND next_attempt_at = ?", (claimed_until,)
+
+
+async def mark(conn, mail_id: int, *, status: str, error: str = "", now: str | None = None,
+               claimed_until: str | None = None) -> bool:
+    """What became of a mail. With `claimed_until`, only while that claim is still ours (a
+    process that stalled past its claim does not overwrite what the next one made of it);
+    returns whether the row was changed."""
+    condition, extra = _while_claimed(claimed_until)
+    return await execute_count(
         conn, "UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1, done_at = ?,"
-              " next_attempt_at = NULL WHERE id = ?",
-        (status, error, now, mail_id),
-    )
+              " next_attempt_at = NULL WHERE id = ?" + condition,
+        (status, error, now, mail_id, *extra),
+    ) > 0
 
 
-async def requeue(conn, mail_id: int, error: str, next_attempt_at: str | None = None) -> None:
-    await execute(
-        conn, "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
-        (error, next_attempt_at, mail_id),
-    )
+async def requeue(conn, mail_id: int, error: str, next_attempt_at: str | None = None,
+                  claimed_until: str | None = None) -> bool:
+    condition, extra = _while_claimed(claimed_until)
+    return await execute_count(
+        conn, "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?" + condition,
+        (error, next_attempt_at, mail_id, *extra),
+    ) > 0
 
 
 async def retry(conn, mail_id: int) -> None:
