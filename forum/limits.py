@@ -116,6 +116,9 @@ return 0
 
 
 REDIS_SECONDS = 0.25
+# after Redis failed to answer, this process counts alone this long before asking Redis again:
+# a Redis that hangs then costs one wait of REDIS_SECONDS per pause, not one per request
+REDIS_PAUSE_SECONDS = 5.0
 
 
 class RedisRateLimiter:
@@ -130,11 +133,20 @@ class RedisRateLimiter:
         self.limits = limits
         self.prefix = prefix
         self._secret = hashlib.sha256(("limits:" + secret).encode()).digest()
-        # short: a count is often taken inside a write transaction, which holds the site's one
-        # write lock meanwhile; a Redis that hangs must not stall every write (attacker review)
+        # short, and then a pause (REDIS_PAUSE_SECONDS): a count is often taken inside a write
+        # transaction, which holds the site's one write lock meanwhile; a Redis that hangs must
+        # not stall every write (attacker review)
         self._redis = redis.from_url(redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS)
         self._hit = self._redis.register_script(_HIT)
         self._local = RateLimiter(limits)
+        self._asleep_until = 0.0  # time.monotonic(): Redis failed; until then this process counts alone
+
+    def _redis_failed(self, name: str, error: Exception) -> None:
+        if time.monotonic() >= self._asleep_until:
+            log.warning("rate limits counted in this process only for %ss (Redis, counting %s: %s)",
+                        REDIS_PAUSE_SECONDS, name, error)
+        self._asleep_until = time.monotonic() + REDIS_PAUSE_SECONDS
+        self._local.limits = self.limits
 
     def _key(self, name: str, key: object) -> str:
         # keyed with the site's secret: a plain hash of an address or e-mail is undone by hashing guesses
@@ -145,15 +157,15 @@ class RedisRateLimiter:
         if limit is None or cost <= 0:
             return
         count, seconds = limit
+        if time.monotonic() < self._asleep_until:
+            await self._local.hit(name, key, cost)
+            return
         try:
             async with asyncio.timeout(REDIS_SECONDS):
                 wait_ms = int(await self._hit(keys=[self._key(name, key)],
                                               args=[seconds * 1000, count, cost, secrets.token_hex(6)]))
-        except TooManyRequests:
-            raise
         except Exception as error:
-            log.warning("rate limit %s counted in this process only (Redis: %s)", name, error)
-            self._local.limits = self.limits
+            self._redis_failed(name, error)
             await self._local.hit(name, key, cost)
             return
         if wait_ms:
@@ -162,11 +174,14 @@ class RedisRateLimiter:
     async def refund(self, name: str, key: object) -> None:
         if self.limits.get(name) is None:
             return
+        if time.monotonic() < self._asleep_until:
+            await self._local.refund(name, key)
+            return
         try:
             async with asyncio.timeout(REDIS_SECONDS):
                 await self._redis.zpopmax(self._key(name, key))
         except Exception as error:
-            log.warning("rate limit %s: could not take back an attempt (Redis: %s)", name, error)
+            self._redis_failed(name, error)
             await self._local.refund(name, key)
 
     async def close(self) -> None:

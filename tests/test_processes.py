@@ -457,6 +457,35 @@ async def test_the_shared_limiter_counts_refunds_and_falls_back_to_this_process(
         await limiter.close()
 
 
+async def test_a_redis_that_hangs_costs_one_short_wait_not_one_per_request():
+    # a count is often taken inside a write transaction, under the site's one write lock: a
+    # Redis that accepts and never answers must not hold every write for the timeout
+    from forum.limits import REDIS_SECONDS, RedisRateLimiter, TooManyRequests
+    accepted = []
+    silent = await asyncio.start_server(lambda reader, writer: accepted.append(writer), "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    limiter = RedisRateLimiter({"POST": (3, 60)}, f"redis://127.0.0.1:{port}/0", "forum:test", "geheim")
+    try:
+        started = time.monotonic()
+        await limiter.hit("POST", 1)
+        first = time.monotonic() - started
+        assert REDIS_SECONDS * 0.8 <= first < REDIS_SECONDS * 4
+        started = time.monotonic()
+        await limiter.hit("POST", 1)
+        await limiter.hit("POST", 1)
+        with pytest.raises(TooManyRequests):  # still limited, counted by this process
+            await limiter.hit("POST", 1)
+        await limiter.refund("POST", 1)
+        await limiter.hit("POST", 1)
+        assert time.monotonic() - started < REDIS_SECONDS / 2
+    finally:
+        await limiter.close()
+        for writer in accepted:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
+
+
 async def test_a_writer_reads_their_own_write_on_the_other_process_at_once(tmp_path, redis_server, database_url):
     # no wake-up can help here: Redis is gone and the timer set to a minute; the cookie the
     # writing process set makes the other one read the commit count before it answers
