@@ -63,6 +63,30 @@ async def test_replies_nest_to_any_depth(admin, make_user):
     assert [p["id"] for p in thread["posts"]][1:] == ids + [top["id"]]
 
 
+async def test_a_body_keeps_the_same_words_on_either_database(admin, make_user, svc):
+    # PostgreSQL cannot store a NUL at all: control characters leave a post's text as they leave
+    # every other text, so both databases keep (and show) the same words, and none answers 500
+    group, member = await _group_with_members(admin, make_user)
+    created = await member.post(f"/api/v1/groups/{group['id']}/threads",
+                                {"title": "Tekens", "body": "Start\x00 hier\u202e"}, expect=201)
+    tid = created["thread"]["id"]
+
+    async def stored(post_id: int) -> str:
+        async with svc.db.read() as conn:
+            return (await conn.execute_fetchall("SELECT body FROM posts WHERE id = ?", (post_id,)))[0][0]
+
+    assert await stored(created["post"]["id"]) == "Start hier"
+    reply = (await member.post(f"/api/v1/threads/{tid}/posts", {"body": "regel 1\r\nregel\x07 2\x00"},
+                               expect=201))["post"]
+    assert await stored(reply["id"]) == "regel 1\nregel 2"
+    await member.patch(f"/api/v1/posts/{reply['id']}", {"body": "nieuw\x00"})
+    assert await stored(reply["id"]) == "nieuw"
+    before = await count(svc, "posts")
+    refused = await member.post(f"/api/v1/threads/{tid}/posts", {"body": "\u200b\x00 \u00ad"}, expect=422)
+    assert "body" in refused["error"]["fields"]  # nothing to read is no reply
+    assert await count(svc, "posts") == before
+
+
 async def test_parent_from_another_thread_is_refused(admin, make_user, svc):
     group, member = await _group_with_members(admin, make_user)
     one = await member.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Een", "body": "1"}, expect=201)

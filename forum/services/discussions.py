@@ -10,7 +10,8 @@ from forum.errors import BadRequest, Invalid, N_
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, notifications, search_index
-from forum.services.checks import MAX_BODY, MAX_REASON, MAX_TITLE, FieldErrors, alt_texts, text_field, told_reason
+from forum.services.checks import (MAX_BODY, MAX_REASON, MAX_TITLE, FieldErrors, alt_texts, clean_text, text_field,
+                                   told_reason, visible_text)
 from forum.store import groups as group_store
 from forum.store import threads as store
 
@@ -106,8 +107,10 @@ def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
 
 
 def _body_field(errors: FieldErrors, body: str) -> str:
-    body = body.strip()
-    if not body:
+    # control characters out, as from every other text (a NUL cannot even be stored in
+    # PostgreSQL): both databases keep the same words
+    body = clean_text(body)
+    if not visible_text(body):
         errors.add("body", N_("Dit veld is verplicht."))
     elif len(body) > MAX_BODY:
         errors.add("body", N_("Dit is te lang (hoogstens %(max)d tekens)."), max=MAX_BODY)
