@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -226,10 +227,19 @@ def _end_with_parent() -> None:
         sys.exit(2)
 
 
+# A worker that ends within this many seconds of its start failed to start (a port taken, a
+# database away); after FAILED_STARTS of those in a row the whole command stops with its code,
+# rather than starting it again forever.
+SHORT_LIFE_SECONDS = 10
+FAILED_STARTS = 3
+
+
 def _run_workers(count: int, argv: list[str]) -> int:
     """`--workers N`: N processes of this same command, sharing the port (SO_REUSEPORT: the
     kernel spreads new connections over them, no stickiness needed: every process serves every
-    request and socket). A stop signal is passed on to each; the exit code is the worst of theirs."""
+    request and socket). A worker that ends on its own (killed, crashed) is started again, its
+    clients resuming on the others meanwhile; a stop signal is passed on to each, and the exit
+    code is the worst of theirs."""
     passed_on = []
     skip = False
     for arg in argv:
@@ -239,17 +249,45 @@ def _run_workers(count: int, argv: list[str]) -> int:
             skip = True
         elif not arg.startswith("--workers="):
             passed_on.append(arg)
-    children = [subprocess.Popen([sys.executable, "-m", "forum", *passed_on],
-                                 env={**os.environ, WORKER_ENV: str(number)})
-                for number in range(1, count + 1)]
+
+    def start(number: int) -> tuple[subprocess.Popen, float]:
+        return (subprocess.Popen([sys.executable, "-m", "forum", *passed_on], env={**os.environ, WORKER_ENV: str(number)}),
+                time.monotonic())
+
+    children = {number: start(number) for number in range(1, count + 1)}
+    stopping = False
 
     def pass_on(signum, _frame):
-        for child in children:
+        nonlocal stopping
+        stopping = True
+        for child, _ in children.values():
             if child.poll() is None:
                 child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, pass_on)
     signal.signal(signal.SIGINT, pass_on)
-    codes = [child.wait() for child in children]
-    return max((abs(code) for code in codes), default=0)
+    failed_starts, worst = 0, 0
+    while not stopping:
+        time.sleep(0.2)  # woken early by a signal; a worker's end is seen within this
+        for number, (child, started) in list(children.items()):
+            code = child.poll()
+            if code is None or stopping:
+                continue
+            short = time.monotonic() - started < SHORT_LIFE_SECONDS
+            failed_starts = failed_starts + 1 if short else 0
+            if failed_starts >= FAILED_STARTS:
+                print(f"forum: worker {number} ended {failed_starts} times right after starting"
+                      f" (last exit code {code}); stopping", file=sys.stderr, flush=True)
+                worst = abs(code) or 1
+                pass_on(signal.SIGTERM, None)
+                break
+            print(f"forum: worker {number} (pid {child.pid}) ended with exit code {code}; starting it again",
+                  file=sys.stderr, flush=True)
+            if short:
+                time.sleep(1)  # a failed start: not again at once
+            children[number] = start(number)
+            if stopping:  # the stop signal came while it started
+                children[number][0].send_signal(signal.SIGTERM)
+    codes = [child.wait() for child, _ in children.values()]
+    return max([worst, *(abs(code) for code in codes)])
 

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -397,6 +398,17 @@ async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
         while serving() < 2 and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         assert serving() == 2  # both listen on the one port
+        killed = children[0]
+        os.kill(killed, signal.SIGKILL)  # one dies: the parent starts it again, the other serves meanwhile
+        async with session_after_kill() as session:
+            async with session.get(f"http://127.0.0.1:{port}/") as r:
+                assert r.status == 200
+        while serving() < 3 and time.monotonic() < deadline + 20:
+            await asyncio.sleep(0.1)
+        assert serving() == 3
+        children = [int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
+        assert len(children) == 2 and killed not in children
+        assert "starting it again" in (tmp_path / "workers.log").read_text()
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=20) == 0
         for pid in children:  # and both stopped with it
@@ -408,6 +420,28 @@ async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def session_after_kill() -> aiohttp.ClientSession:
+    # a fresh connection: one kept alive to the killed worker would be reset
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+
+
+async def test_workers_that_cannot_start_stop_the_command_instead_of_starting_forever(tmp_path, redis_server):
+    with socket.socket() as taken:  # the port is someone else's (no SO_REUSEPORT): every worker fails
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "FORUM_DATA_DIR": str(tmp_path), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
+               "FORUM_REDIS_URL": redis_server.url, "FORUM_LOG_LEVEL": "WARNING"}
+        with open(tmp_path / "workers.log", "ab") as log:
+            parent = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--workers", "2"], env=env,
+                                      stdout=log, stderr=log)
+        try:
+            assert parent.wait(timeout=60) != 0
+        finally:
+            stop(parent)
+    assert "right after starting" in (tmp_path / "workers.log").read_text()
 
 
 async def test_rate_limits_are_counted_once_for_all_processes(tmp_path, redis_server, database_url):
