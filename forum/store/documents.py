@@ -1,6 +1,8 @@
 """Documents in libraries (a group's, the site's), their folders and versions."""
 from __future__ import annotations
 
+import string
+
 from forum.store import execute, fetch_all, fetch_one, fetch_value, insert_row
 
 # group_visibility is NULL for the site's library: the policy reads its own visibility
@@ -119,12 +121,17 @@ async def delete_folder(conn, folder_id: int) -> None:
     await execute(conn, "DELETE FROM folders WHERE id = ?", (folder_id,))
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
 async def folder_taken(conn, group_id, parent_id, name: str, other_than: int = 0) -> bool:
-    """Whether another folder there has this name, as the unique index compares names (SQLite's
-    lower(), which folds ASCII letters only)."""
+    """Whether another folder there has this name, as the unique index compares names (lower()
+    of the column, which folds ASCII letters only on both databases). The name is lowered here
+    alike: PostgreSQL's lower() of a parameter follows the database's collation and folds É too,
+    which let "ÉCOLE" past the check and into the index's refusal, a 500."""
     return bool(await fetch_value(
         conn, "SELECT 1 FROM folders WHERE ifnull(group_id, 0) = ifnull(?, 0) AND ifnull(parent_id, 0) = ifnull(?, 0)"
-              " AND lower(name) = lower(?) AND id != ?", (group_id, parent_id, name, other_than)))
+              " AND lower(name) = ? AND id != ?", (group_id, parent_id, name.translate(_ASCII_LOWER), other_than)))
 
 
 async def folders_in(conn, group_id: int | None, parent_id: int | None, where: str, params: list):
