@@ -364,3 +364,18 @@ async def test_no_werkgroepen_yet_says_who_makes_them(admin, make_user):
     assert "Begin er een met &#39;Nieuwe groep&#39;" in own and 'href="/groups/new"' in own
     await open_group(admin, "Werkgroep Water")
     assert "Werkgroepen worden aangemaakt" not in await (await member.client.get("/groups")).text()
+
+
+async def test_members_of_one_name_are_listed_in_one_order_on_either_database(admin, make_user, svc):
+    # ties are broken by id: PostgreSQL returns equal rows in the order they were written
+    # (SQLite in id order), so without it two namesakes swapped places between the databases
+    group = await open_group(admin, "Naamgenoten")
+    first, second = await make_user("Jan Een"), await make_user("Jan Twee")
+    async with svc.db.write() as tx:
+        for user in (second, first):  # written in the other order than their ids
+            await tx.execute("UPDATE users SET display_name = 'Jan de Vries' WHERE id = ?", (user.id,))
+    await second.post(f"/api/v1/groups/{group['id']}/join")  # the later account joins first
+    await first.post(f"/api/v1/groups/{group['id']}/join")
+    members = (await admin.get(f"/api/v1/groups/{group['id']}/members"))["members"]
+    namesakes = [m["user"]["id"] for m in members if m["user"]["display_name"] == "Jan de Vries"]
+    assert namesakes == [first.id, second.id]

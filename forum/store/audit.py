@@ -50,7 +50,7 @@ async def actors(conn, groups: list[int] | None):
     """Who acted in the entries a reader may read: the audit page's picker of people."""
     where, params = _scope(groups)
     return await fetch_all(conn, "SELECT DISTINCT a.actor_id AS id, u.display_name FROM audit_log a"
-                                 f" JOIN users u ON u.id = a.actor_id WHERE {where} ORDER BY u.display_name"
+                                 f" JOIN users u ON u.id = a.actor_id WHERE {where} ORDER BY u.display_name, a.actor_id"
                                  " LIMIT 500", params)
 
 

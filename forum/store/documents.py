@@ -140,13 +140,13 @@ async def folders_in(conn, group_id: int | None, parent_id: int | None, where: s
     return await fetch_all(
         conn, "SELECT id, name, parent_id, (SELECT COUNT(*) FROM documents d LEFT JOIN groups g ON g.id = d.group_id"
               f" WHERE d.folder_id = folders.id AND {where}) AS documents FROM folders"
-              " WHERE ifnull(group_id, 0) = ifnull(?, 0) AND ifnull(parent_id, 0) = ifnull(?, 0) ORDER BY lower(name)",
+              " WHERE ifnull(group_id, 0) = ifnull(?, 0) AND ifnull(parent_id, 0) = ifnull(?, 0) ORDER BY lower(name), id",
         (*params, group_id, parent_id))
 
 
 async def all_folders(conn, group_id: int | None):
     return await fetch_all(conn, "SELECT id, name, parent_id FROM folders WHERE ifnull(group_id, 0) = ifnull(?, 0)"
-                                 " ORDER BY lower(name) LIMIT 1000", (group_id,))
+                                 " ORDER BY lower(name), id LIMIT 1000", (group_id,))
 
 
 async def folder_path(conn, folder_id: int | None) -> list:
@@ -168,7 +168,7 @@ LOGO_WHERE = ("d.group_id IS NULL AND d.visibility = 'public' AND v.inline_ok = 
 async def logo_choices(conn):
     return await fetch_all(conn, f"SELECT d.id, d.title FROM documents d JOIN document_versions v"
                                  f" ON v.document_id = d.id AND v.version = d.version WHERE {LOGO_WHERE}"
-                                 " ORDER BY d.title LIMIT 200")
+                                 " ORDER BY d.title, d.id LIMIT 200")
 
 
 async def usable_logo(conn, document_id: int) -> bool:

@@ -109,7 +109,7 @@ async def ban_of(conn, group_id: int, user_id: int):
 async def bans(conn, group_id: int):
     return await fetch_all(
         conn, "SELECT b.user_id, u.display_name, b.reason, b.created_at, b.ends_at FROM group_bans b"
-              " JOIN users u ON u.id = b.user_id WHERE b.group_id = ? ORDER BY b.created_at DESC", (group_id,))
+              " JOIN users u ON u.id = b.user_id WHERE b.group_id = ? ORDER BY b.created_at DESC, b.user_id", (group_id,))
 
 
 async def count_role(conn, group_id: int, role: str) -> int:
@@ -125,7 +125,7 @@ async def members(conn, group_id: int):
         "SELECT u.id, u.display_name, m.role, m.created_at, m.request_message FROM memberships m"
         " JOIN users u ON u.id = m.user_id WHERE m.group_id = ?"
         " ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 WHEN 'member' THEN 2"
-        " WHEN 'pending' THEN 3 ELSE 4 END, u.display_name",
+        " WHEN 'pending' THEN 3 ELSE 4 END, u.display_name, u.id",
         (group_id,),
     )
 
@@ -181,7 +181,7 @@ async def email_invitations(conn, group_id: int) -> list[str]:
     rows = await fetch_all(
         conn, "SELECT e.email_norm FROM email_invitations e WHERE e.group_id = ? AND NOT EXISTS ("
               " SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id AND m.group_id = e.group_id"
-              " WHERE u.email_norm = e.email_norm) ORDER BY e.created_at", (group_id,)
+              " WHERE u.email_norm = e.email_norm) ORDER BY e.created_at, e.email_norm", (group_id,)
     )
     return [row["email_norm"] for row in rows]
 

@@ -322,7 +322,7 @@ async def digest_threads(conn, reads: str, *, user_id: int, since: str, limit: i
         f" WHERE u.id = ? AND {reads}"
         " AND NOT EXISTS (SELECT 1 FROM group_subscriptions gs WHERE gs.group_id = g.id AND gs.user_id = u.id"
         "  AND gs.level = 'muted')"
-        " GROUP BY t.id, g.id ORDER BY last_at DESC LIMIT ?",
+        " GROUP BY t.id, g.id ORDER BY last_at DESC, t.id LIMIT ?",
         (since, user_id, limit))
 
 

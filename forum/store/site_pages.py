@@ -11,7 +11,7 @@ async def by_slug(conn, slug: str):
 
 
 async def listing(conn):
-    return await fetch_all(conn, f"SELECT {PAGE_COLUMNS} FROM site_pages ORDER BY menu, menu_order, title")
+    return await fetch_all(conn, f"SELECT {PAGE_COLUMNS} FROM site_pages ORDER BY menu, menu_order, title, slug")
 
 
 async def menus(conn):
