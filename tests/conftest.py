@@ -3,6 +3,7 @@ carry their own cookie jar and CSRF token."""
 from __future__ import annotations
 
 import email.policy
+from contextlib import contextmanager
 import os
 import secrets
 import shutil
@@ -87,21 +88,31 @@ def clock():
 TEST_POSTGRES = os.environ.get("FORUM_TEST_POSTGRES")
 
 
+@contextmanager
+def postgres_schema(server_url: str | None = TEST_POSTGRES, prefix: str = "t_"):
+    """A schema of its own on the PostgreSQL at `server_url`, dropped afterwards; yields the URL
+    that makes it the search path (None, and nothing made, without a server)."""
+    if not server_url:
+        yield None
+        return
+    import psycopg
+    schema = prefix + secrets.token_hex(6)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in server_url else "?"
+    try:
+        yield f"{server_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 @pytest.fixture(autouse=True)
 def database_url():
     # autouse: made before, and so dropped after, every server a test starts (a server closed
     # after the drop would hold its connections while the drop waits for them)
-    if not TEST_POSTGRES:
-        yield None
-        return
-    import psycopg
-    schema = "t_" + secrets.token_hex(6)
-    with psycopg.connect(TEST_POSTGRES, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in TEST_POSTGRES else "?"
-    yield f"{TEST_POSTGRES}{separator}options=-csearch_path%3D{schema}"
-    with psycopg.connect(TEST_POSTGRES, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from forum.config import Config
 from forum.keys import scheduler_key, services_key
 from forum.limits import ALL_OFF
 from forum.services import accounts
-from tests.conftest import PASSWORD, ApiUser, Clock, verify_email
+from tests.conftest import PASSWORD, ApiUser, Clock, postgres_schema, verify_email
 from tests.helpers_browser import ARGS, CHROMIUM, make_admin
 
 from axe_playwright_python.sync_playwright import Axe
@@ -211,13 +211,13 @@ PARAMS = [pytest.param(spec, role, lang, id=f"{spec.name}-{role}-{lang}")
 class ServedSite:
     """The real app on a real port, run by an event loop in a thread of its own."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, database_url: str | None = None):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = Config(data_dir=data_dir, bcrypt_rounds=4, secret_key="a11y-secret-key",
-                             site_url=self.url, limits=dict(ALL_OFF))
+                             site_url=self.url, limits=dict(ALL_OFF), database_url=database_url)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="a11y-site", daemon=True)
 
@@ -465,18 +465,19 @@ class Harness:
 def harness(tmp_path_factory):
     axe_js = os.environ.get("AXE_JS")
     axe = Axe.from_file(axe_js) if axe_js else Axe()
-    site = ServedSite(tmp_path_factory.mktemp("a11y") / "data")
-    site.start()
-    try:
-        world = site.run(build_world(site))
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                yield Harness(site, world, browser, axe)
-            finally:
-                browser.close()
-    finally:
-        site.stop()
+    with postgres_schema() as database_url:  # on PostgreSQL when the suite runs there
+        site = ServedSite(tmp_path_factory.mktemp("a11y") / "data", database_url)
+        site.start()
+        try:
+            world = site.run(build_world(site))
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                try:
+                    yield Harness(site, world, browser, axe)
+                finally:
+                    browser.close()
+        finally:
+            site.stop()
 
 
 def describe(violations: list) -> str:

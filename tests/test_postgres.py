@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
 
 import psycopg
 import pytest
@@ -18,19 +17,15 @@ import pytest
 from forum import postgres
 from forum.postgres import PostgresDatabase
 from forum.store import fetch_all, insert_row
+from tests.conftest import postgres_schema
 
 URL = os.environ.get("FORUM_TEST_POSTGRES", "postgresql://127.0.0.1/test")
 
 
 @pytest.fixture
 def schema_url():
-    schema = "race_" + secrets.token_hex(6)
-    with psycopg.connect(URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in URL else "?"
-    yield f"{URL}{separator}options=-csearch_path%3D{schema}"
-    with psycopg.connect(URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with postgres_schema(URL, "race_") as url:
+        yield url
 
 
 async def race(url: str, *, writers: int = 4, writes: int = 60) -> tuple[list[int], list[list[int]]]:
@@ -254,12 +249,13 @@ async def test_a_sqlite_site_moves_to_postgresql_with_one_command(tmp_path, sche
 
 
 async def test_on_postgresql_a_second_process_without_redis_refuses_but_another_site_runs(tmp_path, schema_url):
+    with postgres_schema(URL, "race_") as other_url:
+        await _two_sites(tmp_path, schema_url, other_url)
+
+
+async def _two_sites(tmp_path, schema_url: str, other_url: str) -> None:
     from tests.test_crash import free_port, wait_up
     from tests.test_processes import new_session, start_server, stop, wait_exit
-    other_schema = "race_" + secrets.token_hex(6)
-    with psycopg.connect(URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {other_schema}")
-    other_url = schema_url.rsplit("%3D", 1)[0] + "%3D" + other_schema
     first_port, second_port, other_port = free_port(), free_port(), free_port()
     for name in "abc":
         (tmp_path / name).mkdir()
@@ -277,5 +273,3 @@ async def test_on_postgresql_a_second_process_without_redis_refuses_but_another_
         stop(first)
         if other is not None:
             stop(other)
-        with psycopg.connect(URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {other_schema} CASCADE")

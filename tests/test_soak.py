@@ -29,13 +29,15 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.99 * (len(ordered) - 1)))] * 1000
 
 
-async def test_fifty_writers_readers_and_500_sockets(tmp_path):
+async def test_fifty_writers_readers_and_500_sockets(tmp_path, database_url):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     env = {**os.environ, "FORUM_DATA_DIR": str(tmp_path), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
            "FORUM_BCRYPT_ROUNDS": "4", "FORUM_LOG_LEVEL": "WARNING", "FORUM_LIMIT_POST": "off",
            "FORUM_LIMIT_POST_NEW": "off", "FORUM_LIMIT_REGISTER": "off", "FORUM_LIMIT_LOGIN_ADDRESS": "off"}
+    if database_url:  # the suite's run on PostgreSQL
+        env["FORUM_DATABASE_URL"] = database_url
     with log.open("w") as sink:
         server = subprocess.Popen([sys.executable, str(ROOT / "run.py")], env=env, stdout=sink, stderr=sink)
     statuses: list[int] = []
