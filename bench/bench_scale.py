@@ -39,6 +39,24 @@ from bench.bench_pages import NO_LIMITS, free_port, stop, wait_until_up, wrk  # 
 POSTGRES = os.environ.get("FORUM_BENCH_POSTGRES", "postgresql://127.0.0.1/test")
 
 
+def cpu_seconds(group: int) -> float:
+    """CPU time used so far by the processes of one server (its process group: the parent and
+    its workers), read from /proc."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry)) != group:
+                continue
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def new_schema() -> tuple[str, str]:
     import psycopg
     schema = "bench_" + secrets.token_hex(5)
@@ -169,10 +187,13 @@ def main() -> None:
         setups.append(Setup("c-postgres-2", root, postgres=True, workers=2,
                             redis_url=f"redis://127.0.0.1:{redis_port}/0"))
         pages = {setup.name: [] for setup in setups}
+        busy = {setup.name: [] for setup in setups}  # the server's CPU, in cores, while wrk ran
         for _ in range(args.rounds):  # interleaved: the machine's noise falls on all alike
             for setup in setups:
+                used, started = cpu_seconds(setup.process.pid), time.monotonic()
                 pages[setup.name].append(wrk(f"{setup.base}/threads/{setup.thread_id}", args.seconds, 32,
                                              {"Cookie": setup.cookie}))
+                busy[setup.name].append((cpu_seconds(setup.process.pid) - used) / (time.monotonic() - started))
         fans = {setup.name: asyncio.run(fan_out(setup, args.sockets, args.posts)) for setup in setups}
         catches = {setup.name: asyncio.run(catch_up(setup)) for setup in setups}
     finally:
@@ -182,8 +203,8 @@ def main() -> None:
         redis.wait(timeout=10)
     print(f"machine: {os.cpu_count()} cores; {args.rounds} rounds of {args.seconds} s, 32 connections;"
           f" {args.sockets} sockets, {args.posts} replies")
-    print(f"{'setup':<16} {'thread page req/s':>18} {'p99 ms':>8} {'fan-out p50 ms':>15} {'p99 ms':>8}"
-          f" {'catch-up ms':>12} {'missed':>7}")
+    print(f"{'setup':<16} {'thread page req/s':>18} {'p99 ms':>8} {'server CPU':>11} {'fan-out p50 ms':>15}"
+          f" {'p99 ms':>8} {'catch-up ms':>12} {'missed':>7}")
     medians = {}
     for setup in setups:
         rps = statistics.median(r for r, _ in pages[setup.name])
@@ -191,7 +212,8 @@ def main() -> None:
         medians[setup.name] = rps
         fan = fans[setup.name]
         seconds, missed = catches[setup.name]
-        print(f"{setup.name:<16} {rps:>18.0f} {p99:>8.1f} {percentile(fan, 0.5) * 1000:>15.1f}"
+        cores = statistics.median(busy[setup.name])
+        print(f"{setup.name:<16} {rps:>18.0f} {p99:>8.1f} {cores * 100:>10.0f}% {percentile(fan, 0.5) * 1000:>15.1f}"
               f" {percentile(fan, 0.99) * 1000:>8.1f} {seconds * 1000:>12.1f} {missed:>7}")
     print(f"(b)/(a) thread page: {medians['b-postgres-1'] / medians['a-sqlite-1']:.2f}x;"
           f" (c)/(b): {medians['c-postgres-2'] / medians['b-postgres-1']:.2f}x")
