@@ -47,7 +47,7 @@ def _wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
     raise AssertionError(f"server did not answer within 60 s:\n{log.read_text()}")
 
 
-def test_wheel_installs_and_serves_outside_the_source_tree(tmp_path):
+def test_wheel_installs_and_serves_outside_the_source_tree(tmp_path, database_url):
     # Nothing of the source tree may leak in: no PYTHONPATH, and a working directory elsewhere.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "FORUM_"))}
     wheels, venv, elsewhere, data = (tmp_path / name for name in ("wheels", "venv", "elsewhere", "data"))
@@ -68,6 +68,8 @@ def test_wheel_installs_and_serves_outside_the_source_tree(tmp_path):
     port = _free_port()
     log = tmp_path / "server.log"
     server_env = {**env, "FORUM_DATA_DIR": str(data), "FORUM_HOST": "127.0.0.1", "FORUM_PORT": str(port)}
+    if database_url:  # the suite's run on PostgreSQL: the installed package brings its driver
+        server_env["FORUM_DATABASE_URL"] = database_url
     with log.open("w") as sink:
         server = subprocess.Popen([str(forum)], cwd=elsewhere, env=server_env, stdout=sink, stderr=sink,
                                   stdin=subprocess.DEVNULL)
@@ -92,10 +94,15 @@ def test_wheel_installs_and_serves_outside_the_source_tree(tmp_path):
             server.kill()
             server.wait(timeout=5)
     assert server.returncode == 0, log.read_text()  # SIGTERM is a clean stop for aiohttp's run_app
-    assert (data / "forum.sqlite3").exists()
+    assert (data / "forum.sqlite3").exists() != bool(database_url)
     logged = log.read_text()
     assert '"GET /login HTTP/1.1" 200' in logged and "/password/reset/…" in logged
     assert "SECRET" not in logged  # the console script logs through the redacting access logger
 
     # The other subcommands work from the installed script too.
-    assert _run(forum, "check", cwd=elsewhere, env=server_env).stdout.strip().endswith("ok")
+    if database_url:  # `check` is SQLite's; on PostgreSQL it points to PostgreSQL's own tools
+        refused = subprocess.run([str(forum), "check"], cwd=elsewhere, env=server_env, capture_output=True, text=True,
+                                 timeout=60, stdin=subprocess.DEVNULL)
+        assert refused.returncode != 0 and "pg_dump" in refused.stderr and "Traceback" not in refused.stderr
+    else:
+        assert _run(forum, "check", cwd=elsewhere, env=server_env).stdout.strip().endswith("ok")
