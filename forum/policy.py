@@ -303,6 +303,13 @@ def _may_change_post(actor: Actor, group_id: int, visibility: str, author_id: in
     return actor.active and author_id == actor.user_id
 
 
+def acts_on_posts(actor: Actor, thread: Any) -> bool:
+    """Whether the actor may edit their own posts of the thread and report others' (the rule
+    editable_posts and reportable_posts apply; the live page applies it to posts that arrive)."""
+    return (actor.active and actor.group_role(thread["group_id"]) != "banned"
+            and can_read(actor, thread["group_id"], thread["group_visibility"]))
+
+
 def editable_posts(actor: Actor, thread: Any, posts) -> set[int]:
     """The ids among a thread's posts that the actor may edit: the same answer as
     can(actor, EDIT_POST, post) for each post (tests/test_policy.py checks), in one pass."""
@@ -310,7 +317,7 @@ def editable_posts(actor: Actor, thread: Any, posts) -> set[int]:
         return set()
     if _moderates(actor, thread["group_id"], thread["group_visibility"]):
         return {post["id"] for post in posts if post["deleted_at"] is None}
-    if not actor.active or actor.group_role(thread["group_id"]) == "banned":
+    if not acts_on_posts(actor, thread):
         return set()
     return {post["id"] for post in posts if post["author_id"] == actor.user_id and post["deleted_at"] is None}
 
@@ -318,8 +325,7 @@ def editable_posts(actor: Actor, thread: Any, posts) -> set[int]:
 def reportable_posts(actor: Actor, thread: Any, posts) -> set[int]:
     """Posts of a thread that the actor may report (can(actor, REPORT_POST, post) for each,
     in one pass): others' posts still shown."""
-    if (not actor.active or actor.group_role(thread["group_id"]) == "banned"
-            or not can_read(actor, thread["group_id"], thread["group_visibility"])):
+    if not acts_on_posts(actor, thread):
         return set()
     return {post["id"] for post in posts if post["author_id"] != actor.user_id and post["deleted_at"] is None
             and post["hidden_at"] is None}

@@ -44,10 +44,11 @@
     var p = {};
     momentParts.formatToParts(moment).forEach(function (part) { p[part.type] = part.value; });
     var month = (text.months || [])[parseInt(p.month, 10) - 1] || p.month;
+    var day = String(parseInt(p.day, 10));  // "7 dec", as the server writes it (Chrome gives "07")
     if (p.hour + p.minute + p.second === "000000" && moment.getUTCMilliseconds() === 0) {
-      return p.day + " " + month + " " + p.year;  // a date chosen without a time
+      return day + " " + month + " " + p.year;  // a date chosen without a time
     }
-    return p.day + " " + month + " " + p.year + " " + p.hour + ":" + p.minute;
+    return day + " " + month + " " + p.year + " " + p.hour + ":" + p.minute;
   } };
 
   function el(tag, attrs, children) {
@@ -141,13 +142,37 @@
     }
     li.appendChild(el("article", { "aria-labelledby": "by-" + post.id }, [header, body]));
     var list = document.getElementById("posts");
-    if (list.dataset.mayReply === "1" && !(post.redacted || post.deleted || post.hidden)) {
-      li.appendChild(el("div", { "class": "actions" }, [
-        el("a", { href: "/threads/" + list.dataset.threadId + "?reply_to=" + post.id + "#body-" + post.id }, [text.reply,
-          el("span", { "class": "visually-hidden" }, [", " + text.of_post + " " + post.author.display_name])])
-      ]));
-    }
+    li.appendChild(postActions(list, post));
     return li;
+  }
+
+  // the same links as a post rendered on the server (templates/thread_posts.html), by the same
+  // rule (forum/policy.py: editable_posts, reportable_posts): one's own posts and, for the
+  // group's moderators, every post may be edited; others' shown posts may be reported
+  function postActions(list, post) {
+    var shown = !(post.redacted || post.deleted || post.hidden);
+    var own = bell && String(post.author.id) === bell.dataset.userId;
+    var acts = list.dataset.actsOnPosts === "1";
+    var mayEdit = !post.redacted && !post.deleted && (list.dataset.mayModerate === "1" || (acts && own));
+    var whose = function () {
+      return el("span", { "class": "visually-hidden" }, [", " + text.of_post + " " + post.author.display_name]);
+    };
+    var links = [];
+    if (mayEdit) {
+      links.push(el("a", { href: "/posts/" + post.id + "/edit" }, [text.edit, whose()]), " ");
+      links.push(el("form", { method: "post", action: "/posts/" + post.id + "/delete", "class": "inline" }, [
+        el("input", { type: "hidden", name: "csrf_token", value: csrfToken() }),
+        el("button", { type: "submit", "class": "link" }, [text.delete, whose()])
+      ]), " ");
+    }
+    if (list.dataset.mayReply === "1" && shown) {
+      links.push(el("a", { href: list.dataset.pageUrl + "?reply_to=" + post.id + "#body-" + post.id },
+        [text.reply, whose()]), " ");
+    }
+    if (acts && !own && shown) {
+      links.push(el("a", { href: "/posts/" + post.id + "/report", "class": "meta" }, [text.report, whose()]));
+    }
+    return links.length ? el("div", { "class": "actions" }, links) : document.createTextNode("");
   }
 
   function insertPost(post) {
@@ -356,6 +381,11 @@
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
         body: JSON.stringify({ post_id: readUpTo })
+      }).then(function (response) {
+        if (response.status >= 500) throw new Error(String(response.status));
+      }).catch(function () {
+        // the server is away (a restart): say it again later, or other devices keep it unread
+        setTimeout(function () { reportRead(readUpTo); }, 10000);
       });
     }, 2000);
   }

@@ -51,8 +51,9 @@ async def post_ids(page) -> list[str]:
     return await page.eval_on_selector_all("ol.posts li.post", "els => els.map(e => e.dataset.postId)")
 
 
-async def test_two_people_see_each_others_replies_live_across_a_dropped_connection(site):
+async def test_two_people_see_each_others_replies_live_across_a_dropped_connection(site, clock):
     base, svc, hub = site.url, site.svc, site.app[hub_key]
+    clock.advance(days=9)  # 7 December: a day of one digit, which the server writes without a 0
     await make_admin(svc, "anna@example.nl", "Anna")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -138,6 +139,16 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
             live_times = await bert.eval_on_selector_all("li.post time", "els => els.map(e => e.textContent)")
             served_times = await anna.eval_on_selector_all("li.post time", "els => els.map(e => e.textContent)")
             assert live_times == served_times, (live_times, served_times)
+            assert all(time.startswith("7 ") for time in live_times), live_times
+            # and offers the same actions as the server's page for the same reader (a member:
+            # reply to and report Anna's posts), each link naming its post
+            served = await bert_ctx.new_page()
+            await served.goto(thread_url)
+            actions = "els => els.map(e => [e.closest('li.post').dataset.postId, e.getAttribute('href'), e.textContent])"
+            live_actions = await bert.eval_on_selector_all("li.post .actions a", actions)
+            assert live_actions == await served.eval_on_selector_all("li.post .actions a", actions)
+            assert sum("Melden" in text for _, _, text in live_actions) == 7
+            await served.close()
 
             # Anna (an admin) renames and locks the thread from its page; Bert's thread tab
             # and group tab follow without reloading (the group tab resumed too)

@@ -81,6 +81,7 @@ LIVE_TEXTS = {  # what static/live.js says, in the page's language
     "typing": N_("%(name)s typt…"), "reading": N_("%(num)s lezen mee"), "reconnecting": N_("Opnieuw verbinden…"),
     "new": N_("%(num)s nieuw"), "new_post": N_("Nieuw bericht van %(name)s"), "removed": N_("Dit bericht is verwijderd."),
     "edited": N_("bewerkt"), "reply_to": N_("in reactie op"), "reply": N_("Reageren"),
+    "edit": N_("Bewerken"), "delete": N_("Verwijderen"), "report": N_("Melden"),
     "of_post": N_("bericht van"),
     "new_thread": N_("Nieuwe discussie: %(title)s"), "new_news": N_("Nieuw bericht: %(title)s"),
     "kind_news": N_("Nieuws"), "kind_interview": N_("Interview"), "kind_report": N_("Verslag"), "kind_blog": N_("Blog"),

@@ -142,6 +142,7 @@ def thread_context(request: web.Request, thread, posts, chronological: bool, rep
         "shown": shown_posts(request, posts, chronological),
         "editable": policy.editable_posts(actor, thread, posts),
         "reportable": policy.reportable_posts(actor, thread, posts),   # decided once per page, not per post
+        "acts_on_posts": policy.acts_on_posts(actor, thread),  # the same rule, for posts arriving live
         "own_hidden": policy.own_hidden_posts(actor, thread, posts),
         "chronological": chronological,
         "may_reply": policy.can(actor, Action.REPLY, thread),
