@@ -124,6 +124,16 @@ async def test_posts_are_limited_more_in_the_first_day(admin, make_user, server,
     await newcomer.post(f"/api/v1/threads/{thread}/posts", {"body": "te veel"}, expect=429)
 
 
+async def test_a_new_sites_admin_is_not_held_to_the_newcomers_limit(admin, server):
+    # made by the operator (create-admin, the setup link) minutes ago, trying out their own site
+    group = await open_group(admin)
+    thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Proef", "body": "een"},
+                               expect=201))["thread"]["id"]
+    for n in range(3):  # past POST_NEW (2 a minute), within POST (4 a minute)
+        await admin.post(f"/api/v1/threads/{thread}/posts", {"body": f"reactie {n}"}, expect=201)
+    await admin.post(f"/api/v1/threads/{thread}/posts", {"body": "te veel"}, expect=429)  # POST still holds
+
+
 async def test_mention_spam(admin, make_user):
     group = await open_group(admin)
     await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Iedereen", "body": "@a @b"}, expect=201)
