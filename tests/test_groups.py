@@ -379,3 +379,8 @@ async def test_members_of_one_name_are_listed_in_one_order_on_either_database(ad
     members = (await admin.get(f"/api/v1/groups/{group['id']}/members"))["members"]
     namesakes = [m["user"]["id"] for m in members if m["user"]["display_name"] == "Jan de Vries"]
     assert namesakes == [first.id, second.id]
+
+
+async def test_a_wrong_choice_names_the_choices(admin):
+    refused = await admin.post("/api/v1/groups", {"name": "Raden", "kind": "club", "visibility": "openbaar"}, expect=422)
+    assert "werkgroep" in refused["error"]["fields"]["kind"] and "hidden" in refused["error"]["fields"]["visibility"]

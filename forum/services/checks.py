@@ -123,8 +123,8 @@ def alt_texts(errors: FieldErrors, name: str, markdown: str) -> None:
 
 
 def choice_field(errors: FieldErrors, name: str, value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        errors.add(name, N_("Kies een van de mogelijkheden."))
+    if value not in choices:  # named: a client of the API learns what it may send
+        errors.add(name, N_("Kies een van de mogelijkheden: %(choices)s."), choices=", ".join(choices))
     return value
 
 

@@ -136,7 +136,7 @@ async def listing(svc: Services, actor: Actor, *, group_id: int | None = None, t
     """(items, next cursor): what the viewer may read, newest first; its editors also see what
     is scheduled or withdrawn unless shown_only."""
     if kind is not None and kind not in KINDS:
-        raise Invalid(fields={"kind": N_("Kies een van de mogelijkheden.")})
+        raise Invalid(fields={"kind": (N_("Kies een van de mogelijkheden: %(choices)s."), {"choices": ", ".join(KINDS)})})
     tag = " ".join(tag.split()).lower() if tag else None
     if tag is not None and len(tag) > MAX_TAG:
         raise Invalid(fields={"tag": (N_("Een trefwoord is hoogstens %(max)d tekens."), {"max": MAX_TAG})})
