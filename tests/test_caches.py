@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from forum.db import AREAS
-from forum.keys import page_cache_key, scheduler_key
-from tests.conftest import open_group, table_names
+from forum.keys import page_cache_key, scheduler_key, services_key
+from tests.conftest import open_group, quiet, table_names
 from tests.test_documents import pdf, upload
 
 
@@ -219,3 +219,65 @@ async def test_a_thread_page_outlives_uploads_but_not_a_reply(admin, make_user, 
     await member.post(f"/api/v1/threads/{thread}/posts", {"body": "een verse reactie"}, expect=201)
     assert cache.get(key) is None
     assert "een verse reactie" in await (await visitor.client.get(key[0])).text()
+
+
+async def test_every_reader_sees_exactly_what_a_render_without_caches_shows(admin, make_user, anonymous, server,
+                                                                             config, clock, aiohttp_client):
+    # The same site served twice: by the app under test, its caches warm (pages, reads,
+    # fragments, sessions), and by a second app on the same database that keeps nothing. Each
+    # reader's page must be byte for byte what the cacheless render gives them, before and
+    # after each kind of write; all writes go through the app under test, as its users' would.
+    from dataclasses import replace
+    from forum.app import create_app
+    cacheless_app = create_app(replace(config, page_cache_entries=0, read_cache_entries=0, fragment_cache_bytes=0),
+                               clock=clock)
+    cacheless = await aiohttp_client(cacheless_app)
+    # only the app under test writes (the other's background work would write behind its back)
+    await cacheless_app[scheduler_key].stop()
+    await cacheless_app[services_key].mailer.stop()
+    cacheless_app[services_key].sessions.max_entries = 0  # sessions too: each request reads its own
+    await quiet(server.app)  # and its background work runs when told, between the comparisons
+    moderator = await make_user("Moderator")
+    author, member, banned = await make_user("Auteur"), await make_user("Lid"), await make_user("Verbannen")
+    group = await open_group(admin)  # its owner
+    for user in (moderator, author, member, banned):
+        await user.post(f"/api/v1/groups/{group['id']}/join")
+    await admin.patch(f"/api/v1/groups/{group['id']}/members/{moderator.id}", {"role": "moderator"})
+    created = await author.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Samen", "body": "Eerste woord"},
+                                expect=201)
+    thread = created["thread"]["id"]
+    reply = (await member.post(f"/api/v1/threads/{thread}/posts", {"body": "Een reactie van een lid"},
+                               expect=201))["post"]
+    visitor = await anonymous()
+    # the visitor first: the pages it leaves in the visitors' cache must reach none of the others
+    readers = {"visitor": visitor, "admin": admin, "moderator": moderator, "author": author, "member": member,
+               "banned": banned}
+    pages = [f"/threads/{thread}", f"/threads/{thread}?view=chronological", f"/groups/{group['id']}", "/",
+             "/groups", "/notifications"]
+
+    async def compare(moment: str) -> None:
+        await server.app[scheduler_key].run_once()  # the write's fan-out, as it would follow it
+        for name, reader in readers.items():
+            cookies = {c.key: c.value for c in reader.client.session.cookie_jar}
+            for page in pages:
+                for _ in range(2):  # the second time from whatever the first one left in the caches
+                    served = await reader.client.get(page, allow_redirects=False)
+                    body = await served.text()
+                async with cacheless.session.get(cacheless.make_url(page), cookies=cookies,
+                                                 allow_redirects=False) as fresh:
+                    expected = await fresh.text()
+                    assert served.status == fresh.status, (moment, name, page)
+                assert body == expected, (moment, name, page)
+
+    await compare("at first")
+    await member.post(f"/api/v1/threads/{thread}/posts", {"body": "Nog een reactie", "parent_id": reply["id"]},
+                      expect=201)
+    await compare("after a reply")
+    await member.patch(f"/api/v1/posts/{reply['id']}", {"body": "Een bewerkte reactie"})
+    await compare("after an edit")
+    await author.post(f"/api/v1/posts/{reply['id']}/reports", {"reason": "spam"}, expect=201)
+    (item,) = (await moderator.get(f"/api/v1/moderation/queue?group_id={group['id']}"))["items"]
+    await moderator.post(f"/api/v1/moderation/queue/{item['id']}/resolve", {"action": "hide", "reason": "reclame"})
+    await compare("after a hide")
+    await moderator.post(f"/api/v1/groups/{group['id']}/bans", {"user_id": banned.id, "reason": "gedrag"}, expect=201)
+    await compare("after a ban")
