@@ -13,14 +13,17 @@ wait for that render instead of all doing the same work.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from aiohttp import web
 
 from forum.cache import GenerationCache
 from forum.db import AREAS
-from forum.i18n import current_locale
+from forum.i18n import LOCALES, current_locale, negotiate
 from forum.keys import (actor_key, new_anon_cookie_key, page_cache_key, page_ignores_key, page_valid_until_key,
-                        personal_page_key, services_key)
+                        personal_page_key, services_key, traffic_key)
+from forum.web.cookies import LANG_COOKIE, SESSION_COOKIE
+from forum.web.freshness import SEEN_COOKIE
 
 
 class PageCache(GenerationCache):
@@ -88,3 +91,44 @@ async def page_cache_middleware(request: web.Request, handler):
     finally:
         del cache.rendering[key]
         done.set_result(shared)
+
+
+@web.middleware
+async def visitor_fast_path(request: web.Request, handler):
+    """A visitor's page already kept, answered before the rest of the chain (sessions, menus,
+    the error pages' set-up): a hit cost more in that chain than in the cache (issue 14). Only
+    what page_cache_middleware would answer from the cache the same way: a GET of a page by
+    someone without a session cookie (a session, even an ended one, takes the long way), in the
+    language the session middleware would choose, and not from a process that has yet to hear
+    of a write its reader made elsewhere (forum/web/freshness.py)."""
+    if request.method != "GET" or request.path.startswith(("/api/", "/static/")):
+        return await handler(request)
+    cookies = request.cookies
+    if SESSION_COOKIE in cookies or SEEN_COOKIE in cookies:
+        return await handler(request)
+    cache: PageCache = request.app[page_cache_key]
+    if cache.max_entries == 0:
+        return await handler(request)
+    locale = cookies.get(LANG_COOKIE)
+    if locale not in LOCALES:
+        locale = _negotiated(request.headers.get("Accept-Language"))
+    kept = cache.get((request.path_qs, locale))
+    if kept is None:
+        return await handler(request)
+    body, until = kept
+    if until is not None and _now(request) >= until:
+        return await handler(request)
+    request.app[traffic_key].last_done = time.monotonic()  # busy, for background work that waits its turn
+    return _html(body)
+
+
+_LOCALE_OF: dict[str | None, str] = {}  # Accept-Language headers seen, and what they choose
+
+
+def _negotiated(header: str | None) -> str:
+    locale = _LOCALE_OF.get(header)
+    if locale is None:
+        locale = negotiate(header)
+        if len(_LOCALE_OF) < 1000:  # a header is whatever a client sends: bounded
+            _LOCALE_OF[header] = locale
+    return locale
