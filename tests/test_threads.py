@@ -82,9 +82,20 @@ async def test_a_body_keeps_the_same_words_on_either_database(admin, make_user, 
     await member.patch(f"/api/v1/posts/{reply['id']}", {"body": "nieuw\x00"})
     assert await stored(reply["id"]) == "nieuw"
     before = await count(svc, "posts")
-    refused = await member.post(f"/api/v1/threads/{tid}/posts", {"body": "\u200b\x00 \u00ad"}, expect=422)
-    assert "body" in refused["error"]["fields"]  # nothing to read is no reply
+    for blank in ("\u200b\x00 \u00ad", "\u2800", "\u3164 \u200d"):
+        refused = await member.post(f"/api/v1/threads/{tid}/posts", {"body": blank}, expect=422)
+        assert "body" in refused["error"]["fields"]  # nothing to read is no reply
     assert await count(svc, "posts") == before
+    # an emoji newer than Python's Unicode tables (🩷, Unicode 15) is a whole reply
+    await member.post(f"/api/v1/threads/{tid}/posts", {"body": "\U0001fa77"}, expect=201)
+    # a post stored before the cleaning, saved again unchanged, is no edit
+    async with svc.db.write() as tx:
+        await tx.execute("UPDATE posts SET body = ? WHERE id = ?", ("oud\r\nwoord", reply["id"]))
+    await member.patch(f"/api/v1/posts/{reply['id']}", {"body": "oud\r\nwoord"})
+    async with svc.db.read() as conn:
+        revisions = (await conn.execute_fetchall("SELECT COUNT(*) FROM post_revisions WHERE post_id = ?",
+                                                 (reply["id"],)))[0][0]
+    assert revisions == 1  # the one real edit above
 
 
 async def test_parent_from_another_thread_is_refused(admin, make_user, svc):

@@ -57,10 +57,18 @@ def _kept(ch: str) -> bool:
                             and code not in (0xFFFE, 0xFFFF) and code not in BIDI_CONTROLS)
 
 
+# What shows nothing: spaces and separators, controls, format characters (zero-width spaces,
+# soft hyphens, joiners), lone surrogates; and letters that are blank by design. Not unassigned
+# (Cn) or private-use (Co) characters: Python's tables lag Unicode, and an emoji newer than
+# them (🩷, Unicode 15) is a whole reply.
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs"})
+_BLANK_LETTERS = frozenset("\u2800\u3164\u115f\u1160\uffa0")  # braille blank, Hangul fillers
+
+
 def visible_text(value: str) -> bool:
-    """Whether a text shows anything: not only spaces and invisible characters (zero-width
-    spaces, soft hyphens, joiners), which would fill a required field with nothing to read."""
-    return any(not unicodedata.category(ch).startswith(("Z", "C")) for ch in value)
+    """Whether a text shows anything: not only spaces and invisible characters, which would
+    fill a required field with nothing to read."""
+    return any(unicodedata.category(ch) not in _INVISIBLE and ch not in _BLANK_LETTERS for ch in value)
 
 
 def clean_text(value: str) -> str:

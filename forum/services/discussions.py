@@ -346,7 +346,7 @@ async def edit_post(svc: Services, actor: Actor, post_id: int, *, body: str):
         post = await store.get_post(tx, post_id)
         policy.require(actor, Action.EDIT_POST, post)
         errors.raise_if_any()
-        if body == post["body"]:
+        if body == clean_text(post["body"]):  # unchanged (words stored before the cleaning, CRLF and all, too)
             return post
         now = svc.now()
         # The revision keeps the words being replaced, with who wrote them and when.
