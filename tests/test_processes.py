@@ -409,8 +409,11 @@ async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
         children = [int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
         assert len(children) == 2 and killed not in children
         assert "starting it again" in (tmp_path / "workers.log").read_text()
+        os.kill(children[1], signal.SIGKILL)  # and a stop while a worker is being started again
+        await asyncio.sleep(0.5)
+        children = [int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
         parent.send_signal(signal.SIGTERM)
-        assert parent.wait(timeout=20) == 0
+        assert parent.wait(timeout=20) == 0  # stopped as asked, whatever the new worker was doing
         for pid in children:  # and both stopped with it
             assert not os.path.exists(f"/proc/{pid}") or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
     finally:
@@ -438,10 +441,11 @@ async def test_workers_that_cannot_start_stop_the_command_instead_of_starting_fo
             parent = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--workers", "2"], env=env,
                                       stdout=log, stderr=log)
         try:
-            assert parent.wait(timeout=60) != 0
+            code = parent.wait(timeout=60)
         finally:
             stop(parent)
-    assert "right after starting" in (tmp_path / "workers.log").read_text()
+    log = (tmp_path / "workers.log").read_text()
+    assert f"failed to start 3 times (last exit code {code})" in log and code not in (0, 15)
 
 
 async def test_rate_limits_are_counted_once_for_all_processes(tmp_path, redis_server, database_url):
