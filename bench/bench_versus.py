@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_pages import GROUP_ID, NO_LIMITS, fetch, free_port, login, stop, wait_until_up, wrk  # noqa: E402
 from bench.dataset import DEFAULT, SMALL, bench_thread, build, copy_to  # noqa: E402
 
-NO_CACHES = {"FORUM_PAGE_CACHE": "0", "FORUM_READ_CACHE": "0"}
+NO_CACHES = {"FORUM_PAGE_CACHE": "0", "FORUM_READER_PAGE_CACHE": "0", "FORUM_READ_CACHE": "0"}
 
 
 def start(checkout: Path, data: Path, port: int, extra: dict[str, str]) -> subprocess.Popen:

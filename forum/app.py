@@ -13,7 +13,7 @@ from aiohttp import web
 from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.keys import config_key, hub_key, page_cache_key, scheduler_key, services_key, traffic_key
+from forum.keys import config_key, hub_key, page_cache_key, reader_page_cache_key, scheduler_key, services_key, traffic_key
 from forum.limits import RedisRateLimiter
 from forum.live.bus import LocalBus, RedisBus, site_prefix
 from forum.live.hub import Hub
@@ -70,6 +70,7 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
                if config.redis_url else None)
     app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock, limiter=limiter)
     app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries)
+    app[reader_page_cache_key] = PageCache(db, max_entries=config.reader_page_cache_entries)
 
     hub = Hub(app[services_key], bus)
     app[hub_key] = hub

@@ -21,6 +21,7 @@ new_anon_cookie_key = web.RequestKey("new_anon_cookie", object)  # str to set on
 upload_key = web.RequestKey("upload", object)  # an upload form's multipart reader, its CSRF field read
 openapi_key = web.AppKey("openapi", dict)
 page_cache_key = web.AppKey("page_cache", object)
+reader_page_cache_key = web.AppKey("reader_page_cache", object)
 open_reports_key = web.RequestKey("open_reports", int)  # reported posts waiting for this moderator
 traffic_key = web.AppKey("traffic", object)
 hub_key = web.AppKey("hub", object)

@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from forum.db import AREAS
-from forum.keys import page_cache_key, scheduler_key, services_key
+from forum.keys import page_cache_key, reader_page_cache_key, scheduler_key, services_key
+from forum.security import token_hash
+from forum.web.cookies import SESSION_COOKIE
 from tests.conftest import open_group, quiet, table_names
 from tests.test_documents import pdf, upload
 
@@ -229,7 +231,8 @@ async def test_every_reader_sees_exactly_what_a_render_without_caches_shows(admi
     # after each kind of write; all writes go through the app under test, as its users' would.
     from dataclasses import replace
     from forum.app import create_app
-    cacheless_app = create_app(replace(config, page_cache_entries=0, read_cache_entries=0, fragment_cache_bytes=0),
+    cacheless_app = create_app(replace(config, page_cache_entries=0, reader_page_cache_entries=0, read_cache_entries=0,
+                                       fragment_cache_bytes=0),
                                clock=clock)
     cacheless = await aiohttp_client(cacheless_app)
     # only the app under test writes (the other's background work would write behind its back)
@@ -257,17 +260,22 @@ async def test_every_reader_sees_exactly_what_a_render_without_caches_shows(admi
 
     async def compare(moment: str) -> None:
         await server.app[scheduler_key].run_once()  # the write's fan-out, as it would follow it
+        kept = 0
         for name, reader in readers.items():
             cookies = {c.key: c.value for c in reader.client.session.cookie_jar}
             for page in pages:
                 for _ in range(2):  # the second time from whatever the first one left in the caches
                     served = await reader.client.get(page, allow_redirects=False)
                     body = await served.text()
+                if SESSION_COOKIE in cookies:
+                    key = (token_hash(cookies[SESSION_COOKIE]), page, "nl")
+                    kept += server.app[reader_page_cache_key].get(key) is not None
                 async with cacheless.session.get(cacheless.make_url(page), cookies=cookies,
                                                  allow_redirects=False) as fresh:
                     expected = await fresh.text()
                     assert served.status == fresh.status, (moment, name, page)
                 assert body == expected, (moment, name, page)
+        assert kept >= 20, kept  # most of the logged-in readers' pages were answered from their copies
 
     await compare("at first")
     await member.post(f"/api/v1/threads/{thread}/posts", {"body": "Nog een reactie", "parent_id": reply["id"]},

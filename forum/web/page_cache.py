@@ -1,8 +1,9 @@
-"""Visitors' pages, rendered once until the next write.
+"""Pages, rendered once until the next write: visitors' shared, logged-in readers' per session.
 
 Most readers of a public forum are not logged in, and they all see the same page for a path
 and language. A page that shows a form carries that visitor's token (forum/web/csrf.py) and
-is never kept; the rest carry nothing personal.
+is never kept; the rest carry nothing personal. A logged-in reader's pages are kept for their
+session alone (its form token, bell and rights are in them).
 Such pages are kept in a GenerationCache, so any commit makes them be rendered afresh (one
 confined to an area the page says it shows nothing of, page_ignores_key, leaves it), and so
 does the clock reaching a moment the page says it changes at (valid_until: an event begins,
@@ -21,7 +22,7 @@ from forum.cache import GenerationCache
 from forum.db import AREAS
 from forum.i18n import LOCALES, current_locale, negotiate
 from forum.keys import (actor_key, new_anon_cookie_key, page_cache_key, page_ignores_key, page_valid_until_key,
-                        personal_page_key, services_key, traffic_key)
+                        personal_page_key, reader_page_cache_key, services_key, session_hash_key, traffic_key)
 from forum.web.cookies import LANG_COOKIE, SESSION_COOKIE
 from forum.web.freshness import SEEN_COOKIE
 
@@ -51,20 +52,40 @@ def _html(body: bytes) -> web.Response:
 def _shareable(request: web.Request, response: web.StreamResponse) -> bool:
     # A page that printed a form token (or set any cookie) belongs to this visitor alone: shared,
     # the next visitor would post with a token their own cookie does not match.
+    return (_plain_page(response) and not request.get(new_anon_cookie_key) and not request.get(personal_page_key))
+
+
+def _plain_page(response: web.StreamResponse) -> bool:
+    """A page whose body is all there is to it: nothing but its type in the headers (a cookie,
+    a redirect, a file's own headers would be lost when the body alone is served again)."""
     return (response.status == 200 and isinstance(response, web.Response) and response.content_type == "text/html"
-            and not request.get(new_anon_cookie_key) and not request.get(personal_page_key)
-            and not response.cookies and response.body is not None)
+            and not response.cookies and response.body is not None and len(response.headers) == 1)
+
+
+def _reader_page(request: web.Request, response: web.StreamResponse) -> bool:
+    return _plain_page(response)  # their form token and all: the copy is this session's alone
 
 
 @web.middleware
 async def page_cache_middleware(request: web.Request, handler):
+    """Visitors share one copy of a page. A logged-in reader has copies of their own, per
+    session (a session's form token is in them; another device's session has another), so a
+    reader going back to a page they saw, or reloading it, is answered from memory (issue 14);
+    every commit voids them, as it voids the visitors' (exactness: tests/test_caches.py compares
+    each reader's page with a render that keeps nothing)."""
     actor = request.get(actor_key)
-    if request.method != "GET" or actor is None or actor.active or request.path.startswith(("/api/", "/static/")):
+    if request.method != "GET" or actor is None or request.path.startswith(("/api/", "/static/")):
         return await handler(request)
-    cache: PageCache = request.app[page_cache_key]
+    if actor.active:
+        cache: PageCache = request.app[reader_page_cache_key]
+        key = (request[session_hash_key], request.path_qs, current_locale())
+        keep = _reader_page
+    else:
+        cache = request.app[page_cache_key]
+        key = (request.path_qs, current_locale())
+        keep = _shareable
     if cache.max_entries == 0:
         return await handler(request)
-    key = (request.path_qs, current_locale())
     kept = cache.get(key)
     if kept is not None:
         body, until = kept
@@ -80,10 +101,11 @@ async def page_cache_middleware(request: web.Request, handler):
     cache.rendering[key] = done
     shared = None
     try:
-        # before rendering: a write during it leaves the result uncached
+        # before rendering: a write during it (a reader's page records what they read) leaves
+        # the result uncached
         generations = {area: cache.db.generation_outside(area) for area in (None, *AREAS)}
         response = await handler(request)
-        if _shareable(request, response):
+        if keep(request, response):
             shared = response.body
             ignoring = request.get(page_ignores_key)
             cache.put(key, (shared, request.get(page_valid_until_key)), generations[ignoring], ignoring=ignoring)
