@@ -149,6 +149,21 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
             assert live_actions == await served.eval_on_selector_all("li.post .actions a", actions)
             assert sum("Melden" in text for _, _, text in live_actions) == 7
             await served.close()
+            # Bert replies; on Anna's page (an admin: she moderates every group) his post arrives
+            # with the edit and delete a moderator has on the server's page
+            bert_token = next(c["value"] for c in await bert_ctx.cookies() if c["name"] == SESSION_COOKIE)
+            bert_actor, _ = await accounts.actor_for_session(svc, bert_token)
+            await discussions.reply(svc, bert_actor, thread_id, body="Bert doet mee")
+            await anna.wait_for_selector("li.post:has-text('Bert doet mee') .actions", timeout=5000)
+            served = await anna_ctx.new_page()
+            await served.goto(thread_url)
+            controls = ("els => els.map(e => [e.closest('li.post').dataset.postId, e.tagName,"
+                        " e.getAttribute('href') || e.closest('form').getAttribute('action'), e.textContent])")
+            bert_post = "li.post:has-text('Bert doet mee') .actions a, li.post:has-text('Bert doet mee') .actions button"
+            live_controls = await anna.eval_on_selector_all(bert_post, controls)
+            assert live_controls == await served.eval_on_selector_all(bert_post, controls)
+            assert [c[3].split(",")[0] for c in live_controls] == ["Bewerken", "Verwijderen", "Reageren", "Melden"]
+            await served.close()
 
             # Anna (an admin) renames and locks the thread from its page; Bert's thread tab
             # and group tab follow without reloading (the group tab resumed too)
@@ -165,7 +180,7 @@ async def test_two_people_see_each_others_replies_live_across_a_dropped_connecti
             assert "Regiodeal: besluit" in await bert.title()
             row = bert_group.locator("#thread-rows tr", has_text="Regiodeal: besluit")
             await row.wait_for(timeout=5000)
-            assert "Gesloten" in await row.inner_text() and "\t6\t" in await row.inner_text()  # replies
+            assert "Gesloten" in await row.inner_text() and "\t7\t" in await row.inner_text()  # replies
             assert await bert.evaluate("window.__notReloaded === true")
         finally:
             await browser.close()
