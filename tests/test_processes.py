@@ -311,8 +311,12 @@ async def test_a_killed_process_loses_nothing_and_its_clients_resume_on_the_othe
             listener = asyncio.ensure_future(collect_events(ws, received))
             acknowledged: list[int] = []
 
+            load_done = asyncio.Event()
+
             async def write(which: int, count: int) -> None:
-                for n in range(count):
+                for n in range(count):  # until half a second after the kill: however fast the machine
+                    if load_done.is_set():
+                        return
                     try:
                         post = await reply(writer, site.base(which), headers, thread_id, f"onder vuur {n}")
                     except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -320,10 +324,12 @@ async def test_a_killed_process_loses_nothing_and_its_clients_resume_on_the_othe
                     if post:
                         acknowledged.append(post)
 
-            writers = [asyncio.ensure_future(write(which, 60)) for which in (0, 1, 0, 1)]
+            writers = [asyncio.ensure_future(write(which, 2000)) for which in (0, 1, 0, 1)]
             await asyncio.sleep(0.4)
             site.processes[0].send_signal(signal.SIGKILL)  # process one dies under the load, socket and all
             site.processes[0].wait(timeout=10)
+            await asyncio.sleep(0.5)
+            load_done.set()
             await asyncio.wait_for(asyncio.gather(*writers), 30)
             await asyncio.wait_for(listener, 10)  # its socket ended with it
             resumed = await reader.ws_connect(f"{site.base(1)}/api/v1/live")  # the client goes to the other
@@ -377,19 +383,26 @@ async def test_several_processes_without_redis_refuse_to_start(tmp_path, redis_s
     assert workers.returncode == 2 and "FORUM_REDIS_URL" in workers.stderr
 
 
+def start_workers(data_dir, port: int, redis_url: str) -> subprocess.Popen:
+    """`run.py --workers 2` on one port, its output in data_dir/workers.log."""
+    env = {**os.environ, "FORUM_DATA_DIR": str(data_dir), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
+           "FORUM_REDIS_URL": redis_url, "FORUM_LOG_LEVEL": "WARNING"}
+    with open(data_dir / "workers.log", "ab") as log:
+        return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--workers", "2"], env=env, stdout=log, stderr=log)
+
+
+def children_of(parent: subprocess.Popen) -> list[int]:
+    return [int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
+
+
 async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
     port = free_port()
-    env = {**os.environ, "FORUM_DATA_DIR": str(tmp_path), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
-           "FORUM_REDIS_URL": redis_server.url, "FORUM_LOG_LEVEL": "WARNING"}
-    with open(tmp_path / "workers.log", "ab") as log:
-        parent = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--workers", "2"], env=env,
-                                  stdout=log, stderr=log)
+    parent = start_workers(tmp_path, port, redis_server.url)
     children: list[int] = []
     try:
         async with new_session() as session:
             await wait_up(session, f"http://127.0.0.1:{port}")
-        children = [int(pid) for pid in
-                    Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
+        children = children_of(parent)
         assert len(children) == 2
 
         def serving() -> int:
@@ -406,12 +419,12 @@ async def test_workers_share_one_port_and_stop_together(tmp_path, redis_server):
         while serving() < 3 and time.monotonic() < deadline + 20:
             await asyncio.sleep(0.1)
         assert serving() == 3
-        children = [int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
+        children = children_of(parent)
         assert len(children) == 2 and killed not in children
         assert "starting it again" in (tmp_path / "workers.log").read_text()
         os.kill(children[1], signal.SIGKILL)  # and a stop while a worker is being started again
         await asyncio.sleep(0.5)
-        children = [int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
+        children = children_of(parent)
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=20) == 0  # stopped as asked, whatever the new worker was doing
         for pid in children:  # and both stopped with it
@@ -435,11 +448,7 @@ async def test_workers_that_cannot_start_stop_the_command_instead_of_starting_fo
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "FORUM_DATA_DIR": str(tmp_path), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
-               "FORUM_REDIS_URL": redis_server.url, "FORUM_LOG_LEVEL": "WARNING"}
-        with open(tmp_path / "workers.log", "ab") as log:
-            parent = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--workers", "2"], env=env,
-                                      stdout=log, stderr=log)
+        parent = start_workers(tmp_path, port, redis_server.url)
         try:
             code = parent.wait(timeout=60)
         finally:
@@ -610,16 +619,12 @@ async def test_a_made_up_commit_count_on_redis_does_not_stop_delivery(tmp_path, 
 
 async def test_workers_end_with_their_parent_even_when_it_is_killed(tmp_path, redis_server):
     port = free_port()
-    env = {**os.environ, "FORUM_DATA_DIR": str(tmp_path), "FORUM_PORT": str(port), "FORUM_HOST": "127.0.0.1",
-           "FORUM_REDIS_URL": redis_server.url, "FORUM_LOG_LEVEL": "WARNING"}
-    with open(tmp_path / "workers.log", "ab") as log:
-        parent = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--workers", "2"], env=env,
-                                  stdout=log, stderr=log)
+    parent = start_workers(tmp_path, port, redis_server.url)
     children: list[int] = []
     try:
         async with new_session() as session:
             await wait_up(session, f"http://127.0.0.1:{port}")
-        children = [int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
+        children = children_of(parent)
         assert len(children) == 2
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=10)
