@@ -563,4 +563,23 @@ ALTER TABLE site_pages ADD COLUMN lang TEXT NOT NULL DEFAULT 'nl' CHECK (lang IN
 CREATE TABLE site_commits (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
 INSERT INTO site_commits (id, n) VALUES (1, 0);
 """,
+    # issue 14: long threads are read a page at a time. A post's place in the tree is a text
+    # that sorts as the tree reads (each ancestor's id as 8 hex digits, then its own), so a page
+    # of a thread, a root's first replies and where a post lands are index ranges, never the
+    # whole thread. Below 16 levels a post is placed among its ancestor-at-16's descendants by
+    # id (the page names whom it answers), so a place stays short however deep a chain grows.
+    22: """
+ALTER TABLE posts ADD COLUMN tree_path TEXT NOT NULL DEFAULT '';
+CREATE TEMP TABLE post_places AS
+WITH RECURSIVE place(id, path) AS (
+    SELECT id, printf('%08x', id) FROM posts WHERE parent_id IS NULL
+    UNION ALL
+    SELECT p.id, substr(place.path, 1, 128) || printf('%08x', p.id) FROM posts p JOIN place ON p.parent_id = place.id
+) SELECT id, path FROM place;
+CREATE INDEX temp.post_places_id ON post_places(id);
+UPDATE posts SET tree_path = (SELECT path FROM post_places WHERE post_places.id = posts.id);
+DROP TABLE post_places;
+CREATE INDEX posts_tree ON posts(thread_id, tree_path);
+CREATE INDEX posts_roots ON posts(thread_id, id) WHERE parent_id IS NULL;
+""",
 }

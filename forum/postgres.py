@@ -207,7 +207,7 @@ class PostgresDatabase(Commits):
         yield  # the schema is made under an advisory lock in open(); the rest is idempotent
 
     async def _migrate(self) -> None:
-        from forum.postgres_schema import SCHEMA, VERSION
+        from forum.postgres_schema import SCHEMA, UPGRADES, VERSION
 
         async with self._pool.connection() as raw:
             async with raw.transaction():
@@ -222,7 +222,12 @@ class PostgresDatabase(Commits):
                     return
                 cursor = await raw.execute("SELECT version FROM schema_version")
                 version = (await cursor.fetchone())[0]
-                if version != VERSION:
+                if version < VERSION and all(step in UPGRADES for step in range(version + 1, VERSION + 1)):
+                    for step in range(version + 1, VERSION + 1):
+                        log.info("upgrading the PostgreSQL schema to version %d", step)
+                        await raw.execute(UPGRADES[step])
+                    await raw.execute("UPDATE schema_version SET version = %s", (VERSION,))
+                elif version != VERSION:
                     raise RuntimeError(f"PostgreSQL schema version {version}, this forum needs {VERSION}")
 
     @asynccontextmanager

@@ -166,7 +166,8 @@
       ]), " ");
     }
     if (list.dataset.mayReply === "1" && shown) {
-      links.push(el("a", { href: list.dataset.pageUrl + "?reply_to=" + post.id + "#body-" + post.id },
+      links.push(el("a", { href: list.dataset.pageUrl + (view === "chronological" ? "?view=chronological&reply_to=" : "?reply_to=") +
+        post.id + "#body-" + post.id },
         [text.reply, whose()]), " ");
     }
     if (acts && !own && shown) {
@@ -181,8 +182,17 @@
     justPosted[author] = Date.now();
     if (typists[author]) { clearTimeout(typists[author].timer); delete typists[author]; showStatus(); }
     var list = document.getElementById("posts");
-    var li = postElement(post);
     var parent = post.parent_id && document.getElementById("post-" + post.parent_id);
+    // a long thread is read a page at a time (forum/services/discussions.py): a new post joins
+    // this page only where the server would show it: under its parent when that is here, or at
+    // the end of the last page (not on a page of one post's replies)
+    var here = view === "tree" ? !!parent || (!post.parent_id && list.dataset.lastPage === "1" && !list.dataset.under)
+      : list.dataset.lastPage === "1";
+    if (!here) {
+      if (!post.redacted) announce(fill(text.new_post_elsewhere, { name: post.author.display_name }));
+      return;
+    }
+    var li = postElement(post);
     if (view === "tree" && parent) {
       // after the parent's last descendant: the following siblings deeper than the parent
       var depth = parseInt(parent.dataset.depth, 10), after = parent, next = parent.nextElementSibling;

@@ -86,7 +86,7 @@ async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, 
                 visitors_in.set()
         return real_get(key, default)
 
-    original = thread_pages.discussions.thread_with_posts
+    original = thread_pages.discussions.thread_page
 
     async def held_and_counted(*args, **kwargs):
         nonlocal renders
@@ -96,7 +96,7 @@ async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, 
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(cache, "get", counting_get)
-    monkeypatch.setattr(thread_pages.discussions, "thread_with_posts", held_and_counted)
+    monkeypatch.setattr(thread_pages.discussions, "thread_page", held_and_counted)
     visitors = [await anonymous() for _ in range(5)]
 
     async def visit(visitor):

@@ -358,7 +358,7 @@ async def test_comments_are_a_thread_of_their_own_found_by_search(world, svc):
     assert f"/events/{world['events']['closed_group']['id']}" in {r["url"] for r in found}
     assert f"/events/{world['events']['proposed']['id']}" not in {r["url"] for r in found}
     found = (await actors["visitor"].get("/api/v1/search?q=fietsroutes"))["results"]
-    assert [r["url"] for r in found] == [f"/events/{event['id']}#post-{post['id']}"]
+    assert [r["url"] for r in found] == [f"/events/{event['id']}?post={post['id']}#post-{post['id']}"]
 
 
 async def test_a_deleted_event_leaves_pages_search_and_comments(world):

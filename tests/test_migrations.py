@@ -69,3 +69,36 @@ async def test_posts_stored_by_an_earlier_rendering_are_rendered_again_once(admi
     assert '<img src="/static/logo.png"' in html
     assert 'href="/users/@beheerder" class="mention"' in html and 'href="http://www.zeeland.nl"' in html
     assert await upkeep.rerender_stored_posts(svc) == 0  # done once
+
+
+async def test_posts_written_before_pages_get_their_places_in_the_tree(tmp_path, monkeypatch):
+    # migration 22: every post's place, as a new post gets it (forum/store/threads.py tree_place),
+    # a chain deeper than the places keep included
+    from forum.store.threads import TREE_LEVELS, tree_place
+    monkeypatch.setattr(forum.db, "MIGRATIONS", {n: sql for n, sql in MIGRATIONS.items() if n <= 21})
+    db = Database(tmp_path / "forum.sqlite3")
+    await db.open()
+    parents = {1: None, 2: None, 3: 1, 4: 3, 5: 1, 6: 2}
+    for post_id in range(7, 7 + TREE_LEVELS + 3):
+        parents[post_id] = post_id - 1 if post_id > 7 else 5
+    async with db.write() as tx:
+        await tx.execute("INSERT INTO users (id, email, email_norm, display_name, password_hash, created_at)"
+                         " VALUES (1, 'a@example.nl', 'a@example.nl', 'A', 'x', 'now')")
+        await tx.execute("INSERT INTO threads (id, group_id, author_id, title, created_at, last_activity_at)"
+                         " VALUES (1, 1, 1, 'T', 'now', 'now')")
+        for post_id, parent in parents.items():
+            await tx.execute("INSERT INTO posts (id, thread_id, parent_id, author_id, body, body_html, created_at)"
+                             " VALUES (?, 1, ?, 1, 'x', 'x', 'now')", (post_id, parent))
+    await db.close()
+
+    monkeypatch.setattr(forum.db, "MIGRATIONS", MIGRATIONS)
+    db = Database(tmp_path / "forum.sqlite3")
+    await db.open()  # migrates
+    async with db.read() as conn:
+        stored = dict(await conn.execute_fetchall("SELECT id, tree_path FROM posts"))
+    await db.close()
+    expected: dict[int, str] = {}
+    for post_id, parent in parents.items():
+        expected[post_id] = tree_place(post_id, expected[parent] if parent else None)
+    assert stored == expected
+    assert sorted(stored, key=stored.get)[:6] == [1, 3, 4, 5, 7, 8]  # the tree's reading order

@@ -147,7 +147,7 @@ async def test_comments_are_a_thread_with_replies_mentions_and_live_updates(worl
     response = await member.client.post(f"/threads/{item['thread_id']}/reply",
                                         data={"csrf_token": csrf_of(form), "body": "Via het formulier"},
                                         allow_redirects=False)
-    assert response.status == 303 and response.headers["Location"].startswith(f"/news/{item['id']}#post-")
+    assert response.status == 303 and response.headers["Location"].startswith(f"/news/{item['id']}?post=")
     response = await member.client.post(f"/threads/{item['thread_id']}/reply",
                                         data={"csrf_token": csrf_of(form), "body": "  "})
     assert response.status == 422 and "<h1 id=\"news-title\">Openbaar nieuws</h1>" in await response.text()

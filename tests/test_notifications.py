@@ -84,7 +84,7 @@ async def test_reply_to_my_post_is_told_live_folded_and_marked_read(scene, serve
     assert listed["unread_count"] == 1
     note = listed["notifications"][0]
     assert note["kind"] == "reply" and note["text"] == "Bert Smit reageerde op uw bericht in Woningbouw"
-    assert note["url"].startswith(f"/threads/{scene['thread']}#post-") and note["excerpt"] == "Goed plan"
+    assert note["url"].startswith(f"/threads/{scene['thread']}?post=") and note["excerpt"] == "Goed plan"
     pushed = json.loads((await asyncio.wait_for(ws.receive(), 3)).data)
     assert pushed["kind"] == "notification.created" and pushed["data"]["unread_count"] == 1
     # the event names the notification only; its words come from the API, which judges access
@@ -191,7 +191,7 @@ async def test_new_since_last_visit_is_kept_on_the_server(scene, server, aiohttp
     await (await anna.client.get(f"/threads/{thread}")).text()  # read on the laptop
     posted = [await reply(bert, thread, f"Nieuw {n}") for n in range(2)]
     page = await (await phone.client.get(f"/groups/{scene['group']}")).text()
-    assert f'href="/threads/{thread}#post-{posted[0]["id"]}">2 nieuw' in page
+    assert f'href="/threads/{thread}?post={posted[0]["id"]}#post-{posted[0]["id"]}">2 nieuw' in page
     seen = await (await phone.client.get(f"/threads/{thread}")).text()
     assert f'href="#post-{posted[0]["id"]}" class="button secondary" id="first-unread"' in seen
     laptop = await (await anna.client.get(f"/groups/{scene['group']}")).text()

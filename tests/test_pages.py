@@ -63,7 +63,7 @@ async def test_a_new_member_does_everything_in_the_browser(admin, anonymous):
     assert "Reageer op Beheerder" in page and f'name="parent_id" value="{answer}"' in page
     response = await client.post(f"/threads/{thread_id}/reply", data={
         "csrf_token": csrf_of(page), "body": "Mooi, welkom", "parent_id": str(answer)}, allow_redirects=False)
-    assert response.status == 303 and re.search(r"/threads/\d+#post-\d+$", response.headers["Location"])
+    assert response.status == 303 and re.search(r"/threads/\d+\?post=(\d+)#post-\1$", response.headers["Location"])
     page = await (await client.get(response.headers["Location"])).text()
     assert re.search(r'class="post indent-2" id="post-\d+" data-post-id="\d+" data-parent-id="%d"' % answer, page)
     # edit my opening post

@@ -273,3 +273,36 @@ async def _two_sites(tmp_path, schema_url: str, other_url: str) -> None:
         stop(first)
         if other is not None:
             stop(other)
+
+
+async def test_a_postgresql_schema_of_version_21_upgrades_with_every_posts_place(schema_url):
+    """forum/postgres_schema.py UPGRADES[22] means what SQLite's migration 22 means."""
+    import psycopg
+
+    from forum.postgres import PostgresDatabase
+    from forum.postgres_schema import VERSION
+    from forum.store.threads import tree_place
+    database = PostgresDatabase(schema_url)
+    await database.open()  # today's schema; taken back to version 21 below
+    await database.close()
+    parents = {1: None, 2: 1, 3: 2, 4: None, 5: 1}
+    with psycopg.connect(schema_url) as conn:
+        conn.execute("DROP INDEX posts_tree; DROP INDEX posts_roots; ALTER TABLE posts DROP COLUMN tree_path;"
+                     " UPDATE schema_version SET version = 21")
+        conn.execute("INSERT INTO users (id, email, email_norm, display_name, password_hash, created_at)"
+                     " VALUES (1, 'a@example.nl', 'a@example.nl', 'A', 'x', 'now')")
+        conn.execute("INSERT INTO threads (id, group_id, author_id, title, created_at, last_activity_at)"
+                     " VALUES (1, (SELECT min(id) FROM groups), 1, 'T', 'now', 'now')")  # a proeftuin made at start
+        for post_id, parent in parents.items():
+            conn.execute("INSERT INTO posts (id, thread_id, parent_id, author_id, body, body_html, created_at)"
+                         " VALUES (%s, 1, %s, 1, 'x', 'x', 'now')", (post_id, parent))
+    database = PostgresDatabase(schema_url)
+    await database.open()  # upgrades
+    await database.close()
+    with psycopg.connect(schema_url) as conn:
+        stored = dict(conn.execute("SELECT id, tree_path FROM posts").fetchall())
+        version = conn.execute("SELECT version FROM schema_version").fetchone()[0]
+    expected: dict[int, str] = {}
+    for post_id, parent in parents.items():
+        expected[post_id] = tree_place(post_id, expected[parent] if parent else None)
+    assert stored == expected and version == VERSION

@@ -398,7 +398,7 @@ async def test_news_results_link_to_the_news_page(news_scene, svc):
     assert news["url"] == f"/news/{item['id']}" and news["group"] is None and news["title"] == "Waddenfonds open"
     assert "<mark>Waddenfonds</mark>" in news["snippet_html"]
     comment = results[("post", item["post_id"])]
-    assert comment["url"] == f"/news/{item['id']}#post-{item['post_id']}"
+    assert comment["url"] == f"/news/{item['id']}?post={item['post_id']}#post-{item['post_id']}"
     assert comment["group"] is None  # the site's own group for news comments has no page
     assert ("news", item["id"]) in await found(visitor, "kust")  # a tag finds it
     page = await (await visitor.client.get("/search?q=waddenfonds&type=news")).text()

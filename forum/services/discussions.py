@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass, field
 
 from forum import policy
-from forum.errors import BadRequest, Invalid, N_
+from forum.errors import BadRequest, Invalid, N_, NotFound
 from forum.markdown import render_markdown
 from forum.policy import Action, Actor
 from forum.services import Services, audit, notifications, search_index
@@ -285,16 +286,143 @@ async def delete_thread(svc: Services, actor: Actor, thread_id: int, reason: str
                                            data={"title": thread["title"], "reason": reason})
 
 
-async def thread_with_posts(svc: Services, actor: Actor, thread_id: int):
-    """(thread, posts, event id): the page shows at least everything up to that event, so a
-    live client subscribing from it misses nothing (a few events may repeat; ids dedupe)."""
+async def get_thread(svc: Services, actor: Actor, thread_id: int):
+    """A thread the reader may read, without its posts (thread_page brings those a page at a time)."""
+    thread = await svc.cached_read(("thread", thread_id), lambda conn: store.get_thread(conn, thread_id),
+                                   ignoring="library")
+    policy.require(actor, Action.READ, thread)
+    return thread
+
+
+# --- a thread a page at a time ------------------------------------------------------------
+# A long thread is never loaded whole: the tree shows ROOTS_PER_PAGE posts that answer the
+# discussion itself, each with its first REPLIES_SHOWN replies and a link to the rest; the rest
+# of a root's replies, and the thread in time order, come POSTS_PER_PAGE at a time.
+ROOTS_PER_PAGE = 20
+REPLIES_SHOWN = 10
+POSTS_PER_PAGE = 30
+TREE, CHRONOLOGICAL = "tree", "chronological"
+
+
+@dataclass(frozen=True)
+class PostsPage:
+    """One page of a thread's posts, the same for every reader (what a reader may do with
+    each is decided per request)."""
+    posts: list                   # in reading order: tree order, or time order
+    number: int                   # 1-based
+    count: int                    # pages in this view (at least 1)
+    view: str = TREE
+    under: object | None = None   # the post whose replies this page lists (a root's "more")
+    more: dict = field(default_factory=dict)  # root id -> (replies not shown, the first of them)
+    parents: dict = field(default_factory=dict)  # id -> a post named by one here but shown elsewhere
+
+    @property
+    def last(self) -> bool:
+        return self.number >= self.count
+
+
+def _pages(items: int, size: int) -> int:
+    return max(1, -(-items // size))
+
+
+async def _load_page(conn, thread_id: int, view: str, number: int, under) -> PostsPage | None:
+    if view == CHRONOLOGICAL:
+        count = _pages(await store.post_count(conn, thread_id), POSTS_PER_PAGE)
+        if number > count:
+            return None
+        posts = await store.posts_in_time_order(conn, thread_id, (number - 1) * POSTS_PER_PAGE, POSTS_PER_PAGE)
+        page = PostsPage(posts, number, count, view)
+    elif under is not None:
+        replies = (await store.replies_under(conn, thread_id, [under["tree_path"]]))[under["tree_path"]]
+        count = _pages(replies, POSTS_PER_PAGE)
+        if number > count:
+            return None
+        posts = await store.posts_under(conn, thread_id, under["tree_path"], (number - 1) * POSTS_PER_PAGE,
+                                        POSTS_PER_PAGE)
+        page = PostsPage(([under] if number == 1 else []) + posts, number, count, view, under)
+    else:
+        count = _pages(await store.root_count(conn, thread_id), ROOTS_PER_PAGE)
+        if number > count:
+            return None
+        roots = await store.roots(conn, thread_id, (number - 1) * ROOTS_PER_PAGE, ROOTS_PER_PAGE)
+        # one more than shown tells whether a root has more, and which reply the link opens at
+        replies = await store.first_replies(conn, thread_id, [r["tree_path"] for r in roots], REPLIES_SHOWN + 1)
+        by_root: dict[int, list] = {}
+        for reply in replies:
+            by_root.setdefault(int(reply["tree_path"][:store.PLACE_DIGITS], 16), []).append(reply)
+        cut = {root_id: rows[REPLIES_SHOWN] for root_id, rows in by_root.items() if len(rows) > REPLIES_SHOWN}
+        totals = await store.replies_under(conn, thread_id, [r["tree_path"] for r in roots if r["id"] in cut])
+        more = {r["id"]: (totals[r["tree_path"]] - REPLIES_SHOWN, cut[r["id"]]["id"]) for r in roots if r["id"] in cut}
+        posts = sorted([*roots, *(row for rows in by_root.values() for row in rows[:REPLIES_SHOWN])],
+                       key=lambda row: row["tree_path"])
+        page = PostsPage(posts, number, count, view, None, more)
+    shown = {post["id"] for post in page.posts}
+    named = sorted({post["parent_id"] for post in page.posts if post["parent_id"] and post["parent_id"] not in shown})
+    if named:
+        page.parents.update({row["id"]: row for row in await store.posts_by_id(conn, named)})
+    return page
+
+
+async def thread_page(svc: Services, actor: Actor, thread_id: int, *, view: str = TREE, number: int = 1,
+                      under_id: int | None = None, post_id: int | None = None):
+    """(thread, page, event id) for a reader: the page `number` of a view, the replies under a
+    root, or (post_id) the page that holds a post. A page, root or post that is not there
+    answers 404, as an unknown thread does."""
+    async def place(conn):
+        post = await store.get_post(conn, post_id)
+        if post is None or post["thread_id"] != thread_id:
+            return None
+        if view == CHRONOLOGICAL:
+            return 1 + await store.posts_before(conn, thread_id, post_id) // POSTS_PER_PAGE, None
+        root_id = int(post["tree_path"][:store.PLACE_DIGITS], 16)
+        root_place = post["tree_path"][:store.PLACE_DIGITS]
+        if root_id != post_id:
+            rank = await store.places_before(conn, thread_id, root_place, post["tree_path"])
+            if rank >= REPLIES_SHOWN:  # beyond the root's first replies: on a page of its own replies
+                return 1 + rank // POSTS_PER_PAGE, root_id
+        return 1 + await store.roots_before(conn, thread_id, root_id) // ROOTS_PER_PAGE, None
+
     async def load(conn):
         _, last_event_id = await store.event_id_range(conn)  # read first: the data is at least this new
         thread = await store.get_thread(conn, thread_id)
-        return thread, (await store.thread_posts(conn, thread_id) if thread else []), last_event_id
+        if thread is None:
+            return None, None, last_event_id
+        under = None
+        if under_id is not None:
+            under = await store.get_post(conn, under_id)
+            if under is None or under["thread_id"] != thread_id or under["parent_id"] is not None:
+                return thread, None, last_event_id
+        return thread, await _load_page(conn, thread_id, view, number, under), last_event_id
 
+    if view not in (TREE, CHRONOLOGICAL):
+        raise BadRequest(N_("Onbekende weergave."))
+    if post_id is not None:
+        # the thread's access is checked below before anything of the page is shown
+        found = await svc.cached_read(("post_place", thread_id, view, post_id), place, ignoring="library")
+        if found is None:
+            await get_thread(svc, actor, thread_id)  # one who may not read the thread learns nothing of its posts
+            raise NotFound()
+        number, under_id = found
+    if view == CHRONOLOGICAL:
+        under_id = None
     # a post's attachments are links in its words (their list is made from them), never rows of the library
-    thread, posts, last_event_id = await svc.cached_read(("thread", thread_id), load, ignoring="library")
+    thread, page, last_event_id = await svc.cached_read(("thread_page", thread_id, view, number, under_id), load,
+                                                        ignoring="library")
+    policy.require(actor, Action.READ, thread)
+    if page is None:
+        raise NotFound()
+    return thread, page, last_event_id
+
+
+async def posts_after(svc: Services, actor: Actor, thread_id: int, after_id: int, limit: int):
+    """(thread, posts, event id) for the API's cursor: posts in time order after a post id."""
+    async def load(conn):
+        _, last_event_id = await store.event_id_range(conn)
+        thread = await store.get_thread(conn, thread_id)
+        return thread, (await store.posts_after(conn, thread_id, after_id, limit) if thread else []), last_event_id
+
+    thread, posts, last_event_id = await svc.cached_read(("posts_after", thread_id, after_id, limit), load,
+                                                         ignoring="library")
     policy.require(actor, Action.READ, thread)
     return thread, posts, last_event_id
 
@@ -317,7 +445,7 @@ async def reply(svc: Services, actor: Actor, thread_id: int, *, body: str, paren
         now = svc.now()
         post_id = await store.insert_post(
             tx, thread_id=thread_id, parent_id=parent_id, depth=depth, author_id=actor.user_id,
-            body=body, body_html=html, now=now,
+            body=body, body_html=html, now=now, parent_place=parent["tree_path"] if parent_id is not None else None,
         )
         await store.touch_thread(tx, thread_id, poster_id=actor.user_id, now=now)
         await search_index.index_new_post(svc, tx, post_id)

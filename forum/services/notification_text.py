@@ -131,7 +131,8 @@ def link(note) -> str:
         item_id = json.loads(note["data"] or "{}").get("item_id")
         return f"/moderation?group_id={note['group_id']}" + (f"#item-{item_id}" if item_id else "")
     if note["thread_id"]:
-        return f"/threads/{note['thread_id']}" + (f"#post-{note['post_id']}" if note["post_id"] else "")
+        post_id = note["post_id"]  # the page of a long thread that holds it
+        return f"/threads/{note['thread_id']}" + (f"?post={post_id}#post-{post_id}" if post_id else "")
     if note["kind"] == "join_request":
         return f"/groups/{note['group_id']}/members"
     return f"/groups/{note['group_id']}" if note["group_id"] else "/notifications"

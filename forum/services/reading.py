@@ -21,9 +21,10 @@ def effective_thread_level(thread_level: str | None, group_level: str | None) ->
 
 
 async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int | None, str | None]:
-    """A reader opened a thread: remember the newest post they have now seen (on the server,
-    so every device agrees) and mark what they were told about it read. Returns the first
-    post they had not seen before (for "jump to first unread") and their level for the
+    """A reader opened a page of a thread (`posts` are the ones it shows): remember the newest
+    post they have now seen (on the server, so every device agrees) and mark what they were
+    told about the thread read. Returns the first post by someone else they had not seen
+    before (for "jump to first unread", wherever in the thread it is) and their level for the
     thread. Writes only when something changed, so reloading a page costs no write."""
     if not actor.active or not posts:
         return None, None
@@ -34,6 +35,12 @@ async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int |
         conn, actor.user_id, thread["id"], thread["group_id"]), ignoring="library")
     level = effective_thread_level(state["thread_level"], state["group_level"])
     last_read = state["last_read"]
+    first_unread = None
+    if last_read is not None:
+        # one's own posts are read by writing them: after a reply there is nothing new to jump to
+        first_unread = await svc.cached_read(
+            ("first_unread", actor.user_id, thread["id"], last_read),
+            lambda conn: thread_store.first_post_after(conn, thread["id"], last_read, actor.user_id), ignoring="library")
     if (last_read is None or last_read < newest) or state["unread"]:
         async with svc.db.write() as tx:
             await reading_store.record_read(tx, actor.user_id, thread["id"], newest)
@@ -41,11 +48,7 @@ async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int |
                 await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
                                                 {"unread_count": await store.unread_count(tx, actor.user_id)},
                                                 svc.now())
-    if last_read is None:
-        return None, level
-    # one's own posts are read by writing them: after a reply there is nothing new to jump to
-    return next((post["id"] for post in sorted(posts, key=lambda p: p["id"])
-                 if post["id"] > last_read and post["author_id"] != actor.user_id), None), level
+    return first_unread, level
 
 
 async def record_read(svc: Services, actor: Actor, thread_id: int, post_id: int) -> None:

@@ -276,10 +276,10 @@ def _url(row) -> str:
     kind, object_id = row["kind"], row["object_id"]
     if kind == "post":  # a comment on a news item or an event is read on its page
         if row["news_id"] is not None:
-            return f"/news/{row['news_id']}#post-{object_id}"
+            return f"/news/{row['news_id']}?post={object_id}#post-{object_id}"
         if row["event_id"] is not None:
-            return f"/events/{row['event_id']}#post-{object_id}"
-        return f"/threads/{row['thread_id']}#post-{object_id}"
+            return f"/events/{row['event_id']}?post={object_id}#post-{object_id}"
+        return f"/threads/{row['thread_id']}?post={object_id}#post-{object_id}"  # the page that holds it
     if kind == "page":
         return f"/pages/{row['slug']}"
     return {"thread": "/threads/", "group": "/groups/", "user": "/users/", "news": "/news/",

@@ -17,8 +17,14 @@ THREAD_SELECT = (
 POST_SELECT = (
     "SELECT p.id, p.thread_id, p.parent_id, p.depth, p.author_id, u.display_name AS author_name,"
     " u.photo_blob AS author_photo,"
-    " p.body, p.body_html, p.created_at, p.edited_at, p.deleted_at, p.hidden_at, p.hidden_reason"
+    " p.body, p.body_html, p.created_at, p.edited_at, p.deleted_at, p.hidden_at, p.hidden_reason, p.tree_path"
 )
+POST_FROM = " FROM posts p JOIN users u ON u.id = p.author_id"
+
+# A post's place in its thread's tree (forum/migrations.py 22): its ancestors' ids and its own,
+# 8 hex digits each, at most TREE_LEVELS ancestors; text order is the tree's reading order.
+TREE_LEVELS = 16
+PLACE_DIGITS = 8
 
 
 async def insert_thread(conn, *, group_id, author_id, title, now) -> int:
@@ -119,13 +125,26 @@ async def refresh_last_poster(conn, thread_id: int) -> None:
 
 # --- posts ------------------------------------------------------------------------------
 
-async def insert_post(conn, *, thread_id, parent_id, depth, author_id, body, body_html, now) -> int:
-    return await insert_row(
+def tree_place(post_id: int, parent_place: str | None) -> str:
+    return (parent_place or "")[:TREE_LEVELS * PLACE_DIGITS] + f"{post_id:0{PLACE_DIGITS}x}"
+
+
+def below(place: str) -> tuple[str, str]:
+    """The range of places strictly under `place` (its replies and theirs): every longer text
+    that starts with it sorts after it and before it followed by 'g', past every hex digit."""
+    return place, place + "g"
+
+
+async def insert_post(conn, *, thread_id, parent_id, depth, author_id, body, body_html, now,
+                      parent_place: str | None = None) -> int:
+    post_id = await insert_row(
         conn,
         "INSERT INTO posts (thread_id, parent_id, depth, author_id, body, body_html, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (thread_id, parent_id, depth, author_id, body, body_html, now),
     )
+    await execute(conn, "UPDATE posts SET tree_path = ? WHERE id = ?", (tree_place(post_id, parent_place), post_id))
+    return post_id
 
 
 async def get_post(conn, post_id: int):
@@ -137,6 +156,101 @@ async def get_post(conn, post_id: int):
         " JOIN groups g ON g.id = t.group_id WHERE p.id = ? AND t.deleted_at IS NULL",
         (post_id,),
     )
+
+
+# --- a page of a thread: index ranges on (thread_id, id) and (thread_id, tree_path) ----------
+
+async def post_count(conn, thread_id: int) -> int:
+    return await fetch_value(conn, "SELECT count(*) FROM posts WHERE thread_id = ?", (thread_id,))
+
+
+async def root_count(conn, thread_id: int) -> int:
+    return await fetch_value(conn, "SELECT count(*) FROM posts WHERE thread_id = ? AND parent_id IS NULL",
+                             (thread_id,))
+
+
+async def posts_in_time_order(conn, thread_id: int, offset: int, limit: int):
+    return await fetch_all(conn, f"{POST_SELECT}{POST_FROM} WHERE p.thread_id = ? ORDER BY p.id LIMIT ? OFFSET ?",
+                           (thread_id, limit, offset))
+
+
+async def posts_after(conn, thread_id: int, after_id: int, limit: int):
+    """The API's cursor: the next posts in time order after a post id."""
+    return await fetch_all(conn, f"{POST_SELECT}{POST_FROM} WHERE p.thread_id = ? AND p.id > ? ORDER BY p.id LIMIT ?",
+                           (thread_id, after_id, limit))
+
+
+async def roots(conn, thread_id: int, offset: int, limit: int):
+    """Posts that answer the discussion itself (the opening post first), oldest first."""
+    return await fetch_all(
+        conn, f"{POST_SELECT}{POST_FROM} WHERE p.thread_id = ? AND p.parent_id IS NULL ORDER BY p.id LIMIT ? OFFSET ?",
+        (thread_id, limit, offset))
+
+
+async def first_replies(conn, thread_id: int, places: list[str], limit: int):
+    """Under each place its first `limit` replies in tree order, in one statement: one short
+    index range per place, however many replies a place has."""
+    if not places:
+        return []
+    one = f"SELECT * FROM ({POST_SELECT}{POST_FROM} WHERE p.thread_id = ? AND p.tree_path > ? AND p.tree_path < ?" \
+          f" ORDER BY p.tree_path LIMIT ?) AS r"
+    params: list = []
+    for place in places:
+        params.extend((thread_id, *below(place), limit))
+    rows = await fetch_all(conn, " UNION ALL ".join(f"{one}{n}" for n in range(len(places))), params)
+    return sorted(rows, key=lambda row: row["tree_path"])
+
+
+async def replies_under(conn, thread_id: int, places: list[str]) -> dict[str, int]:
+    """How many posts each place has below it."""
+    if not places:
+        return {}
+    params: list = []
+    for place in places:
+        params.extend((place, thread_id, *below(place)))
+    rows = await fetch_all(conn, " UNION ALL ".join(
+        "SELECT CAST(? AS TEXT) AS place, count(*) AS n FROM posts WHERE thread_id = ? AND tree_path > ? AND tree_path < ?"
+        for _ in places), params)
+    return {row["place"]: row["n"] for row in rows}
+
+
+async def posts_under(conn, thread_id: int, place: str, offset: int, limit: int):
+    return await fetch_all(
+        conn, f"{POST_SELECT}{POST_FROM} WHERE p.thread_id = ? AND p.tree_path > ? AND p.tree_path < ?"
+              " ORDER BY p.tree_path LIMIT ? OFFSET ?", (thread_id, *below(place), limit, offset))
+
+
+async def posts_by_id(conn, ids: list[int]):
+    if not ids:
+        return []
+    return await fetch_all(conn, f"{POST_SELECT}{POST_FROM} WHERE p.id IN ({', '.join('?' * len(ids))})", ids)
+
+
+async def posts_before(conn, thread_id: int, post_id: int) -> int:
+    return await fetch_value(conn, "SELECT count(*) FROM posts WHERE thread_id = ? AND id < ?", (thread_id, post_id))
+
+
+async def roots_before(conn, thread_id: int, post_id: int) -> int:
+    return await fetch_value(conn, "SELECT count(*) FROM posts WHERE thread_id = ? AND parent_id IS NULL AND id < ?",
+                             (thread_id, post_id))
+
+
+async def places_before(conn, thread_id: int, under: str, place: str) -> int:
+    """How many posts below `under` come before `place` in tree order."""
+    low, high = below(under)
+    return await fetch_value(
+        conn, "SELECT count(*) FROM posts WHERE thread_id = ? AND tree_path > ? AND tree_path < ? AND tree_path < ?",
+        (thread_id, low, high, place))
+
+
+async def newest_post_id(conn, thread_id: int) -> int | None:
+    return await fetch_value(conn, "SELECT max(id) FROM posts WHERE thread_id = ?", (thread_id,))
+
+
+async def first_post_after(conn, thread_id: int, after_id: int, not_by: int) -> int | None:
+    """The first post after a reader's last read one that someone else wrote."""
+    return await fetch_value(
+        conn, "SELECT min(id) FROM posts WHERE thread_id = ? AND id > ? AND author_id <> ?", (thread_id, after_id, not_by))
 
 
 async def thread_posts(conn, thread_id: int):

@@ -9,7 +9,7 @@ from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions
 from forum.services.discussions import post_out, thread_out
-from forum.web.api import MAX_ID, In, int_param, json_out, read_json, reason_of
+from forum.web.api import MAX_ID, In, id_query, int_param, json_out, read_json, reason_of
 
 
 class ThreadIn(In):
@@ -48,11 +48,20 @@ async def start_thread(request: web.Request) -> web.Response:
     return json_out({"thread": thread_out(thread), "post": post_out(post)}, status=201)
 
 
+API_POSTS = 100  # posts per answer; `next` asks for the ones after
+
+
 async def get_thread(request: web.Request) -> web.Response:
-    thread, posts, last_event_id = await discussions.thread_with_posts(
-        request.app[services_key], request[actor_key], int_param(request, "thread_id"))
-    revealed = policy.own_hidden_posts(request[actor_key], thread, posts)  # one pass, as on the page
-    return json_out({"thread": thread_out(thread), "posts": [post_out(p, p["id"] in revealed) for p in posts],
+    """The thread and its posts in time order, API_POSTS at a time: `?after=<post id>` (the
+    previous answer's `next`) continues; `next` is null on the last part. A long thread's
+    last_event_id comes with each part, so a client can subscribe live from its first."""
+    thread, posts, last_event_id = await discussions.posts_after(
+        request.app[services_key], request[actor_key], int_param(request, "thread_id"),
+        id_query(request, "after") or 0, API_POSTS + 1)
+    shown = posts[:API_POSTS]
+    revealed = policy.own_hidden_posts(request[actor_key], thread, shown)  # one pass, as on the page
+    return json_out({"thread": thread_out(thread), "posts": [post_out(p, p["id"] in revealed) for p in shown],
+                     "next": str(shown[-1]["id"]) if len(posts) > API_POSTS else None,
                      "last_event_id": last_event_id})
 
 

@@ -14,12 +14,12 @@ from forum import policy
 from forum.errors import Invalid, N_, NotFound, ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import agenda, discussions, event_fields, groups, iso, live, reading, signups
+from forum.services import agenda, event_fields, groups, iso, live, signups
 from forum.web.api import field_id, int_param, parse_id
 from forum.web.api.events import STATUS_LABELS, attendees_csv
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
 from forum.web.attachments import MAX_TEXT_BYTES, form_with_attachment, where_library
-from forum.web.pages.threads import thread_context
+from forum.web.pages.threads import posts_context
 from forum.web.page_cache import valid_until
 
 ANSWER_LABELS = {"going": N_("Ik kom"), "maybe": N_("Misschien"), "no": N_("Ik kom niet")}
@@ -120,14 +120,12 @@ async def _item_context(request: web.Request, event, *, reply_to: str = "", valu
         "started": event["starts_at"] <= svc.now(), "signup_closed": agenda.signup_closes_at(event) <= svc.now(),
         "places_left": agenda.places_left(event), "group": group,
         "answer_labels": ANSWER_LABELS, "rsvp_values": values if values and "answer" in values else None,
-        "shown": [], "first_unread": None, "level": None,
+        "shown": [], "first_unread": None, "level": None, "pager": None,
     }
     if event["status"] != "proposed":  # comments exist for readers once it is out
-        thread, posts, last_event_id = await discussions.thread_with_posts(svc, actor, event["thread_id"])
-        chronological = request.query.get("view") == "chronological"
-        context.update(thread_context(request, thread, posts, chronological, reply_to, last_event_id,
-                                      values=values if values and "body" in values else None, news=event))
-        context["first_unread"], context["level"] = await reading.open_thread(svc, actor, thread, posts)
+        context.update(await posts_context(request, event["thread_id"], reply_to=reply_to, news=event,
+                                           values=values if values and "body" in values else None,
+                                           open_it=values is None))
         context["live_channels"] = f"thread:{event['thread_id']} {agenda.channel_of(event)}"
     return context
 

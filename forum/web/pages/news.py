@@ -12,11 +12,11 @@ from forum import policy
 from forum.errors import Invalid, N_, ServiceError
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, live, news, reading
+from forum.services import groups, live, news
 from forum.web.api import field_id, int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, render, rerender
 from forum.web.attachments import MAX_TEXT_BYTES, NOT_BEFORE_PUBLISHED, form_with_attachment, where_library
-from forum.web.pages.threads import thread_context
+from forum.web.pages.threads import posts_context
 
 KIND_LABELS = {"news": N_("Nieuws"), "interview": N_("Interview"), "report": N_("Verslag"), "blog": N_("Blog")}
 STATE_LABELS = {"scheduled": N_("Gepland"), "unpublished": N_("Teruggetrokken")}
@@ -48,15 +48,12 @@ async def _may_publish(svc, actor) -> bool:
 
 
 async def _item_context(request: web.Request, item, *, reply_to: str = "", values: dict | None = None) -> dict:
-    actor, svc = request[actor_key], request.app[services_key]
+    actor = request[actor_key]
     context = {"item": item, "state": news.state_of(item), "may_edit": policy.can(actor, Action.EDIT_NEWS, item),
-               "shown": [], "first_unread": None, "level": None}
+               "shown": [], "first_unread": None, "level": None, "pager": None}
     if context["state"] == "published":  # comments exist for readers only while it is out
-        thread, posts, last_event_id = await discussions.thread_with_posts(svc, actor, item["thread_id"])
-        chronological = request.query.get("view") == "chronological"
-        context.update(thread_context(request, thread, posts, chronological, reply_to, last_event_id,
-                                      values=values, news=item))
-        context["first_unread"], context["level"] = await reading.open_thread(svc, actor, thread, posts)
+        context.update(await posts_context(request, item["thread_id"], reply_to=reply_to, values=values, news=item,
+                                           open_it=values is None))
     return context
 
 

@@ -3,16 +3,18 @@ replying, editing and removing posts, and a post's earlier versions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
+
 from aiohttp import web
 from markupsafe import Markup
 
 from forum import policy
-from forum.errors import BadRequest, Conflict, N_, ServiceError
+from forum.errors import BadRequest, Conflict, N_, NotFound, ServiceError
 from forum.i18n import current_locale, gettext
 from forum.keys import actor_key, page_ignores_key, services_key
 from forum.policy import Action
 from forum.services import discussions, groups, live, news as news_service, reading
-from forum.web.api import int_param, parse_id
+from forum.web.api import id_query, int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
 from forum.web.attachments import MAX_TEXT_BYTES, form_with_attachment, text_fields_of
@@ -25,13 +27,14 @@ INDENT_CAP = 6  # deeper replies stay at this indent, with an "in reply to NAME"
 class ShownPost:
     post: object
     indent: int
-    reply_to: object | None  # the parent post, named when the indent no longer shows it
+    reply_to: object | None  # the parent post, named when the page does not show it under its parent
     article: Markup | None = None
     id: int = 0
     removed: bool = False
+    more: tuple | None = None  # after this post: (root id, replies not shown, the first of them)
 
 
-def with_articles(request: web.Request, shown: list[ShownPost]) -> list[ShownPost]:
+def with_articles(request: web.Request, shown: list[ShownPost], link_of) -> list[ShownPost]:
     """Render each post's place, header and words once per version and reuse them for every
     reader: the cache key is every input of the fragment, so an edit, a removal or a new
     display name simply makes a new entry."""
@@ -42,42 +45,51 @@ def with_articles(request: web.Request, shown: list[ShownPost]) -> list[ShownPos
             author_id=p["author_id"], author_name=p["author_name"], author_photo=p.get("author_photo"),
             created_at=p["created_at"],
             edited_at=p["edited_at"], deleted_at=p["deleted_at"], body_html=p["body_html"], hidden_at=p["hidden_at"],
-            reply_to_id=parent["id"] if parent else None, reply_to_name=parent["author_name"] if parent else None)
+            reply_to_id=parent["id"] if parent else None, reply_to_name=parent["author_name"] if parent else None,
+            reply_to_href=link_of(parent["id"]) if parent else None)
         item.id = p["id"]
         item.removed = p["deleted_at"] is not None or p["hidden_at"] is not None
     return shown
 
 
-def shown_posts(request: web.Request, posts, chronological: bool) -> list[ShownPost]:
-    """The thread's posts in page order with their articles, shared by every reader while the
-    posts list is the same object (Services.cached_read hands out one list per version, so
-    this is reused until the next write). Nothing per reader is kept on these objects."""
+def shown_posts(request: web.Request, page: discussions.PostsPage, page_url: str) -> list[ShownPost]:
+    """The page's posts in reading order with their articles, shared by every reader while the
+    page is the same object (Services.cached_read hands out one per version, so this is
+    reused until the next write). Nothing per reader is kept on these objects."""
+    on_page = {post["id"] for post in page.posts}
+    view = "?view=chronological&" if page.view == discussions.CHRONOLOGICAL else "?"
+
+    def link_of(post_id: int) -> str:  # a post named here: on this page, or on the page that holds it
+        return f"#post-{post_id}" if post_id in on_page else f"{page_url}{view}post={post_id}#post-{post_id}"
+
     return request.app[fragment_cache_key].assembled(
-        ("thread", chronological, current_locale()), (posts,),
-        lambda: with_articles(request, in_time_order(posts) if chronological else as_tree(posts)))
+        ("thread", page.view, page_url, current_locale()), (page,),
+        lambda: with_articles(request, in_time_order(page) if page.view == discussions.CHRONOLOGICAL
+                              else as_tree(page), link_of))
 
 
-def as_tree(posts) -> list[ShownPost]:
-    """Depth-first order: each post followed by its replies, oldest first."""
-    children: dict[int | None, list] = {}
-    by_id = {}
-    for post in posts:
-        children.setdefault(post["parent_id"], []).append(post)
-        by_id[post["id"]] = post
-    shown: list[ShownPost] = []
-    stack = list(reversed(children.get(None, [])))
-    while stack:
-        post = stack.pop()
+def as_tree(page: discussions.PostsPage) -> list[ShownPost]:
+    """Tree order (the page's posts come sorted by their place): each post under its parent,
+    indented up to INDENT_CAP; a post whose parent is elsewhere or too deep to show names it."""
+    by_id = {post["id"]: post for post in page.posts}
+    shown = []
+    for post in page.posts:
         parent = by_id.get(post["parent_id"])
-        indent = min(post["depth"], INDENT_CAP)
-        shown.append(ShownPost(post, indent, parent if post["depth"] > INDENT_CAP else None))
-        stack.extend(reversed(children.get(post["id"], [])))
+        named = post["depth"] > INDENT_CAP or (post["parent_id"] is not None and parent is None)
+        shown.append(ShownPost(post, min(post["depth"], INDENT_CAP),
+                               (parent or page.parents.get(post["parent_id"])) if named else None))
+    last_of_root: dict[int, int] = {}
+    for n, item in enumerate(shown):
+        last_of_root[int(item.post["tree_path"][:8], 16)] = n
+    for root_id, (hidden, first_hidden) in page.more.items():
+        shown[last_of_root[root_id]].more = (root_id, hidden, first_hidden)
     return shown
 
 
-def in_time_order(posts) -> list[ShownPost]:
-    by_id = {post["id"]: post for post in posts}
-    return [ShownPost(post, 0, by_id.get(post["parent_id"])) for post in posts]
+def in_time_order(page: discussions.PostsPage) -> list[ShownPost]:
+    by_id = {post["id"]: post for post in page.posts}
+    return [ShownPost(post, 0, by_id.get(post["parent_id"]) or page.parents.get(post["parent_id"]))
+            for post in page.posts]
 
 
 HOME_NEWS = 5
@@ -99,21 +111,53 @@ async def home(request: web.Request) -> web.Response:
     })
 
 
+def page_query(request: web.Request) -> dict:
+    """Which page of a thread the address asks for: ?view=chronological, ?page=N, ?under=ROOT
+    (a root's replies past the first), ?post=ID or ?reply_to=ID (the page that holds that post)."""
+    view = discussions.CHRONOLOGICAL if request.query.get("view") == "chronological" else discussions.TREE
+    post_id = id_query(request, "post")
+    if post_id is None:
+        post_id = parse_id(request.query.get("reply_to", ""))  # a stale reply link still opens the thread
+    return {"view": view, "number": id_query(request, "page") or 1, "under_id": id_query(request, "under"),
+            "post_id": post_id}
+
+
+async def posts_context(request: web.Request, thread_id: int, *, reply_to: str, values: dict | None = None,
+                        news=None, open_it: bool = True) -> dict:
+    """The thread's page that the address asks for (or the one holding the post answered),
+    ready for templates/thread_posts.html; opening it (open_it) records what the reader has
+    now read."""
+    actor, svc = request[actor_key], request.app[services_key]
+    asked = page_query(request)
+    if asked["post_id"] is None:
+        asked["post_id"] = parse_id(reply_to)
+    try:
+        thread, page, last_event_id = await discussions.thread_page(svc, actor, thread_id, **asked)
+    except NotFound:
+        if asked["post_id"] is None or (open_it and "post" in request.query):
+            raise
+        # answering a post that is not there (a stale reply link, a form sent back): the
+        # thread's first page, where the form says what is wrong
+        thread, page, last_event_id = await discussions.thread_page(svc, actor, thread_id, view=asked["view"])
+    context = thread_context(request, thread, page, reply_to, last_event_id, values=values, news=news)
+    if open_it:
+        context["first_unread"], context["level"] = await reading.open_thread(svc, actor, thread, page.posts)
+    return context
+
+
 async def show(request: web.Request) -> web.Response:
     actor = request[actor_key]
-    thread, posts, last_event_id = await discussions.thread_with_posts(request.app[services_key], actor,
-                                                                       int_param(request, "thread_id"))
+    thread_id = int_param(request, "thread_id")
+    thread = await discussions.get_thread(request.app[services_key], actor, thread_id)
     if discussions.is_comments(thread):  # a news item's or event's comments are read under it
         raise web.HTTPFound(thread_page_url(thread) + (f"?{request.query_string}"
                                                                    if request.query_string else ""))
-    chronological = request.query.get("view") == "chronological"
     request[page_ignores_key] = "library"  # the page's reads above and below say the same (ignoring=)
-    first_unread, level = await reading.open_thread(request.app[services_key], actor, thread, posts)
-    context = thread_context(request, thread, posts, chronological, request.query.get("reply_to", ""), last_event_id)
+    context = await posts_context(request, thread_id, reply_to=request.query.get("reply_to", ""))
     if context["may_moderate"]:  # where it may go is the policy's answer
-        context["move_targets"] = policy.move_targets(actor, thread, await groups.list_groups(
+        context["move_targets"] = policy.move_targets(actor, context["thread"], await groups.list_groups(
             request.app[services_key], actor))
-    return render(request, "thread.html", {**context, "first_unread": first_unread, "level": level})
+    return render(request, "thread.html", context)
 
 
 def thread_page_url(thread) -> str:
@@ -124,22 +168,29 @@ def thread_page_url(thread) -> str:
 
 
 def post_page_url(post) -> str:
+    """A post's address: the page of its thread that holds it, opened at the post."""
     where = f"/news/{post['news_id']}" if post["news_id"] is not None else \
         f"/events/{post['event_id']}" if post["event_id"] is not None else f"/threads/{post['thread_id']}"
-    return f"{where}#post-{post['id']}"
+    return f"{where}?post={post['id']}#post-{post['id']}"
 
 
-def thread_context(request: web.Request, thread, posts, chronological: bool, reply_to: str,
+def thread_context(request: web.Request, thread, page: discussions.PostsPage, reply_to: str,
                    last_event_id: int, values: dict | None = None, news=None) -> dict:
     """What templates/thread_posts.html needs, for a discussion's page and a news item's."""
     actor = request[actor_key]
+    posts = page.posts
     parent_id = parse_id(reply_to)
     reply_parent = next((p for p in posts if p["id"] == parent_id and not p["deleted_at"]), None)
+    page_url = thread_page_url(thread)
+    chronological = page.view == discussions.CHRONOLOGICAL
     return {
         "thread": thread,
         "news": news,
-        "page_url": thread_page_url(thread),
-        "shown": shown_posts(request, posts, chronological),
+        "page_url": page_url,
+        "page": page,
+        "page_ids": {post["id"] for post in posts},  # a link to a post elsewhere opens its page
+        "pager": pager(page, page_url),
+        "shown": shown_posts(request, page, page_url),
         "editable": policy.editable_posts(actor, thread, posts),
         "reportable": policy.reportable_posts(actor, thread, posts),   # decided once per page, not per post
         "acts_on_posts": policy.acts_on_posts(actor, thread),  # the same rule, for posts arriving live
@@ -157,6 +208,25 @@ def thread_context(request: web.Request, thread, posts, chronological: bool, rep
         "live_channels": "",  # the thread's own; an event's page listens to its group too
         "may_attach": policy.can(actor, Action.UPLOAD_DOCUMENT, thread),  # its group's library (not news')
     }
+
+
+def pager(page: discussions.PostsPage, page_url: str) -> dict | None:
+    """Links to the pages around this one, for a thread of more than one page."""
+    if page.count == 1:
+        return None
+    base = {"view": "chronological"} if page.view == discussions.CHRONOLOGICAL else {}
+    if page.under is not None:
+        base["under"] = page.under["id"]
+
+    def url(number: int) -> str:
+        query = urlencode({**base, **({"page": number} if number > 1 else {})})
+        return f"{page_url}?{query}" if query else page_url
+
+    near = sorted({1, page.count, *range(max(1, page.number - 2), min(page.count, page.number + 2) + 1)})
+    return {"number": page.number, "count": page.count,
+            "previous": url(page.number - 1) if page.number > 1 else None,
+            "next": url(page.number + 1) if page.number < page.count else None,
+            "numbers": [(n, url(n)) for n in near]}
 
 
 async def new_form(request: web.Request) -> web.Response:
@@ -186,8 +256,7 @@ async def new_submit(request: web.Request) -> web.Response:
 
 async def rename_form(request: web.Request) -> web.Response:
     actor = request[actor_key]
-    thread, _, _ = await discussions.thread_with_posts(request.app[services_key], actor,
-                                                       int_param(request, "thread_id"))
+    thread = await discussions.get_thread(request.app[services_key], actor, int_param(request, "thread_id"))
     policy.require(actor, Action.RENAME_THREAD, thread)
     return render(request, "thread_edit.html", {"thread": thread, "values": {"title": thread["title"]}})
 
@@ -201,7 +270,7 @@ async def rename_submit(request: web.Request) -> web.Response:
     except ServiceError as error:
         if error.status != 422:
             raise
-        thread, _, _ = await discussions.thread_with_posts(svc, actor, thread_id)
+        thread = await discussions.get_thread(svc, actor, thread_id)
         return rerender(request, "thread_edit.html", error, {"thread": thread, "values": form})
     raise redirect(request, "thread", thread_id=thread_id)
 
@@ -236,7 +305,7 @@ async def moderate(request: web.Request) -> web.Response:
     form = await form_of(request)
     action = form.get("action", "")
     if action in ("delete", "lock"):
-        thread, _, _ = await discussions.thread_with_posts(svc, actor, thread_id)
+        thread = await discussions.get_thread(svc, actor, thread_id)
         policy.require(actor, Action.MODERATE_THREAD, thread)
         confirm = thread_confirmation(thread, action, actor)
         if form.get("confirm") != "yes":
@@ -267,7 +336,7 @@ async def moderate(request: web.Request) -> web.Response:
 async def reply(request: web.Request) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
     thread_id = int_param(request, "thread_id")
-    thread, _, _ = await discussions.thread_with_posts(svc, actor, thread_id)
+    thread = await discussions.get_thread(svc, actor, thread_id)
     if thread["locked"] and not policy.can(actor, Action.REPLY, thread) \
             and policy.can(actor, Action.REPLY, {**dict(thread), "locked": 0}):
         # closed while they wrote: their words come back to them (a file is not read)
@@ -283,15 +352,15 @@ async def reply(request: web.Request) -> web.Response:
     except ServiceError as error:
         if error.status not in (409, 422, 429):  # too many at once: the words come back too
             raise
-        thread, posts, last_event_id = await discussions.thread_with_posts(svc, actor, thread_id)
         if thread["news_id"] is not None:
             from forum.web.pages import news as news_page  # the news page renders its own article
             return await news_page.rerender_with_comments(request, thread["news_id"], error, parent, form)
         if thread["event_id"] is not None:
             from forum.web.pages import events as event_pages  # the event page renders its own article
             return await event_pages.rerender_with_comments(request, thread["event_id"], error, parent, form)
-        return rerender(request, "thread.html", error,
-                        thread_context(request, thread, posts, False, parent, last_event_id, values=form))
+        # the page that holds the post answered (or the first page), with the words kept
+        return rerender(request, "thread.html", error, await posts_context(
+            request, thread_id, reply_to=parent, values=form, open_it=False))
     raise web.HTTPSeeOther(post_page_url(post))
 
 
@@ -303,13 +372,13 @@ async def to_reply_box(request: web.Request) -> web.Response:
 
 async def _closed_meanwhile(request: web.Request, thread_id: int, form: dict) -> web.Response:
     actor, svc = request[actor_key], request.app[services_key]
-    thread, posts, last_event_id = await discussions.thread_with_posts(svc, actor, thread_id)
+    thread = await discussions.get_thread(svc, actor, thread_id)
     if discussions.is_comments(thread):  # comments close with their item; there is no page of their own
         raise Conflict(N_("Er kan hier niet meer worden gereageerd."))
     error = Conflict(N_("De discussie is gesloten terwijl u schreef. Uw tekst staat hieronder: kopieer hem als u "
                         "hem wilt bewaren."))
-    return rerender(request, "thread.html", error, {
-        **thread_context(request, thread, posts, False, "", last_event_id, values=form), "unsent": form.get("body", "")})
+    context = await posts_context(request, thread_id, reply_to=form.get("parent_id", ""), values=form, open_it=False)
+    return rerender(request, "thread.html", error, {**context, "unsent": form.get("body", "")})
 
 
 async def edit_form(request: web.Request) -> web.Response:
