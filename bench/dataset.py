@@ -286,6 +286,7 @@ def build(data_dir: Path, size: Size = DEFAULT, seed: int = 7, workers: int | No
                 conn.executemany(
                     "INSERT INTO posts (id, thread_id, parent_id, depth, author_id, body, body_html, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", post_rows)
+            _tree_places(conn)
             _news(conn, rng, size, seed, group_ids)
             _documents(conn, rng, size, seed, group_ids)
             _follows_reads_notifications(conn, rng, size, group_ids, member_of)
@@ -418,6 +419,20 @@ def _follows_reads_notifications(conn, rng, size: Size, group_ids, member_of) ->
     conn.executemany(
         "INSERT INTO notifications (user_id, kind, actor_id, group_id, thread_id, post_id, count, created_at,"
         " updated_at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", notes)
+
+
+def _tree_places(conn) -> None:
+    """Each post's place in its thread's tree, as forum/store/threads.py tree_place gives it."""
+    conn.execute("""
+CREATE TEMP TABLE post_places AS
+WITH RECURSIVE place(id, path) AS (
+    SELECT id, printf('%08x', id) FROM posts WHERE parent_id IS NULL
+    UNION ALL
+    SELECT p.id, substr(place.path, 1, 128) || printf('%08x', p.id) FROM posts p JOIN place ON p.parent_id = place.id
+) SELECT id, path FROM place""")
+    conn.execute("CREATE INDEX temp.post_places_id ON post_places(id)")
+    conn.execute("UPDATE posts SET tree_path = (SELECT path FROM post_places WHERE post_places.id = posts.id)")
+    conn.execute("DROP TABLE post_places")
 
 
 def _rendered_now(conn) -> None:

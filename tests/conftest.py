@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 import socket
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 
@@ -297,3 +298,16 @@ def redis_server(tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def site(aiohttp_server, config, clock):
+    """The app on a real port of its own, for a browser (tests/helpers_browser.py Site): the
+    site URL must be the address the browser uses, as the websocket checks its Origin."""
+    from tests.helpers_browser import Site
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(replace(config, site_url=f"http://127.0.0.1:{port}"), clock=clock)
+    await aiohttp_server(app, host="127.0.0.1", port=port)
+    return Site(f"http://127.0.0.1:{port}", app)

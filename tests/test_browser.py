@@ -6,32 +6,17 @@ lights the other's bell live; he reads it, mutes the thread in two clicks, and h
 more. And an XSS corpus through every field people fill in, judged in the DOM."""
 from __future__ import annotations
 
-import socket
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
-from forum.app import create_app
 from forum.keys import hub_key, scheduler_key
 from forum.services import accounts, discussions
 from forum.web.cookies import SESSION_COOKIE
 from tests.conftest import PASSWORD
-from tests.helpers_browser import (ALL, ARGS, CHROMIUM, PAYLOADS, TEMPLATE, Site, api_user, assert_clean,
+from tests.helpers_browser import (ALL, ARGS, CHROMIUM, PAYLOADS, TEMPLATE, api_user, assert_clean,
                                    close_all, log_in, make_admin, packed)
-
-
-@pytest.fixture
-async def site(aiohttp_server, config, clock):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # the site URL must be the address the browser uses: the websocket checks its Origin
-    app = create_app(replace(config, site_url=f"http://127.0.0.1:{port}"), clock=clock)
-    await aiohttp_server(app, host="127.0.0.1", port=port)
-    return Site(f"http://127.0.0.1:{port}", app)
 
 
 async def register(context, base: str, email: str, name: str):

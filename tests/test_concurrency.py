@@ -27,7 +27,7 @@ async def test_concurrent_writers_and_readers(admin, make_user, anonymous, svc):
 
     jobs = [write(writers[n % len(writers)], n) for n in range(60)] + [read() for _ in range(60)]
     await asyncio.gather(*jobs)
-    posts = (await reader.get(f"/api/v1/threads/{thread}"))["posts"]
+    posts = (await reader.get(f"/api/v1/threads/{thread}?limit=100"))["posts"]
     assert set(acknowledged) <= {p["id"] for p in posts}
     assert len(acknowledged) == 60
     assert (await reader.get(f"/api/v1/threads/{thread}"))["thread"]["reply_count"] == 60

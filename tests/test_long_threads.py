@@ -16,7 +16,7 @@ from tests.conftest import open_group
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch):
     monkeypatch.setattr(discussions, "ROOTS_PER_PAGE", 3)
-    monkeypatch.setattr(discussions, "REPLIES_SHOWN", 2)
+    monkeypatch.setattr(discussions, "PAGE_POSTS", 5)
     monkeypatch.setattr(discussions, "POSTS_PER_PAGE", 4)
 
 
@@ -157,7 +157,9 @@ async def test_the_api_pages_a_thread_by_cursor(admin, anonymous, monkeypatch):
         seen += [post["id"] for post in part["posts"]]
         after, parts = part["next"], parts + 1
     assert seen == sorted(ids.values()) and parts == 3
-    assert (await visitor.get(f"/api/v1/threads/{thread}?after=x", expect=400))["error"]
+    assert [p["id"] for p in (await visitor.get(f"/api/v1/threads/{thread}?limit=100"))["posts"]] == seen
+    for bad in ("after=x", "limit=0", "limit=101", "limit=-3", "limit=abc"):
+        assert (await visitor.get(f"/api/v1/threads/{thread}?{bad}", expect=400))["error"]
     assert (await visitor.get(f"/api/v1/threads/{thread}?after={max(ids.values())}"))["posts"] == []
 
 
@@ -188,3 +190,29 @@ async def test_a_post_deeper_than_the_tree_keeps_short_places_in_reply_order(adm
     assert max(len(p) for p in place.values()) == (thread_store.TREE_LEVELS + 1) * thread_store.PLACE_DIGITS
     in_order = [place[post_id] for post_id in chain]
     assert in_order == sorted(in_order)  # the chain still reads in the order it was written
+
+
+def test_the_room_for_replies_is_shared_out_evenly_and_a_short_thread_shows_whole():
+    assert discussions.replies_shown([5, 0, 1, 3], 4) == [2, 0, 1, 1]
+    assert discussions.replies_shown([9, 9, 9], 0) == [0, 0, 0]
+    assert discussions.replies_shown([1] * 20, 10) == [1] * 10 + [0] * 10
+    for counts in ([3, 0, 7], [10], [0, 0], [2, 2, 2, 2, 2]):
+        assert discussions.replies_shown(counts, sum(counts)) == counts  # all fits: all shown
+        assert sum(discussions.replies_shown(counts, sum(counts) - 1)) == sum(counts) - 1 or not sum(counts)
+
+
+async def test_a_twenty_post_thread_of_any_shape_is_one_page(admin, anonymous, monkeypatch):
+    monkeypatch.setattr(discussions, "ROOTS_PER_PAGE", 20)
+    monkeypatch.setattr(discussions, "PAGE_POSTS", 25)
+    monkeypatch.setattr(discussions, "POSTS_PER_PAGE", 20)
+    group = await open_group(admin)
+    created = await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Kort", "body": "0"}, expect=201)
+    thread, ids = created["thread"]["id"], [created["post"]["id"]]
+    for n in range(1, 20):  # a chain, a fan and roots mixed, as the bench's threads are
+        parent = {"parent_id": ids[0] if n % 3 == 0 else ids[-1]} if n % 4 else {}
+        ids.append((await admin.post(f"/api/v1/threads/{thread}/posts", {"body": str(n), **parent},
+                                     expect=201))["post"]["id"])
+    visitor = await anonymous()
+    for url in (f"/threads/{thread}", f"/threads/{thread}?view=chronological"):
+        page = await page_of(visitor, url)
+        assert sorted(shown_ids(page)) == ids and "Pagina 1 van" not in page and "Nog " not in page

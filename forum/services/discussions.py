@@ -295,13 +295,28 @@ async def get_thread(svc: Services, actor: Actor, thread_id: int):
 
 
 # --- a thread a page at a time ------------------------------------------------------------
-# A long thread is never loaded whole: the tree shows ROOTS_PER_PAGE posts that answer the
-# discussion itself, each with its first REPLIES_SHOWN replies and a link to the rest; the rest
-# of a root's replies, and the thread in time order, come POSTS_PER_PAGE at a time.
+# A long thread is never loaded whole. The tree shows ROOTS_PER_PAGE posts that answer the
+# discussion itself and as many of their replies (in tree order) as fit in PAGE_POSTS, shared
+# out evenly, each root's rest behind a link to a page of its replies. A short thread fits on one
+# page whole. A root's replies, and the thread in time order, come POSTS_PER_PAGE at a time.
 ROOTS_PER_PAGE = 20
-REPLIES_SHOWN = 10
-POSTS_PER_PAGE = 30
+PAGE_POSTS = 25
+POSTS_PER_PAGE = 20
 TREE, CHRONOLOGICAL = "tree", "chronological"
+
+
+def replies_shown(counts: list[int], room: int) -> list[int]:
+    """How many replies each root shows: the same for all (the most that fits in `room`), and
+    what is left over one more each for the first roots that have more."""
+    cap = 0
+    while cap < room and sum(min(n, cap + 1) for n in counts) <= room:
+        cap += 1
+    shown = [min(n, cap) for n in counts]
+    left = room - sum(shown)
+    for i, n in enumerate(counts):
+        if left and n > shown[i]:
+            shown[i], left = shown[i] + 1, left - 1
+    return shown
 
 
 @dataclass(frozen=True)
@@ -345,16 +360,19 @@ async def _load_page(conn, thread_id: int, view: str, number: int, under) -> Pos
         if number > count:
             return None
         roots = await store.roots(conn, thread_id, (number - 1) * ROOTS_PER_PAGE, ROOTS_PER_PAGE)
-        # one more than shown tells whether a root has more, and which reply the link opens at
-        replies = await store.first_replies(conn, thread_id, [r["tree_path"] for r in roots], REPLIES_SHOWN + 1)
-        by_root: dict[int, list] = {}
-        for reply in replies:
-            by_root.setdefault(int(reply["tree_path"][:store.PLACE_DIGITS], 16), []).append(reply)
-        cut = {root_id: rows[REPLIES_SHOWN] for root_id, rows in by_root.items() if len(rows) > REPLIES_SHOWN}
-        totals = await store.replies_under(conn, thread_id, [r["tree_path"] for r in roots if r["id"] in cut])
-        more = {r["id"]: (totals[r["tree_path"]] - REPLIES_SHOWN, cut[r["id"]]["id"]) for r in roots if r["id"] in cut}
-        posts = sorted([*roots, *(row for rows in by_root.values() for row in rows[:REPLIES_SHOWN])],
-                       key=lambda row: row["tree_path"])
+        room = max(0, PAGE_POSTS - len(roots))
+        # places only (one more than can be shown says whether a root has more), words only
+        # for the replies shown
+        places = await store.first_places(conn, thread_id, [r["tree_path"] for r in roots], room + 1)
+        by_root: dict[int, list] = {r["id"]: [] for r in roots}
+        for place in places:
+            by_root[int(place["tree_path"][:store.PLACE_DIGITS], 16)].append(place)
+        shown = dict(zip(by_root, replies_shown([len(rows) for rows in by_root.values()], room)))
+        cut = [r for r in roots if len(by_root[r["id"]]) > shown[r["id"]]]
+        totals = await store.replies_under(conn, thread_id, [r["tree_path"] for r in cut])
+        more = {r["id"]: (totals[r["tree_path"]] - shown[r["id"]], by_root[r["id"]][shown[r["id"]]]["id"]) for r in cut}
+        replies = await store.posts_by_id(conn, [p["id"] for root_id, rows in by_root.items() for p in rows[:shown[root_id]]])
+        posts = sorted([*roots, *replies], key=lambda row: row["tree_path"])
         page = PostsPage(posts, number, count, view, None, more)
     shown = {post["id"] for post in page.posts}
     named = sorted({post["parent_id"] for post in page.posts if post["parent_id"] and post["parent_id"] not in shown})
@@ -375,12 +393,14 @@ async def thread_page(svc: Services, actor: Actor, thread_id: int, *, view: str 
         if view == CHRONOLOGICAL:
             return 1 + await store.posts_before(conn, thread_id, post_id) // POSTS_PER_PAGE, None
         root_id = int(post["tree_path"][:store.PLACE_DIGITS], 16)
-        root_place = post["tree_path"][:store.PLACE_DIGITS]
+        number = 1 + await store.roots_before(conn, thread_id, root_id) // ROOTS_PER_PAGE
         if root_id != post_id:
-            rank = await store.places_before(conn, thread_id, root_place, post["tree_path"])
-            if rank >= REPLIES_SHOWN:  # beyond the root's first replies: on a page of its own replies
+            page = await _load_page(conn, thread_id, TREE, number, None)
+            if all(shown["id"] != post_id for shown in page.posts):  # on a page of its root's replies
+                rank = await store.places_before(conn, thread_id, post["tree_path"][:store.PLACE_DIGITS],
+                                                 post["tree_path"])
                 return 1 + rank // POSTS_PER_PAGE, root_id
-        return 1 + await store.roots_before(conn, thread_id, root_id) // ROOTS_PER_PAGE, None
+        return number, None
 
     async def load(conn):
         _, last_event_id = await store.event_id_range(conn)  # read first: the data is at least this new

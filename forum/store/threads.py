@@ -187,18 +187,17 @@ async def roots(conn, thread_id: int, offset: int, limit: int):
         (thread_id, limit, offset))
 
 
-async def first_replies(conn, thread_id: int, places: list[str], limit: int):
-    """Under each place its first `limit` replies in tree order, in one statement: one short
-    index range per place, however many replies a place has."""
+async def first_places(conn, thread_id: int, places: list[str], limit: int):
+    """Under each place the first `limit` replies' ids and places in tree order, in one
+    statement: one short index range per place, however many replies a place has."""
     if not places:
         return []
-    one = f"SELECT * FROM ({POST_SELECT}{POST_FROM} WHERE p.thread_id = ? AND p.tree_path > ? AND p.tree_path < ?" \
-          f" ORDER BY p.tree_path LIMIT ?) AS r"
+    one = "SELECT * FROM (SELECT id, tree_path FROM posts WHERE thread_id = ? AND tree_path > ? AND tree_path < ?" \
+          " ORDER BY tree_path LIMIT ?) AS r"
     params: list = []
     for place in places:
         params.extend((thread_id, *below(place), limit))
-    rows = await fetch_all(conn, " UNION ALL ".join(f"{one}{n}" for n in range(len(places))), params)
-    return sorted(rows, key=lambda row: row["tree_path"])
+    return await fetch_all(conn, " UNION ALL ".join(f"{one}{n}" for n in range(len(places))), params)
 
 
 async def replies_under(conn, thread_id: int, places: list[str]) -> dict[str, int]:

@@ -126,7 +126,9 @@ API_ROUTES = [
     ApiRoute("POST", "/api/v1/groups/{group_id}/threads", api_threads.start_thread, "api.group.threads.create",
              "Start a thread", api_threads.ThreadIn, 201),
     ApiRoute("GET", "/api/v1/threads/{thread_id}", api_threads.get_thread, "api.thread",
-             "A thread with all its posts", auth=False),
+             "A thread and its posts in time order, 20 at a time (limit: up to 100); `next` is the"
+             " `after` of the next part, null on the last", auth=False,
+             query=(("after", "integer", False), ("limit", "integer", False))),
     ApiRoute("PATCH", "/api/v1/threads/{thread_id}", api_threads.update_thread, "api.thread.update",
              "Rename (author, moderators), lock, pin or move (moderators) a thread", api_threads.ThreadUpdateIn),
     ApiRoute("DELETE", "/api/v1/threads/{thread_id}", api_threads.delete_thread, "api.thread.delete",

@@ -5,6 +5,7 @@ from aiohttp import web
 from pydantic import Field
 
 from forum import policy
+from forum.errors import BadRequest, N_
 from forum.keys import actor_key, services_key
 from forum.policy import Action
 from forum.services import discussions
@@ -48,20 +49,24 @@ async def start_thread(request: web.Request) -> web.Response:
     return json_out({"thread": thread_out(thread), "post": post_out(post)}, status=201)
 
 
-API_POSTS = 100  # posts per answer; `next` asks for the ones after
+API_POSTS, API_POSTS_MAX = 20, 100  # posts per answer unless ?limit= asks for up to the most
 
 
 async def get_thread(request: web.Request) -> web.Response:
-    """The thread and its posts in time order, API_POSTS at a time: `?after=<post id>` (the
-    previous answer's `next`) continues; `next` is null on the last part. A long thread's
-    last_event_id comes with each part, so a client can subscribe live from its first."""
+    """The thread and its posts in time order, a part at a time (`?limit=`, 20 unless asked,
+    at most 100): `?after=<post id>` (the previous answer's `next`) continues; `next` is null
+    on the last part. Each part carries last_event_id, so a client that subscribes live from
+    the first part's misses nothing written while it read the rest."""
+    limit = id_query(request, "limit") or API_POSTS
+    if limit > API_POSTS_MAX:
+        raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name="limit")
     thread, posts, last_event_id = await discussions.posts_after(
         request.app[services_key], request[actor_key], int_param(request, "thread_id"),
-        id_query(request, "after") or 0, API_POSTS + 1)
-    shown = posts[:API_POSTS]
+        id_query(request, "after") or 0, limit + 1)
+    shown = posts[:limit]
     revealed = policy.own_hidden_posts(request[actor_key], thread, shown)  # one pass, as on the page
     return json_out({"thread": thread_out(thread), "posts": [post_out(p, p["id"] in revealed) for p in shown],
-                     "next": str(shown[-1]["id"]) if len(posts) > API_POSTS else None,
+                     "next": str(shown[-1]["id"]) if len(posts) > limit else None,
                      "last_event_id": last_event_id})
 
 
