@@ -8,23 +8,25 @@ server → client: subscribed, event, reset, presence, typing, error (see README
 """
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 import json
 import logging
 from urllib.parse import urlsplit
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from forum.keys import actor_key, config_key, hub_key
-from forum.live.hub import Client, frame
+from forum.live.hub import DIRECT_WRITE_BYTES, Client, frame
 from forum.web.cookies import SESSION_COOKIE
 from forum.web.middleware import error_json
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 64 * 1024
 MAX_CHANNELS = 100
 MAX_BRACKETS = 32
-HEARTBEAT_SECONDS = 30
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
 
 
 def _origin_ok(request: web.Request) -> bool:
@@ -48,36 +50,85 @@ def _channel_list(value) -> list[str] | None:
     return list(dict.fromkeys(value))
 
 
+def _accept_key(request: web.Request) -> str | None:
+    """RFC 6455 section 4.2: the answer to a well-formed opening handshake, or None."""
+    headers = request.headers
+    if "websocket" not in headers.get("Upgrade", "").lower():
+        return None
+    if "upgrade" not in [token.strip() for token in headers.get("Connection", "").lower().split(",")]:
+        return None
+    if headers.get("Sec-WebSocket-Version") not in ("13", "8"):
+        return None
+    key = headers.get("Sec-WebSocket-Key", "")
+    try:
+        if len(base64.b64decode(key, validate=True)) != 16:
+            return None
+    except ValueError:
+        return None
+    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+
+
+class _HandedOver(web.StreamResponse):
+    """What the handler returns once the connection is no longer aiohttp's: its answer (101)
+    is already on the wire, so there is nothing left to prepare or to end."""
+
+    def __init__(self) -> None:
+        super().__init__(status=101)
+
+    async def prepare(self, request: web.BaseRequest) -> None:
+        return None
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        return None
+
+
 async def live(request: web.Request) -> web.StreamResponse:
+    """The handshake goes through the whole middleware chain like any request (the session,
+    the proxy's client address, the error answers); then the connection is handed to the
+    hub's Client, and this handler, the request and the chain's frames are let go. aiohttp's
+    own WebSocketResponse would keep all of them for as long as the socket is open, twice
+    the memory of the socket itself (issue 14)."""
     if not _origin_ok(request):
         return error_json(403, "forbidden", "Origin not allowed.")
+    accept = _accept_key(request)
+    if accept is None:
+        return error_json(400, "bad_request", "Not a websocket handshake.")
+    protocol, transport = request.protocol, request.transport
+    if transport is None or transport.is_closing():  # gone before the handshake was answered
+        return error_json(400, "bad_request", "Not a websocket handshake.")
     hub = request.app[hub_key]
-    # No permessage-deflate: it would compress every frame once per socket, where the hub
-    # writes the same encoded frame to all of them.
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME, compress=False)
-    await ws.prepare(request)
-    client = Client(ws, request.transport, request[actor_key], request.cookies.get(SESSION_COOKIE),
-                    queue_frames=hub.queue_frames, close_seconds=hub.close_seconds)
+    # No permessage-deflate is offered: it would compress every frame once per socket, where
+    # the hub writes the same encoded frame to all of them.
+    transport.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n")
+    client = Client(hub, transport, request[actor_key], request.cookies.get(SESSION_COOKIE), _handle)
+    _hand_over(protocol, transport, client)
     hub.add(client)
-    try:
-        async for message in ws:
-            if message.type == WSMsgType.BINARY:
-                await ws.close(code=1003, message=b"text frames only")
-                break
-            if message.type != WSMsgType.TEXT:
-                break
-            try:
-                await _handle(hub, client, message.data)
-            except Exception:  # a bug must close this socket with a code, never write HTTP into it
-                log.exception("live frame failed")
-                await ws.close(code=1011, message=b"internal error")
-                break
-    finally:
-        await hub.remove(client)
-    return ws
+    return _HandedOver()
 
 
-async def _handle(hub, client: Client, text: str) -> None:
+def _hand_over(protocol, transport: asyncio.Transport, client: Client) -> None:
+    """The connection leaves aiohttp's request handler for the Client. What aiohttp read past
+    the handshake (a client that did not wait for the answer) goes with it; aiohttp's keep-
+    alive timer is stopped and its server stops counting the connection, which it would
+    otherwise close when the request ends or the server shuts down (the hub closes it then)."""
+    tail = getattr(protocol, "_message_tail", b"")
+    protocol.keep_alive(False)
+    transport.set_protocol(client)
+    transport.set_write_buffer_limits(high=DIRECT_WRITE_BYTES)
+    protocol.transport = None  # the request's end must not close what is no longer its connection
+    manager = getattr(protocol, "_manager", None)
+    if manager is not None:
+        manager.connection_lost(protocol, None)
+    if not transport.is_reading():
+        transport.resume_reading()
+    if tail:
+        protocol._message_tail = b""
+        client.data_received(tail)
+
+
+async def _handle(client: Client, text: str) -> None:
+    hub = client.hub
     # No valid frame needs more than a few brackets; counting them (at C speed) refuses deep
     # nesting before the parser recurses into it.
     if text.count("[") + text.count("{") > MAX_BRACKETS:

@@ -15,8 +15,7 @@ import logging
 import struct
 from collections import deque
 from datetime import datetime, timezone
-
-from aiohttp import web
+from typing import Awaitable, Callable
 
 from forum import policy
 from forum.live.bus import LocalBus
@@ -26,13 +25,14 @@ from forum.services import Services, accounts, live
 log = logging.getLogger(__name__)
 
 QUEUE_FRAMES = 512           # frames waiting for one client before it is told to resume
-DIRECT_WRITE_BYTES = 64 * 1024  # below this much unsent output a frame is written at once
+DIRECT_WRITE_BYTES = 64 * 1024  # below this much unsent output a frame is written at once (the transport's high-water mark)
 CLOSE_SECONDS = 5            # a closing handshake the peer does not read is cut off after this
 CLOSE_RESUME = 4000          # "you fell behind (or the server is busy): reconnect and resume"
 CLOSE_SESSION_ENDED = 4001   # logged out, suspended, or the password changed
 TYPING_SECONDS = 6
 PRESENCE_DELAY = 0.5         # "N reading" changes are gathered this long, then sent once
 TRIM_EVERY_SECONDS = 3600
+HEARTBEAT_SECONDS = 30       # every socket is pinged this often; one that said nothing since the last ping is cut
 
 
 def _now() -> str:
@@ -62,76 +62,259 @@ def frame(**fields) -> Frame:
     return Frame(json.dumps(fields, separators=(",", ":")))
 
 
-class Client:
-    """One websocket. A frame for a client that keeps up is written straight to its transport:
-    no task switch per socket, so a broadcast costs what a plain loop of writes costs. When
-    output piles up (the peer reads slowly) frames wait in this client's own bounded queue,
-    drained by its own sender task under aiohttp's flow control; nobody else waits for it."""
+MAX_MESSAGE = 64 * 1024     # a client's message (all its fragments) larger than this is refused with 1009
+INBOX_FRAMES = 16            # a client's messages waiting to be handled before its socket stops being read
+PING = b"\x89\x00"           # an empty ping frame: every socket gets the same bytes
+# RFC 6455 7.4: the close codes a peer may send (1004-1006 and 1015 are never sent on the wire)
+_PEER_CLOSE_CODES = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014))
 
-    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None, actor: Actor,
-                 session_token: str | None, queue_frames: int = QUEUE_FRAMES,
-                 close_seconds: float = CLOSE_SECONDS):
-        self.ws = ws
+
+def _unmask(payload: bytes, mask: bytes) -> bytes:
+    size = len(payload)
+    if not size:
+        return b""
+    key = (mask * (size // 4 + 1))[:size]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(size, "little")
+
+
+def _close_frame(code: int, reason: str) -> bytes:
+    payload = struct.pack("!H", code) + reason.encode()[:123]
+    return struct.pack("!BB", 0x88, len(payload)) + payload
+
+
+class Client(asyncio.Protocol):
+    """One websocket after its handshake: the connection's own asyncio protocol. The endpoint
+    answers the handshake inside aiohttp and then hands the connection over to this object
+    (forum/live/endpoint.py), so an idle socket costs this object and its transport, not a
+    request, a parser, a handler task and the middleware chain's frames for as long as it is
+    open (issue 14: ≤ 12 KB per idle socket). Slots, and a queue made only when one is needed.
+
+    A frame for a client that keeps up is written straight to its transport: no task switch
+    per socket, so a broadcast costs what a plain loop of writes costs. When output piles up
+    (the peer reads slowly, the transport asks us to pause) frames wait in this client's own
+    bounded queue and go out when the transport drains; nobody else waits for it."""
+
+    __slots__ = ("hub", "transport", "on_text", "actor", "user_id", "session_token", "channels", "seen", "held",
+                 "pending", "paused", "closing", "closer", "done", "last_typing", "heard", "buffer", "message",
+                 "inbox", "worker")
+
+    def __init__(self, hub: "Hub", transport: asyncio.Transport, actor: Actor, session_token: str | None,
+                 on_text: Callable[["Client", str], Awaitable[None]]):
+        self.hub = hub
         self.transport = transport
+        self.on_text = on_text                                  # the endpoint's handling of a text message
         self.actor = actor
         self.user_id = actor.user_id  # fixed at the handshake, even when the session later ends
         self.session_token = session_token
         self.channels: set[str] = set()
-        self.pending: deque[Frame] = deque()
-        self.queue_frames = queue_frames
-        self.close_seconds = close_seconds
-        self.held: list[tuple[str, int, Frame]] | None = None  # live events held back during a replay
         self.seen: dict[str, int] = {}                          # channel → newest event id sent on it
+        self.held: list[tuple[str, int, Frame]] | None = None  # live events held back during a replay
+        self.pending: deque[Frame] | None = None                # output waiting while the transport is full
+        self.paused = False
         self.closing = False
+        self.closer: asyncio.Task | None = None   # kept here: the loop holds only weak references to tasks
+        self.done: asyncio.Future | None = None   # while closing: the peer's close frame or the connection's end
         self.last_typing = 0.0
-        self.sender: asyncio.Task | None = None
-        self.closer: asyncio.Task | None = None
+        self.heard = True                         # something came in since the last heartbeat's ping
+        self.buffer: bytes | None = b""           # the start of a frame not yet whole; None: input is ignored
+        self.message: bytearray | None = None     # a fragmented message's parts so far
+        self.inbox: deque[str] | None = None      # messages waiting for the one before them to be handled
+        self.worker: asyncio.Task | None = None
 
-    def _writable_now(self) -> bool:
-        transport = self.transport
-        return (self.sender is None and transport is not None and not transport.is_closing()
-                and transport.get_write_buffer_size() < DIRECT_WRITE_BYTES)
+    # --- output ---------------------------------------------------------------------------
 
     def offer(self, message: Frame) -> None:
-        if self.closing or self.ws.closed:
+        if self.closing:
             return
-        if self._writable_now():
+        pending = self.pending
+        if not self.paused and not pending:
             self.transport.write(message.wire)
             return
-        if len(self.pending) >= self.queue_frames:
+        if pending is None:
+            pending = self.pending = deque()
+        if len(pending) >= self.hub.queue_frames:
             self.close_soon(CLOSE_RESUME, "resume")
             return
-        self.pending.append(message)
-        if self.sender is None:
-            self.sender = asyncio.get_running_loop().create_task(self._send_pending())
+        pending.append(message)
 
-    async def _send_pending(self) -> None:
-        try:
-            while self.pending and not self.closing:
-                await self.ws.send_str(self.pending.popleft().text)  # waits while the peer is behind
-        except (ConnectionError, RuntimeError):
-            self.pending.clear()
-        finally:
-            self.sender = None
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        pending = self.pending
+        while pending and not self.paused and not self.closing:
+            self.transport.write(pending.popleft().wire)  # may pause us again
+        if not pending:
+            self.pending = None
 
     def close_soon(self, code: int, reason: str) -> None:
         if self.closing:
             return
         self.closing = True
-        self.pending.clear()
-        # kept on the client: the loop holds only weak references to tasks
+        self.pending = None
         self.closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
+    async def close(self, code: int, reason: str) -> None:
+        self.close_soon(code, reason)
+        if self.closer is not None:
+            await asyncio.gather(self.closer, return_exceptions=True)
+
     async def _close(self, code: int, reason: str) -> None:
-        try:
-            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), self.close_seconds)
-        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+        transport = self.transport
+        if transport.is_closing():
+            return
+        self.done = asyncio.get_running_loop().create_future()
+        transport.write(_close_frame(code, reason))
+        try:  # the peer answers with its own close frame, or hangs up
+            await asyncio.wait_for(self.done, self.hub.close_seconds)
+        except asyncio.TimeoutError:
             pass
         finally:
             # A peer that stopped reading never takes the close frame; transport.close() would
             # wait for it for ever, holding the socket and its buffered output.
-            if self.transport is not None and self.transport.get_write_buffer_size():
-                self.transport.abort()
+            if transport.get_write_buffer_size():
+                transport.abort()
+            else:
+                transport.close()
+
+    def _fail(self, code: int, reason: str) -> None:
+        """A frame we cannot read: the close code says why, and the rest of the input is ignored."""
+        self.buffer = None
+        self.message = None
+        self.close_soon(code, reason)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.pending = None
+        if self.done is not None and not self.done.done():
+            self.done.set_result(None)
+        self.hub.remove(self)
+
+    # --- input ----------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        """RFC 6455 section 5: masked client frames, read as they come (one read may hold several
+        frames or part of one); at most MAX_MESSAGE bytes of a message are ever kept."""
+        self.heard = True
+        if self.buffer is None:
+            return
+        buffer = self.buffer + data if self.buffer else data
+        end, pos = len(buffer), 0
+        while end - pos >= 2:
+            first, second = buffer[pos], buffer[pos + 1]
+            opcode, size, head = first & 0x0F, second & 0x7F, 2
+            if first & 0x70 or not second & 0x80:  # no extension was agreed; a client always masks
+                return self._fail(1002, "protocol error")
+            if opcode >= 8 and (opcode > 10 or not first & 0x80 or size > 125) or 2 < opcode < 8:
+                return self._fail(1002, "protocol error")
+            if size == 126:
+                if end - pos < 4:
+                    break
+                size, head = int.from_bytes(buffer[pos + 2:pos + 4], "big"), 4
+            elif size == 127:
+                if end - pos < 10:
+                    break
+                size, head = int.from_bytes(buffer[pos + 2:pos + 10], "big"), 10
+            if opcode < 8 and size + (len(self.message) if self.message is not None else 0) > MAX_MESSAGE:
+                return self._fail(1009, "message too big")
+            start = pos + head + 4
+            if end < start + size:
+                break
+            payload = _unmask(buffer[start:start + size], buffer[pos + head:start])
+            pos = start + size
+            if not self._frame(first & 0x80, opcode, payload):
+                return
+        self.buffer = buffer[pos:] if pos < end else b""
+
+    def _frame(self, fin: int, opcode: int, payload: bytes) -> bool:
+        if opcode == 9:  # ping
+            if not self.closing:
+                self.transport.write(struct.pack("!BB", 0x8A, len(payload)) + payload)
+            return True
+        if opcode == 10:  # pong: heard, and nothing else
+            return True
+        if opcode == 8:
+            return self._peer_closes(payload)
+        if opcode == 0:
+            if self.message is None:
+                self._fail(1002, "continuation without a message")
+                return False
+            self.message += payload
+        elif self.message is not None:
+            self._fail(1002, "a new message inside a fragmented one")
+            return False
+        elif opcode == 2:
+            self._fail(1003, "text frames only")
+            return False
+        elif not fin:
+            self.message = bytearray(payload)
+        if not fin:
+            return True
+        if opcode == 0:
+            payload, self.message = bytes(self.message), None
+        try:
+            text = payload.decode()
+        except UnicodeDecodeError:
+            self._fail(1007, "text must be UTF-8")
+            return False
+        if not self.closing:
+            self._receive(text)
+        return True
+
+    def _peer_closes(self, payload: bytes) -> bool:
+        code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+        if len(payload) == 1 or code is not None and not (code in _PEER_CLOSE_CODES or 3000 <= code < 5000):
+            self._fail(1002, "invalid close frame")
+            return False
+        try:
+            payload[2:].decode()
+        except UnicodeDecodeError:
+            self._fail(1007, "text must be UTF-8")
+            return False
+        self.buffer = None
+        if self.closing:  # our close frame answered: the closing handshake is done
+            if self.done is not None and not self.done.done():
+                self.done.set_result(None)
+            return False
+        self.closing = True
+        self.pending = None
+        self.transport.write(_close_frame(1000, ""))
+        self.transport.close()
+        return False
+
+    def _receive(self, text: str) -> None:
+        """Messages are handled one after another, in the order they came (a subscribe that
+        waits for the database is not overtaken by the unsubscribe behind it)."""
+        inbox = self.inbox
+        if inbox is None:
+            inbox = self.inbox = deque()
+        inbox.append(text)
+        if len(inbox) >= INBOX_FRAMES:
+            self.transport.pause_reading()  # a client that sends faster than we handle waits
+        if self.worker is None:
+            self.worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        try:
+            while self.inbox and not self.closing:
+                text = self.inbox.popleft()
+                try:
+                    await self.on_text(self, text)
+                except Exception:  # a bug must close this socket with a code, never hang it
+                    log.exception("live frame failed")
+                    self.close_soon(1011, "internal error")
+        finally:
+            self.worker = None
+            self.inbox = None
+            transport = self.transport
+            if transport.is_closing():
+                self.hub.remove(self)  # gone while a subscribe waited: whatever it registered goes too
+            elif not transport.is_reading():
+                transport.resume_reading()
+
+    def eof_received(self) -> bool:
+        return False  # the peer is done: the transport closes, and connection_lost follows
 
 
 class Hub:
@@ -148,6 +331,7 @@ class Hub:
         self.delivered_id = 0
         self.queue_frames = QUEUE_FRAMES    # per client; tests lower them to reach the limits fast
         self.close_seconds = CLOSE_SECONDS
+        self.heartbeat_seconds = HEARTBEAT_SECONDS
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
@@ -158,14 +342,15 @@ class Hub:
         _, self.delivered_id = await live.event_id_range(self.svc)
         await self.bus.start(self.svc.db, self.presence_elsewhere, self.typing_elsewhere)
         self._tasks = [asyncio.create_task(self._pump(), name="hub-pump"),
-                       asyncio.create_task(self._trim_loop(), name="hub-trim")]
+                       asyncio.create_task(self._trim_loop(), name="hub-trim"),
+                       asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat")]
 
     def wake(self) -> None:
         self._wake.set()
 
     async def close_all(self) -> None:
         """Server shutdown: every socket gets 1001 now (clients then resume elsewhere or later)."""
-        await asyncio.gather(*(c.ws.close(code=1001, message=b"server shutdown") for c in list(self.clients)),
+        await asyncio.gather(*(c.close(1001, "server shutdown") for c in list(self.clients)),
                              return_exceptions=True)
 
     async def stop(self) -> None:
@@ -187,7 +372,7 @@ class Hub:
         if client.user_id:
             self.by_user.setdefault(client.user_id, set()).add(client)
 
-    async def remove(self, client: Client) -> None:
+    def remove(self, client: Client) -> None:
         self.clients.discard(client)
         same_user = self.by_user.get(client.user_id)
         if same_user is not None:
@@ -196,10 +381,6 @@ class Hub:
                 del self.by_user[client.user_id]
         for channel in list(client.channels):
             self._unregister(client, channel)
-        client.pending.clear()
-        if client.sender:
-            client.sender.cancel()
-            await asyncio.gather(client.sender, return_exceptions=True)
 
     def _register(self, client: Client, channel: str) -> None:
         client.channels.add(channel)
@@ -393,6 +574,21 @@ class Hub:
             if not actor.active:
                 client.close_soon(CLOSE_SESSION_ENDED, "session ended")
             client.actor = actor
+
+    async def _heartbeat_loop(self) -> None:
+        """One loop for all sockets, not a timer each: a peer that sent nothing, not even the
+        pong to the last ping, in HEARTBEAT_SECONDS is gone (a laptop closed, a network
+        dropped), and its socket is let go."""
+        while not self._stopping:
+            await asyncio.sleep(self.heartbeat_seconds)
+            for client in list(self.clients):
+                if client.closing:
+                    continue
+                if not client.heard:
+                    client.transport.abort()
+                    continue
+                client.heard = False
+                client.transport.write(PING)
 
     async def _trim_loop(self) -> None:
         while not self._stopping:
