@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -430,3 +431,138 @@ async def test_a_removed_thread_tells_its_viewers_and_takes_no_new_subscribers(s
     assert (await next_frame(late, "error"))["code"] == "not_found"
     for socket_ in (ws, late):
         await socket_.close()
+
+
+class RawPeer:
+    """A websocket client written out by hand, to send what aiohttp's client never would:
+    unmasked, fragmented, reserved-bit and broken frames, and to see every frame that comes."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, server, before: bytes = b"") -> tuple["RawPeer", bytes]:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write((f"GET /api/v1/live HTTP/1.1\r\nHost: {server.host}:{server.port}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+                     + before)
+        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+        expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        assert answer.startswith(b"HTTP/1.1 101") and b"Sec-WebSocket-Accept: " + expected + b"\r\n" in answer, answer
+        return cls(reader, writer), answer
+
+    @staticmethod
+    def frame(opcode: int, payload: bytes, fin: bool = True, masked: bool = True, rsv: int = 0) -> bytes:
+        first = (0x80 if fin else 0) | rsv | opcode
+        size = len(payload)
+        head = (struct.pack("!BB", first, size) if size < 126 else struct.pack("!BBH", first, 126, size)
+                if size < 65536 else struct.pack("!BBQ", first, 127, size))
+        if not masked:
+            return head + payload
+        mask = os.urandom(4)
+        head = head[:1] + bytes([head[1] | 0x80]) + head[2:]
+        return head + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+
+    def send(self, opcode: int, payload: bytes, **how) -> None:
+        self.writer.write(self.frame(opcode, payload, **how))
+
+    async def receive(self) -> tuple[int, bytes]:
+        first, second = await asyncio.wait_for(self.reader.readexactly(2), 3)
+        size = second & 0x7F
+        if size == 126:
+            size = struct.unpack("!H", await self.reader.readexactly(2))[0]
+        elif size == 127:
+            size = struct.unpack("!Q", await self.reader.readexactly(8))[0]
+        return first & 0x0F, await asyncio.wait_for(self.reader.readexactly(size), 3)
+
+    async def next_text(self, type_: str) -> dict:
+        while True:
+            opcode, payload = await self.receive()
+            assert opcode == 1, (opcode, payload)
+            data = json.loads(payload)
+            if data["type"] == type_:
+                return data
+
+    async def close_code(self) -> int:
+        """The code of the server's close frame, after any text before it; then the server hangs up."""
+        opcode, payload = await self.receive()
+        while opcode == 1:
+            opcode, payload = await self.receive()
+        assert opcode == 8, (opcode, payload)
+        self.send(8, payload[:2])
+        assert await asyncio.wait_for(self.reader.read(), 3) == b""  # and the connection ends
+        self.writer.close()
+        return struct.unpack("!H", payload[:2])[0]
+
+
+async def test_the_websocket_protocol_by_hand(scene, server):
+    """Pings are answered, fragments are joined (with a ping between them), a frame sent with
+    the handshake is read, and the peer's close is answered with a close before hanging up."""
+    channel = f"thread:{await marker_thread(scene['admin'])}"  # a visitor may watch it
+    subscribe = json.dumps({"type": "subscribe", "channels": [channel]}).encode()
+    peer, _ = await RawPeer.open(server, before=RawPeer.frame(9, b"early"))
+    assert await peer.receive() == (10, b"early")
+    peer.send(9, b"hello")
+    assert await peer.receive() == (10, b"hello")
+    peer.send(1, subscribe[:5], fin=False)
+    peer.send(9, b"between")
+    peer.send(0, subscribe[5:20], fin=False)
+    peer.send(0, subscribe[20:])
+    assert await peer.receive() == (10, b"between")
+    assert (await peer.next_text("subscribed"))["channels"] == [channel]
+    peer.send(8, struct.pack("!H", 1000) + "tot ziens".encode())
+    opcode, payload = await peer.receive()
+    assert opcode == 8 and struct.unpack("!H", payload[:2])[0] == 1000
+    assert await asyncio.wait_for(peer.reader.read(), 3) == b""
+    peer.writer.close()
+    hub = server.app[hub_key]
+    await until(lambda: channel not in hub.by_channel)
+
+
+@pytest.mark.parametrize("frames, code", [
+    ([RawPeer.frame(1, b'{"type": "typing"}', masked=False)], 1002),          # a client must mask
+    ([RawPeer.frame(1, b"{}", rsv=0x40)], 1002),                              # no extension was agreed
+    ([RawPeer.frame(0, b"{}")], 1002),                                        # continuation of nothing
+    ([RawPeer.frame(1, b"{", fin=False), RawPeer.frame(1, b"}")], 1002),      # a new message inside one
+    ([RawPeer.frame(9, b"x", fin=False)], 1002),                              # a fragmented control frame
+    ([RawPeer.frame(3, b"{}")], 1002),                                        # an unknown opcode
+    ([RawPeer.frame(1, b'{"type": "\xff"}')], 1007),                          # text that is not UTF-8
+    ([RawPeer.frame(1, b"x" * 40_000, fin=False), RawPeer.frame(0, b"x" * 40_000)], 1009),  # too big in parts
+    ([RawPeer.frame(2, b"\x00\x01")], 1003),                                  # binary
+    ([RawPeer.frame(8, b"\x03")], 1002),                                      # a close frame of one byte
+    ([RawPeer.frame(8, struct.pack("!H", 1005))], 1002),                      # a code never sent on the wire
+])
+async def test_broken_frames_get_a_close_code(server, frames, code):
+    peer, _ = await RawPeer.open(server)
+    peer.writer.write(b"".join(frames))
+    assert await peer.close_code() == code
+
+
+async def test_not_a_websocket_handshake_is_a_400(anonymous):
+    visitor = await anonymous()
+    response = await visitor.client.get("/api/v1/live")
+    assert response.status == 400 and (await response.json())["error"]["code"] == "bad_request"
+    response = await visitor.client.get("/api/v1/live", headers={
+        "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "kort"})
+    assert response.status == 400
+
+
+async def test_the_heartbeat_lets_go_of_a_peer_that_never_answers(scene, server):
+    hub = server.app[hub_key]
+    answering = await connect(scene["member"])
+    await watch(answering, f"thread:{scene['thread']}")
+    reading = asyncio.ensure_future(next_frame(answering, "event", timeout=10))  # aiohttp answers pings as it reads
+    mute, _ = await RawPeer.open(server)
+    await until(lambda: len(hub.clients) == 2)
+    hub.heartbeat()
+    assert await mute.receive() == (9, b"")  # pinged, and never answers
+    await asyncio.sleep(0.2)  # the answering client's pong arrives meanwhile
+    hub.heartbeat()
+    await until(lambda: len(hub.clients) == 1)
+    assert await asyncio.wait_for(mute.reader.read(), 3) == b""
+    marker = (await scene["admin"].post(f"/api/v1/threads/{scene['thread']}/posts", {"body": "nog daar"},
+                                        expect=201))["post"]["id"]
+    assert (await reading)["data"]["post"]["id"] == marker  # still served
+    await answering.close()
+    mute.writer.close()

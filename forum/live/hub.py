@@ -166,6 +166,10 @@ class Client(asyncio.Protocol):
             return
         self.done = asyncio.get_running_loop().create_future()
         transport.write(_close_frame(code, reason))
+        if self.buffer is None:
+            # after a frame we could not read, the peer's close frame cannot be found in what
+            # follows: our end is shut instead, and the peer's end of the connection awaited
+            transport.write_eof()
         try:  # the peer answers with its own close frame, or hangs up
             await asyncio.wait_for(self.done, self.hub.close_seconds)
         except asyncio.TimeoutError:
@@ -581,14 +585,17 @@ class Hub:
         dropped), and its socket is let go."""
         while not self._stopping:
             await asyncio.sleep(self.heartbeat_seconds)
-            for client in list(self.clients):
-                if client.closing:
-                    continue
-                if not client.heard:
-                    client.transport.abort()
-                    continue
-                client.heard = False
-                client.transport.write(PING)
+            self.heartbeat()
+
+    def heartbeat(self) -> None:
+        for client in list(self.clients):
+            if client.closing:
+                continue
+            if not client.heard:
+                client.transport.abort()
+                continue
+            client.heard = False
+            client.transport.write(PING)
 
     async def _trim_loop(self) -> None:
         while not self._stopping:
