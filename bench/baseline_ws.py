@@ -28,11 +28,16 @@ async def broadcast(request: web.Request) -> web.Response:
     return web.Response(status=201, text="ok")
 
 
+async def up(request: web.Request) -> web.Response:
+    return web.Response(text="up")  # the bench waits for this before it starts
+
+
 def make_app() -> web.Application:
     app = web.Application()
     app[clients_key] = set()
     app.router.add_get("/ws", socket)
     app.router.add_post("/broadcast", broadcast)
+    app.router.add_get("/", up)
     return app
 
 

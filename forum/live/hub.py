@@ -563,8 +563,15 @@ class Hub:
         if watchers:
             target = await live.channel_target(self.svc, channel)
             message, kind = self._encode(event), event["kind"]  # encoded once, for every receiver
+            # One decision per actor, not per socket: a client's actor is immutable (a changed
+            # account gets a new one), and every visitor's socket shares the same one.
+            decided: dict[int, bool] = {}
             for client in list(watchers):
-                if not policy.can_receive(client.actor, channel, target, kind):
+                actor = client.actor
+                allowed = decided.get(id(actor))
+                if allowed is None:
+                    allowed = decided[id(actor)] = policy.can_receive(actor, channel, target, kind)
+                if not allowed:
                     continue  # checked now, not only at subscribe: removed members stop here
                 if client.held is not None:
                     client.held.append((channel, event["id"], message))
