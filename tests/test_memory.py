@@ -1,11 +1,19 @@
 """Bounded memory: the cache of rendered posts belongs to the app and is bounded by bytes, so
-rendering many large distinct posts neither grows it past its bound nor grows the process."""
+rendering many large distinct posts neither grows it past its bound nor grows the process; and
+an idle subscribed websocket costs a real server process at most 12 KB (issue 14)."""
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import os
 import resource
+import struct
 from dataclasses import replace
+from pathlib import Path
 
+import aiohttp
+import pytest
 from aiohttp import web
 
 from forum.app import create_app
@@ -132,3 +140,110 @@ def test_assembled_values_are_reused_while_their_sources_are_the_same_objects():
     for n in range(3):
         cache.assembled(("other", n), (posts,), build)
     assert len(cache._assemblies) == 2
+
+
+# --- websockets in a real server process ----------------------------------------------------
+
+SOCKETS = 2000
+SOCKET_BOUND = 12 * 1024  # bytes of server RSS per idle subscribed socket (issue 14)
+
+
+def _server_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+class _Watcher(asyncio.Protocol):
+    """A websocket client as small as can be (this process's memory is not measured, but
+    thousands of aiohttp clients would be slow to open): handshake, one masked subscribe frame,
+    then it waits for "subscribed" and reads nothing else."""
+
+    def __init__(self, request: bytes, subscribe: bytes, ready: asyncio.Future, left: list[int]):
+        self.request, self.subscribe, self.ready, self.left = request, subscribe, ready, left
+        self.seen, self.done, self.transport = b"", False, None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        if self.done:
+            return
+        self.seen += data
+        if self.seen.startswith(b"HTTP/1.1 101") and b"\r\n\r\n" in self.seen and self.subscribe:
+            self.seen, subscribe, self.subscribe = self.seen.split(b"\r\n\r\n", 1)[1], self.subscribe, b""
+            self.transport.write(subscribe)
+        if b'"type":"subscribed"' in self.seen:
+            self.done, self.seen = True, b""
+            self.left[0] -= 1
+            if not self.left[0] and not self.ready.done():
+                self.ready.set_result(None)
+
+
+async def _open_watchers(port: int, channel: str, count: int, cookie: str = "") -> list[_Watcher]:
+    loop = asyncio.get_running_loop()
+    request = (f"GET /api/v1/live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+               f"Sec-WebSocket-Version: 13\r\n{cookie}\r\n").encode()
+    payload, mask = json.dumps({"type": "subscribe", "channels": [channel]}).encode(), os.urandom(4)
+    subscribe = (struct.pack("!BB", 0x81, 0x80 | len(payload)) + mask
+                 + bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload)))
+    watchers = []
+    for start in range(0, count, 250):  # in waves, so the listen backlog is not flooded
+        wave, ready = min(250, count - start), loop.create_future()
+        left = [wave]
+        made = await asyncio.gather(*[loop.create_connection(lambda: _Watcher(request, subscribe, ready, left),
+                                                             "127.0.0.1", port) for _ in range(wave)])
+        await asyncio.wait_for(ready, 30)
+        watchers += [watcher for _, watcher in made]
+    return watchers
+
+
+@pytest.mark.parametrize("who", ["visitors", "members"])
+async def test_an_idle_subscribed_socket_costs_the_server_at_most_12_kb(tmp_path, who):
+    """Server RSS growth over 2,000 sockets on a fresh server process, as bench/bench_live.py
+    measures it over 5,000 (a handful of one-time costs weigh a little more here): visitors'
+    sockets, or members', each of which holds its own account. A closed socket leaves nothing
+    behind: opening as many again, the server grows by no more than the allocator's slack."""
+    from tests.test_crash import free_port, member, wait_up
+    from tests.test_processes import start_server, stop
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard >= 2 * SOCKETS + 200, f"the open-file limit ({hard}) is too low for this test"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
+    port = free_port()
+    server = start_server(tmp_path, port, None)
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            await wait_up(session, f"http://127.0.0.1:{port}")
+            headers = await member(session, f"http://127.0.0.1:{port}", "lid@example.nl", "Lid")
+            async with session.post(f"http://127.0.0.1:{port}/api/v1/groups/2/threads", headers=headers,
+                                    json={"title": "Geheugen", "body": "start"}) as response:
+                channel = f"thread:{(await response.json())['thread']['id']}"
+            cookie = "Cookie: " + "; ".join(f"{c.key}={c.value}" for c in session.cookie_jar) + "\r\n"
+        cookie = cookie if who == "members" else ""
+        for watcher in await _open_watchers(port, channel, 20, cookie):  # one-time costs: first handshakes, frames
+            watcher.transport.close()
+        await asyncio.sleep(1.5)
+        before = _server_rss(server.pid)
+        watchers = await _open_watchers(port, channel, SOCKETS, cookie)
+        await asyncio.sleep(1.5)  # presence frames sent, buffers settled
+        peak = _server_rss(server.pid)
+        per_socket = (peak - before) / SOCKETS
+        assert per_socket <= SOCKET_BOUND, f"{per_socket / 1024:.1f} KB per idle socket"
+        for watcher in watchers:
+            watcher.transport.close()
+        await asyncio.sleep(1.5)
+        watchers = await _open_watchers(port, channel, SOCKETS, cookie)
+        await asyncio.sleep(1.5)
+        regrowth = (_server_rss(server.pid) - peak) / SOCKETS
+        # a socket's objects left behind would be some 4 KB each; the allocator's slack is under 1
+        assert regrowth <= 1536, f"closed sockets left {regrowth / 1024:.1f} KB each behind"
+        for watcher in watchers:
+            watcher.transport.close()
+        print(f"{who}: {per_socket / 1024:.1f} KB per idle socket, {regrowth / 1024:.2f} KB regrowth")
+    finally:
+        stop(server)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
