@@ -599,6 +599,7 @@ class Hub:
             if client.closing:
                 continue
             if not client.heard:
+                client.closing = True
                 client.transport.abort()
                 continue
             client.heard = False
