@@ -102,8 +102,8 @@ async def live(request: web.Request) -> web.StreamResponse:
     transport.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     b"Sec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n")
     client = Client(hub, transport, request[actor_key], request.cookies.get(SESSION_COOKIE), _handle)
-    _hand_over(protocol, transport, client)
     hub.add(client)
+    _hand_over(protocol, transport, client)
     return _HandedOver()
 
 
