@@ -520,6 +520,20 @@ async def test_the_websocket_protocol_by_hand(scene, server):
     await until(lambda: channel not in hub.by_channel)
 
 
+async def test_frames_that_trickle_in_byte_by_byte_are_read_whole(scene, server):
+    channel = f"thread:{await marker_thread(scene['admin'])}"
+    peer, _ = await RawPeer.open(server)
+    frames = (RawPeer.frame(9, b"ping") + RawPeer.frame(1, json.dumps({"type": "subscribe", "channels": [channel]})
+                                                        .encode()))
+    for byte in frames:
+        peer.writer.write(bytes([byte]))
+        await peer.writer.drain()
+        await asyncio.sleep(0.001)  # most bytes in a read of their own
+    assert await peer.receive() == (10, b"ping")
+    assert (await peer.next_text("subscribed"))["channels"] == [channel]
+    peer.writer.close()
+
+
 @pytest.mark.parametrize("frames, code", [
     ([RawPeer.frame(1, b'{"type": "typing"}', masked=False)], 1002),          # a client must mask
     ([RawPeer.frame(1, b"{}", rsv=0x40)], 1002),                              # no extension was agreed

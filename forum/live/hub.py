@@ -116,7 +116,7 @@ class Client(asyncio.Protocol):
         self.done: asyncio.Future | None = None   # while closing: the peer's close frame or the connection's end
         self.last_typing = 0.0
         self.heard = True                         # something came in since the last heartbeat's ping
-        self.buffer: bytes | None = b""           # the start of a frame not yet whole; None: input is ignored
+        self.buffer: bytes | bytearray | None = b""  # the start of a frame not yet whole; None: input is ignored
         self.message: bytearray | None = None     # a fragmented message's parts so far
         self.inbox: deque[str] | None = None      # messages waiting for the one before them to be handled
         self.worker: asyncio.Task | None = None
@@ -201,9 +201,13 @@ class Client(asyncio.Protocol):
         """RFC 6455 section 5: masked client frames, read as they come (one read may hold several
         frames or part of one); at most MAX_MESSAGE bytes of a message are ever kept."""
         self.heard = True
-        if self.buffer is None:
+        buffer = self.buffer
+        if buffer is None:
             return
-        buffer = self.buffer + data if self.buffer else data
+        if buffer:
+            buffer += data  # a bytearray, grown in place: a frame trickling in byte by byte costs no copies
+        else:
+            buffer = data
         end, pos = len(buffer), 0
         while end - pos >= 2:
             first, second = buffer[pos], buffer[pos + 1]
@@ -229,7 +233,10 @@ class Client(asyncio.Protocol):
             pos = start + size
             if not self._frame(first & 0x80, opcode, payload):
                 return
-        self.buffer = buffer[pos:] if pos < end else b""
+        if pos == end:
+            self.buffer = b""
+        elif pos or type(buffer) is not bytearray:
+            self.buffer = bytearray(buffer[pos:])  # at most what this read brought
 
     def _frame(self, fin: int, opcode: int, payload: bytes) -> bool:
         if opcode == 9:  # ping
