@@ -5,7 +5,9 @@
   page shows (a thread's posts; a group's first 30 threads with author and last poster) and one
   Jinja2 template render. Uncached pages are compared with these.
 - /hello: aiohttp's own limit, a handler answering a constant. Cached pages (a dictionary
-  lookup) are compared with this, never with a baseline that queries."""
+  lookup) are compared with this, never with a baseline that queries.
+- /bytes/{n}: the same limit for an answer of n bytes (a cached page's size), kept in memory:
+  what answering a page of that size costs the server, the kernel and the load tool alone."""
 from __future__ import annotations
 
 import sys
@@ -60,10 +62,19 @@ def make_app(db_path: str) -> web.Application:
     async def hello(request: web.Request) -> web.Response:
         return web.Response(text="hello")
 
+    sized: dict[int, bytes] = {}
+
+    async def some_bytes(request: web.Request) -> web.Response:
+        n = min(int(request.match_info["n"]), 10_000_000)
+        if n not in sized:
+            sized[n] = (b"<!doctype html><p>" + b"x" * n)[:n]
+        return web.Response(body=sized[n], content_type="text/html", charset="utf-8")
+
     app.cleanup_ctx.append(open_db)
     app.router.add_get("/threads/{thread_id}", thread)
     app.router.add_get("/groups/{group_id}", group)
     app.router.add_get("/hello", hello)
+    app.router.add_get("/bytes/{n:[0-9]+}", some_bytes)
     return app
 
 

@@ -181,6 +181,7 @@ def main() -> None:
             wait_until_up(f"{url}/threads/{thread_id}")
         cookie, uncached_cookie = {"Cookie": login(forum)[0]}, {"Cookie": login(uncached)[0]}
         thread, group = f"/threads/{thread_id}", f"/groups/{GROUP_ID}"
+        page_bytes = len(fetch(forum + thread).encode())  # a kept visitor's page: what the wire carries
         # (table, label, url, headers, with writes, the row it is compared with)
         base_thread, base_group, hello = ("baseline: 1 query (20 posts) + Jinja2", "baseline: 1 query (30 threads) + Jinja2",
                                           'aiohttp "hello" handler')
@@ -193,6 +194,9 @@ def main() -> None:
             ("uncached", "group thread list, anonymous", uncached + group, None, False, ceiling_group),
             ("uncached", "group page, logged in", uncached + group, uncached_cookie, False, ceiling_group),
             ("cached", hello, baseline + "/hello", None, False, ("cached", hello)),
+            # the same limit for an answer as big as the page: what its bytes alone cost
+            ("cached", f"aiohttp answering {page_bytes:,} bytes", baseline + f"/bytes/{page_bytes}", None, False,
+             ("cached", hello)),
             ("cached", "thread page, anonymous", forum + thread, None, False, ("cached", hello)),
             ("cached", "  ... while 5 replies/s are posted", forum + thread, None, True, ("cached", hello)),
             ("cached", "group thread list, anonymous", forum + group, None, False, ("cached", hello)),
