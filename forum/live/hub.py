@@ -240,7 +240,10 @@ class Client(asyncio.Protocol):
 
     def _frame(self, fin: int, opcode: int, payload: bytes) -> bool:
         if opcode == 9:  # ping
-            if not self.closing:
+            # Not while our output waits for the peer to read: a peer that pings and never
+            # reads would grow the transport's buffer without end (RFC 6455 5.5.3 lets an
+            # endpoint leave pings unanswered that a later one supersedes).
+            if not self.closing and not self.paused:
                 self.transport.write(struct.pack("!BB", 0x8A, len(payload)) + payload)
             return True
         if opcode == 10:  # pong: heard, and nothing else
@@ -292,6 +295,10 @@ class Client(asyncio.Protocol):
         self.pending = None
         self.transport.write(_close_frame(1000, ""))
         self.transport.close()
+        if self.transport.get_write_buffer_size():
+            # close() waits for the peer to read what we sent; one that stopped reading never
+            # does (and the heartbeat passes closing sockets by): cut after close_seconds
+            asyncio.get_running_loop().call_later(self.hub.close_seconds, self.transport.abort)
         return False
 
     def _receive(self, text: str) -> None:
