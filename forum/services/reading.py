@@ -21,33 +21,52 @@ def effective_thread_level(thread_level: str | None, group_level: str | None) ->
 
 
 async def open_thread(svc: Services, actor: Actor, thread, posts) -> tuple[int | None, str | None]:
-    """A reader opened a page of a thread (`posts` are the ones it shows): remember the newest
-    post they have now seen (on the server, so every device agrees) and mark what they were
-    told about the thread read. Returns the first post by someone else they had not seen
-    before (for "jump to first unread", wherever in the thread it is) and their level for the
-    thread. Writes only when something changed, so reloading a page costs no write."""
+    """A reader opened a page of a thread (`posts` are the ones it shows). What they have read
+    is kept on the server (so every device agrees) as the newest post up to which they have
+    seen every post: it moves on over the posts this page shows (and their own), in the order
+    they were written, and stops at the first one shown elsewhere, so a page of a long thread
+    never counts another page's posts as read. What they were told about the posts shown (or
+    the thread itself) is marked read. Returns the first post by someone else they had not
+    seen before (for "jump to first unread", wherever it is) and their level for the thread.
+    Writes only when something changed, so reloading a page costs no write."""
     if not actor.active or not posts:
         return None, None
-    newest = max(post["id"] for post in posts)
+    user_id, thread_id = actor.user_id, thread["id"]
+    shown = {post["id"] for post in posts}
     # Through the read cache: this state changes only by a commit, and a logged-in reader's
     # page otherwise needs no trip to the database at all.
-    state = await svc.cached_read(("thread_seen", actor.user_id, thread["id"]), lambda conn: reading_store.thread_seen_state(
-        conn, actor.user_id, thread["id"], thread["group_id"]), ignoring="library")
+    state = await svc.cached_read(("thread_seen", user_id, thread_id), lambda conn: reading_store.thread_seen_state(
+        conn, user_id, thread_id, thread["group_id"]), ignoring="library")
     level = effective_thread_level(state["thread_level"], state["group_level"])
     last_read = state["last_read"]
     first_unread = None
     if last_read is not None:
         # one's own posts are read by writing them: after a reply there is nothing new to jump to
         first_unread = await svc.cached_read(
-            ("first_unread", actor.user_id, thread["id"], last_read),
-            lambda conn: thread_store.first_post_after(conn, thread["id"], last_read, actor.user_id), ignoring="library")
-    if (last_read is None or last_read < newest) or state["unread"]:
+            ("first_unread", user_id, thread_id, last_read),
+            lambda conn: thread_store.first_post_after(conn, thread_id, last_read, user_id), ignoring="library")
+    read_to = last_read or 0
+    if read_to < max(shown):
+        after = await svc.cached_read(
+            ("read_run", user_id, thread_id, read_to, min(shown), max(shown), len(shown)),
+            lambda conn: reading_store.posts_after(conn, thread_id, read_to, len(shown) + 100), ignoring="library")
+        for post in after:
+            if post["id"] not in shown and post["author_id"] != user_id:
+                break
+            read_to = post["id"]
+    told = False
+    if state["unread"]:
+        about = await svc.cached_read(("unread_about", user_id, thread_id),
+                                      lambda conn: store.unread_about_posts(conn, user_id, thread_id), ignoring="library")
+        told = any(post_id is None or post_id in shown for post_id in about)
+    if read_to > (last_read or 0) or told:
         async with svc.db.write() as tx:
-            await reading_store.record_read(tx, actor.user_id, thread["id"], newest)
-            if await store.mark_read_where(tx, actor.user_id, thread_id=thread["id"], now=svc.now()):
-                await thread_store.append_event(tx, f"user:{actor.user_id}", "notification.read",
-                                                {"unread_count": await store.unread_count(tx, actor.user_id)},
-                                                svc.now())
+            if read_to > (last_read or 0):
+                await reading_store.record_read(tx, user_id, thread_id, read_to)
+            if told and await store.mark_read_where(tx, user_id, thread_id=thread_id, now=svc.now(),
+                                                    post_ids=sorted(shown)):
+                await thread_store.append_event(tx, f"user:{user_id}", "notification.read",
+                                                {"unread_count": await store.unread_count(tx, user_id)}, svc.now())
     return first_unread, level
 
 

@@ -237,15 +237,26 @@ async def mark_read(conn, user_id: int, ids: list[int] | None, now: str) -> int:
 
 
 async def mark_read_where(conn, user_id: int, *, thread_id: int | None = None, group_id: int | None = None,
-                          now: str) -> int:
-    """Seeing a thread (or a group's page) is reading what was notified about it."""
+                          now: str, post_ids: list[int] | None = None) -> int:
+    """Seeing a thread (or a group's page) is reading what was notified about it; seeing a page
+    of a thread (post_ids) reads what was about those posts or the thread as a whole."""
     if thread_id is not None:
+        shown = "" if post_ids is None else \
+            f" AND (post_id IS NULL OR post_id IN ({', '.join('?' * len(post_ids))}))" if post_ids else " AND post_id IS NULL"
         return await execute_count(
             conn, "UPDATE notifications SET read_at = ?, mail_due_at = NULL"
-                  " WHERE user_id = ? AND thread_id = ? AND read_at IS NULL", (now, user_id, thread_id))
+                  f" WHERE user_id = ? AND thread_id = ? AND read_at IS NULL{shown}",
+            (now, user_id, thread_id, *(post_ids or ())))
     return await execute_count(
         conn, "UPDATE notifications SET read_at = ?, mail_due_at = NULL"
               " WHERE user_id = ? AND group_id = ? AND thread_id IS NULL AND read_at IS NULL", (now, user_id, group_id))
+
+
+async def unread_about_posts(conn, user_id: int, thread_id: int) -> list[int | None]:
+    """What the unread notifications about a thread are about: a post's id, or None (the thread)."""
+    rows = await fetch_all(conn, "SELECT post_id FROM notifications WHERE user_id = ? AND thread_id = ?"
+                                 " AND read_at IS NULL", (user_id, thread_id))
+    return [row["post_id"] for row in rows]
 
 
 # --- jobs, mail and digests ------------------------------------------------------------------

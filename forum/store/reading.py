@@ -58,3 +58,10 @@ async def mark_group_read(conn, user_id: int, group_id: int) -> None:
         " AND EXISTS (SELECT 1 FROM posts p WHERE p.thread_id = t.id)"
         " ON CONFLICT (user_id, thread_id) DO UPDATE SET last_read_post_id = excluded.last_read_post_id",
         (user_id, group_id))
+
+
+async def posts_after(conn, thread_id: int, after_id: int, limit: int) -> list:
+    """(id, author) of a thread's posts after one, oldest first: how far a reader's run of read
+    posts goes on."""
+    return await fetch_all(conn, "SELECT id, author_id FROM posts WHERE thread_id = ? AND id > ? ORDER BY id LIMIT ?",
+                           (thread_id, after_id, limit))
