@@ -183,28 +183,52 @@
     if (typists[author]) { clearTimeout(typists[author].timer); delete typists[author]; showStatus(); }
     var list = document.getElementById("posts");
     var parent = post.parent_id && document.getElementById("post-" + post.parent_id);
-    // a long thread is read a page at a time (forum/services/discussions.py): a new post joins
-    // this page only where the server would show it: under its parent when that is here, or at
-    // the end of the last page (not on a page of one post's replies)
+    // A long thread is read a page at a time (forum/services/discussions.py): a new post joins
+    // this page only where the server would show it: under its parent when that is here and
+    // its replies are not cut off by "Nog N reacties", or at the end of the last page while
+    // that page has room (not on a page of one post's replies).
+    var full = view === "tree" ? list.querySelectorAll('li.post[data-depth="0"]').length
+      : list.querySelectorAll("li.post").length;
     var here = view === "tree" ? !!parent || (!post.parent_id && list.dataset.lastPage === "1" && !list.dataset.under)
       : list.dataset.lastPage === "1";
+    if (here && !parent && full >= parseInt(list.dataset.pageSize, 10)) here = false;  // the next page's
+    var after = null;
+    if (here && view === "tree" && parent) {
+      // after the parent's last descendant: the following siblings deeper than the parent
+      var depth = parseInt(parent.dataset.depth, 10), next = parent.nextElementSibling;
+      after = parent;
+      while (next && parseInt(next.dataset.depth, 10) > depth) {
+        if (next.classList.contains("more-replies")) { here = false; break; }  // its place is past the cut
+        after = next;
+        next = next.nextElementSibling;
+      }
+    }
     if (!here) {
-      if (!post.redacted) announce(fill(text.new_post_elsewhere, { name: post.author.display_name }));
+      if (!post.redacted) elsewhere(post);
       return;
     }
     var li = postElement(post);
-    if (view === "tree" && parent) {
-      // after the parent's last descendant: the following siblings deeper than the parent
-      var depth = parseInt(parent.dataset.depth, 10), after = parent, next = parent.nextElementSibling;
-      while (next && parseInt(next.dataset.depth, 10) > depth) { after = next; next = next.nextElementSibling; }
-      after.after(li);
-    } else {
-      list.appendChild(li);
-    }
+    if (after) after.after(li);
+    else list.appendChild(li);
     if (post.redacted) return;
     announce(fill(text.new_post, { name: post.author.display_name }));
     if (inView(li)) reportRead(post.id);
     noteUnseen(li);
+  }
+
+  // a post that arrived on another page: said here (visibly, with a link to it) and politely
+  // to a screen reader
+  function elsewhere(post) {
+    var message = fill(text.new_post_elsewhere, { name: post.author.display_name });
+    announce(message);
+    var note = document.getElementById("live-elsewhere");
+    if (!note) return;
+    var list = document.getElementById("posts");
+    var href = list.dataset.pageUrl + (view === "chronological" ? "?view=chronological&post=" : "?post=") +
+      post.id + "#post-" + post.id;
+    note.textContent = message + ". ";
+    note.appendChild(el("a", { href: href }, [text.show_it]));
+    note.hidden = false;
   }
 
   function updatePost(post) {

@@ -1,17 +1,15 @@
-"""Attacker review: live sockets handed over from aiohttp."""
+"""Attacker review of live sockets handed over from aiohttp: a peer that pings and never reads, and
+one that closes while not reading, cost the server a bounded amount and are let go."""
 from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import socket
 import struct
 
-import pytest
-
 from forum.keys import hub_key
-from tests.test_live import RawPeer, marker_thread, until, connect, watch, next_frame, scene  # noqa: F401
+from tests.test_live import RawPeer, until
 
 
 async def raw_open(server, rcvbuf: int = 4096):

@@ -3,7 +3,10 @@ no copy per value; opening one page never counts another page's posts as read.""
 from __future__ import annotations
 
 from tests.conftest import open_group
-from tests.test_long_threads import long_thread, page_of, shown_ids, small_pages  # noqa: F401
+from tests import test_long_threads
+from tests.test_long_threads import long_thread, page_of, shown_ids
+
+small_pages = test_long_threads.small_pages  # the same small pages (an autouse fixture)
 
 
 async def test_query_values_never_500(admin, anonymous, make_user):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from forum import policy
 from forum.errors import BadRequest, Invalid, N_, NotFound
@@ -297,9 +297,11 @@ async def get_thread(svc: Services, actor: Actor, thread_id: int):
 # --- a thread a page at a time ------------------------------------------------------------
 # A long thread is never loaded whole. The tree shows ROOTS_PER_PAGE posts that answer the
 # discussion itself and as many of their replies (in tree order) as fit in PAGE_POSTS, shared
-# out evenly, each root's rest behind a link to a page of its replies. A short thread fits on one
-# page whole. A root's replies, and the thread in time order, come POSTS_PER_PAGE at a time.
-ROOTS_PER_PAGE = 20
+# out evenly, each root's rest behind a link to a page of its replies: at most 15 answers on a
+# page would leave room for only 5 replies in all (a newcomer found most of a thread hidden).
+# A short thread fits on one page whole. A root's replies, and the thread in time order, come
+# POSTS_PER_PAGE at a time.
+ROOTS_PER_PAGE = 10
 PAGE_POSTS = 25
 POSTS_PER_PAGE = 20
 TREE, CHRONOLOGICAL = "tree", "chronological"
@@ -330,6 +332,7 @@ class PostsPage:
     under: object | None = None   # the post whose replies this page lists (a root's "more")
     more: dict = field(default_factory=dict)  # root id -> (replies not shown, the first of them)
     parents: dict = field(default_factory=dict)  # id -> a post named by one here but shown elsewhere
+    opening_id: int | None = None  # the thread's first post (a discussion's opening post)
 
     @property
     def last(self) -> bool:
@@ -374,6 +377,7 @@ async def _load_page(conn, thread_id: int, view: str, number: int, under) -> Pos
         replies = await store.posts_by_id(conn, [p["id"] for root_id, rows in by_root.items() for p in rows[:shown[root_id]]])
         posts = sorted([*roots, *replies], key=lambda row: row["tree_path"])
         page = PostsPage(posts, number, count, view, None, more)
+    page = replace(page, opening_id=await store.first_post_id(conn, thread_id))
     shown = {post["id"] for post in page.posts}
     named = sorted({post["parent_id"] for post in page.posts if post["parent_id"] and post["parent_id"] not in shown})
     if named:

@@ -242,8 +242,8 @@ async def places_before(conn, thread_id: int, under: str, place: str) -> int:
         (thread_id, low, high, place))
 
 
-async def newest_post_id(conn, thread_id: int) -> int | None:
-    return await fetch_value(conn, "SELECT max(id) FROM posts WHERE thread_id = ?", (thread_id,))
+async def first_post_id(conn, thread_id: int) -> int | None:
+    return await fetch_value(conn, "SELECT min(id) FROM posts WHERE thread_id = ?", (thread_id,))
 
 
 async def first_post_after(conn, thread_id: int, after_id: int, not_by: int) -> int | None:

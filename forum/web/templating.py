@@ -80,7 +80,8 @@ def weekday_names() -> list[tuple[str, str]]:
 LIVE_TEXTS = {  # what static/live.js says, in the page's language
     "typing": N_("%(name)s typt…"), "reading": N_("%(num)s lezen mee"), "reconnecting": N_("Opnieuw verbinden…"),
     "new": N_("%(num)s nieuw"), "new_post": N_("Nieuw bericht van %(name)s"),
-    "new_post_elsewhere": N_("Nieuw bericht van %(name)s, op een andere pagina van deze discussie"), "removed": N_("Dit bericht is verwijderd."),
+    "new_post_elsewhere": N_("Nieuw bericht van %(name)s, op een andere pagina van deze discussie"),
+    "show_it": N_("Bekijken"), "removed": N_("Dit bericht is verwijderd."),
     "edited": N_("bewerkt"), "reply_to": N_("in reactie op"), "reply": N_("Reageren"),
     "edit": N_("Bewerken"), "delete": N_("Verwijderen"), "report": N_("Melden"),
     "of_post": N_("bericht van"),

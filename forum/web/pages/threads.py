@@ -75,7 +75,9 @@ def as_tree(page: discussions.PostsPage) -> list[ShownPost]:
     shown = []
     for post in page.posts:
         parent = by_id.get(post["parent_id"])
-        named = post["depth"] > INDENT_CAP or (post["parent_id"] is not None and parent is None)
+        # (on a page of one post's replies, that post is named above the list once)
+        named = post["depth"] > INDENT_CAP or (post["parent_id"] is not None and parent is None and
+                                               not (page.under is not None and post["parent_id"] == page.under["id"]))
         shown.append(ShownPost(post, min(post["depth"], INDENT_CAP),
                                (parent or page.parents.get(post["parent_id"])) if named else None))
     last_of_root: dict[int, int] = {}
@@ -167,11 +169,13 @@ def thread_page_url(thread) -> str:
     return f"/events/{thread['event_id']}" if thread["event_id"] is not None else f"/threads/{thread['id']}"
 
 
-def post_page_url(post) -> str:
-    """A post's address: the page of its thread that holds it, opened at the post."""
+def post_page_url(post, chronological: bool = False) -> str:
+    """A post's address: the page of its thread that holds it (in the tree, or in time order),
+    opened at the post."""
     where = f"/news/{post['news_id']}" if post["news_id"] is not None else \
         f"/events/{post['event_id']}" if post["event_id"] is not None else f"/threads/{post['thread_id']}"
-    return f"{where}?post={post['id']}#post-{post['id']}"
+    view = "view=chronological&" if chronological else ""
+    return f"{where}?{view}post={post['id']}#post-{post['id']}"
 
 
 def thread_context(request: web.Request, thread, page: discussions.PostsPage, reply_to: str,
@@ -189,7 +193,13 @@ def thread_context(request: web.Request, thread, page: discussions.PostsPage, re
         "page_url": page_url,
         "page": page,
         "page_ids": {post["id"] for post in posts},  # a link to a post elsewhere opens its page
+        # "Reageren" under a discussion's opening post answers the discussion itself, as
+        # Discourse's does: nested under it, every answer would sit behind its "Nog N reacties"
+        "opening_id": None if discussions.is_comments(thread) else page.opening_id,
         "pager": pager(page, page_url),
+        # how many posts (in time order) or answers to the discussion (the tree) fill a page:
+        # a post arriving live past that belongs on the next page
+        "page_size": discussions.POSTS_PER_PAGE if chronological else discussions.ROOTS_PER_PAGE,
         "shown": shown_posts(request, page, page_url),
         "editable": policy.editable_posts(actor, thread, posts),
         "reportable": policy.reportable_posts(actor, thread, posts),   # decided once per page, not per post
@@ -218,15 +228,22 @@ def pager(page: discussions.PostsPage, page_url: str) -> dict | None:
     if page.under is not None:
         base["under"] = page.under["id"]
 
-    def url(number: int) -> str:
+    def url(number: int) -> str:  # opened at the posts: the page's title and tools are the same
         query = urlencode({**base, **({"page": number} if number > 1 else {})})
-        return f"{page_url}?{query}" if query else page_url
+        return f"{page_url}?{query}#posts" if query else f"{page_url}#posts"
 
-    near = sorted({1, page.count, *range(max(1, page.number - 2), min(page.count, page.number + 2) + 1)})
+    near = {1, page.count, *range(max(1, page.number - 2), min(page.count, page.number + 2) + 1)}
+    numbers: list[tuple[int, str] | None] = []  # None: a gap ("…") of two pages or more
+    for n in sorted(near):
+        if numbers and numbers[-1] is not None and n - numbers[-1][0] == 2:
+            numbers.append((n - 1, url(n - 1)))  # a gap of one page shows that page
+        elif numbers and n - numbers[-1][0] > 2:
+            numbers.append(None)
+        numbers.append((n, url(n)))
     return {"number": page.number, "count": page.count,
             "previous": url(page.number - 1) if page.number > 1 else None,
             "next": url(page.number + 1) if page.number < page.count else None,
-            "numbers": [(n, url(n)) for n in near]}
+            "numbers": numbers}
 
 
 async def new_form(request: web.Request) -> web.Response:
@@ -361,7 +378,7 @@ async def reply(request: web.Request) -> web.Response:
         # the page that holds the post answered (or the first page), with the words kept
         return rerender(request, "thread.html", error, await posts_context(
             request, thread_id, reply_to=parent, values=form, open_it=False))
-    raise web.HTTPSeeOther(post_page_url(post))
+    raise web.HTTPSeeOther(post_page_url(post, form.get("view") == "chronological"))  # the view written in
 
 
 async def to_reply_box(request: web.Request) -> web.Response:
