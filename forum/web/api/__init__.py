@@ -11,6 +11,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from forum.errors import BadRequest, Invalid, N_, NotFound, ServiceError
 from forum.services import checks
 
+try:  # GET /api/v1/threads/{id} answers 1.3-1.6x as often (README, Speed); without it, the standard json
+    import orjson
+except ImportError:  # pragma: no cover  the install brings it; a hand-made environment may not
+    orjson = None
+
 Model = TypeVar("Model", bound=BaseModel)
 MAX_ID = checks.MAX_ID  # the request models' bound
 
@@ -149,7 +154,15 @@ def id_query(request: web.Request, name: str) -> int | None:
 
 
 def json_out(data: dict, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status)
+    body = None
+    if orjson is not None:
+        try:  # integer keys become strings, as json.dumps makes them
+            body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:  # what orjson refuses and json takes (an integer past 64 bits): the same answer, slower
+            pass
+    if body is None:
+        body = json.dumps(data).encode()
+    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
 
 
 def photo_url(user_id: int, blob: str | None) -> str | None:
