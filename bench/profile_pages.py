@@ -307,6 +307,15 @@ def main() -> None:
         results = asyncio.run(profile(source, work, path, args))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print("\nIn short: shares of the event loop's busy time, and what a page costs (with the profiler on)")
+    names = [name for name, *_ in MODES]
+    print(f"{'':44}" + "".join(f"{name:>17}" for name in names))
+    for group in sorted({g for result in results for g in result["groups"]}, key=lambda g: -results[0]["groups"].get(g, 0)):
+        print(f"{group:44}" + "".join(f"{result['groups'].get(group, 0):17.1%}" for result in results))
+    for key, what in (("busy_ms_per_page", "ms per page on the event loop"),
+                      ("sqlite_calls_per_page", "calls to SQLite per page"),
+                      ("sqlite_cpu_ms_per_page", "ms CPU per page in SQLite's threads")):
+        print(f"{what:44}" + "".join(f"{result[key]:17.2f}" for result in results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 
