@@ -149,3 +149,17 @@ async def test_bad_form_input_on_pages_is_4xx(scene):
     assert response.status == 404
     response = await member.client.get("/groups/x")
     assert response.status == 404
+
+
+def test_json_answers_mean_the_same_with_orjson_without_it_and_where_it_refuses(monkeypatch):
+    import json
+
+    from forum.web import api
+    plain = {"naam": "Fryslân", 7: [1, None, True], "nested": {"x": 1.5}}
+    odd = {**plain, "big": 2 ** 70}  # past 64 bits: orjson refuses, json takes it
+    assert api.orjson is not None  # the install brings it
+    answers = [json.loads(api.json_out(value).body) for value in (plain, odd)]
+    monkeypatch.setattr(api, "orjson", None)
+    assert [json.loads(api.json_out(value).body) for value in (plain, odd)] == answers
+    assert answers[0] == {"naam": "Fryslân", "7": [1, None, True], "nested": {"x": 1.5}}
+    assert answers[1]["big"] == 2 ** 70
