@@ -78,11 +78,11 @@ async def page_cache_middleware(request: web.Request, handler):
         return await handler(request)
     if actor.active:
         cache: PageCache = request.app[reader_page_cache_key]
-        key = (request[session_hash_key], request.path_qs, current_locale())
+        key = (request[session_hash_key], request.raw_path, current_locale())
         keep = _reader_page
     else:
         cache = request.app[page_cache_key]
-        key = (request.path_qs, current_locale())
+        key = (request.raw_path, current_locale())  # as sent: no URL to build (the fast path's key too)
         keep = _shareable
     if cache.max_entries == 0:
         return await handler(request)
@@ -125,16 +125,19 @@ async def visitor_fast_path(request: web.Request, handler):
     of a write its reader made elsewhere (forum/web/freshness.py)."""
     if request.method != "GET" or request.path.startswith(("/api/", "/static/")):
         return await handler(request)
-    cookies = request.cookies
-    if SESSION_COOKIE in cookies or SEEN_COOKIE in cookies:
-        return await handler(request)
+    headers = request.headers
+    locale = None
+    if "Cookie" in headers:  # parsed only when sent (most first visits send none)
+        cookies = request.cookies
+        if SESSION_COOKIE in cookies or SEEN_COOKIE in cookies:
+            return await handler(request)
+        locale = cookies.get(LANG_COOKIE)
     cache: PageCache = request.app[page_cache_key]
     if cache.max_entries == 0:
         return await handler(request)
-    locale = cookies.get(LANG_COOKIE)
     if locale not in LOCALES:
-        locale = _negotiated(request.headers.get("Accept-Language"))
-    kept = cache.get((request.path_qs, locale))
+        locale = _negotiated(headers.get("Accept-Language"))
+    kept = cache.get((request.raw_path, locale))
     if kept is None:
         return await handler(request)
     body, until = kept
