@@ -289,3 +289,26 @@ async def test_every_reader_sees_exactly_what_a_render_without_caches_shows(admi
     await compare("after a hide")
     await moderator.post(f"/api/v1/groups/{group['id']}/bans", {"user_id": banned.id, "reason": "gedrag"}, expect=201)
     await compare("after a ban")
+
+
+async def test_a_kept_visitors_page_goes_gzipped_to_whoever_takes_gzip_and_plain_to_the_rest(admin, anonymous):
+    import gzip
+
+    group = await open_group(admin)
+    thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Zip", "body": "woorden " * 200},
+                               expect=201))["thread"]["id"]
+    visitor = await anonymous()
+    first = await visitor.client.get(f"/threads/{thread}", headers={"Accept-Encoding": "identity"})
+    page = await first.read()  # rendered, and kept
+    for asked, packed in (("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.5", True), ("identity", False),
+                          ("gzip;q=0", False), ("*, gzip;q=0", False)):
+        response = await visitor.client.get(f"/threads/{thread}", headers={"Accept-Encoding": asked},
+                                            auto_decompress=False)
+        raw = await response.read()
+        assert response.headers.get("Content-Encoding") == ("gzip" if packed else None), asked
+        assert response.headers["Vary"] == "Accept-Encoding"
+        assert (gzip.decompress(raw) if packed else raw) == page, asked
+        assert not packed or len(raw) < len(page) / 3
+    # a logged-in reader's page is never one of these (it holds their form token)
+    response = await admin.client.get(f"/threads/{thread}", auto_decompress=False)
+    assert "Content-Encoding" not in response.headers and b'name="csrf_token"' in await response.read()

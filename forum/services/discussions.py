@@ -366,10 +366,10 @@ async def _load_page(conn, thread_id: int, view: str, number: int, under) -> Pos
         room = max(0, PAGE_POSTS - len(roots))
         # places only (one more than can be shown says whether a root has more), words only
         # for the replies shown
-        places = await store.first_places(conn, thread_id, [r["tree_path"] for r in roots], room + 1)
+        places = await store.first_places(conn, thread_id, [r["tree_path"] for r in roots if r["tree_path"]], room + 1)
         by_root: dict[int, list] = {r["id"]: [] for r in roots}
         for place in places:
-            by_root[int(place["tree_path"][:store.PLACE_DIGITS], 16)].append(place)
+            by_root[int(place["tree_path"][:store.PLACE_DIGITS], 16)].append(place)  # under a root asked for
         shown = dict(zip(by_root, replies_shown([len(rows) for rows in by_root.values()], room)))
         cut = [r for r in roots if len(by_root[r["id"]]) > shown[r["id"]]]
         totals = await store.replies_under(conn, thread_id, [r["tree_path"] for r in cut])
@@ -396,13 +396,13 @@ async def thread_page(svc: Services, actor: Actor, thread_id: int, *, view: str 
             return None
         if view == CHRONOLOGICAL:
             return 1 + await store.posts_before(conn, thread_id, post_id) // POSTS_PER_PAGE, None
-        root_id = int(post["tree_path"][:store.PLACE_DIGITS], 16)
+        place = post["tree_path"] or store.tree_place(post_id, None)  # (a row written by hand has none)
+        root_id = int(place[:store.PLACE_DIGITS], 16)
         number = 1 + await store.roots_before(conn, thread_id, root_id) // ROOTS_PER_PAGE
         if root_id != post_id:
             page = await _load_page(conn, thread_id, TREE, number, None)
             if all(shown["id"] != post_id for shown in page.posts):  # on a page of its root's replies
-                rank = await store.places_before(conn, thread_id, post["tree_path"][:store.PLACE_DIGITS],
-                                                 post["tree_path"])
+                rank = await store.places_before(conn, thread_id, place[:store.PLACE_DIGITS], place)
                 return 1 + rank // POSTS_PER_PAGE, root_id
         return number, None
 

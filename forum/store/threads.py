@@ -23,6 +23,8 @@ POST_FROM = " FROM posts p JOIN users u ON u.id = p.author_id"
 
 # A post's place in its thread's tree (forum/migrations.py 22): its ancestors' ids and its own,
 # 8 hex digits each, at most TREE_LEVELS ancestors; text order is the tree's reading order.
+# Eight digits hold ids up to 4,294,967,295: a site that nears that needs wider places (and a
+# migration that rewrites them), or the order breaks.
 TREE_LEVELS = 16
 PLACE_DIGITS = 8
 

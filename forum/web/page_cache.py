@@ -14,6 +14,7 @@ wait for that render instead of all doing the same work.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 
 from aiohttp import web
@@ -88,7 +89,7 @@ async def page_cache_middleware(request: web.Request, handler):
         return await handler(request)
     kept = cache.get(key)
     if kept is not None:
-        body, until = kept
+        body, until, _ = kept
         if until is None or _now(request) < until:
             return _html(body)
     in_progress = cache.rendering.get(key)
@@ -108,7 +109,12 @@ async def page_cache_middleware(request: web.Request, handler):
         if keep(request, response):
             shared = response.body
             ignoring = request.get(page_ignores_key)
-            cache.put(key, (shared, request.get(page_valid_until_key)), generations[ignoring], ignoring=ignoring)
+            # a visitor's page is compressed once, for every browser that takes gzip (they all
+            # do): it holds no form token or anything else of one visitor's, so compressing it
+            # next to what someone typed reveals nothing (BREACH needs a secret in the page)
+            packed = gzip.compress(shared, compresslevel=6, mtime=0) if keep is _shareable else None
+            cache.put(key, (shared, request.get(page_valid_until_key), packed), generations[ignoring],
+                      ignoring=ignoring)
         return response
     finally:
         del cache.rendering[key]
@@ -140,11 +146,32 @@ async def visitor_fast_path(request: web.Request, handler):
     kept = cache.get((request.raw_path, locale))
     if kept is None:
         return await handler(request)
-    body, until = kept
+    body, until, packed = kept
     if until is not None and _now(request) >= until:
         return await handler(request)
     request.app[traffic_key].last_done = time.monotonic()  # busy, for background work that waits its turn
-    return _html(body)
+    if packed is not None and takes_gzip(headers.get("Accept-Encoding")):
+        response = _html(packed)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = _html(body)
+    response.headers["Vary"] = "Accept-Encoding"  # a shared cache in front keeps both
+    return response
+
+
+def takes_gzip(header: str | None) -> bool:
+    """Whether an Accept-Encoding header takes gzip (not refused with q=0)."""
+    if not header:
+        return False
+    named: dict[str, bool] = {}
+    for part in header.split(","):
+        name, _, params = part.partition(";")
+        quality = params.strip().lower().replace(" ", "")
+        named.setdefault(name.strip().lower(), not (quality.startswith("q=0") and quality.strip("q=0.") == ""))
+    for name in ("gzip", "x-gzip", "*"):  # gzip named outright rules over "anything"
+        if name in named:
+            return named[name]
+    return False
 
 
 _LOCALE_OF: dict[str | None, str] = {}  # Accept-Language headers seen, and what they choose

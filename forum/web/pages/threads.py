@@ -82,7 +82,8 @@ def as_tree(page: discussions.PostsPage) -> list[ShownPost]:
                                (parent or page.parents.get(post["parent_id"])) if named else None))
     last_of_root: dict[int, int] = {}
     for n, item in enumerate(shown):
-        last_of_root[int(item.post["tree_path"][:8], 16)] = n
+        post = item.post
+        last_of_root[post["id"] if post["parent_id"] is None else int(post["tree_path"][:8], 16)] = n
     for root_id, (hidden, first_hidden) in page.more.items():
         shown[last_of_root[root_id]].more = (root_id, hidden, first_hidden)
     return shown
