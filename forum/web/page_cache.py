@@ -150,13 +150,24 @@ async def visitor_fast_path(request: web.Request, handler):
     if until is not None and _now(request) >= until:
         return await handler(request)
     request.app[traffic_key].last_done = time.monotonic()  # busy, for background work that waits its turn
-    if packed is not None and takes_gzip(headers.get("Accept-Encoding")):
-        response = _html(packed)
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = _html(body)
-    response.headers["Vary"] = "Accept-Encoding"  # a shared cache in front keeps both
-    return response
+    if packed is not None and _gzip_taken(headers.get("Accept-Encoding")):
+        return web.Response(body=packed, headers=_PACKED)
+    return web.Response(body=body, headers=_PLAIN)
+
+
+# the headers of a kept page, made once (a shared cache in front keeps both forms apart)
+_PLAIN = {"Content-Type": "text/html; charset=utf-8", "Vary": "Accept-Encoding"}
+_PACKED = {**_PLAIN, "Content-Encoding": "gzip"}
+_GZIP_OF: dict[str | None, bool] = {}  # Accept-Encoding headers seen, and whether they take gzip
+
+
+def _gzip_taken(header: str | None) -> bool:
+    taken = _GZIP_OF.get(header)
+    if taken is None:
+        taken = takes_gzip(header)
+        if len(_GZIP_OF) < 1000:  # a header is whatever a client sends: bounded
+            _GZIP_OF[header] = taken
+    return taken
 
 
 def takes_gzip(header: str | None) -> bool:
