@@ -14,6 +14,7 @@ wait for that render instead of all doing the same work.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import time
 
@@ -158,16 +159,6 @@ async def visitor_fast_path(request: web.Request, handler):
 # the headers of a kept page, made once (a shared cache in front keeps both forms apart)
 _PLAIN = {"Content-Type": "text/html; charset=utf-8", "Vary": "Accept-Encoding"}
 _PACKED = {**_PLAIN, "Content-Encoding": "gzip"}
-_GZIP_OF: dict[str | None, bool] = {}  # Accept-Encoding headers seen, and whether they take gzip
-
-
-def _gzip_taken(header: str | None) -> bool:
-    taken = _GZIP_OF.get(header)
-    if taken is None:
-        taken = takes_gzip(header)
-        if len(_GZIP_OF) < 1000:  # a header is whatever a client sends: bounded
-            _GZIP_OF[header] = taken
-    return taken
 
 
 def takes_gzip(header: str | None) -> bool:
@@ -185,13 +176,7 @@ def takes_gzip(header: str | None) -> bool:
     return False
 
 
-_LOCALE_OF: dict[str | None, str] = {}  # Accept-Language headers seen, and what they choose
-
-
-def _negotiated(header: str | None) -> str:
-    locale = _LOCALE_OF.get(header)
-    if locale is None:
-        locale = negotiate(header)
-        if len(_LOCALE_OF) < 1000:  # a header is whatever a client sends: bounded
-            _LOCALE_OF[header] = locale
-    return locale
+# Accept-Encoding and Accept-Language headers seen, and what they decide: a header is whatever
+# a client sends, so the memory is bounded
+_gzip_taken = functools.lru_cache(maxsize=1024)(takes_gzip)
+_negotiated = functools.lru_cache(maxsize=1024)(negotiate)
