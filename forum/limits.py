@@ -127,7 +127,8 @@ class RedisRateLimiter:
     meanwhile (RateLimiter): looser by the number of processes, never open. Keys are HMACs
     with the site's secret."""
 
-    def __init__(self, limits: dict[str, tuple[int, int] | None], redis_url: str, prefix: str, secret: str):
+    def __init__(self, limits: dict[str, tuple[int, int] | None], redis_url: str, prefix: str, secret: str,
+                 timeout: float = REDIS_SECONDS):
         import redis.asyncio as redis  # only sites with several processes need the package loaded
 
         self.limits = limits
@@ -136,7 +137,8 @@ class RedisRateLimiter:
         # short, and then a pause (REDIS_PAUSE_SECONDS): a count is often taken inside a write
         # transaction, which holds the site's one write lock meanwhile; a Redis that hangs must
         # not stall every write (attacker review)
-        self._redis = redis.from_url(redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS)
+        self._timeout = timeout
+        self._redis = redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._hit = self._redis.register_script(_HIT)
         self._local = RateLimiter(limits)
         self._asleep_until = 0.0  # time.monotonic(): Redis failed; until then this process counts alone
@@ -161,7 +163,7 @@ class RedisRateLimiter:
             await self._local.hit(name, key, cost)
             return
         try:
-            async with asyncio.timeout(REDIS_SECONDS):
+            async with asyncio.timeout(self._timeout):
                 wait_ms = int(await self._hit(keys=[self._key(name, key)],
                                               args=[seconds * 1000, count, cost, secrets.token_hex(6)]))
         except Exception as error:
@@ -178,7 +180,7 @@ class RedisRateLimiter:
             await self._local.refund(name, key)
             return
         try:
-            async with asyncio.timeout(REDIS_SECONDS):
+            async with asyncio.timeout(self._timeout):
                 await self._redis.zpopmax(self._key(name, key))
         except Exception as error:
             self._redis_failed(name, error)
