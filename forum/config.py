@@ -47,6 +47,11 @@ class Config:
     trusted_proxies: tuple = ()
     proxy_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239): the one the proxy writes
     bus_poll_seconds: float = 1.0  # with Redis: how often each process also reads the commit count
+    # on SIGTERM, requests in flight get this long to finish before the process ends anyway
+    shutdown_seconds: float = 10.0
+    # who may read /metrics (Prometheus): addresses or networks; loopback unless told
+    metrics_allow: tuple = field(default_factory=lambda: parse_networks("127.0.0.0/8 ::1", "FORUM_METRICS_ALLOW"))
+    log_format: str = "text"  # or "json": one object per line, for a log collector
     extra: dict = field(default_factory=dict)
 
     @property
@@ -95,14 +100,14 @@ class Config:
         return replace(self, secret_key=key)
 
 
-def parse_networks(raw: str) -> tuple:
-    """FORUM_TRUSTED_PROXIES: addresses or networks, separated by commas or spaces."""
+def parse_networks(raw: str, name: str = "FORUM_TRUSTED_PROXIES") -> tuple:
+    """Addresses or networks, separated by commas or spaces (FORUM_TRUSTED_PROXIES, FORUM_METRICS_ALLOW)."""
     networks = []
     for part in raw.replace(",", " ").split():
         try:
             networks.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise ValueError(f"FORUM_TRUSTED_PROXIES: {part!r} is not an address or a network (e.g. 10.0.0.0/8)") from None
+            raise ValueError(f"{name}: {part!r} is not an address or a network (e.g. 10.0.0.0/8)") from None
     return tuple(networks)
 
 
@@ -129,6 +134,23 @@ def parse_database_url(raw: str) -> str | None:
     if not raw.startswith(("postgresql://", "postgres://")):
         raise ValueError(f"FORUM_DATABASE_URL must start with postgresql://, not {raw.split(':', 1)[0]!r}")
     return raw
+
+
+def parse_log_format(raw: str) -> str:
+    value = raw.strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise ValueError(f"FORUM_LOG_FORMAT must be text or json, not {raw!r}")
+    return value
+
+
+def parse_shutdown_seconds(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"FORUM_SHUTDOWN_SECONDS must be a number of seconds, not {raw!r}") from None
+    if not 0 <= seconds <= 600:
+        raise ValueError(f"FORUM_SHUTDOWN_SECONDS must be between 0 and 600, not {raw!r}")
+    return seconds
 
 
 def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
@@ -166,6 +188,9 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         trusted_proxies=parse_networks(env.get("FORUM_TRUSTED_PROXIES", "")),
         proxy_header=parse_proxy_header(env.get("FORUM_PROXY_HEADER", "x-forwarded-for")),
         bus_poll_seconds=min(60.0, max(0.05, float(env.get("FORUM_BUS_POLL_SECONDS", "1")))),
+        shutdown_seconds=parse_shutdown_seconds(env.get("FORUM_SHUTDOWN_SECONDS", "10")),
+        metrics_allow=parse_networks(env.get("FORUM_METRICS_ALLOW", "127.0.0.0/8 ::1"), "FORUM_METRICS_ALLOW"),
+        log_format=parse_log_format(env.get("FORUM_LOG_FORMAT", "text")),
         # Lower only to speed up tests; 12 is the production cost.
         bcrypt_rounds=max(4, min(15, int(env.get("FORUM_BCRYPT_ROUNDS", "12")))),
     )
