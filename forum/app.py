@@ -23,7 +23,7 @@ from forum.services import Services, iso, setup, site_pages, system_clock, upkee
 from forum.web import templating
 from forum.web.middleware import (csrf_middleware, error_middleware, security_headers, session_middleware,
                                   site_menus_middleware)
-from forum.web.page_cache import PageCache, page_cache_middleware, visitor_fast_path
+from forum.web.page_cache import PageCache, open_front_door, page_cache_middleware
 from forum.web.freshness import FRESHNESS, freshness_middleware, new_state
 from forum.web.proxies import proxy_middleware
 from forum.web.routes import setup_routes
@@ -39,8 +39,8 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     app = web.Application(
         # the site's name and menus are read before the form check, so a refused form's page
         # wears them too
-        # a visitor's kept page is answered second, right after the client's address is known
-        middlewares=[proxy_middleware, visitor_fast_path, traffic_middleware, error_middleware, freshness_middleware,
+        # a visitor's kept page is answered before any of these (open_front_door below)
+        middlewares=[proxy_middleware, traffic_middleware, error_middleware, freshness_middleware,
                      session_middleware, page_cache_middleware, site_menus_middleware, csrf_middleware],
         client_max_size=config.max_body_bytes,
     )
@@ -130,4 +130,5 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     app.on_shutdown.append(close_sockets)
     app.on_response_prepare.append(security_headers)
     setup_routes(app)
+    open_front_door(app)
     return app

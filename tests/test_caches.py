@@ -312,3 +312,47 @@ async def test_a_kept_visitors_page_goes_gzipped_to_whoever_takes_gzip_and_plain
     # a logged-in reader's page is never one of these (it holds their form token)
     response = await admin.client.get(f"/threads/{thread}", auto_decompress=False)
     assert "Content-Encoding" not in response.headers and b'name="csrf_token"' in await response.read()
+
+
+async def test_a_kept_visitors_page_is_answered_at_the_front_door_exactly_as_the_long_way_would(
+        aiohttp_server, aiohttp_client, config, clock, caplog):
+    """The front door (forum/web/page_cache.py open_front_door) answers before aiohttp routes the
+    request: if aiohttp stopped calling it, kept pages would be routed again (this fails). Its
+    answer carries the headers every answer gets, the access log names it like any other, and
+    whoever has a session, or asks for anything but a kept page, is routed as before."""
+    import dataclasses
+    import logging
+
+    from forum.app import create_app
+    from forum.web.access_log import RedactingAccessLogger
+
+    caplog.set_level(logging.INFO, logger="aiohttp.access")  # before the connection: it asks once
+    app = create_app(dataclasses.replace(config, site_url="https://forum.example.nl"), clock=clock)
+    server = await aiohttp_server(app, access_log_class=RedactingAccessLogger)
+    routed = []
+    resolve = app.router.resolve
+
+    async def counting(request):
+        routed.append(request.path)
+        return await resolve(request)
+
+    app.router.resolve = counting
+    visitor = await aiohttp_client(server)
+    rendered = await visitor.get("/")
+    assert rendered.status == 200 and routed == ["/"]
+    kept = await visitor.get("/")
+    assert await kept.text() == await rendered.text()
+    assert routed == ["/"]  # answered without routing
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Strict-Transport-Security",
+                 "Content-Type"):
+        assert kept.headers[name] == rendered.headers[name], name
+    assert kept.headers["Vary"] == "Accept-Encoding"
+    # not kept, another method, the API, or a cookie of a session: routed
+    await visitor.get("/?x=1")
+    await visitor.head("/")
+    await visitor.get("/api/v1/groups")
+    await visitor.get("/", headers={"Cookie": "forum_session=whatever"})
+    assert routed == ["/", "/", "/", "/api/v1/groups", "/"]
+    await asyncio.sleep(0.05)  # a line is written once its answer has gone
+    lines = [record.getMessage() for record in caplog.records if record.name == "aiohttp.access"]
+    assert len(lines) == 6 and lines[1].startswith('127.0.0.1 "GET / HTTP/1.1" 200')  # the kept page's, like any

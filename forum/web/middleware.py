@@ -2,6 +2,7 @@
 and the security headers every response gets. Views can rely on request[actor_key] and request[csrf_token_key]."""
 from __future__ import annotations
 
+import functools
 import logging
 from urllib.parse import quote
 
@@ -209,15 +210,27 @@ async def site_menus_middleware(request: web.Request, handler):
     return await handler(request)
 
 
+_CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                            "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+
+@functools.lru_cache(maxsize=2)
+def _security_headers(secure: bool) -> tuple[tuple[str, str], ...]:
+    values = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+              ("Content-Security-Policy", _CONTENT_SECURITY_POLICY)]
+    if secure:
+        values.append(("Strict-Transport-Security", "max-age=31536000"))
+    return tuple(values)
+
+
+def security_header_values(config) -> dict[str, str]:
+    """The headers every response gets (a kept page's are made from these once: forum/web/page_cache.py)."""
+    return dict(_security_headers(config.secure_cookies))
+
+
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: every response gets these, errors and static files included."""
+    """on_response_prepare: every response gets these, errors and static files included; a
+    response that set one of its own keeps it."""
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-    )
-    if request.app[config_key].secure_cookies:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    for name, value in _security_headers(request.app[config_key].secure_cookies):
+        headers.setdefault(name, value)
