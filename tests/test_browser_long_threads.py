@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from playwright.async_api import async_playwright
 
-from forum.services import discussions
+from forum.services import thread_pages
 from tests.helpers_browser import ARGS, CHROMIUM, ApiUser, close_all, make_admin
 from tests.test_long_threads import shown_ids
 
@@ -17,9 +17,9 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch):
-    monkeypatch.setattr(discussions, "ROOTS_PER_PAGE", 3)
-    monkeypatch.setattr(discussions, "PAGE_POSTS", 5)
-    monkeypatch.setattr(discussions, "POSTS_PER_PAGE", 4)
+    monkeypatch.setattr(thread_pages, "ROOTS_PER_PAGE", 3)
+    monkeypatch.setattr(thread_pages, "PAGE_POSTS", 5)
+    monkeypatch.setattr(thread_pages, "POSTS_PER_PAGE", 4)
 
 
 async def test_new_posts_arrive_live_only_where_their_page_shows_them(site):

@@ -71,7 +71,7 @@ async def test_membership_changes_reach_a_cached_session_at_once(admin, make_use
 
 
 async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, monkeypatch):
-    from forum.web.pages import threads as thread_pages
+    from forum.web.pages import threads as thread_views
     group = await open_group(admin)
     thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "T", "body": "x"},
                                expect=201))["thread"]["id"]
@@ -86,7 +86,7 @@ async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, 
                 visitors_in.set()
         return real_get(key, default)
 
-    original = thread_pages.discussions.thread_page
+    original = thread_views.thread_pages.thread_page
 
     async def held_and_counted(*args, **kwargs):
         nonlocal renders
@@ -96,7 +96,7 @@ async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, 
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(cache, "get", counting_get)
-    monkeypatch.setattr(thread_pages.discussions, "thread_page", held_and_counted)
+    monkeypatch.setattr(thread_views.thread_pages, "thread_page", held_and_counted)
     visitors = [await anonymous() for _ in range(5)]
 
     async def visit(visitor):

@@ -8,16 +8,16 @@ import re
 import pytest
 
 from forum.keys import services_key
-from forum.services import discussions
+from forum.services import thread_pages
 from forum.store import threads as thread_store
 from tests.conftest import open_group
 
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch):
-    monkeypatch.setattr(discussions, "ROOTS_PER_PAGE", 3)
-    monkeypatch.setattr(discussions, "PAGE_POSTS", 5)
-    monkeypatch.setattr(discussions, "POSTS_PER_PAGE", 4)
+    monkeypatch.setattr(thread_pages, "ROOTS_PER_PAGE", 3)
+    monkeypatch.setattr(thread_pages, "PAGE_POSTS", 5)
+    monkeypatch.setattr(thread_pages, "POSTS_PER_PAGE", 4)
 
 
 def shown_ids(page: str) -> list[int]:
@@ -194,19 +194,19 @@ async def test_a_post_deeper_than_the_tree_keeps_short_places_in_reply_order(adm
 
 
 def test_the_room_for_replies_is_shared_out_evenly_and_a_short_thread_shows_whole():
-    assert discussions.replies_shown([5, 0, 1, 3], 4) == [2, 0, 1, 1]
-    assert discussions.replies_shown([9, 9, 9], 0) == [0, 0, 0]
-    assert discussions.replies_shown([1] * 20, 10) == [1] * 10 + [0] * 10
+    assert thread_pages.replies_shown([5, 0, 1, 3], 4) == [2, 0, 1, 1]
+    assert thread_pages.replies_shown([9, 9, 9], 0) == [0, 0, 0]
+    assert thread_pages.replies_shown([1] * 20, 10) == [1] * 10 + [0] * 10
     for counts in ([3, 0, 7], [10], [0, 0], [2, 2, 2, 2, 2]):
-        assert discussions.replies_shown(counts, sum(counts)) == counts  # all fits: all shown
-        assert sum(discussions.replies_shown(counts, sum(counts) - 1)) == sum(counts) - 1 or not sum(counts)
+        assert thread_pages.replies_shown(counts, sum(counts)) == counts  # all fits: all shown
+        assert sum(thread_pages.replies_shown(counts, sum(counts) - 1)) == sum(counts) - 1 or not sum(counts)
 
 
 async def test_a_twenty_post_thread_of_any_shape_is_one_page(admin, anonymous, monkeypatch):
     """(with up to ten answers to the discussion itself, as 96% of the bench's threads have)"""
-    monkeypatch.setattr(discussions, "ROOTS_PER_PAGE", 10)
-    monkeypatch.setattr(discussions, "PAGE_POSTS", 25)
-    monkeypatch.setattr(discussions, "POSTS_PER_PAGE", 20)
+    monkeypatch.setattr(thread_pages, "ROOTS_PER_PAGE", 10)
+    monkeypatch.setattr(thread_pages, "PAGE_POSTS", 25)
+    monkeypatch.setattr(thread_pages, "POSTS_PER_PAGE", 20)
     group = await open_group(admin)
     created = await admin.post(f"/api/v1/groups/{group['id']}/threads", {"title": "Kort", "body": "0"}, expect=201)
     thread, ids = created["thread"]["id"], [created["post"]["id"]]
@@ -224,12 +224,12 @@ def test_the_pager_shows_the_pages_around_and_marks_a_gap():
     from forum.web.pages.threads import pager
 
     def numbers(number, count):
-        page = discussions.PostsPage([], number, count)
+        page = thread_pages.PostsPage([], number, count)
         return [item and item[0] for item in pager(page, "/threads/1")["numbers"]]
     assert numbers(7, 20) == [1, None, 5, 6, 7, 8, 9, None, 20]
     assert numbers(4, 8) == [1, 2, 3, 4, 5, 6, 7, 8]  # a gap of one page shows that page
     assert numbers(1, 2) == [1, 2]
-    assert pager(discussions.PostsPage([], 1, 1), "/threads/1") is None
+    assert pager(thread_pages.PostsPage([], 1, 1), "/threads/1") is None
 
 
 async def test_the_other_view_and_a_reply_keep_the_readers_place(admin):

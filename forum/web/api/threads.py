@@ -8,7 +8,7 @@ from forum import policy
 from forum.errors import BadRequest, N_
 from forum.keys import actor_key, services_key
 from forum.policy import Action
-from forum.services import discussions
+from forum.services import discussions, thread_pages
 from forum.services.discussions import post_out, thread_out
 from forum.web.api import MAX_ID, In, id_query, int_param, json_out, read_json, reason_of
 
@@ -60,7 +60,7 @@ async def get_thread(request: web.Request) -> web.Response:
     limit = id_query(request, "limit") or API_POSTS
     if limit > API_POSTS_MAX:
         raise BadRequest(N_("Ongeldige waarde voor %(name)s."), name="limit")
-    thread, posts, last_event_id = await discussions.posts_after(
+    thread, posts, last_event_id = await thread_pages.posts_after(
         request.app[services_key], request[actor_key], int_param(request, "thread_id"),
         id_query(request, "after") or 0, limit + 1)
     shown = posts[:limit]

@@ -13,7 +13,7 @@ from forum.errors import BadRequest, Conflict, N_, NotFound, ServiceError
 from forum.i18n import current_locale, gettext
 from forum.keys import actor_key, page_ignores_key, services_key
 from forum.policy import Action
-from forum.services import discussions, groups, live, news as news_service, reading
+from forum.services import discussions, groups, live, news as news_service, reading, thread_pages
 from forum.web.api import id_query, int_param, parse_id
 from forum.web.pages import form_of, my_groups, news_channels, redirect, render, rerender
 from forum.web.fragment_cache import fragment_cache_key
@@ -52,23 +52,23 @@ def with_articles(request: web.Request, shown: list[ShownPost], link_of) -> list
     return shown
 
 
-def shown_posts(request: web.Request, page: discussions.PostsPage, page_url: str) -> list[ShownPost]:
+def shown_posts(request: web.Request, page: thread_pages.PostsPage, page_url: str) -> list[ShownPost]:
     """The page's posts in reading order with their articles, shared by every reader while the
     page is the same object (Services.cached_read hands out one per version, so this is
     reused until the next write). Nothing per reader is kept on these objects."""
     on_page = {post["id"] for post in page.posts}
-    view = "?view=chronological&" if page.view == discussions.CHRONOLOGICAL else "?"
+    view = "?view=chronological&" if page.view == thread_pages.CHRONOLOGICAL else "?"
 
     def link_of(post_id: int) -> str:  # a post named here: on this page, or on the page that holds it
         return f"#post-{post_id}" if post_id in on_page else f"{page_url}{view}post={post_id}#post-{post_id}"
 
     return request.app[fragment_cache_key].assembled(
         ("thread", page.view, page_url, current_locale()), (page,),
-        lambda: with_articles(request, in_time_order(page) if page.view == discussions.CHRONOLOGICAL
+        lambda: with_articles(request, in_time_order(page) if page.view == thread_pages.CHRONOLOGICAL
                               else as_tree(page), link_of))
 
 
-def as_tree(page: discussions.PostsPage) -> list[ShownPost]:
+def as_tree(page: thread_pages.PostsPage) -> list[ShownPost]:
     """Tree order (the page's posts come sorted by their place): each post under its parent,
     indented up to INDENT_CAP; a post whose parent is elsewhere or too deep to show names it."""
     by_id = {post["id"]: post for post in page.posts}
@@ -89,7 +89,7 @@ def as_tree(page: discussions.PostsPage) -> list[ShownPost]:
     return shown
 
 
-def in_time_order(page: discussions.PostsPage) -> list[ShownPost]:
+def in_time_order(page: thread_pages.PostsPage) -> list[ShownPost]:
     by_id = {post["id"]: post for post in page.posts}
     return [ShownPost(post, 0, by_id.get(post["parent_id"]) or page.parents.get(post["parent_id"]))
             for post in page.posts]
@@ -117,7 +117,7 @@ async def home(request: web.Request) -> web.Response:
 def page_query(request: web.Request) -> dict:
     """Which page of a thread the address asks for: ?view=chronological, ?page=N, ?under=ROOT
     (a root's replies past the first), ?post=ID or ?reply_to=ID (the page that holds that post)."""
-    view = discussions.CHRONOLOGICAL if request.query.get("view") == "chronological" else discussions.TREE
+    view = thread_pages.CHRONOLOGICAL if request.query.get("view") == "chronological" else thread_pages.TREE
     post_id = id_query(request, "post")
     if post_id is None:
         post_id = parse_id(request.query.get("reply_to", ""))  # a stale reply link still opens the thread
@@ -135,13 +135,13 @@ async def posts_context(request: web.Request, thread_id: int, *, reply_to: str, 
     if asked["post_id"] is None:
         asked["post_id"] = parse_id(reply_to)
     try:
-        thread, page, last_event_id = await discussions.thread_page(svc, actor, thread_id, **asked)
+        thread, page, last_event_id = await thread_pages.thread_page(svc, actor, thread_id, **asked)
     except NotFound:
         if asked["post_id"] is None or (open_it and "post" in request.query):
             raise
         # answering a post that is not there (a stale reply link, a form sent back): the
         # thread's first page, where the form says what is wrong
-        thread, page, last_event_id = await discussions.thread_page(svc, actor, thread_id, view=asked["view"])
+        thread, page, last_event_id = await thread_pages.thread_page(svc, actor, thread_id, view=asked["view"])
     context = thread_context(request, thread, page, reply_to, last_event_id, values=values, news=news)
     if open_it:
         context["first_unread"], context["level"] = await reading.open_thread(svc, actor, thread, page.posts)
@@ -179,7 +179,7 @@ def post_page_url(post, chronological: bool = False) -> str:
     return f"{where}?{view}post={post['id']}#post-{post['id']}"
 
 
-def thread_context(request: web.Request, thread, page: discussions.PostsPage, reply_to: str,
+def thread_context(request: web.Request, thread, page: thread_pages.PostsPage, reply_to: str,
                    last_event_id: int, values: dict | None = None, news=None) -> dict:
     """What templates/thread_posts.html needs, for a discussion's page and a news item's."""
     actor = request[actor_key]
@@ -187,7 +187,7 @@ def thread_context(request: web.Request, thread, page: discussions.PostsPage, re
     parent_id = parse_id(reply_to)
     reply_parent = next((p for p in posts if p["id"] == parent_id and not p["deleted_at"]), None)
     page_url = thread_page_url(thread)
-    chronological = page.view == discussions.CHRONOLOGICAL
+    chronological = page.view == thread_pages.CHRONOLOGICAL
     return {
         "thread": thread,
         "news": news,
@@ -200,7 +200,7 @@ def thread_context(request: web.Request, thread, page: discussions.PostsPage, re
         "pager": pager(page, page_url),
         # how many posts (in time order) or answers to the discussion (the tree) fill a page:
         # a post arriving live past that belongs on the next page
-        "page_size": discussions.POSTS_PER_PAGE if chronological else discussions.ROOTS_PER_PAGE,
+        "page_size": thread_pages.POSTS_PER_PAGE if chronological else thread_pages.ROOTS_PER_PAGE,
         "shown": shown_posts(request, page, page_url),
         "editable": policy.editable_posts(actor, thread, posts),
         "reportable": policy.reportable_posts(actor, thread, posts),   # decided once per page, not per post
@@ -221,11 +221,11 @@ def thread_context(request: web.Request, thread, page: discussions.PostsPage, re
     }
 
 
-def pager(page: discussions.PostsPage, page_url: str) -> dict | None:
+def pager(page: thread_pages.PostsPage, page_url: str) -> dict | None:
     """Links to the pages around this one, for a thread of more than one page."""
     if page.count == 1:
         return None
-    base = {"view": "chronological"} if page.view == discussions.CHRONOLOGICAL else {}
+    base = {"view": "chronological"} if page.view == thread_pages.CHRONOLOGICAL else {}
     if page.under is not None:
         base["under"] = page.under["id"]
 
