@@ -44,15 +44,28 @@ class Scheduler:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="scheduler")
 
-    async def stop(self) -> None:
-        """Let a round in progress finish (each step is its own transaction), then end."""
+    @property
+    def running(self) -> bool:
+        """Started, not stopping, and its loop alive (it ends only on stop())."""
+        return self._task is not None and not self._stopping and not self._task.done()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Let the step in progress finish (each is its own transaction; the steps after it
+        stay due for the next start), then end. A document whose words are being read gets
+        `grace` seconds (None: all it needs), then its reading is stopped: it stays waiting
+        and is read again at the next start."""
         if self._task:
             self._stopping = True
             self._wake.set()
             await self._task
             self._task = None
         if self._extracting:
-            await self._extracting
+            done, _ = await asyncio.wait({self._extracting}, timeout=grace)
+            if not done:
+                log.info("stopping while a document's words are read: it is read again at the next start")
+                self._extracting.cancel()
+                await asyncio.gather(self._extracting, return_exceptions=True)  # its process is killed
+            self._extracting = None
 
     async def run_once(self) -> None:
         """All due work, now (the documents' words too, without waiting for a quiet moment)."""
@@ -61,15 +74,15 @@ class Scheduler:
             pass
         await documents.sweep_files(self.svc)
 
-    async def _due_work(self) -> None:
-        await news.publish_due(self.svc)
-        await signups.send_reminders(self.svc)  # the day before an event: at the tick, a minute either way
-        await groups.end_bans_due(self.svc)  # a ban for a period: lifted at the tick after it ends
-        await notifications.run_jobs(self.svc)
-        await mailings.send_due_mail(self.svc)
-        await mailings.send_due_digests(self.svc)
-        await search_index.index_queued(self.svc)
-        await search_index.merge_index(self.svc)
+    async def _due_work(self, *, until_stopped: bool = False) -> None:
+        for step in (news.publish_due,
+                     signups.send_reminders,  # the day before an event: at the tick, a minute either way
+                     groups.end_bans_due,  # a ban for a period: lifted at the tick after it ends
+                     notifications.run_jobs, mailings.send_due_mail, mailings.send_due_digests,
+                     search_index.index_queued, search_index.merge_index):
+            if until_stopped and self._stopping:  # a shutdown waits for one step, not the whole round
+                return
+            await step(self.svc)
 
     def _extract_in_background(self) -> None:
         """Reading words out of new documents takes seconds (each in a process of its own, up
@@ -114,9 +127,10 @@ class Scheduler:
             try:
                 if loop.time() - last_round >= TICK_SECONDS:  # the tick, however busy: mail and digests due
                     last_round = loop.time()
-                    await self._due_work()
-                    self._extract_in_background()
-                    await documents.sweep_files(self.svc)
+                    await self._due_work(until_stopped=True)
+                    if not self._stopping:
+                        self._extract_in_background()
+                        await documents.sweep_files(self.svc)
                 else:
                     if await news.publish_due(self.svc) + await notifications.run_jobs(self.svc):
                         # a commit or a news item's moment: fan out what it left
