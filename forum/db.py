@@ -243,6 +243,13 @@ class Database(Commits):
         finally:
             self._reading[reader] -= 1
 
+    async def schema_current(self) -> bool:
+        """Whether the database answers at the schema version this code migrates to (another
+        version of the forum may have migrated it since): for the readiness check."""
+        async with self.read() as conn:
+            rows = await conn.execute_fetchall("PRAGMA user_version")
+        return rows[0][0] == latest_version()
+
     async def _migrate(self) -> None:
         conn = self._writer
         version = (await (await conn.execute("PRAGMA user_version")).fetchone())["user_version"]

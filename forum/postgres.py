@@ -206,6 +206,14 @@ class PostgresDatabase(Commits):
     async def starting(self) -> AsyncIterator[None]:
         yield  # the schema is made under an advisory lock in open(); the rest is idempotent
 
+    async def schema_current(self) -> bool:
+        """As forum/db.py's: the database answers, at this code's schema version."""
+        from forum.postgres_schema import VERSION
+
+        async with self.read() as conn:
+            rows = await conn.execute_fetchall("SELECT version FROM schema_version")
+        return bool(rows) and rows[0][0] == VERSION
+
     async def _migrate(self) -> None:
         from forum.postgres_schema import SCHEMA, UPGRADES, VERSION
 

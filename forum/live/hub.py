@@ -366,6 +366,11 @@ class Hub:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        """Started, not stopped, and none of its loops ended (each runs until stop())."""
+        return bool(self._tasks) and not self._stopping and not any(task.done() for task in self._tasks)
+
     async def close_all(self) -> None:
         """Server shutdown: every socket gets 1001 now (clients then resume elsewhere or later)."""
         await asyncio.gather(*(c.close(1001, "server shutdown") for c in list(self.clients)),
