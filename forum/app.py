@@ -13,7 +13,8 @@ from aiohttp import web
 from forum import ROOT
 from forum.config import Config
 from forum.db import Database
-from forum.keys import config_key, hub_key, page_cache_key, reader_page_cache_key, scheduler_key, services_key, traffic_key
+from forum.keys import (config_key, hub_key, page_cache_key, reader_page_cache_key, readiness_key, scheduler_key,
+                        services_key, traffic_key)
 from forum.limits import RedisRateLimiter
 from forum.live.bus import LocalBus, RedisBus, site_prefix
 from forum.live.hub import Hub
@@ -25,6 +26,7 @@ from forum.web.middleware import (csrf_middleware, error_middleware, security_he
                                   site_menus_middleware)
 from forum.web.page_cache import PageCache, open_front_door, page_cache_middleware
 from forum.web.freshness import FRESHNESS, freshness_middleware, new_state
+from forum.web.health import Readiness
 from forum.web.proxies import proxy_middleware
 from forum.web.routes import setup_routes
 from forum.web.traffic import Traffic, traffic_middleware
@@ -77,6 +79,8 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     app[traffic_key] = Traffic()
     scheduler = Scheduler(app[services_key], quiet_for=app[traffic_key].quiet_for)
     app[scheduler_key] = scheduler
+    readiness = app[readiness_key] = Readiness()
+    stop_by: float | None = None  # when a shutdown's time is up (loop time)
 
     async def resources(app: web.Application):
         try:
@@ -102,12 +106,15 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
             # database's threads would keep the process alive for ever
             await _let_go()
             raise
+        readiness.started = True
         yield
         await _let_go()
 
     async def _let_go():
         try:
-            await scheduler.stop()
+            # a document being read gets what is left of the shutdown's time after the requests
+            await scheduler.stop(grace=max(0.0, stop_by - asyncio.get_running_loop().time()) if stop_by is not None
+                                 else config.shutdown_seconds)
             await hub.stop()
             await mailer.stop()
         finally:  # whatever happened above, the database and Redis are let go
@@ -116,6 +123,12 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
                 await limiter.close()
 
     async def close_sockets(app: web.Application):
+        # on_shutdown: the listening socket and idle connections are closed, the requests in
+        # flight not yet waited for (aiohttp's web_runner.py BaseRunner.cleanup): from here
+        # /readyz says "shutting down"
+        nonlocal stop_by
+        readiness.stopping = True
+        stop_by = asyncio.get_running_loop().time() + config.shutdown_seconds
         # stopping now: a second signal (a process group signalled twice, Ctrl+C again) must not
         # cut the shutdown off halfway, leaving the database's threads running for ever
         loop = asyncio.get_running_loop()

@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if serving is None:
         return 2
     try:
-        web.run_app(create_app(cfg), host=cfg.host, port=cfg.port, shutdown_timeout=5, print=say_listening,
+        web.run_app(create_app(cfg), host=cfg.host, port=cfg.port, shutdown_timeout=cfg.shutdown_seconds, print=say_listening,
                     access_log_class=RedactingAccessLogger, reuse_port=bool(os.environ.get(WORKER_ENV)))
     finally:
         serving.close() if hasattr(serving, "close") else os.close(serving)

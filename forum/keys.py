@@ -26,3 +26,4 @@ open_reports_key = web.RequestKey("open_reports", int)  # reported posts waiting
 traffic_key = web.AppKey("traffic", object)
 hub_key = web.AppKey("hub", object)
 scheduler_key = web.AppKey("scheduler", object)
+readiness_key = web.AppKey("readiness", object)  # forum/web/health.py's Readiness

@@ -14,6 +14,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 from forum.keys import config_key
+from forum.web.health import PROBES
 from forum.web.proxies import client_address
 
 # The segment after one of these is a bearer token.
@@ -31,12 +32,15 @@ class RedactingAccessLogger(AbstractAccessLogger):
     """Common-log-style lines: client, request line, status, size, seconds, referer, agent."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        level = logging.DEBUG if request.path in PROBES else logging.INFO  # a load balancer's polling
+        if level == logging.DEBUG and not self.logger.isEnabledFor(level):
+            return
         referer = request.headers.get("Referer", "-")
         app = getattr(request, "app", None)  # a request refused before routing has none
         config = app[config_key] if app is not None and config_key in app else None
         networks = config.trusted_proxies if config is not None else ()
-        self.logger.info(
-            '%s "%s %s HTTP/%d.%d" %d %d %.6f "%s" "%s"',
+        self.logger.log(
+            level, '%s "%s %s HTTP/%d.%d" %d %d %.6f "%s" "%s"',
             client_address(request.remote, request.headers, networks,
                            config.proxy_header if config is not None else "x-forwarded-for") or "-", request.method, redact(request.raw_path),
             request.version.major, request.version.minor, response.status, response.body_length,

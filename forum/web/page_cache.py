@@ -28,6 +28,7 @@ from forum.keys import (actor_key, config_key, new_anon_cookie_key, page_cache_k
                         session_hash_key, traffic_key)
 from forum.web.cookies import LANG_COOKIE, SESSION_COOKIE
 from forum.web.freshness import SEEN_COOKIE
+from forum.web.health import PROBES
 from forum.web.middleware import security_header_values
 
 
@@ -132,14 +133,15 @@ def open_front_door(app: web.Application) -> None:
     Only what page_cache_middleware would answer from the cache the same way: a GET of a page by
     someone without a session cookie (a session, even an ended one, takes the long way), in the
     language the session middleware would choose, and not from a process that has yet to hear
-    of a write its reader made elsewhere (forum/web/freshness.py). Everything else goes on to
-    aiohttp's own handling, unchanged.
+    of a write its reader made elsewhere (forum/web/freshness.py). The health and readiness
+    checks are answered here too, before anything else (forum/web/health.py). Everything else
+    goes on to aiohttp's own handling, unchanged.
 
     aiohttp has no public hook before routing: this takes the place of the application's
     request handler (Application._handle, which its server calls), and marks a kept page's
     request as answered by a route named "page.kept", so what reads request.app or the route
     (the access log) works as for any other. tests/test_caches.py proves the door is used (a
-    kept page is answered with the router broken) and that it answers exactly what the long way
+    kept page is answered without routing) and that it answers exactly what the long way
     would, headers included."""
     cache: PageCache = app[page_cache_key]
     services = app[services_key]
@@ -152,9 +154,14 @@ def open_front_door(app: web.Application) -> None:
                                                               web.PlainResource("/", name="page.kept")))
     kept_page.add_app(app)
     kept_page.freeze()
+    probes = {path: (probe, _matched(app, probe)) for path, probe in PROBES.items()}
     routed = app._handle
 
     async def front_door(request: web.BaseRequest) -> web.StreamResponse:
+        probe = probes.get(request.path)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            answer, request._match_info = probe
+            return await answer(request)
         if request.method != "GET" or cache.max_entries == 0:
             return await routed(request)
         path = request.raw_path
@@ -182,6 +189,18 @@ def open_front_door(app: web.Application) -> None:
         return web.Response(body=body, headers=plain)
 
     app._handle = front_door
+
+
+def _matched(app: web.Application, handler) -> web.UrlMappingMatchInfo:
+    """The route a request answered at the door is marked with: the one routing would have found."""
+    for resource in app.router.resources():
+        for route in resource:
+            if route.handler is handler and route.method == "GET":
+                matched = web.UrlMappingMatchInfo({}, route)
+                matched.add_app(app)
+                matched.freeze()
+                return matched
+    raise LookupError(f"no route for {handler.__name__}")
 
 
 async def _answered_at_the_door(request: web.Request) -> web.StreamResponse:

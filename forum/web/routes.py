@@ -23,6 +23,7 @@ from forum.web.api import news as api_news
 from forum.web.api import events as api_events
 from forum.web.api import documents as api_documents
 from forum.web.api import openapi
+from forum.web import health
 from forum.web.pages import accounts, admin, admin_mail, groups, threads
 from forum.web.pages import audit as audit_page
 from forum.web.pages import moderation as moderation_page
@@ -375,5 +376,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes(calendars.routes())  # before the event pages: /events/ID.ics is not /events/ID
     app.router.add_routes(event_pages.routes())
     app.router.add_routes(document_pages.routes())
+    # answered before the middlewares (forum/web/page_cache.py): here for the other methods' 405
+    app.router.add_get(health.HEALTH_PATH, health.healthz, name="healthz")
+    app.router.add_get(health.READY_PATH, health.readyz, name="readyz")
     # follow_symlinks stays off and there is no listing: nothing outside static/ is served.
     app.router.add_static("/static/", ROOT / "static", name="static", show_index=False)
