@@ -28,6 +28,16 @@ def redact(url: str) -> str:
     return _TOKEN_PATH.sub(r"\1…", url) + ("?…" if had_query else "")
 
 
+def _app_of(request: BaseRequest):
+    """The application that answered, or None for a request answered before any route was chosen
+    (a request aiohttp could not parse, one the front door failed on): a web.Request's `app`
+    then fails an assertion (AttributeError under python -O), and a raw BaseRequest has none."""
+    try:
+        return request.app  # type: ignore[attr-defined]
+    except (AttributeError, AssertionError):
+        return None
+
+
 class RedactingAccessLogger(AbstractAccessLogger):
     """Common-log-style lines: client, request line, status, size, seconds, referer, agent."""
 
@@ -36,7 +46,7 @@ class RedactingAccessLogger(AbstractAccessLogger):
         if level == logging.DEBUG and not self.logger.isEnabledFor(level):
             return
         referer = request.headers.get("Referer", "-")
-        app = getattr(request, "app", None)  # a request refused before routing has none
+        app = _app_of(request)
         config = app[config_key] if app is not None and config_key in app else None
         networks = config.trusted_proxies if config is not None else ()
         self.logger.log(

@@ -1,0 +1,42 @@
+"""What the front door (forum/web/page_cache.py open_front_door) must not break, found by an
+attacker's review of it: a request it cannot answer, or one aiohttp refuses before any route is
+chosen, still gets the site's own error answer with the security headers and an access-log line;
+and the door is opened without the warning aiohttp's debug mode gives for a custom attribute."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from forum.web.access_log import RedactingAccessLogger
+
+
+def _access_lines(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "aiohttp.access"]
+
+
+def _errors(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def _raw(port: int, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    return answer
+
+
+async def test_a_request_refused_before_routing_is_logged_without_breaking_the_logger(aiohttp_server, app, caplog):
+    """aiohttp answers a request it cannot parse (400) with no route chosen, and its Request.app
+    then asserts instead of raising AttributeError: the logger lost the line and wrote a
+    traceback ("Unhandled exception") for every such request."""
+    caplog.set_level(logging.INFO)
+    server = await aiohttp_server(app, access_log_class=RedactingAccessLogger)
+    answer = await _raw(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nCookie: \x01\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400"), answer[:60]
+    await asyncio.sleep(0.05)
+    assert not any("Unhandled exception" in message for message in _errors(caplog)), _errors(caplog)
+    lines = _access_lines(caplog)
+    assert len(lines) == 1 and '" 400 ' in lines[0], lines
+
