@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from forum.keys import page_cache_key
 from forum.web.access_log import RedactingAccessLogger
 
 
@@ -39,4 +40,36 @@ async def test_a_request_refused_before_routing_is_logged_without_breaking_the_l
     assert not any("Unhandled exception" in message for message in _errors(caplog)), _errors(caplog)
     lines = _access_lines(caplog)
     assert len(lines) == 1 and '" 400 ' in lines[0], lines
+
+
+async def test_a_front_door_that_fails_takes_the_long_way_instead_of_aiohttps_bare_500(
+        aiohttp_server, aiohttp_client, app, caplog):
+    """Whatever goes wrong at the door happens outside every middleware: it answered aiohttp's own
+    "500 Internal Server Error" (no Content-Security-Policy, nosniff or Referrer-Policy; the
+    connection closed) and broke the access log. Falling back to the long way answers as the site
+    would had the door not been there."""
+    caplog.set_level(logging.INFO)
+    server = await aiohttp_server(app, access_log_class=RedactingAccessLogger)
+    visitor = await aiohttp_client(server)
+    kept = await (await visitor.get("/")).text()
+    cache = app[page_cache_key]
+    real_get = cache.get
+    broken = []
+
+    def failing_get(key, default=None):
+        if isinstance(key, tuple) and len(key) == 2 and not broken:  # the door's lookup, once
+            broken.append(key)
+            raise RuntimeError("the door's lookup failed")
+        return real_get(key, default)
+
+    cache.get = failing_get
+    response = await visitor.get("/", headers={"Accept": "text/html"})
+    assert broken == [("/", "nl")]
+    assert response.status == 200 and await response.text() == kept
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"):
+        assert name in response.headers, name
+    await asyncio.sleep(0.05)
+    assert not any("Unhandled exception" in message for message in _errors(caplog)), _errors(caplog)
+    assert any("front door" in message for message in _errors(caplog))  # said, not swallowed
+    assert len(_access_lines(caplog)) == 2
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
+import logging
 import time
 
 from aiohttp import web
@@ -26,10 +27,13 @@ from forum.i18n import LOCALES, current_locale, negotiate
 from forum.keys import (actor_key, config_key, new_anon_cookie_key, page_cache_key, page_ignores_key,
                         page_valid_until_key, personal_page_key, reader_page_cache_key, services_key,
                         session_hash_key, traffic_key)
+from forum.web.access_log import redact
 from forum.web.cookies import LANG_COOKIE, SESSION_COOKIE
 from forum.web.freshness import SEEN_COOKIE
 from forum.web.health import PROBES
 from forum.web.middleware import security_header_values
+
+log = logging.getLogger(__name__)
 
 
 class PageCache(GenerationCache):
@@ -157,36 +161,48 @@ def open_front_door(app: web.Application) -> None:
     probes = {path: (probe, _matched(app, probe)) for path, probe in PROBES.items()}
     routed = app._handle
 
-    async def front_door(request: web.BaseRequest) -> web.StreamResponse:
-        probe = probes.get(request.path)
-        if probe is not None and request.method in ("GET", "HEAD"):
-            answer, request._match_info = probe
-            return await answer(request)
+    def kept_answer(request: web.BaseRequest) -> web.Response | None:
         if request.method != "GET" or cache.max_entries == 0:
-            return await routed(request)
+            return None
         path = request.raw_path
         if path.startswith(("/api/", "/static/")):
-            return await routed(request)
+            return None
         headers = request.headers
         locale = None
         if "Cookie" in headers:  # parsed only when sent (most first visits send none)
             cookies = request.cookies
             if SESSION_COOKIE in cookies or SEEN_COOKIE in cookies:
-                return await routed(request)
+                return None
             locale = cookies.get(LANG_COOKIE)
         if locale not in LOCALES:
             locale = _negotiated(headers.get("Accept-Language"))
         kept = cache.get((path, locale))
         if kept is None:
-            return await routed(request)
+            return None
         body, until, packed = kept
         if until is not None and services.now() >= until:
-            return await routed(request)
+            return None
         traffic.last_done = time.monotonic()  # busy, for background work that waits its turn
         request._match_info = kept_page
         if packed is not None and _gzip_taken(headers.get("Accept-Encoding")):
             return web.Response(body=packed, headers=packed_headers)
         return web.Response(body=body, headers=plain)
+
+    async def front_door(request: web.BaseRequest) -> web.StreamResponse:
+        probe = probes.get(request.path)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            answer, request._match_info = probe
+            return await answer(request)
+        try:
+            answer = kept_answer(request)
+        except Exception:
+            # outside every middleware, aiohttp itself would answer: its bare 500, without the
+            # security headers, and no route for the access log to read; the long way answers
+            # as if the door were not there (and its error middleware sees whatever fails again)
+            log.exception("the front door failed on %s %s; taking the long way", request.method,
+                          redact(request.raw_path))
+            answer = None
+        return answer if answer is not None else await routed(request)
 
     app._handle = front_door
 
