@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 
+from forum import ROOT
 from forum.keys import page_cache_key
 from forum.web.access_log import RedactingAccessLogger
 
@@ -73,3 +77,16 @@ async def test_a_front_door_that_fails_takes_the_long_way_instead_of_aiohttps_ba
     assert any("front door" in message for message in _errors(caplog))  # said, not swallowed
     assert len(_access_lines(caplog)) == 2
 
+
+def test_the_door_opens_without_a_warning_in_aiohttps_debug_mode(tmp_path):
+    """aiohttp's debug mode (python -X dev, PYTHONASYNCIODEBUG=1) warns of any Application
+    attribute it does not list; with warnings as errors (the test suite's setting) every
+    create_app failed there."""
+    script = ("import warnings; warnings.simplefilter('error')\n"
+              "from forum.app import create_app\n"
+              "from forum.config import Config\n"
+              f"create_app(Config(data_dir=__import__('pathlib').Path({str(tmp_path / 'data')!r}),"
+              " secret_key='k', site_url='http://127.0.0.1:1'), announce_setup=False)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT.parent, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONASYNCIODEBUG": "1"}, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -18,6 +18,7 @@ import functools
 import gzip
 import logging
 import time
+import warnings
 
 from aiohttp import web
 
@@ -204,7 +205,10 @@ def open_front_door(app: web.Application) -> None:
             answer = None
         return answer if answer is not None else await routed(request)
 
-    app._handle = front_door
+    with warnings.catch_warnings():
+        # aiohttp's debug mode (python -X dev) warns of every attribute of an Application it does not list
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app._handle = front_door
 
 
 def _matched(app: web.Application, handler) -> web.UrlMappingMatchInfo:
