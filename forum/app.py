@@ -71,8 +71,9 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     limiter = (RedisRateLimiter(config.limits, config.redis_url, site_prefix(config.secret_key), config.secret_key)
                if config.redis_url else None)
     app[services_key] = Services(db=db, config=config, mailer=mailer, clock=clock, limiter=limiter)
-    app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries)
-    app[reader_page_cache_key] = PageCache(db, max_entries=config.reader_page_cache_entries)
+    app[page_cache_key] = PageCache(db, max_entries=config.page_cache_entries, max_bytes=config.page_cache_bytes)
+    app[reader_page_cache_key] = PageCache(db, max_entries=config.reader_page_cache_entries,
+                                           max_bytes=config.page_cache_bytes)
 
     hub = Hub(app[services_key], bus)
     app[hub_key] = hub

@@ -31,6 +31,7 @@ class Config:
     page_cache_entries: int = 2000       # visitors' pages kept until the next write; 0 turns it off
     read_cache_entries: int = 1000       # hot reads (threads, group pages) likewise
     reader_page_cache_entries: int = 1000  # a logged-in reader's own pages (per session) likewise
+    page_cache_bytes: int = 64 * 1024 * 1024  # and each of those two holds at most this many bytes
     events_keep_days: int = 7            # the live log reaches back at least this far...
     events_keep_count: int = 100_000     # ...or at least this many events, whichever keeps more
     notify_mail_minutes: int = 10        # an unseen notification is mailed after this (setting "batched")
@@ -177,6 +178,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Config:
         page_cache_entries=int(env.get("FORUM_PAGE_CACHE", "2000")),
         read_cache_entries=int(env.get("FORUM_READ_CACHE", "1000")),
         reader_page_cache_entries=int(env.get("FORUM_READER_PAGE_CACHE", "1000")),
+        page_cache_bytes=int(float(env.get("FORUM_PAGE_CACHE_MB", "64")) * 1024 * 1024),
         events_keep_days=max(1, int(env.get("FORUM_EVENTS_KEEP_DAYS", "7"))),
         events_keep_count=max(1000, int(env.get("FORUM_EVENTS_KEEP", "100000"))),
         notify_mail_minutes=max(1, int(env.get("FORUM_NOTIFY_MAIL_MINUTES", "10"))),

@@ -344,9 +344,9 @@ async def test_a_kept_visitors_page_is_answered_at_the_front_door_exactly_as_the
     assert await kept.text() == await rendered.text()
     assert routed == ["/"]  # answered without routing
     for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Strict-Transport-Security",
-                 "Content-Type"):
+                 "Content-Type", "Cache-Control"):
         assert kept.headers[name] == rendered.headers[name], name
-    assert kept.headers["Vary"] == "Accept-Encoding"
+    assert kept.headers["Vary"] == "Accept-Encoding" and kept.headers["Cache-Control"] == "no-cache"
     # not kept, another method, the API, or a cookie of a session: routed
     await visitor.get("/?x=1")
     await visitor.head("/")
@@ -356,3 +356,25 @@ async def test_a_kept_visitors_page_is_answered_at_the_front_door_exactly_as_the
     await asyncio.sleep(0.05)  # a line is written once its answer has gone
     lines = [record.getMessage() for record in caplog.records if record.name == "aiohttp.access"]
     assert len(lines) == 6 and lines[1].startswith('127.0.0.1 "GET / HTTP/1.1" 200')  # the kept page's, like any
+
+
+async def test_query_variants_of_a_large_page_cannot_fill_memory(admin, server, aiohttp_client, config):
+    """Pages are kept per path as sent, query string and all: the cache is bounded in bytes as
+    well as entries (attacker review: 2,000 variants of an 800 KB page grew a process to 1.7 GB)."""
+    cache = server.app[page_cache_key]
+    assert cache.max_bytes == config.page_cache_bytes == server.app[reader_page_cache_key].max_bytes
+    cache.max_bytes = 300_000
+    group = await open_group(admin)
+    thread = (await admin.post(f"/api/v1/groups/{group['id']}/threads",
+                               {"title": "Groot", "body": "lange woorden " * 3000}, expect=201))["thread"]["id"]
+    visitor = await aiohttp_client(server)
+    for n in range(40):
+        assert (await visitor.get(f"/threads/{thread}?v={n}")).status == 200
+        assert cache.total_bytes <= 300_000
+    kept = list(cache._entries)
+    assert 2 <= len(kept) < 40 and (f"/threads/{thread}?v=39", "nl") in kept  # the newest stay
+    assert cache.total_bytes == sum(entry[3] for entry in cache._entries.values())
+    await admin.post(f"/api/v1/threads/{thread}/posts", {"body": "nieuw"}, expect=201)
+    for key in kept:
+        assert cache.get(key) is None  # stale after the write, and counted out
+    assert cache.total_bytes == 0

@@ -234,3 +234,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers = response.headers
     for name, value in _security_headers(request.app[config_key].secure_cookies):
         headers.setdefault(name, value)
+    if response.content_type == "text/html":
+        # a page changes with every write, and with the reader's language and session: a shared
+        # cache in front (Varnish keeps cookieless answers by default) must ask every time
+        headers.setdefault("Cache-Control", "no-cache")

@@ -38,9 +38,15 @@ log = logging.getLogger(__name__)
 
 
 class PageCache(GenerationCache):
-    def __init__(self, db, max_entries: int):
-        super().__init__(db, max_entries)
+    def __init__(self, db, max_entries: int, max_bytes: int | None = None):
+        super().__init__(db, max_entries, max_bytes=max_bytes, size_of=_page_bytes)
         self.rendering: dict[tuple, asyncio.Future] = {}
+
+
+def _page_bytes(key: tuple, kept: tuple) -> int:
+    body, _, packed = kept
+    return len(body) + (len(packed) if packed is not None else 0) + sum(len(part) for part in key
+                                                                       if isinstance(part, str)) + 200
 
 
 def valid_until(request: web.Request, moment: str | None) -> None:
@@ -152,7 +158,7 @@ def open_front_door(app: web.Application) -> None:
     services = app[services_key]
     traffic = app[traffic_key]
     # the headers every answer gets (on_response_prepare adds them to the rest), made once
-    plain = {"Content-Type": "text/html; charset=utf-8", "Vary": "Accept-Encoding",
+    plain = {"Content-Type": "text/html; charset=utf-8", "Vary": "Accept-Encoding", "Cache-Control": "no-cache",
              **security_header_values(app[config_key])}
     packed_headers = {**plain, "Content-Encoding": "gzip"}
     kept_page = web.UrlMappingMatchInfo({}, web.ResourceRoute("GET", _answered_at_the_door,
