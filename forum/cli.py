@@ -16,7 +16,7 @@ from aiohttp import web
 
 from forum import config as config_module
 from forum.app import create_app
-from forum.db import backup_file, check_file
+from forum.db import SchemaError, backup_file, check_file
 from forum.errors import ServiceError
 from forum.files import FileStore
 from forum.keys import services_key
@@ -98,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "create-admin":
-        return asyncio.run(_create_admin(cfg, args.email))
+        try:
+            return asyncio.run(_create_admin(cfg, args.email))
+        except SchemaError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     if args.command == "migrate-to-postgres":
         return _migrate_to_postgres(cfg, args.url)
     if args.command in ("backup", "check") and cfg.database_url:
@@ -139,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         web.run_app(create_app(cfg), host=cfg.host, port=cfg.port, shutdown_timeout=cfg.shutdown_seconds, print=say_listening,
                     access_log_class=RedactingAccessLogger, reuse_port=bool(os.environ.get(WORKER_ENV)))
+    except SchemaError as error:  # a migration failed and was rolled back, or the database is newer
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
         serving.close() if hasattr(serving, "close") else os.close(serving)
     return 0

@@ -20,7 +20,7 @@ from typing import AsyncIterator, Callable
 import aiosqlite
 
 from forum import ROOT
-from forum.migrations import MIGRATIONS
+from forum.migrations import FIRST_RELEASE_TO_1, MIGRATIONS
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,13 @@ class Database(Commits):
     async def open(self) -> None:
         _create_private(self.path)
         self._writer = await _connect(self.path)
-        await self._migrate()
+        try:
+            await self._migrate()
+        except BaseException:
+            # its thread would keep the process alive after the failed start
+            await self._writer.close()
+            self._writer = None
+            raise
         self._readers = [await _connect(self.path) for _ in range(self._reader_count)]
         for reader in self._readers:
             await reader.execute("PRAGMA query_only=ON")
@@ -251,27 +257,72 @@ class Database(Commits):
         return rows[0][0] == latest_version()
 
     async def _migrate(self) -> None:
+        """Bring the database to latest_version(): everything it lacks (schema.sql for a new
+        one, the first release's fix-up, the migrations) in one transaction, one statement at a
+        time, so a failure is rolled back whole and names the step that failed. A database newer
+        than this forum knows is refused rather than served with a schema it does not know."""
         conn = self._writer
         version = (await (await conn.execute("PRAGMA user_version")).fetchone())["user_version"]
+        if version > latest_version():
+            raise SchemaError(f"{self.path} is at schema version {version}, newer than this forum's"
+                              f" ({latest_version()}): it was made by a later release; run that one")
+        steps: list[tuple[str, str]] = []
         if version == 0:
             log.info("creating schema in %s", self.path)
-            await conn.executescript(
-                "BEGIN IMMEDIATE;\n" + SCHEMA_FILE.read_text() + "\nPRAGMA user_version=1;\nCOMMIT;"
-            )
-            version = 1
-        for number in sorted(n for n in MIGRATIONS if n > version):
-            log.info("applying migration %d", number)
-            # Foreign keys off while a migration runs, so one may rebuild a table (SQLite's
-            # only way to change a CHECK) without DROP TABLE cascading into its children; the
-            # check before COMMIT proves the rebuild left every reference whole.
-            await conn.execute("PRAGMA foreign_keys=OFF")
-            await conn.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version={number};")
-            broken = await (await conn.execute("PRAGMA foreign_key_check")).fetchall()
+            steps.append(("schema.sql", SCHEMA_FILE.read_text()))
+        elif version == 1 and not await conn.execute_fetchall(
+                "SELECT 1 FROM pragma_table_info('groups') WHERE name = 'member_count'"):
+            steps.append(("the first release's version 1", FIRST_RELEASE_TO_1))
+        steps += [(f"migration {number}", MIGRATIONS[number]) for number in sorted(MIGRATIONS) if number > version]
+        if not steps:
+            return
+        # Foreign keys off while migrations run, so one may rebuild a table (SQLite's only way to
+        # change a CHECK) without DROP TABLE cascading into its children; the check before
+        # COMMIT proves every reference whole. (The pragma means nothing inside a transaction.)
+        await conn.execute("PRAGMA foreign_keys=OFF")
+        step = "BEGIN"
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            for step, sql in steps:
+                if version:
+                    log.info("applying %s", step)
+                for statement in statements(sql):
+                    await conn.execute(statement)
+            step = "the foreign key check"
+            broken = await conn.execute_fetchall("PRAGMA foreign_key_check")
             if broken:
-                await conn.execute("ROLLBACK")
-                raise RuntimeError(f"migration {number} broke foreign keys: {[tuple(row) for row in broken][:5]}")
+                raise SchemaError(f"foreign keys broken: {[tuple(row) for row in broken][:5]}")
+            await conn.execute(f"PRAGMA user_version={latest_version()}")
             await conn.execute("COMMIT")
+        except BaseException as error:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            if not isinstance(error, Exception):
+                raise
+            raise SchemaError(f"upgrading {self.path} from schema version {version} to {latest_version()}"
+                              f" failed in {step}: {error}; rolled back, the database is as it was") from error
+        finally:
             await conn.execute("PRAGMA foreign_keys=ON")
+
+
+class SchemaError(RuntimeError):
+    """The database cannot be brought to this forum's schema (forum/cli.py says why in one line)."""
+
+
+def statements(script: str) -> list[str]:
+    """A script's statements one by one, as SQLite itself tells where each ends (a trigger's
+    body holds semicolons of its own); executescript would run them all but commits first and
+    leaves a failed script's transaction open."""
+    found, start = [], 0
+    for end, char in enumerate(script):
+        if char == ";" and sqlite3.complete_statement(script[start:end + 1]):
+            if script[start:end].strip():
+                found.append(script[start:end + 1].strip())
+            start = end + 1
+    rest = script[start:]
+    if any(line.strip() and not line.strip().startswith("--") for line in rest.splitlines()):
+        found.append(rest.strip())  # the last statement, without its semicolon
+    return found
 
 
 def backup_file(source: Path, destination: Path) -> None:

@@ -1,7 +1,50 @@
 """The schema's history: numbered migrations applied after schema.sql (which is version 1),
-in order, each in its own transaction, at start (forum/db.py). Append, never edit one that has
-run anywhere; PRAGMA user_version records how far a database has come."""
+in order, all those a database lacks in one transaction, at start (forum/db.py). Append, never
+edit one that has run anywhere; PRAGMA user_version records how far a database has come."""
 from __future__ import annotations
+
+# The first release (714c0eb) made version 1 without the groups' counters; schema.sql gained
+# them the same day (b0f586c) without a migration of its own. A version-1 database without
+# groups.member_count is that release's, and this brings it to version 1 as schema.sql makes it
+# (the counts taken from the rows) before migration 2 runs (forum/db.py; tests/test_upgrade.py).
+FIRST_RELEASE_TO_1 = """
+ALTER TABLE groups ADD COLUMN member_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE groups ADD COLUMN thread_count INTEGER NOT NULL DEFAULT 0;
+UPDATE groups SET
+    member_count = (SELECT COUNT(*) FROM memberships m
+                    WHERE m.group_id = groups.id AND m.role IN ('owner', 'moderator', 'member')),
+    thread_count = (SELECT COUNT(*) FROM threads t WHERE t.group_id = groups.id AND t.deleted_at IS NULL);
+
+CREATE TRIGGER memberships_count_insert AFTER INSERT ON memberships
+WHEN NEW.role IN ('owner', 'moderator', 'member')
+BEGIN UPDATE groups SET member_count = member_count + 1 WHERE id = NEW.group_id; END;
+
+CREATE TRIGGER memberships_count_delete AFTER DELETE ON memberships
+WHEN OLD.role IN ('owner', 'moderator', 'member')
+BEGIN UPDATE groups SET member_count = member_count - 1 WHERE id = OLD.group_id; END;
+
+CREATE TRIGGER memberships_count_update AFTER UPDATE OF role ON memberships
+BEGIN
+    UPDATE groups SET member_count = member_count
+        + (NEW.role IN ('owner', 'moderator', 'member')) - (OLD.role IN ('owner', 'moderator', 'member'))
+    WHERE id = NEW.group_id;
+END;
+
+CREATE TRIGGER threads_count_insert AFTER INSERT ON threads WHEN NEW.deleted_at IS NULL
+BEGIN UPDATE groups SET thread_count = thread_count + 1 WHERE id = NEW.group_id; END;
+
+CREATE TRIGGER threads_count_update AFTER UPDATE OF deleted_at, group_id ON threads
+BEGIN
+    UPDATE groups SET thread_count = thread_count - (OLD.deleted_at IS NULL) WHERE id = OLD.group_id;
+    UPDATE groups SET thread_count = thread_count + (NEW.deleted_at IS NULL) WHERE id = NEW.group_id;
+END;
+
+CREATE TRIGGER threads_count_delete AFTER DELETE ON threads WHEN OLD.deleted_at IS NULL
+BEGIN UPDATE groups SET thread_count = thread_count - 1 WHERE id = OLD.group_id; END;
+
+DROP INDEX threads_group_activity;
+CREATE INDEX threads_group_activity ON threads(group_id, deleted_at, last_activity_at DESC, id DESC);
+"""
 
 MIGRATIONS: dict[int, str] = {
     # pinned threads are listed apart, above the keyset-paginated rest

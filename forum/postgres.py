@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any, AsyncIterator, Iterable
 
-from forum.db import AREAS, COUNT_COMMIT, Commits
+from forum.db import AREAS, COUNT_COMMIT, Commits, SchemaError
 from forum.errors import N_, BadRequest, Unavailable
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,11 @@ class PostgresDatabase(Commits):
         self._pool = AsyncConnectionPool(self.url, min_size=2, max_size=self.pool_size, open=False,
                                          configure=self._configure, timeout=WAIT_SECONDS)
         await self._pool.open(wait=True, timeout=10)
-        await self._migrate()
+        try:
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
         if self.shared:
             self.site_commits = await self.read_site_commits()
 
@@ -215,6 +219,8 @@ class PostgresDatabase(Commits):
         return bool(rows) and rows[0][0] == VERSION
 
     async def _migrate(self) -> None:
+        import psycopg
+
         from forum.postgres_schema import SCHEMA, UPGRADES, VERSION
 
         async with self._pool.connection() as raw:
@@ -231,12 +237,20 @@ class PostgresDatabase(Commits):
                 cursor = await raw.execute("SELECT version FROM schema_version")
                 version = (await cursor.fetchone())[0]
                 if version < VERSION and all(step in UPGRADES for step in range(version + 1, VERSION + 1)):
+                    # all in the start's one transaction: a failed step rolls every one back
                     for step in range(version + 1, VERSION + 1):
                         log.info("upgrading the PostgreSQL schema to version %d", step)
-                        await raw.execute(UPGRADES[step])
+                        try:
+                            await raw.execute(UPGRADES[step])
+                        except psycopg.Error as error:
+                            said = str(error).splitlines()[0] if str(error) else type(error).__name__  # one line
+                            raise SchemaError(f"upgrading the PostgreSQL schema from version {version} to {VERSION}"
+                                              f" failed in upgrade {step}: {said}; rolled back, the database"
+                                              " is as it was") from error
                     await raw.execute("UPDATE schema_version SET version = %s", (VERSION,))
                 elif version != VERSION:
-                    raise RuntimeError(f"PostgreSQL schema version {version}, this forum needs {VERSION}")
+                    raise SchemaError(f"PostgreSQL schema version {version}, this forum needs {VERSION}"
+                                      + (" (made by a later release: run that one)" if version > VERSION else ""))
 
     @asynccontextmanager
     async def write(self, *, visible: bool = True, only: str | None = None) -> AsyncIterator[Connection]:
