@@ -40,6 +40,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     backup = commands.add_parser("backup", help="online backup of the live database, and its files in PATH-files/")
     backup.add_argument("path", type=Path)
     commands.add_parser("check", help="integrity check; exits non-zero on problems")
+    commands.add_parser("check-config", help="check the settings (environment and flags); starts nothing")
     move = commands.add_parser("migrate-to-postgres",
                                help="copy this SQLite site into an empty PostgreSQL database, and check the copy")
     move.add_argument("url", help="postgresql://user@host/database")
@@ -91,11 +92,19 @@ def backup_with_files(cfg, destination: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        cfg = config_module.from_env(host=args.host, port=args.port, data_dir=args.data_dir, site_url=args.site_url)
-    except ValueError as error:  # one clear line, not a traceback
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    # every command, a start included, checks every setting first: one clear line per problem,
+    # not a traceback, and nothing started
+    cfg, problems, warnings = config_module.check(host=args.host, port=args.port, data_dir=args.data_dir,
+                                                  site_url=args.site_url)
+    said = sys.stdout if args.command == "check-config" else sys.stderr
+    for line in warnings:
+        print(f"warning: {line}", file=said)
+    for line in problems:
+        print(f"error: {line}", file=said)
+    if args.command == "check-config":
+        print("ok" if not problems else f"{len(problems)} problem(s)")
+    if problems or args.command == "check-config":
+        return 2 if problems else 0
     logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "create-admin":
         try:

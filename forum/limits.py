@@ -45,8 +45,9 @@ class TooManyRequests(ServiceError):
 
 def parse(env: dict[str, str]) -> dict[str, tuple[int, int] | None]:
     """FORUM_LIMIT_<NAME>=COUNT/SECONDS or off, over the defaults. A malformed value stops the
-    start: a limit silently ignored would be worse."""
+    start: a limit silently ignored would be worse. Every malformed one is named, a line each."""
     limits = dict(DEFAULT_LIMITS)
+    problems = []
     for name in DEFAULT_LIMITS:
         raw = env.get(f"FORUM_LIMIT_{name}")
         if raw is None:
@@ -56,8 +57,11 @@ def parse(env: dict[str, str]) -> dict[str, tuple[int, int] | None]:
             continue
         count, _, seconds = raw.partition("/")
         if not (count.strip().isdigit() and seconds.strip().isdigit() and int(count) > 0 and int(seconds) > 0):
-            raise ValueError(f"FORUM_LIMIT_{name} must be COUNT/SECONDS or off, not {raw!r}")
+            problems.append(f"FORUM_LIMIT_{name} must be COUNT/SECONDS (such as 10/300) or off, not {raw!r}")
+            continue
         limits[name] = (int(count), int(seconds))
+    if problems:
+        raise ValueError("\n".join(problems))
     return limits
 
 
