@@ -8,7 +8,6 @@ import fcntl
 import getpass
 import logging
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,7 +15,8 @@ from aiohttp import web
 
 from forum import config as config_module
 from forum.app import create_app
-from forum.db import SchemaError, backup_file, check_file
+from forum.backups import RestoreError, backup_with_files, blobs_named_in, files_dir_of, restore
+from forum.db import SchemaError, check_file
 from forum.errors import ServiceError
 from forum.files import FileStore
 from forum.keys import services_key
@@ -41,6 +41,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     backup.add_argument("path", type=Path)
     commands.add_parser("check", help="integrity check; exits non-zero on problems")
     commands.add_parser("check-config", help="check the settings (environment and flags); starts nothing")
+    restore_command = commands.add_parser("restore", help="put a backup made by `backup` (and its PATH-files/) in"
+                                                          " place; refused while a server runs on the data directory")
+    restore_command.add_argument("path", type=Path)
+    restore_command.add_argument("--force", action="store_true",
+                                 help="replace the database there (kept aside as forum.sqlite3.before-restore-TIME)")
     move = commands.add_parser("migrate-to-postgres",
                                help="copy this SQLite site into an empty PostgreSQL database, and check the copy")
     move.add_argument("url", help="postgresql://user@host/database")
@@ -69,27 +74,6 @@ async def _create_admin(cfg, email: str) -> int:
     return 0
 
 
-def files_dir_of(backup: Path) -> Path:
-    return backup.with_name(backup.name + "-files")
-
-
-def _blobs_named_in(database: Path) -> set[str]:
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        return {row[0] for row in conn.execute("SELECT DISTINCT blob FROM document_versions")}
-    finally:
-        conn.close()
-
-
-def backup_with_files(cfg, destination: Path) -> int:
-    """The database first, then every file it names (files never change once stored, and one
-    a later delete leaves behind is kept for an hour: all those it names are still there).
-    A second backup to the same place copies only the files it lacks."""
-    backup_file(cfg.db_path, destination)
-    return FileStore(cfg.files_dir, cfg.upload_max_bytes).copy_to(files_dir_of(destination),
-                                                                 _blobs_named_in(destination))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     # every command, a start included, checks every setting first: one clear line per problem,
@@ -114,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     if args.command == "migrate-to-postgres":
         return _migrate_to_postgres(cfg, args.url)
-    if args.command in ("backup", "check") and cfg.database_url:
+    if args.command in ("backup", "check", "restore") and cfg.database_url:
         print(f"{args.command} is for SQLite; on PostgreSQL use its own tools (pg_dump -Fc, pg_restore)"
               " and back up the data directory's files/", file=sys.stderr)
         return 2
@@ -125,13 +109,20 @@ def main(argv: list[str] | None = None) -> int:
         copied = backup_with_files(cfg, args.path)
         print(f"backup written to {args.path}; {copied} new file(s) in {files_dir_of(args.path)}")
         return 0
+    if args.command == "restore":
+        try:
+            print(restore(cfg, args.path, force=args.force))
+        except RestoreError as error:
+            print(f"error: {error}; nothing was changed", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "check":
         if not cfg.db_path.exists():
             print(f"no database at {cfg.db_path}", file=sys.stderr)
             return 1
         problems = check_file(cfg.db_path)
         if not problems:  # rows without their file, files without a row
-            problems = FileStore(cfg.files_dir, cfg.upload_max_bytes).check(_blobs_named_in(cfg.db_path))
+            problems = FileStore(cfg.files_dir, cfg.upload_max_bytes).check(blobs_named_in(cfg.db_path))
         for problem in problems:
             print(problem)
         print("ok" if not problems else f"{len(problems)} problem(s)")

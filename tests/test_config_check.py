@@ -170,7 +170,8 @@ def test_a_start_refuses_with_the_same_lines(tmp_path):
     env = clean_env(FORUM_DATA_DIR=str(data), FORUM_HOST="127.0.0.1", FORUM_PORT=str(port),
                     FORUM_LIMIT_POST="thirty", FORUM_TRUSTED_PROXIES="proxy.example.nl")
     checked = run("check-config", env=env)
-    for command in ([], ["serve"], ["create-admin", "a@example.nl"], ["backup", str(tmp_path / "b")], ["check"]):
+    for command in ([], ["serve"], ["create-admin", "a@example.nl"], ["backup", str(tmp_path / "b")], ["check"],
+                    ["restore", str(tmp_path / "b")]):
         result = run(*command, env=env)
         assert result.returncode == 2, (command, result.stderr)
         assert result.stderr.splitlines() == checked.stdout.splitlines()[:-1], command

@@ -71,12 +71,20 @@ async def version(conn, document_id: int, number: int):
                            (document_id, number))
 
 
+# the columns that name a kept file (forum/files/): documents' versions, profile photos, groups'
+# icons and banners; backups carry and `forum check` accounts for these too (forum/backups.py)
+BLOB_COLUMNS = (("document_versions", "blob"), ("users", "photo_blob"), ("groups", "icon_blob"),
+                ("groups", "banner_blob"))
+
+
+def blobs_query(columns=BLOB_COLUMNS) -> str:
+    return " UNION ".join(f"SELECT {column} AS blob FROM {table} WHERE {column} IS NOT NULL"
+                          for table, column in columns)
+
+
 async def referenced_blobs(conn) -> set[str]:
-    """Every kept file a row names: documents' versions, profile photos, groups' icons and banners."""
-    rows = await fetch_all(conn, "SELECT DISTINCT blob FROM document_versions"
-                                 " UNION SELECT photo_blob FROM users WHERE photo_blob IS NOT NULL"
-                                 " UNION SELECT icon_blob FROM groups WHERE icon_blob IS NOT NULL"
-                                 " UNION SELECT banner_blob FROM groups WHERE banner_blob IS NOT NULL")
+    """Every kept file a row names."""
+    rows = await fetch_all(conn, blobs_query())
     return {row["blob"] for row in rows}
 
 
