@@ -134,7 +134,7 @@ def test_every_variable_the_forum_reads_is_known():
     sources = [*Path(ROOT / "forum").rglob("*.py"), ROOT / "README.md"]
     mentioned = {name for path in sources
                  for name in re.findall(r"[\"'`](FORUM_[A-Z_]*[A-Z])\b", path.read_text())}
-    examples = {"FORUM_SMPT_HOST", "FORUM_SERVICE_HOST", "FORUM_PORT_8080_TCP"}  # of names it refuses or warns of
+    examples = {"FORUM_SMPT_HOST", "FORUM_TRUSTED_PROXY", "FORUM_SERVICE_HOST", "FORUM_PORT_8080_TCP"}  # refused or warned of
     assert len(mentioned) > 30 and mentioned - examples - known_names() == set()
 
 
