@@ -1,5 +1,6 @@
 """The command line (`forum`, `python -m forum`, run.py): serve (the default), create-admin EMAIL,
-backup PATH (the database, and the uploaded files in PATH-files/), check."""
+backup PATH (the database, and the uploaded files in PATH-files/), restore PATH, check, and
+check-config; every one checks the whole configuration first (forum/config.py check)."""
 from __future__ import annotations
 
 import argparse
