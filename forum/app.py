@@ -21,13 +21,13 @@ from forum.live.hub import Hub
 from forum.mail import Mailer
 from forum.scheduler import Scheduler
 from forum.services import Services, iso, setup, site_pages, system_clock, upkeep
-from forum.web import templating
+from forum.web import metrics, templating
 from forum.web.middleware import (csrf_middleware, error_middleware, security_headers, session_middleware,
                                   site_menus_middleware)
 from forum.web.page_cache import PageCache, open_front_door, page_cache_middleware
 from forum.web.freshness import FRESHNESS, freshness_middleware, new_state
 from forum.web.health import Readiness
-from forum.web.proxies import proxy_middleware
+from forum.web.request_info import front_middleware
 from forum.web.routes import setup_routes
 from forum.web.traffic import Traffic, traffic_middleware
 
@@ -38,11 +38,13 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     """The application; `announce_setup=False` for a command that makes the admin itself
     (`create-admin`), which must not first print a setup link it is about to spend."""
     config = config.with_secret()
+    requests: dict = {}  # answers by route and status, for /metrics (forum/web/request_info.py)
     app = web.Application(
         # the site's name and menus are read before the form check, so a refused form's page
         # wears them too
-        # a visitor's kept page is answered before any of these (open_front_door below)
-        middlewares=[proxy_middleware, traffic_middleware, error_middleware, freshness_middleware,
+        # a visitor's kept page is answered before any of these (open_front_door below); the first
+        # gives the request its id and the client's address behind a proxy (forum/web/request_info.py)
+        middlewares=[front_middleware(requests), traffic_middleware, error_middleware, freshness_middleware,
                      session_middleware, page_cache_middleware, site_menus_middleware, csrf_middleware],
         client_max_size=config.max_body_bytes,
     )
@@ -144,5 +146,6 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
     app.on_shutdown.append(close_sockets)
     app.on_response_prepare.append(security_headers)
     setup_routes(app)
-    open_front_door(app)
+    metrics.setup(app, requests)  # GET /metrics, and the app's own Prometheus registry
+    open_front_door(app, requests)  # last: it finds the routes it answers for
     return app

@@ -33,17 +33,21 @@ class GenerationCache:
         self.total_bytes = 0
         self._entries: OrderedDict[Hashable, tuple[str | None, int, Any, int]] = OrderedDict()
         self._loading: dict[Hashable, asyncio.Future] = {}
+        self.hits = self.misses = 0  # for /metrics
 
     def get(self, key: Hashable, default: Any = None) -> Any:
         entry = self._entries.get(key, _MISSING)
         if entry is _MISSING:
+            self.misses += 1
             return default
         area, generation, value, size = entry
         if generation != self.db.generation_outside(area):
             del self._entries[key]
             self.total_bytes -= size
+            self.misses += 1
             return default
         self._entries.move_to_end(key)
+        self.hits += 1
         return value
 
     def put(self, key: Hashable, value: Any, generation: int, *, ignoring: str | None = None) -> None:

@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import fcntl
 import getpass
-import logging
 import os
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from forum import config as config_module
+from forum import logs
 from forum.app import create_app
 from forum.backups import RestoreError, backup_with_files, blobs_named_in, files_dir_of, restore
 from forum.db import SchemaError, check_file
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print("ok" if not problems else f"{len(problems)} problem(s)")
     if problems or args.command == "check-config":
         return 2 if problems else 0
-    logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(cfg.log_level, cfg.log_format)  # text, or FORUM_LOG_FORMAT=json: one object per line
     if args.command == "create-admin":
         try:
             return asyncio.run(_create_admin(cfg, args.email))

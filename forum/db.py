@@ -13,6 +13,7 @@ import fcntl
 import logging
 import os
 import sqlite3
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator, Callable
@@ -21,6 +22,7 @@ import aiosqlite
 
 from forum import ROOT
 from forum.migrations import FIRST_RELEASE_TO_1, MIGRATIONS
+from forum.tally import Durations
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,8 @@ class Commits:
         self._commit_listeners: list[Callable[[], None]] = []
         self.generation = 0  # commits made through this object; forum/cache.py keys on it
         self._confined: dict[str, int] = {}  # of those, how many changed one area only (write(only=…))
+        # how long each write waited for the site's one writer, up to its transaction begun (/metrics)
+        self.write_waits = Durations()
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener` after every committed write (the live hub and the mailer wake here)."""
@@ -208,6 +212,7 @@ class Database(Commits):
         tables and nothing else, so cached values that read none of it stay (a burst of uploads
         would otherwise void every cached thread page, many times a second)."""
         assert only is None or only in AREAS, only
+        asked = time.perf_counter()
         async with self._lock:
             conn = self._writer
             try:
@@ -218,6 +223,7 @@ class Database(Commits):
                 if conn.in_transaction:
                     await conn.execute("ROLLBACK")
                 raise
+            self.write_waits.observe(time.perf_counter() - asked)
             counted = None
             try:
                 yield conn

@@ -27,3 +27,4 @@ traffic_key = web.AppKey("traffic", object)
 hub_key = web.AppKey("hub", object)
 scheduler_key = web.AppKey("scheduler", object)
 readiness_key = web.AppKey("readiness", object)  # forum/web/health.py's Readiness
+metrics_key = web.AppKey("metrics", object)  # forum/web/metrics.py: the app's own Prometheus registry and counts

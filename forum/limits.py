@@ -70,6 +70,7 @@ class RateLimiter:
         self.limits = limits
         self.clock = clock
         self._hits: dict[tuple[str, str], deque[float]] = {}
+        self.refused: dict[str, int] = {}  # attempts refused, by limit name (/metrics)
 
     async def refund(self, name: str, key: object) -> None:
         """Take back the newest attempt counted for key: for limits meant to count only failures
@@ -90,6 +91,7 @@ class RateLimiter:
         while stamps and stamps[0] <= now - seconds:
             stamps.popleft()
         if len(stamps) + cost > count:
+            self.refused[name] = self.refused.get(name, 0) + 1
             oldest = stamps[max(0, len(stamps) + cost - count - 1)] if stamps else now
             raise TooManyRequests(max(1, math.ceil(oldest + seconds - now)))
         stamps.extend([now] * cost)
@@ -145,6 +147,7 @@ class RedisRateLimiter:
         self._redis = redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._hit = self._redis.register_script(_HIT)
         self._local = RateLimiter(limits)
+        self.refused = self._local.refused  # counted alone or in Redis, refused here either way
         self._asleep_until = 0.0  # time.monotonic(): Redis failed; until then this process counts alone
 
     def _redis_failed(self, name: str, error: Exception) -> None:
@@ -175,6 +178,7 @@ class RedisRateLimiter:
             await self._local.hit(name, key, cost)
             return
         if wait_ms:
+            self.refused[name] = self.refused.get(name, 0) + 1
             raise TooManyRequests(max(1, math.ceil(wait_ms / 1000)))
 
     async def refund(self, name: str, key: object) -> None:

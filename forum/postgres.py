@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any, AsyncIterator, Iterable
@@ -262,11 +263,13 @@ class PostgresDatabase(Commits):
     @asynccontextmanager
     async def _write(self, *, visible: bool, only: str | None) -> AsyncIterator[Connection]:
         assert only is None or only in AREAS, only
+        asked = time.perf_counter()
         async with self._lock:
             async with self._pool.connection() as raw:
                 counted = None
                 async with raw.transaction():
                     await take_write_lock(raw)
+                    self.write_waits.observe(time.perf_counter() - asked)  # this process's queue and the site's lock
                     conn = Connection(raw)
                     yield conn
                     if visible and self.shared:

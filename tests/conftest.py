@@ -79,6 +79,14 @@ class ApiUser:
         return body
 
 
+def same_answer(body: dict) -> dict:
+    """An API answer without the id every error carries (X-Request-Id, forum/web/request_info.py),
+    for comparing two requests' answers."""
+    if isinstance(body.get("error"), dict):
+        return {**body, "error": {k: v for k, v in body["error"].items() if k != "request_id"}}
+    return body
+
+
 @pytest.fixture
 def clock():
     return Clock()

@@ -347,6 +347,8 @@ async def test_a_kept_visitors_page_is_answered_at_the_front_door_exactly_as_the
                  "Content-Type", "Cache-Control"):
         assert kept.headers[name] == rendered.headers[name], name
     assert kept.headers["Vary"] == "Accept-Encoding" and kept.headers["Cache-Control"] == "no-cache"
+    # its own id, like every answer (forum/web/request_info.py)
+    assert kept.headers["X-Request-Id"] and kept.headers["X-Request-Id"] != rendered.headers["X-Request-Id"]
     # not kept, another method, the API, or a cookie of a session: routed
     await visitor.get("/?x=1")
     await visitor.head("/")

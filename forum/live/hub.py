@@ -133,6 +133,7 @@ class Client(asyncio.Protocol):
         if pending is None:
             pending = self.pending = deque()
         if len(pending) >= self.hub.queue_frames:
+            self.hub.dropped += 1
             self.close_soon(CLOSE_RESUME, "resume")
             return
         pending.append(message)
@@ -347,6 +348,9 @@ class Hub:
         self._presence_timer: asyncio.TimerHandle | None = None
         self._presence_task: asyncio.Task | None = None
         self.delivered_id = 0
+        # for /metrics: events read from the log and dispatched, events handed to a watching
+        # socket, sockets closed for falling behind (QUEUE_FRAMES)
+        self.events_dispatched = self.deliveries = self.dropped = 0
         self.queue_frames = QUEUE_FRAMES    # per client; tests lower them to reach the limits fast
         self.close_seconds = CLOSE_SECONDS
         self.heartbeat_seconds = HEARTBEAT_SECONDS
@@ -585,6 +589,7 @@ class Hub:
             # One decision per actor, not per socket: a client's actor is immutable (a changed
             # account gets a new one), and every visitor's socket shares the same one.
             decided: dict[int, bool] = {}
+            handed = 0
             for client in list(watchers):
                 actor = client.actor
                 allowed = decided.get(id(actor))
@@ -592,10 +597,13 @@ class Hub:
                     allowed = decided[id(actor)] = policy.can_receive(actor, channel, target, kind)
                 if not allowed:
                     continue  # checked now, not only at subscribe: removed members stop here
+                handed += 1
                 if client.held is not None:
                     client.held.append((channel, event["id"], message))
                 else:
                     self._deliver(client, channel, event["id"], message)
+            self.deliveries += handed
+        self.events_dispatched += 1
         self.delivered_id = event["id"]
 
     async def _refresh_actors(self, user_id: int) -> None:

@@ -143,6 +143,8 @@ class Mailer:
         # one round at a time: the loop and a direct call (shutdown, tests) would read the same
         # queued rows and send each twice
         self._round = asyncio.Lock()
+        self.sent = 0    # by this process: sent by SMTP, or written to the outbox directory (/metrics)
+        self.failed = 0  # attempts that failed (each is retried until MAX_ATTEMPTS)
 
     async def queue(self, tx, *, to: str, subject: str, body: str, html: str = "",
                     headers: dict | None = None) -> int:
@@ -225,10 +227,12 @@ class Mailer:
             return
         async with self.db.write() as tx:
             ours = await outbox_store.mark(tx, row["id"], status=status, now=self.now(), claimed_until=claimed_until)
+        self.sent += 1
         if not ours:
             _lapsed(row["id"])
 
     async def _failed(self, row, error: str, claimed_until: str | None) -> None:
+        self.failed += 1
         attempts = row["attempts"] + 1
         now = self.now()
         async with self.db.write() as tx:

@@ -49,12 +49,17 @@ class RedactingAccessLogger(AbstractAccessLogger):
         app = _app_of(request)
         config = app[config_key] if app is not None and config_key in app else None
         networks = config.trusted_proxies if config is not None else ()
+        client = client_address(request.remote, request.headers, networks,
+                                config.proxy_header if config is not None else "x-forwarded-for") or "-"
+        path = redact(request.raw_path)
         self.logger.log(
             level, '%s "%s %s HTTP/%d.%d" %d %d %.6f "%s" "%s"',
-            client_address(request.remote, request.headers, networks,
-                           config.proxy_header if config is not None else "x-forwarded-for") or "-", request.method, redact(request.raw_path),
+            client, request.method, path,
             request.version.major, request.version.minor, response.status, response.body_length,
             time, redact(referer) if referer != "-" else "-", request.headers.get("User-Agent", "-"),
+            # fields of their own in FORUM_LOG_FORMAT=json (forum/logs.py), the path as redacted
+            extra={"status": response.status, "duration": round(time, 6), "method": request.method, "path": path,
+                   "client": client},
         )
 
     @property

@@ -34,6 +34,7 @@ class FragmentCache:
         self._entries: OrderedDict[tuple, tuple[Markup, int]] = OrderedDict()
         self.max_assemblies = max_assemblies
         self._assemblies: OrderedDict[tuple, tuple[tuple, Any]] = OrderedDict()
+        self.hits = self.misses = 0  # for /metrics
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -41,8 +42,10 @@ class FragmentCache:
     def get(self, key: tuple) -> Markup | None:
         entry = self._entries.get(key)
         if entry is None:
+            self.misses += 1
             return None
         self._entries.move_to_end(key)
+        self.hits += 1
         return entry[0]
 
     def put(self, key: tuple, value: Markup, key_bytes: int = 0) -> None:

@@ -11,6 +11,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from forum.errors import BadRequest, N_, ServiceError, Unavailable
 from forum.limits import TooManyRequests
+from forum.logs import note_user
 from forum.i18n import LOCALES, gettext, negotiate, set_locale
 from forum.keys import (actor_key, config_key, csrf_token_key, new_anon_cookie_key, open_reports_key,
                         services_key, session_hash_key, site_menus_key)
@@ -20,6 +21,7 @@ from forum import policy
 from forum.services import accounts, moderation, site_pages
 from forum.web import uploads
 from forum.web.access_log import redact
+from forum.web.request_info import current_request_id
 from forum.web.templating import render
 from forum.web.cookies import ANON_COOKIE, LANG_COOKIE, SESSION_COOKIE, set_cookie
 
@@ -44,6 +46,9 @@ def error_json(status: int, code: str, message: str, fields: dict | None = None)
     error = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
+    request_id = current_request_id()
+    if request_id is not None:
+        error["request_id"] = request_id
     return web.json_response({"error": error}, status=status)
 
 
@@ -66,7 +71,7 @@ async def _error_page(request: web.Request, status: int, message: str, fields: d
     """An error where no form can show it again: what went wrong, each field's message when
     there are any (no form marks them here), and where to go from here."""
     return render(request, "error.html", {"status": status, "message": message, "fields": fields or {},
-                                          "heading": heading}, status=status)
+                                          "heading": heading, "request_id": current_request_id()}, status=status)
 
 
 @web.middleware
@@ -77,7 +82,7 @@ async def error_middleware(request: web.Request, handler):
         message = gettext(error.message, **error.params)
         if isinstance(error, Unavailable):  # no page that needs the database to be drawn
             response = (error_json(error.status, error.code, message) if is_api(request)
-                        else web.Response(status=503, text=message, content_type="text/plain"))
+                        else web.Response(status=503, text=_with_reference(message), content_type="text/plain"))
             response.headers["Retry-After"] = str(error.retry_after)
             return response
         if isinstance(error, TooManyRequests):
@@ -107,7 +112,13 @@ async def error_middleware(request: web.Request, handler):
         log.exception("unhandled error on %s %s", request.method, redact(request.path))  # no tokens in logs
         if is_api(request):
             return error_json(500, "internal", "Internal server error.")
-        return web.Response(status=500, text="500: interne fout / internal server error")
+        return web.Response(status=500, text=_with_reference("500: interne fout / internal server error"))
+
+
+def _with_reference(text: str) -> str:
+    """A plain-text error with the request's id, for the user to quote to support."""
+    request_id = current_request_id()
+    return f"{text}\nFoutcode / reference: {request_id}" if request_id else text
 
 
 @web.middleware
@@ -118,6 +129,7 @@ async def session_middleware(request: web.Request, handler):
     secret = request.app[config_key].secret_key
     actor, session_hash = await accounts.actor_for_session(svc, request.cookies.get(SESSION_COOKIE))
     request[actor_key] = actor
+    note_user(actor.user_id)  # the log lines of this request name the user from here on
     request[session_hash_key] = session_hash
     request[new_anon_cookie_key] = None
     if session_hash:
@@ -201,7 +213,8 @@ async def site_menus_middleware(request: web.Request, handler):
     """The header and footer menus of the site's own pages, for every HTML page (read through
     the read cache; visitors' cached pages never come this far); and for those who moderate,
     how many reported posts wait in their queues (the header shows it)."""
-    if not is_api(request) and not request.path.startswith("/static/"):
+    # not for /metrics either: a scrape must answer while the database does not
+    if not is_api(request) and not request.path.startswith("/static/") and request.path != "/metrics":
         svc = request.app[services_key]
         request[site_menus_key] = await site_pages.menus(svc)
         actor = request[actor_key]

@@ -19,6 +19,7 @@ import gzip
 import logging
 import time
 import warnings
+from time import perf_counter
 
 from aiohttp import web
 
@@ -33,6 +34,7 @@ from forum.web.cookies import LANG_COOKIE, SESSION_COOKIE
 from forum.web.freshness import SEEN_COOKIE
 from forum.web.health import PROBES
 from forum.web.middleware import security_header_values
+from forum.web.request_info import HEADER as REQUEST_ID, count, request_id_for
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class PageCache(GenerationCache):
 
 
 def _page_bytes(key: tuple, kept: tuple) -> int:
-    body, _, packed = kept
+    body, _, packed, _ = kept
     return len(body) + (len(packed) if packed is not None else 0) + sum(len(part) for part in key
                                                                        if isinstance(part, str)) + 200
 
@@ -104,7 +106,7 @@ async def page_cache_middleware(request: web.Request, handler):
         return await handler(request)
     kept = cache.get(key)
     if kept is not None:
-        body, until, _ = kept
+        body, until, _, _ = kept
         if until is None or _now(request) < until:
             return _html(body)
     in_progress = cache.rendering.get(key)
@@ -128,7 +130,9 @@ async def page_cache_middleware(request: web.Request, handler):
             # do): it holds no form token or anything else of one visitor's, so compressing it
             # next to what someone typed reveals nothing (BREACH needs a secret in the page)
             packed = gzip.compress(shared, compresslevel=6, mtime=0) if keep is _shareable else None
-            cache.put(key, (shared, request.get(page_valid_until_key), packed), generations[ignoring],
+            # the route that made it, for /metrics: a page answered at the door counts under it
+            route = request.match_info.route.resource
+            cache.put(key, (shared, request.get(page_valid_until_key), packed, route), generations[ignoring],
                       ignoring=ignoring)
         return response
     finally:
@@ -136,7 +140,7 @@ async def page_cache_middleware(request: web.Request, handler):
         done.set_result(shared)
 
 
-def open_front_door(app: web.Application) -> None:
+def open_front_door(app: web.Application, requests: dict) -> None:
     """A visitor's page already kept is answered at the door, before aiohttp routes the request
     and before the middlewares (sessions, menus, the error pages' set-up): for a hit, routing
     among some 200 routes and the chain cost more than the cache (issue 14: 0.69x of a bare
@@ -168,7 +172,7 @@ def open_front_door(app: web.Application) -> None:
     probes = {path: (probe, _matched(app, probe)) for path, probe in PROBES.items()}
     routed = app._handle
 
-    def kept_answer(request: web.BaseRequest) -> web.Response | None:
+    def kept_answer(request: web.BaseRequest) -> tuple[web.Response, object] | None:
         if request.method != "GET" or cache.max_entries == 0:
             return None
         path = request.raw_path
@@ -186,30 +190,41 @@ def open_front_door(app: web.Application) -> None:
         kept = cache.get((path, locale))
         if kept is None:
             return None
-        body, until, packed = kept
+        body, until, packed, made_by = kept
         if until is not None and services.now() >= until:
             return None
         traffic.last_done = time.monotonic()  # busy, for background work that waits its turn
         request._match_info = kept_page
         if packed is not None and _gzip_taken(headers.get("Accept-Encoding")):
-            return web.Response(body=packed, headers=packed_headers)
-        return web.Response(body=body, headers=plain)
+            return web.Response(body=packed, headers=packed_headers), made_by
+        return web.Response(body=body, headers=plain), made_by
 
     async def front_door(request: web.BaseRequest) -> web.StreamResponse:
+        start = perf_counter()
         probe = probes.get(request.path)
         if probe is not None and request.method in ("GET", "HEAD"):
-            answer, request._match_info = probe
-            return await answer(request)
+            respond, request._match_info = probe
+            answer = await respond(request)
+            answer.headers[REQUEST_ID] = request_id_for(request)
+            count(requests, request._match_info.route.resource, answer.status, perf_counter() - start)
+            return answer
         try:
-            answer = kept_answer(request)
+            kept = kept_answer(request)
         except Exception:
             # outside every middleware, aiohttp itself would answer: its bare 500, without the
             # security headers, and no route for the access log to read; the long way answers
             # as if the door were not there (and its error middleware sees whatever fails again)
             log.exception("the front door failed on %s %s; taking the long way", request.method,
                           redact(request.raw_path))
-            answer = None
-        return answer if answer is not None else await routed(request)
+            kept = None
+        if kept is None:
+            return await routed(request)
+        answer, made_by = kept
+        # like every answer: its id (forum/web/request_info.py), and counted for /metrics under
+        # the route that made the page
+        answer.headers[REQUEST_ID] = request_id_for(request)
+        count(requests, made_by, 200, perf_counter() - start)
+        return answer
 
     with warnings.catch_warnings():
         # aiohttp's debug mode (python -X dev) warns of every attribute of an Application it does not list

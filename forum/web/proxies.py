@@ -38,6 +38,11 @@ def _trusted(address, networks) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
+def in_networks(address: str | None, networks) -> bool:
+    """Whether an address, as aiohttp or a proxy writes it, lies in one of the networks."""
+    return _trusted(_address(address or ""), networks)
+
+
 def _hops(headers, header: str) -> list[str]:
     """The addresses the proxies recorded, the client's first, from the one header the proxy
     writes (FORUM_PROXY_HEADER). Never the other one as well: a proxy that sets
@@ -75,8 +80,9 @@ def client_scheme(peer: str | None, headers, networks, header: str = "x-forwarde
     return scheme if scheme in ("http", "https") else None
 
 
-@web.middleware
-async def proxy_middleware(request: web.Request, handler):
+def behind_proxy(request: web.Request) -> web.Request:
+    """The request as the client made it: from a trusted proxy, a copy with the client's address
+    and scheme (every middleware after the first sees this one: forum/web/request_info.py)."""
     config = request.app[config_key]
     networks = config.trusted_proxies
     if networks:
@@ -84,4 +90,4 @@ async def proxy_middleware(request: web.Request, handler):
         scheme = client_scheme(request.remote, request.headers, networks, config.proxy_header)
         if remote != request.remote or scheme:
             request = request.clone(remote=remote, **({"scheme": scheme} if scheme else {}))
-    return await handler(request)
+    return request

@@ -17,6 +17,8 @@ ERROR_SCHEMA = {
             "code": {"type": "string"},
             "message": {"type": "string"},
             "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            # the X-Request-Id of the request: quoted to support, it finds the server's log lines
+            "request_id": {"type": "string"},
         },
     }},
 }
