@@ -33,7 +33,7 @@ from forum.web.access_log import redact
 from forum.web.cookies import LANG_COOKIE, SESSION_COOKIE
 from forum.web.freshness import SEEN_COOKIE
 from forum.web.health import PROBES
-from forum.web.middleware import security_header_values
+from forum.web.middleware import HeadersMade, security_header_values
 from forum.web.request_info import HEADER as REQUEST_ID, count, request_id_for
 
 log = logging.getLogger(__name__)
@@ -196,12 +196,12 @@ def open_front_door(app: web.Application, requests: dict) -> None:
         traffic.last_done = time.monotonic()  # busy, for background work that waits its turn
         request._match_info = kept_page
         if packed is not None and _gzip_taken(headers.get("Accept-Encoding")):
-            return web.Response(body=packed, headers=packed_headers), made_by
-        return web.Response(body=body, headers=plain), made_by
+            return HeadersMade(body=packed, headers=packed_headers), made_by
+        return HeadersMade(body=body, headers=plain), made_by
 
     async def front_door(request: web.BaseRequest) -> web.StreamResponse:
         start = perf_counter()
-        probe = probes.get(request.path)
+        probe = probes.get(request.raw_path)  # as sent (a probe with a query string takes the long way)
         if probe is not None and request.method in ("GET", "HEAD"):
             respond, request._match_info = probe
             answer = await respond(request)
