@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forum.keys import hub_key
-from forum.live.hub import CLOSE_SESSION_ENDED
+from forum.live.socket import CLOSE_SESSION_ENDED
 from tests.conftest import open_group
 
 

@@ -16,7 +16,7 @@ import time
 import aiohttp
 
 from forum import ROOT
-from forum.live.hub import CLOSE_RESUME
+from forum.live.socket import CLOSE_RESUME
 from tests.conftest import PASSWORD
 from tests.test_crash import free_port, wait_up
 

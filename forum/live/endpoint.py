@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from forum.keys import actor_key, config_key, hub_key
-from forum.live.hub import DIRECT_WRITE_BYTES, Client, frame
+from forum.live.socket import DIRECT_WRITE_BYTES, Client, frame
 from forum.web.cookies import SESSION_COOKIE
 from forum.web.middleware import error_json
 
