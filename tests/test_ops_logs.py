@@ -30,6 +30,7 @@ from forum.logs import JsonFormatter, TextFormatter
 from forum.services import accounts
 from forum.web.access_log import RedactingAccessLogger
 from tests.conftest import PASSWORD, ApiUser, open_group
+from tests.test_crash import wait_up
 
 GENERATED = re.compile(r"[0-9a-f]{8}-[0-9]+")
 BODY = "Vertrouwelijk-zinsdeel-7Q4 over de begroting"
@@ -239,16 +240,7 @@ async def test_a_server_process_writes_only_json_lines_without_secrets(tmp_path)
         server = subprocess.Popen([sys.executable, str(ROOT / "run.py")], env=env, stdout=out, stderr=log)
     try:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    async with session.get(f"{base}/api/v1/openapi.json") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                assert time.monotonic() < deadline, log_file.read_text()
-                await asyncio.sleep(0.05)
+            await wait_up(session, base)
             email = "schrijver@example.nl"
             async with session.post(f"{base}/api/v1/register", json={
                     "accept_terms": True, "email": email, "password": PASSWORD, "display_name": "Schrijver"}) as r:
