@@ -124,6 +124,8 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
             await db.close()
             if limiter is not None:
                 await limiter.close()
+            if readiness.stopping:
+                log.info("stopped")
 
     async def close_sockets(app: web.Application):
         # on_shutdown: the listening socket and idle connections are closed, the requests in
@@ -132,6 +134,8 @@ def create_app(config: Config, *, clock=system_clock, announce_setup: bool = Tru
         nonlocal stop_by
         readiness.stopping = True
         stop_by = asyncio.get_running_loop().time() + config.shutdown_seconds
+        # so the log shows a stop was a graceful one, and how long it took
+        log.info("stopping: no new connections; requests in flight get up to %ss", config.shutdown_seconds)
         # stopping now: a second signal (a process group signalled twice, Ctrl+C again) must not
         # cut the shutdown off halfway, leaving the database's threads running for ever
         loop = asyncio.get_running_loop()

@@ -44,10 +44,36 @@ def blobs_named_in(database: Path) -> set[str]:
         conn.close()
 
 
+class BackupError(Exception):
+    """Why a backup was refused, in one line; nothing was written."""
+
+
+def check_destination(cfg, destination: Path) -> None:
+    """A backup overwrites only an earlier backup: never the live database, another site's, a
+    file that is not a database, or a directory (an operator's review: two paths swapped wrote
+    one site's data over a running other's)."""
+    if destination.is_dir():
+        raise BackupError(f"{destination} is a directory; give the backup's file name, e.g. {destination}/forum.sqlite3")
+    if not destination.parent.is_dir():
+        raise BackupError(f"no directory {destination.parent} to write {destination.name} in")
+    if not destination.exists():
+        return
+    if destination.resolve() == cfg.db_path.resolve() or os.path.samefile(destination, cfg.db_path):
+        raise BackupError(f"{destination} is the live database itself")
+    with open(destination, "rb") as file:
+        if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise BackupError(f"{destination} exists and is not an SQLite database; it was not overwritten")
+    data_dir = destination.parent
+    if destination.name == cfg.db_path.name and ((data_dir / "serving.lock").exists() or (data_dir / "secret_key").exists()):
+        raise BackupError(f"{destination} is a site's database (its data directory holds serving.lock or secret_key),"
+                          " not a backup; it was not overwritten")
+
+
 def backup_with_files(cfg, destination: Path) -> int:
     """The database first, then every file it names (files never change once stored, and one
     a later delete leaves behind is kept for an hour: all those it names are still there).
     A second backup to the same place copies only the files it lacks."""
+    check_destination(cfg, destination)
     backup_file(cfg.db_path, destination)
     return FileStore(cfg.files_dir, cfg.upload_max_bytes).copy_to(files_dir_of(destination),
                                                                  blobs_named_in(destination))

@@ -35,16 +35,18 @@ class GenerationCache:
         self._loading: dict[Hashable, asyncio.Future] = {}
         self.hits = self.misses = 0  # for /metrics
 
-    def get(self, key: Hashable, default: Any = None) -> Any:
+    def get(self, key: Hashable, default: Any = None, *, miss_counted: bool = True) -> Any:
+        """The value kept under `key`, or `default`. `miss_counted=False`: a first look whose
+        miss is counted by the lookup that follows it (the front door's, forum/web/page_cache.py)."""
         entry = self._entries.get(key, _MISSING)
         if entry is _MISSING:
-            self.misses += 1
+            self.misses += miss_counted
             return default
         area, generation, value, size = entry
         if generation != self.db.generation_outside(area):
             del self._entries[key]
             self.total_bytes -= size
-            self.misses += 1
+            self.misses += miss_counted
             return default
         self._entries.move_to_end(key)
         self.hits += 1

@@ -8,6 +8,7 @@ import asyncio
 import fcntl
 import getpass
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from aiohttp import web
 from forum import config as config_module
 from forum import logs
 from forum.app import create_app
-from forum.backups import RestoreError, backup_with_files, blobs_named_in, files_dir_of, restore
+from forum.backups import BackupError, RestoreError, backup_with_files, blobs_named_in, files_dir_of, restore
 from forum.db import SchemaError, check_file
 from forum.errors import ServiceError
 from forum.files import FileStore
@@ -107,7 +108,14 @@ def main(argv: list[str] | None = None) -> int:
         if not cfg.db_path.exists():
             print(f"no database at {cfg.db_path}", file=sys.stderr)
             return 1
-        copied = backup_with_files(cfg, args.path)
+        try:
+            copied = backup_with_files(cfg, args.path)
+        except BackupError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        except (OSError, sqlite3.Error) as error:  # a full disk, no rights: one line, not a traceback
+            print(f"error: the backup to {args.path} failed: {error}", file=sys.stderr)
+            return 1
         print(f"backup written to {args.path}; {copied} new file(s) in {files_dir_of(args.path)}")
         return 0
     if args.command == "restore":
@@ -138,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_workers(args.workers, sys.argv[1:] if argv is None else argv)
     if os.environ.get(WORKER_ENV):
         end_with_parent()
+    if not os.environ.get(WORKER_ENV):  # workers share the port on purpose (reuse_port)
+        taken = _cannot_listen(cfg.host, cfg.port)
+        if taken:  # said before anything is made or a setup link printed for the wrong server
+            print(f"error: cannot listen on {cfg.host}:{cfg.port}: {taken}", file=sys.stderr)
+            return 1
     serving = _claim_site(cfg)
     if serving is None:
         return 2
@@ -147,9 +160,31 @@ def main(argv: list[str] | None = None) -> int:
     except SchemaError as error:  # a migration failed and was rolled back, or the database is newer
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # the port taken, an address not on this machine
+        print(f"error: cannot listen on {cfg.host}:{cfg.port}: {error.strerror or error}", file=sys.stderr)
+        return 1
     finally:
         serving.close() if hasattr(serving, "close") else os.close(serving)
     return 0
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why this process could not listen there (the port taken, an address not on this
+    machine), or None."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as error:
+        return f"{host} is not an address of this machine ({error})"
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp's own listener
+            try:
+                probe.bind(address)
+            except OSError as error:
+                return error.strerror or str(error)
+    return None
 
 
 def _migrate_to_postgres(cfg, url: str) -> int:

@@ -229,6 +229,13 @@ def _host(name: str):
         value = raw.strip()
         if not value or any(ch.isspace() or ch in "/@" for ch in value):
             raise ValueError(f"{name} must be a host name or address (no scheme, no path), not {raw!r}")
+        try:
+            ipaddress.ip_address(value.strip("[]"))
+        except ValueError:
+            try:
+                value.encode("idna")  # what the resolver will be asked (nonsense..host fails there, at start)
+            except UnicodeError:
+                raise ValueError(f"{name} must be a host name or address, not {raw!r}") from None
         return value
     return parse
 

@@ -343,6 +343,8 @@ def backup_file(source: Path, destination: Path) -> None:
     try:
         with dst:
             src.backup(dst)
+        # one file, without the -wal and -shm the live database's mode would leave beside it
+        dst.execute("PRAGMA journal_mode=DELETE")
     finally:
         dst.close()
         src.close()

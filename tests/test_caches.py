@@ -78,13 +78,13 @@ async def test_simultaneous_visitors_share_one_render(admin, anonymous, server, 
     cache, visitors_in, renders = server.app[page_cache_key], asyncio.Event(), 0
     arrived, real_get = [], cache.get
 
-    def counting_get(key, default=None):
+    def counting_get(key, default=None, **counting):
         # past this lookup a visitor either renders or waits for the render, with no await between
         if key[0] == f"/threads/{thread}":
             arrived.append(key)
             if len(arrived) == 5:
                 visitors_in.set()
-        return real_get(key, default)
+        return real_get(key, default, **counting)
 
     original = thread_views.thread_pages.thread_page
 

@@ -60,11 +60,11 @@ async def test_a_front_door_that_fails_takes_the_long_way_instead_of_aiohttps_ba
     real_get = cache.get
     broken = []
 
-    def failing_get(key, default=None):
+    def failing_get(key, default=None, **counting):
         if isinstance(key, tuple) and len(key) == 2 and not broken:  # the door's lookup, once
             broken.append(key)
             raise RuntimeError("the door's lookup failed")
-        return real_get(key, default)
+        return real_get(key, default, **counting)
 
     cache.get = failing_get
     response = await visitor.get("/", headers={"Accept": "text/html"})
@@ -90,3 +90,41 @@ def test_the_door_opens_without_a_warning_in_aiohttps_debug_mode(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT.parent, capture_output=True, text=True,
                           env={**os.environ, "PYTHONASYNCIODEBUG": "1"}, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+async def test_a_page_answered_at_the_door_has_its_id_in_its_log_line_and_is_counted_once(
+        aiohttp_server, aiohttp_client, app, caplog):
+    """The operator's review: the id a visitor quotes must be in the log (it was only in the
+    header), and a kept page's lookup counted once (the door's miss and the long way's were
+    both counted, and every scrape of /metrics added a miss)."""
+    import io
+    import json
+
+    from forum.logs import JsonFormatter
+    from tests.test_ops_metrics import scrape, value
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("aiohttp.access")
+    access.addHandler(handler)
+    caplog.set_level(logging.INFO, logger="aiohttp.access")  # before the connection: it asks once
+    try:
+        server = await aiohttp_server(app, access_log_class=RedactingAccessLogger)
+        visitor = await aiohttp_client(server)
+        before = await scrape(visitor)
+        answers = [await visitor.get("/over-ons-onbekend-maar-404") for _ in range(1)]
+        pages = [await visitor.get("/") for _ in range(5)]  # one made, four kept
+        after = await scrape(visitor)
+        await asyncio.sleep(0.05)  # a line is written once its answer has gone
+    finally:
+        access.removeHandler(handler)
+    assert value(after, "forum_cache_hits_total", cache="visitor_pages") - \
+        value(before, "forum_cache_hits_total", cache="visitor_pages") == 4
+    assert value(after, "forum_cache_misses_total", cache="visitor_pages") - \
+        value(before, "forum_cache_misses_total", cache="visitor_pages") == 2  # the first "/" and the 404
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    ids = {line.get("request_id") for line in lines}
+    for response in answers + pages:
+        assert response.headers["X-Request-Id"] in ids
+    assert len({response.headers["X-Request-Id"] for response in pages}) == 5

@@ -363,3 +363,40 @@ async def test_an_older_backup_is_restored_and_migrated_at_the_next_start(tmp_pa
 def test_a_postgresql_site_is_restored_with_its_own_tools(tmp_path):
     result = run_cli(tmp_path / "data", "restore", str(tmp_path / "x"), FORUM_DATABASE_URL="postgresql://db/forum")
     assert result.returncode == 2 and "restore is for SQLite" in result.stderr and "pg_restore" in result.stderr
+
+
+def test_a_backup_never_overwrites_a_database_that_is_not_an_earlier_backup(site, tmp_path):
+    """An operator's review: with two paths swapped, `backup` wrote one site's data over a
+    running other site's database. It writes over an earlier backup only; everything else is
+    refused in one line, nothing written."""
+    data_dir, _ = site
+    other = tmp_path / "other"
+    assert run_cli(other, "create-admin", "ander@example.nl").returncode == 0  # a second site
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    before = state(other), notes.read_bytes()
+    cases = [(other / "forum.sqlite3", "a site's database"), (data_dir / "forum.sqlite3", "the live database itself"),
+             (notes, "not an SQLite database"), (tmp_path, "is a directory"),
+             (tmp_path / "nowhere" / "b.sqlite3", "no directory")]
+    for destination, said in cases:
+        result = run_cli(data_dir, "backup", str(destination))
+        lines = result.stderr.splitlines()
+        assert result.returncode == 1 and len(lines) == 1 and said in lines[0], (destination, result.stderr)
+    assert (state(other), notes.read_bytes()) == before
+    backup = tmp_path / "b.sqlite3"
+    for _ in range(2):  # an earlier backup is what it may overwrite
+        assert run_cli(data_dir, "backup", str(backup)).returncode == 0
+    assert not (tmp_path / "b.sqlite3-wal").exists() and not (tmp_path / "b.sqlite3-shm").exists()  # one file
+
+
+def test_a_port_already_taken_is_said_in_one_line_before_anything_is_made(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(tmp_path / "data", FORUM_PORT=str(port), FORUM_HOST="127.0.0.1")
+    assert result.returncode == 1 and result.stderr.strip() == \
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use", result.stderr
+    assert not (tmp_path / "data" / "forum.sqlite3").exists()

@@ -33,6 +33,7 @@ from forum.web.access_log import redact
 from forum.web.cookies import LANG_COOKIE, SESSION_COOKIE
 from forum.web.freshness import SEEN_COOKIE
 from forum.web.health import PROBES
+from forum.logs import RequestInfo, current_request
 from forum.web.middleware import HeadersMade, security_header_values
 from forum.web.request_info import HEADER as REQUEST_ID, count, request_id_for
 
@@ -92,7 +93,8 @@ async def page_cache_middleware(request: web.Request, handler):
     every commit voids them, as it voids the visitors' (exactness: tests/test_caches.py compares
     each reader's page with a render that keeps nothing)."""
     actor = request.get(actor_key)
-    if request.method != "GET" or actor is None or request.path.startswith(("/api/", "/static/")):
+    if request.method != "GET" or actor is None or request.path.startswith(("/api/", "/static/")) or \
+            request.path == "/metrics":  # never a page; a scrape would count as a miss
         return await handler(request)
     if actor.active:
         cache: PageCache = request.app[reader_page_cache_key]
@@ -187,7 +189,7 @@ def open_front_door(app: web.Application, requests: dict) -> None:
             locale = cookies.get(LANG_COOKIE)
         if locale not in LOCALES:
             locale = _negotiated(headers.get("Accept-Language"))
-        kept = cache.get((path, locale))
+        kept = cache.get((path, locale), miss_counted=False)  # a miss is counted on the long way
         if kept is None:
             return None
         body, until, packed, made_by = kept
@@ -204,8 +206,10 @@ def open_front_door(app: web.Application, requests: dict) -> None:
         probe = probes.get(request.raw_path)  # as sent (a probe with a query string takes the long way)
         if probe is not None and request.method in ("GET", "HEAD"):
             respond, request._match_info = probe
+            request_id = request_id_for(request)
+            current_request.set(RequestInfo(request_id, request._match_info.route.resource, start))
             answer = await respond(request)
-            answer.headers[REQUEST_ID] = request_id_for(request)
+            answer.headers[REQUEST_ID] = request_id
             count(requests, request._match_info.route.resource, answer.status, perf_counter() - start)
             return answer
         try:
@@ -220,9 +224,10 @@ def open_front_door(app: web.Application, requests: dict) -> None:
         if kept is None:
             return await routed(request)
         answer, made_by = kept
-        # like every answer: its id (forum/web/request_info.py), and counted for /metrics under
-        # the route that made the page
-        answer.headers[REQUEST_ID] = request_id_for(request)
+        # like every answer: its id (forum/web/request_info.py), which its access log line
+        # carries too, and counted for /metrics under the route that made the page
+        request_id = answer.headers[REQUEST_ID] = request_id_for(request)
+        current_request.set(RequestInfo(request_id, made_by, start))
         count(requests, made_by, 200, perf_counter() - start)
         return answer
 
