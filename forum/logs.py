@@ -115,3 +115,6 @@ def configure(level: str, log_format: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # aiosqlite writes every statement with its parameters at debug level: e-mail addresses,
+    # password and session hashes, every post's text. FORUM_LOG_LEVEL=DEBUG is for our own lines.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))

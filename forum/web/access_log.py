@@ -1,6 +1,7 @@
 """The server's access log, minus the secrets some URLs carry.
 
-A password-reset, unsubscribe, setup, e-mail confirmation or invitation link holds its token
+A password-reset, unsubscribe, setup, e-mail confirmation or invitation link, and a personal
+calendar feed (/feeds/me/TOKEN.ics, polled by a calendar app every few minutes), holds its token
 in the path; aiohttp's own access log would write it to disk (and again in the Referer of the
 page the reader went to next). This logger writes the line aiohttp would, with such segments
 replaced by "…" and query strings dropped.
@@ -18,7 +19,7 @@ from forum.web.health import PROBES
 from forum.web.proxies import client_address
 
 # The segment after one of these is a bearer token.
-_TOKEN_PATH = re.compile(r"(/(?:password/reset|unsubscribe|setup|confirm-email|invitations)/)[^/?#]+")
+_TOKEN_PATH = re.compile(r"(/(?:password/reset|unsubscribe|setup|confirm-email|invitations|feeds/me)/)[^/?#]+")
 
 
 def redact(url: str) -> str:
