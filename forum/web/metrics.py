@@ -30,7 +30,7 @@ from forum.logs import route_label
 from forum.services.backlog import backlog
 from forum.tally import Durations
 from forum.web.fragment_cache import fragment_cache_key
-from forum.web.proxies import client_address, in_networks
+from forum.web.proxies import in_networks, named_client
 from forum.workers import WORKER_ENV
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,14 @@ def _refusal(request: web.Request) -> str | None:
     peer = peername[0] if isinstance(peername, tuple) else None
     networks = config.trusted_proxies
     if networks and in_networks(peer, networks):
-        address = client_address(peer, request.headers, networks, config.proxy_header)
+        address = named_client(request.headers, networks, config.proxy_header)
+        if address is None:
+            if any(name in request.headers for name in FORWARDING_HEADERS):
+                # a proxy that names its client in another header than FORUM_PROXY_HEADER's (nginx
+                # with X-Real-IP only), or as "unknown": the client is not the proxy's own address
+                return (f"403: /metrics refused: this request came through the proxy at {peer}, which names"
+                        f" no client in the header FORUM_PROXY_HEADER reads ({config.proxy_header})\n")
+            address = peer  # the proxy's host itself, asking directly
     elif any(name in request.headers for name in FORWARDING_HEADERS):
         return (f"403: /metrics refused: this request came through a proxy at {peer}, which is not in"
                 " FORUM_TRUSTED_PROXIES, so who sent it cannot be known\n")

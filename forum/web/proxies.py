@@ -54,20 +54,25 @@ def _hops(headers, header: str) -> list[str]:
     return [hop for value in headers.getall("X-Forwarded-For", []) for hop in value.split(",")]
 
 
-def client_address(peer: str | None, headers, networks, header: str = "x-forwarded-for") -> str | None:
-    """The client's address: the peer's own, unless the peer is a trusted proxy."""
-    if not networks or not _trusted(_address(peer or ""), networks):
-        return peer
+def named_client(headers, networks, header: str = "x-forwarded-for") -> str | None:
+    """The client a trusted proxy's header names, or None when it names none we can read (no
+    such header, or a hop "unknown", obfuscated or garbage before an address not ours)."""
     hops = _hops(headers, header)
-    if not hops:
-        return peer
     for hop in reversed(hops):
         address = _address(hop)
         if address is None:
-            return peer  # a hop we cannot read ("unknown", garbage): the proxy that wrote it is what we know
+            return None
         if not _trusted(address, networks):
             return str(address)
-    return str(_address(hops[0]))  # every hop is one of ours: the first is the client
+    return str(_address(hops[0])) if hops else None  # every hop is one of ours: the first is the client
+
+
+def client_address(peer: str | None, headers, networks, header: str = "x-forwarded-for") -> str | None:
+    """The client's address: the peer's own, unless the peer is a trusted proxy that names one
+    (a hop we cannot read: the proxy that wrote it is what we know)."""
+    if not networks or not _trusted(_address(peer or ""), networks):
+        return peer
+    return named_client(headers, networks, header) or peer
 
 
 def client_scheme(peer: str | None, headers, networks, header: str = "x-forwarded-for") -> str | None:
