@@ -106,12 +106,16 @@ def restore(cfg, backup: Path, *, force: bool = False) -> str:
 
 
 def _restore(cfg, backup: Path) -> str:
+    # a restore killed midway (kill -9, power) left its partial copy: none runs now (the lock)
+    for stale in cfg.data_dir.glob(f"{cfg.db_path.name}.restoring-*"):
+        stale.unlink(missing_ok=True)
     partial = cfg.data_dir / f"forum.sqlite3.restoring-{os.getpid()}"
     try:
         try:
             _copy(backup, partial)
             version, names = _check(partial, backup)
             source_files = FileStore(files_dir_of(backup), cfg.upload_max_bytes)
+            _check_files(source_files, names, backup)
             have = {name for name, _ in source_files.blobs()} | {name for name, _ in FileStore(cfg.files_dir, 0).blobs()}
             missing = sorted(names - have)
             if missing:
@@ -120,6 +124,8 @@ def _restore(cfg, backup: Path) -> str:
             # added beside those there (a file's name is its own, never reused): harmless should
             # the rest fail, and on disk before the database that names them is in place
             copied = source_files.copy_to(cfg.files_dir, names)
+            for name in names:  # 0600 like every upload, whatever modes the backup's copies came with
+                os.chmod(FileStore(cfg.files_dir, 0).path_of(name), 0o600)
             os.sync()
             aside = _set_aside(cfg.db_path)
         except OSError as error:  # no room, no permission: said in one line like the rest
@@ -177,6 +183,20 @@ def _check(path: Path, backup: Path) -> tuple[int, set[str]]:
         raise RestoreError(f"{backup} is damaged: {error}") from None
 
 
+def _check_files(source: FileStore, names: set[str], backup: Path) -> None:
+    """Every name a row gives is a file's name as uploads are named, and what the backup holds
+    under it is a plain file: not a link to a file elsewhere (its content would be served as
+    the upload), a FIFO or a directory."""
+    for name in sorted(names):
+        try:
+            path = source.path_of(name)
+        except ValueError:
+            raise RestoreError(f"{backup} names an uploaded file {name!r}, which is not an upload's name") from None
+        if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
+            raise RestoreError(f"{path} is not a plain file (a link, a directory or a device): copy the backup's"
+                               " files as files")
+
+
 def _set_aside(db_path: Path) -> Path | None:
     """The database being replaced, whole, under a name of its own: a crashed server's
     write-ahead log is folded in first, so nothing it held is lost and no log is left beside
@@ -184,22 +204,31 @@ def _set_aside(db_path: Path) -> Path | None:
     database until the restored one replaces it in one rename."""
     if not db_path.exists():
         return None
-    conn = sqlite3.connect(db_path)
+    damaged = False
     try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    for suffix in ("-wal", "-shm"):
-        if db_path.with_name(db_path.name + suffix).exists():
-            raise RestoreError(f"{db_path} is open in another process (its {suffix[1:]} file stays): stop it first")
+        conn = sqlite3.connect(db_path)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:  # not a database any more: what a restore is for; kept as it is
+        damaged = True
+    logs = [db_path.with_name(db_path.name + suffix) for suffix in ("-wal", "-shm")]
+    if not damaged:
+        for log in logs:
+            if log.exists():
+                raise RestoreError(f"{db_path} is open in another process (its {log.name[-3:]} file stays): stop it first")
     stamp = time.strftime("%Y%m%dT%H%M%S")
     for n in range(1, 100):
         aside = db_path.with_name(f"{db_path.name}.before-restore-{stamp}" + (f"-{n}" if n > 1 else ""))
         try:
             os.link(db_path, aside)
-            return aside
         except FileExistsError:  # restored twice within a second
             continue
+        for log in logs:  # a damaged database's log goes with it: SQLite would replay it into the restored one
+            if log.exists():
+                os.replace(log, aside.with_name(aside.name + log.name[len(db_path.name):]))
+        return aside
     raise RestoreError(f"too many databases set aside at {stamp} beside {db_path}")
 
 
