@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import math
+import re
 import secrets
 import time
 from collections import deque
@@ -43,6 +44,9 @@ class TooManyRequests(ServiceError):
         self.retry_after = retry_after
 
 
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
 def parse(env: dict[str, str]) -> dict[str, tuple[int, int] | None]:
     """FORUM_LIMIT_<NAME>=COUNT/SECONDS or off, over the defaults. A malformed value stops the
     start: a limit silently ignored would be worse. Every malformed one is named, a line each."""
@@ -56,7 +60,9 @@ def parse(env: dict[str, str]) -> dict[str, tuple[int, int] | None]:
             limits[name] = None
             continue
         count, _, seconds = raw.partition("/")
-        if not (count.strip().isdigit() and seconds.strip().isdigit() and int(count) > 0 and int(seconds) > 0):
+        # ASCII digits, not str.isdigit's ("²" is one, and int() refuses it), and not thousands of them
+        if not (_DIGITS.fullmatch(count.strip()) and _DIGITS.fullmatch(seconds.strip())
+                and int(count) > 0 and int(seconds) > 0):
             problems.append(f"FORUM_LIMIT_{name} must be COUNT/SECONDS (such as 10/300) or off, not {raw!r}")
             continue
         limits[name] = (int(count), int(seconds))
