@@ -230,6 +230,10 @@ async def test_the_readme_nginx_configuration_serves_pages_forms_live_updates_an
             # a page, in Dutch
             home = await page(browser, f"{base}/")
             assert '<html lang="nl">' in home and "Inloggen" in home
+            # every answer carries nginx's request id (32 hex digits), never one a client chose
+            for _ in range(2):  # made, then kept (answered at the front door)
+                async with browser.get(f"{base}/", headers={"X-Request-Id": "door-chosen-by-client"}) as r:
+                    assert r.status == 200 and re.fullmatch(r"[0-9a-f]{32}", r.headers["X-Request-Id"]), r.headers
 
             # an account by the JSON API (the first registration from 127.0.0.1 of the two allowed)
             async with new_session() as api:
